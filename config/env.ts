@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/**
+ * The whole process configuration, parsed once from the environment.
+ * A bad value stops start-up with the variable's name and what was expected.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)');
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  PUBLIC_URL: z.url().default('http://localhost:3000'),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI').default('mongodb://127.0.0.1:27017/hailong'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  /** Every Redis key, BullMQ's included, lives under this hash-tagged prefix (Redis Cluster). */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9_-]+\}(:[A-Za-z0-9_-]+)*$/, 'expected a hash-tagged prefix such as {hl}')
+    .default('{hl}'),
+  /** Which roles this process runs: any of http, bot, workers. */
+  ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
+  HTTP_BODY_LIMIT: z.coerce.number().int().positive().default(256 * 1024),
+
+  TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'expected a Bot API token like 123456:ABC...').optional(),
+  TELEGRAM_BOT_USERNAME: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/).optional(),
+  TELEGRAM_API_ROOT: z.url().default('https://api.telegram.org'),
+  TELEGRAM_MODE: z.enum(['webhook', 'polling']).default('polling'),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected 1-256 characters of A-Z a-z 0-9 _ -')
+    .optional(),
+  /** Register the webhook with setWebhook at start-up (off when a proxy or operator does it). */
+  TELEGRAM_SET_WEBHOOK: bool.default(true),
+  TELEGRAM_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
+  /** A 429 asking us to wait longer than this is not waited out inline; the call fails as rate limited. */
+  TELEGRAM_MAX_RETRY_AFTER_S: z.coerce.number().int().min(1).default(60),
+
+  ZALO_APP_ID: z.string().optional(),
+  ZALO_APP_SECRET: z.string().optional(),
+  ZALO_OA_SECRET_KEY: z.string().optional(),
+  ZALO_API_ROOT: z.url().default('https://openapi.zalo.me'),
+  ZALO_OAUTH_ROOT: z.url().default('https://oauth.zaloapp.com'),
+  ZALO_BUSINESS_API_ROOT: z.url().default('https://business.openapi.zalo.me'),
+  ZALO_RATING_TEMPLATE_ID: z.string().optional(),
+  /** 32-byte key (hex or base64) that encrypts OAuth tokens at rest. */
+  SECRETS_KEY: z.string().optional(),
+  /** Keyed hash for phone numbers (matching without storing the plain number). */
+  PHONE_HASH_KEY: z.string().default('dev-only-phone-hash-key-change-me'),
+
+  TZ_NAME: z.literal('Asia/Ho_Chi_Minh').default('Asia/Ho_Chi_Minh'),
+  QUIET_HOURS_START: hhmm.default('21:00'),
+  QUIET_HOURS_END: hhmm.default('07:00'),
+  SURVEY_TOKEN_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
+  REMINDER_DELAYS_HOURS: csv.pipe(z.array(z.coerce.number().positive())).default([24, 72]),
+  INVITE_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
+  OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
+  CASE_SLA_HOURS: z.coerce.number().positive().default(72),
+});
+
+export type Env = Readonly<z.infer<typeof envSchema>>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment (default process.env) into a frozen config, or throws ConfigError. */
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  // Empty strings mean "unset", as in most .env tooling.
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  const env = result.data;
+  const problems: string[] = [];
+  if (env.TELEGRAM_MODE === 'webhook' && env.TELEGRAM_BOT_TOKEN && !env.TELEGRAM_WEBHOOK_SECRET) {
+    problems.push('TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_MODE=webhook');
+  }
+  if (env.NODE_ENV === 'production' && env.PHONE_HASH_KEY.startsWith('dev-only')) {
+    problems.push('PHONE_HASH_KEY: must be set in production');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(env);
+}
+
+let cached: Env | undefined;
+/** The process-wide config, parsed on first use. */
+export function env(): Env {
+  cached ??= parseEnv();
+  return cached;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs a command with the services Hài Lòng needs: Redis and a MongoDB-compatible server.
+# MONGODB_URI / REDIS_URL, when set, win (production, or a real MongoDB for the tests).
+# Otherwise: Redis on 127.0.0.1:6379 (started if not answering) and FerretDB 1.24.2 on the
+# local PostgreSQL, started on a free port for the duration of the command and stopped after.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+log() { echo "[services] $*" >&2; }
+
+if [ -z "${REDIS_URL:-}" ]; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    command -v redis-server >/dev/null || { log "redis-server not installed (apt-get install redis-server)"; exit 1; }
+    log "starting redis-server on 127.0.0.1:6379"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  export REDIS_URL=redis://127.0.0.1:6379
+fi
+redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1 || { log "Redis at REDIS_URL does not answer"; exit 1; }
+
+FERRET_PID=""
+cleanup() {
+  if [ -n "$FERRET_PID" ]; then
+    kill "$FERRET_PID" 2>/dev/null || true
+    wait "$FERRET_PID" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT INT TERM
+
+if [ -z "${MONGODB_URI:-}" ]; then
+  PG_URL=${HAILONG_PG_URL:-postgres://postgres@127.0.0.1:5432}
+  if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+    for _ in $(seq 1 100); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  DB=${HAILONG_FERRET_PGDB:-hailong_ferretdb}
+  psql "$PG_URL/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
+    || psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+  FERRET=$(bash "$HERE/install-ferretdb.sh")
+  PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  STATE=$(mktemp -d)
+  log "starting FerretDB on 127.0.0.1:$PORT (PostgreSQL database $DB)"
+  "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB" --listen-addr="127.0.0.1:$PORT" \
+    --debug-addr=- --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
+  FERRET_PID=$!
+  for _ in $(seq 1 100); do
+    (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    kill -0 "$FERRET_PID" 2>/dev/null || { log "FerretDB exited:"; cat "$STATE/ferretdb.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  export MONGODB_URI="mongodb://127.0.0.1:$PORT/hailong"
+fi
+
+log "REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI"
+set +e
+"$@"
+STATUS=$?
+set -e
+exit $STATUS
