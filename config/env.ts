@@ -59,7 +59,9 @@ export const envSchema = z.object({
   QUIET_HOURS_START: hhmm.default('21:00'),
   QUIET_HOURS_END: hhmm.default('07:00'),
   SURVEY_TOKEN_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
-  REMINDER_DELAYS_HOURS: csv.pipe(z.array(z.coerce.number().positive())).default([24, 72]),
+  REMINDER_DELAYS_HOURS: csv
+    .pipe(z.array(z.string().regex(/^\d+(\.\d+)?$/, 'expected comma-separated hours').transform(Number)))
+    .default([24, 72]),
   INVITE_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
   CASE_SLA_HOURS: z.coerce.number().positive().default(72),
