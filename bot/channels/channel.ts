@@ -1,0 +1,37 @@
+import type { Lang } from '../flow/schema';
+import type { Choice, Inbound, Outbound } from '../engine/types';
+
+export type ChannelName = 'telegram' | 'zalo' | 'web';
+
+/**
+ * One inbound event from a citizen, already mapped from the platform's shape.
+ * `updateId` is the platform's monotonically increasing id for this user (Telegram update_id,
+ * Zalo event timestamp, web client sequence): a turn whose id is not above the session's last
+ * applied id is a duplicate and changes nothing.
+ */
+export interface InboundEvent {
+  channel: ChannelName;
+  /** Telegram chat id, Zalo user id, web contact id. */
+  userId: string;
+  updateId: number;
+  /** Platform language hint (Telegram language_code), used only for a new contact. */
+  langHint?: string;
+  input: Inbound | { kind: 'start'; token?: string };
+}
+
+/** What the conversation service asks the channel to do after a turn. */
+export interface TurnReply {
+  messages: Outbound[];
+  /** Acknowledgement text for a button press (Telegram answerCallbackQuery). */
+  ack?: string;
+  /** For a button press: new buttons for the pressed message (null removes them, undefined leaves them). */
+  updateChoices?: Choice[][] | null;
+  lang: Lang;
+}
+
+/** A channel renders replies its own way (buttons, numbered lists, HTML). */
+export interface ChannelAdapter {
+  readonly channel: ChannelName;
+  /** Sends messages proactively (invitation, reminder, follow-up) to one user. */
+  send(userId: string, messages: Outbound[], lang: Lang): Promise<void>;
+}
