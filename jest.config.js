@@ -1,12 +1,20 @@
 /** @type {import('jest').Config} */
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] };
+
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
   // Integration and e2e files share one Redis and one MongoDB-compatible server; each file uses
   // its own database name and key prefix, so files may run in parallel.
   maxWorkers: 2,
+  projects: [
+    { displayName: 'unit', testEnvironment: 'node', transform, testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      displayName: 'services',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      // Fails (never skips) when Redis or the MongoDB-compatible server is missing.
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
+  ],
 };

@@ -77,6 +77,8 @@ export interface EngineResult {
   updateChoices?: Choice[][] | null;
   /** Set when this turn finished the survey (status moved away from active). */
   finished?: Exclude<SessionStatus, 'active'>;
+  /** Set when the citizen accepted the consent question of this flow. */
+  consented?: boolean;
   /** True when the input changed nothing (stale button, re-ask). */
   unchanged?: boolean;
 }

@@ -1,0 +1,65 @@
+import type { Lang } from '../flow/schema';
+
+/** Fixed texts of the conversation (not part of a flow). Vietnamese first, English second. */
+const texts = {
+  reask: {
+    vi: 'Xin vui lòng chọn một trong các lựa chọn bên dưới (hoặc gõ số thứ tự).',
+    en: 'Please choose one of the options below (or type its number).',
+  },
+  reaskNumber: { vi: 'Xin vui lòng nhập một số từ {min} đến {max}.', en: 'Please enter a number from {min} to {max}.' },
+  reaskText: { vi: 'Xin vui lòng nhập câu trả lời (tối đa {max} ký tự).', en: 'Please type your answer (at most {max} characters).' },
+  stale: { vi: 'Câu hỏi này đã được trả lời.', en: 'This question has already been answered.' },
+  chosen: { vi: 'Đã chọn: {label}', en: 'Chosen: {label}' },
+  pickAtLeast: { vi: 'Xin chọn ít nhất {n} lựa chọn rồi bấm «Xong».', en: 'Please choose at least {n} option(s), then press “Done”.' },
+  done: { vi: 'Xong ✅', en: 'Done ✅' },
+  askOther: { vi: 'Xin Ông/Bà ghi rõ lý do khác:', en: 'Please describe the other reason:' },
+  multiHint: { vi: 'Có thể chọn nhiều ý, rồi bấm «Xong». Hoặc gõ số thứ tự, ví dụ: 1, 3', en: 'Choose one or more, then press “Done”. Or type the numbers, e.g. 1, 3' },
+  singleHint: { vi: 'Gõ số thứ tự để trả lời, ví dụ: 1', en: 'Type the number of your answer, e.g. 1' },
+  notApplicable: { vi: 'Không áp dụng', en: 'Not applicable' },
+  help: {
+    vi:
+      'Hài Lòng là kênh lấy ý kiến người dân về việc giải quyết thủ tục hành chính.\n' +
+      '• Bấm vào các nút để trả lời, hoặc gõ số thứ tự.\n' +
+      '• /start: bắt đầu hoặc tiếp tục khảo sát\n• /lang: đổi ngôn ngữ (Tiếng Việt / English)\n' +
+      '• /stop: dừng khảo sát và huỷ nhận tin\nÝ kiến chỉ dùng để cải thiện phục vụ, không gắn với danh tính của Ông/Bà.',
+    en:
+      'Hài Lòng collects citizens’ feedback on administrative services.\n' +
+      '• Tap the buttons to answer, or type the number.\n' +
+      '• /start: start or resume the survey\n• /lang: switch language (Tiếng Việt / English)\n' +
+      '• /stop: stop the survey and unsubscribe\nAnswers are used only to improve services and are kept apart from your identity.',
+  },
+  stopped: {
+    vi: 'Đã dừng khảo sát và huỷ nhận tin. Gõ /start nếu Ông/Bà muốn tham gia lại.',
+    en: 'Survey stopped and you are unsubscribed. Send /start to join again.',
+  },
+  langSwitched: { vi: 'Đã chuyển sang Tiếng Việt.', en: 'Switched to English.' },
+  noSurvey: {
+    vi: 'Xin chào! Đây là kênh lấy ý kiến về dịch vụ hành chính công. Gõ /start để bắt đầu khảo sát, /help để xem hướng dẫn.',
+    en: 'Hello! This channel collects feedback on public services. Send /start to begin the survey, /help for help.',
+  },
+  expired: {
+    vi: 'Rất tiếc, lời mời khảo sát này đã hết hạn. Cảm ơn Ông/Bà đã quan tâm.',
+    en: 'Sorry, this survey invitation has expired. Thank you for your interest.',
+  },
+  unknownToken: {
+    vi: 'Không tìm thấy lời mời khảo sát này. Xin kiểm tra lại đường dẫn trên phiếu hẹn.',
+    en: 'This survey invitation was not found. Please check the link on your receipt.',
+  },
+  alreadyAnswered: {
+    vi: 'Hồ sơ này đã được đánh giá. Cảm ơn Ông/Bà!',
+    en: 'This dossier has already been rated. Thank you!',
+  },
+  resume: { vi: 'Tiếp tục khảo sát:', en: 'Resuming the survey:' },
+  skipWords: { vi: 'bỏ qua', en: 'skip' },
+} as const;
+
+export type TextKey = keyof typeof texts;
+
+export function t(key: TextKey, lang: Lang, vars: Record<string, string | number> = {}): string {
+  const entry = texts[key];
+  const raw: string = lang === 'en' ? entry.en : entry.vi;
+  return raw.replace(/\{([a-z]+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+}
+
+/** Words that skip an optional question, in any language (compared without diacritics). */
+export const SKIP_WORDS = ['bo qua', 'boqua', 'skip', 'khong', 'no', '-'];
