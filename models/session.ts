@@ -14,6 +14,8 @@ const sessionSchema = new Schema(
     flowVersion: { type: Number, required: true },
     status: { type: String, enum: ['active', 'completed', 'declined', 'stopped', 'expired'], required: true },
     state: { type: Schema.Types.Mixed, required: true },
+    /** What the ingest jobs need about the response (no identity); null once declined. */
+    meta: { type: Schema.Types.Mixed, default: null },
     rev: { type: Number, default: 0 },
     /** Highest platform update id applied to this session (Telegram update_id, Zalo timestamp). */
     lastUpdateId: { type: Number, default: 0 },

@@ -1,0 +1,46 @@
+import type { RecordedAnswer } from '../engine/types';
+import type { ChannelName } from '../channels/channel';
+
+/** Everything about a response except identity: what the ingest jobs carry (Decree 13/2023). */
+export interface ResponseMeta {
+  dossierCode: string | null;
+  unitCode: string | null;
+  procedureCode: string | null;
+  officerId: string | null;
+  dossierChannel: 'in_person' | 'online' | 'post' | null;
+  onlineLevel: number | null;
+  surveyChannel: ChannelName;
+  flowKey: string;
+  flowVersion: number;
+  lang: 'vi' | 'en';
+  startedAt: string;
+}
+
+/**
+ * Where answers go. The bot never writes answers to MongoDB itself: the production sink adds
+ * `answer.record` / `response.complete` jobs with stable jobIds (see app/answer-sink.ts).
+ */
+export interface AnswerSink {
+  answer(p: { responseId: string; meta: ResponseMeta; answer: RecordedAnswer; answeredAt: string }): Promise<void>;
+  complete(p: { responseId: string; meta: ResponseMeta; answers: RecordedAnswer[]; completedAt: string }): Promise<void>;
+}
+
+/** The dossier a survey token names (bot/survey/token.ts provides the real resolver). */
+export interface TokenDossier {
+  code: string;
+  unitCode: string;
+  procedureCode: string;
+  procedureName?: string | null;
+  officerId?: string | null;
+  channel: 'in_person' | 'online' | 'post';
+  onlineLevel?: number | null;
+  survey?: { responseId?: string | null } | null;
+}
+export type TokenResolution = { ok: true; dossier: TokenDossier } | { ok: false; reason: 'unknown' | 'expired' | 'used' };
+export type TokenResolver = (token: string, now: Date) => Promise<TokenResolution>;
+
+/** Lifecycle notifications (invitation stats, reminders cancellation, cases). Optional. */
+export interface ConversationHooks {
+  onStarted?(p: { dossierCode: string | null; responseId: string; channel: ChannelName }): Promise<void>;
+  onFinished?(p: { dossierCode: string | null; responseId: string; status: string; channel: ChannelName }): Promise<void>;
+}
