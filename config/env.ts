@@ -50,6 +50,28 @@ export const envSchema = z.object({
   ZALO_OAUTH_ROOT: z.url().default('https://oauth.zaloapp.com'),
   ZALO_BUSINESS_API_ROOT: z.url().default('https://business.openapi.zalo.me'),
   ZALO_RATING_TEMPLATE_ID: z.string().optional(),
+  /** Zalo webhook: events older than this are refused (Zalo retries for about 2 h). */
+  ZALO_WEBHOOK_MAX_AGE_S: z.coerce.number().int().positive().default(7200),
+  /** Zalo webhook: tolerated clock skew for timestamps slightly in the future. */
+  ZALO_WEBHOOK_MAX_SKEW_S: z.coerce.number().int().min(0).default(300),
+  /** Which secret ends the webhook MAC (UNCONFIRMED in zalo.md: OA secret key per most sources). */
+  ZALO_SIGNATURE_KEY: z.enum(['oa_secret_key', 'app_secret']).default('oa_secret_key'),
+  /** Where the MAC's timestamp comes from (UNCONFIRMED: body per SDKs, some code reads X-ZEvent-Timestamp). */
+  ZALO_SIGNATURE_TIMESTAMP: z.enum(['body', 'header']).default('body'),
+  /** Refresh the OA access token this long before it expires (25 h token, refresh at ~20 h). */
+  ZALO_REFRESH_AHEAD_S: z.coerce.number().int().min(0).default(5 * 3600),
+  /** Outbound Zalo requests per minute shared by every process (Zalo: 4000 per app). */
+  ZALO_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(4000),
+  /** Consultation (CS) messages are allowed this long after the user's last interaction. */
+  ZALO_CS_WINDOW_H: z.coerce.number().positive().default(168),
+  /** Try the rating template by user id before by phone (UNCONFIRMED: "rating templates may go by UID"). */
+  ZALO_TEMPLATE_BY_UID: bool.default(true),
+  /** "development" template sends reach only app/OA admins (for acceptance tests on a real OA). */
+  ZALO_TEMPLATE_MODE: z.enum(['production', 'development']).default('production'),
+  /** template_data parameter names of the approved rating template, as name=variable (UNCONFIRMED). */
+  ZALO_RATING_TEMPLATE_PARAMS: csv
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_]+=[a-z_]+$/, 'expected comma-separated param=variable')))
+    .default(['ma_ho_so=ma', 'ten_don_vi=donvi', 'ten_thu_tuc=thutuc']),
   /** 32-byte key (hex or base64) that encrypts OAuth tokens at rest. */
   SECRETS_KEY: z.string().optional(),
   /** Keyed hash for phone numbers (matching without storing the plain number). */
