@@ -1,0 +1,27 @@
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ZALO_INBOUND_QUEUE, zaloEventJobSchema } from './inbound-queue';
+import { processZaloEvent, ZaloUnrecoverableSend, type ZaloInboundDeps } from './inbound-processor';
+
+/**
+ * The worker draining the Zalo webhook queue. Payloads are validated again here (they were on
+ * enqueue). A refused send that retrying cannot fix becomes UnrecoverableError; everything else
+ * (Zalo unreachable, rate limited, a concurrent turn) is retried with backoff.
+ * Concurrency defaults to 1 so one user's messages are applied in the order they arrived.
+ */
+export function createZaloInboundWorker(opts: { connection: Redis; prefix: string; deps: ZaloInboundDeps; concurrency?: number }): Worker {
+  return new Worker(
+    ZALO_INBOUND_QUEUE,
+    async (job) => {
+      const data = zaloEventJobSchema.parse(job.data);
+      const like = { data, updateData: (d: typeof data) => job.updateData(d) };
+      try {
+        return await processZaloEvent(opts.deps, like);
+      } catch (err) {
+        if (err instanceof ZaloUnrecoverableSend) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+    },
+    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 },
+  );
+}

@@ -1,0 +1,123 @@
+import { decodeAction } from '../../engine/callback-data';
+import type { InboundEvent } from '../channel';
+
+/**
+ * Zalo webhook events (zalo.md §3) → what the channel does with them. Button taps arrive as a
+ * plain `user_send_text` whose text is the button's payload (once an object came back as
+ * `{"content":"…"}`), so payloads are decoded defensively; anything else typed is text for the
+ * engine, which reads numbers and labels itself.
+ */
+export interface ZaloWebhookEvent {
+  event_name?: string;
+  app_id?: string;
+  oa_id?: string;
+  timestamp?: string | number;
+  sender?: { id?: string };
+  recipient?: { id?: string };
+  follower?: { id?: string };
+  user_id_by_app?: string;
+  message?: {
+    text?: string;
+    msg_id?: string;
+    tracking_id?: string;
+    rate?: number | string;
+    note?: string;
+    feedbacks?: unknown[];
+    attachments?: unknown[];
+  };
+  info?: { name?: string; phone?: string };
+}
+
+export type ZaloMapped =
+  | { type: 'turn'; event: InboundEvent }
+  | { type: 'follow'; userId: string; at: number }
+  | { type: 'unfollow'; userId: string; at: number }
+  | { type: 'submit_info'; userId: string; at: number; phone: string | null }
+  | { type: 'feedback'; userId: string | null; at: number; msgId: string | null; trackingId: string | null; rate: number | null; note: string | null }
+  | { type: 'ignore'; reason: string };
+
+const STOP = new Set(['/stop', 'stop', 'dừng', 'dừng lại', 'huỷ', 'hủy', 'huỷ đăng ký', 'hủy đăng ký']);
+const HELP = new Set(['/help', 'help', 'trợ giúp', 'hướng dẫn', '?']);
+const START = new Set(['/start', 'start', 'bắt đầu']);
+
+/** Event timestamps are epoch ms as strings; they order one user's turns. */
+export function eventTime(e: ZaloWebhookEvent, fallback: number): number {
+  const n = Number(e.timestamp);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** The identity Zalo retries under: msg_id for messages, else the event's name, user and time. */
+export function eventId(e: ZaloWebhookEvent): string | null {
+  const raw = e.message?.msg_id
+    ? `m-${e.message.msg_id}`
+    : e.event_name && e.timestamp !== undefined
+      ? `${e.event_name}-${e.follower?.id ?? e.sender?.id ?? 'x'}-${String(e.timestamp)}`
+      : null;
+  // BullMQ job ids may not contain ':'; keep ids short and plain.
+  return raw ? raw.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200) : null;
+}
+
+/** A payload as it came back: a string, or an object wrapping it in `content`/`payload`. */
+export function payloadText(text: string): string {
+  const s = text.trim();
+  if (!s.startsWith('{')) return s;
+  try {
+    const o = JSON.parse(s) as Record<string, unknown>;
+    const inner = o.content ?? o.payload;
+    return typeof inner === 'string' ? inner.trim() : s;
+  } catch {
+    return s;
+  }
+}
+
+export function mapText(text: string): InboundEvent['input'] {
+  const s = payloadText(text);
+  const action = decodeAction(s);
+  if (action) return { kind: 'action', action };
+  // Exact words only (no diacritic folding: "đúng" must not read as "dừng").
+  const lower = s.normalize('NFC').toLowerCase().replace(/\s+/g, ' ');
+  if (STOP.has(lower)) return { kind: 'command', name: 'stop' };
+  if (HELP.has(lower)) return { kind: 'command', name: 'help' };
+  const lang = /^\/lang(?:\s+(vi|en))?$/.exec(lower);
+  if (lang) return { kind: 'command', name: 'lang', ...(lang[1] ? { arg: lang[1] } : {}) };
+  if (START.has(lower)) return { kind: 'start' };
+  const start = /^\/start\s+([A-Za-z0-9_-]{1,64})$/.exec(s);
+  if (start) return { kind: 'start', token: start[1]! };
+  return { kind: 'text', text: s };
+}
+
+export function mapZaloEvent(e: ZaloWebhookEvent, now: number): ZaloMapped {
+  const name = e.event_name ?? '';
+  const at = eventTime(e, now);
+  if (name.startsWith('oa_send_')) return { type: 'ignore', reason: 'echo' };
+  if (name === 'follow' || name === 'unfollow') {
+    const userId = e.follower?.id;
+    if (!userId) return { type: 'ignore', reason: 'no follower id' };
+    return { type: name, userId, at };
+  }
+  const userId = e.sender?.id ?? null;
+  if (name === 'user_submit_info') {
+    if (!userId) return { type: 'ignore', reason: 'no sender' };
+    const phone = typeof e.info?.phone === 'string' && e.info.phone.length > 0 ? e.info.phone : null;
+    return { type: 'submit_info', userId, at, phone };
+  }
+  if (name === 'user_feedback') {
+    const rate = Number(e.message?.rate);
+    return {
+      type: 'feedback',
+      userId,
+      at,
+      msgId: e.message?.msg_id ?? null,
+      trackingId: e.message?.tracking_id ?? null,
+      rate: Number.isFinite(rate) ? rate : null,
+      note: typeof e.message?.note === 'string' && e.message.note.length > 0 ? e.message.note : null,
+    };
+  }
+  if (name.startsWith('user_send_')) {
+    if (!userId) return { type: 'ignore', reason: 'no sender' };
+    // A sticker, photo or file still deserves an answer: the engine re-asks on empty text.
+    const input = name === 'user_send_text' && typeof e.message?.text === 'string' ? mapText(e.message.text) : { kind: 'text' as const, text: '' };
+    return { type: 'turn', event: { channel: 'zalo', userId, updateId: at, input } };
+  }
+  return { type: 'ignore', reason: `unhandled ${name || 'event'}` };
+}
