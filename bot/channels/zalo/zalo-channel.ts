@@ -1,0 +1,137 @@
+import type { Worker } from 'bullmq';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { AppContext } from '../../../app/context';
+import type { Lang } from '../../flow/schema';
+import type { Outbound } from '../../engine/types';
+import type { AnswerSink } from '../../conversation/ports';
+import type { ChannelAdapter, InboundEvent, TurnReply } from '../channel';
+import { ZaloClient } from './client';
+import { createZaloFeedbackRecorder } from './feedback';
+import { ZaloInboundQueue } from './inbound-queue';
+import { createZaloInboundWorker } from './inbound-worker';
+import { ZaloOAuthClient } from './oauth';
+import { zaloOAuthRoute } from './oauth-route';
+import { ZaloProactiveSender, type ZaloInvitation, type ZaloSendResult } from './proactive';
+import { ZaloRateLimiter } from './rate-limiter';
+import { parseSecretsKey } from './token-crypto';
+import { ZaloTokenStore, type ZaloRefreshFailure } from './token-store';
+import { zaloWebhookRoute } from './webhook-route';
+
+/** Thrown by the adapter when a proactive send did not go out; `result` says why. */
+export class ZaloNotSentError extends Error {
+  constructor(readonly result: Exclude<ZaloSendResult, { status: 'sent' }>) {
+    super(`zalo send not done: ${result.status}`);
+    this.name = 'ZaloNotSentError';
+  }
+}
+
+export interface ZaloChannel {
+  adapter: ChannelAdapter;
+  client: ZaloClient;
+  tokens: ZaloTokenStore;
+  oauth: ZaloOAuthClient;
+  limiter: ZaloRateLimiter;
+  proactive: ZaloProactiveSender;
+  queue: ZaloInboundQueue;
+  /** Register on the HTTP server: POST /webhooks/zalo and GET /oauth/zalo/callback. */
+  routes: FastifyPluginAsync;
+  /** Start in a process with the `workers` role; needs a blocking (worker) connection. */
+  startWorker(connection: Redis, opts?: { concurrency?: number }): Worker;
+  health(): Promise<{ healthy: boolean; reason?: string }>;
+  close(): Promise<void>;
+}
+
+export interface ZaloChannelDeps {
+  conversation: { handle(e: InboundEvent): Promise<TurnReply> };
+  /** Where rating-template answers go (the same sink as chat answers). */
+  sink?: AnswerSink;
+  /** Pages admins (e.g. a Telegram message) when a token refresh fails. */
+  onRefreshFailed?: (f: ZaloRefreshFailure) => void | Promise<void>;
+}
+
+/** Builds the Zalo channel from the app context; throws when the Zalo variables are missing. */
+export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloChannel {
+  const e = ctx.env;
+  const missing = (['ZALO_APP_ID', 'ZALO_APP_SECRET', 'ZALO_OA_SECRET_KEY', 'SECRETS_KEY'] as const).filter((k) => !e[k]);
+  if (missing.length > 0) throw new Error(`Zalo channel needs ${missing.join(', ')}`);
+  const appId = e.ZALO_APP_ID!;
+  const oauth = new ZaloOAuthClient({ oauthRoot: e.ZALO_OAUTH_ROOT, appId, appSecret: e.ZALO_APP_SECRET! });
+  const tokens = new ZaloTokenStore({
+    appId,
+    secretsKey: parseSecretsKey(e.SECRETS_KEY),
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    oauth,
+    log: ctx.log,
+    refreshAheadMs: e.ZALO_REFRESH_AHEAD_S * 1000,
+    ...(deps.onRefreshFailed ? { onRefreshFailed: deps.onRefreshFailed } : {}),
+  });
+  const limiter = new ZaloRateLimiter({ redis: ctx.redis, prefix: ctx.prefix, limit: e.ZALO_RATE_LIMIT_PER_MIN });
+  const client = new ZaloClient({ apiRoot: e.ZALO_API_ROOT, businessApiRoot: e.ZALO_BUSINESS_API_ROOT, tokens, limiter });
+  const proactive = new ZaloProactiveSender({
+    client,
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    log: ctx.log,
+    csWindowMs: e.ZALO_CS_WINDOW_H * 3600_000,
+    ratingTemplateId: e.ZALO_RATING_TEMPLATE_ID,
+    templateByUid: e.ZALO_TEMPLATE_BY_UID,
+    templateMode: e.ZALO_TEMPLATE_MODE,
+    templateParams: e.ZALO_RATING_TEMPLATE_PARAMS,
+    quietHours: { start: e.QUIET_HOURS_START, end: e.QUIET_HOURS_END },
+  });
+  const queue = new ZaloInboundQueue(ctx.redis, ctx.prefix);
+  const webhook = zaloWebhookRoute({
+    appId,
+    secret: e.ZALO_SIGNATURE_KEY === 'app_secret' ? e.ZALO_APP_SECRET! : e.ZALO_OA_SECRET_KEY!,
+    timestampSource: e.ZALO_SIGNATURE_TIMESTAMP,
+    maxAgeMs: e.ZALO_WEBHOOK_MAX_AGE_S * 1000,
+    maxSkewMs: e.ZALO_WEBHOOK_MAX_SKEW_S * 1000,
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    queue,
+    log: ctx.log,
+  });
+  const callback = zaloOAuthRoute({ redis: ctx.redis, prefix: ctx.prefix, oauth, tokens, log: ctx.log });
+  const workers: Worker[] = [];
+
+  const adapter: ChannelAdapter = {
+    channel: 'zalo',
+    async send(userId: string, messages: Outbound[], _lang: Lang): Promise<void> {
+      const inv: ZaloInvitation = { userId, messages, vars: {} };
+      const result = await proactive.send(inv);
+      if (result.status !== 'sent') throw new ZaloNotSentError(result);
+    },
+  };
+
+  return {
+    adapter,
+    client,
+    tokens,
+    oauth,
+    limiter,
+    proactive,
+    queue,
+    routes: async (app) => {
+      await app.register(webhook);
+      await app.register(callback);
+    },
+    startWorker(connection, opts = {}) {
+      const feedback = deps.sink ? createZaloFeedbackRecorder({ sink: deps.sink, redis: ctx.redis, prefix: ctx.prefix, log: ctx.log }) : undefined;
+      const w = createZaloInboundWorker({
+        connection,
+        prefix: ctx.prefix,
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        deps: { conversation: deps.conversation, client, redis: ctx.redis, prefix: ctx.prefix, log: ctx.log, phoneHashKey: e.PHONE_HASH_KEY, ...(feedback ? { feedback } : {}) },
+      });
+      workers.push(w);
+      return w;
+    },
+    health: () => tokens.health(),
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await queue.close();
+    },
+  };
+}
