@@ -64,7 +64,7 @@ export async function processZaloEvent(deps: ZaloInboundDeps, job: ZaloJobLike):
       const c = await Contact.findOneAndUpdate(
         { channel: 'zalo', channelUserId: mapped.userId },
         { $set: { lastInteractionAt: new Date(now()), unsubscribedAt: null } },
-        { upsert: true, new: true, lean: true },
+        { upsert: true, returnDocument: 'after', lean: true },
       );
       if (!job.data.outbox) await saveOutbox(job, [{ text: t('noSurvey', c?.lang === 'en' ? 'en' : 'vi') }]);
       await sendOutbox(deps, job, mapped.userId);

@@ -1,0 +1,157 @@
+import type { Worker } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { logger } from '../../lib/logger';
+import { Contact } from '../../models/contact';
+import { ZaloToken } from '../../models/zalo-token';
+import type { InboundEvent, TurnReply } from '../../bot/channels/channel';
+import { createHttpServer } from '../../bot/http/server';
+import { ZaloClient } from '../../bot/channels/zalo/client';
+import { ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
+import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
+import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
+import { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
+import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
+import { FakeZaloServer } from '../fakes/zalo-server';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+/** Counts turns; answers each with one text so sends are visible on the fake. */
+class CountingConversation {
+  readonly seen: InboundEvent[] = [];
+  async handle(e: InboundEvent): Promise<TurnReply> {
+    this.seen.push(e);
+    return { messages: [{ kind: 'text', text: `nhận ${this.seen.length}` }], lang: 'vi' };
+  }
+}
+
+let fake: FakeZaloServer;
+let prefix: string;
+let redis: Redis;
+let workerConn: Redis;
+let app: FastifyInstance;
+let url: string;
+let queue: ZaloInboundQueue;
+let worker: Worker;
+let conversation: CountingConversation;
+let failAdds = 0;
+
+beforeAll(async () => {
+  await connectTestDb('zalowebhook');
+  prefix = testPrefix('zalowebhook');
+  redis = testRedis();
+  workerConn = testRedis();
+  fake = await new FakeZaloServer({ retryDelaysMs: [50, 100, 200] }).start();
+  const tokens = new ZaloTokenStore({
+    appId: fake.appId,
+    secretsKey: parseSecretsKey('22'.repeat(32)),
+    redis,
+    prefix,
+    oauth: new ZaloOAuthClient({ oauthRoot: fake.url, appId: fake.appId, appSecret: fake.appSecret }),
+    log: logger,
+    refreshAheadMs: 0,
+  });
+  await tokens.save(fake.issuePair());
+  const client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter: new ZaloRateLimiter({ redis, prefix, limit: 4000 }) });
+  queue = new ZaloInboundQueue(redis, prefix);
+  // A queue whose add can be made to fail, to see Zalo's retry deliver the event later.
+  const flaky = {
+    add: (...args: Parameters<ZaloInboundQueue['add']>) => (failAdds-- > 0 ? Promise.reject(new Error('redis down')) : queue.add(...args)),
+  } as unknown as ZaloInboundQueue;
+  app = createHttpServer({ bodyLimit: 65536 });
+  await app.register(
+    zaloWebhookRoute({ appId: fake.appId, secret: fake.oaSecretKey, timestampSource: 'body', maxAgeMs: 7200_000, maxSkewMs: 300_000, redis, prefix, queue: flaky, log: logger }),
+  );
+  url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
+  conversation = new CountingConversation();
+  worker = createZaloInboundWorker({ connection: workerConn, prefix, deps: { conversation, client, redis, prefix, log: logger, phoneHashKey: 'k' } });
+  fake.echoUrl = url;
+});
+
+afterAll(async () => {
+  await worker.close();
+  await queue.close();
+  await app.close();
+  await fake.close();
+  await ZaloToken.deleteMany({});
+  await clearPrefix(redis, prefix);
+  await Promise.all([redis.quit(), workerConn.quit()]);
+  await dropTestDb();
+});
+
+async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function nothingStored(): Promise<void> {
+  expect(await queue.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 });
+  expect(await redis.keys(`${prefix}:zalo:done:*`)).toEqual([]);
+}
+
+test('a forged, missing or replayed signature is refused with 401 and nothing stored', async () => {
+  const event = fake.textEvent('u-forged', '5');
+  const forged = fake.sign(event, { secret: 'not-the-oa-secret' });
+  expect(await fake.post(url, forged.body, forged.headers)).toBe(401);
+
+  const signed = fake.sign(event);
+  const { 'x-zevent-signature': _sig, ...unsigned } = signed.headers;
+  expect(await fake.post(url, signed.body, unsigned)).toBe(401);
+
+  // The body changed after signing (same header): refused.
+  expect(await fake.post(url, signed.body.replace('"5"', '"1"'), signed.headers)).toBe(401);
+
+  // A correctly signed request captured three hours ago and replayed now.
+  const old = fake.sign(fake.textEvent('u-forged', '5'), { timestamp: Date.now() - 3 * 3600_000 });
+  expect(await fake.post(url, old.body, old.headers)).toBe(401);
+  const future = fake.sign(fake.textEvent('u-forged', '5'), { timestamp: Date.now() + 3600_000 });
+  expect(await fake.post(url, future.body, future.headers)).toBe(401);
+
+  await nothingStored();
+  expect(conversation.seen).toHaveLength(0);
+  expect(await Contact.countDocuments({ channelUserId: 'u-forged' })).toBe(0);
+});
+
+test('a duplicate webhook (same msg_id, Zalo retry) is processed once', async () => {
+  const signed = fake.sign(fake.textEvent('u-dup', 'xin chào', 'dupmsg1'));
+  expect(await fake.post(url, signed.body, signed.headers)).toBe(200);
+  expect(await fake.post(url, signed.body, { ...signed.headers, num_retry: '1' })).toBe(200);
+  await until(() => fake.csTo('u-dup').length >= 1, 'the reply');
+  // Once processed, a later retry is dropped at the door.
+  expect(await fake.post(url, signed.body, { ...signed.headers, num_retry: '2' })).toBe(200);
+  await until(async () => (await queue.queue.getJobCounts('completed')).completed >= 1, 'the job');
+  await new Promise((r) => setTimeout(r, 200));
+  expect(conversation.seen.filter((e) => e.userId === 'u-dup')).toHaveLength(1);
+  expect(fake.csTo('u-dup')).toHaveLength(1);
+});
+
+test('an event refused at first is delivered by Zalo retry (num_retry) and answered once', async () => {
+  failAdds = 1;
+  const statuses = await fake.deliver(url, fake.textEvent('u-retry', 'chào'));
+  expect(statuses).toEqual([500, 200]);
+  await until(() => fake.csTo('u-retry').length === 1, 'the reply');
+  expect(conversation.seen.filter((e) => e.userId === 'u-retry')).toHaveLength(1);
+});
+
+test('our own oa_send_* echoes are acknowledged and ignored', async () => {
+  const before = conversation.seen.length;
+  const statuses = await fake.deliver(url, { event_name: 'oa_send_text', sender: { id: fake.oaId }, recipient: { id: 'u-echo' }, message: { text: 'x', msg_id: 'echo1' } });
+  expect(statuses).toEqual([200]);
+  expect(conversation.seen.length).toBe(before);
+});
+
+test('unfollow unsubscribes the contact; submitted phone is stored only as a hash', async () => {
+  await fake.deliver(url, fake.followEvent('u-f', 'unfollow'));
+  await until(async () => Boolean((await Contact.findOne({ channelUserId: 'u-f' }).lean())?.unsubscribedAt), 'unsubscribe');
+  await fake.deliver(url, { event_name: 'user_submit_info', sender: { id: 'u-f' }, recipient: { id: fake.oaId }, info: { name: 'A', phone: '84912345678' } });
+  await until(async () => Boolean((await Contact.findOne({ channelUserId: 'u-f' }).lean())?.phoneHash), 'phone hash');
+  const c = await Contact.findOne({ channelUserId: 'u-f' }).lean();
+  expect(JSON.stringify(c)).not.toContain('912345678');
+  await fake.deliver(url, fake.followEvent('u-f', 'follow'));
+  await until(async () => (await Contact.findOne({ channelUserId: 'u-f' }).lean())?.unsubscribedAt === null, 're-follow');
+  await until(() => fake.csTo('u-f').length === 1, 'the greeting');
+});
