@@ -25,11 +25,28 @@ const dossierSchema = new Schema(
       responseId: { type: String, default: null },
     },
     source: { type: String, default: 'api' },
+    /** When each funnel stage was first reached (counts in models/invitation.ts are $inc'd once per stage). */
+    funnel: {
+      invitedAt: { type: Date, default: null },
+      openedAt: { type: Date, default: null },
+      startedAt: { type: Date, default: null },
+      completedAt: { type: Date, default: null },
+    },
+    /** The proactive invitation: which contact/channel it went to, or why it was not sent. */
+    invitation: {
+      contactId: { type: Schema.Types.ObjectId, default: null },
+      channel: { type: String, default: null },
+      sentAt: { type: Date, default: null },
+      skipped: { type: String, default: null },
+      remindersSent: { type: Number, default: 0 },
+    },
   },
   { timestamps: true },
 );
 dossierSchema.index({ code: 1 }, { unique: true });
-dossierSchema.index({ 'survey.token': 1 }, { unique: true, partialFilterExpression: { 'survey.token': { $type: 'string' } } });
+// Not unique: FerretDB 1.24 has no partial indexes, and most dossiers have no token (null).
+// Tokens are 192 random bits and set once per dossier by a conditional update (bot/survey/token.ts).
+dossierSchema.index({ 'survey.token': 1 });
 dossierSchema.index({ unitCode: 1, finishedAt: 1 });
 
 export type DossierDoc = InferSchemaType<typeof dossierSchema>;
