@@ -20,7 +20,8 @@ export interface AuthenticatedKey {
   name: string;
   unitCodes: string[];
 }
-export type AuthResult = { ok: true; key: AuthenticatedKey; via: 'bearer' | 'hmac' } | { ok: false; reason: string };
+export type AuthResult =
+  { ok: true; key: AuthenticatedKey; via: 'bearer' | 'hmac' } | { ok: false; reason: string };
 
 export function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
@@ -34,7 +35,13 @@ export interface CreatedApiKey {
   signingSecret: string | null;
 }
 
-export async function createApiKey(opts: { name: string; unitCodes?: string[]; signing?: boolean; secretsKey?: string; createdBy?: string }): Promise<CreatedApiKey> {
+export async function createApiKey(opts: {
+  name: string;
+  unitCodes?: string[];
+  signing?: boolean;
+  secretsKey?: string;
+  createdBy?: string;
+}): Promise<CreatedApiKey> {
   const keyId = randomBytes(6).toString('hex');
   const key = `hl_${keyId}_${randomBytes(32).toString('base64url')}`;
   let signingSecret: string | null = null;
@@ -73,7 +80,11 @@ function header(h: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export async function authenticate(headers: Headers, rawBody: Buffer | undefined, deps: AuthDeps): Promise<AuthResult> {
+export async function authenticate(
+  headers: Headers,
+  rawBody: Buffer | undefined,
+  deps: AuthDeps,
+): Promise<AuthResult> {
   const now = (deps.now ?? (() => new Date()))();
   const auth = header(headers, 'authorization');
   if (auth !== undefined) {
@@ -91,7 +102,8 @@ export async function authenticate(headers: Headers, rawBody: Buffer | undefined
   const sig = header(headers, 'x-hailong-signature');
   if (!keyId || !ts || !sig) return { ok: false, reason: 'missing credentials' };
   if (!/^\d{1,12}$/.test(ts)) return { ok: false, reason: 'malformed timestamp' };
-  if (Math.abs(now.getTime() / 1000 - Number(ts)) > SIGNATURE_WINDOW_S) return { ok: false, reason: 'timestamp outside the window' };
+  if (Math.abs(now.getTime() / 1000 - Number(ts)) > SIGNATURE_WINDOW_S)
+    return { ok: false, reason: 'timestamp outside the window' };
   const sm = /^v1=([a-f0-9]{64})$/.exec(sig);
   if (!sm?.[1]) return { ok: false, reason: 'malformed signature' };
   const doc = await ApiKey.findOne({ keyId }).lean();
@@ -102,7 +114,13 @@ export async function authenticate(headers: Headers, rawBody: Buffer | undefined
   const given = Buffer.from(sm[1], 'hex');
   if (!timingSafeEqual(expected, given)) return { ok: false, reason: 'bad signature' };
   // Replay refusal: a signature is accepted once within (twice) the window.
-  const fresh = await deps.redis.set(redisKey(deps.prefix, 'apisig', sm[1]), '1', 'EX', SIGNATURE_WINDOW_S * 2, 'NX');
+  const fresh = await deps.redis.set(
+    redisKey(deps.prefix, 'apisig', sm[1]),
+    '1',
+    'EX',
+    SIGNATURE_WINDOW_S * 2,
+    'NX',
+  );
   if (fresh !== 'OK') return { ok: false, reason: 'replayed request' };
   await ApiKey.updateOne({ _id: doc._id }, { $set: { lastUsedAt: now } });
   return { ok: true, via: 'hmac', key: { keyId: doc.keyId, name: doc.name, unitCodes: doc.unitCodes } };
@@ -127,7 +145,9 @@ export async function unitInScope(unitCode: string, scope: string[]): Promise<bo
     if (frontier.some((c) => wanted.has(c))) return true;
     frontier.forEach((c) => seen.add(c));
     const units = await Unit.find({ code: { $in: frontier } }, { parentCode: 1, successorCode: 1 }).lean();
-    frontier = units.flatMap((u) => [u.parentCode, u.successorCode]).filter((c): c is string => !!c && !seen.has(c));
+    frontier = units
+      .flatMap((u) => [u.parentCode, u.successorCode])
+      .filter((c): c is string => !!c && !seen.has(c));
   }
   return false;
 }

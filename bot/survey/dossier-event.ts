@@ -31,8 +31,18 @@ const date = z.string().transform((s, ctx) => {
   }
   return d;
 });
-const optionalDate = date.nullable().optional().transform((d) => d ?? null);
-const optionalText = (max: number) => z.string().trim().max(max).nullable().optional().transform((s) => (s ? s : null));
+const optionalDate = date
+  .nullable()
+  .optional()
+  .transform((d) => d ?? null);
+const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .nullable()
+    .optional()
+    .transform((s) => (s ? s : null));
 
 export const DOSSIER_STATUSES = ['received', 'processing', 'finished', 'returned', 'cancelled'] as const;
 export type DossierStatus = (typeof DOSSIER_STATUSES)[number];
@@ -42,7 +52,12 @@ export const SURVEY_STATUSES: ReadonlySet<DossierStatus> = new Set(['finished', 
 export const dossierEventSchema = z
   .object({
     // No ':' (BullMQ job ids embed the code) and no spaces; TT 01/2018 codes use [A-Z0-9.-].
-    code: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._\/-]+$/, 'expected letters, digits and . _ / -'),
+    code: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._\/-]+$/, 'expected letters, digits and . _ / -'),
     procedureCode: z.string().trim().min(1).max(64),
     procedureName: optionalText(500),
     unitCode: z.string().trim().min(1).max(64),
@@ -63,19 +78,29 @@ export const dossierEventSchema = z
           .string()
           .nullable()
           .optional()
-          .refine((p) => p === null || p === undefined || p.trim() === '' || normalisePhone(p) !== null, 'expected a Vietnamese phone number'),
+          .refine(
+            (p) => p === null || p === undefined || p.trim() === '' || normalisePhone(p) !== null,
+            'expected a Vietnamese phone number',
+          ),
         telegramChatId: z
           .union([z.number().int(), z.string().regex(/^-?\d{1,20}$/, 'expected a numeric chat id')])
           .nullable()
           .optional(),
-        zaloUserId: z.string().regex(/^\d{1,32}$/, 'expected a numeric Zalo user id').nullable().optional(),
+        zaloUserId: z
+          .string()
+          .regex(/^\d{1,32}$/, 'expected a numeric Zalo user id')
+          .nullable()
+          .optional(),
       })
       .optional(),
   })
   .superRefine((e, ctx) => {
-    if (e.status === 'finished' && !e.finishedAt) ctx.addIssue({ code: 'custom', path: ['finishedAt'], message: 'required when status is finished' });
-    if (e.status === 'returned' && !e.returnedAt) ctx.addIssue({ code: 'custom', path: ['returnedAt'], message: 'required when status is returned' });
-    if (e.channel !== 'online' && e.onlineLevel !== null) ctx.addIssue({ code: 'custom', path: ['onlineLevel'], message: 'only online dossiers have a level' });
+    if (e.status === 'finished' && !e.finishedAt)
+      ctx.addIssue({ code: 'custom', path: ['finishedAt'], message: 'required when status is finished' });
+    if (e.status === 'returned' && !e.returnedAt)
+      ctx.addIssue({ code: 'custom', path: ['returnedAt'], message: 'required when status is returned' });
+    if (e.channel !== 'online' && e.onlineLevel !== null)
+      ctx.addIssue({ code: 'custom', path: ['onlineLevel'], message: 'only online dossiers have a level' });
   });
 
 export type DossierEvent = z.output<typeof dossierEventSchema>;
@@ -86,7 +111,10 @@ export interface FieldIssue {
 }
 
 export function issuesOf(error: z.ZodError, rename: (path: string) => string = (p) => p): FieldIssue[] {
-  return error.issues.map((i) => ({ path: rename(i.path.map(String).join('.')) || '(body)', message: i.message }));
+  return error.issues.map((i) => ({
+    path: rename(i.path.map(String).join('.')) || '(body)',
+    message: i.message,
+  }));
 }
 
 export type ParsedEvent = { ok: true; event: DossierEvent } | { ok: false; issues: FieldIssue[] };

@@ -22,7 +22,13 @@ export interface IngestDeps {
 }
 
 export type IngestResult =
-  | { ok: true; created: boolean; code: string; status: string; survey: (SurveyLinks & { expiresAt: string }) | null }
+  | {
+      ok: true;
+      created: boolean;
+      code: string;
+      status: string;
+      survey: (SurveyLinks & { expiresAt: string }) | null;
+    }
   | { ok: false; issues: FieldIssue[] };
 
 const ENDED = new Set(['finished', 'returned', 'cancelled']);
@@ -38,7 +44,9 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
   const unit = await Unit.exists({ code: event.unitCode });
   if (!unit) return { ok: false, issues: [{ path: 'unitCode', message: 'unknown unit code' }] };
 
-  const phoneHash = event.applicant?.phone ? phoneHashOf(event.applicant.phone, deps.env.PHONE_HASH_KEY) : null;
+  const phoneHash = event.applicant?.phone
+    ? phoneHashOf(event.applicant.phone, deps.env.PHONE_HASH_KEY)
+    : null;
   const contactIds = await linkContacts(event, phoneHash);
 
   const existing = await Dossier.findOne({ code: event.code }, { status: 1 }).lean();
@@ -65,7 +73,11 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
   };
   let created = false;
   try {
-    const before = await Dossier.findOneAndUpdate({ code: event.code }, update, { upsert: true, returnDocument: 'before', lean: true });
+    const before = await Dossier.findOneAndUpdate({ code: event.code }, update, {
+      upsert: true,
+      returnDocument: 'before',
+      lean: true,
+    });
     created = before === null;
   } catch (err) {
     // Two first deliveries raced on the unique code: the loser updates the winner's document.
@@ -74,13 +86,18 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
   }
 
   const status = keepStatus && existing ? existing.status : event.status;
-  if (!SURVEY_STATUSES.has(status as DossierEvent['status'])) return { ok: true, created, code: event.code, status, survey: null };
+  if (!SURVEY_STATUSES.has(status as DossierEvent['status']))
+    return { ok: true, created, code: event.code, status, survey: null };
 
   const issued = await issueSurveyToken(event.code, now, deps.env.SURVEY_TOKEN_TTL_HOURS);
   if (issued.created) await markStage(event.code, 'invited', now);
   // Scheduling again on a repeat is harmless (stable job ids) and repairs a crash between the
   // token and the enqueue.
-  if (deps.outreach) await deps.outreach.schedule({ dossierCode: event.code, issuedAt: issued.issuedAt, expiresAt: issued.expiresAt }, now);
+  if (deps.outreach)
+    await deps.outreach.schedule(
+      { dossierCode: event.code, issuedAt: issued.issuedAt, expiresAt: issued.expiresAt },
+      now,
+    );
   return {
     ok: true,
     created,
@@ -103,7 +120,8 @@ async function linkContacts(event: DossierEvent, phoneHash: string | null): Prom
   if (event.applicant?.zaloUserId) named.push({ channel: 'zalo', userId: event.applicant.zaloUserId });
   for (const n of named) {
     const c = await upsertContact(n.channel, n.userId);
-    if (phoneHash && !c.phoneHash) await Contact.updateOne({ _id: c._id, phoneHash: null }, { $set: { phoneHash } });
+    if (phoneHash && !c.phoneHash)
+      await Contact.updateOne({ _id: c._id, phoneHash: null }, { $set: { phoneHash } });
     ids.push(c._id);
   }
   if (phoneHash) {
@@ -113,10 +131,17 @@ async function linkContacts(event: DossierEvent, phoneHash: string | null): Prom
   return ids;
 }
 
-async function upsertContact(channel: 'telegram' | 'zalo', userId: string): Promise<{ _id: Types.ObjectId; phoneHash?: string | null }> {
+async function upsertContact(
+  channel: 'telegram' | 'zalo',
+  userId: string,
+): Promise<{ _id: Types.ObjectId; phoneHash?: string | null }> {
   const filter = { channel, channelUserId: userId };
   try {
-    const c = await Contact.findOneAndUpdate(filter, { $setOnInsert: { lang: 'vi' } }, { upsert: true, returnDocument: 'after', lean: true });
+    const c = await Contact.findOneAndUpdate(
+      filter,
+      { $setOnInsert: { lang: 'vi' } },
+      { upsert: true, returnDocument: 'after', lean: true },
+    );
     if (c) return c;
   } catch (err) {
     if ((err as { code?: number }).code !== 11000) throw err;

@@ -66,8 +66,10 @@ const dvcSchema = z.looseObject({
     .optional(),
 });
 
-const str = (v: string | number | null | undefined): string | null | undefined => (v === null || v === undefined ? v : String(v).trim());
-const orNull = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
+const str = (v: string | number | null | undefined): string | null | undefined =>
+  v === null || v === undefined ? v : String(v).trim();
+const orNull = (v: string | null | undefined): string | null =>
+  v === undefined || v === null || v === '' ? null : v;
 
 export function parseDvcEvent(body: unknown): ParsedEvent {
   const shape = dvcSchema.safeParse(body);

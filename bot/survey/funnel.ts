@@ -39,7 +39,10 @@ export async function markStage(dossierCode: string, stage: FunnelStage, now: Da
   return counted;
 }
 
-async function incStat(filter: { unitCode: string; procedureCode: string; day: string }, stage: FunnelStage): Promise<void> {
+async function incStat(
+  filter: { unitCode: string; procedureCode: string; day: string },
+  stage: FunnelStage,
+): Promise<void> {
   try {
     await InvitationStat.updateOne(filter, { $inc: { [stage]: 1 } }, { upsert: true });
   } catch (err) {

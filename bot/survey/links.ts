@@ -22,7 +22,16 @@ export function telegramLink(env: Pick<Env, 'TELEGRAM_BOT_USERNAME'>, token: str
 }
 
 /** Everything a receipt or an API answer needs to invite a citizen to one dossier's survey. */
-export function surveyLinks(env: Pick<Env, 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME'>, token: string): SurveyLinks {
+export function surveyLinks(
+  env: Pick<Env, 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME'>,
+  token: string,
+): SurveyLinks {
   const web = webLink(env, token);
-  return { token, telegramLink: telegramLink(env, token), webLink: web, qrPng: `${web}/qr.png`, qrSvg: `${web}/qr.svg` };
+  return {
+    token,
+    telegramLink: telegramLink(env, token),
+    webLink: web,
+    qrPng: `${web}/qr.png`,
+    qrSvg: `${web}/qr.svg`,
+  };
 }

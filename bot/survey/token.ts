@@ -25,7 +25,11 @@ export interface IssuedSurvey {
  * Gives a dossier its survey token, once: the conditional update only sets a token where none
  * is, so two concurrent deliveries of the same event end with the same token.
  */
-export async function issueSurveyToken(dossierCode: string, now: Date, ttlHours: number): Promise<IssuedSurvey> {
+export async function issueSurveyToken(
+  dossierCode: string,
+  now: Date,
+  ttlHours: number,
+): Promise<IssuedSurvey> {
   const token = newSurveyToken();
   const expiresAt = new Date(now.getTime() + ttlHours * 3600_000);
   const set = await Dossier.updateOne(
@@ -34,11 +38,24 @@ export async function issueSurveyToken(dossierCode: string, now: Date, ttlHours:
   );
   if (set.modifiedCount === 1) return { token, issuedAt: now, expiresAt, created: true };
   const d = await Dossier.findOne({ code: dossierCode }, { survey: 1 }).lean();
-  if (!d?.survey?.token || !d.survey.issuedAt || !d.survey.expiresAt) throw new Error(`dossier ${dossierCode} has no survey token`);
-  return { token: d.survey.token, issuedAt: d.survey.issuedAt, expiresAt: d.survey.expiresAt, created: false };
+  if (!d?.survey?.token || !d.survey.issuedAt || !d.survey.expiresAt)
+    throw new Error(`dossier ${dossierCode} has no survey token`);
+  return {
+    token: d.survey.token,
+    issuedAt: d.survey.issuedAt,
+    expiresAt: d.survey.expiresAt,
+    created: false,
+  };
 }
 
-type Verified = { ok: true; dossier: TokenDossier & { survey: { token: string; expiresAt: Date | null; responseId: string | null } } } | { ok: false; reason: 'unknown' | 'expired' | 'used' };
+type Verified =
+  | {
+      ok: true;
+      dossier: TokenDossier & {
+        survey: { token: string; expiresAt: Date | null; responseId: string | null };
+      };
+    }
+  | { ok: false; reason: 'unknown' | 'expired' | 'used' };
 
 /** Checks a token without side effects. */
 export async function verifySurveyToken(token: string, now: Date): Promise<Verified> {
@@ -46,7 +63,8 @@ export async function verifySurveyToken(token: string, now: Date): Promise<Verif
   const d = await Dossier.findOne({ 'survey.token': token }).lean();
   if (!d?.survey?.token) return { ok: false, reason: 'unknown' };
   if (d.survey.responseId || d.funnel?.completedAt) return { ok: false, reason: 'used' };
-  if (d.survey.expiresAt && d.survey.expiresAt.getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
+  if (d.survey.expiresAt && d.survey.expiresAt.getTime() <= now.getTime())
+    return { ok: false, reason: 'expired' };
   return {
     ok: true,
     dossier: {
@@ -57,7 +75,11 @@ export async function verifySurveyToken(token: string, now: Date): Promise<Verif
       officerId: d.officerId ?? null,
       channel: d.channel,
       onlineLevel: d.onlineLevel ?? null,
-      survey: { token: d.survey.token, expiresAt: d.survey.expiresAt ?? null, responseId: d.survey.responseId ?? null },
+      survey: {
+        token: d.survey.token,
+        expiresAt: d.survey.expiresAt ?? null,
+        responseId: d.survey.responseId ?? null,
+      },
     },
   };
 }

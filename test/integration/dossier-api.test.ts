@@ -15,7 +15,13 @@ import type { AppContext } from '../../app/context';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const SECRETS_KEY = randomBytes(32).toString('hex');
-const env = parseEnv({ ...process.env, SECRETS_KEY, PUBLIC_URL: 'https://hailong.example.vn', TELEGRAM_BOT_USERNAME: 'HaiLongTestBot', PHONE_HASH_KEY: 'test-phone-key' });
+const env = parseEnv({
+  ...process.env,
+  SECRETS_KEY,
+  PUBLIC_URL: 'https://hailong.example.vn',
+  TELEGRAM_BOT_USERNAME: 'HaiLongTestBot',
+  PHONE_HASH_KEY: 'test-phone-key',
+});
 
 let app: FastifyInstance;
 let redis: Redis;
@@ -52,15 +58,35 @@ interface Res {
   json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test helper over arbitrary JSON
 }
 // light-my-request (app.inject) cannot load under jest's CommonJS runtime, so requests go over a real socket.
-async function inject(o: { method: string; url: string; headers?: Record<string, string>; payload?: string }): Promise<Res> {
-  const r = await fetch(base + o.url, { method: o.method, headers: o.headers ?? {}, ...(o.payload !== undefined ? { body: o.payload } : {}) });
+async function inject(o: {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  payload?: string;
+}): Promise<Res> {
+  const r = await fetch(base + o.url, {
+    method: o.method,
+    headers: o.headers ?? {},
+    ...(o.payload !== undefined ? { body: o.payload } : {}),
+  });
   const raw = Buffer.from(await r.arrayBuffer());
   const body = raw.toString('utf8');
-  return { statusCode: r.status, headers: Object.fromEntries(r.headers.entries()), body, rawPayload: raw, json: () => JSON.parse(body) };
+  return {
+    statusCode: r.status,
+    headers: Object.fromEntries(r.headers.entries()),
+    body,
+    rawPayload: raw,
+    json: () => JSON.parse(body),
+  };
 }
 
 function post(body: unknown, k = key, url = '/api/v1/dossiers') {
-  return inject({ method: 'POST', url, headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  return inject({
+    method: 'POST',
+    url,
+    headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
 }
 
 beforeAll(async () => {
@@ -71,8 +97,22 @@ beforeAll(async () => {
     { code: '46', name: 'Thừa Thiên Huế', level: 'province' },
     { code: '477', name: 'Huyện Quảng Điền', level: 'district', parentCode: '46' },
     { code: 'QD-NEW', name: 'Xã Quảng Điền', level: 'commune', parentCode: '46' },
-    { code: '19867', name: 'Thị trấn Sịa', level: 'town', parentCode: '477', validTo: new Date('2025-06-30T16:59:59Z'), successorCode: 'QD-NEW' },
-    { code: '19873', name: 'Xã Quảng Ngạn', level: 'commune', parentCode: '477', validTo: new Date('2025-06-30T16:59:59Z'), successorCode: 'PQ-NEW' },
+    {
+      code: '19867',
+      name: 'Thị trấn Sịa',
+      level: 'town',
+      parentCode: '477',
+      validTo: new Date('2025-06-30T16:59:59Z'),
+      successorCode: 'QD-NEW',
+    },
+    {
+      code: '19873',
+      name: 'Xã Quảng Ngạn',
+      level: 'commune',
+      parentCode: '477',
+      validTo: new Date('2025-06-30T16:59:59Z'),
+      successorCode: 'PQ-NEW',
+    },
     { code: 'PQ-NEW', name: 'Phường Phong Quảng', level: 'ward', parentCode: '46' },
   ]);
   key = (await createApiKey({ name: 'một cửa tỉnh' })).key;
@@ -129,7 +169,9 @@ test('the same event twice answers 200 with the same token and stores nothing ne
   expect(await Dossier.countDocuments({ code: ev.code })).toBe(1);
   // Counted once per dossier: the invited counts add up to the dossiers that have a survey.
   const stats = await InvitationStat.find({}).lean();
-  expect(stats.reduce((n, s) => n + s.invited, 0)).toBe(await Dossier.countDocuments({ 'survey.token': { $type: 'string' } }));
+  expect(stats.reduce((n, s) => n + s.invited, 0)).toBe(
+    await Dossier.countDocuments({ 'survey.token': { $type: 'string' } }),
+  );
 });
 
 test('a dossier in progress is stored without a survey, and gets one when it finishes', async () => {
@@ -151,21 +193,36 @@ test('a bad event gets 422 with the path of each wrong field and nothing is stor
   const ev = event({ channel: 'fax', status: 'done', applicant: { phone: '123' } });
   const res = await post(ev);
   expect(res.statusCode).toBe(422);
-  expect(res.json().issues.map((i: { path: string }) => i.path).sort()).toEqual(['applicant.phone', 'channel', 'status']);
+  expect(
+    res
+      .json()
+      .issues.map((i: { path: string }) => i.path)
+      .sort(),
+  ).toEqual(['applicant.phone', 'channel', 'status']);
   expect(await Dossier.countDocuments({ code: ev.code })).toBe(0);
   const unknownUnit = event({ unitCode: '99999' });
   const r2 = await post(unknownUnit);
   expect(r2.statusCode).toBe(422);
   expect(r2.json().issues).toEqual([{ path: 'unitCode', message: 'unknown unit code' }]);
   expect(await Dossier.countDocuments({ code: unknownUnit.code })).toBe(0);
-  const notJson = await inject({ method: 'POST', url: '/api/v1/dossiers', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: '{"code":' });
+  const notJson = await inject({
+    method: 'POST',
+    url: '/api/v1/dossiers',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    payload: '{"code":',
+  });
   expect(notJson.statusCode).toBe(400);
   expect((await post([1, 2])).statusCode).toBe(400);
 });
 
 test('refuses missing, unknown and revoked keys', async () => {
   const ev = event();
-  const none = await inject({ method: 'POST', url: '/api/v1/dossiers', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(ev) });
+  const none = await inject({
+    method: 'POST',
+    url: '/api/v1/dossiers',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(ev),
+  });
   expect(none.statusCode).toBe(401);
   expect((await post(ev, `hl_000000000000_${'A'.repeat(43)}`)).statusCode).toBe(401);
   const k = await createApiKey({ name: 'to revoke' });
@@ -201,10 +258,20 @@ test('accepts an HMAC-signed event once and refuses its replay, a bad signature 
   const replay = await inject({ method: 'POST', url: '/api/v1/dossiers', headers: headers(good), payload });
   expect(replay.statusCode).toBe(401);
   expect(replay.json().message).toBe('replayed request');
-  const tampered = await inject({ method: 'POST', url: '/api/v1/dossiers', headers: headers(good), payload: payload.replace('cb-017', 'cb-018') });
+  const tampered = await inject({
+    method: 'POST',
+    url: '/api/v1/dossiers',
+    headers: headers(good),
+    payload: payload.replace('cb-017', 'cb-018'),
+  });
   expect(tampered.statusCode).toBe(401);
   const old = String(Number(ts) - 3600);
-  const stale = await inject({ method: 'POST', url: '/api/v1/dossiers', headers: headers(signBody(signer.secret, old, Buffer.from(payload)), old), payload });
+  const stale = await inject({
+    method: 'POST',
+    url: '/api/v1/dossiers',
+    headers: headers(signBody(signer.secret, old, Buffer.from(payload)), old),
+    payload,
+  });
   expect(stale.statusCode).toBe(401);
 });
 
@@ -237,5 +304,7 @@ test('the national portal shape is stored as the same event', async () => {
   expect(d?.contactIds.map(String)).toContain(String(contact?._id));
   const bad = await post({ MaHoSo: code, KenhThucHien: 9 }, key, '/api/v1/dossiers/dvc');
   expect(bad.statusCode).toBe(422);
-  expect(bad.json().issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['KenhThucHien', 'MaTTHC', 'DonViXuLy', 'TrangThaiHoSo']));
+  expect(bad.json().issues.map((i: { path: string }) => i.path)).toEqual(
+    expect.arrayContaining(['KenhThucHien', 'MaTTHC', 'DonViXuLy', 'TrangThaiHoSo']),
+  );
 });

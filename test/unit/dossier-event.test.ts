@@ -60,10 +60,21 @@ describe('dossier event', () => {
   });
 
   test('names the path of every wrong field', () => {
-    const r = parseDossierEvent({ ...valid, channel: 'fax', receivedAt: 'yesterday', applicant: { phone: '12' }, code: '' });
+    const r = parseDossierEvent({
+      ...valid,
+      channel: 'fax',
+      receivedAt: 'yesterday',
+      applicant: { phone: '12' },
+      code: '',
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect([...new Set(r.issues.map((i) => i.path))].sort()).toEqual(['applicant.phone', 'channel', 'code', 'receivedAt']);
+    expect([...new Set(r.issues.map((i) => i.path))].sort()).toEqual([
+      'applicant.phone',
+      'channel',
+      'code',
+      'receivedAt',
+    ]);
   });
 
   test('requires the finishing date of a finished dossier', () => {
@@ -98,7 +109,14 @@ describe('national portal (DVC) shape', () => {
     const r = parseDvcEvent(dvc);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.event).toMatchObject({ code: dvc.MaHoSo, channel: 'online', onlineLevel: 3, status: 'returned', officerId: 'cb-017', unitCode: '19867' });
+    expect(r.event).toMatchObject({
+      code: dvc.MaHoSo,
+      channel: 'online',
+      onlineLevel: 3,
+      status: 'returned',
+      officerId: 'cb-017',
+      unitCode: '19867',
+    });
     expect(r.event.returnedAt?.toISOString()).toBe('2025-03-16T08:00:00.000Z');
   });
 

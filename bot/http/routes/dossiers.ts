@@ -21,7 +21,11 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
   const { ctx } = deps;
   const now = deps.now ?? (() => new Date());
 
-  async function handle(req: FastifyRequest, reply: FastifyReply, parse: (b: unknown) => ParsedEvent): Promise<void> {
+  async function handle(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    parse: (b: unknown) => ParsedEvent,
+  ): Promise<void> {
     const auth = await authenticate(req.headers, req.rawBody, {
       redis: ctx.redis,
       prefix: ctx.prefix,
@@ -29,8 +33,14 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
       now,
     });
     if (!auth.ok) {
-      ctx.log.info({ route: req.routeOptions.url, reason: auth.reason }, 'dossier event refused: authentication');
-      await reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: auth.reason });
+      ctx.log.info(
+        { route: req.routeOptions.url, reason: auth.reason },
+        'dossier event refused: authentication',
+      );
+      await reply
+        .status(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'unauthorized', message: auth.reason });
       return;
     }
     const body = req.body;
@@ -45,8 +55,13 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
     }
     const event = parsed.event;
     if (!(await unitInScope(event.unitCode, auth.key.unitCodes))) {
-      ctx.log.info({ keyId: auth.key.keyId, unit: event.unitCode }, 'dossier event refused: unit outside the key scope');
-      await reply.status(403).send({ error: 'forbidden', message: `this key may not post events of unit ${event.unitCode}` });
+      ctx.log.info(
+        { keyId: auth.key.keyId, unit: event.unitCode },
+        'dossier event refused: unit outside the key scope',
+      );
+      await reply
+        .status(403)
+        .send({ error: 'forbidden', message: `this key may not post events of unit ${event.unitCode}` });
       return;
     }
     const result = await ingestDossierEvent(event, {
@@ -59,8 +74,13 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
       await reply.status(422).send({ error: 'invalid_event', issues: result.issues });
       return;
     }
-    ctx.log.info({ keyId: auth.key.keyId, dossier: result.code, status: result.status, created: result.created }, 'dossier event stored');
-    await reply.status(result.created ? 201 : 200).send({ code: result.code, status: result.status, created: result.created, survey: result.survey });
+    ctx.log.info(
+      { keyId: auth.key.keyId, dossier: result.code, status: result.status, created: result.created },
+      'dossier event stored',
+    );
+    await reply
+      .status(result.created ? 201 : 200)
+      .send({ code: result.code, status: result.status, created: result.created, survey: result.survey });
   }
 
   return async (app) => {

@@ -18,17 +18,26 @@ export interface SurveyPagesDeps {
  */
 export function surveyPageRoutes(deps: SurveyPagesDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Params: { token: string; ext: string }; Querystring: { for?: string } }>('/s/:token/qr.:ext', async (req, reply) => {
-      const { token, ext } = req.params;
-      if ((ext !== 'png' && ext !== 'svg') || !TOKEN_RE.test(token) || !(await Dossier.exists({ 'survey.token': token }))) {
-        return reply.status(404).send({ error: 'not_found', message: 'no such survey' });
-      }
-      const target = req.query.for === 'telegram' ? telegramLink(deps.env, token) : webLink(deps.env, token);
-      if (target === null) return reply.status(404).send({ error: 'not_found', message: 'Telegram is not configured' });
-      void reply.header('cache-control', 'private, max-age=86400');
-      if (ext === 'png') return reply.type('image/png').send(await qrPng(target));
-      return reply.type('image/svg+xml').send(await qrSvg(target));
-    });
+    app.get<{ Params: { token: string; ext: string }; Querystring: { for?: string } }>(
+      '/s/:token/qr.:ext',
+      async (req, reply) => {
+        const { token, ext } = req.params;
+        if (
+          (ext !== 'png' && ext !== 'svg') ||
+          !TOKEN_RE.test(token) ||
+          !(await Dossier.exists({ 'survey.token': token }))
+        ) {
+          return reply.status(404).send({ error: 'not_found', message: 'no such survey' });
+        }
+        const target =
+          req.query.for === 'telegram' ? telegramLink(deps.env, token) : webLink(deps.env, token);
+        if (target === null)
+          return reply.status(404).send({ error: 'not_found', message: 'Telegram is not configured' });
+        void reply.header('cache-control', 'private, max-age=86400');
+        if (ext === 'png') return reply.type('image/png').send(await qrPng(target));
+        return reply.type('image/svg+xml').send(await qrSvg(target));
+      },
+    );
     if (deps.webChat) await app.register(deps.webChat);
   };
 }
