@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { parseEnv } from '../../config/env';
@@ -31,7 +30,6 @@ let workerConn: Redis;
 let app: FastifyInstance;
 let url: string;
 let zalo: ZaloChannel;
-let worker: Worker;
 let clock = Date.now();
 const USER = '246845883529197922';
 
@@ -64,7 +62,7 @@ beforeAll(async () => {
   app = createHttpServer({ bodyLimit: 65536 });
   await app.register(zalo.routes);
   url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
-  worker = zalo.startWorker(workerConn);
+  zalo.startWorker(workerConn);
 });
 
 afterAll(async () => {
