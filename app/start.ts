@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import { env as loadEnv, type Env } from '../config/env';
+import { logger } from '../lib/logger';
+import { connectMongo, disconnectMongo } from '../lib/mongo';
+import { createProducerConnection, createWorkerConnection } from '../lib/redis';
+import { createShutdown } from '../lib/shutdown';
+import * as models from '../models';
+import { ConversationService } from '../bot/conversation/service';
+import { FlowRepository } from '../bot/flow/repository';
+import { createHttpServer } from '../bot/http/server';
+import { healthzRoute } from '../bot/http/routes/healthz';
+import { dossierRoutes } from '../bot/http/routes/dossiers';
+import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
+import { resolveSurveyToken } from '../bot/survey/token';
+import { JobProducer } from '../workers/producer';
+import { startWorkers } from '../workers/runner';
+import type { AppContext } from './context';
+import { jobAnswerSink } from './answer-sink';
+import { startTelegram } from './telegram';
+import { startZalo } from './zalo';
+
+export type Role = 'http' | 'bot' | 'workers';
+
+export interface StartOptions {
+  roles?: Role[];
+  env?: Env;
+  /** Handle SIGTERM/SIGINT (the CLI does; tests do not). */
+  handleSignals?: boolean;
+}
+
+export interface RunningApp {
+  ctx: AppContext;
+  http: FastifyInstance | null;
+  /** The bound port when the http role runs. */
+  port: number | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Composes a process from its roles: `http` (webhooks, API, pages), `bot` (applies chat updates),
+ * `workers` (BullMQ consumers). All three in one process by default; run them apart to scale.
+ */
+export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
+  const env = opts.env ?? loadEnv();
+  const roles = new Set<Role>(opts.roles ?? env.ROLES);
+  const log = logger.child({ roles: [...roles].join(',') });
+  const shutdown = createShutdown(log);
+
+  await connectMongo(env.MONGODB_URI);
+  shutdown.add('mongodb', disconnectMongo, 100);
+  // Unique indexes make ingest idempotent: build them before anything writes.
+  await Promise.all(Object.values(models).map((m) => m.syncIndexes()));
+
+  const redis = createProducerConnection(env.REDIS_URL);
+  shutdown.add('redis', async () => void (await redis.quit()), 90);
+  const ctx: AppContext = { env, log, redis, prefix: env.REDIS_PREFIX };
+  const producer = new JobProducer(redis, ctx.prefix);
+  shutdown.add('producer', () => producer.close(), 80);
+
+  const sink = jobAnswerSink(producer);
+  const flows = new FlowRepository();
+  const service = new ConversationService({ flows, sink, resolveToken: resolveSurveyToken, log });
+
+  if (roles.has('workers')) {
+    const workers = await startWorkers({ ctx, producer, createConnection: () => createWorkerConnection(env.REDIS_URL) });
+    shutdown.add('workers', () => workers.close(), 20);
+  }
+
+  const telegram = await startTelegram({ ctx, service, roles, shutdown });
+  const zalo = startZalo({ ctx, service, sink, roles, shutdown });
+
+  let http: FastifyInstance | null = null;
+  let port: number | null = null;
+  if (roles.has('http')) {
+    http = createHttpServer({ bodyLimit: env.HTTP_BODY_LIMIT });
+    await http.register(healthzRoute({ redis, log }));
+    if (telegram.route) await http.register(telegram.route);
+    if (zalo?.routes) await http.register(zalo.routes);
+    await http.register(dossierRoutes({ ctx }));
+    await http.register(surveyPageRoutes({ env }));
+    const address = await http.listen({ port: env.PORT, host: env.HOST });
+    port = Number(new URL(address).port);
+    shutdown.add('http', () => http!.close(), 0);
+    log.info({ port }, 'http server listening');
+  }
+  await telegram.afterListen();
+
+  if (opts.handleSignals) shutdown.onSignals();
+  return { ctx, http, port, stop: () => shutdown.run() };
+}

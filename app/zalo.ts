@@ -1,0 +1,31 @@
+import type { AnswerSink } from '../bot/conversation/ports';
+import type { ConversationService } from '../bot/conversation/service';
+import { createZaloChannel, type ZaloChannel } from '../bot/channels/zalo/zalo-channel';
+import { createWorkerConnection } from '../lib/redis';
+import type { Shutdown } from '../lib/shutdown';
+import type { AppContext } from './context';
+import type { Role } from './start';
+
+/**
+ * The Zalo OA channel, when configured (ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET_KEY,
+ * SECRETS_KEY). The `bot` role consumes the inbound event queue; any role can send.
+ */
+export function startZalo(opts: { ctx: AppContext; service: ConversationService; sink: AnswerSink; roles: Set<Role>; shutdown: Shutdown }): ZaloChannel | null {
+  const { ctx, roles, shutdown } = opts;
+  if (!ctx.env.ZALO_APP_ID) {
+    ctx.log.info('Zalo channel off (ZALO_APP_ID not set)');
+    return null;
+  }
+  const zalo = createZaloChannel(ctx, {
+    conversation: opts.service,
+    sink: opts.sink,
+    onRefreshFailed: (f) => ctx.log.error({ failure: f }, 'ZALO TOKEN REFRESH FAILED: the Zalo channel is down until an admin reconnects (hailong zalo connect)'),
+  });
+  if (roles.has('bot')) {
+    const connection = createWorkerConnection(ctx.env.REDIS_URL);
+    zalo.startWorker(connection);
+    shutdown.add('zalo-connection', async () => void (await connection.quit()), 85);
+  }
+  shutdown.add('zalo', () => zalo.close(), 25);
+  return zalo;
+}

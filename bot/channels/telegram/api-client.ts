@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Telegram } from 'telegraf';
+import type { Logger } from '../../../lib/logger';
+import { TelegramRateLimitedError, TelegramRefusedError, TelegramUnreachableError } from './errors';
+
+export interface TelegramClientOptions {
+  token: string;
+  apiRoot: string;
+  /** Retries after a 5xx or a network error (exponential backoff with jitter). */
+  maxRetries: number;
+  /** A 429 asking to wait longer than this fails at once as TelegramRateLimitedError. */
+  maxRetryAfterS: number;
+  /** Wait out a 429 inline (conversations). Off for queue workers, which pause the queue instead. */
+  waitOnRateLimit?: boolean;
+  /** Base of the exponential backoff, ms. */
+  backoffMs?: number;
+  log: Logger;
+}
+
+interface TelegrafErrorLike {
+  response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
+}
+
+type CallApi = Telegram['callApi'];
+
+/**
+ * telegraf's Telegram client with what telegraf lacks: outbound retries. 429 → wait
+ * `retry_after` (bounded), 5xx and network errors → exponential backoff, any other 4xx → refused
+ * at once. Failures surface as TelegramRefusedError / TelegramUnreachableError /
+ * TelegramRateLimitedError. telegraf stays behind this file.
+ */
+class RetryingTelegram extends Telegram {
+  constructor(private readonly retry: TelegramClientOptions) {
+    // webhookReply off: we acknowledge webhooks ourselves and want every call's result.
+    super(retry.token, { apiRoot: retry.apiRoot, webhookReply: false });
+  }
+
+  override callApi: CallApi = (async (method: Parameters<CallApi>[0], payload: Parameters<CallApi>[1], opts: Parameters<CallApi>[2]) => {
+    const { maxRetries, maxRetryAfterS, log } = this.retry;
+    const backoff = this.retry.backoffMs ?? 300;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await Telegram.prototype.callApi.call(this, method, payload, opts);
+      } catch (err) {
+        const res = (err as TelegrafErrorLike).response;
+        const code = res?.error_code;
+        if (code === 429) {
+          const after = res?.parameters?.retry_after ?? 1;
+          if (this.retry.waitOnRateLimit === false || after > maxRetryAfterS || attempt >= maxRetries) {
+            throw new TelegramRateLimitedError(method, after);
+          }
+          log.warn({ method, retryAfter: after, attempt }, 'telegram 429: waiting');
+          await sleep(after * 1000);
+          continue;
+        }
+        if (typeof code === 'number' && code < 500) {
+          throw new TelegramRefusedError(method, code, res?.description ?? 'refused');
+        }
+        if (opts?.signal?.aborted) throw err;
+        const reason = typeof code === 'number' ? `${code} ${res?.description ?? ''}`.trim() : (err as Error).message;
+        if (attempt >= maxRetries) throw new TelegramUnreachableError(method, reason);
+        const delay = Math.min(30_000, backoff * 2 ** attempt) * (0.5 + Math.random() / 2);
+        log.warn({ method, attempt, delayMs: Math.round(delay), code: code ?? 'network' }, 'telegram call failed: retrying');
+        await sleep(delay);
+      }
+    }
+  }) as CallApi;
+}
+
+export function createTelegramClient(opts: TelegramClientOptions): Telegram {
+  return new RetryingTelegram(opts);
+}
