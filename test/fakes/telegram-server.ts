@@ -1,0 +1,450 @@
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * A fake Telegram Bot API server on loopback, written from the Bot API documentation and
+ * shared/platforms/telegram.md. It serves `/bot<token>/<method>` (JSON or form bodies) with the
+ * real reply shapes, records every call with a timestamp, delivers updates by webhook (with the
+ * secret header, one request in flight per chat, retries on failure) or by getUpdates, and can
+ * produce 429 with retry_after, 5xx, dropped connections and the dead-recipient errors.
+ *
+ *   const fake = await FakeTelegram.start({ token });
+ *   fake.apiRoot                                  // pass as TELEGRAM_API_ROOT
+ *   const u = fake.user(1001, { languageCode: 'vi' });
+ *   await u.command('/start', 'TOKEN');  await u.send('text');  await u.tap(callbackData, messageId);
+ *   fake.sentTo(1001)                              // sendMessage calls to that chat, in order
+ *   fake.failNext('sendMessage', { code: 429, retryAfter: 1 }, 2)
+ *   fake.block(1001, 'blocked' | 'deactivated' | 'not_found')
+ *   fake.rateLimit = { globalPerSecond: 30, perChatPerSecond: 1 }
+ *   await fake.waitFor(() => fake.sentTo(1001).length >= 2)
+ */
+
+export interface RecordedCall {
+  method: string;
+  params: Record<string, unknown>;
+  at: number;
+  /** The reply given: ok, or the error code. */
+  outcome: 'ok' | number;
+}
+
+export interface SentMessage {
+  chatId: string;
+  messageId: number;
+  text: string;
+  replyMarkup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string; url?: string }>> };
+  at: number;
+}
+
+type Fault = { code: 429; retryAfter: number } | { code: 500 | 502 | 503 } | { code: 'drop' };
+
+interface PendingUpdate {
+  update: Record<string, unknown>;
+  chatId: string;
+  copies: number;
+}
+
+const DEAD_ERRORS = {
+  blocked: { error_code: 403, description: 'Forbidden: bot was blocked by the user' },
+  deactivated: { error_code: 403, description: 'Forbidden: user is deactivated' },
+  not_found: { error_code: 400, description: 'Bad Request: chat not found' },
+} as const;
+
+export class FakeTelegram {
+  readonly calls: RecordedCall[] = [];
+  readonly sent: SentMessage[] = [];
+  readonly webhookDeliveries: Array<{ updateId: number; status: number | 'error'; at: number }> = [];
+  rateLimit: { globalPerSecond?: number; perChatPerSecond?: number; retryAfter?: number } = {};
+  /** Base of the webhook retry backoff (Telegram: at once, then 2, 4, 8 s…); short in tests. */
+  webhookRetryBaseMs = 50;
+  webhookMaxAttempts = 8;
+
+  private server!: http.Server;
+  private port = 0;
+  private nextUpdateId = 100_000;
+  private webhook: { url: string; secret?: string } | null = null;
+  private readonly queue: Array<Record<string, unknown>> = [];
+  private readonly waiters: Array<() => void> = [];
+  private readonly faults = new Map<string, Fault[]>();
+  private readonly dead = new Map<string, keyof typeof DEAD_ERRORS>();
+  private readonly messages = new Map<string, Map<number, SentMessage>>();
+  private readonly nextMessageId = new Map<string, number>();
+  private readonly callbackQueries = new Map<string, { answered: boolean }>();
+  private readonly chatQueues = new Map<string, Promise<void>>();
+  private readonly windows = new Map<string, number[]>();
+  private cqSeq = 0;
+  private closed = false;
+
+  private constructor(readonly token: string) {}
+
+  static async start(opts: { token?: string } = {}): Promise<FakeTelegram> {
+    const fake = new FakeTelegram(opts.token ?? '123456:TEST-token-abcdefghijklmnopqrstuv');
+    fake.server = http.createServer((req, res) => void fake.route(req, res));
+    fake.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    fake.port = (fake.server.address() as { port: number }).port;
+    return fake;
+  }
+
+  get apiRoot(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get webhookInfo(): { url: string; secret?: string } | null {
+    return this.webhook;
+  }
+
+  /** Points webhook delivery at a URL directly (as setWebhook would). */
+  setWebhook(url: string, secret?: string): void {
+    this.webhook = { url, ...(secret ? { secret } : {}) };
+  }
+
+  failNext(method: string, fault: Fault, times = 1): void {
+    const list = this.faults.get(method) ?? [];
+    for (let i = 0; i < times; i++) list.push(fault);
+    this.faults.set(method, list);
+  }
+
+  block(chatId: number | string, kind: keyof typeof DEAD_ERRORS = 'blocked'): void {
+    this.dead.set(String(chatId), kind);
+  }
+
+  callsOf(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  sentTo(chatId: number | string): SentMessage[] {
+    return this.sent.filter((m) => m.chatId === String(chatId));
+  }
+
+  lastMessageTo(chatId: number | string): SentMessage | undefined {
+    return this.sentTo(chatId).at(-1);
+  }
+
+  callbackAnswers(): RecordedCall[] {
+    return this.callsOf('answerCallbackQuery').filter((c) => c.outcome === 'ok');
+  }
+
+  async waitFor(predicate: () => boolean, timeoutMs = 10_000, label = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`FakeTelegram: timed out waiting for ${label}`);
+      await sleep(5);
+    }
+  }
+
+  user(chatId: number, opts: { languageCode?: string; firstName?: string } = {}) {
+    const from = { id: chatId, is_bot: false, first_name: opts.firstName ?? 'Công dân', language_code: opts.languageCode ?? 'vi' };
+    const chat = { id: chatId, type: 'private', first_name: from.first_name };
+    const message = (text: string, entities?: unknown[]) => ({
+      message_id: this.allocMessageId(String(chatId)),
+      from,
+      chat,
+      date: Math.floor(Date.now() / 1000),
+      text,
+      ...(entities ? { entities } : {}),
+    });
+    return {
+      send: (text: string, o: { copies?: number } = {}) => this.push({ message: message(text) }, String(chatId), o.copies),
+      command: (cmd: string, arg?: string, o: { copies?: number } = {}) => {
+        const text = arg ? `${cmd} ${arg}` : cmd;
+        return this.push({ message: message(text, [{ type: 'bot_command', offset: 0, length: cmd.length }]) }, String(chatId), o.copies);
+      },
+      /** Presses an inline button of a message the bot sent. */
+      tap: (data: string, messageId: number, o: { copies?: number } = {}) => {
+        const id = `${chatId}${++this.cqSeq}`;
+        this.callbackQueries.set(id, { answered: false });
+        const msg = this.messages.get(String(chatId))?.get(messageId);
+        return this.push(
+          {
+            callback_query: {
+              id,
+              from,
+              chat_instance: `ci${chatId}`,
+              data,
+              message: { message_id: messageId, chat, date: Math.floor(Date.now() / 1000), text: msg?.text ?? '', from: { id: 1, is_bot: true, first_name: 'bot' } },
+            },
+          },
+          String(chatId),
+          o.copies,
+        );
+      },
+      /** Taps the button whose label contains `label` on the last message that has buttons. */
+      tapLabel: (label: string, o: { copies?: number } = {}) => {
+        const msg = [...this.sentTo(chatId)].reverse().find((m) => m.replyMarkup?.inline_keyboard.flat().some((b) => b.text.includes(label)));
+        const button = msg?.replyMarkup?.inline_keyboard.flat().find((b) => b.text.includes(label));
+        if (!msg || !button?.callback_data) throw new Error(`no button "${label}" sent to ${chatId}`);
+        const id = `${chatId}${++this.cqSeq}`;
+        this.callbackQueries.set(id, { answered: false });
+        return this.push(
+          {
+            callback_query: {
+              id,
+              from,
+              chat_instance: `ci${chatId}`,
+              data: button.callback_data,
+              message: { message_id: msg.messageId, chat, date: Math.floor(msg.at / 1000), text: msg.text, from: { id: 1, is_bot: true, first_name: 'bot' } },
+            },
+          },
+          String(chatId),
+          o.copies,
+        );
+      },
+    };
+  }
+
+  /** Creates an update and delivers it (webhook) or queues it (getUpdates). Resolves with its update_id once delivered/queued. */
+  private async push(body: Record<string, unknown>, chatId: string, copies = 1): Promise<number> {
+    const update = { update_id: ++this.nextUpdateId, ...body };
+    if (!this.webhook) {
+      for (let i = 0; i < copies; i++) this.queue.push(update);
+      this.waiters.splice(0).forEach((w) => w());
+      return update.update_id;
+    }
+    await this.deliver({ update, chatId, copies });
+    return update.update_id;
+  }
+
+  /** Webhook delivery: one request in flight per chat (Telegram's per-chat queue), with retries. */
+  private deliver(p: PendingUpdate): Promise<void> {
+    const prev = this.chatQueues.get(p.chatId) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const sends = Array.from({ length: p.copies }, () => this.deliverOne(p.update));
+      await Promise.all(sends);
+    });
+    this.chatQueues.set(p.chatId, next.catch(() => undefined));
+    return next;
+  }
+
+  /** Delivers two updates of the same chat at once, bypassing the per-chat queue (races). */
+  async deliverConcurrently(updates: Array<Promise<number>>): Promise<number[]> {
+    return Promise.all(updates);
+  }
+
+  private async deliverOne(update: Record<string, unknown>): Promise<void> {
+    const hook = this.webhook!;
+    for (let attempt = 0; attempt < this.webhookMaxAttempts && !this.closed; attempt++) {
+      if (attempt > 0) await sleep(this.webhookRetryBaseMs * 2 ** (attempt - 1));
+      const status = await this.post(hook, update);
+      this.webhookDeliveries.push({ updateId: update.update_id as number, status, at: Date.now() });
+      if (typeof status === 'number' && status >= 200 && status < 300) return;
+    }
+  }
+
+  private post(hook: { url: string; secret?: string }, update: Record<string, unknown>): Promise<number | 'error'> {
+    const body = Buffer.from(JSON.stringify(update));
+    const url = new URL(hook.url);
+    return new Promise((resolve) => {
+      const req = http.request(
+        { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...(hook.secret ? { 'x-telegram-bot-api-secret-token': hook.secret } : {}) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.setTimeout(60_000, () => req.destroy());
+      req.on('error', () => resolve('error'));
+      req.end(body);
+    });
+  }
+
+  /** Sends a raw webhook request (e.g. with a wrong secret or a bad body) and returns the HTTP status. */
+  async postRaw(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<number> {
+    const u = new URL(url);
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': buf.length, ...headers } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(buf);
+    });
+  }
+
+  private allocMessageId(chatId: string): number {
+    const id = (this.nextMessageId.get(chatId) ?? 0) + 1;
+    this.nextMessageId.set(chatId, id);
+    return id;
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (!m) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
+    if (m[1] !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    const method = m[2]!;
+    let params: Record<string, unknown> = {};
+    try {
+      if (raw.length > 0) {
+        params = (req.headers['content-type'] ?? '').includes('application/json')
+          ? (JSON.parse(raw) as Record<string, unknown>)
+          : Object.fromEntries(new URLSearchParams(raw));
+      }
+    } catch {
+      return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
+    }
+    const at = Date.now();
+    const record = (outcome: 'ok' | number) => this.calls.push({ method, params, at, outcome });
+
+    const fault = this.faults.get(method)?.shift();
+    if (fault) {
+      record(fault.code === 'drop' ? 0 : fault.code);
+      if (fault.code === 'drop') return void req.socket.destroy();
+      if (fault.code === 429) {
+        return reply(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${fault.retryAfter}`, parameters: { retry_after: fault.retryAfter } });
+      }
+      return reply(fault.code, { ok: false, error_code: fault.code, description: 'Internal Server Error' });
+    }
+    if (method === 'getUpdates') {
+      if (this.webhook) {
+        record(409);
+        return reply(409, { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" });
+      }
+      await this.waitForUpdates(Number(params.offset ?? 0), Math.min(Number(params.timeout ?? 0), 50) * 1000);
+    }
+    const result = this.handle(method, params, at);
+    if ('error_code' in result) {
+      record(result.error_code);
+      return reply(result.error_code, { ok: false, ...result });
+    }
+    record('ok');
+    return reply(200, { ok: true, result: result.result });
+  }
+
+  private limited(chatId: string | null, at: number): boolean {
+    const check = (key: string, limit: number | undefined) => {
+      if (!limit) return false;
+      const w = (this.windows.get(key) ?? []).filter((t) => t > at - 1000);
+      this.windows.set(key, w);
+      return w.length >= limit;
+    };
+    if (check('global', this.rateLimit.globalPerSecond) || (chatId && check(`c${chatId}`, this.rateLimit.perChatPerSecond))) return true;
+    (this.windows.get('global') ?? this.windows.set('global', []).get('global')!).push(at);
+    if (chatId) (this.windows.get(`c${chatId}`) ?? this.windows.set(`c${chatId}`, []).get(`c${chatId}`)!).push(at);
+    return false;
+  }
+
+  private handle(method: string, p: Record<string, unknown>, at: number): { result: unknown } | { error_code: number; description: string; parameters?: unknown } {
+    const bad = (description: string) => ({ error_code: 400, description: `Bad Request: ${description}` });
+    const chatId = p.chat_id !== undefined ? String(p.chat_id) : null;
+    switch (method) {
+      case 'getMe':
+        return { result: { id: Number(this.token.split(':')[0]), is_bot: true, first_name: 'Hài Lòng', username: 'hailong_test_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false } };
+      case 'setWebhook': {
+        const secret = p.secret_token as string | undefined;
+        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) return bad('secret token contains unallowed characters');
+        if (typeof p.url !== 'string') return bad('url is required');
+        if (p.url === '') this.webhook = null;
+        else this.webhook = { url: p.url, ...(secret ? { secret } : {}) };
+        return { result: true };
+      }
+      case 'deleteWebhook':
+        this.webhook = null;
+        return { result: true };
+      case 'getWebhookInfo':
+        return { result: { url: this.webhook?.url ?? '', has_custom_certificate: false, pending_update_count: this.queue.length } };
+      case 'getUpdates':
+        return { result: this.takeUpdates(p) };
+      case 'sendMessage':
+      case 'sendPhoto': {
+        if (!chatId) return bad('chat_id is empty');
+        const dead = this.dead.get(chatId);
+        if (dead) return DEAD_ERRORS[dead];
+        const text = String(method === 'sendPhoto' ? (p.caption ?? '') : (p.text ?? ''));
+        if (method === 'sendMessage' && (text.length === 0 || text.length > 4096)) return bad(text.length === 0 ? 'message text is empty' : 'message is too long');
+        const markupError = this.checkMarkup(p.reply_markup);
+        if (markupError) return bad(markupError);
+        if (this.limited(chatId, at)) {
+          const retry = this.rateLimit.retryAfter ?? 1;
+          return { error_code: 429, description: `Too Many Requests: retry after ${retry}`, parameters: { retry_after: retry } };
+        }
+        const messageId = this.allocMessageId(chatId);
+        const markup = this.parseMarkup(p.reply_markup);
+        const msg: SentMessage = { chatId, messageId, text, ...(markup ? { replyMarkup: markup } : {}), at };
+        this.sent.push(msg);
+        (this.messages.get(chatId) ?? this.messages.set(chatId, new Map()).get(chatId)!).set(messageId, msg);
+        return { result: { message_id: messageId, date: Math.floor(at / 1000), chat: { id: Number(chatId), type: 'private' }, text } };
+      }
+      case 'answerCallbackQuery': {
+        const q = this.callbackQueries.get(String(p.callback_query_id));
+        if (!q || q.answered) return bad('query is too old and response timeout expired or query ID is invalid');
+        if (p.text !== undefined && String(p.text).length > 200) return bad('MESSAGE_TOO_LONG');
+        q.answered = true;
+        return { result: true };
+      }
+      case 'editMessageReplyMarkup':
+      case 'editMessageText': {
+        if (!chatId) return bad('chat_id is empty');
+        const msg = this.messages.get(chatId)?.get(Number(p.message_id));
+        if (!msg) return bad('message to edit not found');
+        const markup = this.parseMarkup(p.reply_markup) ?? { inline_keyboard: [] };
+        const markupError = this.checkMarkup(p.reply_markup);
+        if (markupError) return bad(markupError);
+        const newText = method === 'editMessageText' ? String(p.text ?? '') : msg.text;
+        if (newText === msg.text && JSON.stringify(markup) === JSON.stringify(msg.replyMarkup ?? { inline_keyboard: [] })) {
+          return bad('message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+        }
+        msg.text = newText;
+        msg.replyMarkup = markup;
+        return { result: { message_id: msg.messageId, chat: { id: Number(chatId), type: 'private' }, date: Math.floor(msg.at / 1000), text: msg.text } };
+      }
+      case 'deleteMessage':
+        return { result: true };
+      default:
+        return { error_code: 404, description: 'Not Found: method not found' };
+    }
+  }
+
+  private parseMarkup(m: unknown): SentMessage['replyMarkup'] | undefined {
+    if (m === undefined) return undefined;
+    const v = typeof m === 'string' ? (JSON.parse(m) as unknown) : m;
+    return v as SentMessage['replyMarkup'];
+  }
+
+  private checkMarkup(m: unknown): string | null {
+    if (m === undefined) return null;
+    const markup = this.parseMarkup(m) as { inline_keyboard?: unknown } | undefined;
+    if (!markup || !Array.isArray(markup.inline_keyboard)) return 'unsupported reply markup';
+    for (const row of markup.inline_keyboard as unknown[]) {
+      if (!Array.isArray(row)) return 'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays';
+      for (const b of row as Array<{ text?: unknown; callback_data?: unknown; url?: unknown }>) {
+        if (typeof b.text !== 'string' || b.text.length === 0) return "can't find field \"text\"";
+        if (b.callback_data !== undefined) {
+          const n = Buffer.byteLength(String(b.callback_data));
+          if (n < 1 || n > 64) return 'BUTTON_DATA_INVALID';
+        } else if (b.url === undefined) return 'BUTTON_TYPE_INVALID';
+      }
+    }
+    return null;
+  }
+
+  private async waitForUpdates(offset: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline && !this.queue.some((u) => (u.update_id as number) >= offset)) {
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
+      });
+    }
+  }
+
+  private takeUpdates(p: Record<string, unknown>): unknown[] {
+    const offset = Number(p.offset ?? 0);
+    // Confirm (drop) updates below the offset, as Telegram does.
+    while (this.queue.length > 0 && (this.queue[0]!.update_id as number) < offset) this.queue.shift();
+    return this.queue.slice(0, Number(p.limit ?? 100));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.waiters.splice(0).forEach((w) => w());
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
