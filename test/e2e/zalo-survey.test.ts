@@ -82,13 +82,13 @@ async function say(text: string): Promise<Sent[]> {
   expect(statuses).toEqual([200]);
   for (let i = 0; i < 200 && !(await isZaloEventDone(redis, prefix, `m-${msgId}`)); i++) await new Promise((r) => setTimeout(r, 20));
   expect(await isZaloEventDone(redis, prefix, `m-${msgId}`)).toBe(true);
-  return fake.csTo(USER).slice(before) as Sent[];
+  return fake.csTo(USER).slice(before);
 }
 
 function lastButtons(sent: Sent[]): Array<{ title: string; payload: string }> {
   const withButtons = sent.filter((m) => m.attachment);
   expect(withButtons.length).toBeGreaterThan(0);
-  return withButtons[withButtons.length - 1]!.attachment!.payload.buttons;
+  return withButtons[withButtons.length - 1].attachment!.payload.buttons;
 }
 
 async function tap(sent: Sent[], title: RegExp): Promise<Sent[]> {
@@ -99,7 +99,7 @@ async function tap(sent: Sent[], title: RegExp): Promise<Sent[]> {
 
 test('a whole survey completes on Zalo with buttons and typed numbers', async () => {
   let sent = await say('/start TOKEN1');
-  expect(sent[0]!.text).toContain('H57.22-260301-0001');
+  expect(sent[0].text).toContain('H57.22-260301-0001');
   expect(lastButtons(sent).map((b) => b.title)).toEqual(['Đồng ý', 'Không']);
 
   sent = await tap(sent, /^Đồng ý$/);
@@ -113,22 +113,22 @@ test('a whole survey completes on Zalo with buttons and typed numbers', async ()
   sent = await tap(sent, /Thiết bị/);
   sent = await tap(sent, /^Xong/);
   // q2, q3 answered by typing the number while buttons are shown.
-  expect(sent[sent.length - 1]!.text).toContain('Giấy tờ, phí, thời hạn');
+  expect(sent[sent.length - 1].text).toContain('Giấy tờ, phí, thời hạn');
   sent = await say('4');
   sent = await say('5');
   sent = await tap(sent, /^4\. /);
   // q5 has six options (with "Chưa góp ý"): a numbered list answered by typing.
-  const q5 = sent[sent.length - 1]!;
+  const q5 = sent[sent.length - 1];
   expect(q5.attachment).toBeUndefined();
   expect(q5.text).toContain('0. Chưa góp ý');
   expect(q5.text).toContain('Gõ số thứ tự');
   sent = await say('1');
   // r5 answered by typing two positions at once.
   sent = await say('1, 3');
-  expect(sent[sent.length - 1]!.text).toContain('Nhìn chung');
+  expect(sent[sent.length - 1].text).toContain('Nhìn chung');
   sent = await say('5');
   sent = await say('bỏ qua');
-  expect(sent[sent.length - 1]!.text).toContain('Cảm ơn Ông/Bà!');
+  expect(sent[sent.length - 1].text).toContain('Cảm ơn Ông/Bà!');
 
   expect(completed).not.toBeNull();
   const byId = Object.fromEntries(completed!.map((a) => [a.questionId, a.value]));

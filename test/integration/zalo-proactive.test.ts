@@ -74,7 +74,7 @@ test('-230 (no interaction in 7 days) falls back to the rating template by user 
   expect(result).toMatchObject({ status: 'sent', via: 'template_uid' });
   const tpl = fake.sent.filter((s) => s.endpoint === 'template' && s.body.user_id === 'u-230');
   expect(tpl).toHaveLength(1);
-  expect(tpl[0]!.body).toMatchObject({ template_id: 'TPL-RATING', template_data: { ma_ho_so: 'H57-1', ten_don_vi: 'UBND xã' } });
+  expect(tpl[0].body).toMatchObject({ template_id: 'TPL-RATING', template_data: { ma_ho_so: 'H57-1', ten_don_vi: 'UBND xã' } });
   expect(fake.csTo('u-230')).toHaveLength(0);
 });
 

@@ -92,7 +92,7 @@ test('a failed refresh alerts the admins and the channel reports itself unhealth
   await expect(s.getAccessToken()).rejects.toThrow(/-14014/);
   expect(alerts).toHaveLength(1);
   expect(alerts[0]).toMatchObject({ appId: fake.appId, permanent: true });
-  expect(alerts[0]!.error).not.toMatch(/RT-|AT-/);
+  expect(alerts[0].error).not.toMatch(/RT-|AT-/);
   expect(await s.health()).toMatchObject({ healthy: false });
 });
 

@@ -11,12 +11,12 @@ function question(choices: Choice[][], extra: Partial<Extract<Outbound, { kind: 
 test('renders up to five choices as oa.query.hide buttons whose payload is the encoded action', () => {
   const choices = [[pick('Đồng ý', 'yes')], [pick('Không', 'no')]];
   const [msg] = renderForZalo([question(choices)]) as Array<{ text: string; attachment: { payload: { buttons: Array<{ type: string; payload: string; title: string }> } } }>;
-  expect(msg!.text).toBe('Ông/Bà hài lòng không?');
-  const buttons = msg!.attachment.payload.buttons;
+  expect(msg.text).toBe('Ông/Bà hài lòng không?');
+  const buttons = msg.attachment.payload.buttons;
   expect(buttons.map((b) => b.type)).toEqual(['oa.query.hide', 'oa.query.hide']);
-  expect(decodeAction(buttons[0]!.payload)).toEqual({ kind: 'pick', step: 3, node: 'q1', value: 'yes' });
-  expect(buttons[1]!.title).toBe('Không');
-  expect(msg!.attachment).not.toHaveProperty('payload.template_type');
+  expect(decodeAction(buttons[0].payload)).toEqual({ kind: 'pick', step: 3, node: 'q1', value: 'yes' });
+  expect(buttons[1].title).toBe('Không');
+  expect(msg.attachment).not.toHaveProperty('payload.template_type');
 });
 
 test('falls back to a numbered list with the typed hint when more than five choices', () => {
