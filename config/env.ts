@@ -85,6 +85,10 @@ export const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^\d+(\.\d+)?$/, 'expected comma-separated hours').transform(Number)))
     .default([24, 72]),
   INVITE_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
+  /** Proactive invitation channels, tried in this order (admins set it; ZNS comes with the Zalo work). */
+  INVITE_CHANNEL_ORDER: csv.pipe(z.array(z.enum(['telegram', 'zalo']))).default(['telegram', 'zalo']),
+  /** At most this many reminders per dossier (REMINDER_DELAYS_HOURS beyond it are ignored). */
+  REMINDER_MAX: z.coerce.number().int().min(0).default(2),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
   CASE_SLA_HOURS: z.coerce.number().positive().default(72),
 });

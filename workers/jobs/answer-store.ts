@@ -43,7 +43,12 @@ function answerOps(responseId: string, answers: RecordedAnswer[], at: Date): Any
   }));
 }
 
-export async function storeAnswer(responseId: string, meta: Meta, answer: RecordedAnswer, answeredAt: Date): Promise<void> {
+export async function storeAnswer(
+  responseId: string,
+  meta: Meta,
+  answer: RecordedAnswer,
+  answeredAt: Date,
+): Promise<void> {
   await Response.updateOne(
     { responseId },
     { $setOnInsert: { responseId, ...metaFields(meta), status: 'started' } },
@@ -54,15 +59,29 @@ export async function storeAnswer(responseId: string, meta: Meta, answer: Record
 
 /** True when a 1 or 2 was given on any index element (sipas.md: a "không hài lòng"). */
 export function isDissatisfied(answers: RecordedAnswer[]): boolean {
-  return answers.some((a) => a.element !== null && typeof a.value === 'number' && (a.value === 1 || a.value === 2));
+  return answers.some(
+    (a) => a.element !== null && typeof a.value === 'number' && (a.value === 1 || a.value === 2),
+  );
 }
 
-export async function storeCompletion(responseId: string, meta: Meta, answers: RecordedAnswer[], completedAt: Date): Promise<void> {
-  if (answers.length > 0) await Answer.bulkWrite(answerOps(responseId, answers, completedAt), { ordered: false });
+export async function storeCompletion(
+  responseId: string,
+  meta: Meta,
+  answers: RecordedAnswer[],
+  completedAt: Date,
+): Promise<void> {
+  if (answers.length > 0)
+    await Answer.bulkWrite(answerOps(responseId, answers, completedAt), { ordered: false });
   await Response.updateOne(
     { responseId },
     {
-      $set: { ...metaFields(meta), status: 'completed', completedAt, day: hcmDay(completedAt), dissatisfied: isDissatisfied(answers) },
+      $set: {
+        ...metaFields(meta),
+        status: 'completed',
+        completedAt,
+        day: hcmDay(completedAt),
+        dissatisfied: isDissatisfied(answers),
+      },
       $setOnInsert: { responseId },
     },
     { upsert: true },

@@ -17,8 +17,17 @@ export interface TelegramSendApi {
 }
 
 function telegramCode(err: unknown): { code: number; description: string } | null {
-  const e = err as { code?: unknown; response?: { error_code?: unknown; description?: unknown }; description?: unknown };
-  const code = typeof e.response?.error_code === 'number' ? e.response.error_code : typeof e.code === 'number' ? e.code : null;
+  const e = err as {
+    code?: unknown;
+    response?: { error_code?: unknown; description?: unknown };
+    description?: unknown;
+  };
+  const code =
+    typeof e.response?.error_code === 'number'
+      ? e.response.error_code
+      : typeof e.code === 'number'
+        ? e.code
+        : null;
   if (code === null) return null;
   const description = String(e.response?.description ?? e.description ?? '');
   return { code, description };
@@ -35,7 +44,11 @@ export function telegramInvitationSender(telegram: TelegramSendApi): InvitationS
       } catch (err) {
         const t = telegramCode(err);
         // 403: blocked or deactivated; 400 "chat not found": the chat is gone. Both are permanent.
-        if (t && (t.code === 403 || (t.code === 400 && /chat not found|user is deactivated/i.test(t.description)))) return 'unreachable';
+        if (
+          t &&
+          (t.code === 403 || (t.code === 400 && /chat not found|user is deactivated/i.test(t.description)))
+        )
+          return 'unreachable';
         throw err;
       }
     },
@@ -44,13 +57,25 @@ export function telegramInvitationSender(telegram: TelegramSendApi): InvitationS
 
 /** The part of bot/channels/zalo/proactive.ts's ZaloProactiveSender we use. */
 export interface ZaloSendApi {
-  send(inv: { userId?: string | null; messages: Array<{ kind: 'text'; text: string }>; vars: Record<string, string>; dossierCode?: string | null }): Promise<{ status: string; reason?: string }>;
+  send(inv: {
+    userId?: string | null;
+    messages: Array<{ kind: 'text'; text: string }>;
+    vars: Record<string, string>;
+    dossierCode?: string | null;
+  }): Promise<{ status: string; reason?: string }>;
 }
 
-export function zaloInvitationSender(zalo: ZaloSendApi, vars: (msg: InvitationMessage) => Record<string, string> = () => ({})): InvitationSender {
+export function zaloInvitationSender(
+  zalo: ZaloSendApi,
+  vars: (msg: InvitationMessage) => Record<string, string> = () => ({}),
+): InvitationSender {
   return {
     async send(to, msg) {
-      const r = await zalo.send({ userId: to.channelUserId, messages: [{ kind: 'text', text: `${msg.text}\n${msg.buttonLabel}: ${msg.url}` }], vars: vars(msg) });
+      const r = await zalo.send({
+        userId: to.channelUserId,
+        messages: [{ kind: 'text', text: `${msg.text}\n${msg.buttonLabel}: ${msg.url}` }],
+        vars: vars(msg),
+      });
       if (r.status === 'sent') return 'sent';
       if (r.status === 'failed') throw new Error(`zalo send failed: ${r.reason ?? 'unknown'}`);
       // skipped (unsubscribed/blocked), no_zalo_account, held (template waits out quiet hours: we

@@ -1,42 +1,66 @@
 import { z } from 'zod';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
-import { loadDossier, messageFor, surveyClosed, type OutreachChannel, type OutreachDeps } from './invitation-send';
+import {
+  loadDossier,
+  messageFor,
+  surveyClosed,
+  type OutreachChannel,
+  type OutreachDeps,
+} from './invitation-send';
 
-export const reminderSendSchema = z.object({ dossierCode: z.string().min(1).max(64), n: z.number().int().min(1).max(20) });
+export const reminderSendSchema = z.object({
+  dossierCode: z.string().min(1).max(64),
+  n: z.number().int().min(1).max(20),
+});
 export type ReminderSendPayload = z.infer<typeof reminderSendSchema>;
-export type ReminderResult = 'sent' | 'already_sent' | 'not_invited' | 'unreachable' | 'no_survey' | 'completed' | 'expired';
+export type ReminderResult =
+  'sent' | 'already_sent' | 'not_invited' | 'unreachable' | 'no_survey' | 'completed' | 'expired';
 
 /**
  * Reminder n of one survey, to the contact the invitation went to: "not started" or "not
  * finished" wording depending on the funnel. A no-op when the survey completed or expired (a
  * cancelled reminder that fires anyway changes nothing) and when reminder n was already sent.
  */
-export async function sendReminder(p: ReminderSendPayload, deps: OutreachDeps, now: Date): Promise<ReminderResult> {
+export async function sendReminder(
+  p: ReminderSendPayload,
+  deps: OutreachDeps,
+  now: Date,
+): Promise<ReminderResult> {
   const d = await loadDossier(p.dossierCode);
   if (!d) return 'no_survey';
   const closed = surveyClosed(d, now);
   if (closed) return closed as ReminderResult;
   if (!d.invitation?.sentAt || !d.invitation.contactId || !d.invitation.channel) return 'not_invited';
   if ((d.invitation.remindersSent ?? 0) >= p.n) return 'already_sent';
-  const contact = await Contact.findOne({ _id: d.invitation.contactId, unsubscribedAt: null, blockedAt: null }).lean();
+  const contact = await Contact.findOne({
+    _id: d.invitation.contactId,
+    unsubscribedAt: null,
+    blockedAt: null,
+  }).lean();
   const channel = d.invitation.channel as OutreachChannel;
   const sender = deps.senders[channel];
   if (!contact || !sender) return 'unreachable';
   // Claim reminder n before sending: a duplicate delivery of the job sends nothing.
-  const claim = await Dossier.updateOne({ code: d.code, 'invitation.remindersSent': { $lt: p.n } }, { $set: { 'invitation.remindersSent': p.n } });
+  const claim = await Dossier.updateOne(
+    { code: d.code, 'invitation.remindersSent': { $lt: p.n } },
+    { $set: { 'invitation.remindersSent': p.n } },
+  );
   if (claim.modifiedCount !== 1) return 'already_sent';
   const lang = contact.lang === 'en' ? 'en' : 'vi';
   const kind = d.funnel?.startedAt ? 'remindResume' : 'remindNew';
   try {
-    const outcome = await sender.send({ channelUserId: contact.channelUserId, lang }, await messageFor(kind, d, channel, lang, deps.env));
-    if (outcome === 'unreachable') {
-      await Contact.updateOne({ _id: contact._id }, { $set: { blockedAt: now } });
-      return 'unreachable';
-    }
+    const outcome = await sender.send(
+      { channelUserId: contact.channelUserId, lang },
+      await messageFor(kind, d, channel, lang, deps.env),
+    );
+    if (outcome === 'unreachable') return 'unreachable';
   } catch (err) {
     // Transient: give the claim back so the retry sends.
-    await Dossier.updateOne({ code: d.code, 'invitation.remindersSent': p.n }, { $set: { 'invitation.remindersSent': p.n - 1 } });
+    await Dossier.updateOne(
+      { code: d.code, 'invitation.remindersSent': p.n },
+      { $set: { 'invitation.remindersSent': p.n - 1 } },
+    );
     throw err;
   }
   deps.log.info({ dossier: d.code, n: p.n, channel }, 'reminder sent');

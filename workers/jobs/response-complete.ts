@@ -16,7 +16,8 @@ export type ResponseCompletePayload = z.output<typeof schema>;
  * What else must happen once a response is stored as completed (rollups, cases, funnel counts).
  * Each hook must be idempotent: the job may run more than once.
  */
-export const afterResponseComplete: Array<(p: ResponseCompletePayload, ctx: JobContext) => Promise<void>> = [];
+export const afterResponseComplete: Array<(p: ResponseCompletePayload, ctx: JobContext) => Promise<void>> =
+  [];
 
 /** A completed response with all its answers. jobId `done-<responseId>`. */
 export const responseComplete = defineJob({

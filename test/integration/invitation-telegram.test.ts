@@ -1,0 +1,184 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Telegram } from 'telegraf';
+import { parseEnv } from '../../config/env';
+import { logger } from '../../lib/logger';
+import { Contact } from '../../models/contact';
+import { Dossier } from '../../models/dossier';
+import { Unit } from '../../models/unit';
+import { ingestDossierEvent } from '../../bot/survey/dossier-ingest';
+import { parseDossierEvent } from '../../bot/survey/dossier-event';
+import { telegramInvitationSender } from '../../workers/jobs/invitation-senders';
+import { Outreach, invitationJobId } from '../../workers/jobs/invitation-queue';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+/** A minimal fake Bot API on 127.0.0.1 (sendMessage only); chat 403 has blocked the bot. */
+function fakeTelegram() {
+  const sent: Array<{
+    chat_id: string;
+    text: string;
+    reply_markup?: { inline_keyboard: Array<Array<{ text: string; url: string }>> };
+  }> = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const p = JSON.parse(body || '{}') as (typeof sent)[number];
+      res.setHeader('content-type', 'application/json');
+      if (!req.url?.endsWith('/sendMessage'))
+        return res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
+      if (String(p.chat_id) === '403') {
+        res.statusCode = 403;
+        return res.end(
+          JSON.stringify({
+            ok: false,
+            error_code: 403,
+            description: 'Forbidden: bot was blocked by the user',
+          }),
+        );
+      }
+      sent.push({ ...p, chat_id: String(p.chat_id) });
+      res.end(
+        JSON.stringify({
+          ok: true,
+          result: {
+            message_id: sent.length,
+            date: 0,
+            chat: { id: Number(p.chat_id), type: 'private' },
+            text: p.text,
+          },
+        }),
+      );
+    });
+  });
+  return { sent, server };
+}
+
+const fake = fakeTelegram();
+const redis = testRedis();
+const prefix = testPrefix('invtg');
+let outreach: Outreach;
+let clock = new Date('2025-03-16T03:00:00Z'); // 10:00 in Huế
+const env = parseEnv({
+  ...process.env,
+  TELEGRAM_BOT_USERNAME: 'HaiLongTestBot',
+  PUBLIC_URL: 'https://hailong.example.vn',
+  INVITE_COOLDOWN_DAYS: '7',
+});
+
+async function event(code: string, applicant: Record<string, unknown>) {
+  const parsed = parseDossierEvent({
+    code,
+    procedureCode: '1.001234',
+    procedureName: 'Đăng ký khai sinh',
+    unitCode: '19867',
+    channel: 'in_person',
+    status: 'finished',
+    finishedAt: '2025-03-16T10:00:00+07:00',
+    applicant,
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return ingestDossierEvent(parsed.event, { env, outreach, now: clock });
+}
+
+async function waitFor<T>(fn: () => Promise<T | null | undefined>, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  await connectTestDb('invtg');
+  await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', r));
+  const apiRoot = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+  const telegram = new Telegram('123456:TEST-TOKEN-abcdefghijklmnopqrstuv', { apiRoot });
+  outreach = new Outreach({
+    ctx: { env, log: logger, redis, prefix },
+    senders: { telegram: telegramInvitationSender(telegram) },
+    now: () => clock,
+    backoffMs: 100,
+  });
+  outreach.startWorker();
+  await Unit.create({ code: '19867', name: 'Thị trấn Sịa', level: 'town' });
+  await Contact.create([
+    { channel: 'telegram', channelUserId: '777001', consentAt: new Date('2025-01-01'), phoneHash: null },
+    { channel: 'telegram', channelUserId: '777002', consentAt: null },
+    { channel: 'telegram', channelUserId: '403', consentAt: new Date('2025-01-01') },
+  ]);
+});
+
+afterAll(async () => {
+  await outreach.close();
+  await clearPrefix(redis, prefix);
+  redis.disconnect();
+  fake.server.close();
+  await dropTestDb();
+});
+
+test('a known citizen with consent receives the invitation on Telegram, once', async () => {
+  const r = await event('INV-0001', { phone: '0912345678', telegramChatId: '777001' });
+  expect(r.ok && r.survey?.token).toBeTruthy();
+  const token = r.ok ? r.survey!.token : '';
+  const d = await waitFor(
+    async () =>
+      (await Dossier.findOne({ code: 'INV-0001', 'invitation.sentAt': { $ne: null } }).lean()) ?? null,
+  );
+  expect(d.invitation?.channel).toBe('telegram');
+  const msgs = fake.sent.filter((m) => m.chat_id === '777001');
+  expect(msgs).toHaveLength(1);
+  expect(msgs[0]!.text).toContain('INV-0001');
+  expect(msgs[0]!.text).toContain('Thị trấn Sịa');
+  expect(msgs[0]!.reply_markup?.inline_keyboard[0]?.[0]).toEqual({
+    text: 'Bắt đầu đánh giá',
+    url: `https://t.me/HaiLongTestBot?start=${token}`,
+  });
+
+  // The same event again: same job id, and the handler's own check: nothing more is sent.
+  await event('INV-0001', { phone: '0912345678', telegramChatId: '777001' });
+  await waitFor(async () => {
+    const state = await (await outreach.queue.getJob(invitationJobId('INV-0001')))?.getState();
+    return state === 'completed' || state === undefined;
+  });
+  expect(fake.sent.filter((m) => m.chat_id === '777001')).toHaveLength(1);
+});
+
+test('a second dossier of the same citizen within the cooldown sends nothing', async () => {
+  clock = new Date(clock.getTime() + 2 * 86400_000);
+  await event('INV-0002', { phone: '0912345678' }); // found by phone hash, linked earlier
+  const d = await waitFor(
+    async () =>
+      (await Dossier.findOne({ code: 'INV-0002', 'invitation.skipped': { $ne: null } }).lean()) ?? null,
+  );
+  expect(d.invitation?.skipped).toBe('cooldown');
+  expect(fake.sent.filter((m) => m.chat_id === '777001')).toHaveLength(1);
+});
+
+test('no consent on record, or a blocked chat, means no proactive invitation', async () => {
+  await event('INV-0003', { telegramChatId: '777002' });
+  await event('INV-0004', { telegramChatId: '403' });
+  const a = await waitFor(
+    async () =>
+      (await Dossier.findOne({ code: 'INV-0003', 'invitation.skipped': { $ne: null } }).lean()) ?? null,
+  );
+  const b = await waitFor(
+    async () =>
+      (await Dossier.findOne({ code: 'INV-0004', 'invitation.skipped': { $ne: null } }).lean()) ?? null,
+  );
+  expect(a.invitation?.skipped).toBe('no_channel');
+  expect(b.invitation?.skipped).toBe('no_channel');
+  expect(fake.sent.filter((m) => m.chat_id === '777002' || m.chat_id === '403')).toHaveLength(0);
+});
+
+test('an invitation due in quiet hours waits for the morning', async () => {
+  clock = new Date('2025-03-20T15:30:00Z'); // 22:30 in Huế
+  await Contact.create({ channel: 'telegram', channelUserId: '777005', consentAt: new Date('2025-01-01') });
+  await event('INV-0005', { telegramChatId: '777005' });
+  const job = await outreach.queue.getJob(invitationJobId('INV-0005'));
+  // 22:30 → 07:00 next day: 8.5 hours.
+  expect(job?.opts.delay).toBe(8.5 * 3600_000);
+  expect(await job?.getState()).toBe('delayed');
+});

@@ -1,0 +1,201 @@
+import { DelayedError, Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppContext } from '../../app/context';
+import type { Env } from '../../config/env';
+import { createWorkerConnection } from '../../lib/redis';
+import { Dossier } from '../../models/dossier';
+import type { ConversationHooks } from '../../bot/conversation/ports';
+import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
+import { markStage } from '../../bot/survey/funnel';
+import { outOfQuiet, planReminders, type QuietHours } from '../../bot/survey/schedule';
+import type { InvitationSender } from './invitation-senders';
+import {
+  invitationSendSchema,
+  sendInvitation,
+  type OutreachChannel,
+  type OutreachDeps,
+} from './invitation-send';
+import { reminderSendSchema, sendReminder } from './reminder-send';
+
+/**
+ * The outreach queue: proactive invitations (`invitation.send`, job id `inv-<dossier>`) and
+ * reminders (`reminder.send`, job id `rem:<dossier>:<n>`), BullMQ delayed jobs under the context
+ * prefix. Payloads are checked with zod when added and when processed. Stable job ids make a
+ * repeated dossier event schedule nothing new; the handlers' own claims make a job that is
+ * delivered twice, or re-added after its first run was removed, a no-op.
+ * A job that comes due inside quiet hours (a retry, a worker that was down) waits for morning.
+ */
+export const OUTREACH_QUEUE = 'outreach';
+
+const JOBS = {
+  'invitation.send': invitationSendSchema,
+  'reminder.send': reminderSendSchema,
+} as const;
+type JobName = keyof typeof JOBS;
+
+const DEFAULT_JOB_OPTIONS: JobsOptions = Object.freeze({
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 30_000 },
+  removeOnComplete: { age: 7 * 86400, count: 10_000 },
+  removeOnFail: { age: 30 * 86400 },
+});
+
+export const invitationJobId = (code: string): string => `inv-${code}`;
+export const reminderJobId = (code: string, n: number): string => `rem:${code}:${n}`;
+
+export interface OutreachOptions {
+  ctx: Pick<AppContext, 'redis' | 'prefix' | 'log'> & {
+    env: Pick<
+      Env,
+      | 'PUBLIC_URL'
+      | 'TELEGRAM_BOT_USERNAME'
+      | 'INVITE_COOLDOWN_DAYS'
+      | 'INVITE_CHANNEL_ORDER'
+      | 'REDIS_URL'
+      | 'QUIET_HOURS_START'
+      | 'QUIET_HOURS_END'
+      | 'REMINDER_DELAYS_HOURS'
+      | 'REMINDER_MAX'
+    >;
+  };
+  senders: Partial<Record<OutreachChannel, InvitationSender>>;
+  /** Controllable clock (tests); BullMQ delays are still real milliseconds from now. */
+  now?: () => Date;
+  backoffMs?: number;
+}
+
+export class Outreach implements OutreachScheduler {
+  readonly queue: Queue;
+  private worker: Worker | null = null;
+  private workerConnection: Redis | null = null;
+  private readonly now: () => Date;
+  private readonly quiet: QuietHours;
+  private readonly deps: OutreachDeps;
+
+  constructor(private readonly opts: OutreachOptions) {
+    const { ctx } = opts;
+    this.now = opts.now ?? (() => new Date());
+    this.quiet = { start: ctx.env.QUIET_HOURS_START, end: ctx.env.QUIET_HOURS_END };
+    this.deps = { env: ctx.env, senders: opts.senders, log: ctx.log };
+    this.queue = new Queue(OUTREACH_QUEUE, {
+      connection: ctx.redis,
+      prefix: ctx.prefix,
+      defaultJobOptions: {
+        ...DEFAULT_JOB_OPTIONS,
+        ...(opts.backoffMs !== undefined ? { backoff: { type: 'fixed', delay: opts.backoffMs } } : {}),
+      },
+    });
+  }
+
+  private async add(name: JobName, payload: unknown, jobId: string, at: Date, now: Date): Promise<void> {
+    const data = JOBS[name].parse(payload);
+    await this.queue.add(name, data, { jobId, delay: Math.max(0, at.getTime() - now.getTime()) });
+  }
+
+  /** Invitation now (or at the end of quiet hours), reminders at the configured delays. */
+  async schedule(
+    p: { dossierCode: string; issuedAt: Date; expiresAt: Date },
+    now: Date = this.now(),
+  ): Promise<void> {
+    const env = this.opts.ctx.env;
+    await this.add(
+      'invitation.send',
+      { dossierCode: p.dossierCode },
+      invitationJobId(p.dossierCode),
+      outOfQuiet(now, this.quiet),
+      now,
+    );
+    const plan = planReminders({
+      issuedAt: p.issuedAt,
+      expiresAt: p.expiresAt,
+      delaysHours: env.REMINDER_DELAYS_HOURS,
+      max: env.REMINDER_MAX,
+      quiet: this.quiet,
+    });
+    for (const r of plan) {
+      if (r.at.getTime() <= now.getTime()) continue; // a late repeat of the event does not remind at once
+      await this.add(
+        'reminder.send',
+        { dossierCode: p.dossierCode, n: r.n },
+        reminderJobId(p.dossierCode, r.n),
+        r.at,
+        now,
+      );
+    }
+  }
+
+  /** Removes pending reminders of a dossier; one that is running already finds the survey completed. */
+  async cancelReminders(dossierCode: string): Promise<void> {
+    const max = Math.max(this.opts.ctx.env.REMINDER_MAX, this.opts.ctx.env.REMINDER_DELAYS_HOURS.length);
+    for (let n = 1; n <= max; n++) {
+      try {
+        await this.queue.remove(reminderJobId(dossierCode, n));
+      } catch (err) {
+        this.opts.ctx.log.debug(
+          { dossier: dossierCode, n, err: (err as Error).message },
+          'reminder not removed (running)',
+        );
+      }
+    }
+  }
+
+  /**
+   * Conversation hooks: started/completed counts, the dossier's response id, and the
+   * cancellation of reminders the moment the survey completes.
+   */
+  hooks(): ConversationHooks {
+    return {
+      onStarted: async ({ dossierCode }) => {
+        if (dossierCode) await markStage(dossierCode, 'started', this.now());
+      },
+      onFinished: async ({ dossierCode, responseId, status }) => {
+        if (!dossierCode || status !== 'completed') return;
+        await Dossier.updateOne(
+          { code: dossierCode, 'survey.responseId': null },
+          { $set: { 'survey.responseId': responseId } },
+        );
+        await markStage(dossierCode, 'completed', this.now());
+        await this.cancelReminders(dossierCode);
+      },
+    };
+  }
+
+  async process(job: Job, token?: string): Promise<string> {
+    const now = this.now();
+    const until = outOfQuiet(now, this.quiet);
+    if (until.getTime() > now.getTime() && token) {
+      // Due inside quiet hours (retry, downtime): hold until morning without using an attempt.
+      await job.moveToDelayed(Date.now() + (until.getTime() - now.getTime()), token);
+      throw new DelayedError();
+    }
+    switch (job.name as JobName) {
+      case 'invitation.send':
+        return sendInvitation(invitationSendSchema.parse(job.data), this.deps, now);
+      case 'reminder.send':
+        return sendReminder(reminderSendSchema.parse(job.data), this.deps, now);
+      default:
+        throw new Error(`unknown outreach job ${job.name}`);
+    }
+  }
+
+  startWorker(concurrency = 4): Worker {
+    if (this.worker) return this.worker;
+    this.workerConnection = createWorkerConnection(this.opts.ctx.env.REDIS_URL);
+    this.worker = new Worker(OUTREACH_QUEUE, (job, token) => this.process(job, token), {
+      connection: this.workerConnection,
+      prefix: this.opts.ctx.prefix,
+      concurrency,
+    });
+    this.worker.on('failed', (job, err) =>
+      this.opts.ctx.log.warn({ job: job?.id, name: job?.name, err: err.message }, 'outreach job failed'),
+    );
+    return this.worker;
+  }
+
+  /** Worker first, then the queue, then the worker's connection (the producer one is the context's). */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+    this.workerConnection?.disconnect();
+  }
+}
