@@ -22,20 +22,23 @@ function fakeTelegram() {
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
+    req.on('end', (): void => {
       const p = JSON.parse(body || '{}') as (typeof sent)[number];
       res.setHeader('content-type', 'application/json');
-      if (!req.url?.endsWith('/sendMessage'))
-        return res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
+      if (!req.url?.endsWith('/sendMessage')) {
+        res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
+        return;
+      }
       if (String(p.chat_id) === '403') {
         res.statusCode = 403;
-        return res.end(
+        res.end(
           JSON.stringify({
             ok: false,
             error_code: 403,
             description: 'Forbidden: bot was blocked by the user',
           }),
         );
+        return;
       }
       sent.push({ ...p, chat_id: String(p.chat_id) });
       res.end(
