@@ -4,19 +4,41 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * A fake Telegram Bot API server on loopback, written from the Bot API documentation and
  * shared/platforms/telegram.md. It serves `/bot<token>/<method>` (JSON or form bodies) with the
- * real reply shapes, records every call with a timestamp, delivers updates by webhook (with the
- * secret header, one request in flight per chat, retries on failure) or by getUpdates, and can
- * produce 429 with retry_after, 5xx, dropped connections and the dead-recipient errors.
+ * real reply shapes (`{ok:true,result}` / `{ok:false,error_code,description,parameters?}`),
+ * records every call with a timestamp, delivers updates by webhook (with the secret header, one
+ * request in flight per chat, retries on failure) or by getUpdates, and can produce 429 with
+ * retry_after, 5xx, dropped connections and the dead-recipient errors.
  *
- *   const fake = await FakeTelegram.start({ token });
- *   fake.apiRoot                                  // pass as TELEGRAM_API_ROOT
+ * Methods served: getMe, setWebhook (secret_token 1-256 of A-Za-z0-9_-), deleteWebhook,
+ * getWebhookInfo, getUpdates (offset/limit/timeout; 409 while a webhook is set or when a newer
+ * getUpdates replaces a pending one), sendMessage (text 1-4096 after HTML parsing,
+ * inline_keyboard with callback_data 1-64 bytes or url), sendPhoto (photo URL or file_id),
+ * answerCallbackQuery (text 0-200; "query is too old" when answered twice or unknown),
+ * editMessageReplyMarkup / editMessageText ("message is not modified", "message to edit not
+ * found"), deleteMessage.
+ *
+ * API for tests:
+ *   const fake = await FakeTelegram.start({ token? });
+ *   fake.apiRoot / fake.token / fake.botId       pass apiRoot as TELEGRAM_API_ROOT
+ *   fake.setWebhook(url, secret?)                 as if setWebhook had been called
+ *   fake.webhookInfo                              { url, secret } | null
  *   const u = fake.user(1001, { languageCode: 'vi' });
- *   await u.command('/start', 'TOKEN');  await u.send('text');  await u.tap(callbackData, messageId);
- *   fake.sentTo(1001)                              // sendMessage calls to that chat, in order
- *   fake.failNext('sendMessage', { code: 429, retryAfter: 1 }, 2)
- *   fake.block(1001, 'blocked' | 'deactivated' | 'not_found')
- *   fake.rateLimit = { globalPerSecond: 30, perChatPerSecond: 1 }
- *   await fake.waitFor(() => fake.sentTo(1001).length >= 2)
+ *     await u.send(text, o?)  await u.command('/start', payload?, o?)
+ *     await u.tap(callbackData, messageId, o?)    await u.tapLabel(buttonLabel, o?)
+ *     o = { copies?: n (same update delivered n times), concurrent?: true (bypass the
+ *     per-chat webhook queue: races like double taps and retries) }. Each resolves with the
+ *     update_id once the update was delivered (2xx or retries exhausted) or queued.
+ *   fake.deliverUpdate(body, chatId, o?)          any other update (e.g. my_chat_member)
+ *   fake.calls: {method, params, at, outcome}[]   every call, in arrival order
+ *   fake.callsOf(method), fake.sentTo(chatId), fake.lastMessageTo(chatId), fake.callbackAnswers()
+ *   fake.webhookDeliveries: {updateId, status, at}[]
+ *   fake.failNext(method, {code: 429, retryAfter} | {code: 500|502|503} | {code: 'drop'}, times?)
+ *   fake.block(chatId, 'blocked' | 'deactivated' | 'not_found' | 'kicked'), fake.unblock(chatId)
+ *   fake.rateLimit = { globalPerSecond?, perChatPerSecond?, retryAfter? }   (sends only)
+ *   fake.webhookRetryBaseMs (default 50), fake.webhookMaxAttempts (default 8)
+ *   await fake.waitFor(() => boolean, timeoutMs?), await fake.waitForCall(call => boolean, timeoutMs?)
+ *   await fake.postRaw(url, body, headers?)       a raw webhook POST (bad secrets, bad bodies)
+ *   await fake.close()
  */
 
 export interface RecordedCall {
@@ -35,19 +57,32 @@ export interface SentMessage {
   at: number;
 }
 
-type Fault = { code: 429; retryAfter: number } | { code: 500 | 502 | 503 } | { code: 'drop' };
+export type Fault = { code: 429; retryAfter: number } | { code: 500 | 502 | 503 } | { code: 'drop' };
 
-interface PendingUpdate {
-  update: Record<string, unknown>;
-  chatId: string;
-  copies: number;
+export interface DeliveryOptions {
+  /** Deliver the same update this many times (duplicate delivery). */
+  copies?: number;
+  /** Skip the per-chat webhook queue: the update races the chat's other deliveries. */
+  concurrent?: boolean;
 }
+
+const STATUS_TEXT: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 const DEAD_ERRORS = {
   blocked: { error_code: 403, description: 'Forbidden: bot was blocked by the user' },
   deactivated: { error_code: 403, description: 'Forbidden: user is deactivated' },
   not_found: { error_code: 400, description: 'Bad Request: chat not found' },
+  kicked: { error_code: 403, description: 'Forbidden: bot was kicked from the group chat' },
 } as const;
+
+/** Text length as Telegram counts it: after HTML parsing; null when the HTML does not parse. */
+function visibleLength(text: string, parseMode: unknown): number | null {
+  if (parseMode !== 'HTML') return text.length;
+  const allowed = /^<\/?(b|strong|i|em|u|ins|s|strike|del|a|code|pre|tg-spoiler|span|blockquote)(\s[^>]*)?>$/i;
+  const tags = text.match(/<[^>]*>/g) ?? [];
+  if (tags.some((t) => !allowed.test(t))) return null;
+  return text.replace(/<[^>]*>/g, '').replace(/&(lt|gt|amp|quot|#\d+);/g, '_').length;
+}
 
 export class FakeTelegram {
   readonly calls: RecordedCall[] = [];
@@ -73,6 +108,8 @@ export class FakeTelegram {
   private readonly windows = new Map<string, number[]>();
   private cqSeq = 0;
   private closed = false;
+  /** The getUpdates request waiting now; a newer one ends it with 409, as Telegram does. */
+  private activePoll: { conflict: boolean; gone: boolean; wake: () => void } | null = null;
 
   private constructor(readonly token: string) {}
 
@@ -87,6 +124,10 @@ export class FakeTelegram {
 
   get apiRoot(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  get botId(): number {
+    return Number(this.token.split(':')[0]);
   }
 
   get webhookInfo(): { url: string; secret?: string } | null {
@@ -106,6 +147,10 @@ export class FakeTelegram {
 
   block(chatId: number | string, kind: keyof typeof DEAD_ERRORS = 'blocked'): void {
     this.dead.set(String(chatId), kind);
+  }
+
+  unblock(chatId: number | string): void {
+    this.dead.delete(String(chatId));
   }
 
   callsOf(method: string): RecordedCall[] {
@@ -132,9 +177,17 @@ export class FakeTelegram {
     }
   }
 
+  /** Resolves with the first recorded call (past or future) that matches. */
+  async waitForCall(predicate: (call: RecordedCall) => boolean, timeoutMs = 10_000): Promise<RecordedCall> {
+    let found: RecordedCall | undefined;
+    await this.waitFor(() => (found = this.calls.find(predicate)) !== undefined, timeoutMs, 'a matching call');
+    return found!;
+  }
+
   user(chatId: number, opts: { languageCode?: string; firstName?: string } = {}) {
     const from = { id: chatId, is_bot: false, first_name: opts.firstName ?? 'Công dân', language_code: opts.languageCode ?? 'vi' };
     const chat = { id: chatId, type: 'private', first_name: from.first_name };
+    const botFrom = { id: this.botId, is_bot: true, first_name: 'Hài Lòng', username: 'hailong_test_bot' };
     const message = (text: string, entities?: unknown[]) => ({
       message_id: this.allocMessageId(String(chatId)),
       from,
@@ -144,13 +197,13 @@ export class FakeTelegram {
       ...(entities ? { entities } : {}),
     });
     return {
-      send: (text: string, o: { copies?: number } = {}) => this.push({ message: message(text) }, String(chatId), o.copies),
-      command: (cmd: string, arg?: string, o: { copies?: number } = {}) => {
+      send: (text: string, o: DeliveryOptions = {}) => this.push({ message: message(text) }, String(chatId), o),
+      command: (cmd: string, arg?: string, o: DeliveryOptions = {}) => {
         const text = arg ? `${cmd} ${arg}` : cmd;
-        return this.push({ message: message(text, [{ type: 'bot_command', offset: 0, length: cmd.length }]) }, String(chatId), o.copies);
+        return this.push({ message: message(text, [{ type: 'bot_command', offset: 0, length: cmd.length }]) }, String(chatId), o);
       },
       /** Presses an inline button of a message the bot sent. */
-      tap: (data: string, messageId: number, o: { copies?: number } = {}) => {
+      tap: (data: string, messageId: number, o: DeliveryOptions = {}) => {
         const id = `${chatId}${++this.cqSeq}`;
         this.callbackQueries.set(id, { answered: false });
         const msg = this.messages.get(String(chatId))?.get(messageId);
@@ -161,15 +214,15 @@ export class FakeTelegram {
               from,
               chat_instance: `ci${chatId}`,
               data,
-              message: { message_id: messageId, chat, date: Math.floor(Date.now() / 1000), text: msg?.text ?? '', from: { id: 1, is_bot: true, first_name: 'bot' } },
+              message: { message_id: messageId, chat, date: Math.floor(Date.now() / 1000), text: msg?.text ?? '', from: botFrom },
             },
           },
           String(chatId),
-          o.copies,
+          o,
         );
       },
       /** Taps the button whose label contains `label` on the last message that has buttons. */
-      tapLabel: (label: string, o: { copies?: number } = {}) => {
+      tapLabel: (label: string, o: DeliveryOptions = {}) => {
         const msg = [...this.sentTo(chatId)].reverse().find((m) => m.replyMarkup?.inline_keyboard.flat().some((b) => b.text.includes(label)));
         const button = msg?.replyMarkup?.inline_keyboard.flat().find((b) => b.text.includes(label));
         if (!msg || !button?.callback_data) throw new Error(`no button "${label}" sent to ${chatId}`);
@@ -182,48 +235,49 @@ export class FakeTelegram {
               from,
               chat_instance: `ci${chatId}`,
               data: button.callback_data,
-              message: { message_id: msg.messageId, chat, date: Math.floor(msg.at / 1000), text: msg.text, from: { id: 1, is_bot: true, first_name: 'bot' } },
+              message: { message_id: msg.messageId, chat, date: Math.floor(msg.at / 1000), text: msg.text, from: botFrom },
             },
           },
           String(chatId),
-          o.copies,
+          o,
         );
       },
     };
   }
 
-  /** Creates an update and delivers it (webhook) or queues it (getUpdates). Resolves with its update_id once delivered/queued. */
-  private async push(body: Record<string, unknown>, chatId: string, copies = 1): Promise<number> {
+  /** Creates an update with the next update_id and delivers it (webhook) or queues it (getUpdates). */
+  deliverUpdate(body: Record<string, unknown>, chatId: number | string, o: DeliveryOptions = {}): Promise<number> {
+    return this.push(body, String(chatId), o);
+  }
+
+  /** Resolves with the update_id once delivered (or retries exhausted) or queued. */
+  private async push(body: Record<string, unknown>, chatId: string, o: DeliveryOptions): Promise<number> {
     const update = { update_id: ++this.nextUpdateId, ...body };
+    const copies = o.copies ?? 1;
     if (!this.webhook) {
       for (let i = 0; i < copies; i++) this.queue.push(update);
       this.waiters.splice(0).forEach((w) => w());
       return update.update_id;
     }
-    await this.deliver({ update, chatId, copies });
+    const sendAll = () => Promise.all(Array.from({ length: copies }, () => this.deliverOne(update))).then(() => undefined);
+    if (o.concurrent) {
+      await sendAll();
+      return update.update_id;
+    }
+    // Telegram's per-chat queue: a chat's next update waits until the previous one was acknowledged.
+    const prev = this.chatQueues.get(chatId) ?? Promise.resolve();
+    const next = prev.then(sendAll);
+    this.chatQueues.set(chatId, next.catch(() => undefined));
+    await next;
     return update.update_id;
   }
 
-  /** Webhook delivery: one request in flight per chat (Telegram's per-chat queue), with retries. */
-  private deliver(p: PendingUpdate): Promise<void> {
-    const prev = this.chatQueues.get(p.chatId) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      const sends = Array.from({ length: p.copies }, () => this.deliverOne(p.update));
-      await Promise.all(sends);
-    });
-    this.chatQueues.set(p.chatId, next.catch(() => undefined));
-    return next;
-  }
-
-  /** Delivers two updates of the same chat at once, bypassing the per-chat queue (races). */
-  async deliverConcurrently(updates: Array<Promise<number>>): Promise<number[]> {
-    return Promise.all(updates);
-  }
-
   private async deliverOne(update: Record<string, unknown>): Promise<void> {
-    const hook = this.webhook!;
     for (let attempt = 0; attempt < this.webhookMaxAttempts && !this.closed; attempt++) {
-      if (attempt > 0) await sleep(this.webhookRetryBaseMs * 2 ** (attempt - 1));
+      // Telegram: first retry at once, then 2, 4, 8 s…; here the base is short.
+      if (attempt > 1) await sleep(this.webhookRetryBaseMs * 2 ** (attempt - 2));
+      const hook = this.webhook;
+      if (!hook) return;
       const status = await this.post(hook, update);
       this.webhookDeliveries.push({ updateId: update.update_id as number, status, at: Date.now() });
       if (typeof status === 'number' && status >= 200 && status < 300) return;
@@ -235,7 +289,7 @@ export class FakeTelegram {
     const url = new URL(hook.url);
     return new Promise((resolve) => {
       const req = http.request(
-        { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...(hook.secret ? { 'x-telegram-bot-api-secret-token': hook.secret } : {}) } },
+        { hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...(hook.secret ? { 'x-telegram-bot-api-secret-token': hook.secret } : {}) } },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -299,14 +353,20 @@ export class FakeTelegram {
       if (fault.code === 429) {
         return reply(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${fault.retryAfter}`, parameters: { retry_after: fault.retryAfter } });
       }
-      return reply(fault.code, { ok: false, error_code: fault.code, description: 'Internal Server Error' });
+      return reply(fault.code, { ok: false, error_code: fault.code, description: STATUS_TEXT[fault.code] ?? 'Internal Server Error' });
     }
     if (method === 'getUpdates') {
       if (this.webhook) {
         record(409);
         return reply(409, { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" });
       }
-      await this.waitForUpdates(Number(params.offset ?? 0), Math.min(Number(params.timeout ?? 0), 50) * 1000);
+      const end = await this.waitForUpdates(Number(params.offset ?? 0), Math.min(Number(params.timeout ?? 0), 50) * 1000, res);
+      // The client went away (an aborted long poll): nothing to answer, nothing confirmed.
+      if (end === 'gone') return;
+      if (end === 'conflict') {
+        record(409);
+        return reply(409, { ok: false, error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' });
+      }
     }
     const result = this.handle(method, params, at);
     if ('error_code' in result) {
@@ -356,8 +416,12 @@ export class FakeTelegram {
         if (!chatId) return bad('chat_id is empty');
         const dead = this.dead.get(chatId);
         if (dead) return DEAD_ERRORS[dead];
+        if (method === 'sendPhoto' && (typeof p.photo !== 'string' || p.photo.length === 0)) return bad('there is no photo in the request');
         const text = String(method === 'sendPhoto' ? (p.caption ?? '') : (p.text ?? ''));
-        if (method === 'sendMessage' && (text.length === 0 || text.length > 4096)) return bad(text.length === 0 ? 'message text is empty' : 'message is too long');
+        const visible = visibleLength(text, p.parse_mode);
+        if (visible === null) return bad("can't parse entities: unsupported start tag");
+        if (method === 'sendMessage' && (visible === 0 || visible > 4096)) return bad(visible === 0 ? 'message text is empty' : 'message is too long');
+        if (method === 'sendPhoto' && visible > 1024) return bad('message caption is too long');
         const markupError = this.checkMarkup(p.reply_markup);
         if (markupError) return bad(markupError);
         if (this.limited(chatId, at)) {
@@ -394,8 +458,11 @@ export class FakeTelegram {
         msg.replyMarkup = markup;
         return { result: { message_id: msg.messageId, chat: { id: Number(chatId), type: 'private' }, date: Math.floor(msg.at / 1000), text: msg.text } };
       }
-      case 'deleteMessage':
+      case 'deleteMessage': {
+        const chatMessages = chatId ? this.messages.get(chatId) : undefined;
+        if (!chatMessages?.delete(Number(p.message_id))) return bad('message to delete not found');
         return { result: true };
+      }
       default:
         return { error_code: 404, description: 'Not Found: method not found' };
     }
@@ -424,14 +491,33 @@ export class FakeTelegram {
     return null;
   }
 
-  private async waitForUpdates(offset: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline && !this.queue.some((u) => (u.update_id as number) >= offset)) {
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
-      });
+  /** Long poll: waits until an update at or above offset exists, the timeout passes, a newer poll replaces this one, or the client leaves. */
+  private async waitForUpdates(offset: number, timeoutMs: number, res: http.ServerResponse): Promise<'ready' | 'conflict' | 'gone'> {
+    if (this.activePoll) {
+      this.activePoll.conflict = true;
+      this.activePoll.wake();
     }
+    const poll = { conflict: false, gone: false, wake: () => undefined as void };
+    this.activePoll = poll;
+    const onClose = () => {
+      poll.gone = true;
+      poll.wake();
+    };
+    res.once('close', onClose);
+    const deadline = Date.now() + timeoutMs;
+    try {
+      while (!this.closed && !poll.conflict && !poll.gone && Date.now() < deadline && !this.queue.some((u) => (u.update_id as number) >= offset)) {
+        await new Promise<void>((resolve) => {
+          poll.wake = resolve;
+          this.waiters.push(resolve);
+          setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
+        });
+      }
+    } finally {
+      res.off('close', onClose);
+      if (this.activePoll === poll) this.activePoll = null;
+    }
+    return poll.gone ? 'gone' : poll.conflict ? 'conflict' : 'ready';
   }
 
   private takeUpdates(p: Record<string, unknown>): unknown[] {

@@ -6,14 +6,16 @@ import { TelegramRateLimitedError, TelegramRefusedError, TelegramUnreachableErro
 export interface TelegramClientOptions {
   token: string;
   apiRoot: string;
-  /** Retries after a 5xx or a network error (exponential backoff with jitter). */
+  /** Retries after a 5xx or a network error (exponential backoff with jitter); also bounds 429 waits. */
   maxRetries: number;
   /** A 429 asking to wait longer than this fails at once as TelegramRateLimitedError. */
   maxRetryAfterS: number;
-  /** Wait out a 429 inline (conversations). Off for queue workers, which pause the queue instead. */
+  /** Wait out a 429 inline (conversations, default). Off for queue workers, which pause the queue instead. */
   waitOnRateLimit?: boolean;
-  /** Base of the exponential backoff, ms. */
+  /** Base of the exponential backoff after 5xx/network errors, ms (default 300). */
   backoffMs?: number;
+  /** Upper bound of one backoff delay, ms (default 30 s). */
+  maxBackoffMs?: number;
   log: Logger;
 }
 
@@ -25,9 +27,10 @@ type CallApi = Telegram['callApi'];
 
 /**
  * telegraf's Telegram client with what telegraf lacks: outbound retries. 429 → wait
- * `retry_after` (bounded), 5xx and network errors → exponential backoff, any other 4xx → refused
- * at once. Failures surface as TelegramRefusedError / TelegramUnreachableError /
- * TelegramRateLimitedError. telegraf stays behind this file.
+ * `retry_after` (bounded), 5xx and network errors → exponential backoff with jitter, any other
+ * 4xx → refused at once. Failures surface as TelegramRefusedError / TelegramUnreachableError /
+ * TelegramRateLimitedError, so callers never see telegraf's own error type. Every telegraf
+ * method (sendMessage, answerCbQuery, …) goes through callApi, so all of them retry.
  */
 class RetryingTelegram extends Telegram {
   constructor(private readonly retry: TelegramClientOptions) {
@@ -38,10 +41,14 @@ class RetryingTelegram extends Telegram {
   override callApi: CallApi = (async (method: Parameters<CallApi>[0], payload: Parameters<CallApi>[1], opts: Parameters<CallApi>[2]) => {
     const { maxRetries, maxRetryAfterS, log } = this.retry;
     const backoff = this.retry.backoffMs ?? 300;
+    const maxBackoff = this.retry.maxBackoffMs ?? 30_000;
+    const signal = opts?.signal as AbortSignal | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         return await Telegram.prototype.callApi.call(this, method, payload, opts);
       } catch (err) {
+        // An aborted call (shutdown of a long poll) is not a failure to retry or classify.
+        if (signal?.aborted) throw err;
         const res = (err as TelegrafErrorLike).response;
         const code = res?.error_code;
         if (code === 429) {
@@ -50,23 +57,24 @@ class RetryingTelegram extends Telegram {
             throw new TelegramRateLimitedError(method, after);
           }
           log.warn({ method, retryAfter: after, attempt }, 'telegram 429: waiting');
-          await sleep(after * 1000);
+          await sleep(after * 1000, undefined, signal ? { signal } : {});
           continue;
         }
         if (typeof code === 'number' && code < 500) {
           throw new TelegramRefusedError(method, code, res?.description ?? 'refused');
         }
-        if (opts?.signal?.aborted) throw err;
         const reason = typeof code === 'number' ? `${code} ${res?.description ?? ''}`.trim() : (err as Error).message;
         if (attempt >= maxRetries) throw new TelegramUnreachableError(method, reason);
-        const delay = Math.min(30_000, backoff * 2 ** attempt) * (0.5 + Math.random() / 2);
+        // Full backoff times a random factor in [0.5, 1): processes that failed together spread out.
+        const delay = Math.min(maxBackoff, backoff * 2 ** attempt) * (0.5 + Math.random() / 2);
         log.warn({ method, attempt, delayMs: Math.round(delay), code: code ?? 'network' }, 'telegram call failed: retrying');
-        await sleep(delay);
+        await sleep(delay, undefined, signal ? { signal } : {});
       }
     }
   }) as CallApi;
 }
 
+/** The one way the bot talks to the Bot API (telegraf stays behind this file). */
 export function createTelegramClient(opts: TelegramClientOptions): Telegram {
   return new RetryingTelegram(opts);
 }

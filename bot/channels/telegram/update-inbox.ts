@@ -79,8 +79,11 @@ export class UpdateInbox {
     return this.k('dead');
   }
 
-  /** Stores an update unless its update_id was seen. Returns its chat key, or null for a duplicate. */
-  async accept(update: Update): Promise<{ chatKey: string } | null> {
+  /**
+   * Stores an update unless its update_id was seen (webhook retries, double deliveries).
+   * Returns its chat key, or false for a duplicate. Updates without a chat get a key of their own.
+   */
+  async accept(update: Update): Promise<{ chatKey: string } | false> {
     const chatKey = chatKeyOf(update) ?? `u${update.update_id}`;
     const stored = (await this.redis.eval(
       ACCEPT,
@@ -93,7 +96,7 @@ export class UpdateInbox {
       JSON.stringify(update),
       chatKey,
     )) as number;
-    return stored === 1 ? { chatKey } : null;
+    return stored === 1 ? { chatKey } : false;
   }
 
   /** Drains a chat now, in the background; errors are logged, the sweeper retries later. */
@@ -105,8 +108,12 @@ export class UpdateInbox {
     this.active.add(p);
   }
 
-  /** Applies a chat's queued updates in order. Returns at once when another drainer holds the chat. */
-  async drain(chatKey: string): Promise<void> {
+  /**
+   * Applies a chat's queued updates in update_id order with `handler` (default: the inbox's).
+   * Returns at once when another drainer (this process or another) holds the chat: that one
+   * re-checks the queue after releasing, so nothing is stranded.
+   */
+  async drain(chatKey: string, handler: UpdateHandler = this.handler): Promise<void> {
     const lockKey = this.k('lock', chatKey);
     const queueKey = this.k('chat', chatKey);
     for (;;) {
@@ -115,30 +122,38 @@ export class UpdateInbox {
       if (got !== 'OK') return;
       const renew = setInterval(() => {
         void this.redis.eval(RENEW, 1, lockKey, token, String(this.lockMs)).catch(() => undefined);
-      }, Math.max(50, Math.floor(this.lockMs / 3)));
+      }, Math.max(20, Math.floor(this.lockMs / 3)));
       try {
         for (;;) {
           if (this.stopped) return;
+          // Still ours? (A stalled process whose lock expired must not apply alongside the new owner.)
+          const owned = (await this.redis.eval(RENEW, 1, lockKey, token, String(this.lockMs))) as number;
+          if (owned !== 1) {
+            this.log.warn({ chatKey }, 'drain lock lost: leaving the chat to its new owner');
+            return;
+          }
           const head = await this.redis.zrange(queueKey, '0', '0');
           const raw = head[0];
           if (raw === undefined) break;
-          await this.apply(chatKey, raw);
+          await this.apply(chatKey, raw, handler);
+          // Removed only after the handler resolved: a crash before this line replays the update.
           await this.redis.zrem(queueKey, raw);
         }
       } finally {
         clearInterval(renew);
-        await this.redis.eval(RELEASE, 1, lockKey, token);
+        await this.redis.eval(RELEASE, 1, lockKey, token).catch(() => undefined);
       }
+      // An update accepted between our last read and the release would otherwise wait for the sweeper.
       const more = (await this.redis.eval(SETTLE, 2, queueKey, this.k('pending'), chatKey)) as number;
       if (more === 0) return;
     }
   }
 
-  private async apply(chatKey: string, raw: string): Promise<void> {
+  private async apply(chatKey: string, raw: string, handler: UpdateHandler): Promise<void> {
     const update = JSON.parse(raw) as Update;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.handler(update);
+        await handler(update);
         return;
       } catch (err) {
         if (attempt >= this.maxAttempts) {
