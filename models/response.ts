@@ -7,7 +7,8 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 const responseSchema = new Schema(
   {
     responseId: { type: String, required: true },
-    dossierCode: { type: String, default: null },
+    /** Absent (not null) for a survey started without a dossier, so the sparse unique index skips it. */
+    dossierCode: { type: String },
     unitCode: { type: String, default: null },
     procedureCode: { type: String, default: null },
     officerId: { type: String, default: null },
@@ -34,7 +35,8 @@ const responseSchema = new Schema(
   { timestamps: true },
 );
 responseSchema.index({ responseId: 1 }, { unique: true });
-responseSchema.index({ dossierCode: 1 }, { unique: true, partialFilterExpression: { dossierCode: { $type: 'string' } } });
+// One response per dossier. Sparse, not partial: FerretDB 1.24 has no partial indexes.
+responseSchema.index({ dossierCode: 1 }, { unique: true, sparse: true });
 responseSchema.index({ unitCode: 1, day: 1 });
 responseSchema.index({ status: 1, completedAt: 1 });
 

@@ -67,7 +67,7 @@ export class ConversationService {
         $set: { lastInteractionAt: now },
         $setOnInsert: { lang: ev.langHint?.toLowerCase().startsWith('en') ? 'en' : 'vi' },
       },
-      { upsert: true, new: true, lean: true },
+      { upsert: true, returnDocument: 'after', lean: true },
     );
     if (!contact) throw new Error('contact upsert returned nothing');
     const lang: Lang = contact.lang === 'en' ? 'en' : 'vi';

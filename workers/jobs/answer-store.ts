@@ -16,7 +16,8 @@ type RecordedAnswer = z.output<typeof recordedAnswerSchema>;
  */
 function metaFields(meta: Meta) {
   return {
-    dossierCode: meta.dossierCode,
+    // Omitted rather than null when there is no dossier: the unique index on it is sparse.
+    ...(meta.dossierCode !== null ? { dossierCode: meta.dossierCode } : {}),
     unitCode: meta.unitCode,
     procedureCode: meta.procedureCode,
     officerId: meta.officerId,

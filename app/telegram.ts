@@ -1,0 +1,75 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Telegram } from 'telegraf';
+import { createTelegramClient } from '../bot/channels/telegram/api-client';
+import { startPolling, type Poller } from '../bot/channels/telegram/polling';
+import { createTelegramTurnHandler } from '../bot/channels/telegram/turn-handler';
+import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
+import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
+import type { ConversationService } from '../bot/conversation/service';
+import type { Shutdown } from '../lib/shutdown';
+import type { AppContext } from './context';
+import type { Role } from './start';
+
+export interface TelegramRuntime {
+  telegram: Telegram | null;
+  inbox: UpdateInbox | null;
+  /** POST /webhooks/telegram, when this process serves HTTP in webhook mode. */
+  route: FastifyPluginAsync | null;
+  /** Registers the webhook (webhook mode) once the HTTP server listens. */
+  afterListen(): Promise<void>;
+}
+
+/**
+ * The Telegram channel of a process. `http` stores incoming updates (webhook); `bot` applies
+ * them (drains the inbox, sweeps chats other processes left, polls in polling mode).
+ */
+export async function startTelegram(opts: { ctx: AppContext; service: ConversationService; roles: Set<Role>; shutdown: Shutdown }): Promise<TelegramRuntime> {
+  const { ctx, roles, shutdown } = opts;
+  const env = ctx.env;
+  if (!env.TELEGRAM_BOT_TOKEN) {
+    ctx.log.info('Telegram channel off (TELEGRAM_BOT_TOKEN not set)');
+    return { telegram: null, inbox: null, route: null, afterListen: async () => undefined };
+  }
+  const log = ctx.log.child({ channel: 'telegram' });
+  const telegram = createTelegramClient({
+    token: env.TELEGRAM_BOT_TOKEN,
+    apiRoot: env.TELEGRAM_API_ROOT,
+    maxRetries: env.TELEGRAM_MAX_RETRIES,
+    maxRetryAfterS: env.TELEGRAM_MAX_RETRY_AFTER_S,
+    log,
+  });
+  const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0]!;
+  const handler = createTelegramTurnHandler({ telegram, service: opts.service, log });
+  const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log);
+  const applies = roles.has('bot');
+  const onAccepted = (chatKey: string) => {
+    if (applies) inbox.kick(chatKey);
+  };
+  if (applies) inbox.startSweeper();
+  shutdown.add('telegram-inbox', () => inbox.stop(), 15);
+
+  let poller: Poller | null = null;
+  if (env.TELEGRAM_MODE === 'polling' && applies) {
+    poller = startPolling({ telegram, inbox, redis: ctx.redis, prefix: ctx.prefix, onAccepted, log });
+    shutdown.add('telegram-polling', () => poller!.stop(), 5);
+  }
+  const route =
+    env.TELEGRAM_MODE === 'webhook' && roles.has('http')
+      ? telegramWebhookRoute({ secret: env.TELEGRAM_WEBHOOK_SECRET!, inbox, onAccepted, log })
+      : null;
+
+  return {
+    telegram,
+    inbox,
+    route,
+    async afterListen() {
+      if (env.TELEGRAM_MODE !== 'webhook' || !env.TELEGRAM_SET_WEBHOOK || !roles.has('http')) return;
+      await telegram.setWebhook(`${env.PUBLIC_URL.replace(/\/$/, '')}/webhooks/telegram`, {
+        secret_token: env.TELEGRAM_WEBHOOK_SECRET!,
+        allowed_updates: ['message', 'callback_query', 'my_chat_member'],
+        max_connections: 40,
+      });
+      log.info('webhook registered');
+    },
+  };
+}
