@@ -31,6 +31,26 @@ function metaFields(meta: Meta) {
   };
 }
 
+/**
+ * Two upserts of the same new key racing (an answer job and the completion job of one response
+ * on two workers) can both try the insert; the loser gets E11000. Running it again finds the
+ * document and updates it, so the write stays idempotent instead of failing the job.
+ */
+async function retryOnDuplicate<T>(write: () => Promise<T>, tries = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (i >= tries || !isDuplicateKey(err)) throw err;
+    }
+  }
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: unknown; writeErrors?: Array<{ code?: unknown }> };
+  return e.code === 11000 || (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => w.code === 11000));
+}
+
 function answerOps(responseId: string, answers: RecordedAnswer[], at: Date): AnyBulkWriteOperation[] {
   return answers.map((a) => ({
     updateOne: {
@@ -50,12 +70,17 @@ export async function storeAnswer(
   answer: RecordedAnswer,
   answeredAt: Date,
 ): Promise<void> {
-  await Response.updateOne(
-    { responseId },
-    { $setOnInsert: { responseId, ...metaFields(meta), status: 'started' } },
-    { upsert: true },
+  // $setOnInsert only: a late or retried answer never moves a completed response back.
+  await retryOnDuplicate(() =>
+    Response.updateOne(
+      { responseId },
+      { $setOnInsert: { responseId, ...metaFields(meta), status: 'started' } },
+      { upsert: true },
+    ),
   );
-  await Answer.bulkWrite(answerOps(responseId, [answer], answeredAt), { ordered: false });
+  await retryOnDuplicate(() =>
+    Answer.bulkWrite(answerOps(responseId, [answer], answeredAt), { ordered: false }),
+  );
 }
 
 /** True when a 1 or 2 was given on any index element (sipas.md: a "không hài lòng"). */
@@ -72,19 +97,23 @@ export async function storeCompletion(
   completedAt: Date,
 ): Promise<void> {
   if (answers.length > 0)
-    await Answer.bulkWrite(answerOps(responseId, answers, completedAt), { ordered: false });
-  await Response.updateOne(
-    { responseId },
-    {
-      $set: {
-        ...metaFields(meta),
-        status: 'completed',
-        completedAt,
-        day: hcmDay(completedAt),
-        dissatisfied: isDissatisfied(answers),
+    await retryOnDuplicate(() =>
+      Answer.bulkWrite(answerOps(responseId, answers, completedAt), { ordered: false }),
+    );
+  await retryOnDuplicate(() =>
+    Response.updateOne(
+      { responseId },
+      {
+        $set: {
+          ...metaFields(meta),
+          status: 'completed',
+          completedAt,
+          day: hcmDay(completedAt),
+          dissatisfied: isDissatisfied(answers),
+        },
+        $setOnInsert: { responseId },
       },
-      $setOnInsert: { responseId },
-    },
-    { upsert: true },
+      { upsert: true },
+    ),
   );
 }

@@ -1,13 +1,23 @@
+import type { z } from 'zod';
 import type { JobDefinition } from '../registry';
 import { answerRecord } from './answer-record';
 import { responseComplete } from './response-complete';
+import { rollupRecompute } from '../aggregation/rollup-job';
 
-/** Every job this system runs. Add one line per job. */
-export const JOBS: readonly JobDefinition[] = [
-  answerRecord,
-  responseComplete,
-] as unknown as readonly JobDefinition[];
+/** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
+export const JOBS = [answerRecord, responseComplete, rollupRecompute] as const;
+
+export type RegisteredJob = (typeof JOBS)[number];
+export type JobName = RegisteredJob['name'];
+/** What a caller passes to `producer.add(name, …)` (the schema's input side). */
+export type PayloadOf<N extends JobName> = z.input<Extract<RegisteredJob, { name: N }>['schema']>;
+
+const byName = new Map<string, JobDefinition>();
+for (const job of JOBS as readonly JobDefinition[]) {
+  if (byName.has(job.name)) throw new Error(`job "${job.name}" is registered twice`);
+  byName.set(job.name, job);
+}
 
 export function findJob(name: string): JobDefinition | undefined {
-  return JOBS.find((j) => j.name === name);
+  return byName.get(name);
 }
