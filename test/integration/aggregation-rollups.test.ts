@@ -1,0 +1,160 @@
+import { Queue } from 'bullmq';
+import { parseEnv } from '../../config/env';
+import { logger } from '../../lib/logger';
+import { hcmDay } from '../../lib/time';
+import { Rollup } from '../../models/rollup';
+import { Response } from '../../models/response';
+import { storeCompletion } from '../../workers/jobs/answer-store';
+import { JobProducer } from '../../workers/producer';
+import { startWorkers, type RunningWorkers } from '../../workers/runner';
+import { aggregationSettings } from '../../workers/aggregation/after-complete';
+import { rebuildRollups } from '../../workers/aggregation/rebuild';
+import { epochKey, nextVersion, recomputeBucket, writeBucket } from '../../workers/aggregation/recompute';
+import { scheduleRollup } from '../../workers/aggregation/schedule';
+import { buildBucket } from '../../workers/aggregation/bucket';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+const redis = testRedis();
+const prefix = testPrefix('aggrollup');
+const env = parseEnv({ ...process.env, NODE_ENV: 'test' });
+const producer = new JobProducer(redis, prefix);
+let workers: RunningWorkers | undefined;
+
+const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
+let seq = 0;
+function completion(unitCode: string, at: string, values: number[], extra: Partial<{ procedureCode: string; officerId: string; channel: 'in_person' | 'online' | 'post'; level: number | null }> = {}) {
+  seq++;
+  return {
+    responseId: `resp-${String(seq).padStart(6, '0')}`,
+    meta: {
+      dossierCode: `DOS-${seq}`,
+      unitCode,
+      procedureCode: extra.procedureCode ?? 'P1',
+      officerId: extra.officerId ?? 'OFF1',
+      dossierChannel: extra.channel ?? 'in_person',
+      onlineLevel: extra.level ?? null,
+      surveyChannel: 'telegram' as const,
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi' as const,
+      startedAt: at,
+    },
+    answers: values.map((v, i) => ({ questionId: `q${i + 1}`, element: ELEMENTS[i]!, type: 'single_choice', value: v, text: null })),
+    completedAt: at,
+  };
+}
+
+/** A rollup without the fields that name the run that wrote it. */
+async function snapshot() {
+  const docs = await Rollup.find({}, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ unitCode: 1, day: 1 }).lean();
+  return JSON.parse(JSON.stringify(docs)) as unknown[];
+}
+
+async function drained(queue: Queue, timeoutMs = 20000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+    if (Object.values(c).every((n) => n === 0)) return;
+    if (Date.now() > end) throw new Error(`queue not drained: ${JSON.stringify(c)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  await connectTestDb('aggrollup');
+  aggregationSettings.coalesceMs = 150;
+});
+
+afterAll(async () => {
+  await workers?.close();
+  await producer.close();
+  await clearPrefix(redis, prefix);
+  redis.disconnect();
+  await dropTestDb();
+});
+
+test('a burst of completions through the workers gives the same documents as a rebuild', async () => {
+  workers = await startWorkers({ ctx: { env, log: logger, redis, prefix }, producer, createConnection: () => testRedis(), queues: ['ingest', 'aggregate'] });
+  const items = [
+    // 23:30 UTC is 06:30 next day in Huế: the day is the Asia/Ho_Chi_Minh day.
+    completion('U1', '2025-03-01T23:30:00.000Z', [5, 4, 3, 2, 0, 4], { procedureCode: 'P1', officerId: 'A' }),
+    completion('U1', '2025-03-02T01:00:00.000Z', [1, 5, 5, 5, 5, 5], { procedureCode: 'P2', officerId: 'B', channel: 'online', level: 4 }),
+    completion('U1', '2025-03-02T02:00:00.000Z', [4, 4, 4, 4, 4, 4], { procedureCode: 'P2', channel: 'online', level: 3 }),
+    completion('U2', '2025-03-02T03:00:00.000Z', [3, 3, 3, 3, 3, 3], { channel: 'post' }),
+    completion('U2', '2025-03-05T03:00:00.000Z', [5, 5, 5, 5, 0, 5]),
+  ];
+  // Each one twice: a duplicated delivery must not count twice.
+  for (const it of [...items, ...items]) await producer.add('response.complete', it);
+  await drained(producer.getQueue('ingest'));
+  await drained(producer.getQueue('aggregate'));
+  const incremental = await snapshot();
+  expect(incremental).toHaveLength(3);
+
+  const u1 = await Rollup.findOne({ unitCode: 'U1', day: '2025-03-02' }).lean();
+  expect(u1!.responses).toBe(3);
+  expect(u1!.dissatisfiedResponses).toBe(2);
+  const tiepCan = u1!.total.find((c) => c.element === 'TIEP_CAN')!;
+  expect(tiepCan).toMatchObject({ n: 3, satisfied: 2, dissatisfied: 1, na: 0 });
+  const pakn = u1!.total.find((c) => c.element === 'PAKN')!;
+  expect(pakn).toMatchObject({ n: 2, satisfied: 2, na: 1 });
+  expect(u1!.byChannel.map((g) => [g.key, g.responses])).toEqual([
+    ['in_person', 1],
+    ['online_3', 1],
+    ['online_4', 1],
+  ]);
+  expect(u1!.byProcedure.map((g) => [g.key, g.responses])).toEqual([
+    ['P1', 1],
+    ['P2', 2],
+  ]);
+
+  await Rollup.deleteMany({});
+  const r = await rebuildRollups({ redis, prefix });
+  expect(r.buckets).toBe(3);
+  expect(await snapshot()).toEqual(incremental);
+
+  // And a rebuild over a partial range leaves other days alone and changes nothing.
+  await rebuildRollups({ redis, prefix }, '2025-03-05', '2025-03-05');
+  expect(await snapshot()).toEqual(incremental);
+  await workers.close();
+  workers = undefined;
+});
+
+test('an answer landing while the recompute is active gets a new job id, so it is not lost', async () => {
+  const day = '2025-04-01';
+  const deps = { redis, prefix, enqueue: async () => undefined };
+  const first = completion('U3', '2025-04-01T03:00:00.000Z', [5, 5, 5, 5, 5, 5]);
+  await storeCompletion(first.responseId, first.meta, first.answers, new Date(first.completedAt));
+  const idBefore = await scheduleRollup(deps, 'U3', day);
+  // Two schedules before the job starts coalesce into one id.
+  expect(await scheduleRollup(deps, 'U3', day)).toBe(idBefore);
+
+  // The job starts: it takes its version, then reads.
+  const v = await nextVersion({ redis, prefix }, 'U3', day);
+  // A new answer is stored and scheduled mid-run.
+  const late = completion('U3', '2025-04-01T04:00:00.000Z', [1, 1, 1, 1, 1, 1]);
+  await storeCompletion(late.responseId, late.meta, late.answers, new Date(late.completedAt));
+  const idAfter = await scheduleRollup(deps, 'U3', day);
+  expect(idAfter).not.toBe(idBefore);
+
+  // The late job finishes first and writes both responses...
+  const second = await recomputeBucket({ redis, prefix }, 'U3', day);
+  expect(second.version).toBeGreaterThan(v);
+  // ...then the slow first run writes its stale read (only the first response): refused.
+  const stale = buildBucket([{ responseId: first.responseId, procedureCode: 'P1', officerId: 'OFF1', dossierChannel: 'in_person', onlineLevel: null, dissatisfied: false, excluded: false }], []);
+  expect(await writeBucket('U3', day, v, stale, new Date())).toBe(false);
+  const doc = await Rollup.findOne({ unitCode: 'U3', day }).lean();
+  expect(doc!.responses).toBe(2);
+  expect(doc!.dissatisfiedResponses).toBe(1);
+  expect(await redis.get(epochKey(prefix, 'U3', day))).toBe(String(second.version));
+});
+
+test('an excluded response leaves every count and is counted as excluded', async () => {
+  const day = '2025-04-01';
+  const r = await Response.findOne({ unitCode: 'U3', dissatisfied: true }).lean();
+  await Response.updateOne({ responseId: r!.responseId }, { $set: { excluded: { at: new Date(), by: 'admin', reason: 'test' } } });
+  await recomputeBucket({ redis, prefix }, 'U3', day);
+  const doc = await Rollup.findOne({ unitCode: 'U3', day }).lean();
+  expect(doc).toMatchObject({ responses: 1, dissatisfiedResponses: 0, excluded: 1 });
+  expect(doc!.total.every((c) => c.dissatisfied === 0)).toBe(true);
+  expect(hcmDay(new Date('2025-03-31T17:00:00Z'))).toBe(day);
+});

@@ -1,0 +1,96 @@
+import type { Redis } from 'ioredis';
+import { key } from '../../lib/redis';
+import { Answer } from '../../models/answer';
+import { Response } from '../../models/response';
+import { Rollup } from '../../models/rollup';
+import { buildBucket, type Bucket, type BucketAnswer, type BucketResponse } from './bucket';
+import { FORMULA_VERSION } from './formula';
+
+/**
+ * Rebuilds unit-day buckets from the raw answers. Exact under retries, duplicate jobs, crashes
+ * and out-of-order completion because:
+ *  1. a run first INCRs the bucket's epoch counter (its `version`), then reads the raw data, so
+ *     a run with a higher version read later than every lower one;
+ *  2. the write only replaces a document of a lower version, so the last reader wins whatever
+ *     order the writes land in;
+ *  3. the scheduler (schedule.ts) names the job after the epoch it read *after* the answer was
+ *     stored: either that job has not INCRed yet (so it reads after the answer) or the epoch has
+ *     moved on and the name is new (so a fresh job runs). No update is lost to deduplication.
+ */
+export interface RollupDeps {
+  redis: Redis;
+  prefix: string;
+  now?: () => Date;
+}
+
+export function epochKey(prefix: string, unitCode: string, day: string): string {
+  return key(prefix, 'rollup', 'epoch', unitCode, day);
+}
+
+const RESPONSE_FIELDS = { responseId: 1, unitCode: 1, day: 1, procedureCode: 1, officerId: 1, dossierChannel: 1, onlineLevel: 1, dissatisfied: 1, excluded: 1 } as const;
+
+interface RawResponse {
+  responseId: string;
+  unitCode?: string | null;
+  day?: string | null;
+  procedureCode?: string | null;
+  officerId?: string | null;
+  dossierChannel?: string | null;
+  onlineLevel?: number | null;
+  dissatisfied?: boolean | null;
+  excluded?: { at?: Date | null } | null;
+}
+
+export function toBucketResponse(r: RawResponse): BucketResponse {
+  return {
+    responseId: r.responseId,
+    procedureCode: r.procedureCode ?? null,
+    officerId: r.officerId ?? null,
+    dossierChannel: r.dossierChannel ?? null,
+    onlineLevel: r.onlineLevel ?? null,
+    dissatisfied: r.dissatisfied === true,
+    excluded: !!r.excluded?.at,
+  };
+}
+
+export async function loadResponses(filter: Record<string, unknown>): Promise<RawResponse[]> {
+  return Response.find({ ...filter, status: 'completed' }, RESPONSE_FIELDS).lean<RawResponse[]>();
+}
+
+export async function loadAnswers(responseIds: string[]): Promise<BucketAnswer[]> {
+  if (responseIds.length === 0) return [];
+  return Answer.find(
+    { responseId: { $in: responseIds }, element: { $ne: null } },
+    { _id: 0, responseId: 1, questionId: 1, element: 1, value: 1 },
+  ).lean<BucketAnswer[]>();
+}
+
+/** Writes a bucket unless a newer version is already there. Returns false when it was stale. */
+export async function writeBucket(unitCode: string, day: string, version: number, bucket: Bucket, now: Date): Promise<boolean> {
+  try {
+    await Rollup.updateOne(
+      { unitCode, day, version: { $lt: version } },
+      { $set: { ...bucket, formulaVersion: FORMULA_VERSION, version, computedAt: now }, $setOnInsert: { unitCode, day } },
+      { upsert: true },
+    );
+    return true;
+  } catch (err) {
+    // The filter missed because a newer version exists, so the upsert hit the unique index.
+    if ((err as { code?: number }).code === 11000) return false;
+    throw err;
+  }
+}
+
+export async function nextVersion(deps: RollupDeps, unitCode: string, day: string): Promise<number> {
+  return deps.redis.incr(epochKey(deps.prefix, unitCode, day));
+}
+
+/** Recomputes one unit-day from the raw answers (idempotent). */
+export async function recomputeBucket(deps: RollupDeps, unitCode: string, day: string): Promise<{ version: number; written: boolean }> {
+  const version = await nextVersion(deps, unitCode, day);
+  const responses = await loadResponses({ unitCode, day });
+  const answers = await loadAnswers(responses.map((r) => r.responseId));
+  const bucket = buildBucket(responses.map(toBucketResponse), answers);
+  const written = await writeBucket(unitCode, day, version, bucket, (deps.now ?? (() => new Date()))());
+  return { version, written };
+}

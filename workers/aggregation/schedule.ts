@@ -1,0 +1,29 @@
+import type { Redis } from 'ioredis';
+import { epochKey } from './recompute';
+
+/** Answers landing within this window of each other are counted by one recompute. */
+export const ROLLUP_COALESCE_MS = 2000;
+
+export interface ScheduleDeps {
+  redis: Redis;
+  prefix: string;
+  enqueue(name: string, payload: unknown, opts?: { jobId?: string; delay?: number }): Promise<void>;
+}
+
+/** BullMQ refuses ':' in custom ids; unit codes and days have none of '-' ambiguity that matters here. */
+export function recomputeJobId(unitCode: string, day: string, epoch: string): string {
+  return `rollup-${unitCode}-${day}-e${epoch}`;
+}
+
+/**
+ * Asks for a recompute of a unit-day. Call it only AFTER the raw data is stored. The job id
+ * carries the bucket's current epoch: while the job for that epoch waits (delayed), further
+ * calls coalesce into it; once it has started (and INCRed the epoch) a call gets a new id and so
+ * a new job. See recompute.ts for why this loses nothing.
+ */
+export async function scheduleRollup(deps: ScheduleDeps, unitCode: string, day: string, delayMs = ROLLUP_COALESCE_MS): Promise<string> {
+  const epoch = (await deps.redis.get(epochKey(deps.prefix, unitCode, day))) ?? '0';
+  const jobId = recomputeJobId(unitCode, day, epoch);
+  await deps.enqueue('rollup.recompute', { unitCode, day }, { jobId, delay: delayMs });
+  return jobId;
+}
