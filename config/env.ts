@@ -89,6 +89,18 @@ export const envSchema = z.object({
   INVITE_CHANNEL_ORDER: csv.pipe(z.array(z.enum(['telegram', 'zalo']))).default(['telegram', 'zalo']),
   /** At most this many reminders per dossier (REMINDER_DELAYS_HOURS beyond it are ignored). */
   REMINDER_MAX: z.coerce.number().int().min(0).default(2),
+  /** Broadcasts (issue 6): Telegram messages per second for broadcasts (free tier ~30/s overall). */
+  TELEGRAM_BROADCAST_RATE_PER_S: z.coerce.number().positive().default(25),
+  /** Part of Telegram's overall limit kept free for survey conversations; caps the broadcast rate. */
+  TELEGRAM_CONVERSATION_RESERVE_PER_S: z.coerce.number().min(0).default(5),
+  /** Send broadcasts with allow_paid_broadcast (0.1 Star per message above 30/s; enable in @BotFather). */
+  TELEGRAM_PAID_BROADCAST: bool.default(false),
+  /** Overall Telegram limit with paid broadcasts (Bot API: up to 1000/s). */
+  TELEGRAM_PAID_BROADCAST_LIMIT_PER_S: z.coerce.number().positive().max(1000).default(1000),
+  /** Zalo requests per minute broadcasts may use (the shared Zalo limiter still caps all traffic). */
+  ZALO_BROADCAST_RATE_PER_MIN: z.coerce.number().positive().default(1000),
+  /** Broadcasts need a second person's approval before they go out. */
+  BROADCAST_REQUIRE_APPROVAL: bool.default(false),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
   CASE_SLA_HOURS: z.coerce.number().positive().default(72),
 });

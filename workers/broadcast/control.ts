@@ -1,0 +1,211 @@
+import type { Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import type { Env } from '../../config/env';
+import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
+import { Broadcast, type BroadcastChannel, type BroadcastStatus } from '../../models/broadcast';
+import { BroadcastDelivery } from '../../models/broadcast-delivery';
+import { validateContent, type BroadcastContent } from './render';
+import { countRecipients, type BroadcastTarget, type RecipientCount } from './targeting';
+import { CONTROL_TTL_S, controlKey, deliveryJobId, JOB_FANOUT, JOB_RESUME, type BroadcastQueues, type ControlState, type DeliveryPayload } from './queues';
+
+/**
+ * What staff do with a broadcast: create (with approval, schedule and quiet hours), approve,
+ * pause, resume, cancel. Every change is a MongoDB status update guarded by the expected current
+ * status (two operators racing cannot both win) plus, for pause/cancel, the Redis control key
+ * every delivery reads just before its send.
+ */
+export interface ControlDeps {
+  redis: Redis;
+  prefix: string;
+  queues: BroadcastQueues;
+  env: Env;
+  now?: () => Date;
+}
+
+export class BroadcastInputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`broadcast refused:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'BroadcastInputError';
+  }
+}
+
+export interface CreateBroadcastInput extends BroadcastContent {
+  target: BroadcastTarget;
+  createdBy: string;
+  sendAt?: Date | null;
+  ignoreQuietHours?: boolean;
+  requireApproval?: boolean;
+}
+
+export interface CreatedBroadcast {
+  id: string;
+  status: BroadcastStatus;
+  recipients: RecipientCount;
+  /** When the fan-out is due (null while waiting for approval). */
+  startsAt: Date | null;
+  /** Set when quiet hours moved the start. */
+  heldByQuietHours: boolean;
+}
+
+const now = (d: ControlDeps) => (d.now ?? (() => new Date()))();
+
+export async function createBroadcast(input: CreateBroadcastInput, deps: ControlDeps): Promise<CreatedBroadcast> {
+  const problems = validateContent(input);
+  if (input.target.unitCode !== undefined && input.target.unitCode !== null && input.target.unitCode.trim() === '') problems.push('unit code is empty');
+  if (problems.length > 0) throw new BroadcastInputError(problems);
+  const recipients = await countRecipients(input.target, { zaloWindowH: deps.env.ZALO_CS_WINDOW_H, now: now(deps) });
+  const approvalRequired = input.requireApproval ?? deps.env.BROADCAST_REQUIRE_APPROVAL;
+  const doc = await Broadcast.create({
+    text: input.text,
+    textEn: input.textEn ?? null,
+    format: input.format ?? 'text',
+    imageUrl: input.imageUrl ?? null,
+    buttons: input.buttons ?? [],
+    target: {
+      unitCode: input.target.unitCode ?? null,
+      channels: input.target.channels && input.target.channels.length > 0 ? input.target.channels : ['telegram', 'zalo'],
+      lang: input.target.lang ?? null,
+      tags: input.target.tags ?? [],
+    },
+    status: approvalRequired ? 'pending_approval' : 'scheduled',
+    createdBy: input.createdBy,
+    approvalRequired,
+    sendAt: input.sendAt ?? null,
+    ignoreQuietHours: input.ignoreQuietHours ?? false,
+    recipientCount: recipients.total,
+  });
+  const id = doc._id.toString();
+  if (approvalRequired) return { id, status: 'pending_approval', recipients, startsAt: null, heldByQuietHours: false };
+  const start = await scheduleFanout(id, input.sendAt ?? null, input.ignoreQuietHours ?? false, deps);
+  return { id, status: 'scheduled', recipients, ...start };
+}
+
+/** The start time after quiet hours: a broadcast never starts at night unless told to. */
+export function startTime(sendAt: Date | null, ignoreQuietHours: boolean, env: Env, at: Date): { startsAt: Date; heldByQuietHours: boolean } {
+  const wanted = sendAt && sendAt > at ? sendAt : at;
+  const quietEnd = ignoreQuietHours ? null : quietUntil(wanted.getTime(), env.QUIET_HOURS_START, env.QUIET_HOURS_END);
+  return quietEnd ? { startsAt: quietEnd, heldByQuietHours: true } : { startsAt: wanted, heldByQuietHours: false };
+}
+
+async function scheduleFanout(id: string, sendAt: Date | null, ignoreQuietHours: boolean, deps: ControlDeps) {
+  const at = now(deps);
+  const start = startTime(sendAt, ignoreQuietHours, deps.env, at);
+  await deps.redis.set(controlKey(deps.prefix, id), 'running' satisfies ControlState, 'EX', CONTROL_TTL_S);
+  await deps.queues.control.add(JOB_FANOUT, { b: id }, { jobId: `bc-fanout-${id}-${start.startsAt.getTime()}`, delay: Math.max(0, start.startsAt.getTime() - at.getTime()) });
+  if (start.heldByQuietHours) await Broadcast.updateOne({ _id: id }, { $set: { heldUntil: start.startsAt } });
+  return start;
+}
+
+export class BroadcastStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BroadcastStateError';
+  }
+}
+
+/** A second person (not the author) lets a pending broadcast go out. */
+export async function approveBroadcast(id: string, approver: string, deps: ControlDeps): Promise<{ startsAt: Date; heldByQuietHours: boolean }> {
+  const bc = await Broadcast.findById(id).lean();
+  if (!bc) throw new BroadcastStateError(`no broadcast ${id}`);
+  if (bc.status !== 'pending_approval') throw new BroadcastStateError(`broadcast ${id} is ${bc.status}, not waiting for approval`);
+  if (approver.trim().toLowerCase() === bc.createdBy.trim().toLowerCase()) throw new BroadcastStateError('the author cannot approve their own broadcast');
+  const r = await Broadcast.updateOne({ _id: id, status: 'pending_approval' }, { $set: { status: 'scheduled', approvedBy: approver, approvedAt: now(deps) } });
+  if (r.modifiedCount !== 1) throw new BroadcastStateError(`broadcast ${id} changed meanwhile`);
+  return scheduleFanout(id, bc.sendAt ?? null, bc.ignoreQuietHours, deps);
+}
+
+/** Walks a broadcast's deliveries in one state, 1000 at a time. */
+async function* deliveryPages(broadcastId: string, state: string): AsyncGenerator<Array<{ contactId: Types.ObjectId; channel: BroadcastChannel }>> {
+  let cursor: Types.ObjectId | null = null;
+  for (;;) {
+    const q: Record<string, unknown> = { broadcastId: new Types.ObjectId(broadcastId), state };
+    if (cursor) q._id = { $gt: cursor };
+    const rows = await BroadcastDelivery.find(q, { contactId: 1, channel: 1 }).sort({ _id: 1 }).limit(1000).lean();
+    if (rows.length === 0) return;
+    cursor = rows[rows.length - 1]!._id;
+    yield rows.map((r) => ({ contactId: r.contactId, channel: r.channel }));
+  }
+}
+
+/** Takes the broadcast's waiting jobs out of the queues (a locked, running job stays). */
+async function removeJobs(broadcastId: string, state: string, deps: ControlDeps): Promise<void> {
+  for await (const page of deliveryPages(broadcastId, state)) {
+    await Promise.all(page.map((d) => deps.queues.deliveryQueue(d.channel).remove(deliveryJobId(broadcastId, d.contactId.toString()))));
+  }
+}
+
+/** Adds one delivery job per recipient, in chunks, with stable jobIds. */
+export async function enqueueDeliveries(broadcastId: string, rows: Array<{ contactId: Types.ObjectId; channel: BroadcastChannel }>, queues: BroadcastQueues): Promise<void> {
+  const byChannel = new Map<BroadcastChannel, Array<{ name: string; data: DeliveryPayload; opts: { jobId: string } }>>();
+  for (const r of rows) {
+    const c = r.contactId.toString();
+    const list = byChannel.get(r.channel) ?? [];
+    list.push({ name: 'broadcast.deliver', data: { b: broadcastId, c }, opts: { jobId: deliveryJobId(broadcastId, c) } });
+    byChannel.set(r.channel, list);
+  }
+  for (const [channel, jobs] of byChannel) await queues.deliveryQueue(channel).addBulk(jobs);
+}
+
+export async function pauseBroadcast(id: string, deps: ControlDeps, opts: { heldUntil?: Date } = {}): Promise<boolean> {
+  const r = await Broadcast.updateOne(
+    { _id: id, status: { $in: ['scheduled', 'fanning_out', 'sending'] } },
+    { $set: { status: 'paused', pausedAt: now(deps), heldUntil: opts.heldUntil ?? null } },
+  );
+  if (r.modifiedCount !== 1) return false;
+  await deps.redis.set(controlKey(deps.prefix, id), 'paused' satisfies ControlState, 'EX', CONTROL_TTL_S);
+  await removeJobs(id, 'queued', deps);
+  if (opts.heldUntil) {
+    const at = opts.heldUntil.getTime();
+    await deps.queues.control.add(JOB_RESUME, { b: id, held: at }, { jobId: `bc-resume-${id}-${at}`, delay: Math.max(0, at - now(deps).getTime()) });
+  }
+  return true;
+}
+
+/** Quiet hours began mid-broadcast: pause it and resume at the end of the quiet period. */
+export function holdBroadcast(id: string, until: Date, deps: ControlDeps): Promise<boolean> {
+  return pauseBroadcast(id, deps, { heldUntil: until });
+}
+
+export async function resumeBroadcast(id: string, deps: ControlDeps, opts: { onlyHeldUntil?: number } = {}): Promise<boolean> {
+  const bc = await Broadcast.findById(id).lean();
+  if (!bc || bc.status !== 'paused') return false;
+  // A quiet-hours resume job does nothing once staff paused it themselves (heldUntil cleared).
+  if (opts.onlyHeldUntil !== undefined && bc.heldUntil?.getTime() !== opts.onlyHeldUntil) return false;
+  const next: BroadcastStatus = bc.fanoutDone ? 'sending' : bc.startedAt ? 'fanning_out' : 'scheduled';
+  const r = await Broadcast.updateOne({ _id: id, status: 'paused' }, { $set: { status: next, pausedAt: null, heldUntil: null } });
+  if (r.modifiedCount !== 1) return false;
+  await deps.redis.set(controlKey(deps.prefix, id), 'running' satisfies ControlState, 'EX', CONTROL_TTL_S);
+  if (!bc.fanoutDone) {
+    await deps.queues.control.add(JOB_FANOUT, { b: id }, { jobId: `bc-fanout-${id}-r${Date.now()}` });
+  }
+  // Jobs a worker finished while paused still hold their jobId: remove them first, then re-add.
+  for await (const page of deliveryPages(id, 'queued')) {
+    await Promise.all(page.map((d) => deps.queues.deliveryQueue(d.channel).remove(deliveryJobId(id, d.contactId.toString()))));
+    await enqueueDeliveries(id, page, deps.queues);
+  }
+  return true;
+}
+
+export interface CancelResult {
+  cancelled: boolean;
+  /** Deliveries mid-send when the cancel was acknowledged: at most these still go out. */
+  inFlight: number;
+}
+
+/**
+ * Once this returns, no delivery starts a send: the control key says cancelled (read just before
+ * every send) and no delivery is left 'queued' to claim. Only those already 'sending' may finish.
+ */
+export async function cancelBroadcast(id: string, deps: ControlDeps): Promise<CancelResult> {
+  const r = await Broadcast.updateOne(
+    { _id: id, status: { $in: ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused'] } },
+    { $set: { status: 'cancelled', cancelledAt: now(deps) } },
+  );
+  if (r.modifiedCount !== 1) return { cancelled: false, inFlight: 0 };
+  await deps.redis.set(controlKey(deps.prefix, id), 'cancelled' satisfies ControlState, 'EX', CONTROL_TTL_S);
+  const broadcastId = new Types.ObjectId(id);
+  await BroadcastDelivery.updateMany({ broadcastId, state: 'queued' }, { $set: { state: 'cancelled', settledAt: now(deps) } });
+  const inFlight = await BroadcastDelivery.countDocuments({ broadcastId, state: 'sending' });
+  await removeJobs(id, 'cancelled', deps);
+  return { cancelled: true, inFlight };
+}

@@ -1,0 +1,37 @@
+import type { Env } from '../../config/env';
+import type { BroadcastChannel } from '../../models/broadcast';
+
+/** Telegram's free overall limit (bots FAQ: ~30 messages/s). */
+export const TELEGRAM_FREE_LIMIT_PER_S = 30;
+/**
+ * The schedule runs this far below the configured limit: room for timer jitter and event-loop
+ * pauses, so a measured 1 s window never exceeds the limit (and 97% stays above the 95% target).
+ */
+export const SCHEDULE_FACTOR = 0.97;
+
+export interface ChannelLimit {
+  /** The configured limit, sends per second (never exceeded). */
+  limitPerS: number;
+  /** Concurrent jobs per worker process: enough to keep the schedule full at ~50 ms per send. */
+  concurrency: number;
+}
+
+/**
+ * Broadcast limits per channel from config. Telegram: TELEGRAM_BROADCAST_RATE_PER_S, capped at
+ * the overall limit (30/s, or the paid limit with TELEGRAM_PAID_BROADCAST) minus the conversation
+ * reserve, so survey replies always have room. Zalo: ZALO_BROADCAST_RATE_PER_MIN, capped below
+ * the app's shared limit minus the same share kept for conversations.
+ */
+export function channelLimits(env: Env): Record<BroadcastChannel, ChannelLimit> {
+  const overall = env.TELEGRAM_PAID_BROADCAST ? env.TELEGRAM_PAID_BROADCAST_LIMIT_PER_S : TELEGRAM_FREE_LIMIT_PER_S;
+  const telegram = Math.max(1, Math.min(env.TELEGRAM_BROADCAST_RATE_PER_S, overall - env.TELEGRAM_CONVERSATION_RESERVE_PER_S));
+  const zaloPerMin = Math.max(1, Math.min(env.ZALO_BROADCAST_RATE_PER_MIN, env.ZALO_RATE_LIMIT_PER_MIN * 0.75));
+  return {
+    telegram: { limitPerS: telegram, concurrency: concurrencyFor(telegram) },
+    zalo: { limitPerS: zaloPerMin / 60, concurrency: concurrencyFor(zaloPerMin / 60) },
+  };
+}
+
+export function concurrencyFor(limitPerS: number): number {
+  return Math.min(200, Math.max(2, Math.ceil(limitPerS * 0.05)));
+}

@@ -1,0 +1,121 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AppContext } from '../../app/context';
+import type { BroadcastChannel } from '../../models/broadcast';
+import { resumeBroadcast } from './control';
+import { DeliveryProcessor } from './delivery';
+import { runFanout } from './fanout';
+import { ChannelLimiter } from './limiter';
+import { channelLimits, concurrencyFor, SCHEDULE_FACTOR, type ChannelLimit } from './limits';
+import { finishBroadcasts } from './progress';
+import { BroadcastQueues, CONTROL_QUEUE, deliveryQueueName, JOB_FANOUT, JOB_RESUME, type DeliveryPayload } from './queues';
+import type { BroadcastSender } from './senders';
+
+export interface BroadcastWorkersOptions {
+  ctx: AppContext;
+  /** A blocking connection per worker (maxRetriesPerRequest: null). */
+  createConnection: () => Redis;
+  /** Channels this process delivers on; a channel without a sender is not consumed here. */
+  senders: Partial<Record<BroadcastChannel, BroadcastSender>>;
+  /** Overrides of the configured limits (tests, bench). */
+  limits?: Partial<Record<BroadcastChannel, Partial<ChannelLimit>>>;
+  lockDuration?: number;
+  stalledInterval?: number;
+  /** How often finished broadcasts are marked completed. */
+  finishIntervalMs?: number;
+}
+
+export interface BroadcastWorkers {
+  queues: BroadcastQueues;
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/**
+ * The broadcast side of a `workers` process: the control worker (fan-out, scheduled starts,
+ * quiet-hour resumes) and one delivery worker per channel with its queue-level limiter, plus the
+ * finisher. Survey replies never pass through here (they are sent directly by the channel), so
+ * a long broadcast cannot delay a conversation; the broadcast rate leaves them a reserve.
+ */
+export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Promise<BroadcastWorkers> {
+  const { ctx } = opts;
+  const log = ctx.log.child({ part: 'broadcast' });
+  const queues = new BroadcastQueues(ctx.redis, ctx.prefix);
+  const deps = { redis: ctx.redis, prefix: ctx.prefix, queues, env: ctx.env, log };
+  const connections: Redis[] = [];
+  const common = {
+    prefix: ctx.prefix,
+    // A killed worker's jobs come back after their lock expires; several kills must not fail them.
+    maxStalledCount: 10,
+    ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
+    ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
+  };
+  const workers: Worker[] = [];
+
+  const controlConn = opts.createConnection();
+  connections.push(controlConn);
+  workers.push(
+    new Worker(
+      CONTROL_QUEUE,
+      async (job: Job<{ b?: unknown; held?: unknown }>) => {
+        const id = typeof job.data.b === 'string' ? job.data.b : null;
+        if (!id) throw new UnrecoverableError('payload without broadcast id');
+        if (job.name === JOB_FANOUT) return runFanout(id, deps);
+        if (job.name === JOB_RESUME) return void (await resumeBroadcast(id, deps, typeof job.data.held === 'number' ? { onlyHeldUntil: job.data.held } : {}));
+        throw new UnrecoverableError(`unknown job ${job.name} on ${CONTROL_QUEUE}`);
+      },
+      { ...common, connection: controlConn, concurrency: 2 },
+    ),
+  );
+
+  const configured = channelLimits(ctx.env);
+  for (const [channel, sender] of Object.entries(opts.senders) as Array<[BroadcastChannel, BroadcastSender]>) {
+    const limitPerS = opts.limits?.[channel]?.limitPerS ?? configured[channel].limitPerS;
+    const concurrency = opts.limits?.[channel]?.concurrency ?? (opts.limits?.[channel]?.limitPerS ? concurrencyFor(limitPerS) : configured[channel].concurrency);
+    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, limitPerS * SCHEDULE_FACTOR);
+    const processor = new DeliveryProcessor({ ...deps, sender, limiter, queue: queues.deliveryQueue(channel) });
+    const connection = opts.createConnection();
+    connections.push(connection);
+    workers.push(
+      new Worker<DeliveryPayload>(deliveryQueueName(channel), (job) => processor.process(job), {
+        ...common,
+        connection,
+        concurrency,
+        // Backstop: never more job starts than the limit per second; also what makes a 429's
+        // queue.rateLimit() stop every worker of this channel.
+        limiter: { max: Math.max(1, Math.ceil(limitPerS)), duration: 1000 },
+      }),
+    );
+    log.info({ channel, limitPerS, concurrency }, 'broadcast delivery worker started');
+  }
+  for (const w of workers) {
+    w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'broadcast job failed'));
+    w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'broadcast worker error'));
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  let finishing = false;
+  const timer = setInterval(() => {
+    if (finishing) return;
+    finishing = true;
+    finishBroadcasts()
+      .catch((err: Error) => log.error({ err: err.message }, 'broadcast finisher failed'))
+      .finally(() => (finishing = false));
+  }, opts.finishIntervalMs ?? 2000);
+  timer.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    queues,
+    workers,
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await Promise.all(workers.map((w) => w.close()));
+        await queues.close();
+        await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import type { Types } from 'mongoose';
+import { Contact } from '../../models/contact';
+import { Unit } from '../../models/unit';
+import type { BroadcastChannel } from '../../models/broadcast';
+
+/** Who a broadcast goes to. Empty/undefined fields mean "everyone". */
+export interface BroadcastTarget {
+  unitCode?: string | null;
+  channels?: BroadcastChannel[];
+  lang?: 'vi' | 'en' | null;
+  tags?: string[];
+}
+
+export interface TargetingLimits {
+  /** Zalo consultation messages reach only users who interacted within this many hours (zalo.md §2). */
+  zaloWindowH: number;
+  now?: Date;
+}
+
+/**
+ * The unit and every unit below it (parentCode), plus units merged into any of them
+ * (successorCode): a contact registered under a commune that was merged still belongs to the
+ * new commune's subtree. Breadth-first, bounded depth.
+ */
+export async function unitSubtree(code: string): Promise<string[]> {
+  const all = new Set([code]);
+  let frontier = [code];
+  for (let depth = 0; depth < 12 && frontier.length > 0; depth++) {
+    const children = await Unit.find({ $or: [{ parentCode: { $in: frontier } }, { successorCode: { $in: frontier } }] }, { code: 1 }).lean();
+    frontier = children.map((u) => u.code).filter((c) => !all.has(c));
+    frontier.forEach((c) => all.add(c));
+  }
+  return [...all];
+}
+
+/**
+ * The MongoDB filter of one channel's reachable recipients. Never targeted: contacts without
+ * consent, unsubscribed or blocked ones, web-chat contacts (nothing to push to), and on Zalo
+ * users outside the consultation window (a broadcast may not use paid templates, see
+ * docs/broadcasts.md).
+ */
+export async function recipientFilter(target: BroadcastTarget, channel: BroadcastChannel, limits: TargetingLimits): Promise<Record<string, unknown>> {
+  const filter: Record<string, unknown> = {
+    channel,
+    consentAt: { $ne: null },
+    unsubscribedAt: null,
+    blockedAt: null,
+  };
+  if (target.lang) filter.lang = target.lang;
+  if (target.tags && target.tags.length > 0) filter.tags = { $all: target.tags };
+  if (target.unitCode) filter.unitCodes = { $in: await unitSubtree(target.unitCode) };
+  if (channel === 'zalo') {
+    const now = limits.now ?? new Date();
+    filter.lastInteractionAt = { $gte: new Date(now.getTime() - limits.zaloWindowH * 3600_000) };
+  }
+  return filter;
+}
+
+export function targetChannels(target: BroadcastTarget): BroadcastChannel[] {
+  return target.channels && target.channels.length > 0 ? target.channels : ['telegram', 'zalo'];
+}
+
+export interface RecipientCount {
+  total: number;
+  byChannel: Record<BroadcastChannel, number>;
+  /** Zalo followers that match but are outside the consultation window (not reachable). */
+  zaloOutsideWindow: number;
+}
+
+/** What staff see before sending. */
+export async function countRecipients(target: BroadcastTarget, limits: TargetingLimits): Promise<RecipientCount> {
+  const byChannel: Record<BroadcastChannel, number> = { telegram: 0, zalo: 0 };
+  let zaloOutsideWindow = 0;
+  for (const channel of targetChannels(target)) {
+    const filter = await recipientFilter(target, channel, limits);
+    byChannel[channel] = await Contact.countDocuments(filter);
+    if (channel === 'zalo') {
+      const { lastInteractionAt: _ignored, ...anyTime } = filter;
+      zaloOutsideWindow = (await Contact.countDocuments(anyTime)) - byChannel.zalo;
+    }
+  }
+  return { total: byChannel.telegram + byChannel.zalo, byChannel, zaloOutsideWindow };
+}
+
+export interface RecipientRow {
+  _id: Types.ObjectId;
+  channel: BroadcastChannel;
+  channelUserId: string;
+  lang: 'vi' | 'en';
+}
+
+/** One page of recipients after `cursor`, in _id order (the fan-out's resumable walk). */
+export async function recipientPage(filter: Record<string, unknown>, cursor: Types.ObjectId | null, limit: number): Promise<RecipientRow[]> {
+  const q = cursor ? { ...filter, _id: { $gt: cursor } } : filter;
+  const rows = await Contact.find(q, { channel: 1, channelUserId: 1, lang: 1 }).sort({ _id: 1 }).limit(limit).lean();
+  return rows.map((r) => ({ _id: r._id, channel: r.channel as BroadcastChannel, channelUserId: r.channelUserId, lang: r.lang === 'en' ? 'en' : 'vi' }));
+}
