@@ -66,7 +66,11 @@ export interface DeliveryOptions {
   concurrent?: boolean;
 }
 
-const STATUS_TEXT: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
 
 const DEAD_ERRORS = {
   blocked: { error_code: 403, description: 'Forbidden: bot was blocked by the user' },
@@ -75,10 +79,21 @@ const DEAD_ERRORS = {
   kicked: { error_code: 403, description: 'Forbidden: bot was kicked from the group chat' },
 } as const;
 
+/** A parameter as text: form bodies give strings, JSON bodies numbers or strings. */
+function str(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  return typeof v === 'string'
+    ? v
+    : typeof v === 'number' || typeof v === 'boolean'
+      ? String(v)
+      : JSON.stringify(v);
+}
+
 /** Text length as Telegram counts it: after HTML parsing; null when the HTML does not parse. */
 function visibleLength(text: string, parseMode: unknown): number | null {
   if (parseMode !== 'HTML') return text.length;
-  const allowed = /^<\/?(b|strong|i|em|u|ins|s|strike|del|a|code|pre|tg-spoiler|span|blockquote)(\s[^>]*)?>$/i;
+  const allowed =
+    /^<\/?(b|strong|i|em|u|ins|s|strike|del|a|code|pre|tg-spoiler|span|blockquote)(\s[^>]*)?>$/i;
   const tags = text.match(/<[^>]*>/g) ?? [];
   if (tags.some((t) => !allowed.test(t))) return null;
   return text.replace(/<[^>]*>/g, '').replace(/&(lt|gt|amp|quot|#\d+);/g, '_').length;
@@ -180,12 +195,21 @@ export class FakeTelegram {
   /** Resolves with the first recorded call (past or future) that matches. */
   async waitForCall(predicate: (call: RecordedCall) => boolean, timeoutMs = 10_000): Promise<RecordedCall> {
     let found: RecordedCall | undefined;
-    await this.waitFor(() => (found = this.calls.find(predicate)) !== undefined, timeoutMs, 'a matching call');
+    await this.waitFor(
+      () => (found = this.calls.find(predicate)) !== undefined,
+      timeoutMs,
+      'a matching call',
+    );
     return found!;
   }
 
   user(chatId: number, opts: { languageCode?: string; firstName?: string } = {}) {
-    const from = { id: chatId, is_bot: false, first_name: opts.firstName ?? 'Công dân', language_code: opts.languageCode ?? 'vi' };
+    const from = {
+      id: chatId,
+      is_bot: false,
+      first_name: opts.firstName ?? 'Công dân',
+      language_code: opts.languageCode ?? 'vi',
+    };
     const chat = { id: chatId, type: 'private', first_name: from.first_name };
     const botFrom = { id: this.botId, is_bot: true, first_name: 'Hài Lòng', username: 'hailong_test_bot' };
     const message = (text: string, entities?: unknown[]) => ({
@@ -197,10 +221,15 @@ export class FakeTelegram {
       ...(entities ? { entities } : {}),
     });
     return {
-      send: (text: string, o: DeliveryOptions = {}) => this.push({ message: message(text) }, String(chatId), o),
+      send: (text: string, o: DeliveryOptions = {}) =>
+        this.push({ message: message(text) }, String(chatId), o),
       command: (cmd: string, arg?: string, o: DeliveryOptions = {}) => {
         const text = arg ? `${cmd} ${arg}` : cmd;
-        return this.push({ message: message(text, [{ type: 'bot_command', offset: 0, length: cmd.length }]) }, String(chatId), o);
+        return this.push(
+          { message: message(text, [{ type: 'bot_command', offset: 0, length: cmd.length }]) },
+          String(chatId),
+          o,
+        );
       },
       /** Presses an inline button of a message the bot sent. */
       tap: (data: string, messageId: number, o: DeliveryOptions = {}) => {
@@ -214,7 +243,13 @@ export class FakeTelegram {
               from,
               chat_instance: `ci${chatId}`,
               data,
-              message: { message_id: messageId, chat, date: Math.floor(Date.now() / 1000), text: msg?.text ?? '', from: botFrom },
+              message: {
+                message_id: messageId,
+                chat,
+                date: Math.floor(Date.now() / 1000),
+                text: msg?.text ?? '',
+                from: botFrom,
+              },
             },
           },
           String(chatId),
@@ -223,7 +258,9 @@ export class FakeTelegram {
       },
       /** Taps the button whose label contains `label` on the last message that has buttons. */
       tapLabel: (label: string, o: DeliveryOptions = {}) => {
-        const msg = [...this.sentTo(chatId)].reverse().find((m) => m.replyMarkup?.inline_keyboard.flat().some((b) => b.text.includes(label)));
+        const msg = [...this.sentTo(chatId)]
+          .reverse()
+          .find((m) => m.replyMarkup?.inline_keyboard.flat().some((b) => b.text.includes(label)));
         const button = msg?.replyMarkup?.inline_keyboard.flat().find((b) => b.text.includes(label));
         if (!msg || !button?.callback_data) throw new Error(`no button "${label}" sent to ${chatId}`);
         const id = `${chatId}${++this.cqSeq}`;
@@ -235,7 +272,13 @@ export class FakeTelegram {
               from,
               chat_instance: `ci${chatId}`,
               data: button.callback_data,
-              message: { message_id: msg.messageId, chat, date: Math.floor(msg.at / 1000), text: msg.text, from: botFrom },
+              message: {
+                message_id: msg.messageId,
+                chat,
+                date: Math.floor(msg.at / 1000),
+                text: msg.text,
+                from: botFrom,
+              },
             },
           },
           String(chatId),
@@ -246,7 +289,11 @@ export class FakeTelegram {
   }
 
   /** Creates an update with the next update_id and delivers it (webhook) or queues it (getUpdates). */
-  deliverUpdate(body: Record<string, unknown>, chatId: number | string, o: DeliveryOptions = {}): Promise<number> {
+  deliverUpdate(
+    body: Record<string, unknown>,
+    chatId: number | string,
+    o: DeliveryOptions = {},
+  ): Promise<number> {
     return this.push(body, String(chatId), o);
   }
 
@@ -259,7 +306,8 @@ export class FakeTelegram {
       this.waiters.splice(0).forEach((w) => w());
       return update.update_id;
     }
-    const sendAll = () => Promise.all(Array.from({ length: copies }, () => this.deliverOne(update))).then(() => undefined);
+    const sendAll = () =>
+      Promise.all(Array.from({ length: copies }, () => this.deliverOne(update))).then(() => undefined);
     if (o.concurrent) {
       await sendAll();
       return update.update_id;
@@ -267,7 +315,10 @@ export class FakeTelegram {
     // Telegram's per-chat queue: a chat's next update waits until the previous one was acknowledged.
     const prev = this.chatQueues.get(chatId) ?? Promise.resolve();
     const next = prev.then(sendAll);
-    this.chatQueues.set(chatId, next.catch(() => undefined));
+    this.chatQueues.set(
+      chatId,
+      next.catch(() => undefined),
+    );
     await next;
     return update.update_id;
   }
@@ -284,12 +335,25 @@ export class FakeTelegram {
     }
   }
 
-  private post(hook: { url: string; secret?: string }, update: Record<string, unknown>): Promise<number | 'error'> {
+  private post(
+    hook: { url: string; secret?: string },
+    update: Record<string, unknown>,
+  ): Promise<number | 'error'> {
     const body = Buffer.from(JSON.stringify(update));
     const url = new URL(hook.url);
     return new Promise((resolve) => {
       const req = http.request(
-        { hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...(hook.secret ? { 'x-telegram-bot-api-secret-token': hook.secret } : {}) } },
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            ...(hook.secret ? { 'x-telegram-bot-api-secret-token': hook.secret } : {}),
+          },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -306,10 +370,19 @@ export class FakeTelegram {
     const u = new URL(url);
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
     return new Promise((resolve, reject) => {
-      const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': buf.length, ...headers } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        {
+          hostname: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': buf.length, ...headers },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(buf);
     });
@@ -332,7 +405,7 @@ export class FakeTelegram {
     };
     if (!m) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
     if (m[1] !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
-    const method = m[2]!;
+    const method = m[2];
     let params: Record<string, unknown> = {};
     try {
       if (raw.length > 0) {
@@ -351,21 +424,44 @@ export class FakeTelegram {
       record(fault.code === 'drop' ? 0 : fault.code);
       if (fault.code === 'drop') return void req.socket.destroy();
       if (fault.code === 429) {
-        return reply(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${fault.retryAfter}`, parameters: { retry_after: fault.retryAfter } });
+        return reply(429, {
+          ok: false,
+          error_code: 429,
+          description: `Too Many Requests: retry after ${fault.retryAfter}`,
+          parameters: { retry_after: fault.retryAfter },
+        });
       }
-      return reply(fault.code, { ok: false, error_code: fault.code, description: STATUS_TEXT[fault.code] ?? 'Internal Server Error' });
+      return reply(fault.code, {
+        ok: false,
+        error_code: fault.code,
+        description: STATUS_TEXT[fault.code] ?? 'Internal Server Error',
+      });
     }
     if (method === 'getUpdates') {
       if (this.webhook) {
         record(409);
-        return reply(409, { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first" });
+        return reply(409, {
+          ok: false,
+          error_code: 409,
+          description:
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+        });
       }
-      const end = await this.waitForUpdates(Number(params.offset ?? 0), Math.min(Number(params.timeout ?? 0), 50) * 1000, res);
+      const end = await this.waitForUpdates(
+        Number(params.offset ?? 0),
+        Math.min(Number(params.timeout ?? 0), 50) * 1000,
+        res,
+      );
       // The client went away (an aborted long poll): nothing to answer, nothing confirmed.
       if (end === 'gone') return;
       if (end === 'conflict') {
         record(409);
-        return reply(409, { ok: false, error_code: 409, description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running' });
+        return reply(409, {
+          ok: false,
+          error_code: 409,
+          description:
+            'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+        });
       }
     }
     const result = this.handle(method, params, at);
@@ -384,21 +480,41 @@ export class FakeTelegram {
       this.windows.set(key, w);
       return w.length >= limit;
     };
-    if (check('global', this.rateLimit.globalPerSecond) || (chatId && check(`c${chatId}`, this.rateLimit.perChatPerSecond))) return true;
+    if (
+      check('global', this.rateLimit.globalPerSecond) ||
+      (chatId && check(`c${chatId}`, this.rateLimit.perChatPerSecond))
+    )
+      return true;
     (this.windows.get('global') ?? this.windows.set('global', []).get('global')!).push(at);
-    if (chatId) (this.windows.get(`c${chatId}`) ?? this.windows.set(`c${chatId}`, []).get(`c${chatId}`)!).push(at);
+    if (chatId)
+      (this.windows.get(`c${chatId}`) ?? this.windows.set(`c${chatId}`, []).get(`c${chatId}`)!).push(at);
     return false;
   }
 
-  private handle(method: string, p: Record<string, unknown>, at: number): { result: unknown } | { error_code: number; description: string; parameters?: unknown } {
+  private handle(
+    method: string,
+    p: Record<string, unknown>,
+    at: number,
+  ): { result: unknown } | { error_code: number; description: string; parameters?: unknown } {
     const bad = (description: string) => ({ error_code: 400, description: `Bad Request: ${description}` });
-    const chatId = p.chat_id !== undefined ? String(p.chat_id) : null;
+    const chatId = p.chat_id !== undefined ? str(p.chat_id) : null;
     switch (method) {
       case 'getMe':
-        return { result: { id: Number(this.token.split(':')[0]), is_bot: true, first_name: 'Hài Lòng', username: 'hailong_test_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false } };
+        return {
+          result: {
+            id: Number(this.token.split(':')[0]),
+            is_bot: true,
+            first_name: 'Hài Lòng',
+            username: 'hailong_test_bot',
+            can_join_groups: false,
+            can_read_all_group_messages: false,
+            supports_inline_queries: false,
+          },
+        };
       case 'setWebhook': {
         const secret = p.secret_token as string | undefined;
-        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) return bad('secret token contains unallowed characters');
+        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret))
+          return bad('secret token contains unallowed characters');
         if (typeof p.url !== 'string') return bad('url is required');
         if (p.url === '') this.webhook = null;
         else this.webhook = { url: p.url, ...(secret ? { secret } : {}) };
@@ -408,7 +524,13 @@ export class FakeTelegram {
         this.webhook = null;
         return { result: true };
       case 'getWebhookInfo':
-        return { result: { url: this.webhook?.url ?? '', has_custom_certificate: false, pending_update_count: this.queue.length } };
+        return {
+          result: {
+            url: this.webhook?.url ?? '',
+            has_custom_certificate: false,
+            pending_update_count: this.queue.length,
+          },
+        };
       case 'getUpdates':
         return { result: this.takeUpdates(p) };
       case 'sendMessage':
@@ -416,29 +538,43 @@ export class FakeTelegram {
         if (!chatId) return bad('chat_id is empty');
         const dead = this.dead.get(chatId);
         if (dead) return DEAD_ERRORS[dead];
-        if (method === 'sendPhoto' && (typeof p.photo !== 'string' || p.photo.length === 0)) return bad('there is no photo in the request');
-        const text = String(method === 'sendPhoto' ? (p.caption ?? '') : (p.text ?? ''));
+        if (method === 'sendPhoto' && (typeof p.photo !== 'string' || p.photo.length === 0))
+          return bad('there is no photo in the request');
+        const text = str(method === 'sendPhoto' ? p.caption : p.text);
         const visible = visibleLength(text, p.parse_mode);
         if (visible === null) return bad("can't parse entities: unsupported start tag");
-        if (method === 'sendMessage' && (visible === 0 || visible > 4096)) return bad(visible === 0 ? 'message text is empty' : 'message is too long');
+        if (method === 'sendMessage' && (visible === 0 || visible > 4096))
+          return bad(visible === 0 ? 'message text is empty' : 'message is too long');
         if (method === 'sendPhoto' && visible > 1024) return bad('message caption is too long');
         const markupError = this.checkMarkup(p.reply_markup);
         if (markupError) return bad(markupError);
         if (this.limited(chatId, at)) {
           const retry = this.rateLimit.retryAfter ?? 1;
-          return { error_code: 429, description: `Too Many Requests: retry after ${retry}`, parameters: { retry_after: retry } };
+          return {
+            error_code: 429,
+            description: `Too Many Requests: retry after ${retry}`,
+            parameters: { retry_after: retry },
+          };
         }
         const messageId = this.allocMessageId(chatId);
         const markup = this.parseMarkup(p.reply_markup);
         const msg: SentMessage = { chatId, messageId, text, ...(markup ? { replyMarkup: markup } : {}), at };
         this.sent.push(msg);
         (this.messages.get(chatId) ?? this.messages.set(chatId, new Map()).get(chatId)!).set(messageId, msg);
-        return { result: { message_id: messageId, date: Math.floor(at / 1000), chat: { id: Number(chatId), type: 'private' }, text } };
+        return {
+          result: {
+            message_id: messageId,
+            date: Math.floor(at / 1000),
+            chat: { id: Number(chatId), type: 'private' },
+            text,
+          },
+        };
       }
       case 'answerCallbackQuery': {
-        const q = this.callbackQueries.get(String(p.callback_query_id));
-        if (!q || q.answered) return bad('query is too old and response timeout expired or query ID is invalid');
-        if (p.text !== undefined && String(p.text).length > 200) return bad('MESSAGE_TOO_LONG');
+        const q = this.callbackQueries.get(str(p.callback_query_id));
+        if (!q || q.answered)
+          return bad('query is too old and response timeout expired or query ID is invalid');
+        if (p.text !== undefined && str(p.text).length > 200) return bad('MESSAGE_TOO_LONG');
         q.answered = true;
         return { result: true };
       }
@@ -450,13 +586,25 @@ export class FakeTelegram {
         const markup = this.parseMarkup(p.reply_markup) ?? { inline_keyboard: [] };
         const markupError = this.checkMarkup(p.reply_markup);
         if (markupError) return bad(markupError);
-        const newText = method === 'editMessageText' ? String(p.text ?? '') : msg.text;
-        if (newText === msg.text && JSON.stringify(markup) === JSON.stringify(msg.replyMarkup ?? { inline_keyboard: [] })) {
-          return bad('message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+        const newText = method === 'editMessageText' ? str(p.text) : msg.text;
+        if (
+          newText === msg.text &&
+          JSON.stringify(markup) === JSON.stringify(msg.replyMarkup ?? { inline_keyboard: [] })
+        ) {
+          return bad(
+            'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+          );
         }
         msg.text = newText;
         msg.replyMarkup = markup;
-        return { result: { message_id: msg.messageId, chat: { id: Number(chatId), type: 'private' }, date: Math.floor(msg.at / 1000), text: msg.text } };
+        return {
+          result: {
+            message_id: msg.messageId,
+            chat: { id: Number(chatId), type: 'private' },
+            date: Math.floor(msg.at / 1000),
+            text: msg.text,
+          },
+        };
       }
       case 'deleteMessage': {
         const chatMessages = chatId ? this.messages.get(chatId) : undefined;
@@ -479,11 +627,12 @@ export class FakeTelegram {
     const markup = this.parseMarkup(m) as { inline_keyboard?: unknown } | undefined;
     if (!markup || !Array.isArray(markup.inline_keyboard)) return 'unsupported reply markup';
     for (const row of markup.inline_keyboard as unknown[]) {
-      if (!Array.isArray(row)) return 'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays';
+      if (!Array.isArray(row))
+        return 'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays';
       for (const b of row as Array<{ text?: unknown; callback_data?: unknown; url?: unknown }>) {
-        if (typeof b.text !== 'string' || b.text.length === 0) return "can't find field \"text\"";
+        if (typeof b.text !== 'string' || b.text.length === 0) return 'can\'t find field "text"';
         if (b.callback_data !== undefined) {
-          const n = Buffer.byteLength(String(b.callback_data));
+          const n = Buffer.byteLength(str(b.callback_data));
           if (n < 1 || n > 64) return 'BUTTON_DATA_INVALID';
         } else if (b.url === undefined) return 'BUTTON_TYPE_INVALID';
       }
@@ -492,7 +641,11 @@ export class FakeTelegram {
   }
 
   /** Long poll: waits until an update at or above offset exists, the timeout passes, a newer poll replaces this one, or the client leaves. */
-  private async waitForUpdates(offset: number, timeoutMs: number, res: http.ServerResponse): Promise<'ready' | 'conflict' | 'gone'> {
+  private async waitForUpdates(
+    offset: number,
+    timeoutMs: number,
+    res: http.ServerResponse,
+  ): Promise<'ready' | 'conflict' | 'gone'> {
     if (this.activePoll) {
       this.activePoll.conflict = true;
       this.activePoll.wake();
@@ -506,7 +659,13 @@ export class FakeTelegram {
     res.once('close', onClose);
     const deadline = Date.now() + timeoutMs;
     try {
-      while (!this.closed && !poll.conflict && !poll.gone && Date.now() < deadline && !this.queue.some((u) => (u.update_id as number) >= offset)) {
+      while (
+        !this.closed &&
+        !poll.conflict &&
+        !poll.gone &&
+        Date.now() < deadline &&
+        !this.queue.some((u) => (u.update_id as number) >= offset)
+      ) {
         await new Promise<void>((resolve) => {
           poll.wake = resolve;
           this.waiters.push(resolve);
@@ -523,7 +682,7 @@ export class FakeTelegram {
   private takeUpdates(p: Record<string, unknown>): unknown[] {
     const offset = Number(p.offset ?? 0);
     // Confirm (drop) updates below the offset, as Telegram does.
-    while (this.queue.length > 0 && (this.queue[0]!.update_id as number) < offset) this.queue.shift();
+    while (this.queue.length > 0 && (this.queue[0].update_id as number) < offset) this.queue.shift();
     return this.queue.slice(0, Number(p.limit ?? 100));
   }
 

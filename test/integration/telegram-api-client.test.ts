@@ -1,13 +1,26 @@
 import type { Telegram } from 'telegraf';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
-import { isDeadRecipient, TelegramRateLimitedError, TelegramRefusedError, TelegramUnreachableError } from '../../bot/channels/telegram/errors';
+import {
+  isDeadRecipient,
+  TelegramRateLimitedError,
+  TelegramRefusedError,
+  TelegramUnreachableError,
+} from '../../bot/channels/telegram/errors';
 import { logger } from '../../lib/logger';
 import { FakeTelegram } from '../fakes/telegram-server';
 
 let fake: FakeTelegram;
 
 function client(over: Partial<Parameters<typeof createTelegramClient>[0]> = {}): Telegram {
-  return createTelegramClient({ token: fake.token, apiRoot: fake.apiRoot, maxRetries: 3, maxRetryAfterS: 5, backoffMs: 5, log: logger, ...over });
+  return createTelegramClient({
+    token: fake.token,
+    apiRoot: fake.apiRoot,
+    maxRetries: 3,
+    maxRetryAfterS: 5,
+    backoffMs: 5,
+    log: logger,
+    ...over,
+  });
 }
 
 beforeEach(async () => {
@@ -31,7 +44,9 @@ describe('createTelegramClient', () => {
     const tg = client();
     const me = await tg.getMe();
     expect(me.id).toBe(fake.botId);
-    const msg = await tg.sendMessage(1001, 'Xin chào', { reply_markup: { inline_keyboard: [[{ text: 'Có', callback_data: 'c:yes' }]] } });
+    const msg = await tg.sendMessage(1001, 'Xin chào', {
+      reply_markup: { inline_keyboard: [[{ text: 'Có', callback_data: 'c:yes' }]] },
+    });
     expect(msg.message_id).toBe(1);
     expect(fake.sentTo(1001)).toEqual([expect.objectContaining({ text: 'Xin chào', messageId: 1 })]);
     expect(tg.webhookReply).toBe(false);
@@ -63,9 +78,9 @@ describe('createTelegramClient', () => {
     fake.failNext('sendMessage', { code: 429, retryAfter: 1 });
     await client().sendMessage(1001, 'a');
     const [first, second] = fake.callsOf('sendMessage');
-    expect(first!.outcome).toBe(429);
-    expect(second!.outcome).toBe('ok');
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
+    expect(first.outcome).toBe(429);
+    expect(second.outcome).toBe('ok');
+    expect(second.at - first.at).toBeGreaterThanOrEqual(1000);
   });
 
   test('fails at once with TelegramRateLimitedError when retry_after exceeds maxRetryAfterS', async () => {
@@ -98,40 +113,61 @@ describe('createTelegramClient', () => {
     ['deactivated', 403, 'Forbidden: user is deactivated'],
     ['not_found', 400, 'Bad Request: chat not found'],
     ['kicked', 403, 'Forbidden: bot was kicked from the group chat'],
-  ] as const)('refuses a %s recipient once, without retrying, as a dead recipient', async (kind, code, description) => {
-    fake.block(2002, kind);
-    const err = await caught(client().sendMessage(2002, 'a'));
-    expect(err).toBeInstanceOf(TelegramRefusedError);
-    expect(err).toMatchObject({ method: 'sendMessage', code, description });
-    expect(isDeadRecipient(err)).toBe(true);
-    expect(fake.callsOf('sendMessage')).toHaveLength(1);
-  });
+  ] as const)(
+    'refuses a %s recipient once, without retrying, as a dead recipient',
+    async (kind, code, description) => {
+      fake.block(2002, kind);
+      const err = await caught(client().sendMessage(2002, 'a'));
+      expect(err).toBeInstanceOf(TelegramRefusedError);
+      expect(err).toMatchObject({ method: 'sendMessage', code, description });
+      expect(isDeadRecipient(err)).toBe(true);
+      expect(fake.callsOf('sendMessage')).toHaveLength(1);
+    },
+  );
 
   test('refuses callback_data over 64 bytes (Vietnamese letters count double)', async () => {
     const tg = client();
-    await tg.sendMessage(1001, 'ok', { reply_markup: { inline_keyboard: [[{ text: 'a', callback_data: 'đ'.repeat(32) }]] } });
-    const err = await caught(tg.sendMessage(1001, 'too long', { reply_markup: { inline_keyboard: [[{ text: 'a', callback_data: 'đ'.repeat(33) }]] } }));
+    await tg.sendMessage(1001, 'ok', {
+      reply_markup: { inline_keyboard: [[{ text: 'a', callback_data: 'đ'.repeat(32) }]] },
+    });
+    const err = await caught(
+      tg.sendMessage(1001, 'too long', {
+        reply_markup: { inline_keyboard: [[{ text: 'a', callback_data: 'đ'.repeat(33) }]] },
+      }),
+    );
     expect(err).toMatchObject({ code: 400, description: 'Bad Request: BUTTON_DATA_INVALID' });
     expect(isDeadRecipient(err)).toBe(false);
   });
 
   test('refuses empty and over-long texts, counting HTML text without its tags', async () => {
     const tg = client();
-    await expect(tg.sendMessage(1001, '')).rejects.toMatchObject({ code: 400, description: 'Bad Request: message text is empty' });
-    await expect(tg.sendMessage(1001, 'x'.repeat(4097))).rejects.toMatchObject({ description: 'Bad Request: message is too long' });
+    await expect(tg.sendMessage(1001, '')).rejects.toMatchObject({
+      code: 400,
+      description: 'Bad Request: message text is empty',
+    });
+    await expect(tg.sendMessage(1001, 'x'.repeat(4097))).rejects.toMatchObject({
+      description: 'Bad Request: message is too long',
+    });
     await tg.sendMessage(1001, `<b>${'x'.repeat(4096)}</b>`, { parse_mode: 'HTML' });
     expect(fake.sentTo(1001)).toHaveLength(1);
   });
 
   test('answers a callback query once; a second answer is "query is too old"', async () => {
     const tg = client();
-    const sent = await tg.sendMessage(1001, 'Chọn', { reply_markup: { inline_keyboard: [[{ text: 'Có', callback_data: 'yes' }]] } });
+    const sent = await tg.sendMessage(1001, 'Chọn', {
+      reply_markup: { inline_keyboard: [[{ text: 'Có', callback_data: 'yes' }]] },
+    });
     await fake.user(1001).tap('yes', sent.message_id);
     const [update] = await tg.getUpdates(0, 10, 0, undefined);
-    expect(update).toMatchObject({ callback_query: { data: 'yes', message: { message_id: sent.message_id, chat: { id: 1001 } } } });
+    expect(update).toMatchObject({
+      callback_query: { data: 'yes', message: { message_id: sent.message_id, chat: { id: 1001 } } },
+    });
     const id = (update as { callback_query: { id: string } }).callback_query.id;
     await tg.answerCbQuery(id, 'Đã ghi nhận');
-    await expect(tg.answerCbQuery(id)).rejects.toMatchObject({ code: 400, description: expect.stringContaining('query is too old') });
+    await expect(tg.answerCbQuery(id)).rejects.toMatchObject({
+      code: 400,
+      description: expect.stringContaining('query is too old'),
+    });
     await expect(tg.answerCbQuery('unknown')).rejects.toBeInstanceOf(TelegramRefusedError);
     expect(fake.callbackAnswers()).toHaveLength(1);
   });
@@ -141,11 +177,15 @@ describe('createTelegramClient', () => {
     const kb = { inline_keyboard: [[{ text: 'Có', callback_data: 'yes' }]] };
     const sent = await tg.sendMessage(1001, 'Chọn', { reply_markup: kb });
     await tg.editMessageReplyMarkup(1001, sent.message_id, undefined, { inline_keyboard: [] });
-    await expect(tg.editMessageReplyMarkup(1001, sent.message_id, undefined, { inline_keyboard: [] })).rejects.toMatchObject({
+    await expect(
+      tg.editMessageReplyMarkup(1001, sent.message_id, undefined, { inline_keyboard: [] }),
+    ).rejects.toMatchObject({
       code: 400,
       description: expect.stringContaining('message is not modified'),
     });
-    await expect(tg.editMessageText(1001, 999, undefined, 'x')).rejects.toMatchObject({ description: 'Bad Request: message to edit not found' });
+    await expect(tg.editMessageText(1001, 999, undefined, 'x')).rejects.toMatchObject({
+      description: 'Bad Request: message to edit not found',
+    });
     await tg.editMessageText(1001, sent.message_id, undefined, 'Đã chọn');
     expect(fake.lastMessageTo(1001)).toMatchObject({ text: 'Đã chọn', replyMarkup: { inline_keyboard: [] } });
   });
@@ -154,6 +194,8 @@ describe('createTelegramClient', () => {
     const tg = client();
     const photo = await tg.sendPhoto(1001, 'https://example.org/qr.png', { caption: 'Mã QR' });
     await tg.deleteMessage(1001, photo.message_id);
-    await expect(tg.deleteMessage(1001, photo.message_id)).rejects.toMatchObject({ description: 'Bad Request: message to delete not found' });
+    await expect(tg.deleteMessage(1001, photo.message_id)).rejects.toMatchObject({
+      description: 'Bad Request: message to delete not found',
+    });
   });
 });

@@ -20,10 +20,36 @@ const inboxes: UpdateInbox[] = [];
 function botProcess(opts: { timeoutS?: number; lockMs?: number } = {}) {
   const redis = testRedis();
   connections.push(redis);
-  const telegram = createTelegramClient({ token: fake.token, apiRoot: fake.apiRoot, maxRetries: 2, maxRetryAfterS: 5, backoffMs: 5, log: logger });
-  const inbox = new UpdateInbox(redis, prefix, String(fake.botId), async (u: Update) => void applied.push(u.update_id), logger);
+  const telegram = createTelegramClient({
+    token: fake.token,
+    apiRoot: fake.apiRoot,
+    maxRetries: 2,
+    maxRetryAfterS: 5,
+    backoffMs: 5,
+    log: logger,
+  });
+  const inbox = new UpdateInbox(
+    redis,
+    prefix,
+    String(fake.botId),
+    (u: Update) => {
+      applied.push(u.update_id);
+      return Promise.resolve();
+    },
+    logger,
+  );
   inboxes.push(inbox);
-  const poller = startPolling({ telegram, inbox, redis, prefix, onAccepted: (c) => inbox.kick(c), log: logger, timeoutS: opts.timeoutS ?? 1, lockMs: opts.lockMs ?? 600, errorDelayMs: 20 });
+  const poller = startPolling({
+    telegram,
+    inbox,
+    redis,
+    prefix,
+    onAccepted: (c) => inbox.kick(c),
+    log: logger,
+    timeoutS: opts.timeoutS ?? 1,
+    lockMs: opts.lockMs ?? 600,
+    errorDelayMs: 20,
+  });
   pollers.push(poller);
   return { poller, inbox, redis };
 }
@@ -69,7 +95,7 @@ describe('startPolling', () => {
     expect(fake.webhookInfo).toBeNull();
     await until(() => fake.callsOf('getUpdates').some((c) => Number(c.params.offset) === second + 1));
     expect(await redis.get(`${prefix}:tg:offset`)).toBe(String(second + 1));
-    expect(fake.callsOf('getUpdates')[0]!.params).toMatchObject({ timeout: 1, limit: 100 });
+    expect(fake.callsOf('getUpdates')[0].params).toMatchObject({ timeout: 1, limit: 100 });
   });
 
   test('a duplicated update in a batch is applied once', async () => {
@@ -121,7 +147,10 @@ describe('startPolling', () => {
     const { poller } = botProcess({ timeoutS: 25 });
     await fake.waitForCall((c) => c.method === 'deleteWebhook');
     await sleep(100); // the long poll is in flight now, with nothing to return
-    const outcome = await Promise.race([poller.stop().then(() => 'stopped'), sleep(3_000, undefined, { ref: false }).then(() => 'still polling')]);
+    const outcome = await Promise.race([
+      poller.stop().then(() => 'stopped'),
+      sleep(3_000, undefined, { ref: false }).then(() => 'still polling'),
+    ]);
     expect(outcome).toBe('stopped');
     expect(fake.calls.filter((c) => c.method === 'getUpdates')).toEqual([]); // never answered, so never recorded
   });

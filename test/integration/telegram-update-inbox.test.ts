@@ -23,7 +23,16 @@ function process_(handler: UpdateHandler, opts: ConstructorParameters<typeof Upd
 }
 
 function message(chatId: number, id = ++nextId): Update {
-  return { update_id: id, message: { message_id: id, date: 0, chat: { id: chatId, type: 'private', first_name: 'x' }, from: { id: chatId, is_bot: false, first_name: 'x' }, text: `m${id}` } } as Update;
+  return {
+    update_id: id,
+    message: {
+      message_id: id,
+      date: 0,
+      chat: { id: chatId, type: 'private', first_name: 'x' },
+      from: { id: chatId, is_bot: false, first_name: 'x' },
+      text: `m${id}`,
+    },
+  };
 }
 
 /** Records what a handler saw, per chat, with a little async work to widen race windows. */
@@ -49,7 +58,7 @@ function shuffle<T>(xs: T[]): T[] {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
+    [a[i], a[j]] = [a[j], a[i]];
   }
   return a;
 }
@@ -65,7 +74,7 @@ afterAll(async () => {
 
 describe('UpdateInbox', () => {
   test('accepts an update_id once and refuses its duplicates', async () => {
-    const { inbox } = process_(async () => undefined);
+    const { inbox } = process_(() => Promise.resolve());
     const u = message(1);
     await expect(inbox.accept(u)).resolves.toEqual({ chatKey: '1' });
     await expect(inbox.accept(u)).resolves.toBe(false);
@@ -136,6 +145,7 @@ describe('UpdateInbox', () => {
     const poison = message(30);
     const after = message(30);
     const handler: UpdateHandler = async (u) => {
+      await sleep(0);
       const n = (attempts.get(u.update_id) ?? 0) + 1;
       attempts.set(u.update_id, n);
       if (u.update_id === flaky.update_id && n < 3) throw new Error('transient');
@@ -148,15 +158,32 @@ describe('UpdateInbox', () => {
     expect(applied).toEqual([flaky.update_id, after.update_id]);
     expect(attempts.get(flaky.update_id)).toBe(3);
     expect(attempts.get(poison.update_id)).toBe(4);
-    const dead = (await redis.lrange(a.inbox.deadLetterKey, 0, -1)).map((s) => JSON.parse(s) as { chatKey: string; updateId: number });
+    const dead = (await redis.lrange(a.inbox.deadLetterKey, 0, -1)).map(
+      (s) => JSON.parse(s) as { chatKey: string; updateId: number },
+    );
     expect(dead).toEqual([expect.objectContaining({ chatKey: '30', updateId: poison.update_id })]);
     expect(await a.inbox.pendingChats()).not.toContain('30');
   });
 
   test('applies an update without a chat right away', async () => {
     const seen: number[] = [];
-    const a = process_(async (u) => void seen.push(u.update_id));
-    const poll = { update_id: ++nextId, poll: { id: 'p', question: 'q', options: [], total_voter_count: 0, is_closed: false, is_anonymous: true, type: 'regular', allows_multiple_answers: false } } as unknown as Update;
+    const a = process_((u) => {
+      seen.push(u.update_id);
+      return Promise.resolve();
+    });
+    const poll = {
+      update_id: ++nextId,
+      poll: {
+        id: 'p',
+        question: 'q',
+        options: [],
+        total_voter_count: 0,
+        is_closed: false,
+        is_anonymous: true,
+        type: 'regular',
+        allows_multiple_answers: false,
+      },
+    } as unknown as Update;
     const r = await a.inbox.accept(poll);
     expect(r).toEqual({ chatKey: `u${poll.update_id}` });
     a.inbox.kick((r as { chatKey: string }).chatKey);
@@ -188,7 +215,7 @@ describe('UpdateInbox', () => {
     await until(() => (rec.seen.get('40') ?? []).length === 3, 5_000);
     // At-least-once: the update in flight during the crash is applied again, then the rest, in order.
     expect(rec.seen.get('40')).toEqual(updates.map((u) => u.update_id));
-    expect(crashedSaw).toEqual([updates[0]!.update_id]);
+    expect(crashedSaw).toEqual([updates[0].update_id]);
     releaseStuck();
     await crashedDrain;
     expect(await redis.zcard(`${prefix}:tg:123456:chat:40`)).toBe(0);

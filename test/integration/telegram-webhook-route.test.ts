@@ -33,15 +33,29 @@ beforeEach(async () => {
   prefixes.push(prefix);
   fake = await FakeTelegram.start();
   fake.webhookRetryBaseMs = 10;
-  inbox = new UpdateInbox(redis, prefix, String(fake.botId), async (u) => {
-    await gate;
-    applied.push(u);
-  }, logger);
+  inbox = new UpdateInbox(
+    redis,
+    prefix,
+    String(fake.botId),
+    async (u) => {
+      await gate;
+      applied.push(u);
+    },
+    logger,
+  );
   const flaky = {
-    accept: (u: Update) => (failAccepts-- > 0 ? Promise.reject(new Error('Connection is closed.')) : inbox.accept(u)),
+    accept: (u: Update) =>
+      failAccepts-- > 0 ? Promise.reject(new Error('Connection is closed.')) : inbox.accept(u),
   };
   app = createHttpServer({ bodyLimit: 64 * 1024 });
-  await app.register(telegramWebhookRoute({ secret: SECRET, inbox: flaky, onAccepted: (chat) => inbox.kick(chat), log: logger }));
+  await app.register(
+    telegramWebhookRoute({
+      secret: SECRET,
+      inbox: flaky,
+      onAccepted: (chat) => inbox.kick(chat),
+      log: logger,
+    }),
+  );
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/webhooks/telegram`;
   fake.setWebhook(url, SECRET);
@@ -68,8 +82,16 @@ async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void>
 
 const ids = () => applied.map((u) => u.update_id);
 
-async function post(to: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { message?: string } }> {
-  const res = await fetch(to, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+async function post(
+  to: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: { message?: string } }> {
+  const res = await fetch(to, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   return { status: res.status, json: (await res.json()) as { message?: string } };
 }
 
@@ -79,13 +101,20 @@ describe('POST /webhooks/telegram', () => {
     await until(() => applied.length === 1);
     expect(applied[0]).toMatchObject({
       update_id: id,
-      message: { text: '/start HS123', chat: { id: 1001 }, entities: [{ type: 'bot_command', offset: 0, length: 6 }] },
+      message: {
+        text: '/start HS123',
+        chat: { id: 1001 },
+        entities: [{ type: 'bot_command', offset: 0, length: 6 }],
+      },
     });
     expect(fake.webhookDeliveries).toEqual([expect.objectContaining({ updateId: id, status: 200 })]);
   });
 
   test('refuses a missing or wrong secret with 401 and stores nothing', async () => {
-    const body = JSON.stringify({ update_id: 1, message: { message_id: 1, date: 0, chat: { id: 5, type: 'private' }, text: 'x' } });
+    const body = JSON.stringify({
+      update_id: 1,
+      message: { message_id: 1, date: 0, chat: { id: 5, type: 'private' }, text: 'x' },
+    });
     expect(await fake.postRaw(url, body)).toBe(401);
     expect(await fake.postRaw(url, body, { 'x-telegram-bot-api-secret-token': 'wrong' })).toBe(401);
     expect(await fake.postRaw(url, body, { 'x-telegram-bot-api-secret-token': `${SECRET}x` })).toBe(401);
@@ -120,7 +149,9 @@ describe('POST /webhooks/telegram', () => {
     await until(() => applied.length === 1);
     await sleep(50);
     expect(ids()).toEqual([id]);
-    expect(fake.webhookDeliveries.filter((d) => d.updateId === id).map((d) => d.status)).toEqual([200, 200, 200]);
+    expect(fake.webhookDeliveries.filter((d) => d.updateId === id).map((d) => d.status)).toEqual([
+      200, 200, 200,
+    ]);
   });
 
   test("a chat's updates are applied in order when a double tap's deliveries and their retries race", async () => {
@@ -133,14 +164,18 @@ describe('POST /webhooks/telegram', () => {
     await until(() => applied.length === 7);
     await sleep(50);
     expect(ids()).toEqual([...sent, ...taps]);
-    expect(applied.slice(5).map((u) => (u as { callback_query: { data: string } }).callback_query.data)).toEqual(['q1:a', 'q1:b']);
+    expect(
+      applied.slice(5).map((u) => (u as { callback_query: { data: string } }).callback_query.data),
+    ).toEqual(['q1:a', 'q1:b']);
     expect(fake.webhookDeliveries.filter((d) => taps.includes(d.updateId))).toHaveLength(4);
   });
 
-  test('answers 503 when the update cannot be stored, and Telegram\'s retry is then applied once', async () => {
+  test("answers 503 when the update cannot be stored, and Telegram's retry is then applied once", async () => {
     failAccepts = 2;
     const id = await fake.user(1005).send('thử lại');
-    expect(fake.webhookDeliveries.filter((d) => d.updateId === id).map((d) => d.status)).toEqual([503, 503, 200]);
+    expect(fake.webhookDeliveries.filter((d) => d.updateId === id).map((d) => d.status)).toEqual([
+      503, 503, 200,
+    ]);
     await until(() => applied.length === 1);
     expect(ids()).toEqual([id]);
   });
@@ -148,12 +183,15 @@ describe('POST /webhooks/telegram', () => {
   test('answers 503 when Redis itself is unreachable', async () => {
     const dead = testRedis();
     await dead.quit();
-    const offline = new UpdateInbox(dead, prefix, 'x', async () => undefined, logger);
+    const offline = new UpdateInbox(dead, prefix, 'x', () => Promise.resolve(), logger);
     const other = createHttpServer({ bodyLimit: 1024 });
     await other.register(telegramWebhookRoute({ secret: SECRET, inbox: offline }));
     await other.listen({ port: 0, host: '127.0.0.1' });
     const otherUrl = `http://127.0.0.1:${(other.server.address() as AddressInfo).port}/webhooks/telegram`;
-    const update = { update_id: 9, message: { message_id: 1, date: 0, chat: { id: 1, type: 'private' }, text: 'x' } };
+    const update = {
+      update_id: 9,
+      message: { message_id: 1, date: 0, chat: { id: 1, type: 'private' }, text: 'x' },
+    };
     const res = await post(otherUrl, JSON.stringify(update), { 'x-telegram-bot-api-secret-token': SECRET });
     expect(res.status).toBe(503);
     await other.close();

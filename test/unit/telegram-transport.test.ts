@@ -1,5 +1,10 @@
 import type { Update } from 'telegraf/types';
-import { isDeadRecipient, TelegramRateLimitedError, TelegramRefusedError, TelegramUnreachableError } from '../../bot/channels/telegram/errors';
+import {
+  isDeadRecipient,
+  TelegramRateLimitedError,
+  TelegramRefusedError,
+  TelegramUnreachableError,
+} from '../../bot/channels/telegram/errors';
 import { chatKeyOf } from '../../bot/channels/telegram/update-inbox';
 import { secretMatches } from '../../bot/channels/telegram/webhook-route';
 
@@ -16,8 +21,14 @@ describe('isDeadRecipient', () => {
   });
 
   test('does not treat other refusals, outages or rate limits as dead recipients', () => {
-    expect(isDeadRecipient(new TelegramRefusedError('sendMessage', 400, 'Bad Request: message is too long'))).toBe(false);
-    expect(isDeadRecipient(new TelegramRefusedError('editMessageReplyMarkup', 400, 'Bad Request: message is not modified'))).toBe(false);
+    expect(
+      isDeadRecipient(new TelegramRefusedError('sendMessage', 400, 'Bad Request: message is too long')),
+    ).toBe(false);
+    expect(
+      isDeadRecipient(
+        new TelegramRefusedError('editMessageReplyMarkup', 400, 'Bad Request: message is not modified'),
+      ),
+    ).toBe(false);
     expect(isDeadRecipient(new TelegramUnreachableError('sendMessage', '502 Bad Gateway'))).toBe(false);
     expect(isDeadRecipient(new TelegramRateLimitedError('sendMessage', 30))).toBe(false);
     expect(isDeadRecipient(new Error('Forbidden: bot was blocked by the user'))).toBe(false);
@@ -27,18 +38,51 @@ describe('isDeadRecipient', () => {
 describe('chatKeyOf', () => {
   test('keys a message, an edited message and a chat member change by their chat', () => {
     const chat = { id: -100123, type: 'supergroup', title: 't' };
-    expect(chatKeyOf({ update_id: 1, message: { message_id: 1, date: 0, chat, from, text: 'a' } } as unknown as Update)).toBe('-100123');
-    expect(chatKeyOf({ update_id: 2, edited_message: { message_id: 1, date: 0, edit_date: 0, chat, from, text: 'b' } } as unknown as Update)).toBe('-100123');
-    expect(chatKeyOf({ update_id: 3, my_chat_member: { chat, from, date: 0, old_chat_member: {}, new_chat_member: {} } } as unknown as Update)).toBe('-100123');
+    expect(
+      chatKeyOf({
+        update_id: 1,
+        message: { message_id: 1, date: 0, chat, from, text: 'a' },
+      } as unknown as Update),
+    ).toBe('-100123');
+    expect(
+      chatKeyOf({
+        update_id: 2,
+        edited_message: { message_id: 1, date: 0, edit_date: 0, chat, from, text: 'b' },
+      } as unknown as Update),
+    ).toBe('-100123');
+    expect(
+      chatKeyOf({
+        update_id: 3,
+        my_chat_member: { chat, from, date: 0, old_chat_member: {}, new_chat_member: {} },
+      } as unknown as Update),
+    ).toBe('-100123');
   });
 
   test('keys a button press by the chat of its message, or by the presser when the message is gone', () => {
-    expect(chatKeyOf({ update_id: 4, callback_query: { id: 'q', from, chat_instance: 'c', data: 'd', message: { message_id: 5, date: 0, chat: { id: 77, type: 'private' } } } } as unknown as Update)).toBe('77');
-    expect(chatKeyOf({ update_id: 5, callback_query: { id: 'q', from, chat_instance: 'c', inline_message_id: 'i', data: 'd' } } as unknown as Update)).toBe('42');
+    expect(
+      chatKeyOf({
+        update_id: 4,
+        callback_query: {
+          id: 'q',
+          from,
+          chat_instance: 'c',
+          data: 'd',
+          message: { message_id: 5, date: 0, chat: { id: 77, type: 'private' } },
+        },
+      } as unknown as Update),
+    ).toBe('77');
+    expect(
+      chatKeyOf({
+        update_id: 5,
+        callback_query: { id: 'q', from, chat_instance: 'c', inline_message_id: 'i', data: 'd' },
+      }),
+    ).toBe('42');
   });
 
   test('gives no chat to an update that has none', () => {
-    expect(chatKeyOf({ update_id: 6, poll: { id: 'p', question: 'q', options: [] } } as unknown as Update)).toBeNull();
+    expect(
+      chatKeyOf({ update_id: 6, poll: { id: 'p', question: 'q', options: [] } } as unknown as Update),
+    ).toBeNull();
   });
 });
 

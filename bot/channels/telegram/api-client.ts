@@ -38,7 +38,11 @@ class RetryingTelegram extends Telegram {
     super(retry.token, { apiRoot: retry.apiRoot, webhookReply: false });
   }
 
-  override callApi: CallApi = (async (method: Parameters<CallApi>[0], payload: Parameters<CallApi>[1], opts: Parameters<CallApi>[2]) => {
+  override callApi: CallApi = (async (
+    method: Parameters<CallApi>[0],
+    payload: Parameters<CallApi>[1],
+    opts: Parameters<CallApi>[2],
+  ) => {
     const { maxRetries, maxRetryAfterS, log } = this.retry;
     const backoff = this.retry.backoffMs ?? 300;
     const maxBackoff = this.retry.maxBackoffMs ?? 30_000;
@@ -63,11 +67,15 @@ class RetryingTelegram extends Telegram {
         if (typeof code === 'number' && code < 500) {
           throw new TelegramRefusedError(method, code, res?.description ?? 'refused');
         }
-        const reason = typeof code === 'number' ? `${code} ${res?.description ?? ''}`.trim() : (err as Error).message;
+        const reason =
+          typeof code === 'number' ? `${code} ${res?.description ?? ''}`.trim() : (err as Error).message;
         if (attempt >= maxRetries) throw new TelegramUnreachableError(method, reason);
         // Full backoff times a random factor in [0.5, 1): processes that failed together spread out.
         const delay = Math.min(maxBackoff, backoff * 2 ** attempt) * (0.5 + Math.random() / 2);
-        log.warn({ method, attempt, delayMs: Math.round(delay), code: code ?? 'network' }, 'telegram call failed: retrying');
+        log.warn(
+          { method, attempt, delayMs: Math.round(delay), code: code ?? 'network' },
+          'telegram call failed: retrying',
+        );
         await sleep(delay, undefined, signal ? { signal } : {});
       }
     }

@@ -33,9 +33,19 @@ export class TelegramRateLimitedError extends Error {
   }
 }
 
-const DEAD = [/bot was blocked by the user/i, /user is deactivated/i, /bot was kicked/i, /chat not found/i, /bot can't initiate conversation/i];
+const DEAD = [
+  /bot was blocked by the user/i,
+  /user is deactivated/i,
+  /bot was kicked/i,
+  /chat not found/i,
+  /bot can't initiate conversation/i,
+];
 
 /** The recipient is gone for good (blocked, deactivated, kicked, unknown chat): never retry. */
 export function isDeadRecipient(err: unknown): boolean {
-  return err instanceof TelegramRefusedError && (err.code === 403 || err.code === 400) && DEAD.some((re) => re.test(err.description));
+  return (
+    err instanceof TelegramRefusedError &&
+    (err.code === 403 || err.code === 400) &&
+    DEAD.some((re) => re.test(err.description))
+  );
 }

@@ -49,15 +49,18 @@ export function startPolling(opts: PollingOptions): Poller {
   let holding = false;
   const pause = (ms: number) => sleep(ms, undefined, { signal: abort.signal }).catch(() => undefined);
 
-  const renewal = setInterval(() => {
-    if (!holding) return;
-    redis
-      .eval(RENEW, 1, lockKey, token, String(lockMs))
-      .then((r) => {
-        if (r !== 1) holding = false;
-      })
-      .catch(() => undefined);
-  }, Math.max(20, Math.floor(lockMs / 3)));
+  const renewal = setInterval(
+    () => {
+      if (!holding) return;
+      redis
+        .eval(RENEW, 1, lockKey, token, String(lockMs))
+        .then((r) => {
+          if (r !== 1) holding = false;
+        })
+        .catch(() => undefined);
+    },
+    Math.max(20, Math.floor(lockMs / 3)),
+  );
 
   const acquire = async (): Promise<boolean> => {
     if (holding) {
@@ -83,12 +86,12 @@ export function startPolling(opts: PollingOptions): Poller {
           webhookDeleted = true;
         }
         const offset = Number((await redis.get(offsetKey)) ?? 0);
-        const updates = (await telegram.callApi(
+        const updates: Update[] = await telegram.callApi(
           'getUpdates',
           { offset, timeout: timeoutS, limit: 100 },
           // telegraf types its own AbortSignal shim; the platform's is what node-fetch takes.
           { signal: abort.signal as never },
-        )) as Update[];
+        );
         for (const u of updates) {
           if (stopped) break;
           const accepted = await inbox.accept(u);

@@ -32,8 +32,16 @@ const SETTLE = `if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEY
 
 /** The chat an update belongs to; updates of one chat are applied one at a time, in order. */
 export function chatKeyOf(update: Update): string | null {
-  const u = update as unknown as Partial<Record<string, { chat?: { id: number }; message?: { chat?: { id: number } }; from?: { id: number } }>>;
-  const m = u.message ?? u.edited_message ?? u.channel_post ?? u.my_chat_member ?? u.chat_member ?? u.chat_join_request;
+  const u = update as unknown as Partial<
+    Record<string, { chat?: { id: number }; message?: { chat?: { id: number } }; from?: { id: number } }>
+  >;
+  const m =
+    u.message ??
+    u.edited_message ??
+    u.channel_post ??
+    u.my_chat_member ??
+    u.chat_member ??
+    u.chat_join_request;
   if (m?.chat) return String(m.chat.id);
   const cq = u.callback_query;
   if (cq) return String(cq.message?.chat?.id ?? cq.from?.id);
@@ -46,6 +54,15 @@ export function chatKeyOf(update: Update): string | null {
  * answers; `drain` applies a chat's updates in update_id order under a per-chat lock, removing
  * each only after its handler succeeded (at-least-once; the handler is idempotent by update_id).
  * `startSweeper` drains chats that a crashed process left behind.
+ *
+ * Order is update_id order among the updates stored when a drain reads the chat's queue.
+ * Telegram sends a chat's next update only after the previous one was acknowledged, and the
+ * webhook acknowledges only after `accept` stored it, so a chat's updates are stored in order;
+ * the races that remain (a retry racing its original, two processes draining) are settled by
+ * the update_id de-duplication and the per-chat lock.
+ *
+ * The handler is given at construction because the sweeper needs it; `drain(chatKey, handler)`
+ * may pass another for one drain.
  */
 export class UpdateInbox {
   private readonly lockMs: number;
@@ -120,9 +137,12 @@ export class UpdateInbox {
       const token = randomBytes(12).toString('hex');
       const got = await this.redis.set(lockKey, token, 'PX', this.lockMs, 'NX');
       if (got !== 'OK') return;
-      const renew = setInterval(() => {
-        void this.redis.eval(RENEW, 1, lockKey, token, String(this.lockMs)).catch(() => undefined);
-      }, Math.max(20, Math.floor(this.lockMs / 3)));
+      const renew = setInterval(
+        () => {
+          void this.redis.eval(RENEW, 1, lockKey, token, String(this.lockMs)).catch(() => undefined);
+        },
+        Math.max(20, Math.floor(this.lockMs / 3)),
+      );
       try {
         for (;;) {
           if (this.stopped) return;
@@ -157,11 +177,26 @@ export class UpdateInbox {
         return;
       } catch (err) {
         if (attempt >= this.maxAttempts) {
-          await this.redis.lpush(this.deadLetterKey, JSON.stringify({ chatKey, updateId: update.update_id, error: (err as Error).name, at: Date.now(), update: raw }));
-          this.log.error({ chatKey, updateId: update.update_id, err: (err as Error).message }, 'update dead-lettered after repeated failures');
+          await this.redis.lpush(
+            this.deadLetterKey,
+            JSON.stringify({
+              chatKey,
+              updateId: update.update_id,
+              error: (err as Error).name,
+              at: Date.now(),
+              update: raw,
+            }),
+          );
+          this.log.error(
+            { chatKey, updateId: update.update_id, err: (err as Error).message },
+            'update dead-lettered after repeated failures',
+          );
           return;
         }
-        this.log.warn({ chatKey, updateId: update.update_id, attempt, err: (err as Error).message }, 'update handler failed: retrying');
+        this.log.warn(
+          { chatKey, updateId: update.update_id, attempt, err: (err as Error).message },
+          'update handler failed: retrying',
+        );
         await sleep(this.retryBaseMs * 2 ** (attempt - 1));
       }
     }

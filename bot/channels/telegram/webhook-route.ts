@@ -37,32 +37,54 @@ export interface TelegramWebhookRouteOptions {
  */
 export function telegramWebhookRoute(opts: TelegramWebhookRouteOptions): FastifyPluginAsync {
   const log = opts.log ?? logger;
-  return async (app) => {
+  return (app) => {
     app.post(TELEGRAM_WEBHOOK_PATH, async (req, reply) => {
       if (!secretMatches(opts.secret, req.headers['x-telegram-bot-api-secret-token'])) {
         log.warn({ ip: req.ip }, 'telegram webhook refused: bad secret');
-        return reply.status(401).send({ error: 'unauthorized', message: 'missing or wrong X-Telegram-Bot-Api-Secret-Token' });
+        return reply
+          .status(401)
+          .send({ error: 'unauthorized', message: 'missing or wrong X-Telegram-Bot-Api-Secret-Token' });
       }
       const body = req.body as { update_id?: unknown } | undefined;
-      if (typeof body !== 'object' || body === null || Array.isArray(body) || !Number.isSafeInteger(body.update_id)) {
-        return reply.status(400).send({ error: 'bad_request', message: 'expected a Telegram Update: a JSON object with an integer update_id' });
+      if (
+        typeof body !== 'object' ||
+        body === null ||
+        Array.isArray(body) ||
+        !Number.isSafeInteger(body.update_id)
+      ) {
+        return reply
+          .status(400)
+          .send({
+            error: 'bad_request',
+            message: 'expected a Telegram Update: a JSON object with an integer update_id',
+          });
       }
       let accepted: { chatKey: string } | false;
       try {
         accepted = await opts.inbox.accept(body as Update);
       } catch (err) {
-        log.error({ updateId: body.update_id, err: (err as Error).message }, 'telegram webhook: cannot store update');
-        return reply.status(503).header('retry-after', '5').send({ error: 'unavailable', message: 'update not stored, try again' });
+        log.error(
+          { updateId: body.update_id, err: (err as Error).message },
+          'telegram webhook: cannot store update',
+        );
+        return reply
+          .status(503)
+          .header('retry-after', '5')
+          .send({ error: 'unavailable', message: 'update not stored, try again' });
       }
       if (accepted) {
         try {
           opts.onAccepted?.(accepted.chatKey);
         } catch (err) {
           // Stored already: the sweeper applies it even if the kick failed.
-          log.error({ updateId: body.update_id, err: (err as Error).message }, 'telegram webhook: kick failed');
+          log.error(
+            { updateId: body.update_id, err: (err as Error).message },
+            'telegram webhook: kick failed',
+          );
         }
       }
       return reply.status(200).send({ ok: true, duplicate: !accepted });
     });
+    return Promise.resolve();
   };
 }
