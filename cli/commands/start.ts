@@ -1,0 +1,36 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { startApp, type Role } from '../../app/start';
+
+const ROLES: readonly Role[] = ['http', 'bot', 'workers'];
+
+export function parseRoles(value: string): Role[] {
+  const roles = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  const bad = roles.filter((r) => !ROLES.includes(r as Role));
+  if (roles.length === 0 || bad.length > 0) {
+    throw new InvalidArgumentError(`expected a comma-separated list of ${ROLES.join(', ')}, got "${value}"`);
+  }
+  return [...new Set(roles)] as Role[];
+}
+
+/**
+ * `hailong start [--roles http,bot,workers]`: the whole system in one process by default; run
+ * roles apart to scale (e.g. several `--roles workers` behind one `--roles http,bot`). Without
+ * --roles, ROLES from the environment applies. SIGTERM/SIGINT drain and exit.
+ */
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('Chạy hệ thống (HTTP, bot, workers) / run the system')
+    .addOption(
+      new Option(
+        '--roles <roles>',
+        'vai trò của tiến trình / roles of this process: http,bot,workers',
+      ).argParser(parseRoles),
+    )
+    .action(async (opts: { roles?: Role[] }) => {
+      await startApp({ ...(opts.roles ? { roles: opts.roles } : {}), handleSignals: true });
+    });
+}
