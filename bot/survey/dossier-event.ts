@@ -57,7 +57,7 @@ export const dossierEventSchema = z
       .trim()
       .min(1)
       .max(64)
-      .regex(/^[A-Za-z0-9._\/-]+$/, 'expected letters, digits and . _ / -'),
+      .regex(/^[A-Za-z0-9._/-]+$/, 'expected letters, digits and . _ / -'),
     procedureCode: z.string().trim().min(1).max(64),
     procedureName: optionalText(500),
     unitCode: z.string().trim().min(1).max(64),

@@ -86,8 +86,7 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
   }
 
   const status = keepStatus && existing ? existing.status : event.status;
-  if (!SURVEY_STATUSES.has(status as DossierEvent['status']))
-    return { ok: true, created, code: event.code, status, survey: null };
+  if (!SURVEY_STATUSES.has(status)) return { ok: true, created, code: event.code, status, survey: null };
 
   const issued = await issueSurveyToken(event.code, now, deps.env.SURVEY_TOKEN_TTL_HOURS);
   if (issued.created) await markStage(event.code, 'invited', now);

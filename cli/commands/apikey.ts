@@ -13,7 +13,7 @@ import { Unit } from '../../models/unit';
  */
 export async function withDb<T>(fn: () => Promise<T>): Promise<T> {
   // The CLI entry point may already have connected; then it also disconnects.
-  const own = mongoose.connection.readyState !== 1;
+  const own = mongoose.connection.readyState !== mongoose.ConnectionStates.connected;
   if (own) await connectMongo(env().MONGODB_URI);
   try {
     return await fn();

@@ -90,7 +90,7 @@ function cellText(v: ExcelJS.CellValue): string {
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') {
     if ('text' in v && typeof v.text === 'string') return v.text;
-    if ('result' in v && v.result !== undefined) return cellText(v.result as ExcelJS.CellValue);
+    if ('result' in v && v.result !== undefined) return cellText(v.result);
     if ('richText' in v) return v.richText.map((r) => r.text).join('');
     return '';
   }
@@ -117,7 +117,7 @@ async function* rowsOf(file: string, onBytes: (n: number) => void): AsyncGenerat
     for await (const sheet of reader) {
       let header: string[] | null = null;
       for await (const r of sheet) {
-        const row = r as ExcelJS.Row;
+        const row = r;
         const values = (row.values as ExcelJS.CellValue[]).slice(1).map(cellText);
         if (!header) {
           header = values.map((h) => h.trim());

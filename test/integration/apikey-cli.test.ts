@@ -52,7 +52,7 @@ afterAll(async () => {
 
 test('create prints the key once, on its last line, and stores only its hash', async () => {
   const out = await run('apikey', 'create', '--name', 'Một cửa tỉnh');
-  const key = out[out.length - 1]!;
+  const key = out[out.length - 1];
   expect(key).toMatch(/^hl_[a-f0-9]{12}_[A-Za-z0-9_-]{43}$/);
   await inDb(async () => {
     const stored = await ApiKey.findOne({ name: 'Một cửa tỉnh' }).lean();
@@ -71,7 +71,7 @@ test('a key scoped to a unit records it; an unknown unit is refused; revoke stop
   process.exitCode = 0;
 
   const out = await run('apikey', 'create', '--name', 'Thị trấn Sịa', '--unit', '19867');
-  const key = out[out.length - 1]!;
+  const key = out[out.length - 1];
   const keyId = key.slice(3, 15);
   await inDb(async () => expect((await ApiKey.findOne({ keyId }).lean())?.unitCodes).toEqual(['19867']));
 

@@ -133,9 +133,9 @@ test('a known citizen with consent receives the invitation on Telegram, once', a
   expect(d.invitation?.channel).toBe('telegram');
   const msgs = fake.sent.filter((m) => m.chat_id === '777001');
   expect(msgs).toHaveLength(1);
-  expect(msgs[0]!.text).toContain('INV-0001');
-  expect(msgs[0]!.text).toContain('Thị trấn Sịa');
-  expect(msgs[0]!.reply_markup?.inline_keyboard[0]?.[0]).toEqual({
+  expect(msgs[0].text).toContain('INV-0001');
+  expect(msgs[0].text).toContain('Thị trấn Sịa');
+  expect(msgs[0].reply_markup?.inline_keyboard[0]?.[0]).toEqual({
     text: 'Bắt đầu đánh giá',
     url: `https://t.me/HaiLongTestBot?start=${token}`,
   });

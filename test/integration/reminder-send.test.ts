@@ -117,11 +117,11 @@ afterAll(async () => {
 test('reminders fire after the delays, at most REMINDER_MAX, worded by progress', async () => {
   await finished('REM-0001', '880001');
   await waitForCount('880001', 2); // invitation, then reminder 1 ("not started" wording)
-  expect(to('880001')[1]!.text).toContain('Nhắc nhẹ');
+  expect(to('880001')[1].text).toContain('Nhắc nhẹ');
   // The citizen started but did not finish: reminder 2 says "continue".
   await markStage('REM-0001', 'started', clock);
   await waitForCount('880001', 3);
-  expect(to('880001')[2]!.text).toContain('còn dang dở');
+  expect(to('880001')[2].text).toContain('còn dang dở');
   await sleep(800); // past the third delay: REMINDER_MAX is 2
   expect(to('880001')).toHaveLength(3);
   expect((await Dossier.findOne({ code: 'REM-0001' }).lean())?.invitation?.remindersSent).toBe(2);

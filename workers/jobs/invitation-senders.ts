@@ -29,7 +29,8 @@ function telegramCode(err: unknown): { code: number; description: string } | nul
         ? e.code
         : null;
   if (code === null) return null;
-  const description = String(e.response?.description ?? e.description ?? '');
+  const d = e.response?.description ?? e.description;
+  const description = typeof d === 'string' ? d : '';
   return { code, description };
 }
 

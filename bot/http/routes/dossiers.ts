@@ -83,8 +83,9 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
       .send({ code: result.code, status: result.status, created: result.created, survey: result.survey });
   }
 
-  return async (app) => {
+  return (app) => {
     app.post('/api/v1/dossiers', (req, reply) => handle(req, reply, parseDossierEvent));
     app.post('/api/v1/dossiers/dvc', (req, reply) => handle(req, reply, parseDvcEvent));
+    return Promise.resolve();
   };
 }

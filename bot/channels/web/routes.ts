@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Env } from '../../../config/env';
+import type { Logger } from '../../../lib/logger';
+import { decodeAction } from '../../engine/callback-data';
+import { t } from '../../engine/messages';
+import type { Inbound } from '../../engine/types';
+import type { InboundEvent, TurnReply } from '../channel';
+import { TOKEN_RE, verifySurveyToken } from '../../survey/token';
+import { renderPage, renderTurn, type QuestionContext } from './render';
+
+/**
+ * The web chat channel: /s/<token> runs the same conversation service as the chat apps, for
+ * citizens without Telegram or Zalo. The citizen is a random id in a cookie (no login); a reload
+ * resumes where they left off (the service's `start` resumes an active session).
+ * Without JavaScript every answer is a form POST that returns the whole page; with it,
+ * assets/chat.js posts the same form with `x-hl-fragment: 1` and appends the returned HTML.
+ */
+export interface WebChatDeps {
+  service: { handle(ev: InboundEvent): Promise<TurnReply> };
+  env: Pick<Env, 'PUBLIC_URL'>;
+  log: Logger;
+  now?: () => Date;
+}
+
+const COOKIE = 'hl_web';
+const ID_RE = /^[A-Za-z0-9_-]{22}$/;
+// The assets are not TypeScript, so `tsc` does not copy them to dist/: read them from the source tree then.
+const ASSET_DIR = [
+  join(__dirname, 'assets'),
+  join(__dirname, '..', '..', '..', '..', 'bot', 'channels', 'web', 'assets'),
+].find((d) => existsSync(join(d, 'chat.js')));
+function asset(name: string): Buffer {
+  if (!ASSET_DIR) throw new Error('web chat assets not found');
+  return readFileSync(join(ASSET_DIR, name));
+}
+const ASSETS: Record<string, { type: string; body: Buffer }> = {
+  'chat.js': { type: 'text/javascript; charset=utf-8', body: asset('chat.js') },
+  'chat.css': { type: 'text/css; charset=utf-8', body: asset('chat.css') },
+};
+const HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  // The token is in the URL: never send it to another site.
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+
+/** Web turns are numbered by the server: increasing across requests of this process. */
+let lastUpdateId = 0;
+function nextUpdateId(): number {
+  lastUpdateId = Math.max(lastUpdateId + 1, Date.now() * 1000);
+  return lastUpdateId;
+}
+
+function cookieId(req: FastifyRequest): string | null {
+  const raw = req.headers.cookie ?? '';
+  for (const part of raw.split(';')) {
+    const [k, v] = part.trim().split('=');
+    if (k === COOKIE && v && ID_RE.test(v)) return v;
+  }
+  return null;
+}
+
+export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
+  const now = deps.now ?? (() => new Date());
+  const secure = deps.env.PUBLIC_URL.startsWith('https:') ? '; Secure' : '';
+
+  function identify(req: FastifyRequest, reply: FastifyReply): string {
+    let id = cookieId(req);
+    if (!id) {
+      id = randomBytes(16).toString('base64url');
+      void reply.header(
+        'set-cookie',
+        `${COOKIE}=${id}; Path=/s; Max-Age=${90 * 86400}; HttpOnly; SameSite=Lax${secure}`,
+      );
+    }
+    return `w_${id}`;
+  }
+
+  async function send(
+    reply: FastifyReply,
+    req: FastifyRequest,
+    token: string,
+    turn: TurnReply,
+    pressed: QuestionContext | null,
+    echo: string | null,
+  ): Promise<void> {
+    const action = `/s/${token}`;
+    const html = renderTurn(action, turn, pressed);
+    void reply.headers(HEADERS).type('text/html; charset=utf-8');
+    if (req.headers['x-hl-fragment'] === '1') await reply.send(html);
+    else await reply.send(renderPage({ action, lang: turn.lang, turn: html, echo }));
+  }
+
+  return (app) => {
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 16 * 1024 },
+      (_req, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      },
+    );
+
+    app.get<{ Params: { file: string } }>('/s/assets/:file', async (req, reply) => {
+      const a = ASSETS[req.params.file];
+      if (!a) return reply.status(404).send({ error: 'not_found', message: 'no such asset' });
+      return reply.header('cache-control', 'public, max-age=3600').type(a.type).send(a.body);
+    });
+
+    app.get<{ Params: { token: string } }>('/s/:token', async (req, reply) => {
+      const { token } = req.params;
+      const userId = identify(req, reply);
+      // The resolver refuses a malformed or unknown token with a polite message.
+      const turn = await deps.service.handle({
+        channel: 'web',
+        userId,
+        updateId: nextUpdateId(),
+        input: { kind: 'start', token },
+      });
+      await send(reply, req, token, turn, null, null);
+    });
+
+    app.post<{ Params: { token: string }; Body: Record<string, string> | undefined }>(
+      '/s/:token',
+      async (req, reply) => {
+        const { token } = req.params;
+        const body = req.body && typeof req.body === 'object' ? req.body : {};
+        const userId = identify(req, reply);
+        const v = TOKEN_RE.test(token)
+          ? await verifySurveyToken(token, now())
+          : ({ ok: false, reason: 'unknown' } as const);
+        if (!v.ok && v.reason === 'expired') {
+          // Late answers get a polite "expired", not a silent failure.
+          await send(
+            reply,
+            req,
+            token,
+            { messages: [{ kind: 'text', text: t('expired', 'vi') }], lang: 'vi' },
+            null,
+            null,
+          );
+          return;
+        }
+        let input: Inbound | null = null;
+        let echo: string | null = null;
+        if (body.cmd === 'lang') input = { kind: 'command', name: 'lang' };
+        else if (typeof body.a === 'string') {
+          const action = decodeAction(body.a);
+          if (action) input = { kind: 'action', action };
+        } else if (typeof body.text === 'string' && body.text.trim() !== '') {
+          input = { kind: 'text', text: body.text.slice(0, 1000) };
+          echo = input.text;
+        }
+        if (!input) {
+          await reply.redirect(`/s/${token}`, 303);
+          return;
+        }
+        const pressed: QuestionContext | null =
+          typeof body.qt === 'string' ? { text: body.qt.slice(0, 1000), multi: body.qm === '1' } : null;
+        const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input });
+        deps.log.debug({ channel: 'web', kind: input.kind }, 'web turn');
+        await send(reply, req, token, turn, pressed, echo);
+      },
+    );
+    return Promise.resolve();
+  };
+}
