@@ -1,0 +1,122 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { AppContext } from '../../../app/context';
+import { authenticate } from '../../../lib/api-auth';
+import { listCases } from '../../../workers/aggregation/case-list';
+import { buildRanking } from '../../../workers/aggregation/ranking';
+import { renderReport } from '../../../workers/aggregation/report-file';
+import { expandUnits, UnitAccessError } from '../../../workers/aggregation/units';
+
+export interface ReportRoutesDeps {
+  ctx: AppContext;
+  now?: () => Date;
+}
+
+const period = z.string().regex(/^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$/, 'expected YYYY, YYYY-Qn or YYYY-MM');
+const unit = z.string().min(1).max(64);
+const indicesQuery = z.object({
+  unit,
+  period,
+  format: z.enum(['json', 'csv', 'xlsx']).default('json'),
+  procedure: z.string().max(64).optional(),
+  officer: z.string().max(64).optional(),
+  channel: z.enum(['in_person', 'online', 'online_3', 'online_4', 'post', 'unknown']).optional(),
+});
+const rankingQuery = z.object({ unit, period, minN: z.coerce.number().int().min(1).max(100_000).optional() });
+const casesQuery = z.object({ unit, period, status: z.enum(['open', 'in_progress', 'closed']).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) });
+
+/**
+ * Read API for indices ("tự đánh giá"), trends, breakdowns, ranking, response rate and cases:
+ * GET /api/v1/reports/indices?unit&period[&format=json|csv|xlsx&procedure|officer|channel],
+ * /api/v1/reports/ranking?unit&period[&minN], /api/v1/reports/cases?unit&period[&status].
+ * The caller is an API key (Bearer); it reads only its units and what lies below or was merged
+ * into them (an unscoped key reads every unit). 401 bad key, 403 unit outside scope, 422 bad query.
+ */
+export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
+  const { ctx } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  /** The caller's allowed units, subtree-expanded; null = every unit; undefined = replied 401. */
+  async function callerUnits(req: FastifyRequest, reply: FastifyReply): Promise<string[] | null | undefined> {
+    const auth = await authenticate(req.headers, undefined, {
+      redis: ctx.redis,
+      prefix: ctx.prefix,
+      ...(ctx.env.SECRETS_KEY ? { secretsKey: ctx.env.SECRETS_KEY } : {}),
+      now,
+    });
+    if (!auth.ok) {
+      await reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: auth.reason });
+      return undefined;
+    }
+    return auth.key.unitCodes.length === 0 ? null : expandUnits(auth.key.unitCodes);
+  }
+
+  function parse<T>(schema: z.ZodType<T>, req: FastifyRequest, reply: FastifyReply): T | undefined {
+    const r = schema.safeParse(req.query);
+    if (r.success) return r.data;
+    void reply.status(422).send({ error: 'invalid_query', issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    return undefined;
+  }
+
+  async function guarded(reply: FastifyReply, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (err instanceof UnitAccessError) {
+        await reply.status(403).send({ error: 'forbidden', message: err.message });
+        return;
+      }
+      if (err instanceof Error && /filter by one/.test(err.message)) {
+        await reply.status(422).send({ error: 'invalid_query', message: err.message });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  return async (app) => {
+    app.get('/api/v1/reports/indices', async (req, reply) => {
+      const units = await callerUnits(req, reply);
+      if (units === undefined) return;
+      const q = parse(indicesQuery, req, reply);
+      if (!q) return;
+      await guarded(reply, async () => {
+        const file = await renderReport({
+          unit: q.unit,
+          period: q.period,
+          units,
+          format: q.format,
+          officerMinN: ctx.env.OFFICER_MIN_N,
+          now: now(),
+          ...(q.procedure ? { procedure: q.procedure } : {}),
+          ...(q.officer ? { officer: q.officer } : {}),
+          ...(q.channel ? { channel: q.channel } : {}),
+        });
+        void reply.header('content-type', file.contentType);
+        if (file.format !== 'json') void reply.header('content-disposition', `attachment; filename="${file.filename}"`);
+        await reply.send(file.body);
+      });
+    });
+
+    app.get('/api/v1/reports/ranking', async (req, reply) => {
+      const units = await callerUnits(req, reply);
+      if (units === undefined) return;
+      const q = parse(rankingQuery, req, reply);
+      if (!q) return;
+      await guarded(reply, async () => {
+        await reply.send(await buildRanking({ parent: q.unit, period: q.period, units, ...(q.minN ? { minN: q.minN } : {}) }));
+      });
+    });
+
+    app.get('/api/v1/reports/cases', async (req, reply) => {
+      const units = await callerUnits(req, reply);
+      if (units === undefined) return;
+      const q = parse(casesQuery, req, reply);
+      if (!q) return;
+      await guarded(reply, async () => {
+        const cases = await listCases({ unit: q.unit, period: q.period, units, limit: q.limit, ...(q.status ? { status: q.status } : {}) });
+        await reply.send({ unit: q.unit, period: q.period, count: cases.length, cases });
+      });
+    });
+  };
+}

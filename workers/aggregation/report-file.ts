@@ -1,0 +1,34 @@
+import { listCases } from './case-list';
+import { reportCsv } from './export-csv';
+import { buildWorkbook } from './export-xlsx';
+import { buildRanking } from './ranking';
+import { buildReport, type Report, type ReportQuery } from './report';
+
+export type ReportFormat = 'json' | 'csv' | 'xlsx';
+
+export interface ReportFile {
+  format: ReportFormat;
+  contentType: string;
+  filename: string;
+  body: Buffer;
+  report: Report;
+}
+
+/** One place that renders a report in each format, for the CLI and the API alike. */
+export async function renderReport(q: ReportQuery & { format: ReportFormat; rankingMinN?: number }): Promise<ReportFile> {
+  const report = await buildReport(q);
+  const base = `bao-cao-hai-long-${q.unit}-${report.period}`;
+  if (q.format === 'json') {
+    return { format: 'json', contentType: 'application/json; charset=utf-8', filename: `${base}.json`, body: Buffer.from(JSON.stringify(report, null, 2) + '\n'), report };
+  }
+  if (q.format === 'csv') {
+    return { format: 'csv', contentType: 'text/csv; charset=utf-8', filename: `${base}.csv`, body: Buffer.from(reportCsv(report), 'utf8'), report };
+  }
+  const [ranking, cases] = await Promise.all([
+    buildRanking({ parent: q.unit, period: q.period, units: q.units, ...(q.rankingMinN !== undefined ? { minN: q.rankingMinN } : {}) }),
+    listCases({ unit: q.unit, period: q.period, units: q.units }),
+  ]);
+  const wb = await buildWorkbook({ report, ranking, cases, generatedAt: q.now ?? new Date() });
+  const body = Buffer.from(await wb.xlsx.writeBuffer());
+  return { format: 'xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', filename: `${base}.xlsx`, body, report };
+}
