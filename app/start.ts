@@ -6,6 +6,7 @@ import { createProducerConnection, createWorkerConnection } from '../lib/redis';
 import { createShutdown } from '../lib/shutdown';
 import * as models from '../models';
 import { ConversationService } from '../bot/conversation/service';
+import { HotStore } from '../bot/conversation/hot-store';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
 import { healthzRoute } from '../bot/http/routes/healthz';
@@ -16,6 +17,7 @@ import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 import type { AppContext } from './context';
 import { jobAnswerSink } from './answer-sink';
+import { jobConversationBackground } from './conversation-background';
 import { startTelegram } from './telegram';
 import { startZalo } from './zalo';
 
@@ -59,7 +61,14 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   const sink = jobAnswerSink(producer);
   const flows = new FlowRepository();
-  const service = new ConversationService({ flows, sink, resolveToken: resolveSurveyToken, log });
+  const service = new ConversationService({
+    flows,
+    sink,
+    store: new HotStore(redis, ctx.prefix),
+    background: jobConversationBackground(producer),
+    resolveToken: resolveSurveyToken,
+    log,
+  });
 
   if (roles.has('workers')) {
     const workers = await startWorkers({ ctx, producer, createConnection: () => createWorkerConnection(env.REDIS_URL) });

@@ -44,3 +44,22 @@ export interface ConversationHooks {
   onStarted?(p: { dossierCode: string | null; responseId: string; channel: ChannelName }): Promise<void>;
   onFinished?(p: { dossierCode: string | null; responseId: string; status: string; channel: ChannelName }): Promise<void>;
 }
+
+/** Contact fields a conversation changes (ISO dates). */
+export interface ContactChanges {
+  lang?: 'vi' | 'en';
+  consentAt?: string;
+  consentTextVersion?: string;
+  unsubscribedAt?: string | null;
+  blockedAt?: string | null;
+  lastInteractionAt?: string;
+}
+
+/**
+ * Writes a conversation makes to MongoDB off the turn's path (jobs in production,
+ * app/conversation-background.ts): the durable copy of a session, contact changes.
+ */
+export interface ConversationBackground {
+  syncSession(sessionId: string): Promise<void>;
+  updateContact(p: { contactId: string; channel: 'telegram' | 'zalo' | 'web'; userId: string; set: ContactChanges }): Promise<void>;
+}

@@ -1,26 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import type { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
 import type { Logger } from '../../lib/logger';
-import type { InboundEvent, TurnReply } from '../channels/channel';
+import type { ChannelName, InboundEvent, TurnReply } from '../channels/channel';
 import { currentQuestion, handle, startSession } from '../engine/engine';
 import { t } from '../engine/messages';
-import type { EngineResult, EngineState, Outbound } from '../engine/types';
+import type { EngineResult, EngineState } from '../engine/types';
 import { GENERAL_VARS } from '../flow/default-flow';
 import type { FlowRepository } from '../flow/repository';
 import type { Lang } from '../flow/schema';
-import type { AnswerSink, ConversationHooks, ResponseMeta, TokenDossier, TokenResolver } from './ports';
+import type { HotContact, HotSession, HotStore } from './hot-store';
+import type { AnswerSink, ContactChanges, ConversationBackground, ConversationHooks, ResponseMeta, TokenDossier, TokenResolver } from './ports';
 
 export interface ConversationDeps {
   flows: FlowRepository;
   sink: AnswerSink;
+  store: HotStore;
+  background: ConversationBackground;
   resolveToken: TokenResolver;
   log: Logger;
   hooks?: ConversationHooks;
   now?: () => Date;
   flowKey?: string;
+  /** Record a contact's last interaction at most this often (ms). */
+  touchEveryMs?: number;
 }
 
 /** Thrown when another process applied a turn to the same session first; the caller retries. */
@@ -31,74 +36,98 @@ export class ConcurrentTurnError extends Error {
   }
 }
 
-interface SessionRow {
-  _id: Types.ObjectId;
-  responseId: string;
-  dossierCode: string | null;
-  flowKey: string;
-  flowVersion: number;
-  state: EngineState;
-  rev: number;
-  lastUpdateId: number;
-  startedAt: Date;
-  meta?: ResponseMeta;
-}
-
 /**
- * Channel-neutral conversation service: contact and session bookkeeping around the pure engine.
+ * Channel-neutral conversation service: contacts and sessions around the pure engine.
+ * A turn reads and writes the live store (Redis) only; MongoDB gets its copies through jobs.
  * Order of effects makes a retried turn safe: answers are handed to the sink (idempotent jobIds)
- * before the session is saved, and a turn whose updateId is not above the session's last applied
- * id changes nothing.
+ * before the session is saved, and a turn whose updateId is not above the session's last
+ * applied id changes nothing.
  */
 export class ConversationService {
   private readonly now: () => Date;
   private readonly flowKey: string;
+  private readonly touchEveryMs: number;
 
   constructor(private readonly deps: ConversationDeps) {
     this.now = deps.now ?? (() => new Date());
     this.flowKey = deps.flowKey ?? 'default';
+    this.touchEveryMs = deps.touchEveryMs ?? 10 * 60_000;
   }
 
   async handle(ev: InboundEvent): Promise<TurnReply> {
     const now = this.now();
-    const contact = await Contact.findOneAndUpdate(
-      { channel: ev.channel, channelUserId: ev.userId },
-      {
-        $set: { lastInteractionAt: now },
-        $setOnInsert: { lang: ev.langHint?.toLowerCase().startsWith('en') ? 'en' : 'vi' },
-      },
-      { upsert: true, returnDocument: 'after', lean: true },
-    );
-    if (!contact) throw new Error('contact upsert returned nothing');
-    const lang: Lang = contact.lang === 'en' ? 'en' : 'vi';
-    const session = (await Session.findOne({ contactId: contact._id, status: 'active' }).lean()) as SessionRow | null;
+    const contact = await this.contactFor(ev, now);
+    const session = await this.activeSession(ev, contact);
 
     if (session && ev.updateId <= session.lastUpdateId) {
-      this.deps.log.debug({ sessionId: String(session._id), updateId: ev.updateId }, 'duplicate update ignored');
+      this.deps.log.debug({ sessionId: session.id, updateId: ev.updateId }, 'duplicate update ignored');
       return { messages: [], lang: session.state.lang, ...(ev.input.kind === 'action' ? { ack: t('stale', session.state.lang) } : {}) };
     }
 
     const input = ev.input;
-    if (input.kind === 'start') return this.start(ev, contact._id, lang, session, input.token, now);
+    if (input.kind === 'start') return this.start(ev, contact, session, input.token, now);
 
     if (!session) {
-      if (input.kind === 'command') return this.commandWithoutSession(contact._id, lang, input.name, input.arg);
-      if (input.kind === 'action') return { messages: [], ack: t('stale', lang), lang };
-      return { messages: [{ kind: 'text', text: t('noSurvey', lang) }], lang };
+      if (input.kind === 'command') return this.commandWithoutSession(ev, contact, input.name, input.arg, now);
+      if (input.kind === 'action') return { messages: [], ack: t('stale', contact.lang), lang: contact.lang };
+      return { messages: [{ kind: 'text', text: t('noSurvey', contact.lang) }], lang: contact.lang };
     }
 
     const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);
     const result = handle(flow, session.state, input);
-    await this.apply(session, result, ev, contact._id, now);
-    if (input.kind === 'command' && input.name === 'lang') {
-      await Contact.updateOne({ _id: contact._id }, { $set: { lang: result.state.lang } });
-    }
+    await this.apply(session, result, ev, contact, now);
+    if (input.kind === 'command' && input.name === 'lang') await this.setLang(ev, contact, result.state.lang);
     return this.reply(result);
   }
 
-  private async start(ev: InboundEvent, contactId: Types.ObjectId, lang: Lang, session: SessionRow | null, token: string | undefined, now: Date): Promise<TurnReply> {
-    // Starting on purpose is an explicit wish to take part again.
-    await Contact.updateOne({ _id: contactId, unsubscribedAt: { $ne: null } }, { $set: { unsubscribedAt: null } });
+  /** The contact behind a channel user: cached id and language; created in MongoDB by a job. */
+  private async contactFor(ev: InboundEvent, now: Date): Promise<HotContact> {
+    const { store, background } = this.deps;
+    let c = await store.getContact(ev.channel, ev.userId);
+    if (!c) {
+      const doc = await Contact.findOne({ channel: ev.channel, channelUserId: ev.userId }, { _id: 1, lang: 1 }).lean();
+      const lang: Lang = doc ? (doc.lang === 'en' ? 'en' : 'vi') : ev.langHint?.toLowerCase().startsWith('en') ? 'en' : 'vi';
+      c = { id: doc ? String(doc._id) : new Types.ObjectId().toHexString(), lang };
+      await store.setContact(ev.channel, ev.userId, c);
+      if (!doc) await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lang, lastInteractionAt: now.toISOString() } });
+    }
+    if (await store.shouldTouch(c.id, this.touchEveryMs)) {
+      await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lastInteractionAt: now.toISOString() } });
+    }
+    return c;
+  }
+
+  /** The active session: live store first, MongoDB when the live store lost it. */
+  private async activeSession(ev: InboundEvent, contact: HotContact): Promise<HotSession | null> {
+    const hot = await this.deps.store.getActive(ev.channel, ev.userId);
+    if (hot) return hot;
+    const doc = await Session.findOne({ contactId: new Types.ObjectId(contact.id), channel: ev.channel, status: 'active' }).lean();
+    if (!doc) return null;
+    const restored: HotSession = {
+      id: String(doc._id),
+      contactId: contact.id,
+      channel: ev.channel,
+      userId: ev.userId,
+      dossierCode: doc.dossierCode ?? null,
+      responseId: doc.responseId,
+      flowKey: doc.flowKey,
+      flowVersion: doc.flowVersion,
+      status: 'active',
+      state: doc.state as EngineState,
+      meta: (doc.meta as ResponseMeta | null) ?? null,
+      rev: doc.rev ?? 0,
+      lastUpdateId: doc.lastUpdateId ?? 0,
+      startedAt: doc.startedAt.toISOString(),
+      completedAt: null,
+    };
+    // Re-seed the live store; a concurrent restore by another process is just as good.
+    await this.deps.store.save(restored, -1);
+    this.deps.log.info({ sessionId: restored.id }, 'session restored from MongoDB');
+    return (await this.deps.store.getActive(ev.channel, ev.userId)) ?? restored;
+  }
+
+  private async start(ev: InboundEvent, contact: HotContact, session: HotSession | null, token: string | undefined, now: Date): Promise<TurnReply> {
+    const lang = contact.lang;
     let dossier: TokenDossier | null = null;
     if (token) {
       const resolved = await this.deps.resolveToken(token, now);
@@ -108,24 +137,25 @@ export class ConversationService {
       }
       dossier = resolved.dossier;
     }
+    // Starting on purpose is an explicit wish to take part (again).
+    await this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel, userId: ev.userId, set: { unsubscribedAt: null } });
     if (session && (!dossier || session.dossierCode === dossier.code)) {
       // Resume where the citizen left off.
       const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);
-      await Session.updateOne({ _id: session._id }, { $set: { lastUpdateId: ev.updateId } });
+      await this.save({ ...session, lastUpdateId: ev.updateId, rev: session.rev + 1 }, session.rev);
       return { messages: [{ kind: 'text', text: t('resume', session.state.lang) }, ...currentQuestion(flow, session.state)], lang: session.state.lang };
     }
     if (session) {
       // A new dossier supersedes an unfinished survey of another one.
-      await Session.updateOne({ _id: session._id }, { $set: { status: 'stopped', 'state.status': 'stopped' }, $inc: { rev: 1 } });
+      await this.save({ ...session, status: 'stopped', state: { ...session.state, status: 'stopped', current: null }, completedAt: now.toISOString(), rev: session.rev + 1 }, session.rev);
     }
     if (dossier) {
-      const done = await Session.exists({ dossierCode: dossier.code, status: 'completed' });
-      if (done || dossier.survey?.responseId) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
+      const done = dossier.survey?.responseId || (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
+      if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
     }
     const flow = await this.deps.flows.latestPublished(this.flowKey);
     const vars = dossier ? await this.varsFor(dossier, lang) : { ...GENERAL_VARS[lang] };
     const result = startSession(flow, { lang, vars });
-    const responseId = randomUUID();
     const meta: ResponseMeta = {
       dossierCode: dossier?.code ?? null,
       unitCode: dossier?.unitCode ?? null,
@@ -139,11 +169,13 @@ export class ConversationService {
       lang,
       startedAt: now.toISOString(),
     };
-    await Session.create({
-      contactId,
+    const created: HotSession = {
+      id: new Types.ObjectId().toHexString(),
+      contactId: contact.id,
       channel: ev.channel,
-      dossierCode: dossier?.code ?? null,
-      responseId,
+      userId: ev.userId,
+      dossierCode: meta.dossierCode,
+      responseId: randomUUID(),
       flowKey: flow.key,
       flowVersion: flow.version,
       status: 'active',
@@ -151,11 +183,18 @@ export class ConversationService {
       meta,
       rev: 0,
       lastUpdateId: ev.updateId,
-      startedAt: now,
-    });
-    await this.deps.hooks?.onStarted?.({ dossierCode: meta.dossierCode, responseId, channel: ev.channel });
-    this.deps.log.info({ responseId, channel: ev.channel, dossier: meta.dossierCode }, 'survey started');
+      startedAt: now.toISOString(),
+      completedAt: null,
+    };
+    await this.save(created, -1);
+    await this.deps.hooks?.onStarted?.({ dossierCode: meta.dossierCode, responseId: created.responseId, channel: ev.channel });
+    this.deps.log.info({ responseId: created.responseId, channel: ev.channel, dossier: meta.dossierCode }, 'survey started');
     return this.reply(result);
+  }
+
+  private async save(next: HotSession, expectedRev: number): Promise<void> {
+    if (!(await this.deps.store.save(next, expectedRev))) throw new ConcurrentTurnError(next.id);
+    await this.deps.background.syncSession(next.id);
   }
 
   private async varsFor(d: TokenDossier, lang: Lang): Promise<Record<string, string>> {
@@ -163,18 +202,28 @@ export class ConversationService {
     return { ma: d.code, donvi: unit?.name ?? GENERAL_VARS[lang].donvi, thutuc: d.procedureName ?? '' };
   }
 
-  private async commandWithoutSession(contactId: Types.ObjectId, lang: Lang, name: 'help' | 'lang' | 'stop', arg?: string): Promise<TurnReply> {
+  private async setLang(ev: InboundEvent, contact: HotContact, lang: Lang): Promise<void> {
+    await this.deps.store.setContact(ev.channel, ev.userId, { ...contact, lang });
+    await this.changeContact(ev, contact, { lang });
+  }
+
+  private changeContact(ev: InboundEvent, contact: HotContact, set: ContactChanges): Promise<void> {
+    return this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel as ChannelName, userId: ev.userId, set });
+  }
+
+  private async commandWithoutSession(ev: InboundEvent, contact: HotContact, name: 'help' | 'lang' | 'stop', arg: string | undefined, now: Date): Promise<TurnReply> {
+    const lang = contact.lang;
     if (name === 'help') return { messages: [{ kind: 'text', text: t('help', lang) }], lang };
     if (name === 'stop') {
-      await Contact.updateOne({ _id: contactId }, { $set: { unsubscribedAt: this.now() } });
+      await this.changeContact(ev, contact, { unsubscribedAt: now.toISOString() });
       return { messages: [{ kind: 'text', text: t('stopped', lang) }], lang };
     }
     const next: Lang = arg === 'vi' || arg === 'en' ? arg : lang === 'vi' ? 'en' : 'vi';
-    await Contact.updateOne({ _id: contactId }, { $set: { lang: next } });
+    await this.setLang(ev, contact, next);
     return { messages: [{ kind: 'text', text: t('langSwitched', next) }], lang: next };
   }
 
-  private async apply(session: SessionRow, result: EngineResult, ev: InboundEvent, contactId: Types.ObjectId, now: Date): Promise<void> {
+  private async apply(session: HotSession, result: EngineResult, ev: InboundEvent, contact: HotContact, now: Date): Promise<void> {
     const meta: ResponseMeta = { ...(session.meta as ResponseMeta), lang: result.state.lang };
     const at = now.toISOString();
     // 1. Answers first (idempotent jobs): a crash after this point replays the turn harmlessly.
@@ -184,19 +233,22 @@ export class ConversationService {
         await this.deps.sink.complete({ responseId: session.responseId, meta, answers: Object.values(result.state.answers), completedAt: at });
       }
     }
-    // 2. Then the session, guarded by its revision.
-    const status = result.state.status;
-    const set: Record<string, unknown> = { state: result.state, status, lastUpdateId: ev.updateId };
-    if (result.finished) set.completedAt = now;
-    if (result.finished === 'declined') {
-      // Keep nothing of a declined survey: no dossier link, no answers in the state.
-      set.dossierCode = null;
-      set.meta = null;
-    }
-    const saved = await Session.updateOne({ _id: session._id, rev: session.rev }, { $set: set, $inc: { rev: 1 } });
-    if (saved.modifiedCount !== 1) throw new ConcurrentTurnError(String(session._id));
-    if (result.consented) await Contact.updateOne({ _id: contactId }, { $set: { consentAt: now, consentTextVersion: `${session.flowKey}@${session.flowVersion}` } });
-    if (result.finished === 'stopped') await Contact.updateOne({ _id: contactId }, { $set: { unsubscribedAt: now } });
+    // 2. Then the session, guarded by its revision. A declined survey keeps nothing.
+    const declined = result.finished === 'declined';
+    await this.save(
+      {
+        ...session,
+        state: result.state,
+        status: result.state.status,
+        lastUpdateId: ev.updateId,
+        rev: session.rev + 1,
+        completedAt: result.finished ? at : null,
+        ...(declined ? { dossierCode: null, meta: null } : {}),
+      },
+      session.rev,
+    );
+    if (result.consented) await this.changeContact(ev, contact, { consentAt: at, consentTextVersion: `${session.flowKey}@${session.flowVersion}` });
+    if (result.finished === 'stopped') await this.changeContact(ev, contact, { unsubscribedAt: at });
     if (result.finished) {
       this.deps.log.info({ responseId: session.responseId, status: result.finished, channel: ev.channel }, 'survey finished');
       await this.deps.hooks?.onFinished?.({ dossierCode: session.dossierCode, responseId: session.responseId, status: result.finished, channel: ev.channel });
@@ -204,9 +256,8 @@ export class ConversationService {
   }
 
   private reply(result: EngineResult): TurnReply {
-    const messages: Outbound[] = result.messages;
     return {
-      messages,
+      messages: result.messages,
       lang: result.state.lang,
       ...(result.ack !== undefined ? { ack: result.ack } : {}),
       ...(result.updateChoices !== undefined ? { updateChoices: result.updateChoices } : {}),

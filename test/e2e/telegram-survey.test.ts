@@ -138,9 +138,10 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     await fake.waitFor(() => fake.callbackAnswers().some((c) => c.params.text === 'Câu hỏi này đã được trả lời.'));
     await u.send('bỏ qua');
     expect((await nth(1002, before + 1)).text).toBe('Cảm ơn Ông/Bà! Ý kiến đã gửi đến Bộ phận Một cửa.');
-    const session = await Session.findOne({ status: 'completed', dossierCode: null }).lean();
+    // The durable copy of the session is written behind (session.sync job).
+    const session = await until(() => Session.findOne({ status: 'completed', dossierCode: null }).lean(), 'completed session in MongoDB');
     const answers = await until(async () => {
-      const a = await Answer.find({ responseId: session!.responseId }).lean();
+      const a = await Answer.find({ responseId: session.responseId }).lean();
       return a.length === 6 ? a : null;
     }, 'six answers');
     expect(answers.every((a) => a.value === 5)).toBe(true);

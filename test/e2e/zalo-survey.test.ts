@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
-import { Session } from '../../models/session';
 import { ConversationService } from '../../bot/conversation/service';
 import type { AnswerSink } from '../../bot/conversation/ports';
 import type { RecordedAnswer } from '../../bot/engine/types';
@@ -12,6 +11,9 @@ import { createHttpServer } from '../../bot/http/server';
 import { isZaloEventDone } from '../../bot/channels/zalo/inbound-queue';
 import { createZaloChannel, type ZaloChannel } from '../../bot/channels/zalo/zalo-channel';
 import { FakeZaloServer } from '../fakes/zalo-server';
+import { jobConversationBackground } from '../../app/conversation-background';
+import { HotStore } from '../../bot/conversation/hot-store';
+import { JobProducer } from '../../workers/producer';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 type Sent = Record<string, unknown> & { text?: string; attachment?: { payload: { buttons: Array<{ title: string; payload: string }> } } };
@@ -44,6 +46,8 @@ beforeAll(async () => {
   const conversation = new ConversationService({
     flows,
     sink,
+    store: new HotStore(redis, prefix),
+    background: jobConversationBackground(new JobProducer(redis, prefix)),
     log: logger,
     resolveToken: async (token) =>
       token === 'TOKEN1' ? { ok: true, dossier: { code: 'H57.22-260301-0001', unitCode: 'H57.22', procedureCode: '1.0001', channel: 'in_person' } } : { ok: false, reason: 'unknown' },
@@ -133,7 +137,8 @@ test('a whole survey completes on Zalo with buttons and typed numbers', async ()
   expect(completed).not.toBeNull();
   const byId = Object.fromEntries(completed!.map((a) => [a.questionId, a.value]));
   expect(byId).toEqual({ q1: 2, r1: ['cho', 'thiet_bi'], q2: 4, q3: 5, q4: 4, q5: 1, r5: ['khong_kenh', 'cham'], q6: 5 });
-  expect(await Session.countDocuments({ status: 'completed', channel: 'zalo' })).toBe(1);
+  // The survey is over: no active session left in the live store.
+  expect(await new HotStore(redis, prefix).getActive('zalo', USER)).toBeNull();
   // A citizen who writes after the survey still gets an answer.
   sent = await say('cảm ơn');
   expect(sent.length).toBeGreaterThan(0);

@@ -2,10 +2,13 @@ import type { z } from 'zod';
 import type { JobDefinition } from '../registry';
 import { answerRecord } from './answer-record';
 import { responseComplete } from './response-complete';
+import { sessionSync } from './session-sync';
+import { contactUpdate } from './contact-update';
 import { rollupRecompute } from '../aggregation/rollup-job';
+import { caseEscalate, caseNotify } from '../aggregation/cases/case-jobs';
 
 /** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
-export const JOBS = [answerRecord, responseComplete, rollupRecompute] as const;
+export const JOBS = [answerRecord, responseComplete, sessionSync, contactUpdate, rollupRecompute] as const;
 
 export type RegisteredJob = (typeof JOBS)[number];
 export type JobName = RegisteredJob['name'];

@@ -1,0 +1,171 @@
+/**
+ * Benchmark (not a test) of the whole bot in webhook mode against a Bot API sink on loopback,
+ * next to a bare telegraf echo bot (no state, no queue) measured in the same run.
+ *   (a) saturation: 200 concurrent citizens, each waiting for the reply before the next message;
+ *   (b) open loop: 100 updates/s spread over 1,000 citizens with think time; p50/p99 turn latency
+ *       from "webhook request sent" to "reply arrived at the Bot API".
+ * Run: npm run bench -- bot   (needs the services: scripts/with-services.sh)
+ */
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Telegraf } from 'telegraf';
+import { parseEnv } from '../config/env';
+import { startApp } from '../app/start';
+import { FlowRepository } from '../bot/flow/repository';
+import { defaultFlow } from '../bot/flow/default-flow';
+import { BotApiSink, percentile, postText } from './support/bot-api-sink';
+
+const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
+const SECRET = 'bench_secret';
+const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_S ?? 15);
+const OPEN_SECONDS = Number(process.env.BENCH_OPEN_S ?? 30);
+
+interface Target {
+  name: string;
+  url: string;
+  secret: string | null;
+  /** The message a citizen sends at step i of its script. */
+  script: string[];
+}
+
+async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds: number, base: number): Promise<{ turnsPerS: number; p50: number; p99: number }> {
+  const deadline = performance.now() + seconds * 1000;
+  const lat: number[] = [];
+  let turns = 0;
+  await Promise.all(
+    Array.from({ length: citizens }, async (_, i) => {
+      const chat = base + i;
+      for (let step = 0; performance.now() < deadline; step++) {
+        const text = t.script[step % t.script.length]!;
+        const reply = sink.nextMessage(chat);
+        const t0 = performance.now();
+        await postText(t.url, t.secret, chat, text);
+        const at = await reply;
+        lat.push(at - t0);
+        turns++;
+      }
+    }),
+  );
+  lat.sort((a, b) => a - b);
+  return { turnsPerS: turns / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+async function openLoop(sink: BotApiSink, t: Target, citizens: number, ratePerS: number, seconds: number, base: number): Promise<{ offered: number; achieved: number; p50: number; p99: number; max: number }> {
+  const lat: number[] = [];
+  const busy = new Set<number>();
+  const step = new Map<number, number>();
+  const inflight: Promise<void>[] = [];
+  const total = ratePerS * seconds;
+  const start = performance.now();
+  let sent = 0;
+  let skipped = 0;
+  for (let n = 0; n < total; n++) {
+    const due = start + (n * 1000) / ratePerS;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    // A random citizen who is not waiting for a reply (think time between taps).
+    let chat = -1;
+    for (let tries = 0; tries < 20; tries++) {
+      const c = base + Math.floor(Math.random() * citizens);
+      if (!busy.has(c)) {
+        chat = c;
+        break;
+      }
+    }
+    if (chat < 0) {
+      skipped++;
+      continue;
+    }
+    busy.add(chat);
+    const s = step.get(chat) ?? 0;
+    step.set(chat, s + 1);
+    const text = t.script[s % t.script.length]!;
+    sent++;
+    inflight.push(
+      (async () => {
+        const reply = sink.nextMessage(chat);
+        const t0 = performance.now();
+        await postText(t.url, t.secret, chat, text);
+        lat.push((await reply) - t0);
+        busy.delete(chat);
+      })(),
+    );
+  }
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - start) / 1000;
+  lat.sort((a, b) => a - b);
+  if (skipped > 0) console.log(`  (${skipped} ticks found no idle citizen)`);
+  return { offered: ratePerS, achieved: sent / elapsed, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN };
+}
+
+async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Promise<void> }> {
+  const bot = new Telegraf(TOKEN, { telegram: { apiRoot, webhookReply: false } });
+  bot.botInfo = { id: 123456, is_bot: true, first_name: 'echo', username: 'echo_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false };
+  bot.on('message', async (ctx) => {
+    await ctx.reply('text' in ctx.message ? ctx.message.text : 'ok');
+  });
+  const server = http.createServer(bot.webhookCallback('/webhooks/telegram', { secretToken: SECRET }));
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/webhooks/telegram`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+export async function benchBotTurns(): Promise<Record<string, unknown>> {
+  const sink = await BotApiSink.start();
+  const echo = await startEchoBot(sink.apiRoot);
+  const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
+  mongo.pathname = `/bench_bot_${Date.now()}`;
+  const env = parseEnv({
+    ...process.env,
+    NODE_ENV: 'production',
+    PHONE_HASH_KEY: 'bench-only-key',
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    MONGODB_URI: mongo.toString(),
+    REDIS_PREFIX: `{hlbench${Date.now()}}`,
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_API_ROOT: sink.apiRoot,
+    TELEGRAM_MODE: 'webhook',
+    TELEGRAM_WEBHOOK_SECRET: SECRET,
+    TELEGRAM_SET_WEBHOOK: 'false',
+    ZALO_APP_ID: '',
+  });
+  const app = await startApp({ env });
+  await new FlowRepository().ensure(defaultFlow);
+  const botUrl = `http://127.0.0.1:${app.port}/webhooks/telegram`;
+
+  const echoT: Target = { name: 'telegraf echo', url: echo.url, secret: SECRET, script: ['xin chào'] };
+  // A whole survey per cycle: consent, six scale answers, skip the suggestion.
+  const botT: Target = { name: 'hailong', url: botUrl, secret: SECRET, script: ['/start', '1', '5', '4', '5', '3', '5', '4', 'bỏ qua'] };
+
+  console.log(`saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each`);
+  const satEcho = await saturation(sink, echoT, 200, SATURATION_SECONDS, 1_000_000);
+  console.log(`  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms)`);
+  const satBot = await saturation(sink, botT, 200, SATURATION_SECONDS, 2_000_000);
+  console.log(`  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms)`);
+  console.log(`  ratio hailong/echo: ${(satBot.turnsPerS / satEcho.turnsPerS).toFixed(2)} (target >= 0.5)`);
+
+  console.log(`open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s`);
+  const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000);
+  console.log(`  ${echoT.name}: p50 ${olEcho.p50.toFixed(1)} ms, p99 ${olEcho.p99.toFixed(1)} ms, max ${olEcho.max.toFixed(1)} ms (achieved ${olEcho.achieved.toFixed(1)}/s)`);
+  const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000);
+  console.log(`  ${botT.name}: p50 ${olBot.p50.toFixed(1)} ms, p99 ${olBot.p99.toFixed(1)} ms, max ${olBot.max.toFixed(1)} ms (achieved ${olBot.achieved.toFixed(1)}/s) (target p99 < 50 ms)`);
+
+  await app.stop();
+  await echo.close();
+  await sink.close();
+  return { saturation: { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS }, openLoop: { echo: olEcho, hailong: olBot } };
+}
+
+if (require.main === module) {
+  benchBotTurns()
+    .then((r) => {
+      console.log(JSON.stringify(r));
+      process.exit(0);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,40 @@
+import { Types } from 'mongoose';
+import { z } from 'zod';
+import { Contact } from '../../models/contact';
+import { defineJob } from '../registry';
+
+/**
+ * Contact changes made during a conversation (created, consent, language, unsubscribe, last
+ * interaction), written off the turn's path. Idempotent: plain $set by id, created by
+ * (channel, user id) with the id the conversation already uses.
+ */
+export const contactUpdate = defineJob({
+  name: 'contact.update',
+  queue: 'ingest',
+  schema: z.object({
+    contactId: z.string().regex(/^[0-9a-f]{24}$/),
+    channel: z.enum(['telegram', 'zalo', 'web']),
+    userId: z.string().min(1).max(64),
+    set: z
+      .object({
+        lang: z.enum(['vi', 'en']).optional(),
+        consentAt: z.iso.datetime().optional(),
+        consentTextVersion: z.string().max(64).optional(),
+        unsubscribedAt: z.iso.datetime().nullable().optional(),
+        blockedAt: z.iso.datetime().nullable().optional(),
+        lastInteractionAt: z.iso.datetime().optional(),
+      })
+      .strict(),
+  }),
+  async handle(p) {
+    const set: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(p.set)) {
+      set[k] = typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' ? new Date(v) : v;
+    }
+    await Contact.updateOne(
+      { channel: p.channel, channelUserId: p.userId },
+      { $set: set, $setOnInsert: { _id: new Types.ObjectId(p.contactId) } },
+      { upsert: true },
+    );
+  },
+});

@@ -1,0 +1,57 @@
+import { Types } from 'mongoose';
+import { z } from 'zod';
+import { HotStore } from '../../bot/conversation/hot-store';
+import { Session } from '../../models/session';
+import { defineJob } from '../registry';
+
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
+}
+
+/**
+ * Writes a conversation's live state (Redis, bot/conversation/hot-store.ts) behind to MongoDB.
+ * Coalesced: the job id is per session and the job reads the latest state when it runs, so a
+ * burst of turns costs one write. A revision guard keeps an older state from overwriting a newer.
+ */
+export const sessionSync = defineJob({
+  name: 'session.sync',
+  queue: 'ingest',
+  schema: z.object({ sessionId: z.string().regex(/^[0-9a-f]{24}$/) }),
+  // Removed on completion so the next turn can schedule the same job id again.
+  options: { removeOnComplete: true },
+  async handle(p, ctx) {
+    const store = new HotStore(ctx.redis, ctx.prefix);
+    const s = await store.getById(p.sessionId);
+    if (!s) {
+      ctx.log.debug({ sessionId: p.sessionId }, 'session.sync: nothing in the live store');
+      return;
+    }
+    const _id = new Types.ObjectId(s.id);
+    const fields = {
+      contactId: new Types.ObjectId(s.contactId),
+      channel: s.channel,
+      dossierCode: s.dossierCode,
+      responseId: s.responseId,
+      flowKey: s.flowKey,
+      flowVersion: s.flowVersion,
+      status: s.status,
+      state: s.state,
+      meta: s.meta,
+      rev: s.rev,
+      lastUpdateId: s.lastUpdateId,
+      startedAt: new Date(s.startedAt),
+      completedAt: s.completedAt ? new Date(s.completedAt) : null,
+    };
+    try {
+      await Session.updateOne({ _id, rev: { $lt: s.rev } }, { $set: fields }, { upsert: true });
+    } catch (err) {
+      // The stored copy is already at this revision or newer: nothing to do.
+      if (!isDuplicateKey(err)) throw err;
+    }
+    // A turn that landed while this job was running could not schedule the same job id.
+    const now = await store.getById(p.sessionId);
+    if (now && now.rev > s.rev) {
+      await ctx.enqueue('session.sync', { sessionId: p.sessionId }, { jobId: `sess-${p.sessionId}-r${now.rev}`, delay: 200 });
+    }
+  },
+});
