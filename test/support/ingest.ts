@@ -1,0 +1,76 @@
+import type { Queue } from 'bullmq';
+import { parseEnv, type Env } from '../../config/env';
+import type { RecordedAnswer } from '../../bot/engine/types';
+import type { ResponseMeta } from '../../bot/conversation/ports';
+import { logger } from '../../lib/logger';
+import { redisUrl } from './services';
+
+/** Test helpers for the ingest jobs: payload builders and waiting on a job's end state. */
+
+export function testEnv(prefix: string): Env {
+  return parseEnv({ NODE_ENV: 'test', REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, LOG_LEVEL: 'silent' });
+}
+
+export const testLog = logger.child({ test: 'ingest' });
+
+export function meta(overrides: Partial<ResponseMeta> = {}): ResponseMeta {
+  return {
+    dossierCode: null,
+    unitCode: '19870',
+    procedureCode: 'DEMO-HT-KHAISINH',
+    officerId: 'CB-1',
+    dossierChannel: 'in_person',
+    onlineLevel: null,
+    surveyChannel: 'telegram',
+    flowKey: 'default',
+    flowVersion: 1,
+    lang: 'vi',
+    startedAt: '2025-03-10T02:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function scale(questionId: string, element: string, value: number): RecordedAnswer {
+  return { questionId, element, type: 'scale5', value, text: null };
+}
+
+export function reasons(
+  questionId: string,
+  element: string,
+  values: string[],
+  text: string | null = null,
+): RecordedAnswer {
+  return { questionId, element, type: 'multi_choice', value: values, text };
+}
+
+export function suggestion(text: string): RecordedAnswer {
+  return { questionId: 'q7', element: null, type: 'free_text', value: null, text };
+}
+
+/** Polls until the job is completed or failed (BullMQ keeps both for a while). */
+export async function waitForJob(
+  queue: Queue,
+  jobId: string,
+  timeoutMs = 10_000,
+): Promise<'completed' | 'failed'> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const state = await queue.getJobState(jobId);
+    if (state === 'completed' || state === 'failed') return state;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(
+    `job ${jobId} did not finish within ${timeoutMs} ms (state ${await queue.getJobState(jobId)})`,
+  );
+}
+
+/** Polls until nothing is waiting, active or delayed on the queue. */
+export async function waitForIdle(queue: Queue, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (Object.values(c).every((n) => n === 0)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`queue ${queue.name} still busy after ${timeoutMs} ms`);
+}
