@@ -13,6 +13,9 @@ import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
+import { webChatRoutes } from '../bot/channels/web/routes';
+import { Outreach } from '../workers/jobs/invitation-queue';
+import { telegramInvitationSender, zaloInvitationSender, type InvitationSender } from '../workers/jobs/invitation-senders';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 import type { AppContext } from './context';
@@ -61,12 +64,17 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   const sink = jobAnswerSink(producer);
   const flows = new FlowRepository();
+  // Invitations and reminders; its senders are filled in once the channels exist.
+  const senders: Partial<Record<'telegram' | 'zalo', InvitationSender>> = {};
+  const outreach = new Outreach({ ctx, senders });
+  shutdown.add('outreach', () => outreach.close(), 20);
   const service = new ConversationService({
     flows,
     sink,
     store: new HotStore(redis, ctx.prefix),
     background: jobConversationBackground(producer),
     resolveToken: resolveSurveyToken,
+    hooks: outreach.hooks(),
     log,
   });
 
@@ -77,6 +85,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   const telegram = await startTelegram({ ctx, service, roles, shutdown });
   const zalo = startZalo({ ctx, service, sink, roles, shutdown });
+  if (telegram.telegram) senders.telegram = telegramInvitationSender(telegram.telegram);
+  if (zalo) senders.zalo = zaloInvitationSender(zalo.proactive);
+  if (roles.has('workers')) outreach.startWorker();
 
   let http: FastifyInstance | null = null;
   let port: number | null = null;
@@ -85,8 +96,8 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     await http.register(healthzRoute({ redis, log }));
     if (telegram.route) await http.register(telegram.route);
     if (zalo?.routes) await http.register(zalo.routes);
-    await http.register(dossierRoutes({ ctx }));
-    await http.register(surveyPageRoutes({ env }));
+    await http.register(dossierRoutes({ ctx, outreach }));
+    await http.register(surveyPageRoutes({ env, webChat: webChatRoutes({ service, env, log }) }));
     const address = await http.listen({ port: env.PORT, host: env.HOST });
     port = Number(new URL(address).port);
     shutdown.add('http', () => http!.close(), 0);
