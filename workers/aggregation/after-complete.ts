@@ -1,12 +1,14 @@
 import { hcmDay } from '../../lib/time';
 import type { ResponseCompletePayload } from '../jobs/response-complete';
 import type { JobContext } from '../registry';
+import { notifyJobId } from './cases/case-jobs';
+import { openCase } from './cases/open-case';
 import { scheduleRollup, ROLLUP_COALESCE_MS } from './schedule';
 
 /** Tunables of the hook (tests shorten the coalescing window). */
 export const aggregationSettings = { coalesceMs: ROLLUP_COALESCE_MS };
 
-/** Extra steps after a response is stored as completed (cases are added by cases/open-case.ts). */
+/** Extra steps after a response is stored as completed (integrity checks, digests). */
 export const afterCompleteSteps: Array<(p: ResponseCompletePayload, ctx: JobContext) => Promise<void>> = [];
 
 /**
@@ -19,5 +21,8 @@ export async function aggregateAfterComplete(p: ResponseCompletePayload, ctx: Jo
     const day = hcmDay(new Date(p.completedAt));
     await scheduleRollup({ redis: ctx.redis, prefix: ctx.prefix, enqueue: ctx.enqueue }, p.meta.unitCode, day, aggregationSettings.coalesceMs);
   }
+  // A 1 or 2 anywhere opens a case (once per response) and alerts the unit (once per case).
+  const opened = await openCase(p, { slaHours: ctx.env.CASE_SLA_HOURS });
+  if (opened) await ctx.enqueue('case.notify', { caseId: opened.caseId }, { jobId: notifyJobId(opened.caseId) });
   for (const step of afterCompleteSteps) await step(p, ctx);
 }
