@@ -2,7 +2,7 @@
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] };
 
 module.exports = {
-  testTimeout: 30000,
+  testTimeout: 60000,
   // Integration and e2e files share one Redis and one MongoDB-compatible server; each file uses
   // its own database name and key prefix, so files may run in parallel.
   maxWorkers: 2,
