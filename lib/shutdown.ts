@@ -21,7 +21,10 @@ export function createShutdown(log: Logger, timeoutMs = 30_000): Shutdown {
         const ordered = [...closers].sort((a, b) => a.order - b.order);
         for (const c of ordered) {
           try {
-            await Promise.race([c.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())]);
+            await Promise.race([
+              c.close(),
+              new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+            ]);
             log.debug({ closer: c.name }, 'closed');
           } catch (err) {
             log.error({ closer: c.name, err: (err as Error).message }, 'shutdown step failed');

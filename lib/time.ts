@@ -65,7 +65,10 @@ export function parsePeriod(key: string): Period {
     end = start.plus({ months: 1 });
   } else if ((m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(key))) {
     kind = 'day';
-    start = DateTime.fromObject({ year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) }, { zone: ZONE });
+    start = DateTime.fromObject(
+      { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) },
+      { zone: ZONE },
+    );
     if (!start.isValid) throw new Error(`invalid period "${key}"`);
     end = start.plus({ days: 1 });
   } else {

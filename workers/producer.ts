@@ -82,7 +82,7 @@ export class JobProducer {
   ): Promise<string[]> {
     if (items.length === 0) return [];
     const checked = items.map((i) => ({ ...this.validate(name, i.payload), opts: clean(i) }));
-    const queue = this.getQueue(checked[0]!.def.queue);
+    const queue = this.getQueue(checked[0].def.queue);
     const jobs = await queue.addBulk(
       checked.map(({ def, data, opts }) => ({ name, data, opts: { ...def.options, ...opts } })),
     );

@@ -24,7 +24,7 @@ export function registerExportCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const own = mongoose.connection.readyState !== 1;
+      const own = mongoose.connection.readyState !== mongoose.ConnectionStates.connected;
       if (own) await connectMongo(env().MONGODB_URI);
       try {
         const { rows } = await writeResponsesCsv(process.stdout, {

@@ -141,7 +141,7 @@ export function registerSeedCommand(program: Command): void {
     )
     .option('--demo', 'thêm hồ sơ và phản hồi mẫu 60 ngày gần nhất / also add demo dossiers and responses')
     .action(async (opts: { demo?: boolean }) => {
-      const own = mongoose.connection.readyState !== 1;
+      const own = mongoose.connection.readyState !== mongoose.ConnectionStates.connected;
       if (own) await connectMongo(env().MONGODB_URI);
       try {
         const report = await runSeed({ demo: opts.demo === true });

@@ -169,7 +169,7 @@ export async function writeResponsesCsv(
     // Free text comes from citizens: never let a cell start a spreadsheet formula.
     escape_formulas: true,
   });
-  csv.pipe(out as NodeJS.WritableStream);
+  csv.pipe(out);
 
   let rows = 0;
   const cursor = Response.find(filter)
@@ -222,7 +222,7 @@ export async function writeResponsesCsv(
     batch = [];
   };
   for await (const r of cursor) {
-    batch.push(r as unknown as Record<string, unknown>);
+    batch.push(r);
     if (batch.length >= BATCH) await flush();
   }
   await flush();

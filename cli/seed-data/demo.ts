@@ -63,7 +63,7 @@ const SUGGESTIONS = [
 
 export function demoResponses(flow: Flow, now: Date, count = 300, seed = 20250701): DemoResponse[] {
   const rand = rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const noise = () => (rand() + rand() + rand() - 1.5) * 1.6;
   const out: DemoResponse[] = [];
   for (let i = 1; i <= count; i++) {
@@ -151,7 +151,7 @@ function nextInput(flow: Flow, state: EngineState, rand: () => number, score: ()
     case 'single_choice': {
       const value = node.consent
         ? node.consent.acceptValue
-        : node.options[Math.floor(rand() * node.options.length)]!.value;
+        : node.options[Math.floor(rand() * node.options.length)].value;
       return { kind: 'action', action: { kind: 'pick', ...base, value } };
     }
     case 'scale5': {
@@ -170,11 +170,11 @@ function nextInput(flow: Flow, state: EngineState, rand: () => number, score: ()
       if (unpicked.length === 0 || (enough && rand() < 0.6)) {
         return { kind: 'action', action: { kind: 'done', ...base } };
       }
-      const o = unpicked[Math.floor(rand() * unpicked.length)]!;
+      const o = unpicked[Math.floor(rand() * unpicked.length)];
       // "Khác" asks for free text; pick it only now and then.
       if (o.other && rand() < 0.7 && unpicked.length > 1) {
         const plain = unpicked.filter((x) => !x.other);
-        return { kind: 'action', action: { kind: 'toggle', ...base, value: plain[0]!.value } };
+        return { kind: 'action', action: { kind: 'toggle', ...base, value: plain[0].value } };
       }
       return { kind: 'action', action: { kind: 'toggle', ...base, value: o.value } };
     }
@@ -184,7 +184,7 @@ function nextInput(flow: Flow, state: EngineState, rand: () => number, score: ()
       return {
         kind: 'text',
         text:
-          rand() < 0.2 || !node.optional ? SUGGESTIONS[Math.floor(rand() * SUGGESTIONS.length)]! : 'bỏ qua',
+          rand() < 0.2 || !node.optional ? SUGGESTIONS[Math.floor(rand() * SUGGESTIONS.length)] : 'bỏ qua',
       };
     case 'message':
       return { kind: 'text', text: '' };

@@ -94,7 +94,7 @@ test('an answer arriving after completion never reverts the response to started'
     {
       responseId: id,
       meta: meta({ surveyChannel: 'zalo' }),
-      answer: answers[0]!,
+      answer: answers[0],
       answeredAt: '2025-03-10T02:10:00.000Z',
     },
     { jobId: `ans-${id}-q1` },
@@ -123,7 +123,7 @@ test('completion before its answers stores every answer once, with the day and d
   });
   await waitForJob(ingest(), done);
   // Then the answer jobs of the same turns, late, one of them twice.
-  for (const a of [...answers, answers[0]!]) {
+  for (const a of [...answers, answers[0]]) {
     await producer.add('answer.record', {
       responseId: id,
       meta: meta(),
@@ -197,9 +197,10 @@ test('answers and completions of many responses racing on several workers store 
   const ids = await Promise.all(jobs);
   const states = await Promise.all(ids.map((id) => waitForJob(ingest(), id)));
   expect(states.every((s) => s === 'completed')).toBe(true);
-  // Racing upserts of a new key are settled inside the job, not by BullMQ retries.
-  const attempts = await Promise.all(ids.map(async (id) => (await ingest().getJob(id))?.attemptsMade));
-  expect(attempts.every((a) => a === 1)).toBe(true);
+  // Racing upserts of a new response or answer are settled inside the job: no attempt failed
+  // on them (hooks run after the store may still retry for their own reasons).
+  const traces = await Promise.all(ids.map(async (id) => (await ingest().getJob(id))?.stacktrace ?? []));
+  expect(traces.flat().filter((t) => /\.(responses|answers)\b/.test(t))).toEqual([]);
   const filter = { responseId: { $regex: /^resp-race-/ } };
   expect(await Response.countDocuments(filter)).toBe(n);
   expect(await Response.countDocuments({ ...filter, status: 'completed' })).toBe(n);

@@ -2,15 +2,19 @@ import { logger } from '../../lib/logger';
 import { createShutdown } from '../../lib/shutdown';
 
 const log = logger.child({ test: 'shutdown' });
+const closer = (calls: string[], name: string) => () => {
+  calls.push(name);
+  return Promise.resolve();
+};
 
 test('runs closers once, in order: http, workers, queues, connections', async () => {
   const calls: string[] = [];
   const s = createShutdown(log);
-  s.add('mongodb', async () => void calls.push('mongodb'), 100);
-  s.add('redis', async () => void calls.push('redis'), 90);
-  s.add('http', async () => void calls.push('http'), 0);
-  s.add('producer', async () => void calls.push('producer'), 80);
-  s.add('workers', async () => void calls.push('workers'), 20);
+  s.add('mongodb', closer(calls, 'mongodb'), 100);
+  s.add('redis', closer(calls, 'redis'), 90);
+  s.add('http', closer(calls, 'http'), 0);
+  s.add('producer', closer(calls, 'producer'), 80);
+  s.add('workers', closer(calls, 'workers'), 20);
   const first = s.run();
   const second = s.run();
   expect(second).toBe(first);
@@ -21,9 +25,9 @@ test('runs closers once, in order: http, workers, queues, connections', async ()
 test('a failing or hanging closer does not stop the later ones', async () => {
   const calls: string[] = [];
   const s = createShutdown(log, 50);
-  s.add('broken', async () => Promise.reject(new Error('boom')), 0);
+  s.add('broken', () => Promise.reject(new Error('boom')), 0);
   s.add('hangs', () => new Promise(() => undefined), 10);
-  s.add('redis', async () => void calls.push('redis'), 90);
+  s.add('redis', closer(calls, 'redis'), 90);
   await s.run();
   expect(calls).toEqual(['redis']);
 });

@@ -36,7 +36,7 @@ function metaFields(meta: Meta) {
  * on two workers) can both try the insert; the loser gets E11000. Running it again finds the
  * document and updates it, so the write stays idempotent instead of failing the job.
  */
-async function retryOnDuplicate<T>(write: () => Promise<T>, tries = 3): Promise<T> {
+export async function retryOnDuplicate<T>(write: () => Promise<T>, tries = 3): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await write();

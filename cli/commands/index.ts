@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { registerApikeyCommand } from './apikey';
+import { registerExportCommand } from './export';
+import { registerImportDossiersCommand } from './import-dossiers';
+import { registerSeedCommand } from './seed';
+import { registerStartCommand } from './start';
+import { registerZaloCommands } from './zalo';
+import { registerReportCommand } from './report';
+import { registerRollupsCommand } from './rollups';
+
+/** Every `hailong` command. Add one line per command file. */
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerStartCommand,
+  registerSeedCommand,
+  registerExportCommand,
+  registerApikeyCommand,
+  registerImportDossiersCommand,
+  registerZaloCommands,
+  registerReportCommand,
+  registerRollupsCommand,
+];

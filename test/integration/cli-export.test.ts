@@ -1,0 +1,147 @@
+import { PassThrough } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { runSeed } from '../../cli/commands/seed';
+import { ExportError, writeResponsesCsv, type ExportFilter } from '../../cli/export/responses-csv';
+import { buildProgram } from '../../cli/program';
+import { SUCCESSORS } from '../../cli/seed-data/units';
+import { storeAnswer, storeCompletion } from '../../workers/jobs/answer-store';
+import { meta, reasons, scale, suggestion } from '../support/ingest';
+import { connectTestDb, dropTestDb } from '../support/services';
+
+beforeAll(async () => {
+  await connectTestDb('export');
+  await runSeed();
+  // Two responses in a 2020 commune of the district, one in a post-2025 ward, one unfinished.
+  await storeCompletion(
+    'resp-exp-00001',
+    meta({ dossierCode: 'HS-001', unitCode: '19870', procedureCode: 'DEMO-HT-KHAISINH' }),
+    [
+      scale('q1', 'TIEP_CAN', 2),
+      reasons('r1', 'TIEP_CAN', ['cho', 'khac'], 'phải chờ 2 giờ'),
+      scale('q5', 'PAKN', 0),
+      scale('q6', 'TONG_THE', 3),
+      suggestion('=HYPERLINK("http://x")'),
+    ],
+    new Date('2025-03-10T17:30:00Z'),
+  );
+  await storeCompletion(
+    'resp-exp-00002',
+    meta({
+      dossierCode: 'HS-002',
+      unitCode: '19870',
+      dossierChannel: 'online',
+      onlineLevel: 4,
+      surveyChannel: 'zalo',
+    }),
+    [scale('q1', 'TIEP_CAN', 5), scale('q6', 'TONG_THE', 5)],
+    new Date('2025-03-12T03:00:00Z'),
+  );
+  await storeCompletion(
+    'resp-exp-00003',
+    meta({ dossierCode: 'HS-003', unitCode: SUCCESSORS.hoaChau }),
+    [scale('q1', 'TIEP_CAN', 4), scale('q6', 'TONG_THE', 4)],
+    new Date('2025-08-01T03:00:00Z'),
+  );
+  await storeAnswer(
+    'resp-exp-00004',
+    meta({ dossierCode: 'HS-004' }),
+    scale('q1', 'TIEP_CAN', 4),
+    new Date('2025-03-10T03:00:00Z'),
+  );
+});
+afterAll(dropTestDb);
+
+async function exportCsv(
+  filter: ExportFilter = {},
+): Promise<{ raw: Buffer; rows: Array<Record<string, string>> }> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await writeResponsesCsv(out, filter);
+  const raw = Buffer.concat(chunks);
+  return { raw, rows: parse<Record<string, string>>(raw, { bom: true, columns: true }) };
+}
+
+test('UTF-8 with BOM, Vietnamese headers, one row per completed response, one column per question', async () => {
+  const { raw, rows } = await exportCsv();
+  expect([...raw.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+  const header = raw.subarray(3).toString('utf8').split('\r\n')[0];
+  expect(header).toMatch(/^Mã phản hồi,Mã hồ sơ,Mã đơn vị,Đơn vị,Mã thủ tục,Thủ tục,/);
+  expect(header).toContain('q1. Nơi tiếp nhận hoặc cổng DVC có thuận tiện');
+  expect(header).toContain('r1. Khác (ghi rõ)');
+  expect(header).not.toContain('consent');
+
+  expect(rows.map((r) => r['Mã phản hồi'])).toEqual(['resp-exp-00001', 'resp-exp-00002', 'resp-exp-00003']);
+  const first = rows[0];
+  expect(first).toMatchObject({
+    'Mã hồ sơ': 'HS-001',
+    'Đơn vị': 'Xã Quảng Thái',
+    'Thủ tục': 'Đăng ký khai sinh',
+    'Hình thức nộp hồ sơ': 'Trực tiếp',
+    'Kênh khảo sát': 'Telegram',
+    // 17:30 UTC is 00:30 the next day in Vietnam.
+    'Hoàn thành': '11/03/2025 00:30',
+    'Bắt đầu': '10/03/2025 09:00',
+    'Không hài lòng': 'Có',
+  });
+  const col = (id: string) => Object.keys(first).find((k) => k.startsWith(`${id}. `))!;
+  expect(first[col('q1')]).toBe('2');
+  expect(first[col('r1')]).toBe('cho;khac');
+  expect(first['r1. Khác (ghi rõ)']).toBe('phải chờ 2 giờ');
+  expect(first[col('q5')]).toBe('0');
+  expect(first[col('q2')]).toBe('');
+  // A citizen's text never becomes a spreadsheet formula.
+  expect(first[col('q7')]).toBe('\'=HYPERLINK("http://x")');
+  expect(rows[1]).toMatchObject({
+    'Hình thức nộp hồ sơ': 'Trực tuyến',
+    'Mức độ DVC trực tuyến': '4',
+    'Kênh khảo sát': 'Zalo',
+    'Không hài lòng': 'Không',
+  });
+});
+
+test('--unit keeps the unit and the units below it, including communes merged into it', async () => {
+  expect((await exportCsv({ unit: '477' })).rows.map((r) => r['Mã phản hồi'])).toEqual([
+    'resp-exp-00001',
+    'resp-exp-00002',
+  ]);
+  expect((await exportCsv({ unit: SUCCESSORS.danDien })).rows.map((r) => r['Mã phản hồi'])).toEqual([
+    'resp-exp-00001',
+    'resp-exp-00002',
+  ]);
+  expect((await exportCsv({ unit: SUCCESSORS.hoaChau })).rows.map((r) => r['Mã phản hồi'])).toEqual([
+    'resp-exp-00003',
+  ]);
+  expect((await exportCsv({ unit: '46' })).rows).toHaveLength(3);
+  expect((await exportCsv({ unit: SUCCESSORS.phongQuang })).rows).toHaveLength(0);
+  await expect(exportCsv({ unit: 'NOPE' })).rejects.toBeInstanceOf(ExportError);
+});
+
+test('--from/--to are inclusive Vietnam days of completion', async () => {
+  expect((await exportCsv({ from: '2025-03-11', to: '2025-03-12' })).rows).toHaveLength(2);
+  expect((await exportCsv({ to: '2025-03-10' })).rows).toHaveLength(0);
+  expect((await exportCsv({ from: '2025-03-12' })).rows.map((r) => r['Mã phản hồi'])).toEqual([
+    'resp-exp-00002',
+    'resp-exp-00003',
+  ]);
+  await expect(exportCsv({ from: '2025-13-01' })).rejects.toThrow(/--from: expected a day/);
+});
+
+test('`hailong export responses --format csv --unit 477` writes the CSV to stdout', async () => {
+  const written: Buffer[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(Buffer.from(chunk));
+    return true;
+  });
+  const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(['export', 'responses', '--format', 'csv', '--unit', '477'], { from: 'user' });
+  } finally {
+    spy.mockRestore();
+    err.mockRestore();
+  }
+  const rows = parse<Record<string, string>>(Buffer.concat(written), { bom: true, columns: true });
+  expect(rows.map((r) => r['Mã hồ sơ'])).toEqual(['HS-001', 'HS-002']);
+});
