@@ -100,6 +100,8 @@ async function openLoop(sink: BotApiSink, t: Target, citizens: number, ratePerS:
 
 async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Promise<void> }> {
   const bot = new Telegraf(TOKEN, { telegram: { apiRoot, webhookReply: false } });
+  // Same connection handling as the bot under test: keep-alive to the local Bot API.
+  (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   bot.botInfo = { id: 123456, is_bot: true, first_name: 'echo', username: 'echo_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false };
   bot.on('message', async (ctx) => {
     await ctx.reply('text' in ctx.message ? ctx.message.text : 'ok');
@@ -130,6 +132,7 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     TELEGRAM_WEBHOOK_SECRET: SECRET,
     TELEGRAM_SET_WEBHOOK: 'false',
     ZALO_APP_ID: '',
+    ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
   const app = await startApp({ env });
   await new FlowRepository().ensure(defaultFlow);

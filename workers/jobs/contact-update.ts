@@ -31,10 +31,14 @@ export const contactUpdate = defineJob({
     for (const [k, v] of Object.entries(p.set)) {
       set[k] = typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' ? new Date(v) : v;
     }
-    await Contact.updateOne(
-      { channel: p.channel, channelUserId: p.userId },
-      { $set: set, $setOnInsert: { _id: new Types.ObjectId(p.contactId) } },
-      { upsert: true },
-    );
+    const write = () =>
+      Contact.updateOne({ channel: p.channel, channelUserId: p.userId }, { $set: set, $setOnInsert: { _id: new Types.ObjectId(p.contactId) } }, { upsert: true });
+    try {
+      await write();
+    } catch (err) {
+      // Two first writes for a new contact raced and both tried to insert: the second now matches.
+      if ((err as { code?: number }).code !== 11000) throw err;
+      await write();
+    }
   },
 });

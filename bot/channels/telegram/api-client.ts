@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import http from 'node:http';
 import { Telegram } from 'telegraf';
 import type { Logger } from '../../../lib/logger';
 import { TelegramRateLimitedError, TelegramRefusedError, TelegramUnreachableError } from './errors';
@@ -23,6 +24,8 @@ interface TelegrafErrorLike {
   response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
 }
 
+const keepAliveAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 256 });
+
 type CallApi = Telegram['callApi'];
 
 /**
@@ -36,6 +39,9 @@ class RetryingTelegram extends Telegram {
   constructor(private readonly retry: TelegramClientOptions) {
     // webhookReply off: we acknowledge webhooks ourselves and want every call's result.
     super(retry.token, { apiRoot: retry.apiRoot, webhookReply: false });
+    // telegraf drops its keep-alive agent for http:// roots (a local Bot API server, our fakes),
+    // and node-fetch then closes the connection after every call. Keep connections open.
+    if (retry.apiRoot.startsWith('http://')) (this as unknown as { options: { agent?: http.Agent } }).options.agent = keepAliveAgent;
   }
 
   override callApi: CallApi = (async (
