@@ -11,6 +11,8 @@ import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
 import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
+import { reportRoutes } from '../bot/http/routes/reports';
+import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
@@ -81,6 +83,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   if (roles.has('workers')) {
     const workers = await startWorkers({ ctx, producer, createConnection: () => createWorkerConnection(env.REDIS_URL) });
     shutdown.add('workers', () => workers.close(), 20);
+    await scheduleCaseEscalation(producer.getQueue('aggregate'));
   }
 
   const telegram = await startTelegram({ ctx, service, roles, shutdown });
@@ -97,6 +100,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     if (telegram.route) await http.register(telegram.route);
     if (zalo?.routes) await http.register(zalo.routes);
     await http.register(dossierRoutes({ ctx, outreach }));
+    await http.register(reportRoutes({ ctx }));
     await http.register(surveyPageRoutes({ env, webChat: webChatRoutes({ service, env, log }) }));
     const address = await http.listen({ port: env.PORT, host: env.HOST });
     port = Number(new URL(address).port);

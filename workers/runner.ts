@@ -78,7 +78,8 @@ export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers>
       {
         connection,
         prefix: ctx.prefix,
-        concurrency: opts.concurrency ?? 8,
+        // Ingest jobs are small and batched (answer-batch.ts): many in flight make big batches.
+        concurrency: opts.concurrency ?? (queue === 'ingest' ? 256 : 8),
         ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
         ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
       },

@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { defineJob } from '../registry';
-import { storeAnswer } from './answer-store';
+import { answerBatcher } from './answer-batch';
 import { recordedAnswerSchema, responseMetaSchema } from './response-meta';
 
-/** One answer of a survey in progress. jobId `ans-<responseId>-<questionId>` (app/answer-sink.ts). */
+/**
+ * One answer of a survey in progress. jobId `ans-<responseId>-<questionId>` (app/answer-sink.ts).
+ * Concurrent jobs are written together (answer-batch.ts): insert-or-ignore on the unique
+ * (responseId, questionId) index, so a duplicate or retried job stores nothing twice and a late
+ * answer never reverts a completed response.
+ */
 export const answerRecord = defineJob({
   name: 'answer.record',
   queue: 'ingest',
@@ -14,6 +19,6 @@ export const answerRecord = defineJob({
     answeredAt: z.iso.datetime(),
   }),
   async handle(p) {
-    await storeAnswer(p.responseId, p.meta, p.answer, new Date(p.answeredAt));
+    await answerBatcher.add({ responseId: p.responseId, meta: p.meta, answer: p.answer, answeredAt: new Date(p.answeredAt) });
   },
 });

@@ -1,0 +1,76 @@
+import type { Model } from 'mongoose';
+import type { z } from 'zod';
+import { Answer } from '../../models/answer';
+import { Response } from '../../models/response';
+import { Batcher } from './batcher';
+import type { recordedAnswerSchema, responseMetaSchema } from './response-meta';
+
+type Meta = z.output<typeof responseMetaSchema>;
+type RecordedAnswer = z.output<typeof recordedAnswerSchema>;
+export interface AnswerItem {
+  responseId: string;
+  meta: Meta;
+  answer: RecordedAnswer;
+  answeredAt: Date;
+}
+
+/**
+ * Inserts documents, ignoring those a unique index already holds: idempotent for documents
+ * that never change once written (an answer of a response; a response's "started" record,
+ * which a completed one already supersedes). One round trip for a whole batch.
+ */
+export async function insertIgnoringDuplicates(model: Model<never>, docs: object[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await model.insertMany(docs as never[], { ordered: false });
+  } catch (err) {
+    const e = err as { code?: number; writeErrors?: Array<{ code?: number; err?: { code?: number } }> };
+    const codes = e.writeErrors?.map((w) => w.code ?? w.err?.code) ?? [e.code];
+    if (!codes.every((c) => c === 11000)) throw err;
+  }
+}
+
+/** Responses this process already recorded as started: skips an insert that would only be refused. */
+const startedSeen = new Set<string>();
+const STARTED_SEEN_MAX = 50_000;
+
+async function flush(items: AnswerItem[]): Promise<void> {
+  const answers = items.map((i) => ({
+    responseId: i.responseId,
+    questionId: i.answer.questionId,
+    element: i.answer.element,
+    type: i.answer.type,
+    value: i.answer.value,
+    text: i.answer.text,
+    answeredAt: i.answeredAt,
+  }));
+  const started = new Map<string, object>();
+  for (const i of items) {
+    if (started.has(i.responseId) || startedSeen.has(i.responseId)) continue;
+    const m = i.meta;
+    started.set(i.responseId, {
+      responseId: i.responseId,
+      ...(m.dossierCode !== null ? { dossierCode: m.dossierCode } : {}),
+      unitCode: m.unitCode,
+      procedureCode: m.procedureCode,
+      officerId: m.officerId,
+      dossierChannel: m.dossierChannel,
+      onlineLevel: m.onlineLevel,
+      surveyChannel: m.surveyChannel,
+      flowKey: m.flowKey,
+      flowVersion: m.flowVersion,
+      lang: m.lang,
+      status: 'started',
+      startedAt: new Date(m.startedAt),
+    });
+  }
+  await Promise.all([
+    insertIgnoringDuplicates(Answer as unknown as Model<never>, answers),
+    insertIgnoringDuplicates(Response as unknown as Model<never>, [...started.values()]),
+  ]);
+  if (startedSeen.size > STARTED_SEEN_MAX) startedSeen.clear();
+  for (const id of started.keys()) startedSeen.add(id);
+}
+
+/** The process's answer batcher: concurrent `answer.record` jobs share one insert. */
+export const answerBatcher = new Batcher<AnswerItem>(flush, { maxItems: 500, maxWaitMs: 10 });
