@@ -8,7 +8,15 @@ import { rollupRecompute } from '../aggregation/rollup-job';
 import { caseEscalate, caseNotify } from '../aggregation/cases/case-jobs';
 
 /** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
-export const JOBS = [answerRecord, responseComplete, sessionSync, contactUpdate, rollupRecompute] as const;
+export const JOBS = [
+  answerRecord,
+  responseComplete,
+  sessionSync,
+  contactUpdate,
+  rollupRecompute,
+  caseNotify,
+  caseEscalate,
+] as const;
 
 export type RegisteredJob = (typeof JOBS)[number];
 export type JobName = RegisteredJob['name'];

@@ -3,6 +3,7 @@ import type { JobContext } from '../registry';
 import { defineJob } from '../registry';
 import { storeCompletion } from './answer-store';
 import { recordedAnswerSchema, responseMetaSchema } from './response-meta';
+import { aggregateAfterComplete } from '../aggregation/after-complete';
 
 const schema = z.object({
   responseId: z.string().min(8).max(64),
@@ -16,8 +17,9 @@ export type ResponseCompletePayload = z.output<typeof schema>;
  * What else must happen once a response is stored as completed (rollups, cases, funnel counts).
  * Each hook must be idempotent: the job may run more than once.
  */
-export const afterResponseComplete: Array<(p: ResponseCompletePayload, ctx: JobContext) => Promise<void>> =
-  [];
+export const afterResponseComplete: Array<(p: ResponseCompletePayload, ctx: JobContext) => Promise<void>> = [
+  aggregateAfterComplete,
+];
 
 /** A completed response with all its answers. jobId `done-<responseId>`. */
 export const responseComplete = defineJob({
