@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { startApp, type Role } from '../../app/start';
+import type { Role } from '../../app/start';
 
 const ROLES: readonly Role[] = ['http', 'bot', 'workers'];
 
@@ -31,6 +31,9 @@ export function registerStartCommand(program: Command): void {
       ).argParser(parseRoles),
     )
     .action(async (opts: { roles?: Role[] }) => {
+      // Loaded here, synchronously (CommonJS): the other commands need none of the app's wiring.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startApp } = require('../../app/start') as typeof import('../../app/start');
       await startApp({ ...(opts.roles ? { roles: opts.roles } : {}), handleSignals: true });
     });
 }
