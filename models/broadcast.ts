@@ -45,8 +45,12 @@ const broadcastSchema = new Schema(
     /** Last contact _id fanned out: a restarted fan-out continues after it. */
     fanoutCursor: { type: Schema.Types.ObjectId, default: null },
     fanoutDone: { type: Boolean, default: false },
-    /** Deliveries found mid-send after a worker died: each may have been sent twice. */
-    inFlightAtCrash: { type: Number, default: 0 },
+    /**
+     * The final report, copied from the delivery counts when it finishes: sent, failed, blocked,
+     * skipped (unsubscribed meanwhile), cancelled, inFlightAtCrash (deliveries found mid-send
+     * after a worker died: each may have gone out twice) and the reasons.
+     */
+    report: { type: Schema.Types.Mixed, default: null },
     startedAt: { type: Date, default: null },
     pausedAt: { type: Date, default: null },
     cancelledAt: { type: Date, default: null },

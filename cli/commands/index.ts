@@ -7,6 +7,7 @@ import { registerStartCommand } from './start';
 import { registerZaloCommands } from './zalo';
 import { registerReportCommand } from './report';
 import { registerRollupsCommand } from './rollups';
+import { registerBroadcastCommands } from './broadcast';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -18,4 +19,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerZaloCommands,
   registerReportCommand,
   registerRollupsCommand,
+  registerBroadcastCommands,
 ];

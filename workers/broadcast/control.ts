@@ -1,12 +1,11 @@
 import type { Redis } from 'ioredis';
-import { Types } from 'mongoose';
 import type { Env } from '../../config/env';
 import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
 import { Broadcast, type BroadcastChannel, type BroadcastStatus } from '../../models/broadcast';
-import { BroadcastDelivery } from '../../models/broadcast-delivery';
+import { DeliveryStore } from './delivery-store';
 import { validateContent, type BroadcastContent } from './render';
 import { countRecipients, type BroadcastTarget, type RecipientCount } from './targeting';
-import { CONTROL_TTL_S, controlKey, deliveryJobId, JOB_FANOUT, JOB_RESUME, type BroadcastQueues, type ControlState, type DeliveryPayload } from './queues';
+import { CONTROL_TTL_S, controlKey, deliveryJobId, JOB_DELIVER, JOB_FANOUT, JOB_RESUME, type BroadcastQueues, type ControlState, type DeliveryPayload } from './queues';
 
 /**
  * What staff do with a broadcast: create (with approval, schedule and quiet hours), approve,
@@ -114,36 +113,23 @@ export async function approveBroadcast(id: string, approver: string, deps: Contr
   return scheduleFanout(id, bc.sendAt ?? null, bc.ignoreQuietHours, deps);
 }
 
-/** Walks a broadcast's deliveries in one state, 1000 at a time. */
-async function* deliveryPages(broadcastId: string, state: string): AsyncGenerator<Array<{ contactId: Types.ObjectId; channel: BroadcastChannel }>> {
-  let cursor: Types.ObjectId | null = null;
-  for (;;) {
-    const q: Record<string, unknown> = { broadcastId: new Types.ObjectId(broadcastId), state };
-    if (cursor) q._id = { $gt: cursor };
-    const rows = await BroadcastDelivery.find(q, { contactId: 1, channel: 1 }).sort({ _id: 1 }).limit(1000).lean();
-    if (rows.length === 0) return;
-    cursor = rows[rows.length - 1]!._id;
-    yield rows.map((r) => ({ contactId: r.contactId, channel: r.channel }));
-  }
-}
-
-/** Takes the broadcast's waiting jobs out of the queues (a locked, running job stays). */
-async function removeJobs(broadcastId: string, state: string, deps: ControlDeps): Promise<void> {
-  for await (const page of deliveryPages(broadcastId, state)) {
-    await Promise.all(page.map((d) => deps.queues.deliveryQueue(d.channel).remove(deliveryJobId(broadcastId, d.contactId.toString()))));
-  }
-}
-
-/** Adds one delivery job per recipient, in chunks, with stable jobIds. */
-export async function enqueueDeliveries(broadcastId: string, rows: Array<{ contactId: Types.ObjectId; channel: BroadcastChannel }>, queues: BroadcastQueues): Promise<void> {
+/** Adds one delivery job per recipient with stable jobIds, one addBulk per channel. */
+export async function enqueueDeliveries(broadcastId: string, rows: Array<{ contactId: string; channel: BroadcastChannel; chatId: string; lang: 'vi' | 'en' }>, queues: BroadcastQueues): Promise<void> {
   const byChannel = new Map<BroadcastChannel, Array<{ name: string; data: DeliveryPayload; opts: { jobId: string } }>>();
   for (const r of rows) {
-    const c = r.contactId.toString();
     const list = byChannel.get(r.channel) ?? [];
-    list.push({ name: 'broadcast.deliver', data: { b: broadcastId, c }, opts: { jobId: deliveryJobId(broadcastId, c) } });
+    list.push({ name: JOB_DELIVER, data: { b: broadcastId, c: r.contactId, u: r.chatId, l: r.lang }, opts: { jobId: deliveryJobId(broadcastId, r.contactId) } });
     byChannel.set(r.channel, list);
   }
   for (const [channel, jobs] of byChannel) await queues.deliveryQueue(channel).addBulk(jobs);
+}
+
+/** Takes the queued recipients' jobs out of the queues (a locked, running job stays). */
+async function removeQueuedJobs(id: string, deps: ControlDeps): Promise<void> {
+  const store = new DeliveryStore(deps.redis, deps.prefix);
+  for await (const page of store.queued(id)) {
+    await Promise.all(page.map((p) => deps.queues.deliveryQueue(p.channel).remove(deliveryJobId(id, p.contactId))));
+  }
 }
 
 export async function pauseBroadcast(id: string, deps: ControlDeps, opts: { heldUntil?: Date } = {}): Promise<boolean> {
@@ -153,7 +139,7 @@ export async function pauseBroadcast(id: string, deps: ControlDeps, opts: { held
   );
   if (r.modifiedCount !== 1) return false;
   await deps.redis.set(controlKey(deps.prefix, id), 'paused' satisfies ControlState, 'EX', CONTROL_TTL_S);
-  await removeJobs(id, 'queued', deps);
+  await removeQueuedJobs(id, deps);
   if (opts.heldUntil) {
     const at = opts.heldUntil.getTime();
     await deps.queues.control.add(JOB_RESUME, { b: id, held: at }, { jobId: `bc-resume-${id}-${at}`, delay: Math.max(0, at - now(deps).getTime()) });
@@ -179,10 +165,9 @@ export async function resumeBroadcast(id: string, deps: ControlDeps, opts: { onl
     await deps.queues.control.add(JOB_FANOUT, { b: id }, { jobId: `bc-fanout-${id}-r${Date.now()}` });
   }
   // Jobs a worker finished while paused still hold their jobId: remove them first, then re-add.
-  for await (const page of deliveryPages(id, 'queued')) {
-    await Promise.all(page.map((d) => deps.queues.deliveryQueue(d.channel).remove(deliveryJobId(id, d.contactId.toString()))));
-    await enqueueDeliveries(id, page, deps.queues);
-  }
+  await removeQueuedJobs(id, deps);
+  const store = new DeliveryStore(deps.redis, deps.prefix);
+  for await (const page of store.queued(id)) await enqueueDeliveries(id, page, deps.queues);
   return true;
 }
 
@@ -203,9 +188,11 @@ export async function cancelBroadcast(id: string, deps: ControlDeps): Promise<Ca
   );
   if (r.modifiedCount !== 1) return { cancelled: false, inFlight: 0 };
   await deps.redis.set(controlKey(deps.prefix, id), 'cancelled' satisfies ControlState, 'EX', CONTROL_TTL_S);
-  const broadcastId = new Types.ObjectId(id);
-  await BroadcastDelivery.updateMany({ broadcastId, state: 'queued' }, { $set: { state: 'cancelled', settledAt: now(deps) } });
-  const inFlight = await BroadcastDelivery.countDocuments({ broadcastId, state: 'sending' });
-  await removeJobs(id, 'cancelled', deps);
-  return { cancelled: true, inFlight };
+  const store = new DeliveryStore(deps.redis, deps.prefix);
+  // Read right after the control key: no claim succeeds from here on, so these are the only
+  // deliveries that may still reach the platform.
+  const { sending } = await store.counts(id);
+  await removeQueuedJobs(id, deps);
+  await store.cancelQueued(id);
+  return { cancelled: true, inFlight: sending };
 }

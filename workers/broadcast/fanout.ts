@@ -1,17 +1,17 @@
-import { Types } from 'mongoose';
 import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
 import { Broadcast, type BroadcastChannel } from '../../models/broadcast';
-import { BroadcastDelivery } from '../../models/broadcast-delivery';
 import { enqueueDeliveries, holdBroadcast, type ControlDeps } from './control';
+import { DeliveryStore } from './delivery-store';
 import { controlKey } from './queues';
-import { recipientFilter, recipientPage, targetChannels } from './targeting';
+import { recipientFilter, recipientPages, targetChannels } from './targeting';
 
 export const FANOUT_PAGE = 1000;
 
 /**
- * Turns a broadcast into one delivery (MongoDB) and one job (BullMQ, stable jobId) per recipient,
- * a page at a time. Resumable: the cursor (last contact _id) is saved after each page, upserts
- * and jobIds make a repeated page harmless. Stops between pages when paused or cancelled.
+ * Turns a broadcast into one queued delivery (Redis) and one job (BullMQ addBulk, stable jobId)
+ * per recipient, a page at a time. Resumable: the cursor (last contact _id) is saved after each
+ * page; a repeated page keeps existing delivery states (HSETNX) and jobIds make its jobs no-ops.
+ * Stops between pages when paused or cancelled.
  */
 export async function runFanout(broadcastId: string, deps: ControlDeps & { log: { info(o: object, m: string): void } }): Promise<void> {
   const at = (deps.now ?? (() => new Date()))();
@@ -19,39 +19,24 @@ export async function runFanout(broadcastId: string, deps: ControlDeps & { log: 
   if (!bc || !['scheduled', 'fanning_out'].includes(bc.status)) return;
   if (!bc.ignoreQuietHours) {
     const until = quietUntil(at.getTime(), deps.env.QUIET_HOURS_START, deps.env.QUIET_HOURS_END);
-    if (until) {
-      await holdBroadcast(broadcastId, until, deps);
-      return;
-    }
+    if (until) return void (await holdBroadcast(broadcastId, until, deps));
   }
   await Broadcast.updateOne({ _id: bc._id, status: 'scheduled' }, { $set: { status: 'fanning_out', startedAt: at } });
+  const store = new DeliveryStore(deps.redis, deps.prefix);
   const target = { unitCode: bc.target?.unitCode ?? null, channels: (bc.target?.channels ?? []) as BroadcastChannel[], lang: (bc.target?.lang ?? null) as 'vi' | 'en' | null, tags: bc.target?.tags ?? [] };
   const limits = { zaloWindowH: deps.env.ZALO_CS_WINDOW_H, now: at };
   const filters = await Promise.all(targetChannels(target).map((ch) => recipientFilter(target, ch, limits)));
   const filter = filters.length === 1 ? filters[0]! : { $or: filters };
-  let cursor: Types.ObjectId | null = bc.fanoutCursor ?? null;
-  for (;;) {
+  for await (const page of recipientPages(filter, bc.fanoutCursor ?? null, FANOUT_PAGE)) {
     const ctl = await deps.redis.get(controlKey(deps.prefix, broadcastId));
     if (ctl === 'paused' || ctl === 'cancelled') return;
-    const page = await recipientPage(filter, cursor, FANOUT_PAGE);
-    if (page.length === 0) break;
-    const rows = page.map((p) => ({ contactId: p._id, channel: p.channel, channelUserId: p.channelUserId, lang: p.lang }));
-    const res = await BroadcastDelivery.bulkWrite(
-      rows.map((r) => ({
-        updateOne: {
-          filter: { broadcastId: bc._id, contactId: r.contactId },
-          update: { $setOnInsert: { broadcastId: bc._id, contactId: r.contactId, channel: r.channel, channelUserId: r.channelUserId, lang: r.lang, state: 'queued', attempts: 0 } },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
-    );
+    const rows = page.map((p) => ({ contactId: p._id.toString(), channel: p.channel, chatId: p.channelUserId, lang: p.lang }));
+    await store.add(broadcastId, rows);
     await enqueueDeliveries(broadcastId, rows, deps.queues);
-    cursor = page[page.length - 1]!._id;
-    await Broadcast.updateOne({ _id: bc._id }, { $set: { fanoutCursor: cursor }, $inc: { fannedOut: res.upsertedCount } });
-    if (page.length < FANOUT_PAGE) break;
+    const { total } = await store.counts(broadcastId);
+    await Broadcast.updateOne({ _id: bc._id }, { $set: { fanoutCursor: page[page.length - 1]!._id, fannedOut: total } });
   }
-  const done = await Broadcast.findOneAndUpdate({ _id: bc._id, status: 'fanning_out' }, { $set: { status: 'sending', fanoutDone: true } }, { new: true }).lean();
-  deps.log.info({ broadcast: broadcastId, recipients: done?.fannedOut }, 'broadcast fanned out');
+  const { total } = await store.counts(broadcastId);
+  await Broadcast.updateOne({ _id: bc._id, status: 'fanning_out' }, { $set: { status: 'sending', fanoutDone: true, fannedOut: total } });
+  deps.log.info({ broadcast: broadcastId, recipients: total }, 'broadcast fanned out');
 }
-

@@ -12,7 +12,7 @@ export const SCHEDULE_FACTOR = 0.97;
 export interface ChannelLimit {
   /** The configured limit, sends per second (never exceeded). */
   limitPerS: number;
-  /** Concurrent jobs per worker process: enough to keep the schedule full at ~50 ms per send. */
+  /** Concurrent jobs per worker process: enough to keep the schedule full at ~150 ms per send. */
   concurrency: number;
 }
 
@@ -32,6 +32,7 @@ export function channelLimits(env: Env): Record<BroadcastChannel, ChannelLimit> 
   };
 }
 
+/** Little's law: sends in flight = rate × time per send (~150 ms to the real Bot API), plus slack. */
 export function concurrencyFor(limitPerS: number): number {
-  return Math.min(200, Math.max(2, Math.ceil(limitPerS * 0.05)));
+  return Math.min(300, Math.ceil(limitPerS * 0.15) + 2);
 }

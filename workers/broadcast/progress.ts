@@ -1,73 +1,63 @@
 import { Types } from 'mongoose';
+import type { Redis } from 'ioredis';
 import { Broadcast, type BroadcastStatus } from '../../models/broadcast';
-import { BroadcastDelivery, DELIVERY_STATES, type DeliveryState } from '../../models/broadcast-delivery';
+import { DeliveryStore, type DeliveryCounts } from './delivery-store';
 
-/** Live progress and the final report, both read from the delivery states (the one truth). */
+/** Live progress and the final report, read from the delivery counters (report once finished). */
 export interface BroadcastProgress {
   id: string;
   status: BroadcastStatus;
   recipients: number;
-  fannedOut: number;
   fanoutDone: boolean;
-  counts: Record<DeliveryState, number>;
+  counts: Omit<DeliveryCounts, 'reasons' | 'total' | 'inFlightAtCrash'>;
   /** Settled so far (sent + failed + blocked + skipped + cancelled). */
   done: number;
-  /** Sends per second over the last RATE_WINDOW_S (or since the start). */
+  /** Deliveries settled per second over the last 10 s. */
   ratePerS: number;
-  /** Estimated finish at the current rate; null when unknown or not sending. */
+  /** Estimated seconds to finish at the current rate; null when unknown. */
   etaSeconds: number | null;
   failedReasons: Record<string, number>;
   blockedReasons: Record<string, number>;
   /** Contacts skipped because they unsubscribed while the broadcast ran. */
   unsubscribedDuring: number;
+  /** Deliveries found mid-send after a worker died (each may have gone out twice). */
   inFlightAtCrash: number;
+  createdBy: string;
+  approvedBy: string | null;
   heldUntil: string | null;
   sendAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
 }
 
-const RATE_WINDOW_S = 10;
-
-async function byReason(broadcastId: Types.ObjectId, state: DeliveryState): Promise<Record<string, number>> {
-  const rows = await BroadcastDelivery.aggregate<{ _id: string | null; n: number }>([
-    { $match: { broadcastId, state } },
-    { $group: { _id: '$reason', n: { $sum: 1 } } },
-  ]);
-  return Object.fromEntries(rows.map((r) => [r._id ?? 'unknown', r.n]));
-}
-
-export async function broadcastProgress(id: string, now = new Date()): Promise<BroadcastProgress | null> {
+export async function broadcastProgress(id: string, redis: Redis, prefix: string): Promise<BroadcastProgress | null> {
   if (!Types.ObjectId.isValid(id)) return null;
   const bc = await Broadcast.findById(id).lean();
   if (!bc) return null;
-  const broadcastId = bc._id;
-  const rows = await BroadcastDelivery.aggregate<{ _id: DeliveryState; n: number }>([{ $match: { broadcastId } }, { $group: { _id: '$state', n: { $sum: 1 } } }]);
-  const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<DeliveryState, number>;
-  for (const r of rows) counts[r._id] = r.n;
-  const done = counts.sent + counts.failed + counts.blocked + counts.skipped + counts.cancelled;
-
-  const windowStart = new Date(Math.max(now.getTime() - RATE_WINDOW_S * 1000, bc.startedAt?.getTime() ?? now.getTime()));
-  const span = Math.max(1, (now.getTime() - windowStart.getTime()) / 1000);
-  const recent = bc.status === 'sending' || bc.status === 'fanning_out' ? await BroadcastDelivery.countDocuments({ broadcastId, settledAt: { $gte: windowStart } }) : 0;
-  const ratePerS = recent / span;
-  const remaining = Math.max(0, (bc.fanoutDone ? bc.fannedOut : Math.max(bc.recipientCount, bc.fannedOut)) - done);
-  const [failedReasons, blockedReasons, skipped] = await Promise.all([byReason(broadcastId, 'failed'), byReason(broadcastId, 'blocked'), byReason(broadcastId, 'skipped')]);
+  const store = new DeliveryStore(redis, prefix);
+  // A finished broadcast reads its report: the Redis state expires a week later.
+  const c: DeliveryCounts = (bc.report as DeliveryCounts | null) ?? (await store.counts(id));
+  const live = bc.status === 'sending' || bc.status === 'fanning_out';
+  const ratePerS = live ? await store.rate(id) : 0;
+  const recipients = bc.fanoutDone ? c.total : Math.max(bc.recipientCount, c.total);
+  const done = c.sent + c.failed + c.blocked + c.skipped + c.cancelled;
+  const remaining = Math.max(0, recipients - done);
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
   return {
     id,
     status: bc.status as BroadcastStatus,
-    recipients: bc.fanoutDone ? bc.fannedOut : bc.recipientCount,
-    fannedOut: bc.fannedOut,
+    recipients,
     fanoutDone: bc.fanoutDone,
-    counts,
+    counts: { queued: bc.fanoutDone ? c.queued : remaining - c.sending, sending: c.sending, sent: c.sent, failed: c.failed, blocked: c.blocked, skipped: c.skipped, cancelled: c.cancelled },
     done,
     ratePerS: Math.round(ratePerS * 10) / 10,
-    etaSeconds: ratePerS > 0 && remaining > 0 ? Math.round(remaining / ratePerS) : remaining === 0 ? 0 : null,
-    failedReasons,
-    blockedReasons,
-    unsubscribedDuring: skipped.unsubscribed ?? 0,
-    inFlightAtCrash: bc.inFlightAtCrash,
+    etaSeconds: remaining === 0 ? 0 : ratePerS > 0 ? Math.round(remaining / ratePerS) : null,
+    failedReasons: c.reasons.failed,
+    blockedReasons: c.reasons.blocked,
+    unsubscribedDuring: c.reasons.skipped.unsubscribed ?? 0,
+    inFlightAtCrash: c.inFlightAtCrash,
+    createdBy: bc.createdBy,
+    approvedBy: bc.approvedBy ?? null,
     heldUntil: iso(bc.heldUntil),
     sendAt: iso(bc.sendAt),
     startedAt: iso(bc.startedAt),
@@ -76,21 +66,23 @@ export async function broadcastProgress(id: string, now = new Date()): Promise<B
 }
 
 /**
- * Marks finished broadcasts: 'sending' with a complete fan-out and nothing left queued or in
- * flight becomes 'completed'; a cancelled one gets its finish time once its in-flight sends settle.
- * Idempotent; any number of processes may run it.
+ * Marks finished broadcasts and stores their report: 'sending' with a complete fan-out and
+ * nothing queued or in flight becomes 'completed'; a cancelled one is finished once its in-flight
+ * sends settle. Idempotent; any number of processes may run it.
  */
-export async function finishBroadcasts(now = new Date()): Promise<number> {
+export async function finishBroadcasts(redis: Redis, prefix: string, now = new Date()): Promise<number> {
+  const store = new DeliveryStore(redis, prefix);
   let finished = 0;
   const open = await Broadcast.find({ $or: [{ status: 'sending', fanoutDone: true }, { status: 'cancelled', finishedAt: null }] }, { _id: 1, status: 1 }).lean();
   for (const bc of open) {
-    const states: DeliveryState[] = bc.status === 'sending' ? ['queued', 'sending'] : ['sending'];
-    const left = await BroadcastDelivery.countDocuments({ broadcastId: bc._id, state: { $in: states } });
-    if (left > 0) continue;
+    const id = bc._id.toString();
+    const c = await store.counts(id);
+    if (c.sending > 0 || (bc.status === 'sending' && c.queued > 0)) continue;
     const r = await Broadcast.updateOne(
       { _id: bc._id, status: bc.status, finishedAt: null },
-      { $set: { finishedAt: now, ...(bc.status === 'sending' ? { status: 'completed' } : {}) } },
+      { $set: { finishedAt: now, report: c, ...(bc.status === 'sending' ? { status: 'completed' } : {}) } },
     );
+    if (r.modifiedCount === 1) await store.expire(id);
     finished += r.modifiedCount;
   }
   return finished;

@@ -19,9 +19,12 @@ export const JOB_DELIVER = 'broadcast.deliver';
 /** Stable per (broadcast, contact): re-adding after a restart is a no-op while the job exists. */
 export const deliveryJobId = (broadcastId: string, contactId: string): string => `bc-${broadcastId}-${contactId}`;
 
+/** Broadcast id, contact id, chat/user id and language: all the send path needs. */
 export interface DeliveryPayload {
   b: string;
   c: string;
+  u: string;
+  l: 'vi' | 'en';
 }
 
 export const DELIVERY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({

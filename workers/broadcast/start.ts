@@ -98,7 +98,7 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
   const timer = setInterval(() => {
     if (finishing) return;
     finishing = true;
-    finishBroadcasts()
+    finishBroadcasts(ctx.redis, ctx.prefix)
       .catch((err: Error) => log.error({ err: err.message }, 'broadcast finisher failed'))
       .finally(() => (finishing = false));
   }, opts.finishIntervalMs ?? 2000);

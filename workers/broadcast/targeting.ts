@@ -89,9 +89,19 @@ export interface RecipientRow {
   lang: 'vi' | 'en';
 }
 
-/** One page of recipients after `cursor`, in _id order (the fan-out's resumable walk). */
-export async function recipientPage(filter: Record<string, unknown>, cursor: Types.ObjectId | null, limit: number): Promise<RecipientRow[]> {
+/**
+ * Recipients after `cursor` in _id order, in pages: one query and one cursor for the whole walk
+ * (on FerretDB each query scans the collection, so paging by repeated queries costs a scan a page).
+ */
+export async function* recipientPages(filter: Record<string, unknown>, cursor: Types.ObjectId | null, pageSize: number): AsyncGenerator<RecipientRow[]> {
   const q = cursor ? { ...filter, _id: { $gt: cursor } } : filter;
-  const rows = await Contact.find(q, { channel: 1, channelUserId: 1, lang: 1 }).sort({ _id: 1 }).limit(limit).lean();
-  return rows.map((r) => ({ _id: r._id, channel: r.channel as BroadcastChannel, channelUserId: r.channelUserId, lang: r.lang === 'en' ? 'en' : 'vi' }));
+  let page: RecipientRow[] = [];
+  for await (const r of Contact.find(q, { channel: 1, channelUserId: 1, lang: 1 }).sort({ _id: 1 }).lean().cursor({ batchSize: pageSize })) {
+    page.push({ _id: r._id, channel: r.channel as BroadcastChannel, channelUserId: r.channelUserId, lang: r.lang === 'en' ? 'en' : 'vi' });
+    if (page.length >= pageSize) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
 }

@@ -12,6 +12,8 @@ export function toInboundEvent(update: Update): InboundEvent | null {
     const q = update.callback_query;
     const chatId = q.message?.chat.id ?? q.from.id;
     const data = 'data' in q ? q.data : undefined;
+    // The unsubscribe button every broadcast carries (workers/broadcast/render.ts STOP_CALLBACK).
+    if (data === 'stop') return { channel: 'telegram', userId: String(chatId), updateId: update.update_id, input: { kind: 'command', name: 'stop' } };
     const action = data ? decodeAction(data) : null;
     return {
       channel: 'telegram',

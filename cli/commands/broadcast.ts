@@ -1,0 +1,193 @@
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SingleBar, Presets } from 'cli-progress';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DateTime } from 'luxon';
+import mongoose from 'mongoose';
+import type { Redis } from 'ioredis';
+import { env, type Env } from '../../config/env';
+import { logger } from '../../lib/logger';
+import { connectMongo, disconnectMongo } from '../../lib/mongo';
+import { createProducerConnection } from '../../lib/redis';
+import { ZONE, formatDateTime } from '../../lib/time';
+import { Broadcast, type BroadcastChannel } from '../../models/broadcast';
+import { broadcastSenders } from '../../workers/broadcast/channels';
+import { approveBroadcast, cancelBroadcast, createBroadcast, pauseBroadcast, resumeBroadcast, type ControlDeps } from '../../workers/broadcast/control';
+import { broadcastProgress, type BroadcastProgress } from '../../workers/broadcast/progress';
+import { BroadcastQueues } from '../../workers/broadcast/queues';
+import { renderBroadcast, validateContent } from '../../workers/broadcast/render';
+import { countRecipients } from '../../workers/broadcast/targeting';
+
+/**
+ * `hailong broadcast …`: compose, count, send (or schedule, or submit for approval), watch,
+ * pause, resume, cancel, approve, test-send. Contract (keep): `broadcast send --text TEXT [--unit
+ * CODE] [--channel telegram|zalo] [--at TIME] [--ignore-quiet-hours] --yes` prints the broadcast
+ * id on its last line; `broadcast status ID --json` prints its counts.
+ */
+async function withDeps<T>(fn: (deps: ControlDeps & { e: Env; redis: Redis }) => Promise<T>): Promise<T> {
+  const e = env();
+  const own = mongoose.connection.readyState !== 1;
+  if (own) await connectMongo(e.MONGODB_URI);
+  const redis = createProducerConnection(e.REDIS_URL);
+  const queues = new BroadcastQueues(redis, e.REDIS_PREFIX);
+  try {
+    return await fn({ e, redis, prefix: e.REDIS_PREFIX, queues, env: e });
+  } finally {
+    await queues.close();
+    await redis.quit();
+    if (own) await disconnectMongo();
+  }
+}
+
+/** "2026-05-01 08:00" or "2026-05-01T08:00" in Asia/Ho_Chi_Minh, or an ISO instant with offset. */
+export function parseAt(value: string): Date {
+  const v = value.trim();
+  const dt = /[zZ]|[+-]\d\d:?\d\d$/.test(v) ? DateTime.fromISO(v) : DateTime.fromFormat(v.replace('T', ' '), v.length > 16 ? 'yyyy-MM-dd HH:mm:ss' : 'yyyy-MM-dd HH:mm', { zone: ZONE });
+  if (!dt.isValid) throw new InvalidArgumentError(`expected "YYYY-MM-DD HH:mm" (Asia/Ho_Chi_Minh), got "${value}"`);
+  return dt.toJSDate();
+}
+
+function parseButton(value: string, previous: Array<{ text: string; url: string }> = []) {
+  const i = value.lastIndexOf('=http');
+  if (i <= 0) throw new InvalidArgumentError(`expected "Label=https://…", got "${value}"`);
+  return [...previous, { text: value.slice(0, i).trim(), url: value.slice(i + 1).trim() }];
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const parseChannel = (v: string): BroadcastChannel => {
+  if (v !== 'telegram' && v !== 'zalo') throw new InvalidArgumentError('expected telegram or zalo');
+  return v;
+};
+
+function describe(p: BroadcastProgress): string {
+  const c = p.counts;
+  const eta = p.etaSeconds === null ? '?' : `${Math.floor(p.etaSeconds / 60)}m${String(p.etaSeconds % 60).padStart(2, '0')}s`;
+  return `${p.status} | đã gửi/sent ${c.sent} · chờ/queued ${c.queued} · đang gửi/sending ${c.sending} · lỗi/failed ${c.failed} · chặn/blocked ${c.blocked} · bỏ qua/skipped ${c.skipped} · huỷ/cancelled ${c.cancelled} | ${p.ratePerS}/s · ETA ${eta}`;
+}
+
+const TERMINAL = new Set(['completed', 'cancelled']);
+
+export function registerBroadcastCommands(program: Command): void {
+  const cmd = program.command('broadcast').description('Gửi thông báo tuyên truyền tới người đăng ký / awareness broadcasts to subscribers');
+
+  cmd
+    .command('send')
+    .description('Soạn, đếm người nhận và gửi (cần --yes) / compose, count recipients and send (needs --yes)')
+    .requiredOption('--text <text>', 'nội dung tiếng Việt / Vietnamese text')
+    .option('--text-en <text>', 'bản tiếng Anh cho người chọn English / English version')
+    .option('--html', 'nội dung là HTML Telegram (b, i, u, s, code, a) / text is Telegram HTML')
+    .option('--image <url>', 'ảnh kèm theo / image URL')
+    .option('--button <label=url>', 'nút liên kết (lặp lại) / link button (repeatable)', parseButton)
+    .option('--unit <code>', 'đơn vị và các đơn vị trực thuộc / unit subtree')
+    .option('--channel <channel>', 'telegram | zalo (mặc định cả hai / default both)', parseChannel)
+    .option('--lang <lang>', 'chỉ người dùng ngôn ngữ này / only contacts of this language (vi|en)')
+    .option('--tag <tag>', 'chỉ người có nhãn này (lặp lại) / only contacts with this tag (repeatable)', collect)
+    .option('--at <time>', 'hẹn giờ, giờ Việt Nam / schedule, Asia/Ho_Chi_Minh "YYYY-MM-DD HH:mm"', parseAt)
+    .option('--ignore-quiet-hours', 'gửi cả trong giờ nghỉ / send during quiet hours')
+    .option('--require-approval', 'cần người thứ hai duyệt / a second person must approve')
+    .option('--by <name>', 'người soạn / author', os.userInfo().username)
+    .option('--yes', 'xác nhận gửi / confirm')
+    .action(async (o: { text: string; textEn?: string; html?: boolean; image?: string; button?: Array<{ text: string; url: string }>; unit?: string; channel?: BroadcastChannel; lang?: string; tag?: string[]; at?: Date; ignoreQuietHours?: boolean; requireApproval?: boolean; by: string; yes?: boolean }) => {
+      if (o.lang && o.lang !== 'vi' && o.lang !== 'en') throw new InvalidArgumentError('--lang: expected vi or en');
+      await withDeps(async (deps) => {
+        const target = { unitCode: o.unit ?? null, channels: o.channel ? [o.channel] : [], lang: (o.lang as 'vi' | 'en' | undefined) ?? null, tags: o.tag ?? [] };
+        const content = { text: o.text, textEn: o.textEn ?? null, format: o.html ? ('html' as const) : ('text' as const), imageUrl: o.image ?? null, buttons: o.button ?? [] };
+        if (!o.yes) {
+          const problems = validateContent(content);
+          const n = await countRecipients(target, { zaloWindowH: deps.e.ZALO_CS_WINDOW_H });
+          console.log(renderBroadcast(content, 'vi').html);
+          console.log(`Người nhận / recipients: ${n.total} (Telegram ${n.byChannel.telegram}, Zalo ${n.byChannel.zalo}; Zalo ngoài cửa sổ 7 ngày / outside the window: ${n.zaloOutsideWindow})`);
+          if (problems.length > 0) console.log(`Lỗi / problems:\n  - ${problems.join('\n  - ')}`);
+          console.log('Chưa gửi. Thêm --yes để gửi / Not sent: add --yes to send');
+          return;
+        }
+        const created = await createBroadcast({ ...content, target, createdBy: o.by, sendAt: o.at ?? null, ignoreQuietHours: o.ignoreQuietHours ?? false, ...(o.requireApproval ? { requireApproval: true } : {}) }, deps);
+        console.log(`Người nhận / recipients: ${created.recipients.total} (Telegram ${created.recipients.byChannel.telegram}, Zalo ${created.recipients.byChannel.zalo})`);
+        if (created.status === 'pending_approval') console.log(`Chờ duyệt / waiting for approval: hailong broadcast approve ${created.id} --by <người duyệt>`);
+        else if (created.startsAt) console.log(`Bắt đầu lúc / starts at ${formatDateTime(created.startsAt)}${created.heldByQuietHours ? ' (sau giờ nghỉ / after quiet hours)' : ''}`);
+        console.log(created.id);
+      });
+    });
+
+  cmd
+    .command('status <id>')
+    .description('Tiến độ / progress (thanh tiến độ trên terminal / a progress bar on a terminal)')
+    .option('--json', 'in số liệu dạng JSON / print counts as JSON')
+    .option('--no-watch', 'không theo dõi / print once')
+    .action(async (id: string, o: { json?: boolean; watch: boolean }) => {
+      await withDeps(async (deps) => {
+        let p = await broadcastProgress(id, deps.redis, deps.prefix);
+        if (!p) throw new Error(`no broadcast ${id}`);
+        if (o.json) return void console.log(JSON.stringify(p, null, 2));
+        if (!process.stdout.isTTY || !o.watch || TERMINAL.has(p.status)) return void console.log(describe(p));
+        const bar = new SingleBar({ format: '{bar} {percentage}% | {value}/{total} | {info}', hideCursor: true }, Presets.shades_classic);
+        bar.start(Math.max(1, p.recipients), p.done, { info: describe(p) });
+        while (!TERMINAL.has(p.status)) {
+          await sleep(1000);
+          p = (await broadcastProgress(id, deps.redis, deps.prefix))!;
+          bar.setTotal(Math.max(1, p.recipients));
+          bar.update(p.done, { info: describe(p) });
+        }
+        bar.stop();
+        console.log(describe(p));
+      });
+    });
+
+  for (const [name, vi, en] of [['pause', 'Tạm dừng', 'pause'], ['resume', 'Tiếp tục', 'resume'], ['cancel', 'Huỷ', 'cancel']] as const) {
+    cmd
+      .command(`${name} <id>`)
+      .description(`${vi} / ${en}`)
+      .action(async (id: string) => {
+        await withDeps(async (deps) => {
+          if (name === 'cancel') {
+            const r = await cancelBroadcast(id, deps);
+            if (!r.cancelled) throw new Error(`broadcast ${id} cannot be cancelled (not found or finished)`);
+            console.log(`Đã huỷ / cancelled; đang gửi dở / in flight: ${r.inFlight}`);
+          } else {
+            const ok = name === 'pause' ? await pauseBroadcast(id, deps) : await resumeBroadcast(id, deps);
+            if (!ok) throw new Error(`broadcast ${id} cannot be ${name}d in its current state`);
+            console.log(name === 'pause' ? 'Đã tạm dừng / paused' : 'Đã tiếp tục / resumed');
+          }
+        });
+      });
+  }
+
+  cmd
+    .command('approve <id>')
+    .description('Duyệt (người thứ hai) / approve (a second person)')
+    .requiredOption('--by <name>', 'người duyệt / approver')
+    .action(async (id: string, o: { by: string }) => {
+      await withDeps(async (deps) => {
+        const r = await approveBroadcast(id, o.by, deps);
+        console.log(`Đã duyệt / approved; bắt đầu lúc / starts at ${formatDateTime(r.startsAt)}`);
+      });
+    });
+
+  cmd
+    .command('test <id>')
+    .description('Gửi thử cho chính mình / send a test to yourself')
+    .requiredOption('--to <chatId>', 'chat id (Telegram) / user id (Zalo) của bạn / yours')
+    .option('--channel <channel>', 'telegram | zalo', parseChannel, 'telegram')
+    .option('--lang <lang>', 'vi | en', 'vi')
+    .action(async (id: string, o: { to: string; channel: BroadcastChannel; lang: string }) => {
+      await withDeps(async (deps) => {
+        const bc = await Broadcast.findById(id).lean();
+        if (!bc) throw new Error(`no broadcast ${id}`);
+        const sender = broadcastSenders({ env: deps.e, log: logger, redis: deps.redis, prefix: deps.prefix })[o.channel];
+        if (!sender) throw new Error(`${o.channel} is not configured in this process`);
+        const content = { text: bc.text, textEn: bc.textEn ?? null, format: bc.format === 'html' ? ('html' as const) : ('text' as const), imageUrl: bc.imageUrl ?? null, buttons: bc.buttons.map((b) => ({ text: b.text, textEn: b.textEn ?? null, url: b.url })) };
+        await sender.send(o.to, renderBroadcast(content, o.lang === 'en' ? 'en' : 'vi'));
+        console.log('Đã gửi thử / test sent');
+      });
+    });
+
+  cmd
+    .command('list')
+    .description('Các thông báo gần đây / recent broadcasts')
+    .action(async () => {
+      await withDeps(async () => {
+        const rows = await Broadcast.find({}, { status: 1, createdBy: 1, createdAt: 1, recipientCount: 1, text: 1 }).sort({ createdAt: -1 }).limit(20).lean();
+        for (const r of rows) console.log(`${r._id.toString()}  ${r.status.padEnd(16)} ${String(r.recipientCount).padStart(7)}  ${formatDateTime(r.createdAt)}  ${r.createdBy}`);
+      });
+    });
+}
