@@ -182,17 +182,18 @@ export interface CancelResult {
  * every send) and no delivery is left 'queued' to claim. Only those already 'sending' may finish.
  */
 export async function cancelBroadcast(id: string, deps: ControlDeps): Promise<CancelResult> {
-  const r = await Broadcast.updateOne(
-    { _id: id, status: { $in: ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused'] } },
-    { $set: { status: 'cancelled', cancelledAt: now(deps) } },
-  );
-  if (r.modifiedCount !== 1) return { cancelled: false, inFlight: 0 };
+  const cancellable: BroadcastStatus[] = ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused'];
+  const bc = await Broadcast.findById(id, { status: 1 }).lean();
+  if (!bc || !cancellable.includes(bc.status)) return { cancelled: false, inFlight: 0 };
   await deps.redis.set(controlKey(deps.prefix, id), 'cancelled' satisfies ControlState, 'EX', CONTROL_TTL_S);
   const store = new DeliveryStore(deps.redis, deps.prefix);
   // Read right after the control key: no claim succeeds from here on, so these are the only
   // deliveries that may still reach the platform.
   const { sending } = await store.counts(id);
+  // Jobs out of the queues first (found by their queued state), then the states; the status last,
+  // so the finisher never records a report before the cancelled count is in.
   await removeQueuedJobs(id, deps);
   await store.cancelQueued(id);
+  await Broadcast.updateOne({ _id: id, status: { $in: cancellable } }, { $set: { status: 'cancelled', cancelledAt: now(deps) } });
   return { cancelled: true, inFlight: sending };
 }

@@ -40,7 +40,9 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
   const live = bc.status === 'sending' || bc.status === 'fanning_out';
   const ratePerS = live ? await store.rate(id) : 0;
   const recipients = bc.fanoutDone ? c.total : Math.max(bc.recipientCount, c.total);
-  const done = c.sent + c.failed + c.blocked + c.skipped + c.cancelled;
+  // Cancelled during the fan-out: recipients never fanned out did not get it either.
+  const cancelled = c.cancelled + (bc.status === 'cancelled' ? recipients - c.total : 0);
+  const done = c.sent + c.failed + c.blocked + c.skipped + cancelled;
   const remaining = Math.max(0, recipients - done);
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
   return {
@@ -48,7 +50,7 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
     status: bc.status as BroadcastStatus,
     recipients,
     fanoutDone: bc.fanoutDone,
-    counts: { queued: bc.fanoutDone ? c.queued : remaining - c.sending, sending: c.sending, sent: c.sent, failed: c.failed, blocked: c.blocked, skipped: c.skipped, cancelled: c.cancelled },
+    counts: { queued: bc.fanoutDone ? c.queued : remaining - c.sending, sending: c.sending, sent: c.sent, failed: c.failed, blocked: c.blocked, skipped: c.skipped, cancelled },
     done,
     ratePerS: Math.round(ratePerS * 10) / 10,
     etaSeconds: remaining === 0 ? 0 : ratePerS > 0 ? Math.round(remaining / ratePerS) : null,

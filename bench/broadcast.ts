@@ -1,0 +1,109 @@
+/**
+ * Broadcast benchmark (not a test). Against the fake Telegram server on loopback, with real
+ * Redis and the MongoDB-compatible server:
+ *   1. baseline: the bare client sending as fast as it can (same concurrency), msg/s;
+ *   2. the full send path with no effective limit (15 s window): msg/s, and the overhead per
+ *      message over (1);
+ *   3. 20,000 recipients at 30/s and at 1,000/s: achieved rate as a share of the limit, and the
+ *      busiest 1 s window (must never exceed the limit). At 30/s the run is cut after
+ *      BENCH_WINDOW_S seconds (default 30) and cancelled: the full 20,000 would take 11 minutes.
+ *
+ *   bash scripts/with-services.sh npx tsx bench/broadcast.ts
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseEnv } from '../config/env';
+import { logger } from '../lib/logger';
+import { createTelegramClient } from '../bot/channels/telegram/api-client';
+import { Broadcast } from '../models/broadcast';
+import { Contact } from '../models/contact';
+import { broadcastSenders } from '../workers/broadcast/channels';
+import { cancelBroadcast, createBroadcast, type ControlDeps } from '../workers/broadcast/control';
+import { concurrencyFor } from '../workers/broadcast/limits';
+import { startBroadcastWorkers } from '../workers/broadcast/start';
+import { FakeTelegram } from '../test/fakes/telegram-server';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../test/support/services';
+
+const N = Number(process.env.BENCH_RECIPIENTS ?? 20_000);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
+
+function maxPerSecond(times: number[]): number {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; j < t.length; j++) {
+    while (t[j]! - t[i]! >= 1000) i++;
+    best = Math.max(best, j - i + 1);
+  }
+  return best;
+}
+
+async function main(): Promise<void> {
+  await connectTestDb('bench');
+  const redis = testRedis();
+  const fake = await FakeTelegram.start();
+  const env = parseEnv({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' });
+  for (let i = 0; i < N; i += 5000) {
+    await Contact.insertMany(Array.from({ length: Math.min(5000, N - i) }, (_, k) => ({ channel: 'telegram', channelUserId: String(10_000_000 + i + k), consentAt: new Date() })), { ordered: false });
+  }
+  const rows: string[] = [];
+
+  // 1. Baseline: bare client, 2,000 sends, concurrency 32.
+  const client = createTelegramClient({ token: fake.token, apiRoot: fake.apiRoot, maxRetries: 0, maxRetryAfterS: 1, waitOnRateLimit: false, log: logger });
+  const CONC = 32;
+  let next = 0;
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: CONC }, async () => {
+    while (next < 2000) await client.sendMessage(20_000_000 + next++, 'baseline');
+  }));
+  const baseline = 2000 / ((Date.now() - t0) / 1000);
+  rows.push(`baseline (bare client, concurrency ${CONC}): ${baseline.toFixed(0)} msg/s`);
+
+  const run = async (label: string, limitPerS: number, concurrency: number, cutAfterS: number | null) => {
+    const prefix = testPrefix(`bench${label}`);
+    const ctx = { env, log: logger, redis, prefix };
+    const workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS, concurrency } }, finishIntervalMs: 250 });
+    const deps: ControlDeps = { redis, prefix, queues: workers.queues, env };
+    const before = fake.calls.length;
+    const created = await createBroadcast({ text: `bench ${label}`, target: {}, createdBy: 'bench' }, deps);
+    // Measured from the first send, so the fan-out of the first page is not counted as slowness.
+    await fake.waitFor(() => fake.calls.length > before, 120_000, 'first send');
+    const start = fake.calls[before]!.at;
+    for (;;) {
+      const bc = await Broadcast.findById(created.id, { status: 1 }).lean();
+      if (bc?.status === 'completed') break;
+      if (cutAfterS !== null && Date.now() - start >= cutAfterS * 1000) {
+        await cancelBroadcast(created.id, deps);
+        break;
+      }
+      await sleep(100);
+    }
+    const calls = fake.calls.slice(before).filter((c) => c.method === 'sendMessage' && c.at >= start);
+    const end = cutAfterS !== null ? Math.min(start + cutAfterS * 1000, calls[calls.length - 1]!.at) : calls[calls.length - 1]!.at;
+    const inWindow = calls.filter((c) => c.at <= end);
+    const rate = inWindow.length / Math.max(0.001, (end - start) / 1000);
+    await workers.close();
+    await clearPrefix(redis, prefix);
+    return { sends: inWindow.length, seconds: (end - start) / 1000, rate, max1s: maxPerSecond(calls.map((c) => c.at)) };
+  };
+
+  // 2. Full send path, limit far above what the process can do.
+  const unl = await run('unlimited', 100_000, CONC, 15);
+  rows.push(`full send path, no effective limit (concurrency ${CONC}): ${unl.rate.toFixed(0)} msg/s over ${unl.sends} sends; overhead per message vs baseline: ${((1000 / unl.rate - 1000 / baseline) * CONC).toFixed(2)} ms of a concurrency slot (${(baseline / unl.rate).toFixed(2)}x baseline time)`);
+
+  // 3. The two limits.
+  for (const [limit, cut] of [[30, WINDOW_S], [1000, null]] as const) {
+    const r = await run(`l${limit}`, limit, concurrencyFor(limit), cut);
+    rows.push(`${N} recipients at ${limit}/s${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit; busiest 1 s window ${r.max1s} (limit ${limit})`);
+  }
+
+  // eslint-disable-next-line no-console
+  console.log(rows.join('\n'));
+  await fake.close();
+  await redis.quit();
+  await dropTestDb();
+}
+
+main().catch((err: unknown) => {
+  // eslint-disable-next-line no-console
+  console.error(err);
+  process.exit(1);
+});
