@@ -38,7 +38,7 @@ export async function startTelegram(opts: { ctx: AppContext; service: Conversati
     maxRetryAfterS: env.TELEGRAM_MAX_RETRY_AFTER_S,
     log,
   });
-  const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0]!;
+  const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0];
   const handler = createTelegramTurnHandler({ telegram, service: opts.service, log });
   const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log);
   const applies = roles.has('bot');

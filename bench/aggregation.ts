@@ -40,7 +40,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.floor(s.length / 2)];
 }
 
 async function generate(): Promise<void> {
@@ -53,7 +53,7 @@ async function generate(): Promise<void> {
     for (let i = start; i < Math.min(TOTAL, start + batch); i++) {
       const at = YEAR_START + Math.floor(rand() * 366 * 86400_000);
       const responseId = `r${String(i).padStart(7, '0')}`;
-      const unitCode = UNITS[Math.floor(rand() * UNITS.length)]!;
+      const unitCode = UNITS[Math.floor(rand() * UNITS.length)];
       const values = ELEMENTS.map((e) => (e === 'PAKN' && rand() < 0.5 ? 0 : 1 + Math.floor(rand() ** 0.5 * 5)));
       const level = rand();
       responses.push({

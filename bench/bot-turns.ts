@@ -36,7 +36,7 @@ async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds
     Array.from({ length: citizens }, async (_, i) => {
       const chat = base + i;
       for (let step = 0; performance.now() < deadline; step++) {
-        const text = t.script[step % t.script.length]!;
+        const text = t.script[step % t.script.length];
         const reply = sink.nextMessage(chat);
         const t0 = performance.now();
         await postText(t.url, t.secret, chat, text);
@@ -79,7 +79,7 @@ async function openLoop(sink: BotApiSink, t: Target, citizens: number, ratePerS:
     busy.add(chat);
     const s = step.get(chat) ?? 0;
     step.set(chat, s + 1);
-    const text = t.script[s % t.script.length]!;
+    const text = t.script[s % t.script.length];
     sent++;
     inflight.push(
       (async () => {

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   setInterval(() => {
     const sent = fake.sentTo(9001);
     for (; shown < sent.length; shown++) {
-      const m = sent[shown]!;
+      const m = sent[shown];
       const buttons = m.replyMarkup?.inline_keyboard.flat().map((b) => `[${b.text}]`).join(' ') ?? '';
       process.stderr.write(`\n🤖 ${m.text}${buttons ? `\n   ${buttons}` : ''}\n> `);
     }
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     const text = line.trim();
     if (!text) return;
     const tap = /^tap\s+(.+)$/i.exec(text);
-    void (tap ? citizen.tapLabel(tap[1]!) : text.startsWith('/') ? citizen.command(text.split(' ')[0]!, text.split(' ')[1]) : citizen.send(text)).catch((err: Error) =>
+    void (tap ? citizen.tapLabel(tap[1]) : text.startsWith('/') ? citizen.command(text.split(' ')[0], text.split(' ')[1]) : citizen.send(text)).catch((err: Error) =>
       process.stderr.write(`(${err.message})\n`),
     );
   });

@@ -72,7 +72,7 @@ export function postText(url: string, secret: string | null, chatId: number, tex
       chat: { id: chatId, type: 'private', first_name: 'Dân' },
       from: { id: chatId, is_bot: false, first_name: 'Dân', language_code: 'vi' },
       text,
-      ...(isCommand ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] } : {}),
+      ...(isCommand ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0].length }] } : {}),
     },
   };
   const body = Buffer.from(JSON.stringify(update));
@@ -92,5 +92,5 @@ export function postText(url: string, secret: string | null, chatId: number, tex
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }

@@ -4,7 +4,7 @@ import { Contact } from '../../models/contact';
 import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
 import type { Logger } from '../../lib/logger';
-import type { ChannelName, InboundEvent, TurnReply } from '../channels/channel';
+import type { InboundEvent, TurnReply } from '../channels/channel';
 import { currentQuestion, handle, startSession } from '../engine/engine';
 import { t } from '../engine/messages';
 import type { EngineResult, EngineState } from '../engine/types';
@@ -208,7 +208,7 @@ export class ConversationService {
   }
 
   private changeContact(ev: InboundEvent, contact: HotContact, set: ContactChanges): Promise<void> {
-    return this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel as ChannelName, userId: ev.userId, set });
+    return this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel, userId: ev.userId, set });
   }
 
   private async commandWithoutSession(ev: InboundEvent, contact: HotContact, name: 'help' | 'lang' | 'stop', arg: string | undefined, now: Date): Promise<TurnReply> {

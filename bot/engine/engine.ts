@@ -125,7 +125,7 @@ function typed(flow: Flow, state: EngineState, raw: string): EngineResult {
     default: {
       const picked = pickByText(options, text, false, node.type === 'scale5' || node.type === 'rating');
       if (!picked || picked.length !== 1) return reask(state, t('reask', state.lang), node);
-      return answerSingle(flow, state, node, picked[0]!);
+      return answerSingle(flow, state, node, picked[0]);
     }
   }
 }
@@ -143,7 +143,7 @@ function pickByText(options: Array<{ value: string; label: string }>, text: stri
   }
   const f = fold(text);
   const exact = options.filter((o) => fold(o.label.replace(/^\d+\.\s*/, '').replace(/[☐☑⭐]/g, '')) === f);
-  return exact.length === 1 ? [exact[0]!.value] : null;
+  return exact.length === 1 ? [exact[0].value] : null;
 }
 
 function reask(state: EngineState, text: string, node: QuestionNode): EngineResult {

@@ -26,7 +26,7 @@ export function optionsOf(node: QuestionNode, lang: Lang): Array<{ value: string
     case 'multi_choice':
       return node.options.map((o) => ({ value: o.value, label: localize(o.label, lang), other: o.other === true }));
     case 'scale5': {
-      const opts = ['1', '2', '3', '4', '5'].map((v) => ({ value: v, label: `${v}. ${localize(SCALE5_LABELS[v]!, lang)}`, other: false }));
+      const opts = ['1', '2', '3', '4', '5'].map((v) => ({ value: v, label: `${v}. ${localize(SCALE5_LABELS[v], lang)}`, other: false }));
       if (node.notApplicable) opts.push({ value: '0', label: localize(node.notApplicable, lang), other: false });
       return opts;
     }

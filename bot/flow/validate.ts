@@ -86,7 +86,7 @@ function checkLimits(flow: Flow, node: FlowNode, at: string, issues: FlowIssue[]
     const raw = lang === 'en' ? node.text.en : node.text.vi;
     if (!raw) continue;
     for (const m of raw.matchAll(/\{([a-z_]+)\}/g)) {
-      if (!flow.placeholders.includes(m[1]!)) issues.push({ path: `${at}.text.${lang}`, message: `unknown placeholder {${m[1]}}` });
+      if (!flow.placeholders.includes(m[1])) issues.push({ path: `${at}.text.${lang}`, message: `unknown placeholder {${m[1]}}` });
     }
     const expanded = raw.replace(/\{[a-z_]+\}/g, 'x'.repeat(LIMITS.placeholderChars));
     if (expanded.length > LIMITS.textChars) {
@@ -127,13 +127,13 @@ function checkGraph(flow: Flow, byId: Map<string, { node: FlowNode; index: numbe
     };
     push(root);
     while (frames.length > 0) {
-      const f = frames[frames.length - 1]!;
+      const f = frames[frames.length - 1];
       if (f.i >= f.targets.length) {
         colour.set(f.id, 2);
         frames.pop();
         continue;
       }
-      const next = f.targets[f.i++]!;
+      const next = f.targets[f.i++];
       const c = colour.get(next);
       if (c === 1) issues.push({ path: `nodes.${byId.get(f.id)!.index}`, message: `cycle: "${f.id}" leads back to "${next}"` });
       else if (c === undefined) push(next);

@@ -39,7 +39,7 @@ async function until<T>(fn: () => Promise<T | null | undefined | false>, label: 
 /** Waits until chat `id` has received `n` messages in all; returns the last. */
 async function nth(id: number, n: number) {
   await fake.waitFor(() => fake.sentTo(id).length >= n, 10_000, `${n} messages to ${id}`);
-  return fake.sentTo(id)[n - 1]!;
+  return fake.sentTo(id)[n - 1];
 }
 
 beforeAll(async () => {
@@ -109,8 +109,8 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     expect(Object.keys(byQ).sort()).toEqual(['q1', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7', 'r1']);
     expect(byQ.q1).toMatchObject({ element: 'TIEP_CAN', value: 1 });
     expect(byQ.r1).toMatchObject({ element: 'TIEP_CAN', value: ['cho', 'khac'], text: 'Không có chỗ để xe' });
-    expect(byQ.q2!.value).toBe(4);
-    expect(byQ.q5!.value).toBe(5);
+    expect(byQ.q2.value).toBe(4);
+    expect(byQ.q5.value).toBe(5);
     expect(byQ.q6).toMatchObject({ element: 'TONG_THE', value: 4 });
     expect(byQ.q7).toMatchObject({ text: 'Nên có thêm ghế chờ' });
     const contact = await Contact.findOne({ channel: 'telegram', channelUserId: '1001' }).lean();
@@ -151,7 +151,7 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const u = fake.user(1003);
     await u.command('/start');
     const consent = await nth(1003, 1);
-    const yes = consent.replyMarkup!.inline_keyboard.flat()[0]!.callback_data!;
+    const yes = consent.replyMarkup!.inline_keyboard.flat()[0].callback_data!;
     // Two presses of the same button racing, and the second press delivered twice.
     await Promise.all([u.tap(yes, consent.messageId), u.tap(yes, consent.messageId, { copies: 2 })]);
     await nth(1003, 2);

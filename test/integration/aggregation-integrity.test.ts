@@ -38,7 +38,7 @@ test('identical answers in a burst are flagged once, with the reason', async () 
   await flagBursts('U9', '2025-06-02');
   const flags = await Flag.find({}).lean();
   expect(flags.map((f) => f.responseId).sort()).toEqual(['burst-0', 'burst-1', 'burst-2', 'burst-3', 'burst-4']);
-  expect(flags[0]!.detail).toBe('5 identical within 10 min');
+  expect(flags[0].detail).toBe('5 identical within 10 min');
 });
 
 test('an admin exclusion needs a reason, is audited, recomputes the bucket and shows in the report', async () => {

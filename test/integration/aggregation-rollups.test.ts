@@ -39,7 +39,7 @@ function completion(unitCode: string, at: string, values: number[], extra: Parti
       lang: 'vi' as const,
       startedAt: at,
     },
-    answers: values.map((v, i) => ({ questionId: `q${i + 1}`, element: ELEMENTS[i]!, type: 'single_choice', value: v, text: null })),
+    answers: values.map((v, i) => ({ questionId: `q${i + 1}`, element: ELEMENTS[i], type: 'single_choice', value: v, text: null })),
     completedAt: at,
   };
 }

@@ -28,8 +28,8 @@ const recording: CaseNotifier = { notify: async (unitCode, text) => (alerts.push
 function payload(id: string, values: number[], reasons: Record<number, string[]> = {}) {
   const elements = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
   const answers = values.flatMap((v, i) => [
-    { questionId: `q${i + 1}`, element: elements[i]!, type: 'scale5', value: v, text: null },
-    ...(reasons[i] ? [{ questionId: `r${i + 1}`, element: elements[i]!, type: 'multi_choice', value: reasons[i]!, text: 'gọi tôi 0912345678' }] : []),
+    { questionId: `q${i + 1}`, element: elements[i], type: 'scale5', value: v, text: null },
+    ...(reasons[i] ? [{ questionId: `r${i + 1}`, element: elements[i], type: 'multi_choice', value: reasons[i], text: 'gọi tôi 0912345678' }] : []),
   ]);
   return {
     responseId: id,
@@ -80,7 +80,7 @@ test('a 1 or 2 opens one case with a due time and alerts the unit once, without 
 
   const cases = await Case.find({}).lean();
   expect(cases).toHaveLength(1);
-  const c = cases[0]!;
+  const c = cases[0];
   expect(c).toMatchObject({ caseId: 'case-resp-case-0001', dossierCode: 'DOS-resp-case-0001', unitCode: '19870', procedureCode: '1.004227', status: 'open', day: '2025-05-05' });
   expect(c.items).toEqual([
     { element: 'CONG_CHUC', questionId: 'q3', value: 2, reasons: ['thai_do', 'khac'] },
@@ -89,13 +89,13 @@ test('a 1 or 2 opens one case with a due time and alerts the unit once, without 
   expect(c.dueAt.toISOString()).toBe('2025-05-08T02:00:00.000Z');
   expect(c.notifiedAt).not.toBeNull();
   expect(alerts).toHaveLength(1);
-  expect(alerts[0]!.unitCode).toBe('19870');
-  expect(alerts[0]!.text).toContain('DOS-resp-case-0001');
-  expect(alerts[0]!.text).toContain('1.004227');
-  expect(alerts[0]!.text).toContain('Công chức: 2/5 (Thái độ chưa tốt; Khác)');
-  expect(alerts[0]!.text).toContain('Đánh giá chung: 1/5');
-  expect(alerts[0]!.text).toContain('08/05/2025 09:00');
-  expect(alerts[0]!.text).not.toMatch(/0912345678|gọi tôi/);
+  expect(alerts[0].unitCode).toBe('19870');
+  expect(alerts[0].text).toContain('DOS-resp-case-0001');
+  expect(alerts[0].text).toContain('1.004227');
+  expect(alerts[0].text).toContain('Công chức: 2/5 (Thái độ chưa tốt; Khác)');
+  expect(alerts[0].text).toContain('Đánh giá chung: 1/5');
+  expect(alerts[0].text).toContain('08/05/2025 09:00');
+  expect(alerts[0].text).not.toMatch(/0912345678|gọi tôi/);
 });
 
 test('an overdue case escalates once, to the district above the commune', async () => {
@@ -105,7 +105,7 @@ test('an overdue case escalates once, to the district above the commune', async 
   const late = await escalateOverdue({ notifier: recording, now: new Date('2025-05-08T02:01:00Z') });
   expect(late.escalated).toEqual(['case-resp-case-0001']);
   expect(alerts.map((a) => a.unitCode)).toEqual(['477']);
-  expect(alerts[0]!.text).toContain('quá hạn');
+  expect(alerts[0].text).toContain('quá hạn');
   const again = await escalateOverdue({ notifier: recording, now: new Date('2025-05-09T00:00:00Z') });
   expect(again.escalated).toEqual([]);
   expect(await Case.findOne({ caseId: 'case-resp-case-0001' }).lean()).toMatchObject({ escalatedTo: '477' });
@@ -129,8 +129,8 @@ test('handling is logged with who and when; closing records on-time and can send
     followUp: { send: async (c) => (sent.push({ caseId: c.caseId, text: c.text }), true) },
   });
   expect(r).toEqual({ closed: true, onTime: true, followUpSent: true });
-  expect(sent[0]!.text).toContain('DOS-resp-case-0001');
-  expect(sent[0]!.text).toContain('đã xử lý');
+  expect(sent[0].text).toContain('DOS-resp-case-0001');
+  expect(sent[0].text).toContain('đã xử lý');
   const c = (await Case.findOne({ caseId: 'case-resp-case-0001' }).lean())!;
   expect(c.log.map((l) => [l.action, l.by])).toEqual([
     ['opened', 'system'],

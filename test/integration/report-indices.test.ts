@@ -37,7 +37,7 @@ async function respond(unitCode: string, at: string, values: number[], o: { offi
   await storeCompletion(
     `resp-report-${seq}`,
     { dossierCode, unitCode, procedureCode: o.procedure, officerId: o.officer, dossierChannel: o.channel, onlineLevel: o.level ?? null, surveyChannel: 'zalo', flowKey: 'default', flowVersion: 1, lang: 'vi', startedAt: at },
-    values.map((v, i) => ({ questionId: `q${i + 1}`, element: ELEMENTS[i]!, type: 'single_choice', value: v, text: null })),
+    values.map((v, i) => ({ questionId: `q${i + 1}`, element: ELEMENTS[i], type: 'single_choice', value: v, text: null })),
     new Date(at),
   );
   return dossierCode;
@@ -105,10 +105,10 @@ test('the district month report has the contract fields with exact shares, n and
   expect(r.unitsIncluded).toEqual(['19867', '19882', '477']);
   expect(r.responses).toBe(4);
   expect(r.elements.TIEP_CAN).toMatchObject({ n: 4, satisfied: 3, index: 0.75 });
-  expect(r.elements.TIEP_CAN!.ci95!.low).toBeCloseTo(0.3006, 3);
-  expect(r.elements.TIEP_CAN!.ci95!.high).toBeCloseTo(0.9544, 3);
+  expect(r.elements.TIEP_CAN.ci95!.low).toBeCloseTo(0.3006, 3);
+  expect(r.elements.TIEP_CAN.ci95!.high).toBeCloseTo(0.9544, 3);
   expect(r.elements.PAKN).toMatchObject({ n: 3, satisfied: 2, na: 1 });
-  expect(r.elements.PAKN!.index).toBeCloseTo(2 / 3, 10);
+  expect(r.elements.PAKN.index).toBeCloseTo(2 / 3, 10);
   expect(r.overall.index).toBeCloseTo((0.75 * 4 + 2 / 3) / 5, 10);
   expect(r.responseRate).toMatchObject({ numerator: 4, denominator: 8, value: 0.5 });
   expect(r.ratio766).toMatchObject({ numerator: 7, denominator: 8, value: 0.875, dossiersWithDissatisfactionOrOpenCase: 1 });
@@ -135,11 +135,11 @@ test("a merged commune's figures include its predecessors' history", async () =>
 test('ranking: ties, minimum n and units that existed at the period end', async () => {
   const march = await buildRanking({ parent: '477', period: '2025-03', units: null, minN: 2 });
   expect(march.rows.map((r) => [r.unitCode, r.rank, r.status])).toEqual([['19867', 1, 'ranked'], ['19882', null, 'chưa đủ dữ liệu']]);
-  expect(march.rows[0]!.index).toBeCloseTo((4 * (2 / 3) + 0.5) / 5, 10);
+  expect(march.rows[0].index).toBeCloseTo((4 * (2 / 3) + 0.5) / 5, 10);
   const after = await buildRanking({ parent: '46', period: '2025', units: null, minN: 1 });
   // 477 was abolished on 30/6/2025: the 2025 ranking under the province has the new commune only.
   expect(after.rows.map((r) => r.unitCode)).toEqual(['QD-NEW']);
-  expect(after.rows[0]!.responses).toBe(5);
+  expect(after.rows[0].responses).toBe(5);
 });
 
 test('`hailong report --format json` prints the contract', async () => {
@@ -198,7 +198,7 @@ test('the API reads only the caller units and serves the same report', async () 
   const ok = await get('/api/v1/reports/indices?unit=477&period=2025-03', allKey);
   expect(ok.status).toBe(200);
   const json = JSON.parse(ok.body.toString()) as { elements: Record<string, { index: number }>; ratio766: { value: number } };
-  expect(json.elements.TIEP_CAN!.index).toBe(0.75);
+  expect(json.elements.TIEP_CAN.index).toBe(0.75);
   expect(json.ratio766.value).toBe(0.875);
   // A key of the merged commune sees its predecessors, not the old district.
   expect((await get('/api/v1/reports/indices?unit=477&period=2025-03', newCommuneKey)).status).toBe(403);

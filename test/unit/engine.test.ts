@@ -172,9 +172,9 @@ describe('conversation engine over the default flow', () => {
   });
 
   test('the whole survey in English uses English texts', () => {
-    let r = pick(begin('en'), 'yes');
+    const r = pick(begin('en'), 'yes');
     expect(question(r).text).toBe('Was the counter or portal convenient?');
-    expect(question(r).choices.flat()[3]!.label).toBe('4. Satisfied');
+    expect(question(r).choices.flat()[3].label).toBe('4. Satisfied');
   });
 
   test('callback data round-trips and fits 64 bytes', () => {

@@ -32,7 +32,7 @@ describe('flow validation', () => {
 
   test('rejects a dangling target', () => {
     const f = base();
-    f.nodes[0]!.next = 'zzz';
+    f.nodes[0].next = 'zzz';
     expect(messages(f)).toContain('nodes.0.next: target "zzz" does not exist');
   });
 
@@ -59,21 +59,21 @@ describe('flow validation', () => {
 
   test('rejects text that would not fit a Telegram message', () => {
     const f = base();
-    f.nodes[1]!.text = { vi: 'a'.repeat(4000) + '{donvi}' };
+    f.nodes[1].text = { vi: 'a'.repeat(4000) + '{donvi}' };
     expect(messages(f)).toContain('nodes.1.text.vi: text may exceed 4096 characters once placeholders are filled');
   });
 
   test('rejects option values and node ids that could overflow 64-byte callback data', () => {
     const f = base();
-    (f.nodes[0] as { options: Array<{ value: string }> }).options[0]!.value = 'a'.repeat(40);
+    (f.nodes[0] as { options: Array<{ value: string }> }).options[0].value = 'a'.repeat(40);
     expect(messages(f).some((m) => m.startsWith('nodes.0.options.0.value'))).toBe(true);
   });
 
   test('rejects unknown placeholders, branch values no option has, and questions without a next node', () => {
     const f = base();
-    f.nodes[0]!.text = { vi: 'Hồ sơ {hoten}?' };
-    f.nodes[0]!.branches = [{ when: { in: ['z'] }, to: 'b' }];
-    delete f.nodes[0]!.next;
+    f.nodes[0].text = { vi: 'Hồ sơ {hoten}?' };
+    f.nodes[0].branches = [{ when: { in: ['z'] }, to: 'b' }];
+    delete f.nodes[0].next;
     f.nodes.splice(1, 0, { id: 'q', type: 'number', text: { vi: 'Bao nhiêu?' } });
     const m = messages(f);
     expect(m).toContain('nodes.0.text.vi: unknown placeholder {hoten}');

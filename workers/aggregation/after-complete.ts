@@ -19,7 +19,7 @@ export const afterCompleteSteps: Array<(p: ResponseCompletePayload, ctx: JobCont
 export async function aggregateAfterComplete(p: ResponseCompletePayload, ctx: JobContext): Promise<void> {
   if (p.meta.unitCode) {
     const day = hcmDay(new Date(p.completedAt));
-    await scheduleRollup({ redis: ctx.redis, prefix: ctx.prefix, enqueue: ctx.enqueue }, p.meta.unitCode, day, aggregationSettings.coalesceMs);
+    await scheduleRollup({ redis: ctx.redis, prefix: ctx.prefix, enqueue: (name, payload, o) => ctx.enqueue(name, payload, o) }, p.meta.unitCode, day, aggregationSettings.coalesceMs);
   }
   // A 1 or 2 anywhere opens a case (once per response) and alerts the unit (once per case).
   const opened = await openCase(p, { slaHours: ctx.env.CASE_SLA_HOURS });

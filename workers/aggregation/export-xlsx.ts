@@ -22,7 +22,7 @@ export function excelDate(d: Date): Date {
 
 function dayDate(day: string): Date {
   const [y, m, d] = day.split('-').map(Number);
-  return new Date(Date.UTC(y!, m! - 1, d!));
+  return new Date(Date.UTC(y, m - 1, d));
 }
 
 function header(ws: ExcelJS.Worksheet, values: string[]): void {
@@ -91,13 +91,13 @@ export async function buildWorkbook(input: WorkbookInput): Promise<ExcelJS.Workb
     const ws = wb.addWorksheet((ELEMENT_NAMES_VI[code] ?? code).slice(0, 31));
     ws.addRow([`${ELEMENT_NAMES_VI[code] ?? code} (${code})`]).font = { bold: true };
     header(ws, ['Nhóm', 'Giá trị', 'Số phiếu', ...SHARE_HEADERS]);
-    ws.addRow(['Toàn đơn vị', r.unit, r.responses, ...shareCells(r.elements[code]!)]);
+    ws.addRow(['Toàn đơn vị', r.unit, r.responses, ...shareCells(r.elements[code])]);
     const groups: Array<[string, Array<Figures & { key: string }> | undefined]> = [
       ['Kênh nộp hồ sơ', r.byChannel],
       ['Thủ tục', r.byProcedure],
       ['Cán bộ tiếp nhận', r.byOfficer?.rows],
     ];
-    for (const [label, rows] of groups) for (const g of rows ?? []) ws.addRow([label, g.key, g.responses, ...shareCells(g.elements[code]!)]);
+    for (const [label, rows] of groups) for (const g of rows ?? []) ws.addRow([label, g.key, g.responses, ...shareCells(g.elements[code])]);
     if (r.byOfficer && r.byOfficer.withheld > 0) ws.addRow([`Không hiển thị ${r.byOfficer.withheld} cán bộ có dưới ${r.byOfficer.minN} phiếu`]);
     pctColumns(ws, [8, 9, 10]);
     ws.getColumn(1).width = 20;

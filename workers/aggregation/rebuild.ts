@@ -51,7 +51,7 @@ export async function rebuildRollups(deps: RollupDeps, from?: string, to?: strin
     for (const [u, ids] of idsByUnit) answersBy.set(u, answers.filter((a) => ids.has(a.responseId)));
     await Promise.all(
       units.map((u, i) =>
-        writeBucket(u, day, versions[i]!, buildBucket(raw.filter((r) => r.unitCode === u).map(toBucketResponse), answersBy.get(u) ?? []), now()),
+        writeBucket(u, day, versions[i], buildBucket(raw.filter((r) => r.unitCode === u).map(toBucketResponse), answersBy.get(u) ?? []), now()),
       ),
     );
     buckets += units.length;

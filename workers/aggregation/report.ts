@@ -88,8 +88,9 @@ function filtered(docs: DayRollup[], q: ReportQuery): Summed & { excluded: numbe
   if (active.length === 0) return base;
   // One filter at a time: rollups keep one-dimensional breakdowns (documented in docs/indices.md).
   if (active.length > 1) throw new Error('filter by one of procedure, officer or channel at a time');
-  const [value, pick] = active[0]!;
+  const [value, pick] = active[0];
   const g = sumGroups(docs, pick).get(value!);
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- an empty Map for a group with no rows
   return { responses: g?.responses ?? 0, dissatisfiedResponses: g?.dissatisfiedResponses ?? 0, cells: g?.cells ?? new Map(), excluded: base.excluded };
 }
 

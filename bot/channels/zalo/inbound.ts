@@ -82,7 +82,7 @@ export function mapText(text: string): InboundEvent['input'] {
   if (lang) return { kind: 'command', name: 'lang', ...(lang[1] ? { arg: lang[1] } : {}) };
   if (START.has(lower)) return { kind: 'start' };
   const start = /^\/start\s+([A-Za-z0-9_-]{1,64})$/.exec(s);
-  if (start) return { kind: 'start', token: start[1]! };
+  if (start) return { kind: 'start', token: start[1] };
   return { kind: 'text', text: s };
 }
 
