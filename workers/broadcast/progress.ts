@@ -41,7 +41,7 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
   const ratePerS = live ? await store.rate(id) : 0;
   const recipients = bc.fanoutDone ? c.total : Math.max(bc.recipientCount, c.total);
   // Cancelled during the fan-out: recipients never fanned out did not get it either.
-  const cancelled = c.cancelled + (bc.status === 'cancelled' ? recipients - c.total : 0);
+  const cancelled = c.cancelled + (bc.status === 'cancelled' ? recipients - c.total + c.queued : 0);
   const done = c.sent + c.failed + c.blocked + c.skipped + cancelled;
   const remaining = Math.max(0, recipients - done);
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -50,7 +50,7 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
     status: bc.status as BroadcastStatus,
     recipients,
     fanoutDone: bc.fanoutDone,
-    counts: { queued: bc.fanoutDone ? c.queued : remaining - c.sending, sending: c.sending, sent: c.sent, failed: c.failed, blocked: c.blocked, skipped: c.skipped, cancelled },
+    counts: { queued: bc.status === 'cancelled' ? 0 : bc.fanoutDone ? c.queued : remaining - c.sending, sending: c.sending, sent: c.sent, failed: c.failed, blocked: c.blocked, skipped: c.skipped, cancelled },
     done,
     ratePerS: Math.round(ratePerS * 10) / 10,
     etaSeconds: remaining === 0 ? 0 : ratePerS > 0 ? Math.round(remaining / ratePerS) : null,
@@ -79,7 +79,9 @@ export async function finishBroadcasts(redis: Redis, prefix: string, now = new D
   for (const bc of open) {
     const id = bc._id.toString();
     const c = await store.counts(id);
-    if (c.sending > 0 || (bc.status === 'sending' && c.queued > 0)) continue;
+    // A cancelled broadcast may still see a fan-out page that was in progress at the cancel; its
+    // jobs settle as cancelled, so wait for them too.
+    if (c.sending > 0 || c.queued > 0) continue;
     const r = await Broadcast.updateOne(
       { _id: bc._id, status: bc.status, finishedAt: null },
       { $set: { finishedAt: now, report: c, ...(bc.status === 'sending' ? { status: 'completed' } : {}) } },
