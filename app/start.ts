@@ -87,7 +87,16 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   }
 
   const telegram = await startTelegram({ ctx, service, roles, shutdown });
-  const zalo = startZalo({ ctx, service, sink, roles, shutdown });
+  const adminChat = env.ADMIN_TELEGRAM_CHAT_ID;
+  const tg = telegram.telegram;
+  const zalo = startZalo({
+    ctx,
+    service,
+    sink,
+    roles,
+    shutdown,
+    ...(adminChat && tg ? { alertAdmins: async (text: string) => void (await tg.sendMessage(adminChat, text)) } : {}),
+  });
   if (telegram.telegram) senders.telegram = telegramInvitationSender(telegram.telegram);
   if (zalo) senders.zalo = zaloInvitationSender(zalo.proactive);
   if (roles.has('workers')) outreach.startWorker();

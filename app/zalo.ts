@@ -10,7 +10,15 @@ import type { Role } from './start';
  * The Zalo OA channel, when configured (ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET_KEY,
  * SECRETS_KEY). The `bot` role consumes the inbound event queue; any role can send.
  */
-export function startZalo(opts: { ctx: AppContext; service: ConversationService; sink: AnswerSink; roles: Set<Role>; shutdown: Shutdown }): ZaloChannel | null {
+export function startZalo(opts: {
+  ctx: AppContext;
+  service: ConversationService;
+  sink: AnswerSink;
+  roles: Set<Role>;
+  shutdown: Shutdown;
+  /** Pages the admins (Telegram group ADMIN_TELEGRAM_CHAT_ID); always logged at error level too. */
+  alertAdmins?: (text: string) => Promise<void>;
+}): ZaloChannel | null {
   const { ctx, roles, shutdown } = opts;
   if (!ctx.env.ZALO_APP_ID) {
     ctx.log.info('Zalo channel off (ZALO_APP_ID not set)');
@@ -19,7 +27,12 @@ export function startZalo(opts: { ctx: AppContext; service: ConversationService;
   const zalo = createZaloChannel(ctx, {
     conversation: opts.service,
     sink: opts.sink,
-    onRefreshFailed: (f) => ctx.log.error({ failure: f }, 'ZALO TOKEN REFRESH FAILED: the Zalo channel is down until an admin reconnects (hailong zalo connect)'),
+    onRefreshFailed: async (f) => {
+      ctx.log.error({ failure: f }, 'ZALO TOKEN REFRESH FAILED: the Zalo channel is down until an admin reconnects (hailong zalo connect)');
+      await opts.alertAdmins?.('⚠️ Hài Lòng: làm mới token Zalo OA thất bại, kênh Zalo đang dừng. Quản trị viên cần kết nối lại: `hailong zalo connect`.').catch((err: Error) =>
+        ctx.log.error({ err: err.message }, 'admin alert failed'),
+      );
+    },
   });
   if (roles.has('bot')) {
     const connection = createWorkerConnection(ctx.env.REDIS_URL);

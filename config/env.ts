@@ -101,6 +101,8 @@ export const envSchema = z.object({
   ZALO_BROADCAST_RATE_PER_MIN: z.coerce.number().positive().default(1000),
   /** Broadcasts need a second person's approval before they go out. */
   BROADCAST_REQUIRE_APPROVAL: bool.default(false),
+  /** Telegram chat (an admins' group) paged when something needs a human (e.g. a failed Zalo token refresh). */
+  ADMIN_TELEGRAM_CHAT_ID: z.string().regex(/^-?\d+$/, 'expected a numeric Telegram chat id').optional(),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
   CASE_SLA_HOURS: z.coerce.number().positive().default(72),
 });

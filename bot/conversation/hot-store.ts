@@ -25,6 +25,8 @@ export interface HotSession {
   lastUpdateId: number;
   startedAt: string;
   completedAt: string | null;
+  /** When the invitation expires (ISO); a turn after it gets "đã hết hạn" and ends the survey. */
+  expiresAt?: string | null;
 }
 
 export interface HotContact {

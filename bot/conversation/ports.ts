@@ -34,7 +34,7 @@ export interface TokenDossier {
   officerId?: string | null;
   channel: 'in_person' | 'online' | 'post';
   onlineLevel?: number | null;
-  survey?: { responseId?: string | null } | null;
+  survey?: { responseId?: string | null; expiresAt?: Date | null } | null;
 }
 export type TokenResolution = { ok: true; dossier: TokenDossier } | { ok: false; reason: 'unknown' | 'expired' | 'used' };
 export type TokenResolver = (token: string, now: Date) => Promise<TokenResolution>;

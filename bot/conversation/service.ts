@@ -73,6 +73,7 @@ export class ConversationService {
       return { messages: [{ kind: 'text', text: t('noSurvey', contact.lang) }], lang: contact.lang };
     }
 
+    if (session.expiresAt && now.getTime() >= Date.parse(session.expiresAt)) return this.expire(session, ev, now);
     const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);
     const result = handle(flow, session.state, input);
     await this.apply(session, result, ev, contact, now);
@@ -185,11 +186,23 @@ export class ConversationService {
       lastUpdateId: ev.updateId,
       startedAt: now.toISOString(),
       completedAt: null,
+      expiresAt: dossier?.survey?.expiresAt ? new Date(dossier.survey.expiresAt).toISOString() : null,
     };
     await this.save(created, -1);
     await this.deps.hooks?.onStarted?.({ dossierCode: meta.dossierCode, responseId: created.responseId, channel: ev.channel });
     this.deps.log.info({ responseId: created.responseId, channel: ev.channel, dossier: meta.dossierCode }, 'survey started');
     return this.reply(result);
+  }
+
+  /** A late answer to an expired invitation: a polite "đã hết hạn", and the survey ends. */
+  private async expire(session: HotSession, ev: InboundEvent, now: Date): Promise<TurnReply> {
+    const lang = session.state.lang;
+    await this.save(
+      { ...session, status: 'expired', state: { ...session.state, status: 'expired', current: null }, lastUpdateId: ev.updateId, completedAt: now.toISOString(), rev: session.rev + 1 },
+      session.rev,
+    );
+    this.deps.log.info({ responseId: session.responseId, channel: ev.channel }, 'survey expired');
+    return { messages: [{ kind: 'text', text: t('expired', lang) }], lang, ...(ev.input.kind === 'action' ? { ack: t('expired', lang).slice(0, 200) } : {}) };
   }
 
   private async save(next: HotSession, expectedRev: number): Promise<void> {

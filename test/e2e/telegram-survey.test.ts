@@ -12,7 +12,7 @@ const SECRET = 'e2e_secret-TOKEN_123';
 let fake: FakeTelegram;
 let t: TestApp;
 
-async function dossierWithToken(code: string): Promise<string> {
+async function dossierWithToken(code: string, ttlHours = 24): Promise<string> {
   await Dossier.create({
     code,
     procedureCode: '1.001234',
@@ -23,7 +23,7 @@ async function dossierWithToken(code: string): Promise<string> {
     finishedAt: new Date(),
     officerId: 'cb-07',
   });
-  return (await issueSurveyToken(code, new Date(), 24)).token;
+  return (await issueSurveyToken(code, new Date(), ttlHours)).token;
 }
 
 async function until<T>(fn: () => Promise<T | null | undefined | false>, label: string, ms = 15_000): Promise<T> {
@@ -161,6 +161,19 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     expect(acks.map((a) => a.params.text ?? '').sort()).toEqual(['Câu hỏi này đã được trả lời.', 'Đã chọn: Đồng ý']);
     // Webhook deliveries of the duplicated update were answered 200 (Telegram stops retrying).
     expect(fake.webhookDeliveries.every((d) => d.status === 200)).toBe(true);
+  });
+
+  test('an answer after the invitation expired gets a polite "đã hết hạn" and ends the survey', async () => {
+    const token = await dossierWithToken('000.00.19.H57-251120-0009', 2 / 3600);
+    const u = fake.user(1008);
+    await u.command('/start', token);
+    await nth(1008, 1);
+    await sleep(2100);
+    await u.tapLabel('Đồng ý');
+    expect((await nth(1008, 2)).text).toBe('Rất tiếc, lời mời khảo sát này đã hết hạn. Cảm ơn Ông/Bà đã quan tâm.');
+    await u.send('5');
+    expect((await nth(1008, 3)).text).toContain('Gõ /start');
+    expect(await Response.countDocuments({ dossierCode: '000.00.19.H57-251120-0009' })).toBe(0);
   });
 
   test('a reply that is not an option gets a re-ask, never silence', async () => {

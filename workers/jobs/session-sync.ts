@@ -41,6 +41,7 @@ export const sessionSync = defineJob({
       lastUpdateId: s.lastUpdateId,
       startedAt: new Date(s.startedAt),
       completedAt: s.completedAt ? new Date(s.completedAt) : null,
+      expiresAt: s.expiresAt ? new Date(s.expiresAt) : null,
     };
     try {
       await Session.updateOne({ _id, rev: { $lt: s.rev } }, { $set: fields }, { upsert: true });
