@@ -18,6 +18,8 @@ import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
 import { Outreach } from '../workers/jobs/invitation-queue';
 import { telegramInvitationSender, zaloInvitationSender, type InvitationSender } from '../workers/jobs/invitation-senders';
+import { broadcastSenders } from '../workers/broadcast/channels';
+import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 import type { AppContext } from './context';
@@ -99,7 +101,15 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   });
   if (telegram.telegram) senders.telegram = telegramInvitationSender(telegram.telegram);
   if (zalo) senders.zalo = zaloInvitationSender(zalo.proactive);
-  if (roles.has('workers')) outreach.startWorker();
+  if (roles.has('workers')) {
+    outreach.startWorker();
+    const broadcasts = await startBroadcastWorkers({
+      ctx,
+      createConnection: () => createWorkerConnection(env.REDIS_URL),
+      senders: broadcastSenders(ctx, { zaloClient: zalo?.client ?? null }),
+    });
+    shutdown.add('broadcasts', () => broadcasts.close(), 20);
+  }
 
   let http: FastifyInstance | null = null;
   let port: number | null = null;
