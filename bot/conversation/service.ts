@@ -104,6 +104,10 @@ export class ConversationService {
     if (hot) return hot;
     const doc = await Session.findOne({ contactId: new Types.ObjectId(contact.id), channel: ev.channel, status: 'active' }).lean();
     if (!doc) return null;
+    // The MongoDB copy lags behind the live store: a session the live store still holds is
+    // whatever the live store says (e.g. completed a moment ago), never the older copy.
+    const live = await this.deps.store.getById(String(doc._id));
+    if (live) return live.status === 'active' ? live : null;
     const restored: HotSession = {
       id: String(doc._id),
       contactId: contact.id,

@@ -1,0 +1,76 @@
+import { Types } from 'mongoose';
+import { Redis } from 'ioredis';
+import { jobAnswerSink } from '../../app/answer-sink';
+import { jobConversationBackground } from '../../app/conversation-background';
+import type { InboundEvent } from '../../bot/channels/channel';
+import { HotStore } from '../../bot/conversation/hot-store';
+import { ConversationService } from '../../bot/conversation/service';
+import { defaultFlow } from '../../bot/flow/default-flow';
+import { FlowRepository } from '../../bot/flow/repository';
+import { logger } from '../../lib/logger';
+import { Contact } from '../../models/contact';
+import { Session } from '../../models/session';
+import { JobProducer } from '../../workers/producer';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+let redis: Redis;
+let prefix: string;
+let producer: JobProducer;
+let store: HotStore;
+let service: ConversationService;
+let updateId = 1;
+
+const ev = (input: InboundEvent['input']): InboundEvent => ({ channel: 'telegram', userId: '7001', updateId: updateId++, input });
+
+beforeAll(async () => {
+  await connectTestDb('convlive');
+  redis = testRedis();
+  prefix = testPrefix('convlive');
+  producer = new JobProducer(redis, prefix);
+  store = new HotStore(redis, prefix);
+  const flows = new FlowRepository();
+  await flows.ensure(defaultFlow);
+  service = new ConversationService({
+    flows,
+    sink: jobAnswerSink(producer),
+    store,
+    background: jobConversationBackground(producer),
+    resolveToken: async () => ({ ok: false, reason: 'unknown' }),
+    log: logger,
+  });
+});
+
+afterAll(async () => {
+  await producer.close();
+  await clearPrefix(redis, prefix);
+  redis.disconnect();
+  await dropTestDb();
+});
+
+test('a session finished in the live store is not revived by its lagging MongoDB copy', async () => {
+  const first = await service.handle(ev({ kind: 'start' }));
+  expect(first.messages[0]).toMatchObject({ kind: 'question', node: 'consent' });
+  const live = (await store.getActive('telegram', '7001'))!;
+  // The write-behind copy as it was at the start: still "active".
+  await Session.create({ _id: new Types.ObjectId(live.id), contactId: new Types.ObjectId(live.contactId), channel: 'telegram', responseId: live.responseId, flowKey: 'default', flowVersion: 1, status: 'active', state: live.state, rev: 0, startedAt: new Date() });
+  const declined = await service.handle(ev({ kind: 'action', action: { kind: 'pick', step: live.state.step, node: 'consent', value: 'no' } }));
+  expect(declined.messages[0]).toMatchObject({ kind: 'text', text: expect.stringContaining('không lưu') });
+  expect(await store.getActive('telegram', '7001')).toBeNull();
+  // A new /start must begin a new survey, not resume (or fail on) the finished one.
+  const again = await service.handle(ev({ kind: 'start' }));
+  expect(again.messages).toHaveLength(1);
+  expect(again.messages[0]).toMatchObject({ kind: 'question', node: 'consent', step: 1 });
+  const next = (await store.getActive('telegram', '7001'))!;
+  expect(next.id).not.toBe(live.id);
+});
+
+test('a session the live store lost is restored from its MongoDB copy and continues', async () => {
+  const s = (await store.getActive('telegram', '7001'))!;
+  await Session.create({ _id: new Types.ObjectId(s.id), contactId: new Types.ObjectId(s.contactId), channel: 'telegram', responseId: s.responseId, flowKey: 'default', flowVersion: 1, status: 'active', state: s.state, meta: s.meta, rev: s.rev, lastUpdateId: s.lastUpdateId, startedAt: new Date() });
+  // The contact's MongoDB record, as the contact.update job writes it.
+  await Contact.create({ _id: new Types.ObjectId(s.contactId), channel: 'telegram', channelUserId: '7001' });
+  // Redis restarted without persistence: the live keys are gone.
+  await clearPrefix(redis, prefix);
+  const r = await service.handle(ev({ kind: 'action', action: { kind: 'pick', step: s.state.step, node: 'consent', value: 'yes' } }));
+  expect(r.messages[0]).toMatchObject({ kind: 'question', node: 'q1' });
+});
