@@ -25,7 +25,9 @@ export type ClaimResult =
   | { kind: 'settled' }
   | { kind: 'cancelled' }
   | { kind: 'paused' }
-  | { kind: 'rate_limited'; ms: number };
+  | { kind: 'rate_limited'; ms: number }
+  /** The channel's 1 s window is full: wait this long and claim again. */
+  | { kind: 'wait'; ms: number };
 
 const ADD = `
 local n = 0
@@ -34,7 +36,7 @@ redis.call('hincrby', KEYS[2], 'total', n)
 return n
 `;
 
-// KEYS: states, counts, ctl, channel pause. ARGV: contact id.
+// KEYS: states, counts, ctl, channel pause, channel send log. ARGV: contact id, limit per s, log member.
 const CLAIM = `
 local prev = redis.call('hget', KEYS[1], ARGV[1])
 if not prev then return {'settled'} end
@@ -57,6 +59,17 @@ end
 if ctl == 'paused' then unclaim() return {'paused'} end
 local pause = redis.call('pttl', KEYS[4])
 if pause > 0 then unclaim() return {'rate_limited', tostring(pause)} end
+-- Hard bound: fewer than ARGV[2] claims on this channel in the last 1000 ms (Redis clock).
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('zremrangebyscore', KEYS[5], '-inf', now - 1000)
+if redis.call('zcard', KEYS[5]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('zrange', KEYS[5], 0, 0, 'WITHSCORES')
+  unclaim()
+  return {'wait', tostring(math.max(1, tonumber(oldest[2]) + 1000 - now))}
+end
+redis.call('zadd', KEYS[5], now, ARGV[3])
+redis.call('pexpire', KEYS[5], 2000)
 if st == 's' then
   redis.call('hincrby', KEYS[2], 'inFlightAtCrash', 1)
   return {'go', 'recovered'}
@@ -126,11 +139,17 @@ export class DeliveryStore {
     return Number(await this.redis.eval(ADD, 2, k.states, k.counts, ...args));
   }
 
-  async claim(b: string, contactId: string, ctlKey: string, pauseKey: string): Promise<ClaimResult> {
+  /**
+   * The claim also enforces the channel limit as a sliding 1 s window on the Redis clock (the
+   * GCRA schedule spaces sends; this is the hard bound when a late timer bunches them).
+   */
+  async claim(b: string, contactId: string, ctlKey: string, pauseKey: string, channel: { logKey: string; limitPerS: number }): Promise<ClaimResult> {
     const k = this.keys(b);
-    const [kind, extra] = (await this.redis.eval(CLAIM, 4, k.states, k.counts, ctlKey, pauseKey, contactId)) as [string, string | undefined];
+    const member = `${b}:${contactId}:${Math.random().toString(36).slice(2, 8)}`;
+    const [kind, extra] = (await this.redis.eval(CLAIM, 5, k.states, k.counts, ctlKey, pauseKey, channel.logKey, contactId, Math.floor(channel.limitPerS), member)) as [string, string | undefined];
     if (kind === 'go') return { kind: 'go', recovered: extra === 'recovered' };
     if (kind === 'rate_limited') return { kind: 'rate_limited', ms: Number(extra) };
+    if (kind === 'wait') return { kind: 'wait', ms: Number(extra) };
     return { kind: kind as 'settled' | 'cancelled' | 'paused' };
   }
 

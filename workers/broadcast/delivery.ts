@@ -7,6 +7,7 @@ import { Contact } from '../../models/contact';
 import { holdBroadcast, type ControlDeps } from './control';
 import { DeliveryStore } from './delivery-store';
 import type { ChannelLimiter } from './limiter';
+import { JITTER_ALLOWANCE_MS } from './limits';
 import { controlKey, type DeliveryPayload } from './queues';
 import { renderBroadcast, type BroadcastContent, type RenderedMessage } from './render';
 import { BroadcastSendError, type BroadcastSender } from './senders';
@@ -24,8 +25,12 @@ interface CachedBroadcast {
 
 /** How stale the "unsubscribed meanwhile" list may be: one query per broadcast every 5 s. */
 const GONE_REFRESH_MS = 5000;
-/** A slot woken later than this is not used (a late burst would break the 1 s window). */
-const LATE_SLOT_MS = 10;
+/**
+ * A slot woken later than this is given up (after a long pause several late jobs would fire as
+ * one burst). Kept well above the jitter allowance: every skipped slot is lost throughput, and at
+ * high concurrency on a busy machine a tight threshold made most slots go unused.
+ */
+const LATE_SLOT_MS = JITTER_ALLOWANCE_MS * 5;
 
 /**
  * The send path of one delivery job, with no MongoDB call on the way (see delivery-store.ts):
@@ -63,7 +68,12 @@ export class DeliveryProcessor {
     }
 
     await this.waitForSlot();
-    const claim = await this.store.claim(b, c, controlKey(this.deps.prefix, b), this.deps.limiter.pauseKey);
+    const { limiter } = this.deps;
+    let claim = await this.store.claim(b, c, controlKey(this.deps.prefix, b), limiter.pauseKey, limiter);
+    while (claim.kind === 'wait') {
+      await sleep(claim.ms);
+      claim = await this.store.claim(b, c, controlKey(this.deps.prefix, b), limiter.pauseKey, limiter);
+    }
     switch (claim.kind) {
       case 'settled':
       case 'cancelled':

@@ -42,6 +42,8 @@ export class ChannelLimiter {
   readonly intervalMs: number;
   private readonly tatKey: string;
   readonly pauseKey: string;
+  /** Sliding log of claims in the last second (the hard bound, see DeliveryStore.claim). */
+  readonly logKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -49,10 +51,13 @@ export class ChannelLimiter {
     readonly channel: BroadcastChannel,
     /** Sends per second this limiter schedules (already below the configured limit, see limits.ts). */
     readonly ratePerS: number,
+    /** The configured limit: never more claims than this in any 1 s window. */
+    readonly limitPerS: number = ratePerS,
   ) {
     this.intervalMs = 1000 / ratePerS;
     this.tatKey = key(prefix, 'bc', 'rl', channel, 'tat');
     this.pauseKey = key(prefix, 'bc', 'rl', channel, 'pause');
+    this.logKey = key(prefix, 'bc', 'rl', channel, 'log');
   }
 
   /** Reserves the next send slot: how long to wait for it, or how long the channel is paused. */

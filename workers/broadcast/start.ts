@@ -72,7 +72,7 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
   for (const [channel, sender] of Object.entries(opts.senders) as Array<[BroadcastChannel, BroadcastSender]>) {
     const limitPerS = opts.limits?.[channel]?.limitPerS ?? configured[channel].limitPerS;
     const concurrency = opts.limits?.[channel]?.concurrency ?? (opts.limits?.[channel]?.limitPerS ? concurrencyFor(limitPerS) : configured[channel].concurrency);
-    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, limitPerS * SCHEDULE_FACTOR);
+    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, limitPerS * SCHEDULE_FACTOR, limitPerS);
     const processor = new DeliveryProcessor({ ...deps, sender, limiter, queue: queues.deliveryQueue(channel) });
     const connection = opts.createConnection();
     connections.push(connection);
