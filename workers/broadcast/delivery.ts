@@ -103,8 +103,15 @@ export class DeliveryProcessor {
           this.deps.log.warn({ channel: this.deps.sender.channel, retryAfterMs: f.retryAfterMs }, 'broadcast channel rate limited: pausing the channel');
           return this.pauseChannel(f.retryAfterMs);
         case 'dead':
+          // Contact first: once the delivery reads 'blocked' (and the broadcast may finish), the
+          // contact is already out of every future targeting. If MongoDB fails, the job retries.
+          try {
+            await Contact.updateOne({ _id: c }, { $set: { unsubscribedAt: now(), ...(f.mark === 'blocked' ? { blockedAt: now() } : {}) } });
+          } catch (dbErr) {
+            await this.store.release(b, c);
+            throw dbErr;
+          }
           await this.store.settle(b, c, 'blocked', f.reason);
-          await Contact.updateOne({ _id: c }, { $set: { unsubscribedAt: now(), ...(f.mark === 'blocked' ? { blockedAt: now() } : {}) } });
           return;
         case 'refused':
           await this.store.settle(b, c, 'failed', f.reason);
