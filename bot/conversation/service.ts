@@ -81,6 +81,21 @@ export class ConversationService {
     return this.reply(result);
   }
 
+  /**
+   * The platform says this user is gone (blocked the bot, deactivated): unsubscribe the contact,
+   * through the same background path that creates it, so the write lands even if the contact's
+   * record is still on its way to MongoDB.
+   */
+  async markUnreachable(channel: InboundEvent['channel'], userId: string): Promise<void> {
+    const at = this.now().toISOString();
+    const c = await this.deps.store.getContact(channel, userId);
+    if (c) {
+      await this.deps.background.updateContact({ contactId: c.id, channel, userId, set: { blockedAt: at, unsubscribedAt: at } });
+      return;
+    }
+    await Contact.updateOne({ channel, channelUserId: userId }, { $set: { blockedAt: new Date(at), unsubscribedAt: new Date(at) } });
+  }
+
   /** The contact behind a channel user: cached id and language; created in MongoDB by a job. */
   private async contactFor(ev: InboundEvent, now: Date): Promise<HotContact> {
     const { store, background } = this.deps;

@@ -1,6 +1,5 @@
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
-import { Contact } from '../../../models/contact';
 import type { Logger } from '../../../lib/logger';
 import type { ConversationService } from '../../conversation/service';
 import { isDeadRecipient } from './errors';
@@ -50,7 +49,7 @@ export function createTelegramTurnHandler(deps: { telegram: Telegram; service: C
       }
     } catch (err) {
       if (isDeadRecipient(err)) {
-        await Contact.updateOne({ channel: 'telegram', channelUserId: ev.userId }, { $set: { blockedAt: new Date(), unsubscribedAt: new Date() } });
+        await service.markUnreachable('telegram', ev.userId);
         log.info({ update: update.update_id }, 'recipient blocked the bot; contact unsubscribed');
         return;
       }
