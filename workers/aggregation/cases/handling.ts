@@ -48,7 +48,7 @@ export async function closeCase(
   const c = await Case.findOneAndUpdate(
     { caseId, status: { $ne: 'closed' } },
     { $set: { status: 'closed', closedAt: now, closedBy: by, closedOnTime: onTime }, $push: { log: { at: now, by, action: 'closed', note } } },
-    { new: true },
+    { returnDocument: 'after' },
   ).lean();
   if (!c) return { closed: false, onTime: null, followUpSent: false };
   await audit(by, 'closed', caseId, c.unitCode, now);

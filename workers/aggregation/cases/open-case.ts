@@ -1,10 +1,16 @@
 import { hcmDay } from '../../../lib/time';
 import { Case } from '../../../models/case';
+import { retryOnDuplicate } from '../../jobs/answer-store';
 
 /** What opening a case needs from a completed response (a subset of the response.complete payload). */
 export interface CompletedResponse {
   responseId: string;
-  meta: { dossierCode: string | null; unitCode: string | null; procedureCode: string | null; officerId: string | null };
+  meta: {
+    dossierCode: string | null;
+    unitCode: string | null;
+    procedureCode: string | null;
+    officerId: string | null;
+  };
   answers: Array<{ questionId: string; element: string | null; value: unknown }>;
   completedAt: string;
 }
@@ -24,11 +30,23 @@ export interface CaseItem {
 export function dissatisfiedItems(answers: CompletedResponse['answers']): CaseItem[] {
   const reasons = new Map<string, string[]>();
   for (const a of answers) {
-    if (a.element && Array.isArray(a.value)) reasons.set(a.element, [...(reasons.get(a.element) ?? []), ...a.value.filter((v): v is string => typeof v === 'string')]);
+    if (a.element && Array.isArray(a.value))
+      reasons.set(a.element, [
+        ...(reasons.get(a.element) ?? []),
+        ...a.value.filter((v): v is string => typeof v === 'string'),
+      ]);
   }
   return answers
-    .filter((a): a is typeof a & { element: string; value: number } => !!a.element && (a.value === 1 || a.value === 2))
-    .map((a) => ({ element: a.element, questionId: a.questionId, value: a.value, reasons: reasons.get(a.element) ?? [] }));
+    .filter(
+      (a): a is typeof a & { element: string; value: number } =>
+        !!a.element && (a.value === 1 || a.value === 2),
+    )
+    .map((a) => ({
+      element: a.element,
+      questionId: a.questionId,
+      value: a.value,
+      reasons: reasons.get(a.element) ?? [],
+    }));
 }
 
 export const caseIdOf = (responseId: string): string => `case-${responseId}`;
@@ -38,30 +56,41 @@ export const caseIdOf = (responseId: string): string => `case-${responseId}`;
  * finds it and changes nothing. Returns the case id, or null when the response is not dissatisfied
  * or has no unit.
  */
-export async function openCase(p: CompletedResponse, opts: { slaHours: number; now?: Date }): Promise<{ caseId: string; created: boolean } | null> {
+export async function openCase(
+  p: CompletedResponse,
+  opts: { slaHours: number; now?: Date },
+): Promise<{ caseId: string; created: boolean } | null> {
   const items = dissatisfiedItems(p.answers);
   if (items.length === 0 || !p.meta.unitCode) return null;
   const openedAt = new Date(p.completedAt);
   const caseId = caseIdOf(p.responseId);
-  const r = await Case.updateOne(
-    { caseId },
-    {
-      $setOnInsert: {
-        caseId,
-        responseId: p.responseId,
-        dossierCode: p.meta.dossierCode,
-        unitCode: p.meta.unitCode,
-        procedureCode: p.meta.procedureCode,
-        officerId: p.meta.officerId,
-        items,
-        status: 'open',
-        openedAt,
-        dueAt: new Date(openedAt.getTime() + opts.slaHours * 3600_000),
-        day: hcmDay(openedAt),
-        log: [{ at: opts.now ?? new Date(), by: 'system', action: 'opened', note: null }],
+  const now = opts.now ?? new Date();
+  // Racing duplicate deliveries may both try the insert; the loser's retry finds the case.
+  // timestamps off: on an existing case this update must change nothing (FerretDB rewrites a
+  // document whenever an update modifies it, which could race with the alert's log entry).
+  const r = await retryOnDuplicate(() =>
+    Case.updateOne(
+      { caseId },
+      {
+        $setOnInsert: {
+          caseId,
+          responseId: p.responseId,
+          dossierCode: p.meta.dossierCode,
+          unitCode: p.meta.unitCode,
+          procedureCode: p.meta.procedureCode,
+          officerId: p.meta.officerId,
+          items,
+          status: 'open',
+          openedAt,
+          dueAt: new Date(openedAt.getTime() + opts.slaHours * 3600_000),
+          day: hcmDay(openedAt),
+          log: [{ at: now, by: 'system', action: 'opened', note: null }],
+          createdAt: now,
+          updatedAt: now,
+        },
       },
-    },
-    { upsert: true },
+      { upsert: true, timestamps: false },
+    ),
   );
   return { caseId, created: r.upsertedCount === 1 };
 }
