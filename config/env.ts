@@ -105,6 +105,25 @@ export const envSchema = z.object({
   ADMIN_TELEGRAM_CHAT_ID: z.string().regex(/^-?\d+$/, 'expected a numeric Telegram chat id').optional(),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
   CASE_SLA_HOURS: z.coerce.number().positive().default(72),
+  /** Daily digest to each unit's Telegram group, at this Asia/Ho_Chi_Minh time (HH:MM), or "off". */
+  DIGEST_AT: z.union([hhmm, z.literal('off')]).default('07:30'),
+  /** Integrity: one contact (chat, Zalo user, web device) answering for this many different applicants... */
+  INTEGRITY_CONTACT_MIN_APPLICANTS: z.coerce.number().int().min(2).default(3),
+  /** ...within this many hours is flagged (shared_contact). */
+  INTEGRITY_CONTACT_WINDOW_HOURS: z.coerce.number().positive().default(24),
+  /** Integrity: the one-stop shops' own networks, CIDR or UNITCODE=CIDR (that unit only); web chat answers from them are flagged. */
+  COUNTER_NETWORKS: csv
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(?:[A-Za-z0-9_.-]+=)?(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9A-Fa-f:]+\/\d{1,3})$/,
+            'expected comma-separated CIDR or UNITCODE=CIDR (e.g. 10.1.0.0/16,19870=203.0.113.0/28)',
+          ),
+      ),
+    )
+    .default([]),
 });
 
 export type Env = Readonly<z.infer<typeof envSchema>>;
