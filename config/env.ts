@@ -85,8 +85,19 @@ export const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^\d+(\.\d+)?$/, 'expected comma-separated hours').transform(Number)))
     .default([24, 72]),
   INVITE_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
-  /** Proactive invitation channels, tried in this order (admins set it; ZNS comes with the Zalo work). */
-  INVITE_CHANNEL_ORDER: csv.pipe(z.array(z.enum(['telegram', 'zalo']))).default(['telegram', 'zalo']),
+  /**
+   * Proactive invitation channels, tried in this order (admins set it): telegram, zalo (OA) and
+   * zns (Zalo ZNS template by phone; needs ZALO_ZNS_TEMPLATE_ID, SECRETS_KEY and the Zalo channel).
+   */
+  INVITE_CHANNEL_ORDER: csv
+    .pipe(z.array(z.enum(['telegram', 'zalo', 'zns'])))
+    .default(['telegram', 'zalo']),
+  /** Approved ZNS template sent by phone when INVITE_CHANNEL_ORDER contains zns. */
+  ZALO_ZNS_TEMPLATE_ID: z.string().optional(),
+  /** template_data parameter names of the ZNS template, as name=variable (ma, donvi, thutuc, link). */
+  ZALO_ZNS_TEMPLATE_PARAMS: csv
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_]+=[a-z_]+$/, 'expected comma-separated param=variable')))
+    .default(['ma_ho_so=ma', 'ten_don_vi=donvi', 'ten_thu_tuc=thutuc']),
   /** At most this many reminders per dossier (REMINDER_DELAYS_HOURS beyond it are ignored). */
   REMINDER_MAX: z.coerce.number().int().min(0).default(2),
   /** Broadcasts (issue 6): Telegram messages per second for broadcasts (free tier ~30/s overall). */
@@ -153,6 +164,11 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   if (env.NODE_ENV === 'production' && env.PHONE_HASH_KEY.startsWith('dev-only')) {
     problems.push('PHONE_HASH_KEY: must be set in production');
+  }
+  if (env.INVITE_CHANNEL_ORDER.includes('zns')) {
+    // ZNS goes by phone: the number is kept encrypted until the invitation is decided.
+    for (const k of ['ZALO_ZNS_TEMPLATE_ID', 'SECRETS_KEY', 'ZALO_APP_ID'] as const)
+      if (!env[k]) problems.push(`${k}: required when INVITE_CHANNEL_ORDER contains zns`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(env);
