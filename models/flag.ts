@@ -1,5 +1,8 @@
 import { Schema, model, type InferSchemaType } from 'mongoose';
 
+export const FLAG_REASONS = ['identical_burst', 'shared_contact', 'counter_network'] as const;
+export type FlagReason = (typeof FLAG_REASONS)[number];
+
 /**
  * A response that looks manufactured, with the reason. Flags do not change any figure: an admin
  * decides, and an exclusion (Response.excluded, with a written reason) is kept in the audit log.
@@ -8,7 +11,12 @@ const flagSchema = new Schema({
   responseId: { type: String, required: true },
   unitCode: { type: String, required: true },
   day: { type: String, required: true },
-  reason: { type: String, enum: ['identical_burst', 'shared_contact', 'counter_device'], required: true },
+  /**
+   * identical_burst: identical answer sets in a burst (a staff member filling forms);
+   * shared_contact: one chat / Zalo user / web device answering for many different applicants;
+   * counter_network: a web-chat answer sent from the one-stop shop's own network.
+   */
+  reason: { type: String, enum: FLAG_REASONS, required: true },
   /** Ids and counts only (e.g. the burst's size), never personal data. */
   detail: { type: String, default: null },
   createdAt: { type: Date, required: true },

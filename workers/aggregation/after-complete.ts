@@ -3,13 +3,21 @@ import type { ResponseCompletePayload } from '../jobs/response-complete';
 import type { JobContext } from '../registry';
 import { notifyJobId } from './cases/case-jobs';
 import { openCase } from './cases/open-case';
+import { checkSharedContact } from './integrity-contact';
+import { checkCounterNetwork } from './integrity-counter';
 import { scheduleRollup, ROLLUP_COALESCE_MS } from './schedule';
 
 /** Tunables of the hook (tests shorten the coalescing window). */
 export const aggregationSettings = { coalesceMs: ROLLUP_COALESCE_MS };
 
-/** Extra steps after a response is stored as completed (integrity checks, digests). */
-export const afterCompleteSteps: Array<(p: ResponseCompletePayload, ctx: JobContext) => Promise<void>> = [];
+/**
+ * Extra steps after a response is stored as completed: the integrity rules that need the
+ * moment of completion (shared contact, counter network). Each is idempotent.
+ */
+export const afterCompleteSteps: Array<(p: ResponseCompletePayload, ctx: JobContext) => Promise<void>> = [
+  async (p, ctx) => void (await checkSharedContact(p, ctx)),
+  async (p, ctx) => void (await checkCounterNetwork(p, ctx)),
+];
 
 /**
  * The `afterResponseComplete` hook of workers/jobs/response-complete.ts. Runs after the response

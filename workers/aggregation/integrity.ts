@@ -6,10 +6,10 @@ import { loadAnswers } from './recompute';
 import { scheduleRollup, type ScheduleDeps } from './schedule';
 
 /**
- * Integrity checks. Implemented: bursts of identical answer sets in one unit within a short
- * window (a counter staff member filling forms). Not yet: one contact or device answering for
- * many citizens' dossiers and the counter's own network; they need the session data owned by the
- * conversation engine (see the report of issue #5).
+ * Integrity checks: bursts of identical answer sets in one unit within a short window (a counter
+ * staff member filling forms), here; one contact or device answering for many applicants
+ * (integrity-contact.ts) and answers from the counter's own network (integrity-counter.ts) run
+ * after each completion (after-complete.ts). Flags never change a figure; an admin excludes.
  */
 export interface BurstRule {
   /** At least this many completed responses with the same answers... */
@@ -72,7 +72,7 @@ export async function flagBursts(unitCode: string, day: string, rule: BurstRule 
  */
 export async function excludeResponse(deps: ScheduleDeps & { redis: Redis }, responseId: string, by: string, reason: string, now = new Date()): Promise<boolean> {
   if (reason.trim().length < 5) throw new Error('an exclusion needs a written reason');
-  const r = await Response.findOneAndUpdate({ responseId, 'excluded.at': null }, { $set: { excluded: { at: now, by, reason } } }, { new: true }).lean();
+  const r = await Response.findOneAndUpdate({ responseId, 'excluded.at': null }, { $set: { excluded: { at: now, by, reason } } }, { returnDocument: 'after' }).lean();
   if (!r) return false;
   await AuditLog.create({ at: now, actor: by, action: 'response.excluded', targetType: 'response', targetId: responseId, unitCode: r.unitCode, reason });
   if (r.unitCode && r.day) await scheduleRollup(deps, r.unitCode, r.day, 0);
