@@ -112,6 +112,12 @@ export const envSchema = z.object({
   ZALO_BROADCAST_RATE_PER_MIN: z.coerce.number().positive().default(1000),
   /** Broadcasts need a second person's approval before they go out. */
   BROADCAST_REQUIRE_APPROVAL: bool.default(false),
+  /**
+   * Broadcast rate safety margin (ms): a send holds its rate slot from just before its HTTP call
+   * until this long plus 1 s after its reply, so the platform's 1 s windows never hold more than the
+   * limit (docs/broadcasts.md). Covers clock rounding and the platform counting at another stage.
+   */
+  BROADCAST_RATE_MARGIN_MS: z.coerce.number().int().min(0).max(1000).default(25),
   /** Telegram chat (an admins' group) paged when something needs a human (e.g. a failed Zalo token refresh). */
   ADMIN_TELEGRAM_CHAT_ID: z.string().regex(/^-?\d+$/, 'expected a numeric Telegram chat id').optional(),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
