@@ -13,6 +13,7 @@ import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
+import { scheduleDigest } from '../workers/aggregation/digest-schedule';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
@@ -86,6 +87,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     const workers = await startWorkers({ ctx, producer, createConnection: () => createWorkerConnection(env.REDIS_URL) });
     shutdown.add('workers', () => workers.close(), 20);
     await scheduleCaseEscalation(producer.getQueue('aggregate'));
+    await scheduleDigest(producer.getQueue('aggregate'), env.DIGEST_AT);
   }
 
   const telegram = await startTelegram({ ctx, service, roles, shutdown });
@@ -120,7 +122,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     if (zalo?.routes) await http.register(zalo.routes);
     await http.register(dossierRoutes({ ctx, outreach }));
     await http.register(reportRoutes({ ctx }));
-    await http.register(surveyPageRoutes({ env, webChat: webChatRoutes({ service, env, log }) }));
+    await http.register(surveyPageRoutes({ env, webChat: webChatRoutes({ service, env, log, marks: { redis, prefix: ctx.prefix } }) }));
     const address = await http.listen({ port: env.PORT, host: env.HOST });
     port = Number(new URL(address).port);
     shutdown.add('http', () => http!.close(), 0);

@@ -6,6 +6,7 @@ import { sessionSync } from './session-sync';
 import { contactUpdate } from './contact-update';
 import { rollupRecompute } from '../aggregation/rollup-job';
 import { caseEscalate, caseNotify } from '../aggregation/cases/case-jobs';
+import { digestRun, digestSend } from '../aggregation/digest-jobs';
 
 /** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
 export const JOBS = [
@@ -16,6 +17,8 @@ export const JOBS = [
   rollupRecompute,
   caseNotify,
   caseEscalate,
+  digestRun,
+  digestSend,
 ] as const;
 
 export type RegisteredJob = (typeof JOBS)[number];

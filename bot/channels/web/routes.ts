@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Env } from '../../../config/env';
 import type { Logger } from '../../../lib/logger';
 import { decodeAction } from '../../engine/callback-data';
@@ -9,20 +10,27 @@ import { t } from '../../engine/messages';
 import type { Inbound } from '../../engine/types';
 import type { InboundEvent, TurnReply } from '../channel';
 import { TOKEN_RE, verifySurveyToken } from '../../survey/token';
+import { isCounterAddress, markCounterAnswer, parseCounterNetworks } from '../../../workers/aggregation/integrity-counter';
 import { renderPage, renderTurn, type QuestionContext } from './render';
 
 /**
  * The web chat channel: /s/<token> runs the same conversation service as the chat apps, for
- * citizens without Telegram or Zalo. The citizen is a random id in a cookie (no login); a reload
- * resumes where they left off (the service's `start` resumes an active session).
+ * citizens without Telegram or Zalo. The citizen's device is a random id in a first-party cookie
+ * (no login), known to the server only as a keyed hash (the contact's user id `w_<hash>`), so a
+ * database reader cannot replay the cookie; a reload resumes where they left off (the service's
+ * `start` resumes an active session). That device is also the "contact" of the shared-contact
+ * integrity rule. An answer posted from a one-stop shop network (COUNTER_NETWORKS) leaves a
+ * boolean mark for the dossier (integrity-counter.ts); the IP is never stored.
  * Without JavaScript every answer is a form POST that returns the whole page; with it,
  * assets/chat.js posts the same form with `x-hl-fragment: 1` and appends the returned HTML.
  */
 export interface WebChatDeps {
   service: { handle(ev: InboundEvent): Promise<TurnReply> };
-  env: Pick<Env, 'PUBLIC_URL'>;
+  env: Pick<Env, 'PUBLIC_URL' | 'PHONE_HASH_KEY'> & Partial<Pick<Env, 'COUNTER_NETWORKS' | 'SURVEY_TOKEN_TTL_HOURS'>>;
   log: Logger;
   now?: () => Date;
+  /** Where counter-network marks go (Redis, keys under `prefix`); without it the rule is off. */
+  marks?: { redis: Redis; prefix: string };
 }
 
 const COOKIE = 'hl_web';
@@ -68,6 +76,10 @@ function cookieId(req: FastifyRequest): string | null {
 export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
   const now = deps.now ?? (() => new Date());
   const secure = deps.env.PUBLIC_URL.startsWith('https:') ? '; Secure' : '';
+  const counterNets = parseCounterNetworks(deps.env.COUNTER_NETWORKS ?? []);
+  const markTtlS = ((deps.env.SURVEY_TOKEN_TTL_HOURS ?? 24 * 14) + 24) * 3600;
+  // Domain-separated from phone hashes by the "device:" label.
+  const deviceHash = (id: string) => createHmac('sha256', deps.env.PHONE_HASH_KEY).update(`device:${id}`).digest('base64url').slice(0, 32);
 
   function identify(req: FastifyRequest, reply: FastifyReply): string {
     let id = cookieId(req);
@@ -78,7 +90,7 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         `${COOKIE}=${id}; Path=/s; Max-Age=${90 * 86400}; HttpOnly; SameSite=Lax${secure}`,
       );
     }
-    return `w_${id}`;
+    return `w_${deviceHash(id)}`;
   }
 
   async function send(
@@ -158,6 +170,11 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         if (!input) {
           await reply.redirect(`/s/${token}`, 303);
           return;
+        }
+        // Before the turn, so the completion job (enqueued by the turn) always sees the mark.
+        if (v.ok && deps.marks && isCounterAddress(counterNets, req.ip, v.dossier.unitCode)) {
+          await markCounterAnswer(deps.marks.redis, deps.marks.prefix, v.dossier.code, markTtlS);
+          deps.log.info({ channel: 'web', dossier: v.dossier.code }, 'web answer from a counter network');
         }
         const pressed: QuestionContext | null =
           typeof body.qt === 'string' ? { text: body.qt.slice(0, 1000), multi: body.qm === '1' } : null;
