@@ -16,11 +16,19 @@ const answerSchema = new Schema(
     /** Free text ("Khác", suggestion). Personal data may hide here: never logged. */
     text: { type: String, default: null },
     answeredAt: { type: Date, required: true },
+    /**
+     * Copied from the response when it completes (workers/jobs/answer-store.ts): its unit and its
+     * Asia/Ho_Chi_Minh day of completion. Null while the survey is in progress. A rollup bucket
+     * reads its answers by this equality: FerretDB 1.24 uses no index for `responseId: {$in}`.
+     */
+    unitCode: { type: String, default: null },
+    day: { type: String, default: null },
   },
   { timestamps: true, minimize: false },
 );
 answerSchema.index({ responseId: 1, questionId: 1 }, { unique: true });
 answerSchema.index({ element: 1 });
+answerSchema.index({ unitCode: 1, day: 1 });
 
 export type AnswerDoc = InferSchemaType<typeof answerSchema>;
 export const Answer = model('Answer', answerSchema);

@@ -1,12 +1,25 @@
 import type { Command } from 'commander';
 import { env } from '../../config/env';
 import { createProducerConnection } from '../../lib/redis';
+import { backfillAnswerBuckets } from '../../workers/aggregation/backfill';
 import { rebuildRollups } from '../../workers/aggregation/rebuild';
 import { withMongo } from './report';
+
+interface RangeOpts {
+  from?: string;
+  to?: string;
+}
+
+function badDay(opts: RangeOpts): string | null {
+  for (const d of [opts.from, opts.to]) if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) return d;
+  return null;
+}
 
 /**
  * `hailong rollups rebuild [--from YYYY-MM-DD --to YYYY-MM-DD]`: recomputes every unit-day rollup
  * from the raw answers. Safe while workers run (versioned writes, see workers/aggregation/recompute.ts).
+ * `hailong rollups backfill [--from --to]`: the one-off migration of answers stored before they
+ * carried their unit and day (run it once, then `rebuild`).
  */
 export function registerRollupsCommand(program: Command): void {
   const cmd = program.command('rollups').description('Số liệu tổng hợp / rollups');
@@ -15,13 +28,12 @@ export function registerRollupsCommand(program: Command): void {
     .description('Tính lại từ dữ liệu gốc / recompute from the raw answers')
     .option('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)')
     .option('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)')
-    .action(async (opts: { from?: string; to?: string }) => {
-      for (const d of [opts.from, opts.to]) {
-        if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) {
-          console.error(`invalid day "${d}": expected YYYY-MM-DD`);
-          process.exitCode = 2;
-          return;
-        }
+    .action(async (opts: RangeOpts) => {
+      const bad = badDay(opts);
+      if (bad !== null) {
+        console.error(`ngày không hợp lệ / invalid day "${bad}": expected YYYY-MM-DD`);
+        process.exitCode = 2;
+        return;
       }
       const e = env();
       const redis = createProducerConnection(e.REDIS_URL);
@@ -29,10 +41,30 @@ export function registerRollupsCommand(program: Command): void {
         await withMongo(async () => {
           const started = Date.now();
           const r = await rebuildRollups({ redis, prefix: e.REDIS_PREFIX }, opts.from, opts.to);
-          console.log(`rebuilt ${r.buckets} unit-day rollups over ${r.days} days from ${r.responses} responses in ${Date.now() - started} ms`);
+          console.log(
+            `rebuilt ${r.buckets} unit-day rollups (${r.stale} left to newer runs) for ${r.units} units over ${r.days} days from ${r.responses} responses in ${Date.now() - started} ms`,
+          );
         });
       } finally {
         redis.disconnect();
       }
+    });
+  cmd
+    .command('backfill')
+    .description('Gắn đơn vị và ngày cho câu trả lời cũ / stamp old answers with their unit and day (migration)')
+    .option('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)')
+    .option('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)')
+    .action(async (opts: RangeOpts) => {
+      const bad = badDay(opts);
+      if (bad !== null) {
+        console.error(`ngày không hợp lệ / invalid day "${bad}": expected YYYY-MM-DD`);
+        process.exitCode = 2;
+        return;
+      }
+      await withMongo(async () => {
+        const started = Date.now();
+        const r = await backfillAnswerBuckets(opts.from, opts.to);
+        console.log(`stamped ${r.answers} answers of ${r.responses} completed responses in ${Date.now() - started} ms; now run \`hailong rollups rebuild\``);
+      });
     });
 }

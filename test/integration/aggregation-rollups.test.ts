@@ -2,9 +2,12 @@ import { Queue } from 'bullmq';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { hcmDay } from '../../lib/time';
+import { Answer } from '../../models/answer';
 import { Rollup } from '../../models/rollup';
 import { Response } from '../../models/response';
+import { answerBatcher } from '../../workers/jobs/answer-batch';
 import { storeCompletion } from '../../workers/jobs/answer-store';
+import { backfillAnswerBuckets } from '../../workers/aggregation/backfill';
 import { JobProducer } from '../../workers/producer';
 import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { aggregationSettings } from '../../workers/aggregation/after-complete';
@@ -157,4 +160,48 @@ test('an excluded response leaves every count and is counted as excluded', async
   expect(doc).toMatchObject({ responses: 1, dissatisfiedResponses: 0, excluded: 1 });
   expect(doc!.total.every((c) => c.dissatisfied === 0)).toBe(true);
   expect(hcmDay(new Date('2025-03-31T17:00:00Z'))).toBe(day);
+});
+
+test('answers recorded turn by turn are stamped with the unit and the Vietnam day when the response completes', async () => {
+  const c = completion('U4', '2025-05-01T18:00:00.000Z', [5, 4, 2, 5, 5, 5]);
+  // Recorded turn by turn first (the answer.record path), one of them with a value the citizen changed later...
+  for (const a of c.answers) await answerBatcher.add({ responseId: c.responseId, meta: c.meta, answer: a.questionId === 'q3' ? { ...a, value: 5 } : a, answeredAt: new Date('2025-05-01T17:50:00.000Z') });
+  // ...and one answer that the completion payload does not carry.
+  await answerBatcher.add({ responseId: c.responseId, meta: c.meta, answer: { questionId: 'extra', element: null, type: 'text', value: null, text: 'x' }, answeredAt: new Date('2025-05-01T17:55:00.000Z') });
+  expect(await Answer.countDocuments({ responseId: c.responseId, day: null })).toBe(7);
+
+  await storeCompletion(c.responseId, c.meta, c.answers, new Date(c.completedAt));
+  await storeCompletion(c.responseId, c.meta, c.answers, new Date(c.completedAt)); // a retried job
+  const stored = await Answer.find({ responseId: c.responseId }).lean();
+  expect(stored).toHaveLength(7);
+  // 18:00 UTC is 01:00 the next day in Huế.
+  expect(stored.every((a) => a.unitCode === 'U4' && a.day === '2025-05-02')).toBe(true);
+  expect(stored.find((a) => a.questionId === 'q3')!.value).toBe(2);
+
+  await recomputeBucket({ redis, prefix }, 'U4', '2025-05-02');
+  const doc = await Rollup.findOne({ unitCode: 'U4', day: '2025-05-02' }).lean();
+  expect(doc).toMatchObject({ responses: 1, dissatisfiedResponses: 1 });
+  expect(doc!.total.find((cell) => cell.element === 'CONG_CHUC')).toMatchObject({ n: 1, satisfied: 0, dissatisfied: 1 });
+});
+
+test('answers stored before the stamp are found again after `rollups backfill`, and the rebuild counts them', async () => {
+  const a = completion('U5', '2025-06-10T03:00:00.000Z', [5, 5, 1, 5, 0, 4]);
+  const b = completion('U5', '2025-06-11T03:00:00.000Z', [4, 4, 4, 4, 4, 4]);
+  for (const c of [a, b]) await storeCompletion(c.responseId, c.meta, c.answers, new Date(c.completedAt));
+  await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
+  const expected = await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ day: 1 }).lean();
+  expect(expected.map((d) => d.responses)).toEqual([1, 1]);
+
+  // Legacy data: answers without unit and day (as stored before this field existed).
+  await Answer.collection.updateMany({ responseId: { $in: [a.responseId, b.responseId] } }, { $unset: { unitCode: '', day: '' } });
+  await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
+  const blind = await Rollup.findOne({ unitCode: 'U5', day: '2025-06-10' }).lean();
+  expect(blind!.total).toEqual([]);
+
+  const r = await backfillAnswerBuckets('2025-06-10', '2025-06-11');
+  expect(r).toEqual({ responses: 2, answers: 12 });
+  expect(await backfillAnswerBuckets('2025-06-10', '2025-06-11')).toEqual({ responses: 2, answers: 0 });
+  const rb = await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
+  expect(rb).toMatchObject({ units: 1, days: 2, buckets: 2, stale: 0, responses: 2 });
+  expect(await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ day: 1 }).lean()).toEqual(expected);
 });

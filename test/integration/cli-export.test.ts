@@ -4,7 +4,9 @@ import { runSeed } from '../../cli/commands/seed';
 import { ExportError, writeResponsesCsv, type ExportFilter } from '../../cli/export/responses-csv';
 import { buildProgram } from '../../cli/program';
 import { SUCCESSORS } from '../../cli/seed-data/units';
-import { storeAnswer, storeCompletion } from '../../workers/jobs/answer-store';
+import { Response } from '../../models/response';
+import { answerBatcher } from '../../workers/jobs/answer-batch';
+import { storeCompletion } from '../../workers/jobs/answer-store';
 import { meta, reasons, scale, suggestion } from '../support/ingest';
 import { connectTestDb, dropTestDb } from '../support/services';
 
@@ -42,12 +44,13 @@ beforeAll(async () => {
     [scale('q1', 'TIEP_CAN', 4), scale('q6', 'TONG_THE', 4)],
     new Date('2025-08-01T03:00:00Z'),
   );
-  await storeAnswer(
-    'resp-exp-00004',
-    meta({ dossierCode: 'HS-004' }),
-    scale('q1', 'TIEP_CAN', 4),
-    new Date('2025-03-10T03:00:00Z'),
-  );
+  // A survey in progress: its first answer through the answer.record job's batcher.
+  await answerBatcher.add({
+    responseId: 'resp-exp-00004',
+    meta: meta({ dossierCode: 'HS-004' }),
+    answer: scale('q1', 'TIEP_CAN', 4),
+    answeredAt: new Date('2025-03-10T03:00:00Z'),
+  });
 });
 afterAll(dropTestDb);
 
@@ -71,6 +74,8 @@ test('UTF-8 with BOM, Vietnamese headers, one row per completed response, one co
   expect(header).toContain('r1. Khác (ghi rõ)');
   expect(header).not.toContain('consent');
 
+  // The survey in progress is stored (as started) but not exported.
+  expect(await Response.countDocuments({ responseId: 'resp-exp-00004', status: 'started' })).toBe(1);
   expect(rows.map((r) => r['Mã phản hồi'])).toEqual(['resp-exp-00001', 'resp-exp-00002', 'resp-exp-00003']);
   const first = rows[0];
   expect(first).toMatchObject({

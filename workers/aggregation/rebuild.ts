@@ -1,61 +1,94 @@
+import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { Rollup } from '../../models/rollup';
-import { buildBucket } from './bucket';
-import { loadAnswers, loadResponses, nextVersion, toBucketResponse, writeBucket, type RollupDeps } from './recompute';
+import { buildBucket, type BucketAnswer } from './bucket';
+import { loadResponses, nextVersions, toBucketResponse, writeBuckets, type BucketWrite, type RollupDeps } from './recompute';
 
 export interface RebuildResult {
+  units: number;
   days: number;
+  buckets: number;
+  /** Buckets left alone because a newer version was written meanwhile (by the workers). */
+  stale: number;
+  responses: number;
+}
+
+export interface RebuildProgress {
+  unitCode: string;
   buckets: number;
   responses: number;
 }
 
+/** The day condition of a range: equality for one day (an index hit on FerretDB too). */
+type DayCondition = string | { $gte?: string; $lte?: string; $ne?: null };
+
+function dayCondition(from?: string, to?: string): DayCondition {
+  if (from && to && from === to) return from;
+  if (!from && !to) return { $ne: null };
+  return { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
+}
+
 /**
  * Recomputes every unit-day bucket with completed responses (and every existing rollup) between
- * two days inclusive, one day at a time: all units of a day are read with one query each for
- * responses and answers. Same versioning as the incremental job, so a rebuild running beside the
- * workers cannot be overwritten by an older read, nor overwrite a newer one.
+ * two days inclusive. One pass over the raw data, a unit at a time: the unit's responses and its
+ * answers are each read with one query by `unitCode` equality (answers carry their unit and day
+ * once completed, models/answer.ts), so no query lists response ids (FerretDB 1.24 scans the
+ * whole collection for `$in`). Same versioning as the incremental job: a unit's versions are
+ * taken before its reads (recompute.ts, rule 1), so a rebuild running beside the workers cannot
+ * be overwritten by an older read, nor overwrite a newer one.
  */
-export async function rebuildRollups(deps: RollupDeps, from?: string, to?: string, onDay?: (day: string) => void): Promise<RebuildResult> {
-  const dayFilter: Record<string, string> = {};
-  if (from) dayFilter.$gte = from;
-  if (to) dayFilter.$lte = to;
-  const match = Object.keys(dayFilter).length > 0 ? { day: dayFilter } : { day: { $ne: null } };
+export async function rebuildRollups(deps: RollupDeps, from?: string, to?: string, onUnit?: (p: RebuildProgress) => void): Promise<RebuildResult> {
+  const day = dayCondition(from, to);
   const pairs = await Response.aggregate<{ _id: { u: string; d: string } }>([
-    { $match: { ...match, status: 'completed', unitCode: { $ne: null } } },
+    { $match: { day, status: 'completed', unitCode: { $ne: null } } },
     { $group: { _id: { u: '$unitCode', d: '$day' } } },
   ]);
-  const existing = await Rollup.find(match, { unitCode: 1, day: 1 }).lean();
-  const byDay = new Map<string, Set<string>>();
+  const existing = await Rollup.find({ day }, { _id: 0, unitCode: 1, day: 1 }).lean();
+  const daysByUnit = new Map<string, Set<string>>();
   for (const { u, d } of [...pairs.map((p) => p._id), ...existing.map((e) => ({ u: e.unitCode, d: e.day }))]) {
-    const set = byDay.get(d) ?? new Set<string>();
-    set.add(u);
-    byDay.set(d, set);
+    const set = daysByUnit.get(u) ?? new Set<string>();
+    set.add(d);
+    daysByUnit.set(u, set);
   }
   const now = deps.now ?? (() => new Date());
-  let buckets = 0;
-  let responses = 0;
-  for (const day of [...byDay.keys()].sort()) {
-    const units = [...byDay.get(day)!].sort();
-    // Versions first, reads second (recompute.ts, rule 1).
-    const versions = await Promise.all(units.map((u) => nextVersion(deps, u, day)));
-    const raw = await loadResponses({ day, unitCode: { $in: units } });
-    const answers = await loadAnswers(raw.map((r) => r.responseId));
-    responses += raw.length;
-    const answersBy = new Map<string, typeof answers>();
-    const idsByUnit = new Map<string, Set<string>>();
-    for (const r of raw) {
-      const set = idsByUnit.get(r.unitCode ?? '') ?? new Set<string>();
-      set.add(r.responseId);
-      idsByUnit.set(r.unitCode ?? '', set);
-    }
-    for (const [u, ids] of idsByUnit) answersBy.set(u, answers.filter((a) => ids.has(a.responseId)));
-    await Promise.all(
-      units.map((u, i) =>
-        writeBucket(u, day, versions[i], buildBucket(raw.filter((r) => r.unitCode === u).map(toBucketResponse), answersBy.get(u) ?? []), now()),
-      ),
-    );
-    buckets += units.length;
-    onDay?.(day);
+  const allDays = new Set<string>();
+  const result: RebuildResult = { units: daysByUnit.size, days: 0, buckets: 0, stale: 0, responses: 0 };
+  for (const unitCode of [...daysByUnit.keys()].sort()) {
+    const days = [...daysByUnit.get(unitCode)!].sort();
+    // Versions first, reads second; responses before answers (recompute.ts, rules 1 and 4).
+    const versions = await nextVersions(deps, unitCode, days);
+    const raw = await loadResponses({ unitCode, day });
+    const answers = await Answer.find(
+      { unitCode, day, element: { $ne: null } },
+      { _id: 0, responseId: 1, questionId: 1, element: 1, value: 1, day: 1 },
+    ).lean<Array<BucketAnswer & { day: string }>>();
+    const responsesByDay = groupBy(raw, (r) => r.day ?? '');
+    const answersByDay = groupBy(answers, (a) => a.day);
+    // Only the versioned days: a day that appeared since is its own job's (schedule.ts).
+    const writes: BucketWrite[] = days.map((d, i) => ({
+      day: d,
+      version: versions[i],
+      bucket: buildBucket((responsesByDay.get(d) ?? []).map(toBucketResponse), answersByDay.get(d) ?? []),
+    }));
+    const written = await writeBuckets(unitCode, writes, now());
+    const counted = days.reduce((n, d) => n + (responsesByDay.get(d)?.length ?? 0), 0);
+    result.buckets += written;
+    result.stale += writes.length - written;
+    result.responses += counted;
+    for (const d of days) allDays.add(d);
+    onUnit?.({ unitCode, buckets: writes.length, responses: counted });
   }
-  return { days: byDay.size, buckets, responses };
+  result.days = allDays.size;
+  return result;
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = keyOf(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
 }

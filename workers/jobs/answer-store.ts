@@ -9,10 +9,11 @@ type Meta = z.output<typeof responseMetaSchema>;
 type RecordedAnswer = z.output<typeof recordedAnswerSchema>;
 
 /**
- * Idempotent persistence of answers and responses. Every write is an upsert keyed by a unique
- * index ((responseId, questionId) for answers, responseId for responses), so a retried or
- * duplicated job, or jobs arriving out of order, store nothing twice and never move a completed
- * response back to "started".
+ * Idempotent persistence of a completed response and its answers. Every write is an upsert keyed
+ * by a unique index ((responseId, questionId) for answers, responseId for responses), so a
+ * retried or duplicated job, or jobs arriving out of order, store nothing twice. Answers of a
+ * survey in progress are written by answer-batch.ts (insert-or-ignore, so a late one never moves
+ * a completed response back to "started").
  */
 function metaFields(meta: Meta) {
   return {
@@ -51,36 +52,23 @@ function isDuplicateKey(err: unknown): boolean {
   return e.code === 11000 || (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => w.code === 11000));
 }
 
-function answerOps(responseId: string, answers: RecordedAnswer[], at: Date): AnyBulkWriteOperation[] {
+/** Where a completed response's answers are counted: copied onto each answer (models/answer.ts). */
+interface Stamp {
+  unitCode: string | null;
+  day: string;
+}
+
+function answerOps(responseId: string, answers: RecordedAnswer[], at: Date, stamp: Stamp): AnyBulkWriteOperation[] {
   return answers.map((a) => ({
     updateOne: {
       filter: { responseId, questionId: a.questionId },
       update: {
-        $set: { element: a.element, type: a.type, value: a.value, text: a.text },
+        $set: { element: a.element, type: a.type, value: a.value, text: a.text, unitCode: stamp.unitCode, day: stamp.day },
         $setOnInsert: { responseId, questionId: a.questionId, answeredAt: at },
       },
       upsert: true,
     },
   }));
-}
-
-export async function storeAnswer(
-  responseId: string,
-  meta: Meta,
-  answer: RecordedAnswer,
-  answeredAt: Date,
-): Promise<void> {
-  // $setOnInsert only: a late or retried answer never moves a completed response back.
-  await retryOnDuplicate(() =>
-    Response.updateOne(
-      { responseId },
-      { $setOnInsert: { responseId, ...metaFields(meta), status: 'started' } },
-      { upsert: true },
-    ),
-  );
-  await retryOnDuplicate(() =>
-    Answer.bulkWrite(answerOps(responseId, [answer], answeredAt), { ordered: false }),
-  );
 }
 
 /** True when a 1 or 2 was given on any index element (sipas.md: a "không hài lòng"). */
@@ -90,16 +78,26 @@ export function isDissatisfied(answers: RecordedAnswer[]): boolean {
   );
 }
 
+/**
+ * Stores a completed response: first its answers, stamped with the unit and day they count in
+ * (one bulk upsert: the payload carries every answer of the survey, and its values win over
+ * those recorded turn by turn), then any answer of the response recorded turn by turn but
+ * missing from the payload gets the same stamp (one update by `responseId` equality, usually
+ * matching nothing), and last the response itself. The response is marked completed only after
+ * every answer carries its day, so a rollup that sees the response also sees all its answers.
+ */
 export async function storeCompletion(
   responseId: string,
   meta: Meta,
   answers: RecordedAnswer[],
   completedAt: Date,
 ): Promise<void> {
+  const stamp: Stamp = { unitCode: meta.unitCode, day: hcmDay(completedAt) };
   if (answers.length > 0)
     await retryOnDuplicate(() =>
-      Answer.bulkWrite(answerOps(responseId, answers, completedAt), { ordered: false }),
+      Answer.bulkWrite(answerOps(responseId, answers, completedAt, stamp), { ordered: false }),
     );
+  await Answer.updateMany({ responseId, day: null }, { $set: stamp });
   await retryOnDuplicate(() =>
     Response.updateOne(
       { responseId },
@@ -108,7 +106,7 @@ export async function storeCompletion(
           ...metaFields(meta),
           status: 'completed',
           completedAt,
-          day: hcmDay(completedAt),
+          day: stamp.day,
           dissatisfied: isDissatisfied(answers),
         },
         $setOnInsert: { responseId },
