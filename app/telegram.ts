@@ -3,10 +3,13 @@ import type { Telegram } from 'telegraf';
 import { createTelegramClient } from '../bot/channels/telegram/api-client';
 import { startPolling, type Poller } from '../bot/channels/telegram/polling';
 import { createTelegramTurnHandler } from '../bot/channels/telegram/turn-handler';
+import { createGroupCommandHandler } from '../bot/channels/telegram/group-commands';
 import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
 import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
 import type { ConversationService } from '../bot/conversation/service';
 import type { Shutdown } from '../lib/shutdown';
+import { digestForChat } from '../workers/aggregation/digest';
+import { renderDigest } from '../workers/aggregation/digest-text';
 import type { AppContext } from './context';
 import type { Role } from './start';
 
@@ -39,7 +42,20 @@ export async function startTelegram(opts: { ctx: AppContext; service: Conversati
     log,
   });
   const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0];
-  const handler = createTelegramTurnHandler({ telegram, service: opts.service, log });
+  const turn = createTelegramTurnHandler({ telegram, service: opts.service, log });
+  // `/baocao` in unit groups is answered apart from the survey (which ignores group chats).
+  const groupCommand = createGroupCommandHandler({
+    telegram,
+    log,
+    ...(env.TELEGRAM_BOT_USERNAME ? { botUsername: env.TELEGRAM_BOT_USERNAME } : {}),
+    reportFor: async (chatId, day, now) => {
+      const f = await digestForChat(chatId, day, now);
+      return f ? renderDigest(f) : null;
+    },
+  });
+  const handler: typeof turn = async (update) => {
+    if (!(await groupCommand(update))) await turn(update);
+  };
   const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log);
   const applies = roles.has('bot');
   const onAccepted = (chatKey: string) => {

@@ -71,3 +71,14 @@ export async function buildDigest(q: { unitCode: string; day: string; now: Date;
 export function yesterdayOf(now: Date): string {
   return hcm(now).minus({ days: 1 }).toFormat('yyyy-LL-dd');
 }
+
+/**
+ * `/baocao` in a Telegram group: the digest of the unit whose alert group it is, for today so far
+ * or yesterday; null when the group belongs to no unit.
+ */
+export async function digestForChat(chatId: string, which: 'today' | 'yesterday', now: Date): Promise<DigestFigures | null> {
+  const unit = await Unit.findOne({ alertTelegramChatId: chatId }, { _id: 0, code: 1 }).lean();
+  if (!unit) return null;
+  const today = which === 'today';
+  return buildDigest({ unitCode: unit.code, day: today ? hcm(now).toFormat('yyyy-LL-dd') : yesterdayOf(now), now, today });
+}

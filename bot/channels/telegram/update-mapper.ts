@@ -5,7 +5,7 @@ import type { InboundEvent } from '../channel';
 /**
  * Maps a Telegram update to the channel-neutral InboundEvent. Returns null for updates the
  * survey has nothing to say to (edited messages, member changes, other bots' traffic) and for
- * non-private chats (unit groups use their own commands, see the reports issue).
+ * non-private chats (unit groups use their own commands: toGroupCommand, group-commands.ts).
  */
 export function toInboundEvent(update: Update): InboundEvent | null {
   if ('callback_query' in update) {
@@ -64,4 +64,28 @@ export function callbackQueryOf(update: Update): { id: string; chatId: number | 
   if (!('callback_query' in update)) return null;
   const q = update.callback_query;
   return { id: q.id, chatId: q.message?.chat.id ?? null, messageId: q.message?.message_id ?? null };
+}
+
+/** A command sent in a group or supergroup (unit groups): only `/baocao` for now. */
+export interface GroupCommand {
+  chatId: string;
+  name: 'baocao';
+  arg?: string;
+}
+
+/**
+ * `/baocao` or `/baocao@<bot>` (with an optional argument) in a group or supergroup. Null for
+ * anything else, and for a command addressed to another bot (`@<other>`, when our username is
+ * known).
+ */
+export function toGroupCommand(update: Update, botUsername?: string): GroupCommand | null {
+  if (!('message' in update)) return null;
+  const m = update.message;
+  if ((m.chat.type !== 'group' && m.chat.type !== 'supergroup') || !('text' in m)) return null;
+  const c = /^\/baocao(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$/is.exec(m.text.trim());
+  if (!c) return null;
+  const [, to, arg] = c;
+  if (to && botUsername && to.toLowerCase() !== botUsername.toLowerCase()) return null;
+  const argument = arg?.trim().toLowerCase();
+  return { chatId: String(m.chat.id), name: 'baocao', ...(argument ? { arg: argument } : {}) };
 }
