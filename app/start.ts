@@ -18,7 +18,13 @@ import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
 import { Outreach } from '../workers/jobs/invitation-queue';
-import { telegramInvitationSender, zaloInvitationSender, type InvitationSender } from '../workers/jobs/invitation-senders';
+import {
+  telegramInvitationSender,
+  zaloInvitationSender,
+  znsInvitationSender,
+  znsProactiveSender,
+  type InvitationSender,
+} from '../workers/jobs/invitation-senders';
 import { broadcastSenders } from '../workers/broadcast/channels';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { JobProducer } from '../workers/producer';
@@ -70,7 +76,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const sink = jobAnswerSink(producer);
   const flows = new FlowRepository();
   // Invitations and reminders; its senders are filled in once the channels exist.
-  const senders: Partial<Record<'telegram' | 'zalo', InvitationSender>> = {};
+  const senders: Partial<Record<'telegram' | 'zalo' | 'zns', InvitationSender>> = {};
   const outreach = new Outreach({ ctx, senders });
   shutdown.add('outreach', () => outreach.close(), 20);
   const service = new ConversationService({
@@ -102,7 +108,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     ...(adminChat && tg ? { alertAdmins: async (text: string) => void (await tg.sendMessage(adminChat, text)) } : {}),
   });
   if (telegram.telegram) senders.telegram = telegramInvitationSender(telegram.telegram);
-  if (zalo) senders.zalo = zaloInvitationSender(zalo.proactive);
+  if (zalo) senders.zalo = zaloInvitationSender(zalo.proactive, log);
+  if (zalo && env.INVITE_CHANNEL_ORDER.includes('zns'))
+    senders.zns = znsInvitationSender(znsProactiveSender(ctx, zalo.client), log);
   if (roles.has('workers')) {
     outreach.startWorker();
     const broadcasts = await startBroadcastWorkers({

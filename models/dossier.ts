@@ -1,6 +1,9 @@
 import { Schema, model, type InferSchemaType } from 'mongoose';
 
-/** A dossier (hồ sơ) as the one-stop system reports it. Holds no plain phone number: only its keyed hash. */
+/**
+ * A dossier (hồ sơ) as the one-stop system reports it. The phone is kept as its keyed hash; the
+ * plain number only while a Zalo ZNS invitation needs it, encrypted (bot/survey/zns-phone.ts).
+ */
 const dossierSchema = new Schema(
   {
     code: { type: String, required: true },
@@ -39,6 +42,11 @@ const dossierSchema = new Schema(
       sentAt: { type: Date, default: null },
       skipped: { type: String, default: null },
       remindersSent: { type: Number, default: 0 },
+      /**
+       * The normalised phone sealed with SECRETS_KEY, only when ZNS is configured and only until
+       * the invitation is decided, the survey ends or expires (no default: absent otherwise).
+       */
+      phoneSealed: { type: String },
     },
   },
   { timestamps: true },

@@ -55,10 +55,27 @@ const texts = {
 
 export type TextKey = keyof typeof texts;
 
-export function t(key: TextKey, lang: Lang, vars: Record<string, string | number> = {}): string {
-  const entry = texts[key];
-  const raw: string = lang === 'en' ? entry.en : entry.vi;
+/** A table of fixed texts, each in Vietnamese and English, with `{name}` placeholders. */
+export type TextTable = Readonly<Record<string, { readonly vi: string; readonly en: string }>>;
+
+/**
+ * The one localisation helper: picks the language's text from a table and fills its
+ * placeholders; an unknown placeholder stays as written. Pure, so the engine and the outreach
+ * texts (bot/survey/invitation-text.ts) share it.
+ */
+export function localise<T extends TextTable>(
+  table: T,
+  key: keyof T,
+  lang: Lang,
+  vars: Readonly<Record<string, string | number>> = {},
+): string {
+  const entry = table[key]!;
+  const raw = lang === 'en' ? entry.en : entry.vi;
   return raw.replace(/\{([a-z]+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+}
+
+export function t(key: TextKey, lang: Lang, vars: Record<string, string | number> = {}): string {
+  return localise(texts, key, lang, vars);
 }
 
 /** Words that skip an optional question, in any language (compared without diacritics). */

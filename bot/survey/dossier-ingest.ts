@@ -8,14 +8,19 @@ import { SURVEY_STATUSES, type DossierEvent, type FieldIssue } from './dossier-e
 import { markStage } from './funnel';
 import { surveyLinks, type SurveyLinks } from './links';
 import { issueSurveyToken } from './token';
+import { keepPhoneForZns, sealPhone, znsEnabled, type ZnsEnv } from './zns-phone';
 
 /** Schedules the proactive invitation, the reminders and the expiry of one dossier's survey. */
 export interface OutreachScheduler {
-  schedule(p: { dossierCode: string; issuedAt: Date; expiresAt: Date }, now: Date): Promise<void>;
+  /** `keepsPhone`: the dossier holds a sealed phone number for ZNS, to erase at expiry. */
+  schedule(
+    p: { dossierCode: string; issuedAt: Date; expiresAt: Date; keepsPhone?: boolean },
+    now: Date,
+  ): Promise<void>;
 }
 
 export interface IngestDeps {
-  env: Pick<Env, 'PHONE_HASH_KEY' | 'SURVEY_TOKEN_TTL_HOURS' | 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME'>;
+  env: Pick<Env, 'PHONE_HASH_KEY' | 'SURVEY_TOKEN_TTL_HOURS' | 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME'> & ZnsEnv;
   outreach?: OutreachScheduler;
   now?: Date;
   source?: string;
@@ -35,8 +40,9 @@ const ENDED = new Set(['finished', 'returned', 'cancelled']);
 
 /**
  * Stores one dossier event, idempotently by dossier code: the same event twice gives the same
- * dossier and the same survey token. Only finished/returned dossiers get a survey. The plain
- * phone number is not stored anywhere: only its keyed hash (matching contacts across channels).
+ * dossier and the same survey token. Only finished/returned dossiers get a survey. The phone
+ * number is stored as its keyed hash (matching contacts across channels); the plain number only
+ * when the channel order contains ZNS, sealed, until the invitation is decided (zns-phone.ts).
  */
 export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps): Promise<IngestResult> {
   const now = deps.now ?? new Date();
@@ -90,11 +96,19 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
 
   const issued = await issueSurveyToken(event.code, now, deps.env.SURVEY_TOKEN_TTL_HOURS);
   if (issued.created) await markStage(event.code, 'invited', now);
+  const sealed =
+    znsEnabled(deps.env) && event.applicant?.phone ? sealPhone(deps.env, event.code, event.applicant.phone) : null;
+  const keepsPhone = sealed !== null && (await keepPhoneForZns(event.code, sealed, now));
   // Scheduling again on a repeat is harmless (stable job ids) and repairs a crash between the
   // token and the enqueue.
   if (deps.outreach)
     await deps.outreach.schedule(
-      { dossierCode: event.code, issuedAt: issued.issuedAt, expiresAt: issued.expiresAt },
+      {
+        dossierCode: event.code,
+        issuedAt: issued.issuedAt,
+        expiresAt: issued.expiresAt,
+        ...(keepsPhone ? { keepsPhone } : {}),
+      },
       now,
     );
   return {

@@ -1,4 +1,5 @@
 import type { Lang } from '../flow/schema';
+import { localise } from '../engine/messages';
 
 /** What a channel sends to invite or remind: a text and one button that opens the survey. */
 export interface InvitationMessage {
@@ -6,6 +7,8 @@ export interface InvitationMessage {
   buttonLabel: string;
   /** The channel's own link to the survey (Telegram deep link, web link). */
   url: string;
+  /** Template variables (Zalo rating/ZNS templates): ma, donvi, thutuc, link. */
+  vars: Record<string, string>;
 }
 
 const TEXTS = {
@@ -25,19 +28,16 @@ const TEXTS = {
   resume: { vi: 'Tiếp tục đánh giá', en: 'Continue the survey' },
 } as const;
 
-function fill(s: string, vars: Record<string, string>): string {
-  return s.replace(/\{([a-z]+)\}/g, (m, k: string) => vars[k] ?? m);
-}
-
 export function invitationMessage(
   kind: 'invite' | 'remindNew' | 'remindResume',
   lang: Lang,
-  vars: { ma: string; donvi: string },
+  vars: { ma: string; donvi: string; thutuc?: string },
   url: string,
 ): InvitationMessage {
   return {
-    text: fill(TEXTS[kind][lang], vars),
-    buttonLabel: kind === 'remindResume' ? TEXTS.resume[lang] : TEXTS.start[lang],
+    text: localise(TEXTS, kind, lang, vars),
+    buttonLabel: localise(TEXTS, kind === 'remindResume' ? 'resume' : 'start', lang),
     url,
+    vars: { ma: vars.ma, donvi: vars.donvi, thutuc: vars.thutuc ?? '', link: url },
   };
 }

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Telegram } from 'telegraf';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
@@ -10,54 +8,10 @@ import { ingestDossierEvent } from '../../bot/survey/dossier-ingest';
 import { parseDossierEvent } from '../../bot/survey/dossier-event';
 import { telegramInvitationSender } from '../../workers/jobs/invitation-senders';
 import { Outreach, invitationJobId } from '../../workers/jobs/invitation-queue';
+import { FakeTelegram } from '../fakes/telegram-server';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
-/** A minimal fake Bot API on 127.0.0.1 (sendMessage only); chat 403 has blocked the bot. */
-function fakeTelegram() {
-  const sent: Array<{
-    chat_id: string;
-    text: string;
-    reply_markup?: { inline_keyboard: Array<Array<{ text: string; url: string }>> };
-  }> = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', (): void => {
-      const p = JSON.parse(body || '{}') as (typeof sent)[number];
-      res.setHeader('content-type', 'application/json');
-      if (!req.url?.endsWith('/sendMessage')) {
-        res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
-        return;
-      }
-      if (String(p.chat_id) === '403') {
-        res.statusCode = 403;
-        res.end(
-          JSON.stringify({
-            ok: false,
-            error_code: 403,
-            description: 'Forbidden: bot was blocked by the user',
-          }),
-        );
-        return;
-      }
-      sent.push({ ...p, chat_id: String(p.chat_id) });
-      res.end(
-        JSON.stringify({
-          ok: true,
-          result: {
-            message_id: sent.length,
-            date: 0,
-            chat: { id: Number(p.chat_id), type: 'private' },
-            text: p.text,
-          },
-        }),
-      );
-    });
-  });
-  return { sent, server };
-}
-
-const fake = fakeTelegram();
+let fake: FakeTelegram;
 const redis = testRedis();
 const prefix = testPrefix('invtg');
 let outreach: Outreach;
@@ -96,9 +50,9 @@ async function waitFor<T>(fn: () => Promise<T | null | undefined>, ms = 5000): P
 
 beforeAll(async () => {
   await connectTestDb('invtg');
-  await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', r));
-  const apiRoot = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
-  const telegram = new Telegram('123456:TEST-TOKEN-abcdefghijklmnopqrstuv', { apiRoot });
+  fake = await FakeTelegram.start();
+  fake.block('403'); // this chat has blocked the bot: 403 Forbidden
+  const telegram = new Telegram(fake.token, { apiRoot: fake.apiRoot });
   outreach = new Outreach({
     ctx: { env, log: logger, redis, prefix },
     senders: { telegram: telegramInvitationSender(telegram) },
@@ -118,7 +72,7 @@ afterAll(async () => {
   await outreach.close();
   await clearPrefix(redis, prefix);
   redis.disconnect();
-  fake.server.close();
+  await fake.close();
   await dropTestDb();
 });
 
@@ -131,11 +85,11 @@ test('a known citizen with consent receives the invitation on Telegram, once', a
       (await Dossier.findOne({ code: 'INV-0001', 'invitation.sentAt': { $ne: null } }).lean()) ?? null,
   );
   expect(d.invitation?.channel).toBe('telegram');
-  const msgs = fake.sent.filter((m) => m.chat_id === '777001');
+  const msgs = fake.sentTo('777001');
   expect(msgs).toHaveLength(1);
   expect(msgs[0].text).toContain('INV-0001');
   expect(msgs[0].text).toContain('Thị trấn Sịa');
-  expect(msgs[0].reply_markup?.inline_keyboard[0]?.[0]).toEqual({
+  expect(msgs[0].replyMarkup?.inline_keyboard[0]?.[0]).toEqual({
     text: 'Bắt đầu đánh giá',
     url: `https://t.me/HaiLongTestBot?start=${token}`,
   });
@@ -146,7 +100,7 @@ test('a known citizen with consent receives the invitation on Telegram, once', a
     const state = await (await outreach.queue.getJob(invitationJobId('INV-0001')))?.getState();
     return state === 'completed' || state === undefined;
   });
-  expect(fake.sent.filter((m) => m.chat_id === '777001')).toHaveLength(1);
+  expect(fake.sentTo('777001')).toHaveLength(1);
 });
 
 test('a second dossier of the same citizen within the cooldown sends nothing', async () => {
@@ -157,7 +111,7 @@ test('a second dossier of the same citizen within the cooldown sends nothing', a
       (await Dossier.findOne({ code: 'INV-0002', 'invitation.skipped': { $ne: null } }).lean()) ?? null,
   );
   expect(d.invitation?.skipped).toBe('cooldown');
-  expect(fake.sent.filter((m) => m.chat_id === '777001')).toHaveLength(1);
+  expect(fake.sentTo('777001')).toHaveLength(1);
 });
 
 test('no consent on record, or a blocked chat, means no proactive invitation', async () => {
@@ -173,7 +127,14 @@ test('no consent on record, or a blocked chat, means no proactive invitation', a
   );
   expect(a.invitation?.skipped).toBe('no_channel');
   expect(b.invitation?.skipped).toBe('no_channel');
-  expect(fake.sent.filter((m) => m.chat_id === '777002' || m.chat_id === '403')).toHaveLength(0);
+  expect(fake.sentTo('777002')).toHaveLength(0);
+  expect(fake.sentTo('403')).toHaveLength(0);
+  // The blocked chat was tried and refused; the one without consent was never tried.
+  const tried = fake.callsOf('sendMessage').map((c) => [String(c.params.chat_id), c.outcome]);
+  expect(tried).toContainEqual(['403', 403]);
+  expect(tried.filter(([chat]) => chat === '777002')).toHaveLength(0);
+  // A refused send does not count against the cooldown: the contact was not invited.
+  expect((await Contact.findOne({ channelUserId: '403' }).lean())?.lastInvitedAt).toBeNull();
 });
 
 test('an invitation due in quiet hours waits for the morning', async () => {

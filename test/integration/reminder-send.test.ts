@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Telegram } from 'telegraf';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
@@ -14,52 +12,31 @@ import { resolveSurveyToken } from '../../bot/survey/token';
 import { telegramInvitationSender } from '../../workers/jobs/invitation-senders';
 import { Outreach, reminderJobId } from '../../workers/jobs/invitation-queue';
 import { sendReminder } from '../../workers/jobs/reminder-send';
+import { FakeTelegram } from '../fakes/telegram-server';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
-/** A minimal fake Bot API on 127.0.0.1 (sendMessage only). */
-function fakeTelegram() {
-  const sent: Array<{ chat_id: string; text: string }> = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const p = JSON.parse(body || '{}') as { chat_id: string; text: string };
-      sent.push({ chat_id: String(p.chat_id), text: p.text });
-      res.setHeader('content-type', 'application/json');
-      res.end(
-        JSON.stringify({
-          ok: true,
-          result: {
-            message_id: sent.length,
-            date: 0,
-            chat: { id: Number(p.chat_id), type: 'private' },
-            text: p.text,
-          },
-        }),
-      );
-    });
-  });
-  return { sent, server };
-}
-
-const fake = fakeTelegram();
+let fake: FakeTelegram;
 const redis = testRedis();
 const prefix = testPrefix('reminders');
 let outreach: Outreach;
+/** Its own queues, reminders 15 and 30 min away: completion always comes before they are due. */
+let slowOutreach: Outreach;
+const slowPrefix = testPrefix('reminders-slow');
 const clock = new Date('2025-03-16T03:00:00Z'); // 10:00 in Huế
-// Hours as fractions: 0.0002 h = 0.72 s, 0.0006 h = 2.16 s, so reminders fire within the test; quiet hours off.
+// Hours as fractions: 0.0002 h = 0.72 s, 0.0015 h = 5.4 s, so reminders fire within the test and
+// the test has seconds (not milliseconds) to act between them; quiet hours off.
 const env = parseEnv({
   ...process.env,
   TELEGRAM_BOT_USERNAME: 'HaiLongTestBot',
   INVITE_COOLDOWN_DAYS: '0',
-  REMINDER_DELAYS_HOURS: '0.0002,0.0006,0.0007',
+  REMINDER_DELAYS_HOURS: '0.0002,0.0015,0.0016',
   REMINDER_MAX: '2',
   QUIET_HOURS_START: '00:00',
   QUIET_HOURS_END: '00:00',
   SURVEY_TOKEN_TTL_HOURS: '1',
 });
 
-async function finished(code: string, chatId: string) {
+async function finished(code: string, chatId: string, via: Outreach = outreach) {
   await Contact.updateOne(
     { channel: 'telegram', channelUserId: chatId },
     { $setOnInsert: { consentAt: new Date('2025-01-01') } },
@@ -75,27 +52,28 @@ async function finished(code: string, chatId: string) {
     applicant: { telegramChatId: chatId },
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const r = await ingestDossierEvent(parsed.event, { env, outreach, now: clock });
+  const r = await ingestDossierEvent(parsed.event, { env, outreach: via, now: clock });
   if (!r.ok || !r.survey) throw new Error('no survey');
   return r.survey.token;
 }
 
-const to = (chat: string) => fake.sent.filter((m) => m.chat_id === chat);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitForCount(chat: string, n: number, ms = 6000): Promise<void> {
-  const until = Date.now() + ms;
-  while (to(chat).length < n) {
-    if (Date.now() > until) throw new Error(`expected ${n} messages to ${chat}, got ${to(chat).length}`);
-    await sleep(25);
+const to = (chat: string) => fake.sentTo(chat);
+const waitForCount = (chat: string, n: number) =>
+  fake.waitFor(() => to(chat).length >= n, 20_000, `${n} messages to ${chat}`);
+async function waitForState(q: Outreach, jobId: string, state: string): Promise<void> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const job = await q.queue.getJob(jobId);
+    if ((await job?.getState()) === state) return;
+    if (Date.now() > until) throw new Error(`job ${jobId} not ${state}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 beforeAll(async () => {
   await connectTestDb('reminders');
-  await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', r));
-  const telegram = new Telegram('123456:TEST-TOKEN-abcdefghijklmnopqrstuv', {
-    apiRoot: `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`,
-  });
+  fake = await FakeTelegram.start();
+  const telegram = new Telegram(fake.token, { apiRoot: fake.apiRoot });
   outreach = new Outreach({
     ctx: { env, log: logger, redis, prefix },
     senders: { telegram: telegramInvitationSender(telegram) },
@@ -103,14 +81,23 @@ beforeAll(async () => {
     backoffMs: 100,
   });
   outreach.startWorker();
+  slowOutreach = new Outreach({
+    ctx: { env: { ...env, REMINDER_DELAYS_HOURS: [0.25, 0.5] }, log: logger, redis, prefix: slowPrefix },
+    senders: { telegram: telegramInvitationSender(telegram) },
+    now: () => clock,
+    backoffMs: 100,
+  });
+  slowOutreach.startWorker();
   await Unit.create({ code: '19867', name: 'Thị trấn Sịa', level: 'town' });
 });
 
 afterAll(async () => {
   await outreach.close();
+  await slowOutreach.close();
   await clearPrefix(redis, prefix);
+  await clearPrefix(redis, slowPrefix);
   redis.disconnect();
-  fake.server.close();
+  await fake.close();
   await dropTestDb();
 });
 
@@ -122,26 +109,27 @@ test('reminders fire after the delays, at most REMINDER_MAX, worded by progress'
   await markStage('REM-0001', 'started', clock);
   await waitForCount('880001', 3);
   expect(to('880001')[2].text).toContain('còn dang dở');
-  await sleep(800); // past the third delay: REMINDER_MAX is 2
+  // REMINDER_MAX is 2: the third delay was never scheduled, and every scheduled job has run.
+  await waitForState(outreach, reminderJobId('REM-0001', 2), 'completed');
   expect(to('880001')).toHaveLength(3);
   expect((await Dossier.findOne({ code: 'REM-0001' }).lean())?.invitation?.remindersSent).toBe(2);
   expect(await outreach.queue.getJob(reminderJobId('REM-0001', 3))).toBeUndefined();
 });
 
 test('completing the survey cancels the reminders, and one that fires anyway does nothing', async () => {
-  await finished('REM-0002', '880002');
-  expect(await (await outreach.queue.getJob(reminderJobId('REM-0002', 1)))?.getState()).toBe('delayed');
+  await finished('REM-0002', '880002', slowOutreach);
+  expect(await (await slowOutreach.queue.getJob(reminderJobId('REM-0002', 1)))?.getState()).toBe('delayed');
   await waitForCount('880002', 1);
-  await outreach.hooks().onStarted!({ dossierCode: 'REM-0002', responseId: 'resp-2', channel: 'telegram' });
-  await outreach.hooks().onFinished!({
+  await slowOutreach.hooks().onStarted!({ dossierCode: 'REM-0002', responseId: 'resp-2', channel: 'telegram' });
+  await slowOutreach.hooks().onFinished!({
     dossierCode: 'REM-0002',
     responseId: 'resp-2',
     status: 'completed',
     channel: 'telegram',
   });
-  expect(await outreach.queue.getJob(reminderJobId('REM-0002', 1))).toBeUndefined();
-  expect(await outreach.queue.getJob(reminderJobId('REM-0002', 2))).toBeUndefined();
-  await sleep(2500); // past both delays
+  expect(await slowOutreach.queue.getJob(reminderJobId('REM-0002', 1))).toBeUndefined();
+  expect(await slowOutreach.queue.getJob(reminderJobId('REM-0002', 2))).toBeUndefined();
+  expect(await slowOutreach.queue.getDelayedCount()).toBe(0);
   expect(to('880002')).toHaveLength(1);
   const deps = {
     env,
@@ -155,7 +143,7 @@ test('completing the survey cancels the reminders, and one that fires anyway doe
   const d = await Dossier.findOne({ code: 'REM-0002' }).lean();
   expect(d?.survey?.responseId).toBe('resp-2');
   // Funnel counts: every stage once, even when a hook is delivered twice.
-  await outreach.hooks().onFinished!({
+  await slowOutreach.hooks().onFinished!({
     dossierCode: 'REM-0002',
     responseId: 'resp-2',
     status: 'completed',

@@ -1,5 +1,6 @@
 import { DelayedError, Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { AppContext } from '../../app/context';
 import type { Env } from '../../config/env';
 import { createWorkerConnection } from '../../lib/redis';
@@ -8,6 +9,8 @@ import type { ConversationHooks } from '../../bot/conversation/ports';
 import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
 import { markStage } from '../../bot/survey/funnel';
 import { outOfQuiet, planReminders, type QuietHours } from '../../bot/survey/schedule';
+import { erasePhone } from '../../bot/survey/zns-phone';
+import { PhoneInviteClaims } from './invitation-phone-claim';
 import type { InvitationSender } from './invitation-senders';
 import {
   invitationSendSchema,
@@ -19,7 +22,8 @@ import { reminderSendSchema, sendReminder } from './reminder-send';
 
 /**
  * The outreach queue: proactive invitations (`invitation.send`, job id `inv-<dossier>`) and
- * reminders (`reminder.send`, job id `rem:<dossier>:<n>`), BullMQ delayed jobs under the context
+ * reminders (`reminder.send`, job id `rem:<dossier>:<n>`) and the erasure of a phone number kept
+ * for ZNS when the survey expires (`phone.erase`, job id `erase-<dossier>`), BullMQ delayed jobs under the context
  * prefix. Payloads are checked with zod when added and when processed. Stable job ids make a
  * repeated dossier event schedule nothing new; the handlers' own claims make a job that is
  * delivered twice, or re-added after its first run was removed, a no-op.
@@ -27,9 +31,11 @@ import { reminderSendSchema, sendReminder } from './reminder-send';
  */
 export const OUTREACH_QUEUE = 'outreach';
 
+const phoneEraseSchema = z.object({ dossierCode: z.string().min(1).max(64) });
 const JOBS = {
   'invitation.send': invitationSendSchema,
   'reminder.send': reminderSendSchema,
+  'phone.erase': phoneEraseSchema,
 } as const;
 type JobName = keyof typeof JOBS;
 
@@ -42,6 +48,7 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = Object.freeze({
 
 export const invitationJobId = (code: string): string => `inv-${code}`;
 export const reminderJobId = (code: string, n: number): string => `rem:${code}:${n}`;
+export const phoneEraseJobId = (code: string): string => `erase-${code}`;
 
 export interface OutreachOptions {
   ctx: Pick<AppContext, 'redis' | 'prefix' | 'log'> & {
@@ -56,6 +63,7 @@ export interface OutreachOptions {
       | 'QUIET_HOURS_END'
       | 'REMINDER_DELAYS_HOURS'
       | 'REMINDER_MAX'
+      | 'SECRETS_KEY'
     >;
   };
   senders: Partial<Record<OutreachChannel, InvitationSender>>;
@@ -76,7 +84,12 @@ export class Outreach implements OutreachScheduler {
     const { ctx } = opts;
     this.now = opts.now ?? (() => new Date());
     this.quiet = { start: ctx.env.QUIET_HOURS_START, end: ctx.env.QUIET_HOURS_END };
-    this.deps = { env: ctx.env, senders: opts.senders, log: ctx.log };
+    this.deps = {
+      env: ctx.env,
+      senders: opts.senders,
+      log: ctx.log,
+      phoneClaims: new PhoneInviteClaims(ctx.redis, ctx.prefix),
+    };
     this.queue = new Queue(OUTREACH_QUEUE, {
       connection: ctx.redis,
       prefix: ctx.prefix,
@@ -92,12 +105,24 @@ export class Outreach implements OutreachScheduler {
     await this.queue.add(name, data, { jobId, delay: Math.max(0, at.getTime() - now.getTime()) });
   }
 
-  /** Invitation now (or at the end of quiet hours), reminders at the configured delays. */
+  /**
+   * Invitation now (or at the end of quiet hours), reminders at the configured delays, and, when
+   * a phone number was kept for ZNS, its erasure at the survey's expiry (quiet hours do not
+   * hold an erasure).
+   */
   async schedule(
-    p: { dossierCode: string; issuedAt: Date; expiresAt: Date },
+    p: { dossierCode: string; issuedAt: Date; expiresAt: Date; keepsPhone?: boolean },
     now: Date = this.now(),
   ): Promise<void> {
     const env = this.opts.ctx.env;
+    if (p.keepsPhone)
+      await this.add(
+        'phone.erase',
+        { dossierCode: p.dossierCode },
+        phoneEraseJobId(p.dossierCode),
+        p.expiresAt,
+        now,
+      );
     await this.add(
       'invitation.send',
       { dossierCode: p.dossierCode },
@@ -149,7 +174,10 @@ export class Outreach implements OutreachScheduler {
         if (dossierCode) await markStage(dossierCode, 'started', this.now());
       },
       onFinished: async ({ dossierCode, responseId, status }) => {
-        if (!dossierCode || status !== 'completed') return;
+        if (!dossierCode) return;
+        // The survey has ended (completed, declined, stopped): a kept phone number is not needed.
+        await erasePhone(dossierCode);
+        if (status !== 'completed') return;
         await Dossier.updateOne(
           { code: dossierCode, 'survey.responseId': null },
           { $set: { 'survey.responseId': responseId } },
@@ -161,6 +189,10 @@ export class Outreach implements OutreachScheduler {
   }
 
   async process(job: Job, token?: string): Promise<string> {
+    if (job.name === 'phone.erase') {
+      await erasePhone(phoneEraseSchema.parse(job.data).dossierCode);
+      return 'erased';
+    }
     const now = this.now();
     const until = outOfQuiet(now, this.quiet);
     if (until.getTime() > now.getTime() && token) {

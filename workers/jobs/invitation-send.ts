@@ -7,16 +7,25 @@ import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
 import { invitationMessage, type InvitationMessage } from '../../bot/survey/invitation-text';
 import { telegramLink, webLink } from '../../bot/survey/links';
+import { erasePhone, openPhone } from '../../bot/survey/zns-phone';
 import type { InvitationSender } from './invitation-senders';
+import type { PhoneInviteClaims } from './invitation-phone-claim';
 
 export const invitationSendSchema = z.object({ dossierCode: z.string().min(1).max(64) });
 export type InvitationSendPayload = z.infer<typeof invitationSendSchema>;
 
-export type OutreachChannel = 'telegram' | 'zalo';
+/** Channels with a contact record (a chat), and ZNS, which goes by the dossier's phone. */
+export type ContactChannel = 'telegram' | 'zalo';
+export type OutreachChannel = ContactChannel | 'zns';
 export interface OutreachDeps {
-  env: Pick<Env, 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME' | 'INVITE_COOLDOWN_DAYS' | 'INVITE_CHANNEL_ORDER'>;
+  env: Pick<
+    Env,
+    'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME' | 'INVITE_COOLDOWN_DAYS' | 'INVITE_CHANNEL_ORDER' | 'SECRETS_KEY'
+  >;
   senders: Partial<Record<OutreachChannel, InvitationSender>>;
   log: Logger;
+  /** Cooldown claims by phone hash, for ZNS (no contact to claim); without them ZNS is not used. */
+  phoneClaims?: PhoneInviteClaims;
 }
 
 export type DossierLean = NonNullable<Awaited<ReturnType<typeof loadDossier>>>;
@@ -32,15 +41,23 @@ export function surveyClosed(d: DossierLean, now: Date): string | null {
   return null;
 }
 
+/**
+ * The contacts linked to a dossier, one indexed lookup each (FerretDB does not use an index
+ * for `$in`; a dossier links one to three contacts).
+ */
+async function linkedContacts(ids: Types.ObjectId[]) {
+  const found = await Promise.all(ids.map((id) => Contact.findById(id).lean()));
+  return found.filter((c): c is NonNullable<typeof c> => c !== null);
+}
+
+type ContactLean = Awaited<ReturnType<typeof linkedContacts>>[number];
+
+/** May be messaged: consent on record, not unsubscribed or blocked. */
+const reachable = (c: ContactLean): boolean => !!c.consentAt && !c.unsubscribedAt && !c.blockedAt;
+
 /** Contacts of the dossier's applicant that may be messaged: consent on record, not unsubscribed or blocked. */
 export async function reachableContacts(ids: Types.ObjectId[]) {
-  if (ids.length === 0) return [];
-  return Contact.find({
-    _id: { $in: ids },
-    consentAt: { $ne: null },
-    unsubscribedAt: null,
-    blockedAt: null,
-  }).lean();
+  return (await linkedContacts(ids)).filter(reachable);
 }
 
 export async function messageFor(
@@ -57,7 +74,11 @@ export async function messageFor(
   return invitationMessage(
     kind,
     lang,
-    { ma: d.code, donvi: unit?.name ?? (lang === 'en' ? 'The office' : 'Cơ quan') },
+    {
+      ma: d.code,
+      donvi: unit?.name ?? (lang === 'en' ? 'The office' : 'Cơ quan'),
+      thutuc: d.procedureName ?? d.procedureCode,
+    },
     url,
   );
 }
@@ -67,12 +88,22 @@ export type InvitationResult =
 
 /**
  * Sends one dossier's proactive invitation, at most once, to the first reachable channel of the
- * admins' order. A citizen invited on any channel within INVITE_COOLDOWN_DAYS is not invited
- * again (the receipt's QR code and links still work). The chosen contact is recorded on the
- * dossier before sending, so a retry after a transient failure sends to the same contact
- * without counting it against the cooldown.
+ * admins' order (INVITE_CHANNEL_ORDER: telegram, zalo, zns). A citizen invited on any channel
+ * within INVITE_COOLDOWN_DAYS is not invited again (the receipt's QR code and links still work).
+ * Once the invitation is decided (sent, skipped, no longer wanted) the dossier's sealed phone
+ * number, kept only for ZNS, is erased. A transient failure throws and keeps it for the retry.
  */
 export async function sendInvitation(
+  p: InvitationSendPayload,
+  deps: OutreachDeps,
+  now: Date,
+): Promise<InvitationResult> {
+  const result = await decideInvitation(p, deps, now);
+  if (result !== 'no_survey' && result !== 'sent') await erasePhone(p.dossierCode);
+  return result;
+}
+
+async function decideInvitation(
   p: InvitationSendPayload,
   deps: OutreachDeps,
   now: Date,
@@ -84,66 +115,152 @@ export async function sendInvitation(
   if (d.funnel?.startedAt) return 'started';
   if (d.invitation?.sentAt) return 'already_sent';
 
-  const contacts = await reachableContacts(d.contactIds);
-  const order = deps.env.INVITE_CHANNEL_ORDER;
-  const candidates = contacts
-    .filter((c) => order.includes(c.channel as OutreachChannel) && deps.senders[c.channel as OutreachChannel])
-    .sort(
-      (a, b) => order.indexOf(a.channel as OutreachChannel) - order.indexOf(b.channel as OutreachChannel),
-    );
+  const linked = await linkedContacts(d.contactIds);
+  const contacts = linked.filter(reachable);
   const claimed = d.invitation?.contactId ?? null;
   const since = new Date(now.getTime() - deps.env.INVITE_COOLDOWN_DAYS * 86400_000);
-  if (!claimed && contacts.some((c) => c.lastInvitedAt && c.lastInvitedAt.getTime() > since.getTime())) {
-    await Dossier.updateOne(
-      { code: d.code, 'invitation.sentAt': null },
-      { $set: { 'invitation.skipped': 'cooldown' } },
-    );
-    deps.log.info({ dossier: d.code }, 'invitation skipped: citizen invited recently');
-    return 'cooldown';
-  }
+  const phoneHash = d.applicantPhoneHash ?? null;
+  const recent =
+    contacts.some((c) => c.lastInvitedAt && c.lastInvitedAt.getTime() > since.getTime()) ||
+    (deps.env.INVITE_COOLDOWN_DAYS > 0 &&
+      phoneHash !== null &&
+      deps.phoneClaims !== undefined &&
+      (await deps.phoneClaims.heldByOther(phoneHash, d.code)));
+  if (!claimed && recent) return skip(d.code, 'cooldown', deps);
 
-  for (const c of candidates) {
-    const channel = c.channel as OutreachChannel;
-    if (!claimed || !claimed.equals(c._id)) {
-      // Claim the citizen for this dossier: the cooldown check and the claim are one update.
-      const ok = await Contact.updateOne(
-        { _id: c._id, $or: [{ lastInvitedAt: null }, { lastInvitedAt: { $lte: since } }] },
-        { $set: { lastInvitedAt: now } },
-      );
-      if (ok.modifiedCount !== 1) continue;
-      await Dossier.updateOne(
-        { code: d.code },
-        { $set: { 'invitation.contactId': c._id, 'invitation.channel': channel } },
-      );
+  for (const channel of deps.env.INVITE_CHANNEL_ORDER) {
+    const sender = deps.senders[channel];
+    if (!sender) continue;
+    if (channel === 'zns') {
+      // A citizen who said stop on any channel is not messaged by phone either.
+      if (linked.some((c) => c.unsubscribedAt)) continue;
+      const r = await sendByPhone(d, sender, deps, now);
+      if (r) return r;
+      continue;
     }
-    const lang = c.lang === 'en' ? 'en' : 'vi';
-    const outcome = await deps.senders[channel]!.send(
-      { channelUserId: c.channelUserId, lang },
-      await messageFor('invite', d, channel, lang, deps.env),
+    for (const c of contacts.filter((x) => x.channel === channel)) {
+      if (await sendToContact(d, c, channel, claimed, sender, deps, now, since)) return 'sent';
+    }
+  }
+  return skip(d.code, 'no_channel', deps);
+}
+
+async function skip(code: string, why: 'cooldown' | 'no_channel', deps: OutreachDeps): Promise<InvitationResult> {
+  await Dossier.updateOne({ code, 'invitation.sentAt': null }, { $set: { 'invitation.skipped': why } });
+  deps.log.info({ dossier: code, why }, 'invitation not sent');
+  return why;
+}
+
+/**
+ * One chat contact. The contact is claimed (its cooldown check and the claim are one update)
+ * and recorded on the dossier before sending, so a retry after a transient failure sends to the
+ * same contact without counting it against the cooldown. A contact that turns out unreachable
+ * gets its claim back: it was not invited.
+ */
+async function sendToContact(
+  d: DossierLean,
+  c: ContactLean,
+  channel: ContactChannel,
+  claimed: Types.ObjectId | null,
+  sender: InvitationSender,
+  deps: OutreachDeps,
+  now: Date,
+  since: Date,
+): Promise<boolean> {
+  const mine = claimed !== null && claimed.equals(c._id);
+  if (!mine) {
+    const ok = await Contact.updateOne(
+      { _id: c._id, $or: [{ lastInvitedAt: null }, { lastInvitedAt: { $lte: since } }] },
+      { $set: { lastInvitedAt: now } },
     );
-    if (outcome === 'sent') {
-      await Dossier.updateOne(
-        { code: d.code },
-        {
-          $set: {
-            'invitation.sentAt': now,
-            'invitation.contactId': c._id,
-            'invitation.channel': channel,
-            'invitation.skipped': null,
-          },
+    if (ok.modifiedCount !== 1) return false;
+    await Dossier.updateOne(
+      { code: d.code },
+      { $set: { 'invitation.contactId': c._id, 'invitation.channel': channel } },
+    );
+  }
+  const lang = c.lang === 'en' ? 'en' : 'vi';
+  const outcome = await sender.send(
+    { channelUserId: c.channelUserId, lang, dossierCode: d.code },
+    await messageFor('invite', d, channel, lang, deps.env),
+  );
+  if (outcome === 'sent') {
+    await Dossier.updateOne(
+      { code: d.code },
+      {
+        $set: {
+          'invitation.sentAt': now,
+          'invitation.contactId': c._id,
+          'invitation.channel': channel,
+          'invitation.skipped': null,
         },
-      );
-      deps.log.info({ dossier: d.code, contactId: String(c._id), channel }, 'invitation sent');
-      return 'sent';
-    }
-    deps.log.info(
-      { dossier: d.code, contactId: String(c._id), channel },
-      'invitation: contact unreachable, trying the next channel',
+      },
     );
+    deps.log.info({ dossier: d.code, contactId: String(c._id), channel }, 'invitation sent');
+    return true;
+  }
+  if (!mine)
+    await Contact.updateOne(
+      { _id: c._id, lastInvitedAt: now },
+      { $set: { lastInvitedAt: c.lastInvitedAt ?? null } },
+    );
+  await Dossier.updateOne(
+    { code: d.code, 'invitation.contactId': c._id },
+    { $set: { 'invitation.contactId': null, 'invitation.channel': null } },
+  );
+  deps.log.info(
+    { dossier: d.code, contactId: String(c._id), channel },
+    'invitation: contact unreachable, trying the next channel',
+  );
+  return false;
+}
+
+/**
+ * Zalo ZNS by the dossier's phone: only when the number was kept (ZNS configured), the phone is
+ * not in another dossier's cooldown, and it has a Zalo account. Sent: the number is erased in
+ * the same update. Null: try the next channel.
+ */
+async function sendByPhone(
+  d: DossierLean,
+  sender: InvitationSender,
+  deps: OutreachDeps,
+  now: Date,
+): Promise<InvitationResult | null> {
+  const sealed = d.invitation?.phoneSealed;
+  const phoneHash = d.applicantPhoneHash;
+  if (!sealed || !phoneHash || !deps.phoneClaims) return null;
+  const ttl = deps.env.INVITE_COOLDOWN_DAYS * 86400;
+  if (!(await deps.phoneClaims.claim(phoneHash, d.code, ttl))) return skip(d.code, 'cooldown', deps);
+  let phone: string;
+  try {
+    phone = openPhone(deps.env, d.code, sealed);
+  } catch (err) {
+    // A changed SECRETS_KEY or a damaged value: ZNS is impossible for this dossier.
+    deps.log.warn({ dossier: d.code, err: (err as Error).message }, 'sealed phone does not open; ZNS skipped');
+    await deps.phoneClaims.release(phoneHash, d.code);
+    return null;
+  }
+  const outcome = await sender.send(
+    { phone, lang: 'vi', dossierCode: d.code },
+    await messageFor('invite', d, 'zns', 'vi', deps.env),
+  );
+  if (outcome !== 'sent') {
+    await deps.phoneClaims.release(phoneHash, d.code);
+    deps.log.info({ dossier: d.code, channel: 'zns' }, 'invitation: phone unreachable on ZNS');
+    return null;
   }
   await Dossier.updateOne(
-    { code: d.code, 'invitation.sentAt': null },
-    { $set: { 'invitation.skipped': 'no_channel' } },
+    { code: d.code },
+    {
+      $set: {
+        'invitation.sentAt': now,
+        'invitation.contactId': null,
+        'invitation.channel': 'zns',
+        'invitation.skipped': null,
+      },
+      $unset: { 'invitation.phoneSealed': 1 },
+    },
   );
-  return 'no_channel';
+  deps.log.info({ dossier: d.code, channel: 'zns' }, 'invitation sent');
+  return 'sent';
 }

@@ -18,7 +18,7 @@ export type ReminderResult =
   'sent' | 'already_sent' | 'not_invited' | 'unreachable' | 'no_survey' | 'completed' | 'expired';
 
 /**
- * Reminder n of one survey, to the contact the invitation went to: "not started" or "not
+ * Reminder n of one survey, to the chat contact the invitation went to (none after ZNS): "not started" or "not
  * finished" wording depending on the funnel. A no-op when the survey completed or expired (a
  * cancelled reminder that fires anyway changes nothing) and when reminder n was already sent.
  */
@@ -31,6 +31,7 @@ export async function sendReminder(
   if (!d) return 'no_survey';
   const closed = surveyClosed(d, now);
   if (closed) return closed as ReminderResult;
+  // A ZNS invitation has no contact to remind, and its phone number is erased once sent.
   if (!d.invitation?.sentAt || !d.invitation.contactId || !d.invitation.channel) return 'not_invited';
   if ((d.invitation.remindersSent ?? 0) >= p.n) return 'already_sent';
   const contact = await Contact.findOne({
@@ -51,7 +52,7 @@ export async function sendReminder(
   const kind = d.funnel?.startedAt ? 'remindResume' : 'remindNew';
   try {
     const outcome = await sender.send(
-      { channelUserId: contact.channelUserId, lang },
+      { channelUserId: contact.channelUserId, lang, dossierCode: d.code },
       await messageFor(kind, d, channel, lang, deps.env),
     );
     if (outcome === 'unreachable') return 'unreachable';
