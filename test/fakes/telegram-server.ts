@@ -35,6 +35,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *   fake.failNext(method, {code: 429, retryAfter} | {code: 500|502|503} | {code: 'drop'}, times?)
  *   fake.block(chatId, 'blocked' | 'deactivated' | 'not_found' | 'kicked'), fake.unblock(chatId)
  *   fake.rateLimit = { globalPerSecond?, perChatPerSecond?, retryAfter? }   (sends only)
+ *   fake.sendLatencyMs = { min, max }             random delay before a send is stamped (jitter)
  *   fake.webhookRetryBaseMs (default 50), fake.webhookMaxAttempts (default 8)
  *   await fake.waitFor(() => boolean, timeoutMs?), await fake.waitForCall(call => boolean, timeoutMs?)
  *   await fake.postRaw(url, body, headers?)       a raw webhook POST (bad secrets, bad bodies)
@@ -104,6 +105,8 @@ export class FakeTelegram {
   readonly sent: SentMessage[] = [];
   readonly webhookDeliveries: Array<{ updateId: number; status: number | 'error'; at: number }> = [];
   rateLimit: { globalPerSecond?: number; perChatPerSecond?: number; retryAfter?: number } = {};
+  /** Network delay before a send arrives (uniform in [min, max] ms): the call is stamped after it. */
+  sendLatencyMs: { min: number; max: number } | null = null;
   /** Base of the webhook retry backoff (Telegram: at once, then 2, 4, 8 s…); short in tests. */
   webhookRetryBaseMs = 50;
   webhookMaxAttempts = 8;
@@ -416,6 +419,8 @@ export class FakeTelegram {
     } catch {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     }
+    const lat = this.sendLatencyMs;
+    if (lat && (method === 'sendMessage' || method === 'sendPhoto')) await sleep(lat.min + Math.random() * (lat.max - lat.min));
     const at = Date.now();
     const record = (outcome: 'ok' | number) => this.calls.push({ method, params, at, outcome });
 
