@@ -1,7 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { Types } from 'mongoose';
+import { parseEnv } from '../../config/env';
+import type { InboundEvent } from '../../bot/channels/channel';
+import { webChatRoutes } from '../../bot/channels/web/routes';
+import { createHttpServer } from '../../bot/http/server';
+import { issueSurveyToken } from '../../bot/survey/token';
+import { logger } from '../../lib/logger';
 import { AuditLog } from '../../models/audit-log';
+import { Dossier } from '../../models/dossier';
 import { Flag } from '../../models/flag';
+import { Session } from '../../models/session';
 import { storeCompletion } from '../../workers/jobs/answer-store';
+import type { ResponseCompletePayload } from '../../workers/jobs/response-complete';
 import { excludeResponse, flagBursts } from '../../workers/aggregation/integrity';
+import { checkSharedContact } from '../../workers/aggregation/integrity-contact';
+import { checkCounterNetwork } from '../../workers/aggregation/integrity-counter';
+import { listFlags } from '../../workers/aggregation/integrity-flags';
 import { recomputeBucket } from '../../workers/aggregation/recompute';
 import { buildReport } from '../../workers/aggregation/report';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
@@ -55,4 +69,137 @@ test('an admin exclusion needs a reason, is audited, recomputes the bucket and s
   expect(r.responses).toBe(5);
   expect(r.excludedResponses).toBe(1);
   expect(r.elements.TIEP_CAN).toMatchObject({ n: 5, satisfied: 5 });
+});
+
+describe('shared contact rule (one chat, Zalo user or web device answering for many applicants)', () => {
+  const env = parseEnv({ NODE_ENV: 'test', INTEGRITY_CONTACT_MIN_APPLICANTS: '3', INTEGRITY_CONTACT_WINDOW_HOURS: '24' });
+  const ctx = { redis, prefix, env };
+  const t0 = Date.UTC(2025, 6, 1, 2, 0);
+  const values: Record<string, number> = {};
+
+  /** A completed response of `contact` for a new dossier of `applicant`, `hours` after t0. */
+  async function answered(id: string, contact: Types.ObjectId, channel: 'telegram' | 'zalo' | 'web', applicant: string | null, hours: number, v = 5): Promise<ResponseCompletePayload> {
+    const at = new Date(t0 + hours * 3_600_000);
+    const dossierCode = `D-${id}`;
+    await Dossier.create({ code: dossierCode, procedureCode: 'P', unitCode: 'U7', channel: 'in_person', status: 'finished', finishedAt: at, applicantPhoneHash: applicant });
+    await Session.create({ contactId: contact, channel, dossierCode, responseId: id, flowKey: 'default', flowVersion: 1, status: 'completed', state: {}, startedAt: at, completedAt: at });
+    const meta = { dossierCode, unitCode: 'U7', procedureCode: 'P', officerId: 'O', dossierChannel: 'in_person' as const, onlineLevel: null, surveyChannel: channel, flowKey: 'default', flowVersion: 1, lang: 'vi' as const, startedAt: at.toISOString() };
+    const answers = [{ questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: v, text: null }];
+    await storeCompletion(id, meta, answers, at);
+    values[id] = v;
+    return { responseId: id, meta, answers, completedAt: at.toISOString() };
+  }
+  const flagged = async () => (await Flag.find({ reason: 'shared_contact' }, { responseId: 1 }).lean()).map((f) => f.responseId).sort();
+
+  test('two applicants are fine; a third within 24 h flags all three, once, without identity in the flag', async () => {
+    const c = new Types.ObjectId();
+    const a = await answered('sc-a1', c, 'telegram', 'hashA', 0, 5);
+    expect(await checkSharedContact(a, ctx)).toBe(0);
+    const b = await answered('sc-b1', c, 'telegram', 'hashB', 5, 5);
+    expect(await checkSharedContact(b, ctx)).toBe(0);
+    expect(await flagged()).toEqual([]);
+    const third = await answered('sc-c1', c, 'telegram', null, 24, 1);
+    expect(await checkSharedContact(third, ctx)).toBe(3);
+    expect(await checkSharedContact(third, ctx)).toBe(0); // a rerun adds nothing
+    expect(await flagged()).toEqual(['sc-a1', 'sc-b1', 'sc-c1']);
+    const f = await Flag.findOne({ responseId: 'sc-a1' }).lean();
+    expect(f).toMatchObject({ unitCode: 'U7', day: '2025-07-01', detail: 'one contact, 3 applicants within 24 h' });
+    expect(JSON.stringify(f)).not.toMatch(/hashA|telegram/);
+  });
+
+  test('just outside the window, the same applicant again, or another contact: no flag', async () => {
+    const c = new Types.ObjectId();
+    for (const p of [await answered('sc-x1', c, 'web', 'hashX', 0), await answered('sc-x2', c, 'web', 'hashY', 1)]) await checkSharedContact(p, ctx);
+    const late = await answered('sc-x3', c, 'web', 'hashZ', 25.01);
+    expect(await checkSharedContact(late, ctx)).toBe(0);
+    const same = new Types.ObjectId();
+    for (const [i, h] of [0, 1, 2, 3].entries()) expect(await checkSharedContact(await answered(`sc-s${i}`, same, 'zalo', 'hashS', h), ctx)).toBe(0);
+    const other = new Types.ObjectId();
+    expect(await checkSharedContact(await answered('sc-o1', other, 'web', 'hashO', 2), ctx)).toBe(0);
+    expect(await flagged()).toEqual(['sc-a1', 'sc-b1', 'sc-c1']);
+  });
+
+  test('flags are listed with their reason; excluding a flagged response changes the index', async () => {
+    const list = await listFlags({ units: ['U7'], from: '2025-07-01', to: '2025-07-02' });
+    expect(list.map((f) => [f.responseId, f.reason])).toEqual([['sc-a1', 'shared_contact'], ['sc-b1', 'shared_contact'], ['sc-c1', 'shared_contact']]);
+    const q = { unit: 'U7', period: '2025-07', units: null, officerMinN: 5, indexOnly: true };
+    for (const d of ['2025-07-01', '2025-07-02']) await recomputeBucket({ redis, prefix }, 'U7', d);
+    const before = await buildReport(q);
+    const all = Object.keys(values);
+    expect(before.responses).toBe(all.length);
+    expect(before.elements.TIEP_CAN!.index).toBeCloseTo((all.length - 1) / all.length, 10);
+    expect(await excludeResponse(deps, 'sc-c1', 'admin.le', 'Một người trả lời hộ nhiều hồ sơ')).toBe(true);
+    await recomputeBucket({ redis, prefix }, 'U7', '2025-07-02');
+    const after = await buildReport(q);
+    expect(after.excludedResponses).toBe(1);
+    expect(after.responses).toBe(all.length - 1);
+    expect(after.elements.TIEP_CAN!.index).toBe(1);
+  });
+});
+
+describe('counter network rule (web chat only)', () => {
+  const env = parseEnv({ NODE_ENV: 'test', COUNTER_NETWORKS: '203.0.113.0/28,U8=198.51.100.8/29' });
+  const seen: InboundEvent[] = [];
+  let app: FastifyInstance;
+  let base: string;
+
+  beforeAll(async () => {
+    app = createHttpServer({ bodyLimit: env.HTTP_BODY_LIMIT });
+    const service = { handle: async (ev: InboundEvent) => (seen.push(ev), { messages: [], lang: 'vi' as const }) };
+    await app.register(webChatRoutes({ service, env, log: logger, marks: { redis, prefix } }));
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => app.close());
+
+  async function dossier(code: string, unitCode: string): Promise<string> {
+    await Dossier.create({ code, procedureCode: 'P', unitCode, channel: 'in_person', status: 'finished', finishedAt: new Date() });
+    return (await issueSurveyToken(code, new Date(), 24)).token;
+  }
+  const answer = (token: string, ip: string) =>
+    fetch(`${base}/s/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip }, body: 'text=xin%20chao' });
+  const completion = (code: string, unitCode: string, surveyChannel: 'web' | 'telegram'): ResponseCompletePayload => ({
+    responseId: `r-${code}`,
+    meta: { dossierCode: code, unitCode, procedureCode: 'P', officerId: null, dossierChannel: 'in_person', onlineLevel: null, surveyChannel, flowKey: 'default', flowVersion: 1, lang: 'vi', startedAt: '2025-08-01T01:00:00.000Z' },
+    answers: [],
+    completedAt: '2025-08-01T02:00:00.000Z',
+  });
+
+  test('an answer from the counter network flags the response; one just outside does not', async () => {
+    const inside = await dossier('CN-1', 'U9');
+    const outside = await dossier('CN-2', 'U9');
+    expect((await answer(inside, '203.0.113.15')).status).toBe(200);
+    expect((await answer(outside, '203.0.113.16')).status).toBe(200);
+    expect(await checkCounterNetwork(completion('CN-1', 'U9', 'web'), { redis, prefix })).toBe(true);
+    expect(await checkCounterNetwork(completion('CN-2', 'U9', 'web'), { redis, prefix })).toBe(false);
+    const flags = await Flag.find({ reason: 'counter_network' }).lean();
+    expect(flags.map((f) => [f.responseId, f.unitCode, f.day])).toEqual([['r-CN-1', 'U9', '2025-08-01']]);
+    // Only the boolean is kept: no IP anywhere in Redis or in the flag.
+    const keys = await redis.keys(`${prefix}:integ:counter:*`);
+    expect(keys).toEqual([`${prefix}:integ:counter:CN-1`]);
+    expect(await redis.get(keys[0]!)).toBe('1');
+    expect(JSON.stringify(flags)).not.toContain('203.0.113');
+  });
+
+  test("a unit's own network counts for that unit only; Telegram and Zalo are never flagged", async () => {
+    const mine = await dossier('CN-3', 'U8');
+    const other = await dossier('CN-4', 'U9');
+    await answer(mine, '198.51.100.9');
+    await answer(other, '198.51.100.9');
+    expect(await checkCounterNetwork(completion('CN-3', 'U8', 'web'), { redis, prefix })).toBe(true);
+    expect(await checkCounterNetwork(completion('CN-4', 'U9', 'web'), { redis, prefix })).toBe(false);
+    // The same dossier answered on Telegram carries no IP: the rule does not apply.
+    expect(await checkCounterNetwork(completion('CN-1', 'U9', 'telegram'), { redis, prefix })).toBe(false);
+  });
+
+  test('the web device is known only by a keyed hash of its cookie', async () => {
+    const token = await dossier('CN-5', 'U9');
+    const first = await fetch(`${base}/s/${token}`);
+    const cookie = /hl_web=([A-Za-z0-9_-]{22})/.exec(String(first.headers.get('set-cookie')))![1]!;
+    const second = await fetch(`${base}/s/${token}`, { method: 'POST', headers: { cookie: `hl_web=${cookie}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'text=a' });
+    expect(second.status).toBe(200);
+    const users = seen.slice(-2).map((e) => e.userId);
+    expect(users[0]).toBe(users[1]);
+    expect(users[0]).toMatch(/^w_[A-Za-z0-9_-]{32}$/);
+    expect(users[0]).not.toContain(cookie);
+  });
 });
