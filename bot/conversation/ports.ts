@@ -18,7 +18,8 @@ export interface ResponseMeta {
 
 /**
  * Where answers go. The bot never writes answers to MongoDB itself: the production sink adds
- * `answer.record` / `response.complete` jobs with stable jobIds (see app/answer-sink.ts).
+ * `answers.record` jobs (concurrent answers batched) and `response.complete` jobs with stable
+ * jobIds (see app/answer-sink.ts).
  */
 export interface AnswerSink {
   answer(p: { responseId: string; meta: ResponseMeta; answer: RecordedAnswer; answeredAt: string }): Promise<void>;

@@ -9,15 +9,17 @@ import { recordedAnswerSchema, responseMetaSchema } from './response-meta';
  * (responseId, questionId) index, so a duplicate or retried job stores nothing twice and a late
  * answer never reverts a completed response.
  */
+export const answerItemSchema = z.object({
+  responseId: z.string().min(8).max(64),
+  meta: responseMetaSchema,
+  answer: recordedAnswerSchema,
+  answeredAt: z.iso.datetime(),
+});
+
 export const answerRecord = defineJob({
   name: 'answer.record',
   queue: 'ingest',
-  schema: z.object({
-    responseId: z.string().min(8).max(64),
-    meta: responseMetaSchema,
-    answer: recordedAnswerSchema,
-    answeredAt: z.iso.datetime(),
-  }),
+  schema: answerItemSchema,
   async handle(p) {
     await answerBatcher.add({ responseId: p.responseId, meta: p.meta, answer: p.answer, answeredAt: new Date(p.answeredAt) });
   },

@@ -2,16 +2,29 @@
  * Groups concurrent calls into one write: `add()` resolves when the batch holding the item was
  * flushed (or rejects with its error, so each job is retried on its own). A batch is flushed when
  * it holds `maxItems` or `maxWaitMs` after its first item, whichever comes first.
+ *
+ * Group commit: at most `maxInFlight` flushes run at once (default 1). Items arriving while they
+ * run wait and go out together in the next batch. Many concurrent bulk inserts into one
+ * collection are slower in total than the same documents in fewer, larger, sequential ones
+ * (measured on FerretDB: 20 concurrent inserts of 500 answers took 3.5 s each), and the
+ * waiting batch grows, so throughput rises with load instead of collapsing.
  */
 export class Batcher<T> {
   private items: T[] = [];
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private timer: NodeJS.Timeout | null = null;
+  private inFlight = 0;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly flushFn: (items: T[]) => Promise<void>,
-    private readonly opts: { maxItems: number; maxWaitMs: number } = { maxItems: 500, maxWaitMs: 5 },
-  ) {}
+    private readonly opts: { maxItems: number; maxWaitMs: number; maxInFlight?: number } = {
+      maxItems: 500,
+      maxWaitMs: 5,
+    },
+  ) {
+    this.maxInFlight = opts.maxInFlight ?? 1;
+  }
 
   add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -25,14 +38,26 @@ export class Batcher<T> {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const items = this.items;
-    const waiters = this.waiters;
-    this.items = [];
-    this.waiters = [];
-    if (items.length === 0) return;
+    // A flush is running: the items wait; its completion flushes them.
+    if (this.inFlight >= this.maxInFlight || this.items.length === 0) return;
+    const items = this.items.slice(0, this.opts.maxItems);
+    const waiters = this.waiters.slice(0, this.opts.maxItems);
+    this.items = this.items.slice(items.length);
+    this.waiters = this.waiters.slice(waiters.length);
+    this.inFlight++;
+    const done = (): void => {
+      this.inFlight--;
+      if (this.items.length > 0) this.flush();
+    };
     this.flushFn(items).then(
-      () => waiters.forEach((w) => w.resolve()),
-      (err: unknown) => waiters.forEach((w) => w.reject(err)),
+      () => {
+        waiters.forEach((w) => w.resolve());
+        done();
+      },
+      (err: unknown) => {
+        waiters.forEach((w) => w.reject(err));
+        done();
+      },
     );
   }
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { JobDefinition } from '../registry';
 import { answerRecord } from './answer-record';
+import { answersRecord } from './answers-record';
 import { responseComplete } from './response-complete';
 import { sessionSync } from './session-sync';
 import { contactUpdate } from './contact-update';
@@ -11,6 +12,7 @@ import { digestRun, digestSend } from '../aggregation/digest-jobs';
 /** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
 export const JOBS = [
   answerRecord,
+  answersRecord,
   responseComplete,
   sessionSync,
   contactUpdate,

@@ -1,0 +1,83 @@
+import type { Redis } from 'ioredis';
+import { jobAnswerSink } from '../../app/answer-sink';
+import { Answer } from '../../models/answer';
+import { Response } from '../../models/response';
+import { InvalidPayloadError, JobProducer } from '../../workers/producer';
+import { startWorkers, type RunningWorkers } from '../../workers/runner';
+import { meta, scale, testEnv, testLog, waitForIdle } from '../support/ingest';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+const prefix = testPrefix('answersink');
+let redis: Redis;
+let producer: JobProducer;
+let workers: RunningWorkers | undefined;
+
+beforeAll(async () => {
+  await connectTestDb('answersink');
+  redis = testRedis();
+  producer = new JobProducer(redis, prefix);
+});
+
+afterAll(async () => {
+  await workers?.close();
+  await producer.close();
+  await clearPrefix(redis, prefix);
+  await redis.quit();
+  await dropTestDb();
+});
+
+const ingest = () => producer.getQueue('ingest');
+const answer = (responseId: string, q: number) => ({
+  responseId,
+  meta: meta(),
+  answer: scale(`q${q}`, 'TIEP_CAN', (q % 5) + 1),
+  answeredAt: '2025-03-10T02:01:00.000Z',
+});
+
+test('concurrent answers share jobs; each is stored once, a replayed one too; a bad one is refused alone', async () => {
+  const sink = jobAnswerSink(producer, { batchWaitMs: 20 });
+  const good = Array.from({ length: 60 }, (_, i) =>
+    answer(`resp-sink-${String(Math.floor(i / 6)).padStart(4, '0')}`, i % 6),
+  );
+  const bad = { ...answer('resp-sink-bad1', 1), answeredAt: 'not a date' };
+  const results = await Promise.allSettled([
+    ...good.map((p) => sink.answer(p)),
+    sink.answer(bad),
+    sink.answer(good[0]),
+  ]);
+  // Every good answer (and the replay) was acknowledged only once its job was in Redis.
+  expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(61);
+  const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  expect(refused).toHaveLength(1);
+  expect(refused[0].reason).toBeInstanceOf(InvalidPayloadError);
+  expect(String((refused[0].reason as Error).message)).toContain('answeredAt');
+
+  const jobs = await ingest().getJobs(['waiting']);
+  expect(jobs.every((j) => j.name === 'answers.record')).toBe(true);
+  expect(jobs.length).toBeGreaterThanOrEqual(1);
+  expect(jobs.length).toBeLessThan(61);
+  expect(jobs.reduce((n, j) => n + (j.data as { items: unknown[] }).items.length, 0)).toBe(61);
+
+  workers = await startWorkers({
+    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
+    producer,
+    createConnection: testRedis,
+    queues: ['ingest'],
+  });
+  await waitForIdle(ingest(), 45_000);
+  expect(await Answer.countDocuments({ responseId: /^resp-sink-/ })).toBe(60);
+  expect(await Answer.countDocuments({ responseId: 'resp-sink-0000', questionId: 'q0' })).toBe(1);
+  expect(await Response.countDocuments({ responseId: /^resp-sink-/, status: 'started' })).toBe(10);
+  expect(await Answer.countDocuments({ responseId: 'resp-sink-bad1' })).toBe(0);
+  // Inserted lean: the documents still carry every field the model defines.
+  const stored = await Answer.findOne({ responseId: 'resp-sink-0003', questionId: 'q2' }).lean();
+  expect(stored).toMatchObject({
+    element: 'TIEP_CAN',
+    type: 'scale5',
+    value: 3,
+    text: null,
+    unitCode: null,
+    day: null,
+  });
+  expect(stored!.createdAt).toBeInstanceOf(Date);
+});
