@@ -115,7 +115,8 @@ async function decideInvitation(
   if (d.funnel?.startedAt) return 'started';
   if (d.invitation?.sentAt) return 'already_sent';
 
-  const linked = await linkedContacts(d.contactIds);
+  // An upsert without contacts leaves no contactIds array (defaults do not apply to it).
+  const linked = await linkedContacts(d.contactIds ?? []);
   const contacts = linked.filter(reachable);
   const claimed = d.invitation?.contactId ?? null;
   const since = new Date(now.getTime() - deps.env.INVITE_COOLDOWN_DAYS * 86400_000);
