@@ -6,8 +6,8 @@ import { TelegramBroadcastSender, ZaloBroadcastSender, type BroadcastSender } fr
 
 /**
  * The senders of the configured channels. Telegram gets its own client with
- * waitOnRateLimit: false (a 429 pauses the channel's queue instead of one job sleeping) and few
- * inline retries (BullMQ retries with backoff). Zalo reuses the channel's client, whose limiter
+ * waitOnRateLimit: false (a 429 pauses the channel's queue instead of one job sleeping) and no
+ * inline retries (BullMQ retries with backoff; every call is one rate slot). Zalo reuses the channel's client, whose limiter
  * is shared with conversations.
  */
 export function broadcastSenders(ctx: AppContext, opts: { zaloClient?: Pick<ZaloClient, 'sendCs' | 'sendImage'> | null } = {}): Partial<Record<BroadcastChannel, BroadcastSender>> {
@@ -17,7 +17,8 @@ export function broadcastSenders(ctx: AppContext, opts: { zaloClient?: Pick<Zalo
     const telegram = createTelegramClient({
       token: e.TELEGRAM_BOT_TOKEN,
       apiRoot: e.TELEGRAM_API_ROOT,
-      maxRetries: Math.min(2, e.TELEGRAM_MAX_RETRIES),
+      // No inline retries: each platform call must hold its own rate slot (BullMQ retries).
+      maxRetries: 0,
       maxRetryAfterS: e.TELEGRAM_MAX_RETRY_AFTER_S,
       waitOnRateLimit: false,
       log: ctx.log.child({ channel: 'telegram', part: 'broadcast' }),

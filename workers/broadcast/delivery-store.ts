@@ -21,13 +21,25 @@ export type SettledState = 'sent' | 'failed' | 'blocked' | 'skipped' | 'cancelle
 const CODE: Record<SettledState, string> = { sent: 'S', failed: 'F', blocked: 'B', skipped: 'K', cancelled: 'X' };
 
 export type ClaimResult =
-  | { kind: 'go'; recovered: boolean }
+  /** Claimed, and its rate slot taken: start the platform call in `waitMs`, not before. */
+  | { kind: 'go'; recovered: boolean; waitMs: number; slot: string }
   | { kind: 'settled' }
   | { kind: 'cancelled' }
   | { kind: 'paused' }
   | { kind: 'rate_limited'; ms: number }
-  /** The channel's 1 s window is full: wait this long and claim again. */
+  /** Every slot is held by calls still in flight: claim again in `ms`. */
   | { kind: 'wait'; ms: number };
+
+/** What the claim needs of the channel's limiter (limiter.ts explains the bound). */
+export interface SlotLimiter {
+  pauseKey: string;
+  logKey: string;
+  tatKey: string;
+  limit: number;
+  windowMs: number;
+  intervalMs: number;
+  unsettledMs: number;
+}
 
 const ADD = `
 local n = 0
@@ -36,7 +48,11 @@ redis.call('hincrby', KEYS[2], 'total', n)
 return n
 `;
 
-// KEYS: states, counts, ctl, channel pause, channel send log. ARGV: contact id, limit per s, log member.
+// KEYS: states, counts, ctl, channel pause, channel send log, channel schedule (tat).
+// ARGV: contact id, limit, window ms, interval ms, unsettled ms, log member.
+// The delivery moves queued → sending and its rate slot is taken in the same script, so a claim
+// that is refused (cancelled, paused, 429 pause) never holds a slot and a slot never outlives
+// its claim by more than the call.
 const CLAIM = `
 local prev = redis.call('hget', KEYS[1], ARGV[1])
 if not prev then return {'settled'} end
@@ -59,28 +75,60 @@ end
 if ctl == 'paused' then unclaim() return {'paused'} end
 local pause = redis.call('pttl', KEYS[4])
 if pause > 0 then unclaim() return {'rate_limited', tostring(pause)} end
--- Hard bound: fewer than ARGV[2] claims on this channel in the last 1000 ms (Redis clock).
 local t = redis.call('time')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('zremrangebyscore', KEYS[5], '-inf', now - 1000)
-if redis.call('zcard', KEYS[5]) >= tonumber(ARGV[2]) then
-  local oldest = redis.call('zrange', KEYS[5], 0, 0, 'WITHSCORES')
-  unclaim()
-  return {'wait', tostring(math.max(1, tonumber(oldest[2]) + 1000 - now))}
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local limit = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+-- Slots whose hold ended can never share a platform window with a call starting now or later.
+redis.call('zremrangebyscore', KEYS[5], '-inf', string.format('(%.3f', now - window))
+local slot = tonumber(redis.call('get', KEYS[6]) or '0')
+if slot < now then slot = now end
+local held = redis.call('zcount', KEYS[5], string.format('(%.3f', slot - window), '+inf')
+if held >= limit then
+  -- The (held - limit + 1)-th earliest hold to end: once it is a window old, a slot is free.
+  local row = redis.call('zrangebyscore', KEYS[5], string.format('(%.3f', slot - window), '+inf', 'WITHSCORES', 'LIMIT', held - limit, 1)
+  local ends = tonumber(row[2])
+  if ends > now then
+    -- Still in flight (its end is unknown): try again shortly.
+    unclaim()
+    return {'wait', tostring(math.max(1, math.min(50, math.ceil(tonumber(ARGV[4])))))}
+  end
+  slot = ends + window
 end
-redis.call('zadd', KEYS[5], now, ARGV[3])
-redis.call('pexpire', KEYS[5], 2000)
+redis.call('set', KEYS[6], string.format('%.3f', slot + tonumber(ARGV[4])), 'PX', 3600000)
+redis.call('zadd', KEYS[5], string.format('%.3f', slot + tonumber(ARGV[5])), ARGV[6])
+redis.call('pexpire', KEYS[5], math.ceil(tonumber(ARGV[5]) + window + 60000))
+local wait = string.format('%.3f', slot - now)
 if st == 's' then
   redis.call('hincrby', KEYS[2], 'inFlightAtCrash', 1)
-  return {'go', 'recovered'}
+  return {'go', 'recovered', wait}
 end
 redis.call('hset', KEYS[1], ARGV[1], 's' .. rest)
 redis.call('hincrby', KEYS[2], 'sending', 1)
-return {'go', 'fresh'}
+return {'go', 'fresh', wait}
 `;
 
-// KEYS: states, counts, rate buckets. ARGV: contact id, code, reason field ('' for none).
-const SETTLE = `
+// The end of a platform call: its slot is held one window past the moment its reply reached us
+// (the platform stamped the request before that). `ago` is how long before this call that was,
+// measured by the worker: this script runs after the worker sent it, so now − ago is never
+// earlier than the reply. A claim that never called the platform gives its slot back ('-1').
+const END_SLOT = `
+local function endSlot(log, member, ago)
+  if member == '' then return end
+  if ago == '-1' then
+    redis.call('zrem', log, member)
+  else
+    local t = redis.call('time')
+    local ends = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 - tonumber(ago)
+    redis.call('zadd', log, string.format('%.3f', ends), member)
+  end
+end
+`;
+
+// KEYS: states, counts, rate buckets, send log. ARGV: contact id, code, reason field ('' for
+// none), log member ('' for none), ms since the platform's reply ('-1': not called).
+const SETTLE = `${END_SLOT}
+endSlot(KEYS[4], ARGV[4], ARGV[5])
 local prev = redis.call('hget', KEYS[1], ARGV[1])
 if not prev or string.sub(prev, 1, 1) ~= 's' then return 0 end
 redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
@@ -93,13 +141,41 @@ redis.call('pexpire', KEYS[3], 120000)
 return 1
 `;
 
-const RELEASE = `
+// KEYS: states, counts, send log. ARGV: contact id, log member, ms since the reply ('-1': not called).
+const RELEASE = `${END_SLOT}
+endSlot(KEYS[3], ARGV[2], ARGV[3])
 local prev = redis.call('hget', KEYS[1], ARGV[1])
 if not prev or string.sub(prev, 1, 1) ~= 's' then return 0 end
 redis.call('hset', KEYS[1], ARGV[1], 'q' .. string.sub(prev, 2))
 redis.call('hincrby', KEYS[2], 'sending', -1)
 return 1
 `;
+
+/** A held rate slot: ended (platform called) or given back (not called) when the delivery settles. */
+export interface HeldSlot {
+  logKey: string;
+  member: string;
+  /** performance.now() when the platform's reply (or error) reached us; null: not called. */
+  repliedAt: number | null;
+}
+
+/** Milliseconds since the reply, as the end-slot script takes it. */
+function ago(slot: HeldSlot | null): string {
+  if (!slot || slot.repliedAt === null) return '-1';
+  return Math.max(0, performance.now() - slot.repliedAt).toFixed(3);
+}
+
+type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+const SCRIPTS = { bcAdd: [2, ADD], bcClaim: [6, CLAIM], bcSettle: [4, SETTLE], bcRelease: [3, RELEASE] } as const;
+
+/** The scripts as commands of the connection (EVALSHA: the script text is not sent per call). */
+function scripts(redis: Redis): Record<keyof typeof SCRIPTS, ScriptFn> {
+  const r = redis as unknown as Record<string, ScriptFn | undefined>;
+  for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) {
+    if (typeof r[name] !== 'function') redis.defineCommand(name, { numberOfKeys, lua });
+  }
+  return r as unknown as Record<keyof typeof SCRIPTS, ScriptFn>;
+}
 
 export interface DeliveryCounts {
   total: number;
@@ -122,10 +198,14 @@ export interface QueuedRecipient {
 }
 
 export class DeliveryStore {
+  private readonly run: Record<keyof typeof SCRIPTS, ScriptFn>;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.run = scripts(redis);
+  }
 
   private keys(b: string) {
     return { states: key(this.prefix, 'bc', b, 'st'), counts: key(this.prefix, 'bc', b, 'n'), rate: key(this.prefix, 'bc', b, 'rate') };
@@ -136,32 +216,36 @@ export class DeliveryStore {
     if (rows.length === 0) return 0;
     const k = this.keys(b);
     const args = rows.flatMap((r) => [r.contactId, `q|${r.chatId}|${r.lang}|${r.channel}`]);
-    return Number(await this.redis.eval(ADD, 2, k.states, k.counts, ...args));
+    return Number(await this.run.bcAdd(k.states, k.counts, ...args));
   }
 
   /**
-   * The claim also enforces the channel limit as a sliding 1 s window on the Redis clock (the
-   * GCRA schedule spaces sends; this is the hard bound when a late timer bunches them).
+   * Claims the delivery and takes its rate slot (limiter.ts): `go` says how long to wait before
+   * the platform call; the returned slot must be passed to settle/release.
    */
-  async claim(b: string, contactId: string, ctlKey: string, pauseKey: string, channel: { logKey: string; limitPerS: number }): Promise<ClaimResult> {
+  async claim(b: string, contactId: string, ctlKey: string, limiter: SlotLimiter): Promise<ClaimResult> {
     const k = this.keys(b);
-    const member = `${b}:${contactId}:${Math.random().toString(36).slice(2, 8)}`;
-    const [kind, extra] = (await this.redis.eval(CLAIM, 5, k.states, k.counts, ctlKey, pauseKey, channel.logKey, contactId, Math.floor(channel.limitPerS), member)) as [string, string | undefined];
-    if (kind === 'go') return { kind: 'go', recovered: extra === 'recovered' };
+    const member = `${b}:${contactId}:${Math.random().toString(36).slice(2, 10)}`;
+    const [kind, extra, wait] = (await this.run.bcClaim(
+      k.states, k.counts, ctlKey, limiter.pauseKey, limiter.logKey, limiter.tatKey,
+      contactId, limiter.limit, limiter.windowMs, limiter.intervalMs.toFixed(3), limiter.unsettledMs, member,
+    )) as [string, string | undefined, string | undefined];
+    if (kind === 'go') return { kind: 'go', recovered: extra === 'recovered', waitMs: Number(wait), slot: member };
     if (kind === 'rate_limited') return { kind: 'rate_limited', ms: Number(extra) };
     if (kind === 'wait') return { kind: 'wait', ms: Number(extra) };
     return { kind: kind as 'settled' | 'cancelled' | 'paused' };
   }
 
-  async settle(b: string, contactId: string, state: SettledState, reason: string | null): Promise<boolean> {
+  async settle(b: string, contactId: string, state: SettledState, reason: string | null, slot: HeldSlot | null = null): Promise<boolean> {
     const k = this.keys(b);
     const reasonField = reason && state !== 'sent' ? `r:${CODE[state]}:${reason}` : '';
-    return Number(await this.redis.eval(SETTLE, 3, k.states, k.counts, k.rate, contactId, CODE[state], reasonField)) === 1;
+    const log = slot?.logKey ?? k.rate;
+    return Number(await this.run.bcSettle(k.states, k.counts, k.rate, log, contactId, CODE[state], reasonField, slot?.member ?? '', ago(slot))) === 1;
   }
 
-  async release(b: string, contactId: string): Promise<void> {
+  async release(b: string, contactId: string, slot: HeldSlot | null = null): Promise<void> {
     const k = this.keys(b);
-    await this.redis.eval(RELEASE, 2, k.states, k.counts, contactId);
+    await this.run.bcRelease(k.states, k.counts, slot?.logKey ?? k.states, contactId, slot?.member ?? '', ago(slot));
   }
 
   async counts(b: string): Promise<DeliveryCounts> {

@@ -5,9 +5,8 @@ import type { Logger } from '../../lib/logger';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
 import { holdBroadcast, type ControlDeps } from './control';
-import { DeliveryStore } from './delivery-store';
+import { DeliveryStore, type HeldSlot } from './delivery-store';
 import type { ChannelLimiter } from './limiter';
-import { JITTER_ALLOWANCE_MS } from './limits';
 import { controlKey, type DeliveryPayload } from './queues';
 import { renderBroadcast, type BroadcastContent, type RenderedMessage } from './render';
 import { BroadcastSendError, type BroadcastSender } from './senders';
@@ -26,23 +25,20 @@ interface CachedBroadcast {
 /** How stale the "unsubscribed meanwhile" list may be: one query per broadcast every 5 s. */
 const GONE_REFRESH_MS = 5000;
 /**
- * A slot woken later than this is given up (after a long pause several late jobs would fire as
- * one burst). Kept well above the jitter allowance: every skipped slot is lost throughput, and at
- * high concurrency on a busy machine a tight threshold made most slots go unused.
- */
-const LATE_SLOT_MS = JITTER_ALLOWANCE_MS * 5;
-
-/**
- * The send path of one delivery job, with no MongoDB call on the way (see delivery-store.ts):
- *   quiet hours? → hold the broadcast · reserve a slot (channel GCRA) and sleep until it ·
- *   claim (one script: queued → sending unless cancelled, paused or the channel is in a 429
- *   pause) · send · settle (sent / blocked / failed).
+ * The send path of one delivery job: two Redis scripts around the platform call and no MongoDB
+ * call (see delivery-store.ts; a dead recipient's contact is the one exception):
+ *   quiet hours? → hold the broadcast · claim (one script: queued → sending unless cancelled,
+ *   paused or the channel is in a 429 pause, and take the channel's next rate slot) · sleep until
+ *   the slot · send · settle (sent / blocked / failed; the slot is held a window past the reply,
+ *   which is what keeps the platform's count within the limit, see limiter.ts).
  * A delivery found 'sending' at its claim was left by a dead worker: it is sent again and counted
  * (inFlightAtCrash), the only case where a recipient can get the message twice.
  */
 export class DeliveryProcessor {
   private readonly cache = new Map<string, CachedBroadcast>();
   private readonly store: DeliveryStore;
+  /** Until when a 429 seen by this process pauses the channel (the Redis pause is authoritative). */
+  private pausedUntil = 0;
 
   constructor(
     private readonly deps: ControlDeps & {
@@ -67,12 +63,12 @@ export class DeliveryProcessor {
       if (until) return void (await holdBroadcast(b, until, this.deps));
     }
 
-    await this.waitForSlot();
     const { limiter } = this.deps;
-    let claim = await this.store.claim(b, c, controlKey(this.deps.prefix, b), limiter.pauseKey, limiter);
+    const ctl = controlKey(this.deps.prefix, b);
+    let claim = await this.store.claim(b, c, ctl, limiter);
     while (claim.kind === 'wait') {
       await sleep(claim.ms);
-      claim = await this.store.claim(b, c, controlKey(this.deps.prefix, b), limiter.pauseKey, limiter);
+      claim = await this.store.claim(b, c, ctl, limiter);
     }
     switch (claim.kind) {
       case 'settled':
@@ -84,21 +80,34 @@ export class DeliveryProcessor {
       case 'go':
         if (claim.recovered) this.deps.log.warn({ broadcast: b, contact: c }, 'delivery was mid-send when its worker died: sending again');
     }
-    if (this.isGone(bc, c)) return void (await this.store.settle(b, c, 'skipped', 'unsubscribed'));
+    const slot: HeldSlot = { logKey: limiter.logKey, member: claim.slot, repliedAt: null };
+    if (this.isGone(bc, c)) return void (await this.store.settle(b, c, 'skipped', 'unsubscribed', slot));
 
     let message = bc.rendered.get(l);
     if (!message) bc.rendered.set(l, (message = renderBroadcast(bc.content, l)));
+    // Never before the slot (a timer may fire late, never early by more than the rounding the
+    // margin covers); a late start only makes the slot's hold more conservative.
+    if (claim.waitMs >= 1) await sleep(claim.waitMs);
+    // A 429 seen by this process while we slept: do not add to it (other processes see the
+    // Redis pause at their next claim).
+    if (this.pausedUntil > Date.now()) {
+      await this.store.release(b, c, slot);
+      return this.pauseChannel(this.pausedUntil - Date.now());
+    }
     try {
       await this.deps.sender.send(u, message);
+      slot.repliedAt = performance.now();
     } catch (err) {
+      slot.repliedAt = performance.now();
       if (!(err instanceof BroadcastSendError)) {
-        await this.store.release(b, c);
+        await this.store.release(b, c, slot);
         throw err;
       }
       const f = err.failure;
       switch (f.kind) {
         case 'rate_limited':
-          await this.store.release(b, c);
+          this.pausedUntil = Math.max(this.pausedUntil, Date.now() + f.retryAfterMs);
+          await this.store.release(b, c, slot);
           await this.deps.limiter.pause(f.retryAfterMs);
           this.deps.log.warn({ channel: this.deps.sender.channel, retryAfterMs: f.retryAfterMs }, 'broadcast channel rate limited: pausing the channel');
           return this.pauseChannel(f.retryAfterMs);
@@ -108,34 +117,23 @@ export class DeliveryProcessor {
           try {
             await Contact.updateOne({ _id: c }, { $set: { unsubscribedAt: now(), ...(f.mark === 'blocked' ? { blockedAt: now() } : {}) } });
           } catch (dbErr) {
-            await this.store.release(b, c);
+            await this.store.release(b, c, slot);
             throw dbErr;
           }
-          await this.store.settle(b, c, 'blocked', f.reason);
+          await this.store.settle(b, c, 'blocked', f.reason, slot);
           return;
         case 'refused':
-          await this.store.settle(b, c, 'failed', f.reason);
+          await this.store.settle(b, c, 'failed', f.reason, slot);
           throw new UnrecoverableError(`refused: ${f.reason}`);
         case 'transient': {
           const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          if (last) await this.store.settle(b, c, 'failed', f.reason);
-          else await this.store.release(b, c);
+          if (last) await this.store.settle(b, c, 'failed', f.reason, slot);
+          else await this.store.release(b, c, slot);
           throw err;
         }
       }
     }
-    await this.store.settle(b, c, 'sent', null);
-  }
-
-  /** Reserves the next slot of the channel schedule and sleeps until it; a 429 pause stops the job. */
-  private async waitForSlot(): Promise<void> {
-    for (;;) {
-      const r = await this.deps.limiter.reserve();
-      if (r.kind === 'paused') return this.pauseChannel(r.ms);
-      const due = Date.now() + r.waitMs;
-      if (r.waitMs > 0) await sleep(r.waitMs);
-      if (Date.now() - due <= LATE_SLOT_MS) return;
-    }
+    await this.store.settle(b, c, 'sent', null, slot);
   }
 
   /** BullMQ stops fetching from this channel's queue for `ms`; the job goes back to waiting. */

@@ -1,30 +1,23 @@
 import type { Redis } from 'ioredis';
 import { key } from '../../lib/redis';
 import type { BroadcastChannel } from '../../models/broadcast';
+import { UNSETTLED_SLOT_MS } from './limits';
 
 /**
- * One send-rate limiter per channel, shared by every broadcast worker process through Redis.
+ * One send-rate limiter per broadcast channel, shared by every worker process through Redis
+ * (Redis clock). The bound holds as the platform counts, whatever our latency:
  *
- * GCRA (a virtual schedule): each send reserves the next slot `interval` ms after the previous
- * one, so sends are evenly spaced and no 1 s window ever holds more than the limit (BullMQ's own
- * limiter counts fixed windows and releases its jobs in bursts; it stays on as a backstop and as
- * the switch that stops fetching during a 429 pause). A 429 sets a pause key that every process
- * honours and pushes the schedule past it, so sends resume at the limit, not as a burst.
- *
- * Clock: Redis TIME, so processes on different hosts share one timeline.
+ * - Every platform call holds a slot in a sorted set (the send log) from the moment it may start
+ *   until its reply has been seen, plus the platform's window (1 s on Telegram, 1 min on Zalo) plus `marginMs`. The platform stamps a request between
+ *   our call and its reply, so two calls whose slots do not overlap that way can never fall in
+ *   one of its windows: at most `limit` slots at a time means at most `limit` per platform
+ *   window, with no assumption on timer lateness, event-loop pauses or network delay.
+ * - The slot is taken in the claim script (DeliveryStore.claim) at a start time on a GCRA
+ *   schedule `(window + margin) / limit` ms apart (smooth, no bursts); when the log is full the
+ *   claim computes the first instant a slot frees and schedules the send there, so no job polls.
+ * - A call that never reports back (worker killed) keeps its slot UNSETTLED_SLOT_MS.
+ * - A 429 sets a pause key every claim honours and pushes the schedule past it.
  */
-const RESERVE = `
-local t = redis.call('time')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local pause = redis.call('pttl', KEYS[2])
-if pause > 0 then return {1, pause} end
-local interval = tonumber(ARGV[1])
-local tat = tonumber(redis.call('get', KEYS[1]) or '0')
-if tat < now then tat = now end
-redis.call('set', KEYS[1], string.format('%.3f', tat + interval), 'PX', 3600000)
-return {0, math.floor((tat - now) * 1000)}
-`;
-
 const PAUSE = `
 local t = redis.call('time')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -36,34 +29,42 @@ if tat < now + ms then redis.call('set', KEYS[1], string.format('%.3f', now + ms
 return 1
 `;
 
-export type Reservation = { kind: 'slot'; waitMs: number } | { kind: 'paused'; ms: number };
+export interface LimiterParams {
+  /** At most this many platform calls… */
+  max: number;
+  /** …in any window of this length as the platform counts (Telegram: 1 s; Zalo: 1 min). */
+  periodMs: number;
+  /** Safety margin added to the window (BROADCAST_RATE_MARGIN_MS). */
+  marginMs: number;
+}
 
 export class ChannelLimiter {
-  readonly intervalMs: number;
-  private readonly tatKey: string;
+  readonly tatKey: string;
   readonly pauseKey: string;
-  /** Sliding log of claims in the last second (the hard bound, see DeliveryStore.claim). */
+  /** The send log: member per platform call, score = end of its slot's hold (see above). */
   readonly logKey: string;
+  /** How long a slot is held after its call ended. */
+  readonly windowMs: number;
+  /** GCRA spacing of scheduled starts. */
+  readonly intervalMs: number;
+  readonly unsettledMs = UNSETTLED_SLOT_MS;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
     readonly channel: BroadcastChannel,
-    /** Sends per second this limiter schedules (already below the configured limit, see limits.ts). */
-    readonly ratePerS: number,
-    /** The configured limit: never more claims than this in any 1 s window. */
-    readonly limitPerS: number = ratePerS,
+    readonly params: LimiterParams,
   ) {
-    this.intervalMs = 1000 / ratePerS;
+    this.windowMs = params.periodMs + params.marginMs;
+    this.intervalMs = this.windowMs / this.limit;
     this.tatKey = key(prefix, 'bc', 'rl', channel, 'tat');
     this.pauseKey = key(prefix, 'bc', 'rl', channel, 'pause');
     this.logKey = key(prefix, 'bc', 'rl', channel, 'log');
   }
 
-  /** Reserves the next send slot: how long to wait for it, or how long the channel is paused. */
-  async reserve(): Promise<Reservation> {
-    const [paused, value] = (await this.redis.eval(RESERVE, 2, this.tatKey, this.pauseKey, this.intervalMs.toFixed(6))) as [number, number];
-    return paused === 1 ? { kind: 'paused', ms: value } : { kind: 'slot', waitMs: value / 1000 };
+  /** Whole sends per window (a fractional limit rounds down; at least 1). */
+  get limit(): number {
+    return Math.max(1, Math.floor(this.params.max));
   }
 
   /** After a 429: nobody on this channel sends for `ms`, and the schedule restarts after it. */

@@ -3,16 +3,15 @@ import type { BroadcastChannel } from '../../models/broadcast';
 
 /** Telegram's free overall limit (bots FAQ: ~30 messages/s). */
 export const TELEGRAM_FREE_LIMIT_PER_S = 30;
+
 /**
- * The schedule runs this far below the configured limit: L sends are spread over 1,050 ms, so a
- * 1 s window measured by the platform holds at most L sends even when a send's latency varies by
- * up to 50 ms (timer lateness, event-loop pauses, network). 95.2% of the limit at most.
+ * How long a send that never reported back (its worker died mid-call) keeps its rate slot: longer
+ * than any platform call can take, so a slow reply is never mistaken for a dead worker.
  */
-export const JITTER_ALLOWANCE_MS = 50;
-export const SCHEDULE_FACTOR = 1000 / (1000 + JITTER_ALLOWANCE_MS);
+export const UNSETTLED_SLOT_MS = 60_000;
 
 export interface ChannelLimit {
-  /** The configured limit, sends per second (never exceeded). */
+  /** The configured limit, sends per second (never exceeded as the platform counts). */
   limitPerS: number;
   /** Concurrent jobs per worker process: enough to keep the schedule full at ~150 ms per send. */
   concurrency: number;
@@ -37,4 +36,21 @@ export function channelLimits(env: Env): Record<BroadcastChannel, ChannelLimit> 
 /** Little's law: sends in flight = rate × time per send (~150 ms to the real Bot API), plus slack. */
 export function concurrencyFor(limitPerS: number): number {
   return Math.min(300, Math.ceil(limitPerS * 0.15) + 2);
+}
+
+/**
+ * The window a channel's limit is counted over: Telegram documents a per-second limit, Zalo a
+ * per-minute one (4,000 requests/min per app).
+ */
+export function rateWindow(channel: BroadcastChannel, limitPerS: number): { max: number; periodMs: number } {
+  return channel === 'zalo' ? { max: Math.max(1, Math.floor(limitPerS * 60 + 1e-9)), periodMs: 60_000 } : { max: Math.max(1, Math.floor(limitPerS + 1e-9)), periodMs: 1000 };
+}
+
+/**
+ * The share of the limit the bound allows at most: each send holds its slot for its own call time
+ * plus 1 s plus the margin, so with calls of `callMs` the channel reaches
+ * limit × 1000 / (1000 + margin + callMs).
+ */
+export function maxShareOfLimit(marginMs: number, callMs: number): number {
+  return 1000 / (1000 + marginMs + callMs);
 }

@@ -6,7 +6,7 @@ import { resumeBroadcast } from './control';
 import { DeliveryProcessor } from './delivery';
 import { runFanout } from './fanout';
 import { ChannelLimiter } from './limiter';
-import { channelLimits, concurrencyFor, SCHEDULE_FACTOR, type ChannelLimit } from './limits';
+import { channelLimits, concurrencyFor, rateWindow, type ChannelLimit } from './limits';
 import { finishBroadcasts } from './progress';
 import { BroadcastQueues, CONTROL_QUEUE, deliveryQueueName, JOB_FANOUT, JOB_RESUME, type DeliveryPayload } from './queues';
 import type { BroadcastSender } from './senders';
@@ -72,7 +72,7 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
   for (const [channel, sender] of Object.entries(opts.senders) as Array<[BroadcastChannel, BroadcastSender]>) {
     const limitPerS = opts.limits?.[channel]?.limitPerS ?? configured[channel].limitPerS;
     const concurrency = opts.limits?.[channel]?.concurrency ?? (opts.limits?.[channel]?.limitPerS ? concurrencyFor(limitPerS) : configured[channel].concurrency);
-    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, limitPerS * SCHEDULE_FACTOR, limitPerS);
+    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, { ...rateWindow(channel, limitPerS), marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS });
     const processor = new DeliveryProcessor({ ...deps, sender, limiter, queue: queues.deliveryQueue(channel) });
     const connection = opts.createConnection();
     connections.push(connection);
@@ -86,7 +86,7 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
         limiter: { max: Math.max(1, Math.ceil(limitPerS)), duration: 1000 },
       }),
     );
-    log.info({ channel, limitPerS, concurrency }, 'broadcast delivery worker started');
+    log.info({ channel, limitPerS, concurrency, marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS }, 'broadcast delivery worker started');
   }
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'broadcast job failed'));
