@@ -48,6 +48,8 @@ beforeAll(async () => {
   await respond('r2', '19870', [4, 2, 5, 5, 0, 4]);
   await respond('r3', '19870', [5, 5, 5, 5, 0, 5]);
   await respond('r4', '19873', [1, 1, 1, 1, 1, 1]);
+  // Five identical answer sets at once: a burst the daily run flags before the digests count flags.
+  for (let i = 0; i < 5; i++) await respond(`b${i}`, '19873', [3, 3, 3, 3, 3, 3]);
   for (const u of ['19870', '19873']) await recomputeBucket({ redis, prefix }, u, DAY);
   await Flag.create({ responseId: 'r3', unitCode: '19870', day: DAY, reason: 'shared_contact', detail: 'x', createdAt: new Date() });
   const base = { items: [], procedureCode: 'P1' };
@@ -86,8 +88,11 @@ test("each unit group gets yesterday's responses, index, new and overdue cases, 
   expect(text).toContain('Phản ánh không hài lòng mới: 1');
   expect(text).toContain('Phản ánh quá hạn chưa xử lý: 1 (hồ sơ HS-old)');
   expect(text).not.toMatch(/0912345678|Nguyễn Văn A/);
-  // The district's group sees its subtree (both communes).
-  expect(fake.sentTo('-100477')[0]!.text).toContain('Phiếu hoàn thành: 4');
+  // The district's group sees its subtree (both communes), with the burst flagged by the run.
+  const district = fake.sentTo('-100477')[0]!.text;
+  expect(district).toContain('Phiếu hoàn thành: 9');
+  expect(district).toContain('Phiếu nghi vấn cần xem xét: 6');
+  expect((await Flag.find({ reason: 'identical_burst' }).lean()).map((f) => f.responseId).sort()).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
   // A unit without a group gets nothing, and nothing else was sent.
   expect(fake.callsOf('sendMessage')).toHaveLength(2);
 });

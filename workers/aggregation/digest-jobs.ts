@@ -7,6 +7,7 @@ import { Unit } from '../../models/unit';
 import type { JobContext } from '../registry';
 import { defineJob } from '../registry';
 import { buildDigest, yesterdayOf } from './digest';
+import { flagBursts } from './integrity';
 import { renderDigest } from './digest-text';
 
 /** Sends a unit's digest to its group; false when nothing can send (no bot configured). */
@@ -39,8 +40,10 @@ export const digestSentKey = (prefix: string, unitCode: string, day: string) => 
 const CLAIM_TTL_S = 8 * 24 * 3600;
 
 /**
- * The daily run (a BullMQ job scheduler, digest-schedule.ts): one `digest.send` per unit that
- * has a Telegram group, for the day before the scheduled time (or `day` when given by hand).
+ * The daily run (a BullMQ job scheduler, digest-schedule.ts), for the day before the scheduled
+ * time (or `day` when given by hand): first the identical-answer burst check of every unit for
+ * that day (the day is complete, so the check sees every burst; the digests then count the
+ * flags), then one `digest.send` per unit that has a Telegram group.
  */
 export const digestRun = defineJob({
   name: 'digest.run',
@@ -50,15 +53,18 @@ export const digestRun = defineJob({
     // The scheduled instant, not the moment a backed-up worker got to it.
     const scheduled = new Date(ctx.job.timestamp + (ctx.job.delay ?? 0));
     const day = p.day ?? yesterdayOf(scheduled);
-    const units = await Unit.find({ alertTelegramChatId: { $ne: null } }, { _id: 0, code: 1, validTo: 1 }).lean();
+    const units = await Unit.find({}, { _id: 0, code: 1, validTo: 1, alertTelegramChatId: 1 }).lean();
+    let bursts = 0;
+    for (const u of units) bursts += await flagBursts(u.code, day);
     let n = 0;
     for (const u of units) {
+      if (!u.alertTelegramChatId) continue;
       // A unit merged away before that day has no digest of its own (its successor's includes it).
       if (u.validTo && hcmDay(u.validTo) < day) continue;
       await ctx.enqueue('digest.send', { unitCode: u.code, day }, { jobId: digestJobId(u.code, day) });
       n++;
     }
-    ctx.log.info({ day, units: n }, 'daily digests queued');
+    ctx.log.info({ day, units: n, burstFlags: bursts }, 'daily digests queued');
   },
 });
 
