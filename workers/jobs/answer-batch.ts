@@ -32,6 +32,13 @@ export async function insertIgnoringDuplicates(model: Model<never>, docs: object
   }
 }
 
+/*
+ * Answers written here have no unit and day yet (models/answer.ts defaults them to null): the
+ * `response.complete` job stamps them (answer-store.ts). An answer recorded here after its
+ * response completed, for a question the completion did not carry, stays unstamped and is not
+ * counted: the completion's answers are the survey's final ones.
+ */
+
 /** Responses this process already recorded as started: skips an insert that would only be refused. */
 const startedSeen = new Set<string>();
 const STARTED_SEEN_MAX = 50_000;
