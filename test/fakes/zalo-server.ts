@@ -14,6 +14,8 @@ export interface FakeSent {
   endpoint: 'cs' | 'template' | 'business_template';
   body: Record<string, unknown>;
   messageId: string;
+  /** When the fake accepted it (its own clock, ms): rate checks. */
+  at?: number;
 }
 
 export interface FakeZaloOptions {
@@ -196,7 +198,7 @@ export class FakeZaloServer {
         const userId = endpoint === 'cs' ? String((body.recipient as { user_id?: string } | undefined)?.user_id ?? '') : String(body.user_id ?? '');
         if (!userId) return send(200, { error: -201, message: 'user_id is invalid!' });
         const messageId = `mid${++this.seq}`;
-        this.sent.push({ endpoint, body, messageId });
+        this.sent.push({ endpoint, body, messageId, at: Date.now() });
         if (endpoint === 'cs' && this.echoUrl) this.track(this.deliver(this.echoUrl, { event_name: 'oa_send_text', sender: { id: this.oaId }, recipient: { id: userId }, message: { text: (body.message as { text?: string }).text ?? '', msg_id: messageId } }));
         return send(200, { error: 0, message: 'Success', data: { message_id: messageId, user_id: userId, sent_time: String(Date.now()) } });
       }
