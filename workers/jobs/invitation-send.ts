@@ -98,18 +98,15 @@ export async function sendInvitation(
   deps: OutreachDeps,
   now: Date,
 ): Promise<InvitationResult> {
-  const result = await decideInvitation(p, deps, now);
-  if (result !== 'no_survey' && result !== 'sent') await erasePhone(p.dossierCode);
+  const d = await loadDossier(p.dossierCode);
+  if (!d) return 'no_survey';
+  const result = await decideInvitation(d, deps, now);
+  // Decided: the number kept for ZNS (if any) is needed no longer. Idempotent.
+  if (d.invitation?.phoneSealed) await erasePhone(d.code);
   return result;
 }
 
-async function decideInvitation(
-  p: InvitationSendPayload,
-  deps: OutreachDeps,
-  now: Date,
-): Promise<InvitationResult> {
-  const d = await loadDossier(p.dossierCode);
-  if (!d) return 'no_survey';
+async function decideInvitation(d: DossierLean, deps: OutreachDeps, now: Date): Promise<InvitationResult> {
   const closed = surveyClosed(d, now);
   if (closed) return closed as InvitationResult;
   if (d.funnel?.startedAt) return 'started';
