@@ -139,5 +139,6 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   await telegram.afterListen();
 
   if (opts.handleSignals) shutdown.onSignals();
+  log.info({ port }, 'process started');
   return { ctx, http, port, stop: () => shutdown.run() };
 }

@@ -4,9 +4,13 @@
  *   (a) saturation: 200 concurrent citizens, each waiting for the reply before the next message;
  *   (b) open loop: 100 updates/s spread over 1,000 citizens with think time; p50/p99 turn latency
  *       from "webhook request sent" to "reply arrived at the Bot API".
- * Run: npm run bench -- bot   (needs the services: scripts/with-services.sh)
+ * The bot runs as production deploys it: one process with the `http,bot` roles and the `workers`
+ * role in a second process (BENCH_SPLIT=0 runs all roles in the bench's own process).
+ * Run: npm run bench -- bot-turns   (or bash scripts/with-services.sh npx tsx bench/bot-turns.ts)
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Telegraf } from 'telegraf';
 import { parseEnv } from '../config/env';
@@ -19,6 +23,31 @@ const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
 const SECRET = 'bench_secret';
 const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_S ?? 15);
 const OPEN_SECONDS = Number(process.env.BENCH_OPEN_S ?? 30);
+/** Which parts to run: `saturation`, `open` or both (default). */
+const PARTS = (process.env.BENCH_PARTS ?? 'saturation,open').split(',');
+const SPLIT = process.env.BENCH_SPLIT !== '0';
+
+/** The workers role in its own process (`hailong start --roles workers`), ready when it logs so. */
+async function startWorkersProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const root = path.resolve(__dirname, '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin/hailong.ts'), 'start', '--roles', 'workers'], {
+    cwd: root,
+    env: { ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('workers process did not start in 60 s')), 60_000);
+    child.once('exit', (code) => reject(new Error(`workers process exited (${code})`)));
+    child.stdout!.on('data', (b: Buffer) => {
+      if (/started|ready|listening/i.test(b.toString())) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.stdout!.resume();
+  return child;
+}
 
 interface Target {
   name: string;
@@ -91,7 +120,9 @@ async function openLoop(sink: BotApiSink, t: Target, citizens: number, ratePerS:
       })(),
     );
   }
+  const progress = setInterval(() => console.log(`  … ${t.name}: ${lat.length}/${sent} replies`), 5000);
   await Promise.all(inflight);
+  clearInterval(progress);
   const elapsed = (performance.now() - start) / 1000;
   lat.sort((a, b) => a - b);
   if (skipped > 0) console.log(`  (${skipped} ticks found no idle citizen)`);
@@ -134,7 +165,10 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     ZALO_APP_ID: '',
     ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
-  const app = await startApp({ env });
+  const workersProcess = SPLIT
+    ? await startWorkersProcess({ ...process.env, NODE_ENV: 'production', PHONE_HASH_KEY: 'bench-only-key', MONGODB_URI: env.MONGODB_URI, REDIS_PREFIX: env.REDIS_PREFIX, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: sink.apiRoot, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: SECRET, TELEGRAM_SET_WEBHOOK: 'false', ZALO_APP_ID: '', PORT: '0' })
+    : null;
+  const app = await startApp({ env, ...(SPLIT ? { roles: ['http', 'bot'] as const } : {}) });
   await new FlowRepository().ensure(defaultFlow);
   const botUrl = `http://127.0.0.1:${app.port}/webhooks/telegram`;
 
@@ -142,23 +176,33 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   // A whole survey per cycle: consent, six scale answers, skip the suggestion.
   const botT: Target = { name: 'hailong', url: botUrl, secret: SECRET, script: ['/start', '1', '5', '4', '5', '3', '5', '4', 'bỏ qua'] };
 
-  console.log(`saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each`);
-  const satEcho = await saturation(sink, echoT, 200, SATURATION_SECONDS, 1_000_000);
-  console.log(`  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms)`);
-  const satBot = await saturation(sink, botT, 200, SATURATION_SECONDS, 2_000_000);
-  console.log(`  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms)`);
-  console.log(`  ratio hailong/echo: ${(satBot.turnsPerS / satEcho.turnsPerS).toFixed(2)} (target >= 0.5)`);
-
-  console.log(`open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s`);
-  const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000);
-  console.log(`  ${echoT.name}: p50 ${olEcho.p50.toFixed(1)} ms, p99 ${olEcho.p99.toFixed(1)} ms, max ${olEcho.max.toFixed(1)} ms (achieved ${olEcho.achieved.toFixed(1)}/s)`);
-  const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000);
-  console.log(`  ${botT.name}: p50 ${olBot.p50.toFixed(1)} ms, p99 ${olBot.p99.toFixed(1)} ms, max ${olBot.max.toFixed(1)} ms (achieved ${olBot.achieved.toFixed(1)}/s) (target p99 < 50 ms)`);
+  const result: Record<string, unknown> = {};
+  if (PARTS.includes('saturation')) {
+    console.log(`saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each`);
+    const satEcho = await saturation(sink, echoT, 200, SATURATION_SECONDS, 1_000_000);
+    console.log(`  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms)`);
+    const satBot = await saturation(sink, botT, 200, SATURATION_SECONDS, 2_000_000);
+    console.log(`  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms)`);
+    console.log(`  ratio hailong/echo: ${(satBot.turnsPerS / satEcho.turnsPerS).toFixed(2)} (target >= 0.5)`);
+    result.saturation = { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS };
+  }
+  if (PARTS.includes('open')) {
+    console.log(`open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s`);
+    const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000);
+    console.log(`  ${echoT.name}: p50 ${olEcho.p50.toFixed(1)} ms, p99 ${olEcho.p99.toFixed(1)} ms, max ${olEcho.max.toFixed(1)} ms (achieved ${olEcho.achieved.toFixed(1)}/s)`);
+    const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000);
+    console.log(`  ${botT.name}: p50 ${olBot.p50.toFixed(1)} ms, p99 ${olBot.p99.toFixed(1)} ms, max ${olBot.max.toFixed(1)} ms (achieved ${olBot.achieved.toFixed(1)}/s) (target p99 < 50 ms)`);
+    result.openLoop = { echo: olEcho, hailong: olBot };
+  }
 
   await app.stop();
+  if (workersProcess) {
+    workersProcess.kill('SIGTERM');
+    await new Promise((r) => workersProcess.once('exit', r));
+  }
   await echo.close();
   await sink.close();
-  return { saturation: { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS }, openLoop: { echo: olEcho, hailong: olBot } };
+  return result;
 }
 
 if (require.main === module) {
