@@ -16,6 +16,11 @@ import { excludeResponse, flagBursts } from '../../workers/aggregation/integrity
 import { checkSharedContact } from '../../workers/aggregation/integrity-contact';
 import { checkCounterNetwork } from '../../workers/aggregation/integrity-counter';
 import { listFlags } from '../../workers/aggregation/integrity-flags';
+import { markCounterAnswer } from '../../workers/aggregation/integrity-counter';
+import { aggregationSettings } from '../../workers/aggregation/after-complete';
+import { JobProducer } from '../../workers/producer';
+import { startWorkers } from '../../workers/runner';
+import { waitForJob } from '../support/ingest';
 import { recomputeBucket } from '../../workers/aggregation/recompute';
 import { buildReport } from '../../workers/aggregation/report';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
@@ -201,5 +206,33 @@ describe('counter network rule (web chat only)', () => {
     expect(users[0]).toBe(users[1]);
     expect(users[0]).toMatch(/^w_[A-Za-z0-9_-]{32}$/);
     expect(users[0]).not.toContain(cookie);
+  });
+});
+
+describe('the rules run after every completion (response.complete job)', () => {
+  test('three applicants from one Telegram chat, and a web answer from the counter, are flagged by the ingest workers', async () => {
+    const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent' });
+    const producer = new JobProducer(redis, prefix);
+    aggregationSettings.coalesceMs = 50;
+    const workers = await startWorkers({ ctx: { env, log: logger, redis, prefix }, producer, createConnection: () => testRedis(), queues: ['ingest', 'aggregate'] });
+    try {
+      const contact = new Types.ObjectId();
+      const jobs: string[] = [];
+      for (const [i, channel] of (['telegram', 'telegram', 'telegram', 'web'] as const).entries()) {
+        const id = `pipeline-${i}`;
+        const at = new Date(Date.UTC(2025, 8, 1, 2, i));
+        await Dossier.create({ code: `D-${id}`, procedureCode: 'P', unitCode: 'U6', channel: 'in_person', status: 'finished', finishedAt: at, applicantPhoneHash: `h${i}` });
+        if (channel === 'telegram') await Session.create({ contactId: contact, channel, dossierCode: `D-${id}`, responseId: id, flowKey: 'default', flowVersion: 1, status: 'active', state: {}, startedAt: at });
+        else await markCounterAnswer(redis, prefix, `D-${id}`, 3600);
+        const meta = { dossierCode: `D-${id}`, unitCode: 'U6', procedureCode: 'P', officerId: null, dossierChannel: 'in_person' as const, onlineLevel: null, surveyChannel: channel, flowKey: 'default', flowVersion: 1, lang: 'vi' as const, startedAt: at.toISOString() };
+        jobs.push(await producer.add('response.complete', { responseId: id, meta, answers: [{ questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: 5, text: null }], completedAt: at.toISOString() }));
+      }
+      for (const j of jobs) expect(await waitForJob(producer.getQueue('ingest'), j, 30_000)).toBe('completed');
+      const flags = await Flag.find({ unitCode: 'U6' }, { _id: 0, responseId: 1, reason: 1 }).lean();
+      expect(flags.map((f) => `${f.responseId}:${f.reason}`).sort()).toEqual(['pipeline-0:shared_contact', 'pipeline-1:shared_contact', 'pipeline-2:shared_contact', 'pipeline-3:counter_network']);
+    } finally {
+      await workers.close();
+      await producer.close();
+    }
   });
 });
