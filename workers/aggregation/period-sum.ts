@@ -28,7 +28,12 @@ const CORE = { unitCode: 1, day: 1, responses: 1, dissatisfiedResponses: 1, excl
 
 export async function loadRollups(units: readonly string[], firstDay: string, lastDay: string, breakdowns: boolean): Promise<DayRollup[]> {
   const projection = breakdowns ? { ...CORE, byProcedure: 1, byOfficer: 1, byChannel: 1 } : CORE;
-  return Rollup.find({ unitCode: { $in: units }, day: { $gte: firstDay, $lte: lastDay } }, { _id: 0, ...projection }).lean<DayRollup[]>();
+  // One query per unit by equality, not `unitCode: {$in}`: FerretDB 1.24 uses no index for $in
+  // (a scan of every rollup); MongoDB answers both from the {unitCode, day} index.
+  const perUnit = await Promise.all(
+    [...new Set(units)].map((unitCode) => Rollup.find({ unitCode, day: { $gte: firstDay, $lte: lastDay } }, { _id: 0, ...projection }).lean<DayRollup[]>()),
+  );
+  return perUnit.flat();
 }
 
 export interface Summed {
