@@ -1,143 +1,349 @@
 /**
- * Aggregation benchmark (not a test). Generates BENCH_RESPONSES (default 200,000) completed
- * responses for the 11 Quảng Điền units and 50 procedures over 2024, six scale answers each, then
- * measures in the same run: a full rebuild, the incremental recompute per response, the unit-year
- * and district-year index queries from rollups, and a plain scan-and-count over the raw answers.
+ * Aggregation benchmark (not a test). Generates N completed responses (default 200,000; six
+ * scale answers each) for the 11 Quảng Điền units and 50 procedures over 2024, inserted in bulk
+ * in the shape the ingest path leaves them (answers stamped with unit and day), then measures in
+ * the same run:
+ *  - the full rebuild of the year (workers/aggregation/rebuild.ts);
+ *  - the incremental cost per response: completions through the real `response.complete` →
+ *    `rollup.recompute` jobs on BullMQ workers, each in a different unit-day (no coalescing
+ *    help), and the bare recompute of one bucket;
+ *  - the unit-year index query through the report's own functions (scope, day rollups, sums,
+ *    formulas: the index part of buildReport), median and p95 of repeated runs, against the
+ *    baseline measured in the same run: a plain scan-and-count of the unit-year's raw answers
+ *    (the better of a find counted in Node and a server-side $match/$group); and the whole
+ *    buildReport, which also reads dossiers and raw responses for the response rate and 766 ratio.
  *
- *   bash scripts/with-services.sh npx tsx bench/aggregation.ts
+ *   bash scripts/with-services.sh npx tsx bench/aggregation.ts [--responses N] [--sample 200]
+ *     [--query-runs 20] [--district-runs 5] [--report-runs 3] [--scan-runs 3]
  *
  * Uses a fresh database and Redis prefix and drops them at the end.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
+import { parseEnv } from '../config/env';
+import { logger } from '../lib/logger';
+import { hcmDay } from '../lib/time';
 import { Answer } from '../models/answer';
 import { Response } from '../models/response';
 import { Rollup } from '../models/rollup';
 import { Unit } from '../models/unit';
-import { Dossier } from '../models/dossier';
-import { Case } from '../models/case';
+import { aggregationSettings } from '../workers/aggregation/after-complete';
+import { addCounts, elementShares, emptyCounts, scoreAnswer, type Counts } from '../workers/aggregation/formula';
 import { rebuildRollups } from '../workers/aggregation/rebuild';
 import { recomputeBucket } from '../workers/aggregation/recompute';
-import { buildReport } from '../workers/aggregation/report';
-import { elementShares, emptyCounts, addCounts, scoreAnswer, type Counts } from '../workers/aggregation/formula';
+import { loadRollups, sumTotals } from '../workers/aggregation/period-sum';
+import { buildReport, figuresOf } from '../workers/aggregation/report';
+import { scopedUnits } from '../workers/aggregation/units';
+import { JobProducer } from '../workers/producer';
+import { startWorkers } from '../workers/runner';
 
-const TOTAL = Number(process.env.BENCH_RESPONSES ?? 200_000);
+const { values: args } = parseArgs({
+  options: {
+    responses: { type: 'string' },
+    sample: { type: 'string', default: '200' },
+    'query-runs': { type: 'string', default: '20' },
+    'scan-runs': { type: 'string', default: '3' },
+    'district-runs': { type: 'string', default: '5' },
+    'report-runs': { type: 'string', default: '3' },
+  },
+});
+const TOTAL = Number(args.responses ?? process.env.BENCH_RESPONSES ?? 200_000);
+const SAMPLE = Number(args.sample);
+const QUERY_RUNS = Number(args['query-runs']);
+const SCAN_RUNS = Number(args['scan-runs']);
+const DISTRICT_RUNS = Number(args['district-runs']);
+const REPORT_RUNS = Number(args['report-runs']);
 const UNITS = ['19867', '19870', '19873', '19876', '19879', '19882', '19885', '19888', '19891', '19894', '19897'];
 const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
 const YEAR_START = Date.UTC(2023, 11, 31, 17, 0); // 2024-01-01 00:00 in Huế
+const QUERY_UNIT = UNITS[0];
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = process.hrtime.bigint();
+  const t = performance.now();
   const r = await fn();
-  return [r, Number(process.hrtime.bigint() - t) / 1e6];
+  return [r, performance.now() - t];
 }
 
-function median(xs: number[]): number {
+function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
+const median = (xs: number[]) => pct(xs, 0.5);
+
+function load(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+function scaleValue(rand: () => number, element: string): number {
+  return element === 'PAKN' && rand() < 0.5 ? 0 : 1 + Math.floor(rand() ** 0.5 * 5);
+}
+
+function dossierChannel(rand: () => number): { dossierChannel: 'in_person' | 'online' | 'post'; onlineLevel: number | null } {
+  const x = rand();
+  if (x < 0.6) return { dossierChannel: 'in_person', onlineLevel: null };
+  if (x < 0.95) return { dossierChannel: 'online', onlineLevel: x < 0.8 ? 3 : 4 };
+  return { dossierChannel: 'post', onlineLevel: null };
+}
+
+/** Completed responses per unit-day, as generated (the check of the incremental phase). */
+const generatedPerBucket = new Map<string, number>();
 
 async function generate(): Promise<void> {
   const rand = rng(42);
-  const hcmDay = (t: number) => new Date(t + 7 * 3600_000).toISOString().slice(0, 10);
   const batch = 5000;
+  const db = mongoose.connection.db!;
+  const responsesCol = db.collection(Response.collection.collectionName);
+  const answersCol = db.collection(Answer.collection.collectionName);
+  let inFlight: Promise<unknown> = Promise.resolve();
   for (let start = 0; start < TOTAL; start += batch) {
     const responses: Array<Record<string, unknown>> = [];
     const answers: Array<Record<string, unknown>> = [];
     for (let i = start; i < Math.min(TOTAL, start + batch); i++) {
-      const at = YEAR_START + Math.floor(rand() * 366 * 86400_000);
+      const at = new Date(YEAR_START + Math.floor(rand() * 366 * 86400_000));
+      const day = hcmDay(at);
       const responseId = `r${String(i).padStart(7, '0')}`;
       const unitCode = UNITS[Math.floor(rand() * UNITS.length)];
-      const values = ELEMENTS.map((e) => (e === 'PAKN' && rand() < 0.5 ? 0 : 1 + Math.floor(rand() ** 0.5 * 5)));
-      const level = rand();
+      const values = ELEMENTS.map((e) => scaleValue(rand, e));
+      const bucket = `${unitCode}|${day}`;
+      generatedPerBucket.set(bucket, (generatedPerBucket.get(bucket) ?? 0) + 1);
       responses.push({
-        responseId, dossierCode: `D${i}`, unitCode, procedureCode: `P${Math.floor(rand() * 50)}`, officerId: `${unitCode}-O${Math.floor(rand() * 6)}`,
-        dossierChannel: level < 0.6 ? 'in_person' : level < 0.95 ? 'online' : 'post', onlineLevel: level >= 0.6 && level < 0.95 ? (level < 0.8 ? 3 : 4) : null,
-        surveyChannel: 'zalo', flowKey: 'default', flowVersion: 1, lang: 'vi', status: 'completed', startedAt: new Date(at - 60_000), completedAt: new Date(at),
-        day: hcmDay(at), dissatisfied: values.some((v) => v === 1 || v === 2), excluded: { at: null, by: null, reason: null },
+        responseId,
+        dossierCode: `D${i}`,
+        unitCode,
+        procedureCode: `P${Math.floor(rand() * 50)}`,
+        officerId: `${unitCode}-O${Math.floor(rand() * 6)}`,
+        ...dossierChannel(rand),
+        surveyChannel: 'zalo',
+        flowKey: 'default',
+        flowVersion: 1,
+        lang: 'vi',
+        status: 'completed',
+        startedAt: new Date(at.getTime() - 60_000),
+        completedAt: at,
+        day,
+        dissatisfied: values.some((v) => v === 1 || v === 2),
+        excluded: { at: null, by: null, reason: null },
+        createdAt: at,
+        updatedAt: at,
       });
-      values.forEach((value, k) => answers.push({ responseId, questionId: `q${k + 1}`, element: ELEMENTS[k], type: 'scale5', value, text: null, answeredAt: new Date(at) }));
+      values.forEach((value, k) =>
+        answers.push({ responseId, questionId: `q${k + 1}`, element: ELEMENTS[k], type: 'scale5', value, text: null, answeredAt: at, unitCode, day, createdAt: at, updatedAt: at }),
+      );
     }
-    await Response.collection.insertMany(responses, { ordered: false });
-    await Answer.collection.insertMany(answers, { ordered: false });
-    if ((start / batch) % 8 === 0) process.stderr.write(`  generated ${Math.min(TOTAL, start + batch)}/${TOTAL}\n`);
+    // One batch in flight while the next is generated.
+    await inFlight;
+    inFlight = Promise.all([responsesCol.insertMany(responses, { ordered: false }), answersCol.insertMany(answers, { ordered: false })]);
+    if ((start / batch) % 4 === 0) process.stderr.write(`  generated ${Math.min(TOTAL, start + batch)}/${TOTAL} (load ${load()})\n`);
   }
+  await inFlight;
 }
 
-/** The baseline: what a report would cost without rollups. */
-async function scanAndCount(unitCode: string) {
-  const ids = (await Response.find({ unitCode, status: 'completed', day: { $gte: '2024-01-01', $lte: '2024-12-31' }, 'excluded.at': null }, { responseId: 1 }).lean()).map((r) => r.responseId);
+/** Baseline 1: every answer of the unit-year read and counted in Node. */
+async function scanFind(unitCode: string): Promise<number | null> {
+  const answers = await Answer.find(
+    { unitCode, day: { $gte: '2024-01-01', $lte: '2024-12-31' }, element: { $ne: null } },
+    { _id: 0, questionId: 1, element: 1, value: 1 },
+  ).lean();
   const cells = new Map<string, Counts>();
-  for (let i = 0; i < ids.length; i += 5000) {
-    const answers = await Answer.find({ responseId: { $in: ids.slice(i, i + 5000) }, element: { $ne: null } }, { _id: 0, questionId: 1, element: 1, value: 1 }).lean();
-    for (const a of answers) {
-      const s = scoreAnswer(a.value);
-      if (!s || !a.element) continue;
-      const k = `${a.element}|${a.questionId}`;
-      addCounts(cells.get(k) ?? cells.set(k, emptyCounts()).get(k)!, s);
-    }
+  for (const a of answers) {
+    const s = scoreAnswer(a.value);
+    if (!s || !a.element) continue;
+    const k = `${a.element}|${a.questionId}`;
+    let c = cells.get(k);
+    if (!c) cells.set(k, (c = emptyCounts()));
+    addCounts(c, s);
   }
   return elementShares(cells).overall.index;
 }
 
+/** Baseline 2: the same count done by the server ($match, $group). */
+async function scanGroup(unitCode: string): Promise<number | null> {
+  const rows = await Answer.aggregate<{ _id: { e: string; q: string; v: unknown }; n: number }>([
+    { $match: { unitCode, day: { $gte: '2024-01-01', $lte: '2024-12-31' }, element: { $ne: null } } },
+    { $group: { _id: { e: '$element', q: '$questionId', v: '$value' }, n: { $sum: 1 } } },
+  ]);
+  const cells = new Map<string, Counts>();
+  for (const r of rows) {
+    const s = scoreAnswer(r._id.v);
+    if (!s) continue;
+    const k = `${r._id.e}|${r._id.q}`;
+    let c = cells.get(k);
+    if (!c) cells.set(k, (c = emptyCounts()));
+    addCounts(c, { n: s.n * r.n, satisfied: s.satisfied * r.n, dissatisfied: s.dissatisfied * r.n, na: s.na * r.n });
+  }
+  return elementShares(cells).overall.index;
+}
+
+async function incremental(redis: Redis, prefix: string): Promise<{ perResponseMs: number; wallMs: number; exact: boolean; failed: number; recomputeMs: number[] }> {
+  const env = parseEnv({ ...process.env, LOG_LEVEL: 'warn', REDIS_PREFIX: prefix });
+  const producer = new JobProducer(redis, prefix);
+  // Work, not waiting: the production coalescing delay (2 s) would only add idle time here.
+  aggregationSettings.coalesceMs = 0;
+  const rand = rng(7);
+  const buckets = [...generatedPerBucket.keys()];
+  const chosen = new Set<string>();
+  while (chosen.size < Math.min(SAMPLE, buckets.length)) chosen.add(buckets[Math.floor(rand() * buckets.length)]);
+  const payloads = [...chosen].map((b, i) => {
+    const [unitCode, day] = b.split('|');
+    const completedAt = new Date(`${day}T05:00:00.000Z`); // 12:00 in Huế, same day
+    const values = ELEMENTS.map((e) => scaleValue(rand, e));
+    return {
+      responseId: `inc-${String(i).padStart(6, '0')}`,
+      meta: {
+        dossierCode: `INC${i}`,
+        unitCode,
+        procedureCode: `P${i % 50}`,
+        officerId: `${unitCode}-O${i % 6}`,
+        ...dossierChannel(rand),
+        surveyChannel: 'telegram' as const,
+        flowKey: 'default',
+        flowVersion: 1,
+        lang: 'vi' as const,
+        startedAt: new Date(completedAt.getTime() - 120_000).toISOString(),
+      },
+      answers: values.map((value, k) => ({ questionId: `q${k + 1}`, element: ELEMENTS[k], type: 'scale5', value, text: null })),
+      completedAt: completedAt.toISOString(),
+    };
+  });
+  const workers = await startWorkers({
+    ctx: { env, log: logger, redis, prefix },
+    producer,
+    queues: ['ingest', 'aggregate'],
+    // PostgreSQL behind FerretDB has 100 connections for everyone on this machine.
+    concurrency: 8,
+    createConnection: () => new Redis(env.REDIS_URL, { maxRetriesPerRequest: null }),
+  });
+  const queues = [producer.getQueue('ingest'), producer.getQueue('aggregate')];
+  const t0 = performance.now();
+  await Promise.all(payloads.map((p) => producer.add('response.complete', p, { jobId: `done-${p.responseId}` })));
+  let failed = 0;
+  for (;;) {
+    const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')));
+    failed = counts.reduce((n, c) => n + (c.failed ?? 0), 0);
+    if (counts.every((c) => c.waiting + c.active + c.delayed + c.prioritized === 0)) break;
+    if (performance.now() - t0 > 600_000) throw new Error(`incremental phase not drained in 10 min: ${JSON.stringify(counts)}`);
+    await sleep(20);
+  }
+  const wallMs = performance.now() - t0;
+  await workers.close();
+  await producer.close();
+  // Exact: each chosen bucket now counts its generated responses plus the one completion.
+  const docs = await Promise.all(payloads.map((p) => Rollup.findOne({ unitCode: p.meta.unitCode, day: hcmDay(new Date(p.completedAt)) }, { responses: 1 }).lean()));
+  const exact = payloads.every((p, i) => docs[i]?.responses === (generatedPerBucket.get(`${p.meta.unitCode}|${hcmDay(new Date(p.completedAt))}`) ?? 0) + 1);
+  // The bare recompute of one bucket (~N/11/366 responses), serially.
+  const recomputeMs: number[] = [];
+  for (const p of payloads.slice(0, 30)) recomputeMs.push((await timed(() => recomputeBucket({ redis, prefix }, p.meta.unitCode, hcmDay(new Date(p.completedAt)))))[1]);
+  return { perResponseMs: wallMs / payloads.length, wallMs, exact, failed, recomputeMs };
+}
+
 async function main(): Promise<void> {
+  const loadStart = load();
   const dbName = `bench_agg_${randomBytes(4).toString('hex')}`;
   const prefix = `{bench${randomBytes(4).toString('hex')}}`;
-  await mongoose.connect(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017', { dbName });
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  await mongoose.connect(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017', { dbName, maxPoolSize: 10 });
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  const out: Record<string, unknown> = { responses: TOTAL, answers: TOTAL * 6, cpus: os.cpus().length, loadStart };
   try {
-    await Promise.all([Answer, Response, Rollup, Unit, Dossier, Case].map((m) => m.syncIndexes()));
+    await Promise.all(Object.values(mongoose.models).map((m) => m.syncIndexes()));
     await Unit.insertMany([{ code: '477', name: 'Huyện Quảng Điền', level: 'district' }, ...UNITS.map((code) => ({ code, name: code, level: 'commune', parentCode: '477' }))]);
-    console.log(`generating ${TOTAL} responses (${TOTAL * 6} answers), 11 units, 50 procedures, 2024`);
+    console.log(`aggregation benchmark: ${TOTAL} responses (${TOTAL * 6} answers), 11 units, 50 procedures, 2024; ${os.cpus().length} CPUs, load average ${loadStart}`);
     const [, genMs] = await timed(generate);
-    console.log(`generated in ${(genMs / 1000).toFixed(1)} s`);
+    console.log(`generated in ${(genMs / 1000).toFixed(1)} s (${Math.round((TOTAL * 7) / (genMs / 1000))} documents/s), load ${load()}`);
+    out.generateS = genMs / 1000;
 
-    const [rb, rebuildMs] = await timed(() => rebuildRollups({ redis, prefix }));
-    console.log(`rebuild: ${rb.buckets} unit-day rollups from ${rb.responses} responses in ${(rebuildMs / 1000).toFixed(2)} s (${((rebuildMs * 1000) / rb.responses).toFixed(1)} µs per response)`);
+    const [rb, rebuildMs] = await timed(() => rebuildRollups({ redis, prefix }, undefined, undefined, (p) => process.stderr.write(`  rebuilt unit ${p.unitCode}: ${p.buckets} days, ${p.responses} responses (load ${load()})\n`)));
+    console.log(
+      `rebuild of the year: ${rb.buckets} unit-day rollups (${rb.stale} stale) from ${rb.responses} responses in ${(rebuildMs / 1000).toFixed(1)} s = ${Math.round(rb.responses / (rebuildMs / 1000))} responses/s, load ${load()}`,
+    );
+    Object.assign(out, { rebuildS: rebuildMs / 1000, rebuildResponsesPerS: rb.responses / (rebuildMs / 1000), rebuildBuckets: rb.buckets });
 
-    // Incremental: one recompute per completed response, the worst case (no coalescing).
-    const sample = await Response.find({}, { unitCode: 1, day: 1 }).limit(200).lean();
-    const [, incMs] = await timed(async () => {
-      for (const r of sample) await recomputeBucket({ redis, prefix }, r.unitCode!, r.day!);
-    });
-    const perResponse = incMs / sample.length;
-    console.log(`incremental: ${perResponse.toFixed(2)} ms per completed response (one unit-day recompute of ~${Math.round(TOTAL / 11 / 366)} responses)`);
+    const inc = await incremental(redis, prefix);
+    console.log(
+      `incremental: ${SAMPLE} completions (each in its own unit-day of ~${Math.round(TOTAL / 11 / 366)} responses) through response.complete → rollup.recompute on workers: ${(inc.wallMs / 1000).toFixed(1)} s wall = ${inc.perResponseMs.toFixed(1)} ms per completion; rollups exact: ${inc.exact}; failed jobs: ${inc.failed}`,
+    );
+    console.log(`  bare recompute of one unit-day, serial: median ${median(inc.recomputeMs).toFixed(1)} ms, p95 ${pct(inc.recomputeMs, 0.95).toFixed(1)} ms; load ${load()}`);
+    Object.assign(out, { incrementalMsPerCompletion: inc.perResponseMs, incrementalExact: inc.exact, incrementalFailed: inc.failed, recomputeMedianMs: median(inc.recomputeMs) });
 
-    const q = (unit: string) => buildReport({ unit, period: '2024', units: null, officerMinN: 5, indexOnly: true });
+    // The index query: the index part of buildReport (workers/aggregation/report.ts), same
+    // functions: the unit's scope, its day rollups of the year, summed, the formulas.
+    const q = async (unit: string) => {
+      const codes = await scopedUnits(unit, null);
+      return figuresOf(sumTotals(await loadRollups(codes, '2024-01-01', '2024-12-31', false)));
+    };
+    await q(QUERY_UNIT); // warm-up (connection, unit tree)
     const unitTimes: number[] = [];
     const districtTimes: number[] = [];
+    const reportTimes: number[] = [];
     let unitIndex: number | null = null;
-    for (let i = 0; i < 15; i++) {
-      const [r, ms] = await timed(() => q('19867'));
+    for (let i = 0; i < QUERY_RUNS; i++) {
+      const [r, ms] = await timed(() => q(QUERY_UNIT));
       unitIndex = r.overall.index;
       unitTimes.push(ms);
-      districtTimes.push((await timed(() => q('477')))[1]);
     }
-    const scanTimes: number[] = [];
-    let scanIndex: number | null = null;
-    for (let i = 0; i < 3; i++) {
-      const [idx, ms] = await timed(() => scanAndCount('19867'));
-      scanIndex = idx;
-      scanTimes.push(ms);
+    for (let i = 0; i < DISTRICT_RUNS; i++) districtTimes.push((await timed(() => q('477')))[1]);
+    // The whole buildReport (indexOnly): also the response rate and the 766 ratio, which read dossiers and raw responses.
+    for (let i = 0; i < REPORT_RUNS; i++) {
+      const [r, ms] = await timed(() => buildReport({ unit: QUERY_UNIT, period: '2024', units: null, officerMinN: 5, indexOnly: true }));
+      if (r.overall.index !== unitIndex) throw new Error(`buildReport index ${r.overall.index} differs from the index query's ${unitIndex}`);
+      reportTimes.push(ms);
+    }
+    const findTimes: number[] = [];
+    const groupTimes: number[] = [];
+    let findIndex: number | null = null;
+    let groupIndex: number | null = null;
+    for (let i = 0; i < SCAN_RUNS; i++) {
+      const [a, ms1] = await timed(() => scanFind(QUERY_UNIT));
+      findIndex = a;
+      findTimes.push(ms1);
+      const [b, ms2] = await timed(() => scanGroup(QUERY_UNIT));
+      groupIndex = b;
+      groupTimes.push(ms2);
     }
     const uq = median(unitTimes);
-    const dq = median(districtTimes);
-    const sc = median(scanTimes);
-    console.log(`unit-year index query (rollups, median of 15): ${uq.toFixed(1)} ms; district-year (11 units): ${dq.toFixed(1)} ms`);
-    console.log(`unit-year scan-and-count over raw answers (median of 3): ${sc.toFixed(1)} ms`);
-    console.log(`same index both ways: ${unitIndex === scanIndex} (${unitIndex})`);
-    console.log(`ratio scan / rollup query: ${(sc / uq).toFixed(1)}x; rebuild / scan: ${(rebuildMs / sc).toFixed(1)}x; incremental per response / unit query: ${(perResponse / uq).toFixed(2)}x`);
+    const baseline = Math.min(median(findTimes), median(groupTimes));
+    const same = (x: number | null) => x !== null && unitIndex !== null && Math.abs(x - unitIndex) < 1e-9;
+    console.log(`unit-year index query (report code on rollups, ${QUERY_RUNS} runs): median ${uq.toFixed(1)} ms, p95 ${pct(unitTimes, 0.95).toFixed(1)} ms`);
+    console.log(`district-year (11 communes, ${DISTRICT_RUNS} runs): median ${median(districtTimes).toFixed(1)} ms, p95 ${pct(districtTimes, 0.95).toFixed(1)} ms`);
+    console.log(`whole buildReport indexOnly (+ response rate and 766 ratio over dossiers and raw responses, ${REPORT_RUNS} runs): median ${median(reportTimes).toFixed(0)} ms`);
+    console.log(`baseline scan-and-count of the unit-year's raw answers (${SCAN_RUNS} runs): find + count in Node median ${median(findTimes).toFixed(0)} ms; $match/$group median ${median(groupTimes).toFixed(0)} ms`);
+    console.log(`same overall index both ways: ${same(findIndex) && same(groupIndex)} (${unitIndex})`);
+    const ratio = baseline / uq;
+    const met = uq < 100 && ratio >= 50;
+    console.log(`ratio baseline / index query: ${ratio.toFixed(0)}x; target (< 100 ms and >= 50x): ${met ? 'MET' : 'NOT MET'}; load at the end ${load()}`);
+    Object.assign(out, {
+      unitQueryMedianMs: uq,
+      unitQueryP95Ms: pct(unitTimes, 0.95),
+      districtQueryMedianMs: median(districtTimes),
+      buildReportMedianMs: median(reportTimes),
+      scanFindMedianMs: median(findTimes),
+      scanGroupMedianMs: median(groupTimes),
+      sameIndex: same(findIndex) && same(groupIndex),
+      ratio,
+      targetMet: met,
+      loadEnd: load(),
+    });
+    console.log(JSON.stringify(out));
   } finally {
     await mongoose.connection.dropDatabase().catch(() => undefined);
     await mongoose.disconnect();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
     redis.disconnect();
   }
 }
