@@ -15,6 +15,7 @@ import { rebuildRollups } from '../../workers/aggregation/rebuild';
 import { epochKey, nextVersion, recomputeBucket, writeBucket } from '../../workers/aggregation/recompute';
 import { scheduleRollup } from '../../workers/aggregation/schedule';
 import { buildBucket } from '../../workers/aggregation/bucket';
+import { buildProgram } from '../../cli/program';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const redis = testRedis();
@@ -201,6 +202,14 @@ test('answers stored before the stamp are found again after `rollups backfill`, 
   const r = await backfillAnswerBuckets('2025-06-10', '2025-06-11');
   expect(r).toEqual({ responses: 2, answers: 12 });
   expect(await backfillAnswerBuckets('2025-06-10', '2025-06-11')).toEqual({ responses: 2, answers: 0 });
+  // The same through the command line: nothing left to stamp.
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    await buildProgram().exitOverride().parseAsync(['rollups', 'backfill', '--from', '2025-06-10', '--to', '2025-06-11'], { from: 'user' });
+    expect(log.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/stamped 0 answers of 2 completed responses/);
+  } finally {
+    log.mockRestore();
+  }
   const rb = await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
   expect(rb).toMatchObject({ units: 1, days: 2, buckets: 2, stale: 0, responses: 2 });
   expect(await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ day: 1 }).lean()).toEqual(expected);
