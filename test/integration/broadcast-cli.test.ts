@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { parseEnv } from '../../config/env';
+import { logger } from '../../lib/logger';
+import { Broadcast } from '../../models/broadcast';
+import { Contact } from '../../models/contact';
+import { broadcastSenders } from '../../workers/broadcast/channels';
+import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import { FakeTelegram } from '../fakes/telegram-server';
+import { clearPrefix, connectTestDb, dropTestDb, mongoUri, redisUrl, testPrefix, testRedis } from '../support/services';
+
+/**
+ * The CLI contract, run as the real command (bin/hailong.ts in a child process, as `npx hailong`
+ * runs it) against the test services: `broadcast send … --yes` prints the id on its last line,
+ * `broadcast status ID --json` prints the counts. Delivery workers run in this process.
+ */
+jest.setTimeout(300_000);
+const N = 25;
+const run = promisify(execFile);
+const redis = testRedis();
+const prefix = testPrefix('bccli');
+let dbName = '';
+let fake: FakeTelegram;
+let workers: BroadcastWorkers;
+
+async function hailong(...args: string[]): Promise<string[]> {
+  const uri = new URL(mongoUri());
+  uri.pathname = `/${dbName}`;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../bin/hailong.ts'), ...args], {
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', MONGODB_URI: uri.toString(), REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' },
+    timeout: 120_000,
+  });
+  return stdout.trimEnd().split('\n');
+}
+
+beforeAll(async () => {
+  dbName = await connectTestDb('bccli');
+  fake = await FakeTelegram.start();
+  const env = parseEnv({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' });
+  const ctx = { env, log: logger, redis, prefix };
+  workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS: 200 } }, finishIntervalMs: 200 });
+  await Contact.insertMany(Array.from({ length: N }, (_, i) => ({ channel: 'telegram', channelUserId: String(8_100_000 + i), consentAt: new Date(), unitCodes: ['27001'] })));
+});
+
+afterAll(async () => {
+  await workers.close();
+  await fake.close();
+  await clearPrefix(redis, prefix);
+  await redis.quit();
+  await dropTestDb();
+});
+
+test('send --yes prints the broadcast id on its last line; status --json prints its counts', async () => {
+  const out = await hailong('broadcast', 'send', '--text', 'Mời Ông/Bà đánh giá dịch vụ', '--channel', 'telegram', '--ignore-quiet-hours', '--yes');
+  const id = out[out.length - 1]!;
+  expect(id).toMatch(/^[a-f0-9]{24}$/);
+  expect(out.join('\n')).toContain(`Người nhận / recipients: ${N}`);
+
+  for (let i = 0; ; i++) {
+    const bc = await Broadcast.findById(id, { status: 1 }).lean();
+    if (bc?.status === 'completed') break;
+    if (i > 1200) throw new Error(`still ${bc?.status}`);
+    await sleep(100);
+  }
+  expect(new Set(fake.sent.map((m) => m.chatId)).size).toBe(N);
+
+  const status = JSON.parse((await hailong('broadcast', 'status', id, '--json')).join('\n')) as { id: string; status: string; recipients: number; counts: Record<string, number> };
+  expect(status).toMatchObject({ id, status: 'completed', recipients: N });
+  expect(status.counts).toEqual({ queued: 0, sending: 0, sent: N, failed: 0, blocked: 0, skipped: 0, cancelled: 0 });
+});
+
+test('without --yes nothing is created: the preview and the recipient count only', async () => {
+  const before = await Broadcast.countDocuments();
+  const out = await hailong('broadcast', 'send', '--text', 'Xem trước', '--unit', '27001');
+  expect(out.join('\n')).toContain(`Người nhận / recipients: ${N}`);
+  expect(out[out.length - 1]).toContain('Not sent');
+  expect(await Broadcast.countDocuments()).toBe(before);
+});
