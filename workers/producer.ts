@@ -38,7 +38,8 @@ export class JobProducer {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    /** The producer's Redis connection (also for keys a job's producer writes beside it). */
+    readonly connection: Redis,
     readonly prefix: string,
   ) {}
 

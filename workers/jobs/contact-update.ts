@@ -2,11 +2,25 @@ import { Types } from 'mongoose';
 import { z } from 'zod';
 import { Contact } from '../../models/contact';
 import { defineJob } from '../registry';
+import { drainContactChanges, type ContactChange } from './contact-changes';
+
+const contactSetSchema = z
+  .object({
+    lang: z.enum(['vi', 'en']).optional(),
+    consentAt: z.iso.datetime().optional(),
+    consentTextVersion: z.string().max(64).optional(),
+    unsubscribedAt: z.iso.datetime().nullable().optional(),
+    blockedAt: z.iso.datetime().nullable().optional(),
+    lastInteractionAt: z.iso.datetime().optional(),
+  })
+  .strict();
 
 /**
  * Contact changes made during a conversation (created, consent, language, unsubscribe, last
- * interaction), written off the turn's path. Idempotent: plain $set by id, created by
- * (channel, user id) with the id the conversation already uses.
+ * interaction), written off the turn's path, one writer per contact and in order of arrival
+ * (contact-changes.ts). `queued`: the change is also in the contact's Redis list (every job the
+ * current release adds); a job without it (added by an older release) applies its own change.
+ * Idempotent: plain $set, created by (channel, user id) with the id the conversation already uses.
  */
 export const contactUpdate = defineJob({
   name: 'contact.update',
@@ -15,30 +29,28 @@ export const contactUpdate = defineJob({
     contactId: z.string().regex(/^[0-9a-f]{24}$/),
     channel: z.enum(['telegram', 'zalo', 'web']),
     userId: z.string().min(1).max(64),
-    set: z
-      .object({
-        lang: z.enum(['vi', 'en']).optional(),
-        consentAt: z.iso.datetime().optional(),
-        consentTextVersion: z.string().max(64).optional(),
-        unsubscribedAt: z.iso.datetime().nullable().optional(),
-        blockedAt: z.iso.datetime().nullable().optional(),
-        lastInteractionAt: z.iso.datetime().optional(),
-      })
-      .strict(),
+    set: contactSetSchema,
+    queued: z.boolean().optional(),
   }),
-  async handle(p) {
-    const set: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(p.set)) {
-      set[k] = typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' ? new Date(v) : v;
-    }
-    const write = () =>
-      Contact.updateOne({ channel: p.channel, channelUserId: p.userId }, { $set: set, $setOnInsert: { _id: new Types.ObjectId(p.contactId) } }, { upsert: true });
-    try {
-      await write();
-    } catch (err) {
-      // Two first writes for a new contact raced and both tried to insert: the second now matches.
-      if ((err as { code?: number }).code !== 11000) throw err;
-      await write();
-    }
+  async handle(p, ctx) {
+    const write = (c: ContactChange) => writeContact(p.contactId, c);
+    if (!p.queued) return write(p);
+    await drainContactChanges(ctx.redis, ctx.prefix, p.contactId, write);
   },
 });
+
+async function writeContact(contactId: string, c: ContactChange): Promise<void> {
+  const set: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(contactSetSchema.parse(c.set))) {
+    set[k] = typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' ? new Date(v) : v;
+  }
+  const write = () =>
+    Contact.updateOne({ channel: c.channel, channelUserId: c.userId }, { $set: set, $setOnInsert: { _id: new Types.ObjectId(contactId) } }, { upsert: true });
+  try {
+    await write();
+  } catch (err) {
+    // Two first writes for a new contact raced and both tried to insert: the second now matches.
+    if ((err as { code?: number }).code !== 11000) throw err;
+    await write();
+  }
+}

@@ -1,0 +1,93 @@
+import { Types } from 'mongoose';
+import type { Redis } from 'ioredis';
+import { jobConversationBackground } from '../../app/conversation-background';
+import { Contact } from '../../models/contact';
+import {
+  appendContactChange,
+  ContactBusyError,
+  drainContactChanges,
+} from '../../workers/jobs/contact-changes';
+import { JobProducer } from '../../workers/producer';
+import { startWorkers, type RunningWorkers } from '../../workers/runner';
+import { testEnv, testLog, waitForIdle } from '../support/ingest';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+const prefix = testPrefix('ctchanges');
+let redis: Redis;
+let producer: JobProducer;
+let workers: RunningWorkers;
+
+beforeAll(async () => {
+  await connectTestDb('ctchanges');
+  redis = testRedis();
+  producer = new JobProducer(redis, prefix);
+  workers = await startWorkers({
+    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
+    producer,
+    createConnection: testRedis,
+    queues: ['ingest'],
+  });
+});
+
+afterAll(async () => {
+  await workers.close();
+  await producer.close();
+  await clearPrefix(redis, prefix);
+  await redis.quit();
+  await dropTestDb();
+});
+
+test('a burst of changes to one contact lands in order of arrival, none lost, one writer at a time', async () => {
+  const background = jobConversationBackground(producer);
+  const contactId = new Types.ObjectId().toHexString();
+  const base = { contactId, channel: 'telegram' as const, userId: '880001' };
+  // Each change is a separate job on a queue with many concurrent workers; the last word on
+  // each field must win, as the citizen said it: stop, start again, stop; vi, en, vi, en.
+  const sequence = [
+    { lang: 'vi' as const, lastInteractionAt: '2025-03-10T02:00:00.000Z' },
+    { consentAt: '2025-03-10T02:00:01.000Z', consentTextVersion: 'default@1' },
+    { unsubscribedAt: '2025-03-10T02:00:02.000Z' },
+    { unsubscribedAt: null, lang: 'en' as const },
+    { lang: 'vi' as const },
+    { unsubscribedAt: '2025-03-10T02:00:05.000Z' },
+    { lang: 'en' as const },
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const set of sequence) await background.updateContact({ ...base, set });
+  }
+  await waitForIdle(producer.getQueue('ingest'), 45_000);
+  const c = (await Contact.findOne({ channel: 'telegram', channelUserId: '880001' }).lean())!;
+  expect(String(c._id)).toBe(contactId);
+  expect(c.lang).toBe('en');
+  expect(c.unsubscribedAt?.toISOString()).toBe('2025-03-10T02:00:05.000Z');
+  expect(c.consentAt?.toISOString()).toBe('2025-03-10T02:00:01.000Z');
+  expect(await redis.llen(`${prefix}:ct:chg:${contactId}`)).toBe(0);
+});
+
+test('a job that cannot get the contact lock gives up with a retryable error and keeps the change', async () => {
+  const contactId = new Types.ObjectId().toHexString();
+  await appendContactChange(redis, prefix, contactId, {
+    channel: 'zalo',
+    userId: 'z-1',
+    set: { lang: 'en' },
+  });
+  await redis.set(`${prefix}:ct:lock:${contactId}`, 'someone-else', 'PX', 60_000);
+  await expect(
+    drainContactChanges(redis, prefix, contactId, async () => undefined, { waitMs: 100 }),
+  ).rejects.toBeInstanceOf(ContactBusyError);
+  expect(await redis.llen(`${prefix}:ct:chg:${contactId}`)).toBe(1);
+  await redis.del(`${prefix}:ct:lock:${contactId}`);
+  const written: unknown[] = [];
+  expect(await drainContactChanges(redis, prefix, contactId, async (m) => void written.push(m))).toBe(1);
+  expect(written).toEqual([{ channel: 'zalo', userId: 'z-1', set: { lang: 'en' } }]);
+});
+
+test('a failed write keeps the changes for the retry', async () => {
+  const contactId = new Types.ObjectId().toHexString();
+  await appendContactChange(redis, prefix, contactId, { channel: 'web', userId: 'w-1', set: { lang: 'vi' } });
+  await expect(
+    drainContactChanges(redis, prefix, contactId, () => Promise.reject(new Error('mongo down'))),
+  ).rejects.toThrow('mongo down');
+  expect(await redis.llen(`${prefix}:ct:chg:${contactId}`)).toBe(1);
+  expect(await redis.exists(`${prefix}:ct:lock:${contactId}`)).toBe(0);
+});

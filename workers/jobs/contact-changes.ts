@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { key } from '../../lib/redis';
+
+/**
+ * A contact's pending changes, in order of arrival, in Redis. Contact changes come from turns
+ * (consent, language, /stop, /start again, blocked) and must reach MongoDB in that order, one
+ * writer per contact: two jobs writing one contact at once can apply out of order (a /start's
+ * "unsubscribed: null" after the /stop that followed it), and FerretDB even loses one of two
+ * concurrent updates of a document (it rewrites the whole document without a lock).
+ *
+ * So a change is appended here first, then a job is added; every job drains the whole list
+ * under the contact's lock (applying the changes merged, in order) and removes only what it
+ * applied. A change whose own job finds it already applied costs nothing; a crash after the
+ * write and before the trim re-applies the same values (idempotent).
+ */
+const LIST_TTL_S = 7 * 24 * 3600;
+
+export interface ContactChange {
+  channel: 'telegram' | 'zalo' | 'web';
+  userId: string;
+  set: Record<string, unknown>;
+}
+
+const listKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'chg', contactId);
+const lockKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'lock', contactId);
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export async function appendContactChange(
+  redis: Redis,
+  prefix: string,
+  contactId: string,
+  change: ContactChange,
+): Promise<void> {
+  const k = listKey(prefix, contactId);
+  await redis.multi().rpush(k, JSON.stringify(change)).expire(k, LIST_TTL_S).exec();
+}
+
+export class ContactBusyError extends Error {
+  constructor(readonly contactId: string) {
+    super(`contact ${contactId} is being written by another job`);
+    this.name = 'ContactBusyError';
+  }
+}
+
+/**
+ * Applies the contact's pending changes under its lock. `write` gets them merged (a later change
+ * of a field wins) with the channel user of the latest. Waits up to `waitMs` for the lock, then
+ * throws ContactBusyError (the job is retried; its change is still in the list).
+ */
+export async function drainContactChanges(
+  redis: Redis,
+  prefix: string,
+  contactId: string,
+  write: (merged: ContactChange) => Promise<void>,
+  opts: { waitMs?: number; lockMs?: number } = {},
+): Promise<number> {
+  const token = randomBytes(9).toString('hex');
+  const lock = lockKey(prefix, contactId);
+  const until = Date.now() + (opts.waitMs ?? 10_000);
+  while ((await redis.set(lock, token, 'PX', opts.lockMs ?? 30_000, 'NX')) !== 'OK') {
+    if (Date.now() > until) throw new ContactBusyError(contactId);
+    await sleep(20);
+  }
+  try {
+    let applied = 0;
+    for (;;) {
+      const raw = await redis.lrange(listKey(prefix, contactId), 0, 99);
+      if (raw.length === 0) return applied;
+      const changes = raw.map((r) => JSON.parse(r) as ContactChange);
+      const last = changes[changes.length - 1];
+      await write({
+        channel: last.channel,
+        userId: last.userId,
+        set: Object.assign({}, ...changes.map((c) => c.set)) as Record<string, unknown>,
+      });
+      await redis.ltrim(listKey(prefix, contactId), raw.length, -1);
+      applied += raw.length;
+    }
+  } finally {
+    await redis.eval(RELEASE, 1, lock, token).catch(() => undefined);
+  }
+}
