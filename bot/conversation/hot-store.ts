@@ -53,6 +53,22 @@ else
 end
 return 1`;
 
+// What a turn needs first, in one round trip: the cached contact (its TTL renewed), whether its
+// "last interaction" is due (at most once per ARGV[2] ms per channel user), and the id of the
+// channel user's active session.
+const TURN_CONTEXT = `
+local c = redis.call('GETEX', KEYS[1], 'EX', ARGV[1])
+local touch = 0
+if c and redis.call('SET', KEYS[2], '1', 'PX', ARGV[2], 'NX') then touch = 1 end
+return {c or false, touch, redis.call('GET', KEYS[3]) or false}`;
+
+export interface TurnContext {
+  contact: HotContact | null;
+  /** True when the contact is cached and its last interaction should be recorded now. */
+  touch: boolean;
+  activeId: string | null;
+}
+
 export class HotStore {
   constructor(
     private readonly redis: Redis,
@@ -78,9 +94,27 @@ export class HotStore {
     await this.redis.set(this.contactKey(channel, userId), JSON.stringify(c), 'EX', CONTACT_TTL_S);
   }
 
-  /** True at most once per `everyMs` per contact: throttles "last interaction" writes. */
-  async shouldTouch(contactId: string, everyMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:conv:touch:${contactId}`, '1', 'PX', everyMs, 'NX')) === 'OK';
+  private touchKey(channel: string, userId: string): string {
+    return `${this.prefix}:conv:touch:${channel}:${userId}`;
+  }
+
+  /** True at most once per `everyMs` per channel user: throttles "last interaction" writes. */
+  async shouldTouch(channel: string, userId: string, everyMs: number): Promise<boolean> {
+    return (await this.redis.set(this.touchKey(channel, userId), '1', 'PX', everyMs, 'NX')) === 'OK';
+  }
+
+  /** The start of a turn in one round trip (see TURN_CONTEXT). */
+  async turnContext(channel: string, userId: string, touchEveryMs: number): Promise<TurnContext> {
+    const [c, touch, activeId] = (await this.redis.eval(
+      TURN_CONTEXT,
+      3,
+      this.contactKey(channel, userId),
+      this.touchKey(channel, userId),
+      this.activeKey(channel, userId),
+      String(CONTACT_TTL_S),
+      String(touchEveryMs),
+    )) as [string | null, number, string | null];
+    return { contact: c ? (JSON.parse(c) as HotContact) : null, touch: touch === 1, activeId: activeId ?? null };
   }
 
   async getActive(channel: string, userId: string): Promise<HotSession | null> {

@@ -11,7 +11,7 @@ import type { EngineResult, EngineState } from '../engine/types';
 import { GENERAL_VARS } from '../flow/default-flow';
 import type { FlowRepository } from '../flow/repository';
 import type { Lang } from '../flow/schema';
-import type { HotContact, HotSession, HotStore } from './hot-store';
+import type { HotContact, HotSession, HotStore, TurnContext } from './hot-store';
 import type { AnswerSink, ContactChanges, ConversationBackground, ConversationHooks, ResponseMeta, TokenDossier, TokenResolver } from './ports';
 
 export interface ConversationDeps {
@@ -56,8 +56,9 @@ export class ConversationService {
 
   async handle(ev: InboundEvent): Promise<TurnReply> {
     const now = this.now();
-    const contact = await this.contactFor(ev, now);
-    const session = await this.activeSession(ev, contact);
+    const pre = await this.deps.store.turnContext(ev.channel, ev.userId, this.touchEveryMs);
+    const contact = await this.contactFor(ev, now, pre);
+    const session = await this.activeSession(ev, contact, pre.activeId);
 
     if (session && ev.updateId <= session.lastUpdateId) {
       this.deps.log.debug({ sessionId: session.id, updateId: ev.updateId }, 'duplicate update ignored');
@@ -97,25 +98,27 @@ export class ConversationService {
   }
 
   /** The contact behind a channel user: cached id and language; created in MongoDB by a job. */
-  private async contactFor(ev: InboundEvent, now: Date): Promise<HotContact> {
+  private async contactFor(ev: InboundEvent, now: Date, pre: TurnContext): Promise<HotContact> {
     const { store, background } = this.deps;
-    let c = await store.getContact(ev.channel, ev.userId);
+    let c = pre.contact;
+    let touch = pre.touch;
     if (!c) {
       const doc = await Contact.findOne({ channel: ev.channel, channelUserId: ev.userId }, { _id: 1, lang: 1 }).lean();
       const lang: Lang = doc ? (doc.lang === 'en' ? 'en' : 'vi') : ev.langHint?.toLowerCase().startsWith('en') ? 'en' : 'vi';
       c = { id: doc ? String(doc._id) : new Types.ObjectId().toHexString(), lang };
       await store.setContact(ev.channel, ev.userId, c);
       if (!doc) await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lang, lastInteractionAt: now.toISOString() } });
+      touch = await store.shouldTouch(ev.channel, ev.userId, this.touchEveryMs);
     }
-    if (await store.shouldTouch(c.id, this.touchEveryMs)) {
+    if (touch) {
       await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lastInteractionAt: now.toISOString() } });
     }
     return c;
   }
 
   /** The active session: live store first, MongoDB when the live store lost it. */
-  private async activeSession(ev: InboundEvent, contact: HotContact): Promise<HotSession | null> {
-    const hot = await this.deps.store.getActive(ev.channel, ev.userId);
+  private async activeSession(ev: InboundEvent, contact: HotContact, activeId: string | null): Promise<HotSession | null> {
+    const hot = activeId ? await this.deps.store.getById(activeId) : null;
     if (hot) return hot;
     const doc = await Session.findOne({ contactId: new Types.ObjectId(contact.id), channel: ev.channel, status: 'active' }).lean();
     if (!doc) return null;

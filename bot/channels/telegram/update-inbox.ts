@@ -25,10 +25,30 @@ if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then
   return 1
 end
 return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// Takes the chat's drain lock and reads the head of its queue in one step: nil when another
+// drainer holds the lock, else the head (an empty array when the queue is empty).
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return redis.call('ZRANGE', KEYS[2], 0, 0)
+end
+return false`;
+// After an update was applied: removes it (whoever owns the lock now: it was applied), then,
+// if the lock is still ours, extends it and returns the next head; nil when the lock was lost
+// (a stalled process whose lock expired must not apply alongside the new owner).
+const NEXT = `
+if ARGV[3] ~= '' then redis.call('ZREM', KEYS[2], ARGV[3]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return redis.call('ZRANGE', KEYS[2], 0, 0)
+end
+return false`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-// Forget a chat as pending only when its queue is empty, atomically with the check.
-const SETTLE = `if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) return 0 end return 1`;
+// Releases the lock (if still ours) and forgets the chat as pending only when its queue is
+// empty, atomically with the check; 1 means updates arrived meanwhile: drain again.
+const RELEASE_SETTLE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) return 0 end
+return 1`;
 
 /** The chat an update belongs to; updates of one chat are applied one at a time, in order. */
 export function chatKeyOf(update: Update): string | null {
@@ -135,37 +155,36 @@ export class UpdateInbox {
     const queueKey = this.k('chat', chatKey);
     for (;;) {
       const token = randomBytes(12).toString('hex');
-      const got = await this.redis.set(lockKey, token, 'PX', this.lockMs, 'NX');
-      if (got !== 'OK') return;
+      const first = (await this.redis.eval(ACQUIRE, 2, lockKey, queueKey, token, String(this.lockMs))) as string[] | null;
+      if (first === null) return;
       const renew = setInterval(
         () => {
           void this.redis.eval(RENEW, 1, lockKey, token, String(this.lockMs)).catch(() => undefined);
         },
         Math.max(20, Math.floor(this.lockMs / 3)),
       );
+      let more = 0;
       try {
-        for (;;) {
+        let raw = first[0];
+        while (raw !== undefined) {
           if (this.stopped) return;
-          // Still ours? (A stalled process whose lock expired must not apply alongside the new owner.)
-          const owned = (await this.redis.eval(RENEW, 1, lockKey, token, String(this.lockMs))) as number;
-          if (owned !== 1) {
+          await this.apply(chatKey, raw, handler);
+          // Removed only after the handler resolved: a crash before this line replays the update.
+          const next = (await this.redis.eval(NEXT, 2, lockKey, queueKey, token, String(this.lockMs), raw)) as string[] | null;
+          if (next === null) {
             this.log.warn({ chatKey }, 'drain lock lost: leaving the chat to its new owner');
             return;
           }
-          const head = await this.redis.zrange(queueKey, '0', '0');
-          const raw = head[0];
-          if (raw === undefined) break;
-          await this.apply(chatKey, raw, handler);
-          // Removed only after the handler resolved: a crash before this line replays the update.
-          await this.redis.zrem(queueKey, raw);
+          raw = next[0];
         }
       } finally {
         clearInterval(renew);
-        await this.redis.eval(RELEASE, 1, lockKey, token).catch(() => undefined);
+        // An update accepted between our last read and the release would otherwise wait for the sweeper.
+        more = ((await this.redis
+          .eval(RELEASE_SETTLE, 3, lockKey, queueKey, this.k('pending'), token, chatKey)
+          .catch(() => 1)) as number);
       }
-      // An update accepted between our last read and the release would otherwise wait for the sweeper.
-      const more = (await this.redis.eval(SETTLE, 2, queueKey, this.k('pending'), chatKey)) as number;
-      if (more === 0) return;
+      if (more === 0 || this.stopped) return;
     }
   }
 
