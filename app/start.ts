@@ -124,7 +124,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   let http: FastifyInstance | null = null;
   let port: number | null = null;
   if (roles.has('http')) {
-    http = createHttpServer({ bodyLimit: env.HTTP_BODY_LIMIT });
+    http = createHttpServer({ bodyLimit: env.HTTP_BODY_LIMIT, trustProxy: env.TRUST_PROXY });
     await http.register(healthzRoute({ redis, log }));
     if (telegram.route) await http.register(telegram.route);
     if (zalo?.routes) await http.register(zalo.routes);

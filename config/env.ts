@@ -28,6 +28,12 @@ export const envSchema = z.object({
   /** Which roles this process runs: any of http, bot, workers. */
   ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
   HTTP_BODY_LIMIT: z.coerce.number().int().positive().default(256 * 1024),
+  /** Peers allowed to set X-Forwarded-For: `loopback` (a proxy on this host), a list of addresses/CIDRs, `true` or `false`. */
+  TRUST_PROXY: z
+    .string()
+    .min(1)
+    .default('loopback')
+    .transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
 
   TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'expected a Bot API token like 123456:ABC...').optional(),
   TELEGRAM_BOT_USERNAME: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/).optional(),

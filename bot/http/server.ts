@@ -9,6 +9,13 @@ declare module 'fastify' {
 
 export interface HttpServerOptions {
   bodyLimit: number;
+  /**
+   * Which peers may set X-Forwarded-For (fastify's trustProxy: addresses, CIDRs or the names
+   * loopback / linklocal / uniquelocal, comma-separated; true trusts everyone). Default
+   * `loopback`: a proxy on the same host. Trusting every peer would let any client choose the
+   * address the counter-network integrity rule sees.
+   */
+  trustProxy?: boolean | string;
   logger?: boolean;
 }
 
@@ -22,8 +29,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit,
-    // Stateless processes behind a proxy: the client address comes from X-Forwarded-For.
-    trustProxy: true,
+    // Stateless processes behind a proxy: the client address comes from X-Forwarded-For set by it.
+    trustProxy: opts.trustProxy ?? 'loopback',
     return503OnClosing: true,
   });
 
