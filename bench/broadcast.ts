@@ -10,7 +10,10 @@
  *
  *   bash scripts/with-services.sh npx tsx bench/broadcast.ts
  */
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import mongoose from 'mongoose';
 import { parseEnv } from '../config/env';
 import { logger } from '../lib/logger';
 import { createTelegramClient } from '../bot/channels/telegram/api-client';
@@ -25,6 +28,8 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
 
 const N = Number(process.env.BENCH_RECIPIENTS ?? 20_000);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
+/** Which parts to run (profiling one part): baseline,unlimited,30,1000. */
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'baseline,unlimited,30,1000').split(','));
 
 function maxPerSecond(times: number[]): number {
   const t = [...times].sort((a, b) => a - b);
@@ -36,7 +41,21 @@ function maxPerSecond(times: number[]): number {
   return best;
 }
 
+/** Redis commands sent by this process (workers and bench), by name: round trips per message. */
+const redisCommands = new Map<string, number>();
+const sendCommand = Redis.prototype.sendCommand;
+Redis.prototype.sendCommand = function (this: Redis, command: Parameters<Redis['sendCommand']>[0], stream?: Parameters<Redis['sendCommand']>[1]) {
+  redisCommands.set(command.name, (redisCommands.get(command.name) ?? 0) + 1);
+  return sendCommand.call(this, command, stream);
+};
+/** MongoDB operations issued by this process. */
+let mongoOps = 0;
+mongoose.set('debug', () => void mongoOps++);
+
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+
 async function main(): Promise<void> {
+  const rows: string[] = [`load average at start (1/5/15 min): ${load()} on ${os.cpus().length} cores`];
   await connectTestDb('bench');
   const redis = testRedis();
   const fake = await FakeTelegram.start();
@@ -44,7 +63,6 @@ async function main(): Promise<void> {
   for (let i = 0; i < N; i += 5000) {
     await Contact.insertMany(Array.from({ length: Math.min(5000, N - i) }, (_, k) => ({ channel: 'telegram', channelUserId: String(10_000_000 + i + k), consentAt: new Date() })), { ordered: false });
   }
-  const rows: string[] = [];
 
   // 1. Baseline: bare client, 2,000 sends, concurrency 32.
   const client = createTelegramClient({ token: fake.token, apiRoot: fake.apiRoot, maxRetries: 0, maxRetryAfterS: 1, waitOnRateLimit: false, log: logger });
@@ -67,6 +85,8 @@ async function main(): Promise<void> {
     // Measured from the first send, so the fan-out of the first page is not counted as slowness.
     await fake.waitFor(() => fake.calls.length > before, 120_000, 'first send');
     const start = fake.calls[before]!.at;
+    redisCommands.clear();
+    mongoOps = 0;
     for (;;) {
       const bc = await Broadcast.findById(created.id, { status: 1 }).lean();
       if (bc?.status === 'completed') break;
@@ -74,28 +94,37 @@ async function main(): Promise<void> {
         await cancelBroadcast(created.id, deps);
         break;
       }
-      await sleep(100);
+      await sleep(250);
     }
+    const commands = new Map(redisCommands);
+    const ops = mongoOps;
     const calls = fake.calls.slice(before).filter((c) => c.method === 'sendMessage' && c.at >= start);
     const end = cutAfterS !== null ? Math.min(start + cutAfterS * 1000, calls[calls.length - 1]!.at) : calls[calls.length - 1]!.at;
     const inWindow = calls.filter((c) => c.at <= end);
     const rate = inWindow.length / Math.max(0.001, (end - start) / 1000);
     await workers.close();
     await clearPrefix(redis, prefix);
-    return { sends: inWindow.length, seconds: (end - start) / 1000, rate, max1s: maxPerSecond(calls.map((c) => c.at)) };
+    const total = [...commands.values()].reduce((x, y) => x + y, 0);
+    const top = [...commands.entries()].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([k, v]) => `${k} ${(v / calls.length).toFixed(2)}`).join(', ');
+    return { sends: inWindow.length, seconds: (end - start) / 1000, rate, max1s: maxPerSecond(calls.map((c) => c.at)), perMsg: `Redis commands per message ${(total / calls.length).toFixed(2)} (${top}); MongoDB operations per message ${(ops / calls.length).toFixed(3)} (${ops} in all: bench polling, finisher, refresh)` };
   };
 
   // 2. Full send path, limit far above what the process can do.
-  const unl = await run('unlimited', 100_000, CONC, 15);
-  rows.push(`full send path, no effective limit (concurrency ${CONC}): ${unl.rate.toFixed(0)} msg/s over ${unl.sends} sends; overhead per message vs baseline: ${((1000 / unl.rate - 1000 / baseline) * CONC).toFixed(2)} ms of a concurrency slot (${(baseline / unl.rate).toFixed(2)}x baseline time)`);
+  if (PHASES.has('unlimited')) {
+    const unl = await run('unlimited', 100_000, CONC, 15);
+    rows.push(`full send path, no effective limit (concurrency ${CONC}): ${unl.rate.toFixed(0)} msg/s over ${unl.sends} sends = ${((100 * unl.rate) / baseline).toFixed(0)}% of the bare client; overhead per message vs baseline: ${((1000 / unl.rate - 1000 / baseline) * CONC).toFixed(2)} ms of a concurrency slot (${(baseline / unl.rate).toFixed(2)}x baseline time)`);
+    rows.push(`  ${unl.perMsg}`);
+  }
 
   // 3. The two limits.
   for (const [limit, cut] of [[30, WINDOW_S], [1000, null]] as const) {
+    if (!PHASES.has(String(limit))) continue;
     const r = await run(`l${limit}`, limit, concurrencyFor(limit), cut);
-    rows.push(`${N} recipients at ${limit}/s${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit; busiest 1 s window ${r.max1s} (limit ${limit})`);
+    rows.push(`${N} recipients at ${limit}/s (concurrency ${concurrencyFor(limit)}, margin ${env.BROADCAST_RATE_MARGIN_MS} ms)${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit; busiest 1 s window on the fake's clock ${r.max1s} (limit ${limit})`);
+    rows.push(`  ${r.perMsg}`);
   }
+  rows.push(`load average at end (1/5/15 min): ${load()}`);
 
-  // eslint-disable-next-line no-console
   console.log(rows.join('\n'));
   await fake.close();
   await redis.quit();
@@ -103,7 +132,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // eslint-disable-next-line no-console
   console.error(err);
   process.exit(1);
 });
