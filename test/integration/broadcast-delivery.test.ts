@@ -13,13 +13,16 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
 
 /**
  * Broadcast delivery against the fake Telegram Bot API, with real Redis, BullMQ and the
- * MongoDB-compatible server. The limit is set high (500/s: what one process with the fake server
- * sustains on a small CI machine) so 10,000 recipients take ~20 s; the fake enforces the same
- * limit and records every call with its own clock. Waits are generous: on a loaded 2-core CI box
- * the fake server and the workers share one process and the send rate drops well below 500/s.
+ * MongoDB-compatible server. The 10,000-recipient run uses a limit above what one process with
+ * the fake server sustains on a small CI machine (so it takes as long as the machine needs, not
+ * 10,000 / limit seconds); the fake enforces the same limit and records every call with its own
+ * clock. The rate bound itself is proven by a short run at Telegram's free limit (30/s) with
+ * network jitter, in broadcast-rate.test.ts. Waits are generous and poll with cheap predicates
+ * (the fake and the workers share this process: a predicate scanning every call each 5 ms
+ * starved the workers).
  */
-const LIMIT = 500;
-const CONCURRENCY = 32;
+const LIMIT = 2000;
+const CONCURRENCY = 64;
 const N = 10_000;
 const CONVERSATION_CHAT = 555_000_001;
 
@@ -63,6 +66,16 @@ async function waitStatus(id: string, statuses: string[], timeoutMs = 300_000): 
 
 const broadcastCalls = (tagIds: Set<string>): RecordedCall[] => fake.calls.filter((c) => c.method === 'sendMessage' && tagIds.has(String(c.params.chat_id)));
 
+/** A predicate over the fake's calls that only looks at calls recorded since its last look. */
+function callsCounter(match: (c: RecordedCall) => boolean): () => number {
+  let i = 0;
+  let n = 0;
+  return () => {
+    for (; i < fake.calls.length; i++) if (match(fake.calls[i]!)) n++;
+    return n;
+  };
+}
+
 jest.setTimeout(600_000);
 
 beforeAll(async () => {
@@ -79,6 +92,10 @@ beforeAll(async () => {
     finishIntervalMs: 200,
   });
   deps = { redis, prefix, queues: workers.queues, env };
+});
+
+afterEach(() => {
+  fake.sendLatencyMs = null;
 });
 
 afterAll(async () => {
@@ -111,7 +128,8 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   fake.failNext('sendMessage', { code: 429, retryAfter: 1 });
 
   // A survey reply while the broadcast runs: its own client, its own path.
-  await fake.waitFor(() => fake.calls.some((c) => c.outcome === 429), 300_000, 'the 429');
+  const refused = callsCounter((c) => c.outcome === 429);
+  await fake.waitFor(() => refused() > 0, 300_000, 'the 429');
   const conversation = createTelegramClient({ token: fake.token, apiRoot: fake.apiRoot, maxRetries: 3, maxRetryAfterS: 5, log: logger });
   await fake.waitFor(() => fake.sent.length >= 6000, 300_000, '6000 sends');
   await conversation.sendMessage(CONVERSATION_CHAT, 'Câu hỏi tiếp theo');
@@ -158,15 +176,18 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   expect(progress.counts).toMatchObject({ sent: reachable.length, blocked: blocked.length, failed: 0, queued: 0, sending: 0 });
   expect(progress.blockedReasons).toMatchObject({ blocked: expect.any(Number), deactivated: expect.any(Number), chat_not_found: expect.any(Number) });
   expect(progress.inFlightAtCrash).toBe(0);
-  // eslint-disable-next-line no-console
   console.log(`10k broadcast: max ${maxPerSecond(calls.map((c) => c.at))}/s of ${LIMIT}, ${duringPause} in flight during the 429 pause`);
 }, 600_000);
 
 test('after a cancel is acknowledged nothing more is sent except what was in flight', async () => {
-  const ids = await seed('cancel', 3000, 2_000_000);
+  const ids = await seed('cancel', 2000, 2_000_000);
   const tagIds = new Set(ids.map(String));
+  // Slow platform (0.5-1 s per call, ~85 calls/s at this concurrency): the broadcast must still
+  // be running when the cancel lands, however slow the cancel's MongoDB writes are on CI.
+  fake.sendLatencyMs = { min: 500, max: 1000 };
   const created = await createBroadcast({ text: 'Huỷ giữa chừng', target: { tags: ['cancel'] }, createdBy: 'staff-a' }, deps);
-  await fake.waitFor(() => broadcastCalls(tagIds).length >= 500, 300_000, '500 sends');
+  const sent = callsCounter((c) => c.method === 'sendMessage' && tagIds.has(String(c.params.chat_id)));
+  await fake.waitFor(() => sent() >= 200, 300_000, '200 sends');
   const result = await cancelBroadcast(created.id, deps);
   const ackAt = Date.now();
   expect(result.cancelled).toBe(true);
@@ -182,14 +203,20 @@ test('after a cancel is acknowledged nothing more is sent except what was in fli
 }, 600_000);
 
 test('a paused broadcast sends nothing until resumed, then finishes with one message each', async () => {
-  const ids = await seed('pause', 2000, 3_000_000);
+  const ids = await seed('pause', 1500, 3_000_000);
   const tagIds = new Set(ids.map(String));
+  fake.sendLatencyMs = { min: 500, max: 1000 }; // still running when the pause lands (see cancel)
   const created = await createBroadcast({ text: 'Tạm dừng rồi tiếp tục', target: { tags: ['pause'] }, createdBy: 'staff-a' }, deps);
-  await fake.waitFor(() => broadcastCalls(tagIds).length >= 300, 300_000, '300 sends');
+  const sent = callsCounter((c) => c.method === 'sendMessage' && tagIds.has(String(c.params.chat_id)));
+  await fake.waitFor(() => sent() >= 150, 300_000, '150 sends');
   expect(await pauseBroadcast(created.id, deps)).toBe(true);
-  await sleep(300); // in-flight sends settle
+  // In-flight sends settle; then nothing more may go out while paused.
+  for (let i = 0; (await broadcastProgress(created.id, redis, prefix))!.counts.sending > 0; i++) {
+    if (i > 600) throw new Error('in-flight sends never settled');
+    await sleep(50);
+  }
   const atPause = broadcastCalls(tagIds).length;
-  await sleep(700);
+  await sleep(1000);
   expect(broadcastCalls(tagIds).length).toBe(atPause);
   expect(atPause).toBeLessThan(ids.length);
   expect((await broadcastProgress(created.id, redis, prefix))!.status).toBe('paused');
@@ -200,3 +227,4 @@ test('a paused broadcast sends nothing until resumed, then finishes with one mes
   for (const c of broadcastCalls(tagIds)) perChat.set(String(c.params.chat_id), (perChat.get(String(c.params.chat_id)) ?? 0) + 1);
   expect(ids.filter((id) => perChat.get(String(id)) !== 1)).toEqual([]);
 }, 600_000);
+
