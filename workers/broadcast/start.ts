@@ -82,9 +82,9 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
         connection,
         concurrency,
         // What makes a 429's queue.rateLimit() stop every worker of this channel (BullMQ honours
-        // it only on a queue with a limiter). The bound itself is the claim script's (limiter.ts):
-        // set at the limit, this fixed-window count of job starts (jobs start before their slot)
-        // kept tripping and cost ~8 extra Redis scripts per message at 30/s, so it sits above it.
+        // it only on a queue with a limiter). The bound itself is the claim script's (limiter.ts);
+        // this fixed-window count of job starts (a job starts before its slot, some never send)
+        // sits above it so it never throttles on its own.
         limiter: { max: Math.max(2, Math.ceil(limitPerS * 2)) + concurrency, duration: 1000 },
       }),
     );
