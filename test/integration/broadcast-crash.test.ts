@@ -95,6 +95,5 @@ test('a worker killed mid-broadcast is taken over: everyone gets the message, on
   const progress = (await broadcastProgress(created.id, redis, prefix))!;
   expect(progress.inFlightAtCrash).toBe(inFlightAtKill);
   expect(progress.counts.sent).toBe(N);
-  // eslint-disable-next-line no-console
   console.log(`crash: ${sentBeforeKill} sent before the kill, ${inFlightAtKill} in flight, ${twice} sent twice`);
 });
