@@ -108,7 +108,7 @@ afterAll(async () => {
   await clearPrefix(redis, prefix);
   redis.disconnect();
   await dropTestDb();
-});
+}, 180_000);
 
 test('a citizen completes the survey on a phone-sized page, and the answers are stored', async () => {
   const url = await finishedDossier('WEB-250314-0001');

@@ -67,10 +67,10 @@ beforeAll(async () => {
   await app.register(zalo.routes);
   url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
   zalo.startWorker(workerConn);
-});
+}, 180_000);
 
 afterAll(async () => {
-  await zalo.close();
+  await zalo?.close();
   await app.close();
   await fake.close();
   await clearPrefix(redis, prefix);
