@@ -16,5 +16,14 @@ module.exports = {
       // Fails (never skips) when Redis or the MongoDB-compatible server is missing.
       globalSetup: '<rootDir>/test/support/global-setup.ts',
     },
+    {
+      // Load tests saturate the machine on purpose: `npm test` (scripts/test.sh) runs them after
+      // the others, one at a time, so they never starve a test running beside them.
+      displayName: 'load',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/load/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
   ],
 };

@@ -24,22 +24,13 @@ import { cancelBroadcast, createBroadcast, type ControlDeps } from '../workers/b
 import { concurrencyFor } from '../workers/broadcast/limits';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { FakeTelegram } from '../test/fakes/telegram-server';
+import { maxPerSecond } from '../test/support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../test/support/services';
 
 const N = Number(process.env.BENCH_RECIPIENTS ?? 20_000);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
 /** Which parts to run (profiling one part): baseline,unlimited,30,1000. */
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'baseline,unlimited,30,1000').split(','));
-
-function maxPerSecond(times: number[]): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; j < t.length; j++) {
-    while (t[j]! - t[i]! >= 1000) i++;
-    best = Math.max(best, j - i + 1);
-  }
-  return best;
-}
 
 /** Redis commands sent by this process (workers and bench), by name: round trips per message. */
 const redisCommands = new Map<string, number>();

@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
 import type { Env } from '../../config/env';
 import { phoneHashOf } from '../../lib/phone';
+import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
@@ -87,7 +88,7 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
     created = before === null;
   } catch (err) {
     // Two first deliveries raced on the unique code: the loser updates the winner's document.
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
     await Dossier.updateOne({ code: event.code }, update);
   }
 
@@ -157,7 +158,7 @@ async function upsertContact(
     );
     if (c) return c;
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
   const c = await Contact.findOne(filter).lean();
   if (!c) throw new Error('contact upsert returned nothing');

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { isDuplicateKey } from '../../lib/mongo';
 import { Dossier } from '../../models/dossier';
 import { InvitationStat } from '../../models/invitation';
 
@@ -47,7 +48,7 @@ async function incStat(
     await InvitationStat.updateOne(filter, { $inc: { [stage]: 1 } }, { upsert: true });
   } catch (err) {
     // Two first upserts of the same row race on the unique index: the loser increments the winner's row.
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
     await InvitationStat.updateOne(filter, { $inc: { [stage]: 1 } });
   }
 }

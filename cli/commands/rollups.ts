@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { env } from '../../config/env';
 import { createProducerConnection } from '../../lib/redis';
 import { backfillAnswerBuckets } from '../../workers/aggregation/backfill';
@@ -10,9 +10,16 @@ interface RangeOpts {
   to?: string;
 }
 
-function badDay(opts: RangeOpts): string | null {
-  for (const d of [opts.from, opts.to]) if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) return d;
-  return null;
+function day(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError(`ngày không hợp lệ / invalid day "${value}": expected YYYY-MM-DD`);
+  return value;
+}
+
+/** The optional day range both subcommands take. */
+function withDayRange(cmd: Command): Command {
+  return cmd
+    .option('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)', day)
+    .option('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)', day);
 }
 
 /**
@@ -23,18 +30,9 @@ function badDay(opts: RangeOpts): string | null {
  */
 export function registerRollupsCommand(program: Command): void {
   const cmd = program.command('rollups').description('Số liệu tổng hợp / rollups');
-  cmd
-    .command('rebuild')
+  withDayRange(cmd.command('rebuild'))
     .description('Tính lại từ dữ liệu gốc / recompute from the raw answers')
-    .option('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)')
-    .option('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)')
     .action(async (opts: RangeOpts) => {
-      const bad = badDay(opts);
-      if (bad !== null) {
-        console.error(`ngày không hợp lệ / invalid day "${bad}": expected YYYY-MM-DD`);
-        process.exitCode = 2;
-        return;
-      }
       const e = env();
       const redis = createProducerConnection(e.REDIS_URL);
       try {
@@ -49,18 +47,9 @@ export function registerRollupsCommand(program: Command): void {
         redis.disconnect();
       }
     });
-  cmd
-    .command('backfill')
+  withDayRange(cmd.command('backfill'))
     .description('Gắn đơn vị và ngày cho câu trả lời cũ / stamp old answers with their unit and day (migration)')
-    .option('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)')
-    .option('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)')
     .action(async (opts: RangeOpts) => {
-      const bad = badDay(opts);
-      if (bad !== null) {
-        console.error(`ngày không hợp lệ / invalid day "${bad}": expected YYYY-MM-DD`);
-        process.exitCode = 2;
-        return;
-      }
       await withMongo(async () => {
         const started = Date.now();
         const r = await backfillAnswerBuckets(opts.from, opts.to);

@@ -38,7 +38,7 @@ async function until<T>(fn: () => Promise<T | null | undefined | false>, label: 
 
 /** Waits until chat `id` has received `n` messages in all; returns the last. */
 async function nth(id: number, n: number) {
-  await fake.waitFor(() => fake.sentTo(id).length >= n, 10_000, `${n} messages to ${id}`);
+  await fake.waitFor(() => fake.sentTo(id).length >= n, 30_000, `${n} messages to ${id}`);
   return fake.sentTo(id)[n - 1];
 }
 

@@ -97,7 +97,7 @@ beforeAll(async () => {
   await app.register(surveyPageRoutes({ env, webChat: webChatRoutes({ service, env, log: logger }) }));
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -108,7 +108,7 @@ afterAll(async () => {
   await clearPrefix(redis, prefix);
   redis.disconnect();
   await dropTestDb();
-}, 180_000);
+}, 60_000);
 
 test('a citizen completes the survey on a phone-sized page, and the answers are stored', async () => {
   const url = await finishedDossier('WEB-250314-0001');

@@ -1,30 +1,10 @@
-import type { Redis } from 'ioredis';
 import { jobAnswerSink } from '../../app/answer-sink';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
-import { InvalidPayloadError, JobProducer } from '../../workers/producer';
-import { startWorkers, type RunningWorkers } from '../../workers/runner';
-import { meta, scale, testEnv, testLog, waitForIdle } from '../support/ingest';
-import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { InvalidPayloadError } from '../../workers/producer';
+import { ingestHarness, meta, scale, waitForIdle } from '../support/ingest';
 
-const prefix = testPrefix('answersink');
-let redis: Redis;
-let producer: JobProducer;
-let workers: RunningWorkers | undefined;
-
-beforeAll(async () => {
-  await connectTestDb('answersink');
-  redis = testRedis();
-  producer = new JobProducer(redis, prefix);
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await producer.close();
-  await clearPrefix(redis, prefix);
-  await redis.quit();
-  await dropTestDb();
-});
+const { producer, startIngestWorkers } = ingestHarness('answersink');
 
 const ingest = () => producer.getQueue('ingest');
 const answer = (responseId: string, q: number) => ({
@@ -58,12 +38,7 @@ test('concurrent answers share jobs; each is stored once, a replayed one too; a 
   expect(jobs.length).toBeLessThan(61);
   expect(jobs.reduce((n, j) => n + (j.data as { items: unknown[] }).items.length, 0)).toBe(61);
 
-  workers = await startWorkers({
-    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
-    producer,
-    createConnection: testRedis,
-    queues: ['ingest'],
-  });
+  await startIngestWorkers();
   await waitForIdle(ingest(), 45_000);
   expect(await Answer.countDocuments({ responseId: /^resp-sink-/ })).toBe(60);
   expect(await Answer.countDocuments({ responseId: 'resp-sink-0000', questionId: 'q0' })).toBe(1);

@@ -7,6 +7,7 @@ import { broadcastSenders } from '../../workers/broadcast/channels';
 import { createBroadcast } from '../../workers/broadcast/control';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
+import { maxPerSecond } from '../support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /**
@@ -23,17 +24,6 @@ const redis = testRedis();
 const prefix = testPrefix('bcrate');
 let fake: FakeTelegram;
 let workers: BroadcastWorkers;
-
-/** The largest number of calls inside any [t, t + 1000 ms) window. */
-function maxPerSecond(times: number[]): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; j < t.length; j++) {
-    while (t[j]! - t[i]! >= 1000) i++;
-    best = Math.max(best, j - i + 1);
-  }
-  return best;
-}
 
 beforeAll(async () => {
   await connectTestDb('bcrate');

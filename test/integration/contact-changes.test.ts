@@ -1,5 +1,4 @@
 import { Types } from 'mongoose';
-import type { Redis } from 'ioredis';
 import { jobConversationBackground } from '../../app/conversation-background';
 import { Contact } from '../../models/contact';
 import {
@@ -7,35 +6,9 @@ import {
   ContactBusyError,
   drainContactChanges,
 } from '../../workers/jobs/contact-changes';
-import { JobProducer } from '../../workers/producer';
-import { startWorkers, type RunningWorkers } from '../../workers/runner';
-import { testEnv, testLog, waitForIdle } from '../support/ingest';
-import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { ingestHarness, waitForIdle } from '../support/ingest';
 
-const prefix = testPrefix('ctchanges');
-let redis: Redis;
-let producer: JobProducer;
-let workers: RunningWorkers;
-
-beforeAll(async () => {
-  await connectTestDb('ctchanges');
-  redis = testRedis();
-  producer = new JobProducer(redis, prefix);
-  workers = await startWorkers({
-    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
-    producer,
-    createConnection: testRedis,
-    queues: ['ingest'],
-  });
-});
-
-afterAll(async () => {
-  await workers.close();
-  await producer.close();
-  await clearPrefix(redis, prefix);
-  await redis.quit();
-  await dropTestDb();
-});
+const { prefix, redis, producer } = ingestHarness('ctchanges', { workers: true });
 
 test('a burst of changes to one contact lands in order of arrival, none lost, one writer at a time', async () => {
   const background = jobConversationBackground(producer);

@@ -1,44 +1,16 @@
-import type { Redis } from 'ioredis';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
-import { JobProducer } from '../../workers/producer';
-import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import {
+  ingestHarness,
   meta,
   reasons,
   scale,
   suggestion,
-  testEnv,
-  testLog,
   waitForIdle,
   waitForJob,
 } from '../support/ingest';
-import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
-const prefix = testPrefix('ingest');
-let redis: Redis;
-let producer: JobProducer;
-let workers: RunningWorkers;
-
-beforeAll(async () => {
-  await connectTestDb('ingest');
-  redis = testRedis();
-  producer = new JobProducer(redis, prefix);
-  workers = await startWorkers({
-    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
-    producer,
-    createConnection: testRedis,
-    queues: ['ingest'],
-  });
-});
-
-afterAll(async () => {
-  await workers.close();
-  await producer.close();
-  await clearPrefix(redis, prefix);
-  await redis.quit();
-  await dropTestDb();
-});
+const { producer } = ingestHarness('ingest', { workers: true });
 
 const ingest = () => producer.getQueue('ingest');
 

@@ -1,29 +1,9 @@
-import type { Redis } from 'ioredis';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
-import { InvalidPayloadError, JobProducer, UnknownJobError } from '../../workers/producer';
-import { startWorkers, type RunningWorkers } from '../../workers/runner';
-import { meta, scale, testEnv, testLog, waitForJob } from '../support/ingest';
-import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { InvalidPayloadError, UnknownJobError } from '../../workers/producer';
+import { ingestHarness, meta, scale, waitForJob } from '../support/ingest';
 
-const prefix = testPrefix('producer');
-let redis: Redis;
-let producer: JobProducer;
-let workers: RunningWorkers | null = null;
-
-beforeAll(async () => {
-  await connectTestDb('producer');
-  redis = testRedis();
-  producer = new JobProducer(redis, prefix);
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await producer.close();
-  await clearPrefix(redis, prefix);
-  await redis.quit();
-  await dropTestDb();
-});
+const { prefix, redis, producer, startIngestWorkers } = ingestHarness('producer');
 
 const ingest = () => producer.getQueue('ingest');
 const queued = async () => {
@@ -101,12 +81,7 @@ describe('on add (no worker running)', () => {
 
 describe('in the worker', () => {
   beforeAll(async () => {
-    workers = await startWorkers({
-      ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
-      producer,
-      createConnection: testRedis,
-      queues: ['ingest'],
-    });
+    await startIngestWorkers();
   });
 
   test('a valid job added before the worker started is processed', async () => {

@@ -3,7 +3,10 @@ import { parseEnv, type Env } from '../../config/env';
 import type { RecordedAnswer } from '../../bot/engine/types';
 import type { ResponseMeta } from '../../bot/conversation/ports';
 import { logger } from '../../lib/logger';
-import { redisUrl } from './services';
+import type { Redis } from 'ioredis';
+import { JobProducer } from '../../workers/producer';
+import { startWorkers, type RunningWorkers } from '../../workers/runner';
+import { clearPrefix, connectTestDb, dropTestDb, redisUrl, testPrefix, testRedis } from './services';
 
 /** Test helpers for the ingest jobs: payload builders and waiting on a job's end state. */
 
@@ -73,4 +76,43 @@ export async function waitForIdle(queue: Queue, timeoutMs = 10_000): Promise<voi
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`queue ${queue.name} still busy after ${timeoutMs} ms`);
+}
+
+export interface IngestHarness {
+  /** This file's own key prefix. */
+  readonly prefix: string;
+  readonly redis: Redis;
+  readonly producer: JobProducer;
+  /** Starts the ingest queue's workers (at most once per file); they stop after the file. */
+  startIngestWorkers(): Promise<RunningWorkers>;
+}
+
+/**
+ * What the ingest test files share: a fresh database, a key prefix, a producer, and optionally
+ * the ingest workers, started in `beforeAll` (or later, by the test) and all cleaned up after.
+ */
+export function ingestHarness(label: string, opts: { workers?: boolean } = {}): IngestHarness {
+  const prefix = testPrefix(label);
+  const redis = testRedis();
+  const producer = new JobProducer(redis, prefix);
+  let workers: Promise<RunningWorkers> | null = null;
+  const startIngestWorkers = () =>
+    (workers ??= startWorkers({
+      ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
+      producer,
+      createConnection: testRedis,
+      queues: ['ingest'],
+    }));
+  beforeAll(async () => {
+    await connectTestDb(label);
+    if (opts.workers) await startIngestWorkers();
+  });
+  afterAll(async () => {
+    await (await workers?.catch(() => null))?.close();
+    await producer.close();
+    await clearPrefix(redis, prefix);
+    await redis.quit();
+    await dropTestDb();
+  });
+  return { prefix, redis, producer, startIngestWorkers };
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { key } from '../../lib/redis';
+import { isDuplicateKey, onlyDuplicateKeys } from '../../lib/mongo';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { Rollup } from '../../models/rollup';
@@ -87,7 +88,7 @@ export async function writeBucket(unitCode: string, day: string, version: number
     return true;
   } catch (err) {
     // The filter missed because a newer version exists, so the upsert hit the unique index.
-    if ((err as { code?: number }).code === 11000) return false;
+    if (isDuplicateKey(err)) return false;
     throw err;
   }
 }
@@ -115,10 +116,9 @@ export async function writeBuckets(unitCode: string, writes: readonly BucketWrit
     await Rollup.bulkWrite(ops, { ordered: false });
     return writes.length;
   } catch (err) {
-    const e = err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> };
-    const codes = e.writeErrors?.map((w) => w.code ?? w.err?.code);
-    if (!codes || codes.length === 0 || !codes.every((c) => c === 11000)) throw err;
-    return writes.length - codes.length;
+    const duplicates = onlyDuplicateKeys(err);
+    if (duplicates === null) throw err;
+    return writes.length - duplicates;
   }
 }
 

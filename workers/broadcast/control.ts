@@ -132,13 +132,43 @@ async function removeQueuedJobs(id: string, deps: ControlDeps): Promise<void> {
   }
 }
 
+const PAUSABLE: BroadcastStatus[] = ['scheduled', 'fanning_out', 'sending'];
+
+// KEYS: control key. ARGV: ttl. Sets 'paused' unless a cancel already holds the key.
+const SET_PAUSED = `
+if redis.call('get', KEYS[1]) == 'cancelled' then return 0 end
+redis.call('set', KEYS[1], 'paused', 'EX', ARGV[1])
+return 1`;
+// KEYS: control key. ARGV: ttl. Undoes SET_PAUSED when the status update did not happen.
+const UNSET_PAUSED = `
+if redis.call('get', KEYS[1]) == 'paused' then redis.call('set', KEYS[1], 'running', 'EX', ARGV[1]) end
+return 1`;
+
+/**
+ * Like cancel, the Redis control key comes first: sends stop as soon as it is set (every delivery
+ * reads it just before its send), however long the MongoDB status update then takes. When the
+ * update does not happen (the broadcast finished, or it failed), the key goes back to running
+ * unless the broadcast is paused after all (another operator won the race).
+ */
 export async function pauseBroadcast(id: string, deps: ControlDeps, opts: { heldUntil?: Date } = {}): Promise<boolean> {
-  const r = await Broadcast.updateOne(
-    { _id: id, status: { $in: ['scheduled', 'fanning_out', 'sending'] } },
-    { $set: { status: 'paused', pausedAt: now(deps), heldUntil: opts.heldUntil ?? null } },
-  );
-  if (r.modifiedCount !== 1) return false;
-  await deps.redis.set(controlKey(deps.prefix, id), 'paused' satisfies ControlState, 'EX', CONTROL_TTL_S);
+  const bc = await Broadcast.findById(id, { status: 1 }).lean();
+  if (!bc || !PAUSABLE.includes(bc.status)) return false;
+  const key = controlKey(deps.prefix, id);
+  if ((await deps.redis.eval(SET_PAUSED, 1, key, CONTROL_TTL_S)) !== 1) return false;
+  let modified = false;
+  try {
+    const r = await Broadcast.updateOne(
+      { _id: id, status: { $in: PAUSABLE } },
+      { $set: { status: 'paused', pausedAt: now(deps), heldUntil: opts.heldUntil ?? null } },
+    );
+    modified = r.modifiedCount === 1;
+  } finally {
+    const pausedAnyway = async () => (await Broadcast.findById(id, { status: 1 }).lean().catch(() => null))?.status === 'paused';
+    if (!modified && !(await pausedAnyway())) {
+      await deps.redis.eval(UNSET_PAUSED, 1, key, CONTROL_TTL_S);
+    }
+  }
+  if (!modified) return false;
   await removeQueuedJobs(id, deps);
   if (opts.heldUntil) {
     const at = opts.heldUntil.getTime();

@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import type { Redis } from 'ioredis';
 import { Broadcast, type BroadcastStatus } from '../../models/broadcast';
 import { DeliveryStore, type DeliveryCounts } from './delivery-store';
+import { controlKey } from './queues';
 
 /** Live progress and the final report, read from the delivery counters (report once finished). */
 export interface BroadcastProgress {
@@ -69,8 +70,8 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
 
 /**
  * Marks finished broadcasts and stores their report: 'sending' with a complete fan-out and
- * nothing queued or in flight becomes 'completed'; a cancelled one is finished once its in-flight
- * sends settle. Idempotent; any number of processes may run it.
+ * nothing queued or in flight becomes 'completed' (or 'cancelled' when its control key says so);
+ * a cancelled one is finished once its in-flight sends settle. Idempotent; any number of processes may run it.
  */
 export async function finishBroadcasts(redis: Redis, prefix: string, now = new Date()): Promise<number> {
   const store = new DeliveryStore(redis, prefix);
@@ -82,10 +83,12 @@ export async function finishBroadcasts(redis: Redis, prefix: string, now = new D
     // A cancelled broadcast may still see a fan-out page that was in progress at the cancel; its
     // jobs settle as cancelled, so wait for them too.
     if (c.sending > 0 || c.queued > 0) continue;
-    const r = await Broadcast.updateOne(
-      { _id: bc._id, status: bc.status, finishedAt: null },
-      { $set: { finishedAt: now, report: c, ...(bc.status === 'sending' ? { status: 'completed' } : {}) } },
-    );
+    // A cancel sets its control key first and the status last: a broadcast still 'sending' whose
+    // key says cancelled was cancelled (its cancel may be mid-way, or its process gone), never
+    // completed.
+    const cancelled = bc.status === 'sending' && (await redis.get(controlKey(prefix, id))) === 'cancelled';
+    const status = bc.status === 'sending' ? { status: cancelled ? 'cancelled' : 'completed', ...(cancelled ? { cancelledAt: now } : {}) } : {};
+    const r = await Broadcast.updateOne({ _id: bc._id, status: bc.status, finishedAt: null }, { $set: { finishedAt: now, report: c, ...status } });
     if (r.modifiedCount === 1) await store.expire(id);
     finished += r.modifiedCount;
   }

@@ -1,5 +1,6 @@
 import type { Model } from 'mongoose';
 import type { z } from 'zod';
+import { onlyDuplicateKeys } from '../../lib/mongo';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { Batcher } from './batcher';
@@ -26,9 +27,7 @@ export async function insertIgnoringDuplicates(model: Model<never>, docs: object
     // answer, measured: it was most of the ingest worker's time).
     await model.insertMany(docs as never[], { ordered: false, lean: opts.lean === true });
   } catch (err) {
-    const e = err as { code?: number; writeErrors?: Array<{ code?: number; err?: { code?: number } }> };
-    const codes = e.writeErrors?.map((w) => w.code ?? w.err?.code) ?? [e.code];
-    if (!codes.every((c) => c === 11000)) throw err;
+    if (onlyDuplicateKeys(err) === null) throw err;
   }
 }
 

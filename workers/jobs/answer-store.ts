@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { hcmDay } from '../../lib/time';
+import { retryOnDuplicate } from '../../lib/mongo';
 import type { recordedAnswerSchema, responseMetaSchema } from './response-meta';
 
 type Meta = z.output<typeof responseMetaSchema>;
@@ -30,26 +31,6 @@ function metaFields(meta: Meta) {
     lang: meta.lang,
     startedAt: new Date(meta.startedAt),
   };
-}
-
-/**
- * Two upserts of the same new key racing (an answer job and the completion job of one response
- * on two workers) can both try the insert; the loser gets E11000. Running it again finds the
- * document and updates it, so the write stays idempotent instead of failing the job.
- */
-export async function retryOnDuplicate<T>(write: () => Promise<T>, tries = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await write();
-    } catch (err) {
-      if (i >= tries || !isDuplicateKey(err)) throw err;
-    }
-  }
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  const e = err as { code?: unknown; writeErrors?: Array<{ code?: unknown }> };
-  return e.code === 11000 || (Array.isArray(e.writeErrors) && e.writeErrors.some((w) => w.code === 11000));
 }
 
 /** Where a completed response's answers are counted: copied onto each answer (models/answer.ts). */

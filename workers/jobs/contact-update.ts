@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import { z } from 'zod';
+import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
 import { defineJob } from '../registry';
 import { drainContactChanges, type ContactChange } from './contact-changes';
@@ -50,7 +51,7 @@ async function writeContact(contactId: string, c: ContactChange): Promise<void> 
     await write();
   } catch (err) {
     // Two first writes for a new contact raced and both tried to insert: the second now matches.
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
     await write();
   }
 }

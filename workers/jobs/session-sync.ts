@@ -1,12 +1,9 @@
 import { Types } from 'mongoose';
 import { z } from 'zod';
+import { isDuplicateKey } from '../../lib/mongo';
 import { HotStore } from '../../bot/conversation/hot-store';
 import { Session } from '../../models/session';
 import { defineJob } from '../registry';
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
-}
 
 /**
  * Writes a conversation's live state (Redis, bot/conversation/hot-store.ts) behind to MongoDB.

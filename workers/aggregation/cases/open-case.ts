@@ -1,6 +1,7 @@
+import { retryOnDuplicate } from '../../../lib/mongo';
 import { hcmDay } from '../../../lib/time';
 import { Case } from '../../../models/case';
-import { retryOnDuplicate } from '../../jobs/answer-store';
+
 
 /** What opening a case needs from a completed response (a subset of the response.complete payload). */
 export interface CompletedResponse {

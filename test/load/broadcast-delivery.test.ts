@@ -7,8 +7,10 @@ import { Contact } from '../../models/contact';
 import { broadcastSenders } from '../../workers/broadcast/channels';
 import { cancelBroadcast, createBroadcast, pauseBroadcast, resumeBroadcast, type ControlDeps } from '../../workers/broadcast/control';
 import { broadcastProgress } from '../../workers/broadcast/progress';
+import { controlKey } from '../../workers/broadcast/queues';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram, type RecordedCall } from '../fakes/telegram-server';
+import { maxPerSecond } from '../support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /**
@@ -31,17 +33,6 @@ const prefix = testPrefix('broadcast');
 let fake: FakeTelegram;
 let workers: BroadcastWorkers;
 let deps: ControlDeps;
-
-/** The largest number of calls inside any [t, t + 1000 ms) window. */
-function maxPerSecond(times: number[]): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; j < t.length; j++) {
-    while (t[j]! - t[i]! >= 1000) i++;
-    best = Math.max(best, j - i + 1);
-  }
-  return best;
-}
 
 async function seed(tag: string, count: number, base: number): Promise<number[]> {
   const ids = Array.from({ length: count }, (_, i) => base + i);
@@ -228,3 +219,21 @@ test('a paused broadcast sends nothing until resumed, then finishes with one mes
   expect(ids.filter((id) => perChat.get(String(id)) !== 1)).toEqual([]);
 }, 600_000);
 
+
+test('a pause loses to a cancel and to a finished broadcast: refused, and the control key is left as it was', async () => {
+  await seed('late', 3, 4_000_000);
+  const done = await createBroadcast({ text: 'Đã xong', target: { tags: ['late'] }, createdBy: 'staff-a' }, deps);
+  await waitStatus(done.id, ['completed']);
+  const doneKey = await redis.get(controlKey(prefix, done.id));
+  expect(await pauseBroadcast(done.id, deps)).toBe(false);
+  expect(await redis.get(controlKey(prefix, done.id))).toBe(doneKey);
+  expect((await Broadcast.findById(done.id).lean())!.status).toBe('completed');
+
+  fake.sendLatencyMs = { min: 500, max: 1000 };
+  await seed('gone', 300, 4_100_000);
+  const gone = await createBroadcast({ text: 'Huỷ trước', target: { tags: ['gone'] }, createdBy: 'staff-a' }, deps);
+  expect((await cancelBroadcast(gone.id, deps)).cancelled).toBe(true);
+  expect(await pauseBroadcast(gone.id, deps)).toBe(false);
+  expect(await redis.get(controlKey(prefix, gone.id))).toBe('cancelled');
+  expect((await Broadcast.findById(gone.id).lean())!.status).toBe('cancelled');
+}, 600_000);
