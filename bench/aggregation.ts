@@ -35,7 +35,8 @@ import { aggregationSettings } from '../workers/aggregation/after-complete';
 import { addCounts, elementShares, emptyCounts, scoreAnswer, type Counts } from '../workers/aggregation/formula';
 import { rebuildRollups } from '../workers/aggregation/rebuild';
 import { recomputeBucket } from '../workers/aggregation/recompute';
-import { loadRollups, sumTotals } from '../workers/aggregation/period-sum';
+import { loadRollups, loadTotals, sumTotals } from '../workers/aggregation/period-sum';
+import { RollupMonth } from '../models/rollup-month';
 import { buildReport, figuresOf } from '../workers/aggregation/report';
 import { scopedUnits } from '../workers/aggregation/units';
 import { JobProducer } from '../workers/producer';
@@ -242,10 +243,21 @@ async function incremental(redis: Redis, prefix: string): Promise<{ perResponseM
   // Exact: each chosen bucket now counts its generated responses plus the one completion.
   const docs = await Promise.all(payloads.map((p) => Rollup.findOne({ unitCode: p.meta.unitCode, day: hcmDay(new Date(p.completedAt)) }, { responses: 1 }).lean()));
   const exact = payloads.every((p, i) => docs[i]?.responses === (generatedPerBucket.get(`${p.meta.unitCode}|${hcmDay(new Date(p.completedAt))}`) ?? 0) + 1);
+  // And their months: each month total is the sum of its days, after the `rollup.month` jobs.
+  const months = [...new Set(payloads.map((p) => `${p.meta.unitCode}|${hcmDay(new Date(p.completedAt)).slice(0, 7)}`))];
+  const monthsExact = (
+    await Promise.all(
+      months.map(async (m) => {
+        const [unitCode, month] = m.split('|');
+        const [total, days] = await Promise.all([RollupMonth.findById(m).lean(), Rollup.find({ unitCode, month }, { responses: 1 }).lean()]);
+        return total?.responses === days.reduce((n, d) => n + d.responses, 0);
+      }),
+    )
+  ).every(Boolean);
   // The bare recompute of one bucket (~N/11/366 responses), serially.
   const recomputeMs: number[] = [];
   for (const p of payloads.slice(0, 30)) recomputeMs.push((await timed(() => recomputeBucket({ redis, prefix }, p.meta.unitCode, hcmDay(new Date(p.completedAt)))))[1]);
-  return { perResponseMs: wallMs / payloads.length, wallMs, exact, failed, recomputeMs };
+  return { perResponseMs: wallMs / payloads.length, wallMs, exact: exact && monthsExact, failed, recomputeMs };
 }
 
 async function main(): Promise<void> {
@@ -265,24 +277,31 @@ async function main(): Promise<void> {
 
     const [rb, rebuildMs] = await timed(() => rebuildRollups({ redis, prefix }, undefined, undefined, (p) => process.stderr.write(`  rebuilt unit ${p.unitCode}: ${p.buckets} days, ${p.responses} responses (load ${load()})\n`)));
     console.log(
-      `rebuild of the year: ${rb.buckets} unit-day rollups (${rb.stale} stale) from ${rb.responses} responses in ${(rebuildMs / 1000).toFixed(1)} s = ${Math.round(rb.responses / (rebuildMs / 1000))} responses/s, load ${load()}`,
+      `rebuild of the year: ${rb.buckets} unit-day rollups (${rb.stale} stale) and ${rb.months} unit-month totals from ${rb.responses} responses in ${(rebuildMs / 1000).toFixed(1)} s = ${Math.round(rb.responses / (rebuildMs / 1000))} responses/s, load ${load()}`,
     );
     Object.assign(out, { rebuildS: rebuildMs / 1000, rebuildResponsesPerS: rb.responses / (rebuildMs / 1000), rebuildBuckets: rb.buckets });
 
     const inc = await incremental(redis, prefix);
     console.log(
-      `incremental: ${SAMPLE} completions (each in its own unit-day of ~${Math.round(TOTAL / 11 / 366)} responses) through response.complete → rollup.recompute on workers: ${(inc.wallMs / 1000).toFixed(1)} s wall = ${inc.perResponseMs.toFixed(1)} ms per completion; rollups exact: ${inc.exact}; failed jobs: ${inc.failed}`,
+      `incremental: ${SAMPLE} completions (each in its own unit-day of ~${Math.round(TOTAL / 11 / 366)} responses) through response.complete → rollup.recompute → rollup.month on workers: ${(inc.wallMs / 1000).toFixed(1)} s wall = ${inc.perResponseMs.toFixed(1)} ms per completion; day rollups and month totals exact: ${inc.exact}; failed jobs: ${inc.failed}`,
     );
     console.log(`  bare recompute of one unit-day, serial: median ${median(inc.recomputeMs).toFixed(1)} ms, p95 ${pct(inc.recomputeMs, 0.95).toFixed(1)} ms; load ${load()}`);
     Object.assign(out, { incrementalMsPerCompletion: inc.perResponseMs, incrementalExact: inc.exact, incrementalFailed: inc.failed, recomputeMedianMs: median(inc.recomputeMs) });
 
     // The index query: the index part of buildReport (workers/aggregation/report.ts), same
-    // functions: the unit's scope, its day rollups of the year, summed, the formulas.
+    // functions: the unit's scope, its month totals of the year, summed, the formulas.
     const q = async (unit: string) => {
       const codes = await scopedUnits(unit, null);
-      return figuresOf(sumTotals(await loadRollups(codes, '2024-01-01', '2024-12-31', false)));
+      return figuresOf(sumTotals(await loadTotals(codes, '2024-01-01', '2024-12-31')));
     };
     await q(QUERY_UNIT); // warm-up (connection, unit tree)
+    // The same figures from the 366 day rollups (what the query read before month totals).
+    const fromDays = async (unit: string) => figuresOf(sumTotals(await loadRollups(await scopedUnits(unit, null), '2024-01-01', '2024-12-31')));
+    const [dayFigures, dayMs] = await timed(() => fromDays(QUERY_UNIT));
+    const monthsMatchDays = JSON.stringify(dayFigures) === JSON.stringify(await q(QUERY_UNIT));
+    console.log(`same figures from month totals and from the day rollups: ${monthsMatchDays} (the day rollups took ${dayMs.toFixed(0)} ms)`);
+    if (!monthsMatchDays) throw new Error('month totals differ from the day rollups');
+    Object.assign(out, { monthsMatchDays, dayRollupsQueryMs: dayMs });
     const unitTimes: number[] = [];
     const districtTimes: number[] = [];
     const reportTimes: number[] = [];
@@ -314,7 +333,7 @@ async function main(): Promise<void> {
     const uq = median(unitTimes);
     const baseline = Math.min(median(findTimes), median(groupTimes));
     const same = (x: number | null) => x !== null && unitIndex !== null && Math.abs(x - unitIndex) < 1e-9;
-    console.log(`unit-year index query (report code on rollups, ${QUERY_RUNS} runs): median ${uq.toFixed(1)} ms, p95 ${pct(unitTimes, 0.95).toFixed(1)} ms`);
+    console.log(`unit-year index query (report code on month totals, ${QUERY_RUNS} runs): median ${uq.toFixed(1)} ms, p95 ${pct(unitTimes, 0.95).toFixed(1)} ms`);
     console.log(`district-year (11 communes, ${DISTRICT_RUNS} runs): median ${median(districtTimes).toFixed(1)} ms, p95 ${pct(districtTimes, 0.95).toFixed(1)} ms`);
     console.log(`whole buildReport indexOnly (+ response rate and 766 ratio over dossiers and raw responses, ${REPORT_RUNS} runs): median ${median(reportTimes).toFixed(0)} ms`);
     console.log(`baseline scan-and-count of the unit-year's raw answers (${SCAN_RUNS} runs): find + count in Node median ${median(findTimes).toFixed(0)} ms; $match/$group median ${median(groupTimes).toFixed(0)} ms`);

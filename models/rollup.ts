@@ -3,9 +3,9 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 /**
  * Counts of one unit on one Asia/Ho_Chi_Minh day, rebuilt whole from the raw answers by the
  * `rollup.recompute` job (workers/aggregation). Month, quarter and year are sums of days, done
- * in code. `version` is the run that wrote it: a slower, older run never overwrites a newer one.
+ * in code; whole months also have their totals in rollup-month.ts. `version` is the run that wrote it: a slower, older run never overwrites a newer one.
  */
-const cellSchema = new Schema(
+export const cellSchema = new Schema(
   {
     element: { type: String, required: true },
     questionId: { type: String, required: true },
@@ -32,6 +32,8 @@ const rollupSchema = new Schema(
   {
     unitCode: { type: String, required: true },
     day: { type: String, required: true },
+    /** `YYYY-MM` of `day`: a month's days are read by equality (rollup-month.ts). Absent on documents written before it existed, until `hailong rollups rebuild`. */
+    month: { type: String, default: null },
     formulaVersion: { type: Number, required: true },
     version: { type: Number, required: true },
     responses: { type: Number, required: true },
@@ -48,6 +50,7 @@ const rollupSchema = new Schema(
 );
 rollupSchema.index({ unitCode: 1, day: 1 }, { unique: true });
 rollupSchema.index({ day: 1 });
+rollupSchema.index({ unitCode: 1, month: 1 });
 
 export type RollupDoc = InferSchemaType<typeof rollupSchema>;
 export type RollupCell = InferSchemaType<typeof cellSchema>;

@@ -40,7 +40,7 @@ export function registerRollupsCommand(program: Command): void {
           const started = Date.now();
           const r = await rebuildRollups({ redis, prefix: e.REDIS_PREFIX }, opts.from, opts.to);
           console.log(
-            `rebuilt ${r.buckets} unit-day rollups (${r.stale} left to newer runs) for ${r.units} units over ${r.days} days from ${r.responses} responses in ${Date.now() - started} ms`,
+            `rebuilt ${r.buckets} unit-day rollups (${r.stale} left to newer runs) and ${r.months} unit-month totals for ${r.units} units over ${r.days} days from ${r.responses} responses in ${Date.now() - started} ms`,
           );
         });
       } finally {

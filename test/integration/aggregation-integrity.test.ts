@@ -22,8 +22,15 @@ import { JobProducer } from '../../workers/producer';
 import { startWorkers } from '../../workers/runner';
 import { waitForJob } from '../support/ingest';
 import { recomputeBucket } from '../../workers/aggregation/recompute';
+import { recomputeMonth } from '../../workers/aggregation/month';
 import { buildReport } from '../../workers/aggregation/report';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+/** What the `rollup.recompute` job and the `rollup.month` job it schedules do, run inline. */
+async function recomputeDay(unitCode: string, day: string): Promise<void> {
+  await recomputeBucket({ redis, prefix }, unitCode, day);
+  await recomputeMonth({ redis, prefix }, unitCode, day.slice(0, 7));
+}
 
 const redis = testRedis();
 const prefix = testPrefix('aggintegrity');
@@ -61,7 +68,7 @@ test('identical answers in a burst are flagged once, with the reason', async () 
 });
 
 test('an admin exclusion needs a reason, is audited, recomputes the bucket and shows in the report', async () => {
-  await recomputeBucket({ redis, prefix }, 'U9', '2025-06-02');
+  await recomputeDay('U9', '2025-06-02');
   await expect(excludeResponse(deps, 'burst-0', 'admin.tran', '')).rejects.toThrow('reason');
   expect(await excludeResponse(deps, 'burst-0', 'admin.tran', 'Nhập hộ tại quầy một cửa')).toBe(true);
   expect(await excludeResponse(deps, 'burst-0', 'admin.tran', 'Nhập hộ tại quầy một cửa')).toBe(false);
@@ -69,7 +76,7 @@ test('an admin exclusion needs a reason, is audited, recomputes the bucket and s
   const audit = await AuditLog.find({ targetId: 'burst-0' }).lean();
   expect(audit).toHaveLength(1);
   expect(audit[0]).toMatchObject({ actor: 'admin.tran', action: 'response.excluded', reason: 'Nhập hộ tại quầy một cửa' });
-  await recomputeBucket({ redis, prefix }, 'U9', '2025-06-02');
+  await recomputeDay('U9', '2025-06-02');
   const r = await buildReport({ unit: 'U9', period: '2025-06', units: null, officerMinN: 5, indexOnly: true });
   expect(r.responses).toBe(5);
   expect(r.excludedResponses).toBe(1);
@@ -128,13 +135,13 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
     const list = await listFlags({ units: ['U7'], from: '2025-07-01', to: '2025-07-02' });
     expect(list.map((f) => [f.responseId, f.reason])).toEqual([['sc-a1', 'shared_contact'], ['sc-b1', 'shared_contact'], ['sc-c1', 'shared_contact']]);
     const q = { unit: 'U7', period: '2025-07', units: null, officerMinN: 5, indexOnly: true };
-    for (const d of ['2025-07-01', '2025-07-02']) await recomputeBucket({ redis, prefix }, 'U7', d);
+    for (const d of ['2025-07-01', '2025-07-02']) await recomputeDay('U7', d);
     const before = await buildReport(q);
     const all = Object.keys(values);
     expect(before.responses).toBe(all.length);
     expect(before.elements.TIEP_CAN!.index).toBeCloseTo((all.length - 1) / all.length, 10);
     expect(await excludeResponse(deps, 'sc-c1', 'admin.le', 'Một người trả lời hộ nhiều hồ sơ')).toBe(true);
-    await recomputeBucket({ redis, prefix }, 'U7', '2025-07-02');
+    await recomputeDay('U7', '2025-07-02');
     const after = await buildReport(q);
     expect(after.excludedResponses).toBe(1);
     expect(after.responses).toBe(all.length - 1);

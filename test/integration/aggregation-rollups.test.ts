@@ -4,6 +4,7 @@ import { logger } from '../../lib/logger';
 import { hcmDay } from '../../lib/time';
 import { Answer } from '../../models/answer';
 import { Rollup } from '../../models/rollup';
+import { RollupMonth } from '../../models/rollup-month';
 import { Response } from '../../models/response';
 import { answerBatcher } from '../../workers/jobs/answer-batch';
 import { storeCompletion } from '../../workers/jobs/answer-store';
@@ -15,6 +16,8 @@ import { rebuildRollups } from '../../workers/aggregation/rebuild';
 import { epochKey, nextVersion, recomputeBucket, writeBucket } from '../../workers/aggregation/recompute';
 import { scheduleRollup } from '../../workers/aggregation/schedule';
 import { buildBucket } from '../../workers/aggregation/bucket';
+import { monthEpochKey, recomputeMonth, writeMonth } from '../../workers/aggregation/month';
+import { loadRollups, loadTotals, sumTotals } from '../../workers/aggregation/period-sum';
 import { buildProgram } from '../../cli/program';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
@@ -52,6 +55,12 @@ function completion(unitCode: string, at: string, values: number[], extra: Parti
 async function snapshot() {
   const docs = await Rollup.find({}, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ unitCode: 1, day: 1 }).lean();
   return JSON.parse(JSON.stringify(docs)) as unknown[];
+}
+
+/** Month totals, likewise. */
+async function monthSnapshot() {
+  const docs = await RollupMonth.find({}, { version: 0, computedAt: 0, __v: 0 }).sort({ _id: 1 }).lean();
+  return JSON.parse(JSON.stringify(docs)) as Array<{ _id: string; days: number; responses: number }>;
 }
 
 async function drained(queue: Queue, timeoutMs = 90_000): Promise<void> {
@@ -93,6 +102,12 @@ test('a burst of completions through the workers gives the same documents as a r
   await drained(producer.getQueue('aggregate'));
   const incremental = await snapshot();
   expect(incremental).toHaveLength(3);
+  // The day writes scheduled their months' totals (rollup.month), summed from the days.
+  const incrementalMonths = await monthSnapshot();
+  expect(incrementalMonths.map((m) => [m._id, m.days, m.responses])).toEqual([
+    ['U1|2025-03', 1, 3],
+    ['U2|2025-03', 2, 2],
+  ]);
 
   const u1 = await Rollup.findOne({ unitCode: 'U1', day: '2025-03-02' }).lean();
   expect(u1!.responses).toBe(3);
@@ -112,13 +127,16 @@ test('a burst of completions through the workers gives the same documents as a r
   ]);
 
   await Rollup.deleteMany({});
+  await RollupMonth.deleteMany({});
   const r = await rebuildRollups({ redis, prefix });
-  expect(r.buckets).toBe(3);
+  expect(r).toMatchObject({ buckets: 3, months: 2 });
   expect(await snapshot()).toEqual(incremental);
+  expect(await monthSnapshot()).toEqual(incrementalMonths);
 
   // And a rebuild over a partial range leaves other days alone and changes nothing.
   await rebuildRollups({ redis, prefix }, '2025-03-05', '2025-03-05');
   expect(await snapshot()).toEqual(incremental);
+  expect(await monthSnapshot()).toEqual(incrementalMonths);
   await workers.close();
   workers = undefined;
   // Generous: on a shared machine a job may fail (PostgreSQL out of connections) and wait its backoff.
@@ -214,4 +232,47 @@ test('answers stored before the stamp are found again after `rollups backfill`, 
   const rb = await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
   expect(rb).toMatchObject({ units: 1, days: 2, buckets: 2, stale: 0, responses: 2 });
   expect(await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ day: 1 }).lean()).toEqual(expected);
+});
+
+test('a period sums month totals for whole months and days at its edges: the same figures as summing every day', async () => {
+  const days = ['2025-01-31', '2025-02-01', '2025-02-15', '2025-02-28', '2025-03-01', '2025-03-10', '2025-12-31'];
+  const values = [[5, 5, 5, 5, 5, 5], [1, 2, 4, 5, 0, 3], [4, 4, 4, 4, 4, 4], [2, 2, 2, 2, 2, 2], [5, 4, 0, 5, 5, 5], [3, 5, 5, 1, 5, 4], [5, 5, 5, 5, 5, 1]];
+  for (const [i, day] of days.entries()) {
+    // 03:00 UTC is 10:00 the same day in Huế; two responses a day, from two units.
+    for (const unit of ['U6', 'U7']) {
+      const c = completion(unit, `${day}T03:00:00.000Z`, values[i]!);
+      await storeCompletion(c.responseId, c.meta, c.answers, new Date(c.completedAt));
+    }
+  }
+  await rebuildRollups({ redis, prefix }, '2025-01-01', '2025-12-31');
+  for (const unitCode of ['U6', 'U7']) {
+    expect(await Rollup.countDocuments({ unitCode })).toBe(7);
+    expect((await RollupMonth.find({ unitCode }).lean()).map((m) => m.month).sort()).toEqual(['2025-01', '2025-02', '2025-03', '2025-12']);
+  }
+  expect(await RollupMonth.findById('U6|2025-02').lean()).toMatchObject({ unitCode: 'U6', month: '2025-02', days: 3, responses: 3, dissatisfiedResponses: 2 });
+
+  const ranges: Array<[string, string]> = [
+    ['2025-01-01', '2025-12-31'], // whole months only
+    ['2025-02-01', '2025-02-28'], // one whole month
+    ['2025-01-31', '2025-03-01'], // a day at each edge, a whole month between
+    ['2025-02-15', '2025-02-15'], // one day
+    ['2025-02-10', '2025-03-05'], // two partial months
+    ['2024-12-01', '2025-01-30'], // nothing
+  ];
+  for (const [from, to] of ranges) {
+    const viaMonths = sumTotals(await loadTotals(['U6', 'U7'], from, to));
+    const viaDays = sumTotals(await loadRollups(['U6', 'U7'], from, to));
+    expect({ from, to, ...viaMonths }).toEqual({ from, to, ...viaDays });
+  }
+  expect(sumTotals(await loadTotals(['U6', 'U7'], '2025-01-01', '2025-12-31')).responses).toBe(14);
+  expect(sumTotals(await loadTotals(['U6'], '2025-01-31', '2025-03-01')).responses).toBe(5);
+});
+
+test('month totals follow the same version rule as days: a slower, older run never overwrites a newer one', async () => {
+  const newer = await recomputeMonth({ redis, prefix }, 'U6', '2025-02');
+  expect(newer).toMatchObject({ written: true, days: 3 });
+  expect(await redis.get(monthEpochKey(prefix, 'U6', '2025-02'))).toBe(String(newer.version));
+  // An older run's read (no days) lands after: refused, the document keeps the newer sum.
+  expect(await writeMonth('U6', '2025-02', newer.version - 1, [], new Date())).toBe(false);
+  expect(await RollupMonth.findById('U6|2025-02').lean()).toMatchObject({ version: newer.version, days: 3, responses: 3 });
 });

@@ -3,7 +3,7 @@ import { Case } from '../../models/case';
 import { Flag } from '../../models/flag';
 import { Unit } from '../../models/unit';
 import { RANKING_MIN_N, type Share } from './formula';
-import { loadRollups, sumTotals } from './period-sum';
+import { loadTotals, sumTotals } from './period-sum';
 import { caseStats, figuresOf } from './report';
 import { expandUnits } from './units';
 
@@ -38,7 +38,7 @@ const OVERDUE_SHOWN = 5;
 export async function buildDigest(q: { unitCode: string; day: string; now: Date; today?: boolean; minN?: number }): Promise<DigestFigures> {
   const codes = await expandUnits([q.unitCode]);
   const period = parsePeriod(q.day);
-  const sum = sumTotals(await loadRollups(codes, q.day, q.day, false));
+  const sum = sumTotals(await loadTotals(codes, q.day, q.day));
   const figures = figuresOf(sum);
   const [unit, cases] = await Promise.all([Unit.findOne({ code: q.unitCode }, { name: 1 }).lean(), caseStats(codes, period, q.now)]);
   // One query per unit: `$in` does not use indexes on FerretDB; a unit's subtree is small.

@@ -1,6 +1,6 @@
 import { parsePeriod } from '../../lib/time';
 import { rankUnits, RANKING_MIN_N, type RankRow } from './formula';
-import { loadRollups, sumTotals } from './period-sum';
+import { loadTotals, sumTotals } from './period-sum';
 import { figuresOf } from './report';
 import { expandUnits, rankableChildren, scopedUnits } from './units';
 
@@ -21,7 +21,7 @@ export async function buildRanking(q: { parent: string; period: string; units: r
   const figures = await Promise.all(
     children.map(async (c) => {
       const codes = await expandUnits([c.code]);
-      const f = figuresOf(sumTotals(await loadRollups(codes, p.firstDay, p.lastDay, false)));
+      const f = figuresOf(sumTotals(await loadTotals(codes, p.firstDay, p.lastDay)));
       return { code: c.code, name: c.name, f };
     }),
   );

@@ -2,6 +2,7 @@ import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { Rollup } from '../../models/rollup';
 import { buildBucket, type BucketAnswer } from './bucket';
+import { monthOf, recomputeMonth } from './month';
 import { loadResponses, nextVersions, toBucketResponse, writeBuckets, type BucketWrite, type RollupDeps } from './recompute';
 
 export interface RebuildResult {
@@ -10,6 +11,8 @@ export interface RebuildResult {
   buckets: number;
   /** Buckets left alone because a newer version was written meanwhile (by the workers). */
   stale: number;
+  /** Unit-months whose totals were summed again from their days (models/rollup-month.ts). */
+  months: number;
   responses: number;
 }
 
@@ -35,7 +38,8 @@ function dayCondition(from?: string, to?: string): DayCondition {
  * once completed, models/answer.ts), so no query lists response ids (FerretDB 1.24 scans the
  * whole collection for `$in`). Same versioning as the incremental job: a unit's versions are
  * taken before its reads (recompute.ts, rule 1), so a rebuild running beside the workers cannot
- * be overwritten by an older read, nor overwrite a newer one.
+ * be overwritten by an older read, nor overwrite a newer one. Each unit's touched months are then
+ * summed again (month.ts), with the same rule.
  */
 export async function rebuildRollups(deps: RollupDeps, from?: string, to?: string, onUnit?: (p: RebuildProgress) => void): Promise<RebuildResult> {
   const day = dayCondition(from, to);
@@ -52,7 +56,7 @@ export async function rebuildRollups(deps: RollupDeps, from?: string, to?: strin
   }
   const now = deps.now ?? (() => new Date());
   const allDays = new Set<string>();
-  const result: RebuildResult = { units: daysByUnit.size, days: 0, buckets: 0, stale: 0, responses: 0 };
+  const result: RebuildResult = { units: daysByUnit.size, days: 0, buckets: 0, stale: 0, months: 0, responses: 0 };
   for (const unitCode of [...daysByUnit.keys()].sort()) {
     const days = [...daysByUnit.get(unitCode)!].sort();
     // Versions first, reads second; responses before answers (recompute.ts, rules 1 and 4).
@@ -71,6 +75,11 @@ export async function rebuildRollups(deps: RollupDeps, from?: string, to?: strin
       bucket: buildBucket((responsesByDay.get(d) ?? []).map(toBucketResponse), answersByDay.get(d) ?? []),
     }));
     const written = await writeBuckets(unitCode, writes, now());
+    // Then the unit's months, from all their days (those outside --from/--to included).
+    for (const month of new Set(days.map(monthOf))) {
+      await recomputeMonth(deps, unitCode, month);
+      result.months++;
+    }
     const counted = days.reduce((n, d) => n + (responsesByDay.get(d)?.length ?? 0), 0);
     result.buckets += written;
     result.stale += writes.length - written;

@@ -82,7 +82,7 @@ export async function writeBucket(unitCode: string, day: string, version: number
   try {
     await Rollup.updateOne(
       { unitCode, day, version: { $lt: version } },
-      { $set: { ...bucket, formulaVersion: FORMULA_VERSION, version, computedAt: now }, $setOnInsert: { unitCode, day } },
+      { $set: { ...bucket, month: day.slice(0, 7), formulaVersion: FORMULA_VERSION, version, computedAt: now }, $setOnInsert: { unitCode, day } },
       { upsert: true },
     );
     return true;
@@ -108,7 +108,7 @@ export async function writeBuckets(unitCode: string, writes: readonly BucketWrit
   const ops = writes.map((w) => ({
     updateOne: {
       filter: { unitCode, day: w.day, version: { $lt: w.version } },
-      update: { $set: { ...w.bucket, formulaVersion: FORMULA_VERSION, version: w.version, computedAt: now }, $setOnInsert: { unitCode, day: w.day } },
+      update: { $set: { ...w.bucket, month: w.day.slice(0, 7), formulaVersion: FORMULA_VERSION, version: w.version, computedAt: now }, $setOnInsert: { unitCode, day: w.day } },
       upsert: true,
     },
   }));

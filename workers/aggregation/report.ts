@@ -14,7 +14,7 @@ import {
   type Ratio,
   type Share,
 } from './formula';
-import { loadRollups, sumGroups, sumTotals, type DayRollup, type Summed } from './period-sum';
+import { loadRollups, loadTotals, sumGroups, sumTotals, type DayRollup, type Summed } from './period-sum';
 import { scopedUnits } from './units';
 
 export interface ReportQuery {
@@ -138,8 +138,12 @@ function breakdown(docs: DayRollup[], pick: (d: DayRollup) => DayRollup['byProce
 export async function buildReport(q: ReportQuery): Promise<Report> {
   const p = parsePeriod(q.period);
   const codes = await scopedUnits(q.unit, q.units);
-  const docs = await loadRollups(codes, p.firstDay, p.lastDay, !q.indexOnly || !!(q.procedure || q.officer || q.channel));
-  const sum = filtered(docs, q);
+  // The index alone (no breakdown, no filter) comes from month totals for whole months; the rest
+  // needs the day rollups' breakdowns.
+  const breakdowns = !q.indexOnly || !!(q.procedure || q.officer || q.channel);
+  const docs = breakdowns ? await loadRollups(codes, p.firstDay, p.lastDay) : [];
+  const totals = breakdowns ? docs : await loadTotals(codes, p.firstDay, p.lastDay);
+  const sum = breakdowns ? filtered(docs, q) : sumTotals(totals);
   const unit = await Unit.findOne({ code: q.unit }, { name: 1 }).lean();
   const report: Report = {
     label: INDEX_LABEL_VI,
@@ -154,7 +158,7 @@ export async function buildReport(q: ReportQuery): Promise<Report> {
     unitsIncluded: codes,
     excludedResponses: sum.excluded,
     ...figuresOf(sum),
-    ...(await dossierFigures(codes, p, sumTotals(docs).responses)),
+    ...(await dossierFigures(codes, p, sumTotals(totals).responses)),
   };
   if (q.indexOnly) return report;
 

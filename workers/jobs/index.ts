@@ -5,7 +5,7 @@ import { answersRecord } from './answers-record';
 import { responseComplete } from './response-complete';
 import { sessionSync } from './session-sync';
 import { contactUpdate } from './contact-update';
-import { rollupRecompute } from '../aggregation/rollup-job';
+import { rollupMonth, rollupRecompute } from '../aggregation/rollup-job';
 import { caseEscalate, caseNotify } from '../aggregation/cases/case-jobs';
 import { digestRun, digestSend } from '../aggregation/digest-jobs';
 
@@ -17,6 +17,7 @@ export const JOBS = [
   sessionSync,
   contactUpdate,
   rollupRecompute,
+  rollupMonth,
   caseNotify,
   caseEscalate,
   digestRun,
