@@ -94,16 +94,27 @@ function filtered(docs: DayRollup[], q: ReportQuery): Summed & { excluded: numbe
   return { responses: g?.responses ?? 0, dissatisfiedResponses: g?.dissatisfiedResponses ?? 0, cells: g?.cells ?? new Map(), excluded: base.excluded };
 }
 
+/**
+ * Response rate and the 766 ratio. One query per unit and collection by `unitCode` equality, never
+ * `unitCode: {$in}` or `code: {$in}` (FerretDB 1.24 pushes neither down: a pass over the whole
+ * collection); MongoDB serves both shapes from its indexes.
+ */
 async function dossierFigures(codes: string[], p: Period, responses: number) {
-  const inPeriod = { unitCode: { $in: codes }, status: { $in: ['finished', 'returned'] as Array<'finished' | 'returned'> }, finishedAt: { $gte: p.start, $lt: p.end } };
-  const completedDossiers = await Dossier.countDocuments(inPeriod);
-  // Responses and cases come after the dossier is finished, so looking from the period's start is enough.
-  const [dissatisfied, openCases] = await Promise.all([
-    Response.find({ unitCode: { $in: codes }, day: { $gte: p.firstDay }, dissatisfied: true, 'excluded.at': null }, { _id: 0, dossierCode: 1 }).lean(),
-    Case.find({ unitCode: { $in: codes }, day: { $gte: p.firstDay }, $or: [{ status: { $ne: 'closed' } }, { closedOnTime: false }] }, { _id: 0, dossierCode: 1 }).lean(),
-  ]);
-  const bad = [...new Set([...dissatisfied, ...openCases].map((d) => d.dossierCode).filter((c): c is string => !!c))];
-  const badDossiers = bad.length > 0 ? await Dossier.countDocuments({ ...inPeriod, code: { $in: bad } }) : 0;
+  const perUnit = await Promise.all(
+    [...new Set(codes)].map(async (unitCode) => {
+      const [finished, dissatisfied, openCases] = await Promise.all([
+        Dossier.find({ unitCode, status: { $in: ['finished', 'returned'] }, finishedAt: { $gte: p.start, $lt: p.end } }, { _id: 0, code: 1 }).lean(),
+        // Responses and cases come after the dossier is finished, so looking from the period's start is enough.
+        Response.find({ unitCode, dissatisfied: true, day: { $gte: p.firstDay }, 'excluded.at': null }, { _id: 0, dossierCode: 1 }).lean(),
+        Case.find({ unitCode, day: { $gte: p.firstDay }, $or: [{ status: { $ne: 'closed' } }, { closedOnTime: false }] }, { _id: 0, dossierCode: 1 }).lean(),
+      ]);
+      return { finished: finished.map((d) => d.code), bad: [...dissatisfied, ...openCases].map((d) => d.dossierCode) };
+    }),
+  );
+  const bad = new Set(perUnit.flatMap((u) => u.bad).filter((c): c is string => !!c));
+  const finished = new Set(perUnit.flatMap((u) => u.finished));
+  const completedDossiers = finished.size;
+  const badDossiers = [...finished].filter((c) => bad.has(c)).length;
   return {
     responseRate: responseRate(responses, completedDossiers),
     ratio766: { ...ratio766(completedDossiers, badDossiers), completedDossiers, dossiersWithDissatisfactionOrOpenCase: badDossiers },
@@ -111,10 +122,14 @@ async function dossierFigures(codes: string[], p: Period, responses: number) {
 }
 
 export async function caseStats(codes: string[], p: Period, now: Date): Promise<CaseStats> {
-  const cases = await Case.find(
-    { unitCode: { $in: codes }, day: { $gte: p.firstDay, $lte: p.lastDay } },
-    { _id: 0, status: 1, dueAt: 1, escalatedAt: 1, closedOnTime: 1 },
-  ).lean();
+  // Per unit by equality, as in dossierFigures.
+  const cases = (
+    await Promise.all(
+      [...new Set(codes)].map((unitCode) =>
+        Case.find({ unitCode, day: { $gte: p.firstDay, $lte: p.lastDay } }, { _id: 0, status: 1, dueAt: 1, escalatedAt: 1, closedOnTime: 1 }).lean(),
+      ),
+    )
+  ).flat();
   const closed = cases.filter((c) => c.status === 'closed');
   const open = cases.filter((c) => c.status !== 'closed');
   const overdue = open.filter((c) => c.dueAt < now).length;
