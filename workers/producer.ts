@@ -76,6 +76,11 @@ export class JobProducer {
     return job.id ?? '';
   }
 
+  /** `add` for a name known only at run time (a job's follow-ups): validated the same way. */
+  async addByName(name: string, payload: unknown, opts: AddOptions = {}): Promise<string> {
+    return this.add(name as JobName, payload as never, opts);
+  }
+
   /** Validates every item first: one bad payload adds none of them. Returns the job ids. */
   async addBulk<N extends JobName>(
     name: N,

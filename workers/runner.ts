@@ -70,10 +70,7 @@ export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers>
           prefix: ctx.prefix,
           env: ctx.env,
           worker,
-          enqueue: async (name, payload, o) => {
-            // Validated by the producer at run time; the name is checked there too.
-            await producer.add(name as never, payload as never, o ?? {});
-          },
+          enqueue: async (name, payload, o) => void (await producer.addByName(name, payload, o)),
         }),
       {
         connection,

@@ -8,6 +8,7 @@ import { registerZaloCommands } from './zalo';
 import { registerReportCommand } from './report';
 import { registerRollupsCommand } from './rollups';
 import { registerBroadcastCommands } from './broadcast';
+import { registerFlagsCommand } from './flags';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -20,4 +21,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerReportCommand,
   registerRollupsCommand,
   registerBroadcastCommands,
+  registerFlagsCommand,
 ];

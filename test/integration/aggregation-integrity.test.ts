@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Types } from 'mongoose';
 import { parseEnv } from '../../config/env';
@@ -9,6 +10,7 @@ import { logger } from '../../lib/logger';
 import { AuditLog } from '../../models/audit-log';
 import { Dossier } from '../../models/dossier';
 import { Flag } from '../../models/flag';
+import { Response } from '../../models/response';
 import { Session } from '../../models/session';
 import { storeCompletion } from '../../workers/jobs/answer-store';
 import type { ResponseCompletePayload } from '../../workers/jobs/response-complete';
@@ -24,6 +26,7 @@ import { waitForJob } from '../support/ingest';
 import { recomputeBucket } from '../../workers/aggregation/recompute';
 import { recomputeMonth } from '../../workers/aggregation/month';
 import { buildReport } from '../../workers/aggregation/report';
+import { buildProgram } from '../../cli/program';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /** What the `rollup.recompute` job and the `rollup.month` job it schedules do, run inline. */
@@ -34,6 +37,8 @@ async function recomputeDay(unitCode: string, day: string): Promise<void> {
 
 const redis = testRedis();
 const prefix = testPrefix('aggintegrity');
+// The `hailong` commands below read their environment once: this file's key prefix.
+process.env.REDIS_PREFIX = prefix;
 const enqueued: Array<{ name: string; jobId?: string }> = [];
 const deps = { redis, prefix, enqueue: async (name: string, _p: unknown, o?: { jobId?: string }) => void enqueued.push({ name, ...(o?.jobId ? { jobId: o.jobId } : {}) }) };
 
@@ -146,6 +151,50 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
     expect(after.excludedResponses).toBe(1);
     expect(after.responses).toBe(all.length - 1);
     expect(after.elements.TIEP_CAN!.index).toBe(1);
+  });
+
+  test('`hailong flags list` shows the flags with their state; `flags exclude` needs a reason, is audited and recomputes the day', async () => {
+    const run = async (...args: string[]) => {
+      const out: string[] = [];
+      const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+      const err = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+      process.exitCode = 0;
+      try {
+        await buildProgram().exitOverride().parseAsync(args, { from: 'user' });
+        return { out, code: process.exitCode ?? 0 };
+      } finally {
+        log.mockRestore();
+        err.mockRestore();
+        process.exitCode = 0;
+      }
+    };
+    const listed = await run('flags', 'list', '--unit', 'U7', '--from', '2025-07-01', '--to', '2025-07-02', '--json');
+    const rows = JSON.parse(listed.out[0]!) as Array<{ responseId: string; reason: string; excluded: boolean }>;
+    expect(rows.map((r) => [r.responseId, r.reason, r.excluded])).toEqual([['sc-a1', 'shared_contact', false], ['sc-b1', 'shared_contact', false], ['sc-c1', 'shared_contact', true]]);
+    const table = await run('flags', 'list', '--unit', 'U7', '--from', '2025-07-01', '--to', '2025-07-02');
+    expect(table.out[0]).toBe(['2025-07-01', 'U7', 'sc-a1', 'shared_contact', 'một tài khoản trả lời cho nhiều người nộp hồ sơ', 'one contact, 3 applicants within 24 h', 'đang tính / counted'].join('\t'));
+
+    const queue = new Queue('aggregate', { connection: redis, prefix });
+    try {
+      const refused = await run('flags', 'exclude', 'sc-a1', '--reason', 'sai', '--by', 'admin.le');
+      expect(refused.code).toBe(2);
+      expect(refused.out.join('\n')).toMatch(/a written reason is required/);
+      expect((await Response.findOne({ responseId: 'sc-a1' }).lean())!.excluded?.at ?? null).toBeNull();
+
+      const done = await run('flags', 'exclude', 'sc-a1', '--reason', 'Một người trả lời hộ nhiều hồ sơ', '--by', 'admin.le');
+      expect(done.code).toBe(0);
+      expect(done.out.join('\n')).toMatch(/Đã loại phiếu sc-a1/);
+      expect((await Response.findOne({ responseId: 'sc-a1' }).lean())!.excluded).toMatchObject({ by: 'admin.le', reason: 'Một người trả lời hộ nhiều hồ sơ' });
+      expect(await AuditLog.countDocuments({ targetId: 'sc-a1', action: 'response.excluded', actor: 'admin.le' })).toBe(1);
+      // Its day is recomputed, under this deployment's prefix.
+      expect((await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).map((j) => [j.name, j.data as unknown])).toContainEqual(['rollup.recompute', { unitCode: 'U7', day: '2025-07-01' }]);
+
+      const again = await run('flags', 'exclude', 'sc-a1', '--reason', 'Một người trả lời hộ nhiều hồ sơ', '--by', 'admin.le');
+      expect(again.code).toBe(1);
+      expect(await AuditLog.countDocuments({ targetId: 'sc-a1' })).toBe(1);
+    } finally {
+      await queue.close();
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { createApiKey } from '../../lib/api-auth';
 import { logger } from '../../lib/logger';
 import { Case } from '../../models/case';
 import { Dossier } from '../../models/dossier';
+import { Flag } from '../../models/flag';
 import { Unit } from '../../models/unit';
 import { storeCompletion } from '../../workers/jobs/answer-store';
 import { buildRanking } from '../../workers/aggregation/ranking';
@@ -218,4 +219,27 @@ test('the API reads only the caller units and serves the same report', async () 
   expect(c.count).toBe(1);
   expect(c.cases[0]).toMatchObject({ dossierCode: expect.stringContaining('19867'), elements: ['TIEP_CAN', 'TONG_THE'] });
   expect(JSON.stringify(c)).not.toMatch(/phone|chatId/i);
+});
+
+test("the flags API lists a unit subtree's flags, only within the caller units, and refuses a bad range", async () => {
+  const at = new Date('2025-03-10T03:00:00Z');
+  await Flag.insertMany([
+    { responseId: 'flag-sia', unitCode: '19867', day: '2025-03-10', reason: 'identical_burst', detail: '5 identical within 10 min', createdAt: at },
+    { responseId: 'flag-qp', unitCode: '19882', day: '2025-03-11', reason: 'counter_network', detail: null, createdAt: at },
+    { responseId: 'flag-hue', unitCode: '46', day: '2025-03-12', reason: 'shared_contact', detail: null, createdAt: at },
+    { responseId: 'flag-late', unitCode: '19867', day: '2025-04-01', reason: 'shared_contact', detail: null, createdAt: at },
+  ]);
+  const all = await get('/api/v1/reports/flags?unit=477&from=2025-03-01&to=2025-03-31', allKey);
+  expect(all.status).toBe(200);
+  const body = JSON.parse(all.body.toString()) as { count: number; flags: Array<{ responseId: string; reason: string; excluded: boolean }> };
+  expect(body.flags.map((f) => [f.responseId, f.reason, f.excluded])).toEqual([['flag-sia', 'identical_burst', false], ['flag-qp', 'counter_network', false]]);
+  expect(body.count).toBe(2);
+  // The merged commune's key sees its predecessors' flags, not the province's, and not the old district.
+  const mine = JSON.parse((await get('/api/v1/reports/flags?unit=QD-NEW&from=2025-03-01&to=2025-03-31', newCommuneKey)).body.toString()) as { flags: Array<{ responseId: string }> };
+  expect(mine.flags.map((f) => f.responseId)).toEqual(['flag-sia', 'flag-qp']);
+  expect((await get('/api/v1/reports/flags?unit=477&from=2025-03-01&to=2025-03-31', newCommuneKey)).status).toBe(403);
+  expect((await get('/api/v1/reports/flags?unit=46&from=2025-03-01&to=2025-03-31', newCommuneKey)).status).toBe(403);
+  expect((await get('/api/v1/reports/flags?unit=477&from=2025-03-01&to=2025-03-31')).status).toBe(401);
+  expect((await get('/api/v1/reports/flags?unit=477&from=2025-03-31&to=2025-03-01', allKey)).status).toBe(422);
+  expect((await get('/api/v1/reports/flags?unit=477&from=2025-3-1&to=2025-03-31', allKey)).status).toBe(422);
 });

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import type { AppContext } from '../../../app/context';
 import { authenticate } from '../../../lib/api-auth';
 import { listCases } from '../../../workers/aggregation/case-list';
+import { listFlags } from '../../../workers/aggregation/integrity-flags';
 import { buildRanking } from '../../../workers/aggregation/ranking';
 import { renderReport } from '../../../workers/aggregation/report-file';
-import { expandUnits, UnitAccessError } from '../../../workers/aggregation/units';
+import { expandUnits, scopedUnits, UnitAccessError } from '../../../workers/aggregation/units';
 
 export interface ReportRoutesDeps {
   ctx: AppContext;
@@ -23,12 +24,16 @@ const indicesQuery = z.object({
   channel: z.enum(['in_person', 'online', 'online_3', 'online_4', 'post', 'unknown']).optional(),
 });
 const rankingQuery = z.object({ unit, period, minN: z.coerce.number().int().min(1).max(100_000).optional() });
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+const flagsQuery = z.object({ unit, from: day, to: day }).refine((q) => q.from <= q.to, { message: 'from is after to', path: ['from'] });
 const casesQuery = z.object({ unit, period, status: z.enum(['open', 'in_progress', 'closed']).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) });
 
 /**
  * Read API for indices ("tự đánh giá"), trends, breakdowns, ranking, response rate and cases:
  * GET /api/v1/reports/indices?unit&period[&format=json|csv|xlsx&procedure|officer|channel],
- * /api/v1/reports/ranking?unit&period[&minN], /api/v1/reports/cases?unit&period[&status].
+ * /api/v1/reports/ranking?unit&period[&minN], /api/v1/reports/cases?unit&period[&status],
+ * /api/v1/reports/flags?unit&from&to (integrity flags, with whether each response is excluded;
+ * excluding is `hailong flags exclude`, an operator's command).
  * The caller is an API key (Bearer); it reads only its units and what lies below or was merged
  * into them (an unscoped key reads every unit). 401 bad key, 403 unit outside scope, 422 bad query.
  */
@@ -105,6 +110,17 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       if (!q) return;
       await guarded(reply, async () => {
         await reply.send(await buildRanking({ parent: q.unit, period: q.period, units, ...(q.minN ? { minN: q.minN } : {}) }));
+      });
+    });
+
+    app.get('/api/v1/reports/flags', async (req, reply) => {
+      const units = await callerUnits(req, reply);
+      if (units === undefined) return;
+      const q = parse(flagsQuery, req, reply);
+      if (!q) return;
+      await guarded(reply, async () => {
+        const flags = await listFlags({ units: await scopedUnits(q.unit, units), from: q.from, to: q.to });
+        await reply.send({ unit: q.unit, from: q.from, to: q.to, count: flags.length, flags });
       });
     });
 
