@@ -69,7 +69,7 @@ end
 if ctl == 'cancelled' then
   redis.call('hset', KEYS[1], ARGV[1], 'X')
   if st == 's' then redis.call('hincrby', KEYS[2], 'sending', -1) end
-  redis.call('hincrby', KEYS[2], 'cancelled', 1)
+  redis.call('hincrby', KEYS[2], 'X', 1)
   return {'cancelled'}
 end
 if ctl == 'paused' then unclaim() return {'paused'} end

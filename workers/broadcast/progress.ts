@@ -70,24 +70,28 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
 
 /**
  * Marks finished broadcasts and stores their report: 'sending' with a complete fan-out and
- * nothing queued or in flight becomes 'completed' (or 'cancelled' when its control key says so);
- * a cancelled one is finished once its in-flight sends settle. Idempotent; any number of processes may run it.
+ * nothing queued or in flight becomes 'completed'; a cancelled one becomes 'cancelled' once its
+ * in-flight sends settle. Cancelled means its status or its control key says so: a cancel sets
+ * the key first and the status last, and its status write can be lost (its process dies, or, on
+ * FerretDB, a concurrent update of the same document rewrites it whole: the fan-out's), so the key
+ * is authoritative. Idempotent; any number of processes may run it.
  */
 export async function finishBroadcasts(redis: Redis, prefix: string, now = new Date()): Promise<number> {
   const store = new DeliveryStore(redis, prefix);
   let finished = 0;
-  const open = await Broadcast.find({ $or: [{ status: 'sending', fanoutDone: true }, { status: 'cancelled', finishedAt: null }] }, { _id: 1, status: 1 }).lean();
+  const open = await Broadcast.find(
+    { finishedAt: null, status: { $in: ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused', 'cancelled'] } },
+    { _id: 1, status: 1, fanoutDone: 1 },
+  ).lean();
   for (const bc of open) {
     const id = bc._id.toString();
+    const cancelled = bc.status === 'cancelled' || (await redis.get(controlKey(prefix, id))) === 'cancelled';
+    if (!cancelled && !(bc.status === 'sending' && bc.fanoutDone)) continue;
     const c = await store.counts(id);
     // A cancelled broadcast may still see a fan-out page that was in progress at the cancel; its
     // jobs settle as cancelled, so wait for them too.
     if (c.sending > 0 || c.queued > 0) continue;
-    // A cancel sets its control key first and the status last: a broadcast still 'sending' whose
-    // key says cancelled was cancelled (its cancel may be mid-way, or its process gone), never
-    // completed.
-    const cancelled = bc.status === 'sending' && (await redis.get(controlKey(prefix, id))) === 'cancelled';
-    const status = bc.status === 'sending' ? { status: cancelled ? 'cancelled' : 'completed', ...(cancelled ? { cancelledAt: now } : {}) } : {};
+    const status = cancelled ? { status: 'cancelled', ...(bc.status === 'cancelled' ? {} : { cancelledAt: now }) } : { status: 'completed' };
     const r = await Broadcast.updateOne({ _id: bc._id, status: bc.status, finishedAt: null }, { $set: { finishedAt: now, report: c, ...status } });
     if (r.modifiedCount === 1) await store.expire(id);
     finished += r.modifiedCount;
