@@ -160,8 +160,9 @@ export class ConversationService {
       }
       dossier = resolved.dossier;
     }
-    // Starting on purpose is an explicit wish to take part (again).
-    await this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel, userId: ev.userId, set: { unsubscribedAt: null } });
+    // Starting on purpose is an explicit wish to take part (again), and proves the bot is no
+    // longer blocked (a chat found blocked by a broadcast or an invitation is reachable again).
+    await this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel, userId: ev.userId, set: { unsubscribedAt: null, blockedAt: null } });
     if (session && (!dossier || session.dossierCode === dossier.code)) {
       // Resume where the citizen left off.
       const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);

@@ -8,13 +8,18 @@ import { ingestDossierEvent } from '../../bot/survey/dossier-ingest';
 import { parseDossierEvent } from '../../bot/survey/dossier-event';
 import { telegramInvitationSender } from '../../workers/jobs/invitation-senders';
 import { Outreach, invitationJobId } from '../../workers/jobs/invitation-queue';
+import { JobProducer } from '../../workers/producer';
+import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { FakeTelegram } from '../fakes/telegram-server';
+import { testEnv } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 let fake: FakeTelegram;
 const redis = testRedis();
 const prefix = testPrefix('invtg');
 let outreach: Outreach;
+let producer: JobProducer;
+let ingest: RunningWorkers;
 let clock = new Date('2025-03-16T03:00:00Z'); // 10:00 in Huế
 const env = parseEnv({
   ...process.env,
@@ -60,6 +65,9 @@ beforeAll(async () => {
     backoffMs: 100,
   });
   outreach.startWorker();
+  // The ingest workers apply contact changes (a contact found blocked).
+  producer = new JobProducer(redis, prefix);
+  ingest = await startWorkers({ ctx: { env: testEnv(prefix), log: logger, redis, prefix }, producer, createConnection: testRedis, queues: ['ingest'] });
   await Unit.create({ code: '19867', name: 'Thị trấn Sịa', level: 'town' });
   await Contact.create([
     { channel: 'telegram', channelUserId: '777001', consentAt: new Date('2025-01-01'), phoneHash: null },
@@ -69,6 +77,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await ingest?.close();
+  await producer?.close();
   await outreach.close();
   await clearPrefix(redis, prefix);
   redis.disconnect();
@@ -135,6 +145,12 @@ test('no consent on record, or a blocked chat, means no proactive invitation', a
   expect(tried.filter(([chat]) => chat === '777002')).toHaveLength(0);
   // A refused send does not count against the cooldown: the contact was not invited.
   expect((await Contact.findOne({ channelUserId: '403' }).lean())?.lastInvitedAt).toBeNull();
+  // The 403 marks the contact blocked and unsubscribed, so nothing proactive tries it again.
+  const marked = await waitFor(async () => (await Contact.findOne({ channelUserId: '403', blockedAt: { $ne: null } }).lean()) ?? null);
+  expect(marked.unsubscribedAt).not.toBeNull();
+  await event('INV-0403', { telegramChatId: '403' });
+  await waitFor(async () => (await Dossier.findOne({ code: 'INV-0403', 'invitation.skipped': 'no_channel' }).lean()) ?? null);
+  expect(fake.callsOf('sendMessage').filter((c) => String(c.params.chat_id) === '403')).toHaveLength(1);
 });
 
 test('an invitation due in quiet hours waits for the morning', async () => {

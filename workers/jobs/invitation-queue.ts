@@ -10,6 +10,8 @@ import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
 import { markStage } from '../../bot/survey/funnel';
 import { outOfQuiet, planReminders, type QuietHours } from '../../bot/survey/schedule';
 import { erasePhone } from '../../bot/survey/zns-phone';
+import { jobConversationBackground } from '../../app/conversation-background';
+import { JobProducer } from '../producer';
 import { PhoneInviteClaims } from './invitation-phone-claim';
 import type { InvitationSender } from './invitation-senders';
 import {
@@ -79,16 +81,25 @@ export class Outreach implements OutreachScheduler {
   private readonly now: () => Date;
   private readonly quiet: QuietHours;
   private readonly deps: OutreachDeps;
+  /** For contact changes (a contact found blocked), applied by the ingest workers. */
+  private readonly producer: JobProducer;
 
   constructor(private readonly opts: OutreachOptions) {
     const { ctx } = opts;
     this.now = opts.now ?? (() => new Date());
     this.quiet = { start: ctx.env.QUIET_HOURS_START, end: ctx.env.QUIET_HOURS_END };
+    this.producer = new JobProducer(ctx.redis, ctx.prefix);
+    const contacts = jobConversationBackground(this.producer);
     this.deps = {
       env: ctx.env,
       senders: opts.senders,
       log: ctx.log,
       phoneClaims: new PhoneInviteClaims(ctx.redis, ctx.prefix),
+      markBlocked: async (c) => {
+        const at = this.now().toISOString();
+        await contacts.updateContact({ ...c, set: { blockedAt: at, unsubscribedAt: at } });
+        ctx.log.info({ contactId: c.contactId, channel: c.channel }, 'outreach: the platform refused the contact (blocked): unsubscribed');
+      },
     };
     this.queue = new Queue(OUTREACH_QUEUE, {
       connection: ctx.redis,
@@ -228,6 +239,7 @@ export class Outreach implements OutreachScheduler {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+    await this.producer.close();
     this.workerConnection?.disconnect();
   }
 }

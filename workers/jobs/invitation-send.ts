@@ -26,6 +26,8 @@ export interface OutreachDeps {
   log: Logger;
   /** Cooldown claims by phone hash, for ZNS (no contact to claim); without them ZNS is not used. */
   phoneClaims?: PhoneInviteClaims;
+  /** Marks a contact the platform refused as blocked and unsubscribed (through the contact-change path). */
+  markBlocked?: (c: { contactId: string; channel: ContactChannel; userId: string }) => Promise<void>;
 }
 
 export type DossierLean = NonNullable<Awaited<ReturnType<typeof loadDossier>>>;
@@ -182,6 +184,7 @@ async function sendToContact(
     { channelUserId: c.channelUserId, lang, dossierCode: d.code },
     await messageFor('invite', d, channel, lang, deps.env),
   );
+  if (outcome === 'blocked') await deps.markBlocked?.({ contactId: String(c._id), channel, userId: c.channelUserId });
   if (outcome === 'sent') {
     await Dossier.updateOne(
       { code: d.code },

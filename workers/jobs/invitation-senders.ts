@@ -7,10 +7,12 @@ import type { InvitationMessage } from '../../bot/survey/invitation-text';
 
 /**
  * How a channel delivers an invitation or reminder. `unreachable` is permanent for this contact
- * (blocked the bot, chat gone, no account): the next channel of the fallback order is tried.
+ * (no account, outside a window): the next channel of the fallback order is tried. `blocked` is
+ * the same, and the platform said the user blocked the bot or is gone: the contact is also
+ * marked blocked and unsubscribed, as a broadcast or a reply would mark it.
  * A transient failure (unreachable platform, 5xx, 429) throws, and the job retries with backoff.
  */
-export type SendOutcome = 'sent' | 'unreachable';
+export type SendOutcome = 'sent' | 'unreachable' | 'blocked';
 /** A chat contact (channelUserId) or, for Zalo ZNS, the plain phone (used for this send only). */
 export interface Recipient {
   lang: Lang;
@@ -61,7 +63,7 @@ export function telegramInvitationSender(telegram: TelegramSendApi): InvitationS
           t &&
           (t.code === 403 || (t.code === 400 && /chat not found|user is deactivated/i.test(t.description)))
         )
-          return 'unreachable';
+          return 'blocked';
         throw err;
       }
     },
