@@ -55,4 +55,10 @@ test('concurrent answers share jobs; each is stored once, a replayed one too; a 
     day: null,
   });
   expect(stored!.createdAt).toBeInstanceOf(Date);
+  // The started responses too: the same fields as a document mongoose builds from the model.
+  const response = await Response.findOne({ responseId: 'resp-sink-0003' }, { _id: 0, __v: 0 }).lean();
+  const hydrated = new Response({ ...response }).toObject({ versionKey: false }) as Record<string, unknown>;
+  delete hydrated._id;
+  expect(Object.keys(response!).sort()).toEqual(Object.keys(hydrated).sort());
+  expect(response).toMatchObject({ status: 'started', completedAt: null, day: null, dissatisfied: false, excluded: { at: null, by: null, reason: null } });
 });

@@ -76,11 +76,18 @@ async function flush(items: AnswerItem[]): Promise<void> {
       lang: m.lang,
       status: 'started',
       startedAt: new Date(m.startedAt),
+      // The rest of models/response.ts's defaults: inserted lean, like the answers.
+      completedAt: null,
+      day: null,
+      dissatisfied: false,
+      excluded: { at: null, by: null, reason: null },
+      createdAt: now,
+      updatedAt: now,
     });
   }
   await Promise.all([
     insertIgnoringDuplicates(Answer as unknown as Model<never>, answers, { lean: true }),
-    insertIgnoringDuplicates(Response as unknown as Model<never>, [...started.values()]),
+    insertIgnoringDuplicates(Response as unknown as Model<never>, [...started.values()], { lean: true }),
   ]);
   if (startedSeen.size > STARTED_SEEN_MAX) startedSeen.clear();
   for (const id of started.keys()) startedSeen.add(id);
