@@ -60,11 +60,13 @@ interface Target {
 /** A reply that has not come after this long is counted lost (a hang would hide every other number). */
 const REPLY_TIMEOUT_MS = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? 10_000);
 
-async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds: number, base: number): Promise<{ turnsPerS: number; p50: number; p99: number; lost: number }> {
+async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds: number, base: number): Promise<{ turnsPerS: number; p50: number; p99: number; lost: number; lostAt: Record<string, number> }> {
   const deadline = performance.now() + seconds * 1000;
   const lat: number[] = [];
   let turns = 0;
   let lost = 0;
+  /** Lost replies by the message that got none ("step: text"). */
+  const lostAt: Record<string, number> = {};
   await Promise.all(
     Array.from({ length: citizens }, async (_, i) => {
       const chat = base + i;
@@ -76,6 +78,8 @@ async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds
         const at = await Promise.race([reply, sleep(REPLY_TIMEOUT_MS).then(() => null)]);
         if (at === null) {
           lost++;
+          const k = `${step}: ${text}`;
+          lostAt[k] = (lostAt[k] ?? 0) + 1;
           continue;
         }
         lat.push(at - t0);
@@ -84,7 +88,7 @@ async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds
     }),
   );
   lat.sort((a, b) => a - b);
-  return { turnsPerS: turns / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), lost };
+  return { turnsPerS: turns / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), lost, lostAt };
 }
 
 async function openLoop(sink: BotApiSink, t: Target, citizens: number, ratePerS: number, seconds: number, base: number): Promise<{ offered: number; achieved: number; p50: number; p99: number; max: number }> {
@@ -190,7 +194,7 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     const satEcho = await saturation(sink, echoT, 200, SATURATION_SECONDS, 1_000_000);
     console.log(`  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms, ${satEcho.lost} replies lost)`);
     const satBot = await saturation(sink, botT, 200, SATURATION_SECONDS, 2_000_000);
-    console.log(`  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms, ${satBot.lost} replies lost)`);
+    console.log(`  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms, ${satBot.lost} replies lost${satBot.lost > 0 ? `: ${JSON.stringify(satBot.lostAt)}` : ''})`);
     console.log(`  ratio hailong/echo: ${(satBot.turnsPerS / satEcho.turnsPerS).toFixed(2)} (target >= 0.5)`);
     result.saturation = { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS };
   }

@@ -10,29 +10,50 @@ export class FlowValidationError extends Error {
 }
 
 /**
- * Flow versions from MongoDB. Published versions are immutable, so a (key, version) is cached
- * for the life of the process; "latest published" is looked up each time a survey starts.
+ * Flow versions from MongoDB. Published versions are immutable, so a (key, version) is parsed
+ * once and cached for the life of the process (single flight: concurrent misses share one read).
+ * Which version is the latest published is looked up at most every `latestTtlMs` per key (a
+ * survey start used to read and validate the whole definition each time: under 200 concurrent
+ * starts on FerretDB, replies to `/start` took over 10 s); a version published by another process
+ * is used by new surveys within that time, one published through this repository at once.
  */
 export class FlowRepository {
-  private readonly byVersion = new Map<string, Flow>();
+  private readonly byVersion = new Map<string, Promise<Flow>>();
+  private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
 
-  async get(key: string, version: number): Promise<Flow> {
+  constructor(private readonly latestTtlMs = 5000) {}
+
+  get(key: string, version: number): Promise<Flow> {
     const id = `${key}@${version}`;
     const hit = this.byVersion.get(id);
     if (hit) return hit;
-    const doc = await FlowModel.findOne({ key, version, status: { $in: ['published', 'archived'] } }).lean();
-    if (!doc) throw new Error(`flow ${id} is not published`);
-    const flow = this.parse(doc.definition);
-    this.byVersion.set(id, flow);
-    return flow;
+    const load = (async () => {
+      const doc = await FlowModel.findOne({ key, version, status: { $in: ['published', 'archived'] } }).lean();
+      if (!doc) throw new Error(`flow ${id} is not published`);
+      return this.parse(doc.definition);
+    })();
+    this.byVersion.set(id, load);
+    load.catch(() => this.byVersion.get(id) === load && this.byVersion.delete(id));
+    return load;
   }
 
   async latestPublished(key: string): Promise<Flow> {
-    const doc = await FlowModel.findOne({ key, status: 'published' }).sort({ version: -1 }).lean();
-    if (!doc) throw new Error(`no published version of flow "${key}" (run \`hailong seed\`)`);
-    const flow = this.parse(doc.definition);
-    this.byVersion.set(`${key}@${doc.version}`, flow);
-    return flow;
+    const now = Date.now();
+    let entry = this.latest.get(key);
+    if (!entry || now - entry.at > this.latestTtlMs) {
+      const version = FlowModel.findOne({ key, status: 'published' }, { version: 1 })
+        .sort({ version: -1 })
+        .lean()
+        .then((doc) => {
+          if (!doc) throw new Error(`no published version of flow "${key}" (run \`hailong seed\`)`);
+          return doc.version;
+        });
+      const fresh = { at: now, version };
+      entry = fresh;
+      this.latest.set(key, fresh);
+      version.catch(() => this.latest.get(key) === fresh && this.latest.delete(key));
+    }
+    return this.get(key, await entry.version);
   }
 
   /**
@@ -47,6 +68,7 @@ export class FlowRepository {
     const version = (last?.version ?? 0) + 1;
     const flow: Flow = { ...checked.flow, version };
     await FlowModel.create({ key: flow.key, version, status: 'published', definition: flow, publishedAt: new Date(), createdBy: by });
+    this.latest.delete(flow.key);
     return flow;
   }
 
@@ -59,6 +81,7 @@ export class FlowRepository {
       { $setOnInsert: { status: 'published', definition: checked.flow, publishedAt: new Date(), createdBy: 'seed' } },
       { upsert: true },
     );
+    this.latest.delete(flow.key);
   }
 
   private parse(definition: unknown): Flow {

@@ -1,0 +1,52 @@
+import mongoose from 'mongoose';
+import { defaultFlow } from '../../bot/flow/default-flow';
+import { FlowRepository } from '../../bot/flow/repository';
+import { connectTestDb, dropTestDb } from '../support/services';
+
+/** Reads of the flows collection, counted from the driver's command log. */
+let flowReads = 0;
+
+beforeAll(async () => {
+  await connectTestDb('flowrepo');
+  mongoose.set('debug', (collection: string, method: string) => {
+    if (collection === 'flows' && method.startsWith('find')) flowReads++;
+  });
+});
+
+afterAll(async () => {
+  mongoose.set('debug', false);
+  await dropTestDb();
+});
+
+test('200 surveys starting at once read the latest flow once, and a version published here is used at once', async () => {
+  const repo = new FlowRepository(60_000);
+  await repo.ensure(defaultFlow);
+  flowReads = 0;
+  const flows = await Promise.all(Array.from({ length: 200 }, () => repo.latestPublished(defaultFlow.key)));
+  expect(new Set(flows.map((f) => f.version))).toEqual(new Set([defaultFlow.version]));
+  // One read of the latest version number, one of that version's definition.
+  expect(flowReads).toBe(2);
+
+  const next = await repo.publish({ ...defaultFlow, version: 1 }, 'admin');
+  expect(next.version).toBe(defaultFlow.version + 1);
+  expect((await repo.latestPublished(defaultFlow.key)).version).toBe(next.version);
+});
+
+test('another process picks up a newly published version within its time to live', async () => {
+  const other = new FlowRepository(300);
+  const before = (await other.latestPublished(defaultFlow.key)).version;
+  const published = await new FlowRepository().publish({ ...defaultFlow, version: 1 }, 'admin');
+  expect(published.version).toBe(before + 1);
+  // Still the cached answer inside the time to live…
+  expect((await other.latestPublished(defaultFlow.key)).version).toBe(before);
+  await new Promise((r) => setTimeout(r, 350));
+  // …the new version after it.
+  expect((await other.latestPublished(defaultFlow.key)).version).toBe(published.version);
+});
+
+test('a version that is not published is an error, and the error is not cached', async () => {
+  const repo = new FlowRepository();
+  await expect(repo.get(defaultFlow.key, 999)).rejects.toThrow('is not published');
+  await expect(repo.latestPublished('no-such-flow')).rejects.toThrow('no published version of flow "no-such-flow"');
+  await expect(repo.latestPublished('no-such-flow')).rejects.toThrow('no published version');
+});
