@@ -38,18 +38,18 @@ if [ -z "${MONGODB_URI:-}" ]; then
   psql "$PG_URL/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
     || psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
   FERRET=$(bash "$HERE/install-ferretdb.sh")
-  PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  FERRET_PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
   STATE=$(mktemp -d)
-  log "starting FerretDB on 127.0.0.1:$PORT (PostgreSQL database $DB)"
-  "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB" --listen-addr="127.0.0.1:$PORT" \
+  log "starting FerretDB on 127.0.0.1:$FERRET_PORT (PostgreSQL database $DB)"
+  "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB" --listen-addr="127.0.0.1:$FERRET_PORT" \
     --debug-addr=- --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
   FERRET_PID=$!
   for _ in $(seq 1 100); do
-    (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    (echo >"/dev/tcp/127.0.0.1/$FERRET_PORT") 2>/dev/null && break
     kill -0 "$FERRET_PID" 2>/dev/null || { log "FerretDB exited:"; cat "$STATE/ferretdb.log" >&2; exit 1; }
     sleep 0.1
   done
-  export MONGODB_URI="mongodb://127.0.0.1:$PORT/hailong"
+  export MONGODB_URI="mongodb://127.0.0.1:$FERRET_PORT/hailong"
 fi
 
 log "REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI"
