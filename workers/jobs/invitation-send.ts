@@ -184,7 +184,6 @@ async function sendToContact(
     { channelUserId: c.channelUserId, lang, dossierCode: d.code },
     await messageFor('invite', d, channel, lang, deps.env),
   );
-  if (outcome === 'blocked') await deps.markBlocked?.({ contactId: String(c._id), channel, userId: c.channelUserId });
   if (outcome === 'sent') {
     await Dossier.updateOne(
       { code: d.code },
@@ -209,6 +208,9 @@ async function sendToContact(
     { code: d.code, 'invitation.contactId': c._id },
     { $set: { 'invitation.contactId': null, 'invitation.channel': null } },
   );
+  // After the claim is given back: the mark is written by a job, and on FerretDB an update rewrites
+  // the whole document, so a mark applied between the claim and its return could bring the claim back.
+  if (outcome === 'blocked') await deps.markBlocked?.({ contactId: String(c._id), channel, userId: c.channelUserId });
   deps.log.info(
     { dossier: d.code, contactId: String(c._id), channel },
     'invitation: contact unreachable, trying the next channel',
