@@ -3,7 +3,8 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 /**
  * Counts of one unit on one Asia/Ho_Chi_Minh day, rebuilt whole from the raw answers by the
  * `rollup.recompute` job (workers/aggregation). Month, quarter and year are sums of days, done
- * in code; whole months also have their totals in rollup-month.ts. `version` is the run that wrote it: a slower, older run never overwrites a newer one.
+ * in code; whole months also have their totals in rollup-month.ts. `version` is the run that
+ * wrote it: a slower, older run never overwrites a newer one.
  */
 export const cellSchema = new Schema(
   {

@@ -1,11 +1,12 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { env } from '../../config/env';
 import { createProducerConnection } from '../../lib/redis';
 import type { FlagReason } from '../../models/flag';
 import { JobProducer } from '../../workers/producer';
-import { excludeResponse } from '../../workers/aggregation/integrity';
+import { excludeResponse, ExclusionReasonError } from '../../workers/aggregation/integrity';
 import { listFlags } from '../../workers/aggregation/integrity-flags';
 import { scopedUnits } from '../../workers/aggregation/units';
+import { parseDay } from './day-option';
 import { withMongo } from './report';
 
 const REASON_VI: Record<FlagReason, string> = {
@@ -13,11 +14,6 @@ const REASON_VI: Record<FlagReason, string> = {
   shared_contact: 'một tài khoản trả lời cho nhiều người nộp hồ sơ',
   counter_network: 'gửi từ mạng của bộ phận một cửa',
 };
-
-function day(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError(`ngày không hợp lệ / invalid day "${value}": expected YYYY-MM-DD`);
-  return value;
-}
 
 interface ListOpts {
   unit: string;
@@ -44,8 +40,8 @@ export function registerFlagsCommand(program: Command): void {
     .command('list')
     .description('Liệt kê phiếu nghi vấn / list flagged responses')
     .requiredOption('--unit <code>', 'mã đơn vị (gồm đơn vị trực thuộc) / unit code')
-    .requiredOption('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)', day)
-    .requiredOption('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)', day)
+    .requiredOption('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)', parseDay)
+    .requiredOption('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)', parseDay)
     .option('--json', 'in JSON')
     .action(async (opts: ListOpts) => {
       await withMongo(async () => {
@@ -76,8 +72,8 @@ export function registerFlagsCommand(program: Command): void {
       try {
         await withMongo(async () => {
           const deps = { redis, prefix: e.REDIS_PREFIX, enqueue: async (name: string, payload: unknown, o?: { jobId?: string; delay?: number }) => void (await producer.addByName(name, payload, o)) };
-          const done = await excludeResponse(deps, responseId, opts.by, opts.reason).catch((err: Error) => {
-            if (/written reason/.test(err.message)) {
+          const done = await excludeResponse(deps, responseId, opts.by, opts.reason).catch((err: unknown) => {
+            if (err instanceof ExclusionReasonError) {
               console.error('Cần ghi lý do (ít nhất 5 ký tự) / a written reason is required (5 characters or more)');
               process.exitCode = 2;
               return null;

@@ -1,8 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { env } from '../../config/env';
 import { createProducerConnection } from '../../lib/redis';
 import { backfillAnswerBuckets } from '../../workers/aggregation/backfill';
 import { rebuildRollups } from '../../workers/aggregation/rebuild';
+import { parseDay } from './day-option';
 import { withMongo } from './report';
 
 interface RangeOpts {
@@ -10,16 +11,11 @@ interface RangeOpts {
   to?: string;
 }
 
-function day(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError(`ngày không hợp lệ / invalid day "${value}": expected YYYY-MM-DD`);
-  return value;
-}
-
 /** The optional day range both subcommands take. */
 function withDayRange(cmd: Command): Command {
   return cmd
-    .option('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)', day)
-    .option('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)', day);
+    .option('--from <day>', 'từ ngày / first day, YYYY-MM-DD (Asia/Ho_Chi_Minh)', parseDay)
+    .option('--to <day>', 'đến ngày / last day, YYYY-MM-DD (inclusive)', parseDay);
 }
 
 /**

@@ -72,8 +72,16 @@ export async function flagBursts(unitCode: string, day: string, rule: BurstRule 
  * Excludes a response from the indices with a written reason (kept in the audit log) and
  * recomputes its bucket; the reports say how many were excluded. `reason` is required.
  */
+/** An exclusion without a written reason (at least 5 characters): refused, nothing changed. */
+export class ExclusionReasonError extends Error {
+  constructor() {
+    super('an exclusion needs a written reason');
+    this.name = 'ExclusionReasonError';
+  }
+}
+
 export async function excludeResponse(deps: ScheduleDeps & { redis: Redis }, responseId: string, by: string, reason: string, now = new Date()): Promise<boolean> {
-  if (reason.trim().length < 5) throw new Error('an exclusion needs a written reason');
+  if (reason.trim().length < 5) throw new ExclusionReasonError();
   const r = await Response.findOneAndUpdate({ responseId, 'excluded.at': null }, { $set: { excluded: { at: now, by, reason } } }, { returnDocument: 'after' }).lean();
   if (!r) return false;
   await AuditLog.create({ at: now, actor: by, action: 'response.excluded', targetType: 'response', targetId: responseId, unitCode: r.unitCode, reason });

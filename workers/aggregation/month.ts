@@ -5,7 +5,7 @@ import { FORMULA_VERSION } from './formula';
 import { loadMonthDays, sumTotals, type PeriodTotals } from './period-sum';
 import type { RollupDeps } from './recompute';
 import { cellsOf } from './bucket';
-import type { ScheduleDeps } from './schedule';
+import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
 
 /**
  * Month totals: the sum of a unit's day rollups for one month, totals only (models/rollup-month.ts).
@@ -25,11 +25,8 @@ export function monthJobId(unitCode: string, month: string, epoch: string): stri
 }
 
 /** Asks for the month of a day to be summed again. Call it only AFTER the day rollup is written. */
-export async function scheduleMonth(deps: ScheduleDeps, unitCode: string, month: string, delayMs: number): Promise<string> {
-  const epoch = (await deps.redis.get(monthEpochKey(deps.prefix, unitCode, month))) ?? '0';
-  const jobId = monthJobId(unitCode, month, epoch);
-  await deps.enqueue('rollup.month', { unitCode, month }, { jobId, delay: delayMs });
-  return jobId;
+export function scheduleMonth(deps: ScheduleDeps, unitCode: string, month: string, delayMs: number): Promise<string> {
+  return scheduleAtEpoch(deps, monthEpochKey(deps.prefix, unitCode, month), (epoch) => monthJobId(unitCode, month, epoch), 'rollup.month', { unitCode, month }, delayMs);
 }
 
 /** Sums one unit-month from its day rollups and writes it unless a newer version is there. */

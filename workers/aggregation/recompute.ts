@@ -6,6 +6,7 @@ import { Response } from '../../models/response';
 import { Rollup } from '../../models/rollup';
 import { buildBucket, type Bucket, type BucketAnswer, type BucketResponse } from './bucket';
 import { FORMULA_VERSION } from './formula';
+import { monthOf } from './month';
 
 /**
  * Rebuilds unit-day buckets from the raw answers. Exact under retries, duplicate jobs, crashes
@@ -82,7 +83,7 @@ export async function writeBucket(unitCode: string, day: string, version: number
   try {
     await Rollup.updateOne(
       { unitCode, day, version: { $lt: version } },
-      { $set: { ...bucket, month: day.slice(0, 7), formulaVersion: FORMULA_VERSION, version, computedAt: now }, $setOnInsert: { unitCode, day } },
+      { $set: { ...bucket, month: monthOf(day), formulaVersion: FORMULA_VERSION, version, computedAt: now }, $setOnInsert: { unitCode, day } },
       { upsert: true },
     );
     return true;
@@ -108,7 +109,7 @@ export async function writeBuckets(unitCode: string, writes: readonly BucketWrit
   const ops = writes.map((w) => ({
     updateOne: {
       filter: { unitCode, day: w.day, version: { $lt: w.version } },
-      update: { $set: { ...w.bucket, month: w.day.slice(0, 7), formulaVersion: FORMULA_VERSION, version: w.version, computedAt: now }, $setOnInsert: { unitCode, day: w.day } },
+      update: { $set: { ...w.bucket, month: monthOf(w.day), formulaVersion: FORMULA_VERSION, version: w.version, computedAt: now }, $setOnInsert: { unitCode, day: w.day } },
       upsert: true,
     },
   }));

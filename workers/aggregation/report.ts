@@ -77,8 +77,7 @@ export function figuresOf(s: Summed): Figures {
   return { responses: s.responses, dissatisfiedResponses: s.dissatisfiedResponses, elements, overall };
 }
 
-function filtered(docs: DayRollup[], q: ReportQuery): Summed & { excluded: number } {
-  const base = sumTotals(docs);
+function filtered(docs: DayRollup[], base: Summed & { excluded: number }, q: ReportQuery): Summed & { excluded: number } {
   const filters: Array<[string | undefined, (d: DayRollup) => DayRollup['byProcedure']]> = [
     [q.procedure, (d) => d.byProcedure],
     [q.officer, (d) => d.byOfficer],
@@ -157,8 +156,8 @@ export async function buildReport(q: ReportQuery): Promise<Report> {
   // needs the day rollups' breakdowns.
   const breakdowns = !q.indexOnly || !!(q.procedure || q.officer || q.channel);
   const docs = breakdowns ? await loadRollups(codes, p.firstDay, p.lastDay) : [];
-  const totals = breakdowns ? docs : await loadTotals(codes, p.firstDay, p.lastDay);
-  const sum = breakdowns ? filtered(docs, q) : sumTotals(totals);
+  const all = sumTotals(breakdowns ? docs : await loadTotals(codes, p.firstDay, p.lastDay));
+  const sum = breakdowns ? filtered(docs, all, q) : all;
   const unit = await Unit.findOne({ code: q.unit }, { name: 1 }).lean();
   const report: Report = {
     label: INDEX_LABEL_VI,
@@ -173,7 +172,7 @@ export async function buildReport(q: ReportQuery): Promise<Report> {
     unitsIncluded: codes,
     excludedResponses: sum.excluded,
     ...figuresOf(sum),
-    ...(await dossierFigures(codes, p, sumTotals(totals).responses)),
+    ...(await dossierFigures(codes, p, all.responses)),
   };
   if (q.indexOnly) return report;
 

@@ -21,9 +21,16 @@ export function recomputeJobId(unitCode: string, day: string, epoch: string): st
  * calls coalesce into it; once it has started (and INCRed the epoch) a call gets a new id and so
  * a new job. See recompute.ts for why this loses nothing.
  */
-export async function scheduleRollup(deps: ScheduleDeps, unitCode: string, day: string, delayMs = ROLLUP_COALESCE_MS): Promise<string> {
-  const epoch = (await deps.redis.get(epochKey(deps.prefix, unitCode, day))) ?? '0';
-  const jobId = recomputeJobId(unitCode, day, epoch);
-  await deps.enqueue('rollup.recompute', { unitCode, day }, { jobId, delay: delayMs });
+export function scheduleRollup(deps: ScheduleDeps, unitCode: string, day: string, delayMs = ROLLUP_COALESCE_MS): Promise<string> {
+  return scheduleAtEpoch(deps, epochKey(deps.prefix, unitCode, day), (epoch) => recomputeJobId(unitCode, day, epoch), 'rollup.recompute', { unitCode, day }, delayMs);
+}
+
+/**
+ * The scheduling rule shared by day rollups and month totals: the job is named after the epoch
+ * read now, after the data it must count was written (see recompute.ts).
+ */
+export async function scheduleAtEpoch(deps: ScheduleDeps, epochKeyName: string, jobIdOf: (epoch: string) => string, name: string, payload: unknown, delayMs: number): Promise<string> {
+  const jobId = jobIdOf((await deps.redis.get(epochKeyName)) ?? '0');
+  await deps.enqueue(name, payload, { jobId, delay: delayMs });
   return jobId;
 }

@@ -2,7 +2,6 @@ import { retryOnDuplicate } from '../../../lib/mongo';
 import { hcmDay } from '../../../lib/time';
 import { Case } from '../../../models/case';
 
-
 /** What opening a case needs from a completed response (a subset of the response.complete payload). */
 export interface CompletedResponse {
   responseId: string;
