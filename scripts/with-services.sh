@@ -41,7 +41,12 @@ if [ -z "${MONGODB_URI:-}" ]; then
   FERRET_PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
   STATE=$(mktemp -d)
   log "starting FerretDB on 127.0.0.1:$FERRET_PORT (PostgreSQL database $DB)"
-  "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB" --listen-addr="127.0.0.1:$FERRET_PORT" \
+  # FerretDB 1.24's update holds one PostgreSQL connection (the matching query) while it waits
+  # for a second (its write transaction). Its pool (50 by default) therefore deadlocks for good
+  # once as many updates run at once as it has connections (seen in bench/bot-turns.ts: every
+  # query hung; goroutine dump in docs/architecture.md). A larger pool here, and a bounded
+  # client pool per process (maxPoolSize below), keep concurrent operations under it.
+  "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB?pool_max_conns=${HAILONG_FERRET_POOL:-60}" --listen-addr="127.0.0.1:$FERRET_PORT" \
     --debug-addr=- --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
   FERRET_PID=$!
   for _ in $(seq 1 100); do
@@ -49,7 +54,7 @@ if [ -z "${MONGODB_URI:-}" ]; then
     kill -0 "$FERRET_PID" 2>/dev/null || { log "FerretDB exited:"; cat "$STATE/ferretdb.log" >&2; exit 1; }
     sleep 0.1
   done
-  export MONGODB_URI="mongodb://127.0.0.1:$FERRET_PORT/hailong"
+  export MONGODB_URI="mongodb://127.0.0.1:$FERRET_PORT/hailong?maxPoolSize=${HAILONG_MONGO_POOL:-20}"
 fi
 
 log "REDIS_URL=$REDIS_URL MONGODB_URI=$MONGODB_URI"

@@ -37,9 +37,17 @@ export interface HotContact {
 const ACTIVE_TTL_S = 60 * 24 * 3600;
 const FINISHED_TTL_S = 3 * 24 * 3600;
 const CONTACT_TTL_S = 30 * 24 * 3600;
+/**
+ * The active pointer's value for "this channel user has no active session", known to the live
+ * store. A missing pointer means "not known" (new to this store, or Redis lost its data) and
+ * costs a MongoDB lookup; this value saves it on every /start after a finished survey and on a
+ * new contact's first turn (on FerretDB that lookup is a scan of the sessions).
+ */
+const NO_ACTIVE = '-';
 
 // Saves a session only if its revision is still the one the turn read (optimistic concurrency),
-// and moves the channel user's "active" pointer with it, in one atomic step.
+// and moves the channel user's "active" pointer with it, in one atomic step: to the session while
+// it is active, to NO_ACTIVE (ARGV[7], for ARGV[8] s) once it finished, if it still pointed to it.
 const SAVE = `
 local cur = redis.call('HGET', KEYS[1], 'rev')
 if cur and tonumber(cur) ~= tonumber(ARGV[1]) then return 0 end
@@ -47,7 +55,7 @@ if (not cur) and tonumber(ARGV[1]) ~= -1 then return 0 end
 redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'json', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 if ARGV[5] == '1' then
-  if redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end
+  if redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8]) end
 else
   redis.call('SET', KEYS[2], ARGV[6], 'EX', ARGV[4])
 end
@@ -62,11 +70,21 @@ local touch = 0
 if c and redis.call('SET', KEYS[2], '1', 'PX', ARGV[2], 'NX') then touch = 1 end
 return {c or false, touch, redis.call('GET', KEYS[3]) or false}`;
 
+// Sets the pointer to NO_ACTIVE when it is missing or still names the stale session ARGV[3].
+const MARK_NO_ACTIVE = `
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
+
 export interface TurnContext {
   contact: HotContact | null;
   /** True when the contact is cached and its last interaction should be recorded now. */
   touch: boolean;
+  /** The active session's id per the live store. */
   activeId: string | null;
+  /** The live store knows there is no active session (no need to ask MongoDB). */
+  knownNoActive: boolean;
 }
 
 export class HotStore {
@@ -114,12 +132,22 @@ export class HotStore {
       String(CONTACT_TTL_S),
       String(touchEveryMs),
     )) as [string | null, number, string | null];
-    return { contact: c ? (JSON.parse(c) as HotContact) : null, touch: touch === 1, activeId: activeId ?? null };
+    const known = activeId === NO_ACTIVE;
+    return { contact: c ? (JSON.parse(c) as HotContact) : null, touch: touch === 1, activeId: known ? null : (activeId ?? null), knownNoActive: known };
+  }
+
+  /**
+   * Records that the channel user has no active session (after MongoDB said so, or for a contact
+   * just created), unless the pointer was set meanwhile; `staleId`: a pointer to this session,
+   * whose state the live store no longer holds, is replaced too.
+   */
+  async markNoActive(channel: string, userId: string, staleId: string | null = null): Promise<void> {
+    await this.redis.eval(MARK_NO_ACTIVE, 1, this.activeKey(channel, userId), NO_ACTIVE, String(CONTACT_TTL_S), staleId ?? '');
   }
 
   async getActive(channel: string, userId: string): Promise<HotSession | null> {
     const id = await this.redis.get(this.activeKey(channel, userId));
-    return id ? this.getById(id) : null;
+    return id && id !== NO_ACTIVE ? this.getById(id) : null;
   }
 
   async getById(id: string): Promise<HotSession | null> {
@@ -144,6 +172,8 @@ export class HotStore {
       String(finished ? FINISHED_TTL_S : ACTIVE_TTL_S),
       finished ? '1' : '0',
       next.id,
+      NO_ACTIVE,
+      String(CONTACT_TTL_S),
     )) as number;
     return ok === 1;
   }

@@ -57,8 +57,8 @@ export class ConversationService {
   async handle(ev: InboundEvent): Promise<TurnReply> {
     const now = this.now();
     const pre = await this.deps.store.turnContext(ev.channel, ev.userId, this.touchEveryMs);
-    const contact = await this.contactFor(ev, now, pre);
-    const session = await this.activeSession(ev, contact, pre.activeId);
+    const { contact, created } = await this.contactFor(ev, now, pre);
+    const session = await this.activeSession(ev, contact, pre, created);
 
     if (session && ev.updateId <= session.lastUpdateId) {
       this.deps.log.debug({ sessionId: session.id, updateId: ev.updateId }, 'duplicate update ignored');
@@ -97,31 +97,43 @@ export class ConversationService {
     await Contact.updateOne({ channel, channelUserId: userId }, { $set: { blockedAt: new Date(at), unsubscribedAt: new Date(at) } });
   }
 
-  /** The contact behind a channel user: cached id and language; created in MongoDB by a job. */
-  private async contactFor(ev: InboundEvent, now: Date, pre: TurnContext): Promise<HotContact> {
+  /**
+   * The contact behind a channel user: cached id and language; created in MongoDB by a job.
+   * `created`: MongoDB had no record of this channel user, so it has no session either.
+   */
+  private async contactFor(ev: InboundEvent, now: Date, pre: TurnContext): Promise<{ contact: HotContact; created: boolean }> {
     const { store, background } = this.deps;
     let c = pre.contact;
     let touch = pre.touch;
+    let created = false;
     if (!c) {
       const doc = await Contact.findOne({ channel: ev.channel, channelUserId: ev.userId }, { _id: 1, lang: 1 }).lean();
       const lang: Lang = doc ? (doc.lang === 'en' ? 'en' : 'vi') : ev.langHint?.toLowerCase().startsWith('en') ? 'en' : 'vi';
       c = { id: doc ? String(doc._id) : new Types.ObjectId().toHexString(), lang };
       await store.setContact(ev.channel, ev.userId, c);
-      if (!doc) await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lang, lastInteractionAt: now.toISOString() } });
+      created = !doc;
+      if (created) await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lang, lastInteractionAt: now.toISOString() } });
       touch = await store.shouldTouch(ev.channel, ev.userId, this.touchEveryMs);
     }
     if (touch) {
       await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lastInteractionAt: now.toISOString() } });
     }
-    return c;
+    return { contact: c, created };
   }
 
-  /** The active session: live store first, MongoDB when the live store lost it. */
-  private async activeSession(ev: InboundEvent, contact: HotContact, activeId: string | null): Promise<HotSession | null> {
-    const hot = activeId ? await this.deps.store.getById(activeId) : null;
+  /**
+   * The active session: live store first; MongoDB only when the live store does not know (it
+   * lost its data, or the contact is new to it), and never for a contact created just now.
+   */
+  private async activeSession(ev: InboundEvent, contact: HotContact, pre: TurnContext, contactCreated: boolean): Promise<HotSession | null> {
+    if (pre.knownNoActive) return null;
+    const hot = pre.activeId ? await this.deps.store.getById(pre.activeId) : null;
     if (hot) return hot;
-    const doc = await Session.findOne({ contactId: new Types.ObjectId(contact.id), channel: ev.channel, status: 'active' }).lean();
-    if (!doc) return null;
+    const doc = contactCreated ? null : await Session.findOne({ contactId: new Types.ObjectId(contact.id), channel: ev.channel, status: 'active' }).lean();
+    if (!doc) {
+      await this.deps.store.markNoActive(ev.channel, ev.userId, pre.activeId);
+      return null;
+    }
     // The MongoDB copy lags behind the live store: a session the live store still holds is
     // whatever the live store says (e.g. completed a moment ago), never the older copy.
     const live = await this.deps.store.getById(String(doc._id));

@@ -1,4 +1,4 @@
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { Redis } from 'ioredis';
 import { jobAnswerSink } from '../../app/answer-sink';
 import { jobConversationBackground } from '../../app/conversation-background';
@@ -73,4 +73,53 @@ test('a session the live store lost is restored from its MongoDB copy and contin
   await clearPrefix(redis, prefix);
   const r = await service.handle(ev({ kind: 'action', action: { kind: 'pick', step: s.state.step, node: 'consent', value: 'yes' } }));
   expect(r.messages[0]).toMatchObject({ kind: 'question', node: 'q1' });
+});
+
+describe('what the live store knows spares MongoDB', () => {
+  const evOf = (userId: string, input: InboundEvent['input']): InboundEvent => ({ channel: 'telegram', userId, updateId: updateId++, input });
+  /** The MongoDB operations on `sessions` while `fn` runs (mongoose's debug hook sees every one). */
+  async function sessionQueries(fn: () => Promise<unknown>): Promise<string[]> {
+    const seen: string[] = [];
+    mongoose.set('debug', (collection: string, method: string) => {
+      if (collection === 'sessions') seen.push(method);
+    });
+    try {
+      await fn();
+    } finally {
+      mongoose.set('debug', false);
+    }
+    return seen;
+  }
+  const decline = (userId: string, step: number) => evOf(userId, { kind: 'action', action: { kind: 'pick', step, node: 'consent', value: 'no' } });
+
+  test("a new contact's first turn and a /start after a finished survey look up no session", async () => {
+    const first = await sessionQueries(() => service.handle(evOf('7101', { kind: 'start' })));
+    expect(first).toEqual([]);
+    const s = (await store.getActive('telegram', '7101'))!;
+    await service.handle(decline('7101', s.state.step));
+    expect(await store.getActive('telegram', '7101')).toBeNull();
+    let again: Awaited<ReturnType<ConversationService['handle']>> | undefined;
+    expect(await sessionQueries(async () => (again = await service.handle(evOf('7101', { kind: 'start' }))))).toEqual([]);
+    expect(again!.messages[0]).toMatchObject({ kind: 'question', node: 'consent', step: 1 });
+  });
+
+  test('a contact the live store does not know is looked up once, then known to have no session', async () => {
+    // The contact exists in MongoDB (cached contact gone: Redis lost its keys), without a session.
+    await Contact.create({ channel: 'telegram', channelUserId: '7102' });
+    expect(await sessionQueries(() => service.handle(evOf('7102', { kind: 'text', text: 'xin chào' })))).toEqual(['findOne']);
+    expect(await sessionQueries(() => service.handle(evOf('7102', { kind: 'text', text: 'xin chào' })))).toEqual([]);
+  });
+
+  test('a finished survey whose live state expired is not revived by a lagging MongoDB copy', async () => {
+    await service.handle(evOf('7103', { kind: 'start' }));
+    const live = (await store.getActive('telegram', '7103'))!;
+    await Session.create({ _id: new Types.ObjectId(live.id), contactId: new Types.ObjectId(live.contactId), channel: 'telegram', responseId: live.responseId, flowKey: 'default', flowVersion: 1, status: 'active', state: live.state, meta: live.meta, rev: 0, startedAt: new Date() });
+    await service.handle(decline('7103', live.state.step));
+    // The finished session's live state expires long before the pointer that says "none active".
+    await redis.del(store.sessionKey(live.id));
+    const again = await service.handle(evOf('7103', { kind: 'start' }));
+    expect(again.messages).toHaveLength(1);
+    expect(again.messages[0]).toMatchObject({ kind: 'question', node: 'consent', step: 1 });
+    expect((await store.getActive('telegram', '7103'))!.id).not.toBe(live.id);
+  });
 });
