@@ -7,6 +7,8 @@
  * The bot runs as production deploys it: one process with the `http,bot` roles and the `workers`
  * role in a second process (BENCH_SPLIT=0 runs all roles in the bench's own process).
  * Run: npm run bench -- bot-turns   (or bash scripts/with-services.sh npx tsx bench/bot-turns.ts)
+ * BENCH_WORKERS=0 leaves the workers process out: the bot path alone (its jobs stay queued), to
+ * tell its own cost from the persistence competing with it for this machine's two cores.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -26,6 +28,7 @@ const OPEN_SECONDS = Number(process.env.BENCH_OPEN_S ?? 30);
 /** Which parts to run: `saturation`, `open` or both (default). */
 const PARTS = (process.env.BENCH_PARTS ?? 'saturation,open').split(',');
 const SPLIT = process.env.BENCH_SPLIT !== '0';
+const WORKERS = process.env.BENCH_WORKERS !== '0';
 
 /** The workers role in its own process (`hailong start --roles workers`), ready when it logs so. */
 async function startWorkersProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
@@ -181,10 +184,10 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     ZALO_APP_ID: '',
     ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
-  const workersProcess = SPLIT
+  const workersProcess = SPLIT && WORKERS
     ? await startWorkersProcess({ ...process.env, NODE_ENV: 'production', PHONE_HASH_KEY: 'bench-only-key', MONGODB_URI: env.MONGODB_URI, REDIS_PREFIX: env.REDIS_PREFIX, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: sink.apiRoot, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: SECRET, TELEGRAM_SET_WEBHOOK: 'false', ZALO_APP_ID: '', PORT: '0' })
     : null;
-  const app = await startApp({ env, ...(SPLIT ? { roles: ['http', 'bot'] as const } : {}) });
+  const app = await startApp({ env, ...(SPLIT || !WORKERS ? { roles: ['http', 'bot'] as const } : {}) });
   await new FlowRepository().ensure(defaultFlow);
   const botUrl = `http://127.0.0.1:${app.port}/webhooks/telegram`;
 
