@@ -33,11 +33,15 @@ const WORKERS = process.env.BENCH_WORKERS !== '0';
 /** The workers role in its own process (`hailong start --roles workers`), ready when it logs so. */
 async function startWorkersProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const root = path.resolve(__dirname, '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bin/hailong.ts'), 'start', '--roles', 'workers'], {
-    cwd: root,
-    env: { ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'bin/hailong.ts'), 'start', '--roles', 'workers'],
+    {
+      cwd: root,
+      env: { ...env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('workers process did not start in 60 s')), 60_000);
     child.once('exit', (code) => reject(new Error(`workers process exited (${code})`)));
@@ -67,7 +71,13 @@ interface Target {
  */
 const REPLY_TIMEOUT_MS = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? 10_000);
 
-async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds: number, base: number): Promise<{ turnsPerS: number; p50: number; p99: number; lost: number; lostAt: Record<string, number> }> {
+async function saturation(
+  sink: BotApiSink,
+  t: Target,
+  citizens: number,
+  seconds: number,
+  base: number,
+): Promise<{ turnsPerS: number; p50: number; p99: number; lost: number; lostAt: Record<string, number> }> {
   const deadline = performance.now() + seconds * 1000;
   const lat: number[] = [];
   let turns = 0;
@@ -98,7 +108,14 @@ async function saturation(sink: BotApiSink, t: Target, citizens: number, seconds
   return { turnsPerS: turns / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), lost, lostAt };
 }
 
-async function openLoop(sink: BotApiSink, t: Target, citizens: number, ratePerS: number, seconds: number, base: number): Promise<{ offered: number; achieved: number; p50: number; p99: number; max: number }> {
+async function openLoop(
+  sink: BotApiSink,
+  t: Target,
+  citizens: number,
+  ratePerS: number,
+  seconds: number,
+  base: number,
+): Promise<{ offered: number; achieved: number; p50: number; p99: number; max: number }> {
   const lat: number[] = [];
   const busy = new Set<number>();
   const step = new Map<number, number>();
@@ -145,14 +162,31 @@ async function openLoop(sink: BotApiSink, t: Target, citizens: number, ratePerS:
   const elapsed = (performance.now() - start) / 1000;
   lat.sort((a, b) => a - b);
   if (skipped > 0) console.log(`  (${skipped} ticks found no idle citizen)`);
-  return { offered: ratePerS, achieved: sent / elapsed, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN };
+  return {
+    offered: ratePerS,
+    achieved: sent / elapsed,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    max: lat.at(-1) ?? NaN,
+  };
 }
 
 async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Promise<void> }> {
   const bot = new Telegraf(TOKEN, { telegram: { apiRoot, webhookReply: false } });
   // Same connection handling as the bot under test: keep-alive to the local Bot API.
-  (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  bot.botInfo = { id: 123456, is_bot: true, first_name: 'echo', username: 'echo_bot', can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false };
+  (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: 256,
+  });
+  bot.botInfo = {
+    id: 123456,
+    is_bot: true,
+    first_name: 'echo',
+    username: 'echo_bot',
+    can_join_groups: false,
+    can_read_all_group_messages: false,
+    supports_inline_queries: false,
+  };
   bot.on('message', async (ctx) => {
     await ctx.reply('text' in ctx.message ? ctx.message.text : 'ok');
   });
@@ -160,7 +194,10 @@ async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Pr
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}/webhooks/telegram`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}/webhooks/telegram`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 export async function benchBotTurns(): Promise<Record<string, unknown>> {
@@ -184,33 +221,60 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     ZALO_APP_ID: '',
     ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
-  const workersProcess = SPLIT && WORKERS
-    ? await startWorkersProcess({ ...process.env, NODE_ENV: 'production', PHONE_HASH_KEY: 'bench-only-key', MONGODB_URI: env.MONGODB_URI, REDIS_PREFIX: env.REDIS_PREFIX, TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: sink.apiRoot, TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: SECRET, TELEGRAM_SET_WEBHOOK: 'false', ZALO_APP_ID: '', PORT: '0' })
-    : null;
+  const workersProcess =
+    SPLIT && WORKERS
+      ? await startWorkersProcess({
+          ...process.env,
+          NODE_ENV: 'production',
+          PHONE_HASH_KEY: 'bench-only-key',
+          MONGODB_URI: env.MONGODB_URI,
+          REDIS_PREFIX: env.REDIS_PREFIX,
+          TELEGRAM_BOT_TOKEN: TOKEN,
+          TELEGRAM_API_ROOT: sink.apiRoot,
+          TELEGRAM_MODE: 'webhook',
+          TELEGRAM_WEBHOOK_SECRET: SECRET,
+          TELEGRAM_SET_WEBHOOK: 'false',
+          ZALO_APP_ID: '',
+          PORT: '0',
+        })
+      : null;
   const app = await startApp({ env, ...(SPLIT || !WORKERS ? { roles: ['http', 'bot'] as const } : {}) });
   await new FlowRepository().ensure(defaultFlow);
   const botUrl = `http://127.0.0.1:${app.port}/webhooks/telegram`;
 
   const echoT: Target = { name: 'telegraf echo', url: echo.url, secret: SECRET, script: ['xin chào'] };
   // A whole survey per cycle: consent, six scale answers, skip the suggestion.
-  const botT: Target = { name: 'hailong', url: botUrl, secret: SECRET, script: ['/start', '1', '5', '4', '5', '3', '5', '4', 'bỏ qua'] };
+  const botT: Target = {
+    name: 'hailong',
+    url: botUrl,
+    secret: SECRET,
+    script: ['/start', '1', '5', '4', '5', '3', '5', '4', 'bỏ qua'],
+  };
 
   const result: Record<string, unknown> = {};
   if (PARTS.includes('saturation')) {
     console.log(`saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each`);
     const satEcho = await saturation(sink, echoT, 200, SATURATION_SECONDS, 1_000_000);
-    console.log(`  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms, ${satEcho.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s)`);
+    console.log(
+      `  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms, ${satEcho.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s)`,
+    );
     const satBot = await saturation(sink, botT, 200, SATURATION_SECONDS, 2_000_000);
-    console.log(`  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms, ${satBot.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s${satBot.lost > 0 ? `: ${JSON.stringify(satBot.lostAt)}` : ''})`);
+    console.log(
+      `  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms, ${satBot.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s${satBot.lost > 0 ? `: ${JSON.stringify(satBot.lostAt)}` : ''})`,
+    );
     console.log(`  ratio hailong/echo: ${(satBot.turnsPerS / satEcho.turnsPerS).toFixed(2)} (target >= 0.5)`);
     result.saturation = { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS };
   }
   if (PARTS.includes('open')) {
     console.log(`open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s`);
     const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000);
-    console.log(`  ${echoT.name}: p50 ${olEcho.p50.toFixed(1)} ms, p99 ${olEcho.p99.toFixed(1)} ms, max ${olEcho.max.toFixed(1)} ms (achieved ${olEcho.achieved.toFixed(1)}/s)`);
+    console.log(
+      `  ${echoT.name}: p50 ${olEcho.p50.toFixed(1)} ms, p99 ${olEcho.p99.toFixed(1)} ms, max ${olEcho.max.toFixed(1)} ms (achieved ${olEcho.achieved.toFixed(1)}/s)`,
+    );
     const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000);
-    console.log(`  ${botT.name}: p50 ${olBot.p50.toFixed(1)} ms, p99 ${olBot.p99.toFixed(1)} ms, max ${olBot.max.toFixed(1)} ms (achieved ${olBot.achieved.toFixed(1)}/s) (target p99 < 50 ms)`);
+    console.log(
+      `  ${botT.name}: p50 ${olBot.p50.toFixed(1)} ms, p99 ${olBot.p99.toFixed(1)} ms, max ${olBot.max.toFixed(1)} ms (achieved ${olBot.achieved.toFixed(1)}/s) (target p99 < 50 ms)`,
+    );
     result.openLoop = { echo: olEcho, hailong: olBot };
   }
 

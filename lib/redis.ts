@@ -1,4 +1,16 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { logger } from './logger';
+
+/**
+ * ioredis reports connection failures as 'error' events and prints "Unhandled error event" when
+ * nobody listens (seen at shutdown, when a job still running after the drain timeout used a
+ * closed connection). Its commands fail on their own, and their callers handle that; the event
+ * is logged here, by cause only.
+ */
+function withErrorLog(r: Redis, role: string): Redis {
+  r.on('error', (err: Error) => logger.warn({ role, err: err.message }, 'redis connection error'));
+  return r;
+}
 
 /**
  * Named connection factories (as in Formbricks): a producer connection fails fast so an HTTP
@@ -6,11 +18,17 @@ import { Redis, type RedisOptions } from 'ioredis';
  * maxRetriesPerRequest: null).
  */
 export function createProducerConnection(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, ...extra });
+  return withErrorLog(
+    new Redis(url, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, ...extra }),
+    'producer',
+  );
 }
 
 export function createWorkerConnection(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra });
+  return withErrorLog(
+    new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra }),
+    'worker',
+  );
 }
 
 /** Builds keys under the single hash-tagged prefix, e.g. key('{hl}', 'tg', 'upd', 42) → "{hl}:tg:upd:42". */

@@ -133,7 +133,12 @@ export class HotStore {
       String(touchEveryMs),
     )) as [string | null, number, string | null];
     const known = activeId === NO_ACTIVE;
-    return { contact: c ? (JSON.parse(c) as HotContact) : null, touch: touch === 1, activeId: known ? null : (activeId ?? null), knownNoActive: known };
+    return {
+      contact: c ? (JSON.parse(c) as HotContact) : null,
+      touch: touch === 1,
+      activeId: known ? null : (activeId ?? null),
+      knownNoActive: known,
+    };
   }
 
   /**
@@ -142,7 +147,14 @@ export class HotStore {
    * whose state the live store no longer holds, is replaced too.
    */
   async markNoActive(channel: string, userId: string, staleId: string | null = null): Promise<void> {
-    await this.redis.eval(MARK_NO_ACTIVE, 1, this.activeKey(channel, userId), NO_ACTIVE, String(CONTACT_TTL_S), staleId ?? '');
+    await this.redis.eval(
+      MARK_NO_ACTIVE,
+      1,
+      this.activeKey(channel, userId),
+      NO_ACTIVE,
+      String(CONTACT_TTL_S),
+      staleId ?? '',
+    );
   }
 
   async getActive(channel: string, userId: string): Promise<HotSession | null> {

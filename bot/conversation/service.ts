@@ -12,7 +12,15 @@ import { GENERAL_VARS } from '../flow/default-flow';
 import type { FlowRepository } from '../flow/repository';
 import type { Lang } from '../flow/schema';
 import type { HotContact, HotSession, HotStore, TurnContext } from './hot-store';
-import type { AnswerSink, ContactChanges, ConversationBackground, ConversationHooks, ResponseMeta, TokenDossier, TokenResolver } from './ports';
+import type {
+  AnswerSink,
+  ContactChanges,
+  ConversationBackground,
+  ConversationHooks,
+  ResponseMeta,
+  TokenDossier,
+  TokenResolver,
+} from './ports';
 
 export interface ConversationDeps {
   flows: FlowRepository;
@@ -62,19 +70,25 @@ export class ConversationService {
 
     if (session && ev.updateId <= session.lastUpdateId) {
       this.deps.log.debug({ sessionId: session.id, updateId: ev.updateId }, 'duplicate update ignored');
-      return { messages: [], lang: session.state.lang, ...(ev.input.kind === 'action' ? { ack: t('stale', session.state.lang) } : {}) };
+      return {
+        messages: [],
+        lang: session.state.lang,
+        ...(ev.input.kind === 'action' ? { ack: t('stale', session.state.lang) } : {}),
+      };
     }
 
     const input = ev.input;
     if (input.kind === 'start') return this.start(ev, contact, session, input.token, now);
 
     if (!session) {
-      if (input.kind === 'command') return this.commandWithoutSession(ev, contact, input.name, input.arg, now);
+      if (input.kind === 'command')
+        return this.commandWithoutSession(ev, contact, input.name, input.arg, now);
       if (input.kind === 'action') return { messages: [], ack: t('stale', contact.lang), lang: contact.lang };
       return { messages: [{ kind: 'text', text: t('noSurvey', contact.lang) }], lang: contact.lang };
     }
 
-    if (session.expiresAt && now.getTime() >= Date.parse(session.expiresAt)) return this.expire(session, ev, now);
+    if (session.expiresAt && now.getTime() >= Date.parse(session.expiresAt))
+      return this.expire(session, ev, now);
     const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);
     const result = handle(flow, session.state, input);
     await this.apply(session, result, ev, contact, now);
@@ -91,32 +105,64 @@ export class ConversationService {
     const at = this.now().toISOString();
     const c = await this.deps.store.getContact(channel, userId);
     if (c) {
-      await this.deps.background.updateContact({ contactId: c.id, channel, userId, set: { blockedAt: at, unsubscribedAt: at } });
+      await this.deps.background.updateContact({
+        contactId: c.id,
+        channel,
+        userId,
+        set: { blockedAt: at, unsubscribedAt: at },
+      });
       return;
     }
-    await Contact.updateOne({ channel, channelUserId: userId }, { $set: { blockedAt: new Date(at), unsubscribedAt: new Date(at) } });
+    await Contact.updateOne(
+      { channel, channelUserId: userId },
+      { $set: { blockedAt: new Date(at), unsubscribedAt: new Date(at) } },
+    );
   }
 
   /**
    * The contact behind a channel user: cached id and language; created in MongoDB by a job.
    * `created`: MongoDB had no record of this channel user, so it has no session either.
    */
-  private async contactFor(ev: InboundEvent, now: Date, pre: TurnContext): Promise<{ contact: HotContact; created: boolean }> {
+  private async contactFor(
+    ev: InboundEvent,
+    now: Date,
+    pre: TurnContext,
+  ): Promise<{ contact: HotContact; created: boolean }> {
     const { store, background } = this.deps;
     let c = pre.contact;
     let touch = pre.touch;
     let created = false;
     if (!c) {
-      const doc = await Contact.findOne({ channel: ev.channel, channelUserId: ev.userId }, { _id: 1, lang: 1 }).lean();
-      const lang: Lang = doc ? (doc.lang === 'en' ? 'en' : 'vi') : ev.langHint?.toLowerCase().startsWith('en') ? 'en' : 'vi';
+      const doc = await Contact.findOne(
+        { channel: ev.channel, channelUserId: ev.userId },
+        { _id: 1, lang: 1 },
+      ).lean();
+      const lang: Lang = doc
+        ? doc.lang === 'en'
+          ? 'en'
+          : 'vi'
+        : ev.langHint?.toLowerCase().startsWith('en')
+          ? 'en'
+          : 'vi';
       c = { id: doc ? String(doc._id) : new Types.ObjectId().toHexString(), lang };
       await store.setContact(ev.channel, ev.userId, c);
       created = !doc;
-      if (created) await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lang, lastInteractionAt: now.toISOString() } });
+      if (created)
+        await background.updateContact({
+          contactId: c.id,
+          channel: ev.channel,
+          userId: ev.userId,
+          set: { lang, lastInteractionAt: now.toISOString() },
+        });
       touch = await store.shouldTouch(ev.channel, ev.userId, this.touchEveryMs);
     }
     if (touch) {
-      await background.updateContact({ contactId: c.id, channel: ev.channel, userId: ev.userId, set: { lastInteractionAt: now.toISOString() } });
+      await background.updateContact({
+        contactId: c.id,
+        channel: ev.channel,
+        userId: ev.userId,
+        set: { lastInteractionAt: now.toISOString() },
+      });
     }
     return { contact: c, created };
   }
@@ -125,11 +171,22 @@ export class ConversationService {
    * The active session: live store first; MongoDB only when the live store does not know (it
    * lost its data, or the contact is new to it), and never for a contact created just now.
    */
-  private async activeSession(ev: InboundEvent, contact: HotContact, pre: TurnContext, contactCreated: boolean): Promise<HotSession | null> {
+  private async activeSession(
+    ev: InboundEvent,
+    contact: HotContact,
+    pre: TurnContext,
+    contactCreated: boolean,
+  ): Promise<HotSession | null> {
     if (pre.knownNoActive) return null;
     const hot = pre.activeId ? await this.deps.store.getById(pre.activeId) : null;
     if (hot) return hot;
-    const doc = contactCreated ? null : await Session.findOne({ contactId: new Types.ObjectId(contact.id), channel: ev.channel, status: 'active' }).lean();
+    const doc = contactCreated
+      ? null
+      : await Session.findOne({
+          contactId: new Types.ObjectId(contact.id),
+          channel: ev.channel,
+          status: 'active',
+        }).lean();
     if (!doc) {
       await this.deps.store.markNoActive(ev.channel, ev.userId, pre.activeId);
       return null;
@@ -161,32 +218,65 @@ export class ConversationService {
     return (await this.deps.store.getActive(ev.channel, ev.userId)) ?? restored;
   }
 
-  private async start(ev: InboundEvent, contact: HotContact, session: HotSession | null, token: string | undefined, now: Date): Promise<TurnReply> {
+  private async start(
+    ev: InboundEvent,
+    contact: HotContact,
+    session: HotSession | null,
+    token: string | undefined,
+    now: Date,
+  ): Promise<TurnReply> {
     const lang = contact.lang;
     let dossier: TokenDossier | null = null;
     if (token) {
       const resolved = await this.deps.resolveToken(token, now);
       if (!resolved.ok) {
-        const key = resolved.reason === 'expired' ? 'expired' : resolved.reason === 'used' ? 'alreadyAnswered' : 'unknownToken';
+        const key =
+          resolved.reason === 'expired'
+            ? 'expired'
+            : resolved.reason === 'used'
+              ? 'alreadyAnswered'
+              : 'unknownToken';
         return { messages: [{ kind: 'text', text: t(key, lang) }], lang };
       }
       dossier = resolved.dossier;
     }
     // Starting on purpose is an explicit wish to take part (again), and proves the bot is no
     // longer blocked (a chat found blocked by a broadcast or an invitation is reachable again).
-    await this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel, userId: ev.userId, set: { unsubscribedAt: null, blockedAt: null } });
+    await this.deps.background.updateContact({
+      contactId: contact.id,
+      channel: ev.channel,
+      userId: ev.userId,
+      set: { unsubscribedAt: null, blockedAt: null },
+    });
     if (session && (!dossier || session.dossierCode === dossier.code)) {
       // Resume where the citizen left off.
       const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);
       await this.save({ ...session, lastUpdateId: ev.updateId, rev: session.rev + 1 }, session.rev);
-      return { messages: [{ kind: 'text', text: t('resume', session.state.lang) }, ...currentQuestion(flow, session.state)], lang: session.state.lang };
+      return {
+        messages: [
+          { kind: 'text', text: t('resume', session.state.lang) },
+          ...currentQuestion(flow, session.state),
+        ],
+        lang: session.state.lang,
+      };
     }
     if (session) {
       // A new dossier supersedes an unfinished survey of another one.
-      await this.save({ ...session, status: 'stopped', state: { ...session.state, status: 'stopped', current: null }, completedAt: now.toISOString(), rev: session.rev + 1 }, session.rev);
+      await this.save(
+        {
+          ...session,
+          status: 'stopped',
+          state: { ...session.state, status: 'stopped', current: null },
+          completedAt: now.toISOString(),
+          rev: session.rev + 1,
+        },
+        session.rev,
+      );
     }
     if (dossier) {
-      const done = dossier.survey?.responseId || (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
+      const done =
+        dossier.survey?.responseId ||
+        (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
       if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
     }
     const flow = await this.deps.flows.latestPublished(this.flowKey);
@@ -224,8 +314,15 @@ export class ConversationService {
       expiresAt: dossier?.survey?.expiresAt ? new Date(dossier.survey.expiresAt).toISOString() : null,
     };
     await this.save(created, -1);
-    await this.deps.hooks?.onStarted?.({ dossierCode: meta.dossierCode, responseId: created.responseId, channel: ev.channel });
-    this.deps.log.info({ responseId: created.responseId, channel: ev.channel, dossier: meta.dossierCode }, 'survey started');
+    await this.deps.hooks?.onStarted?.({
+      dossierCode: meta.dossierCode,
+      responseId: created.responseId,
+      channel: ev.channel,
+    });
+    this.deps.log.info(
+      { responseId: created.responseId, channel: ev.channel, dossier: meta.dossierCode },
+      'survey started',
+    );
     return this.reply(result);
   }
 
@@ -233,11 +330,22 @@ export class ConversationService {
   private async expire(session: HotSession, ev: InboundEvent, now: Date): Promise<TurnReply> {
     const lang = session.state.lang;
     await this.save(
-      { ...session, status: 'expired', state: { ...session.state, status: 'expired', current: null }, lastUpdateId: ev.updateId, completedAt: now.toISOString(), rev: session.rev + 1 },
+      {
+        ...session,
+        status: 'expired',
+        state: { ...session.state, status: 'expired', current: null },
+        lastUpdateId: ev.updateId,
+        completedAt: now.toISOString(),
+        rev: session.rev + 1,
+      },
       session.rev,
     );
     this.deps.log.info({ responseId: session.responseId, channel: ev.channel }, 'survey expired');
-    return { messages: [{ kind: 'text', text: t('expired', lang) }], lang, ...(ev.input.kind === 'action' ? { ack: t('expired', lang).slice(0, 200) } : {}) };
+    return {
+      messages: [{ kind: 'text', text: t('expired', lang) }],
+      lang,
+      ...(ev.input.kind === 'action' ? { ack: t('expired', lang).slice(0, 200) } : {}),
+    };
   }
 
   private async save(next: HotSession, expectedRev: number): Promise<void> {
@@ -256,10 +364,21 @@ export class ConversationService {
   }
 
   private changeContact(ev: InboundEvent, contact: HotContact, set: ContactChanges): Promise<void> {
-    return this.deps.background.updateContact({ contactId: contact.id, channel: ev.channel, userId: ev.userId, set });
+    return this.deps.background.updateContact({
+      contactId: contact.id,
+      channel: ev.channel,
+      userId: ev.userId,
+      set,
+    });
   }
 
-  private async commandWithoutSession(ev: InboundEvent, contact: HotContact, name: 'help' | 'lang' | 'stop', arg: string | undefined, now: Date): Promise<TurnReply> {
+  private async commandWithoutSession(
+    ev: InboundEvent,
+    contact: HotContact,
+    name: 'help' | 'lang' | 'stop',
+    arg: string | undefined,
+    now: Date,
+  ): Promise<TurnReply> {
     const lang = contact.lang;
     if (name === 'help') return { messages: [{ kind: 'text', text: t('help', lang) }], lang };
     if (name === 'stop') {
@@ -271,14 +390,26 @@ export class ConversationService {
     return { messages: [{ kind: 'text', text: t('langSwitched', next) }], lang: next };
   }
 
-  private async apply(session: HotSession, result: EngineResult, ev: InboundEvent, contact: HotContact, now: Date): Promise<void> {
+  private async apply(
+    session: HotSession,
+    result: EngineResult,
+    ev: InboundEvent,
+    contact: HotContact,
+    now: Date,
+  ): Promise<void> {
     const meta: ResponseMeta = { ...(session.meta as ResponseMeta), lang: result.state.lang };
     const at = now.toISOString();
     // 1. Answers first (idempotent jobs): a crash after this point replays the turn harmlessly.
     if (result.finished !== 'declined') {
-      for (const answer of result.answers) await this.deps.sink.answer({ responseId: session.responseId, meta, answer, answeredAt: at });
+      for (const answer of result.answers)
+        await this.deps.sink.answer({ responseId: session.responseId, meta, answer, answeredAt: at });
       if (result.finished === 'completed') {
-        await this.deps.sink.complete({ responseId: session.responseId, meta, answers: Object.values(result.state.answers), completedAt: at });
+        await this.deps.sink.complete({
+          responseId: session.responseId,
+          meta,
+          answers: Object.values(result.state.answers),
+          completedAt: at,
+        });
       }
     }
     // 2. Then the session, guarded by its revision. A declined survey keeps nothing.
@@ -295,11 +426,23 @@ export class ConversationService {
       },
       session.rev,
     );
-    if (result.consented) await this.changeContact(ev, contact, { consentAt: at, consentTextVersion: `${session.flowKey}@${session.flowVersion}` });
+    if (result.consented)
+      await this.changeContact(ev, contact, {
+        consentAt: at,
+        consentTextVersion: `${session.flowKey}@${session.flowVersion}`,
+      });
     if (result.finished === 'stopped') await this.changeContact(ev, contact, { unsubscribedAt: at });
     if (result.finished) {
-      this.deps.log.info({ responseId: session.responseId, status: result.finished, channel: ev.channel }, 'survey finished');
-      await this.deps.hooks?.onFinished?.({ dossierCode: session.dossierCode, responseId: session.responseId, status: result.finished, channel: ev.channel });
+      this.deps.log.info(
+        { responseId: session.responseId, status: result.finished, channel: ev.channel },
+        'survey finished',
+      );
+      await this.deps.hooks?.onFinished?.({
+        dossierCode: session.dossierCode,
+        responseId: session.responseId,
+        status: result.finished,
+        channel: ev.channel,
+      });
     }
   }
 

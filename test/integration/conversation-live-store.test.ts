@@ -20,7 +20,12 @@ let store: HotStore;
 let service: ConversationService;
 let updateId = 1;
 
-const ev = (input: InboundEvent['input']): InboundEvent => ({ channel: 'telegram', userId: '7001', updateId: updateId++, input });
+const ev = (input: InboundEvent['input']): InboundEvent => ({
+  channel: 'telegram',
+  userId: '7001',
+  updateId: updateId++,
+  input,
+});
 
 beforeAll(async () => {
   await connectTestDb('convlive');
@@ -52,8 +57,21 @@ test('a session finished in the live store is not revived by its lagging MongoDB
   expect(first.messages[0]).toMatchObject({ kind: 'question', node: 'consent' });
   const live = (await store.getActive('telegram', '7001'))!;
   // The write-behind copy as it was at the start: still "active".
-  await Session.create({ _id: new Types.ObjectId(live.id), contactId: new Types.ObjectId(live.contactId), channel: 'telegram', responseId: live.responseId, flowKey: 'default', flowVersion: 1, status: 'active', state: live.state, rev: 0, startedAt: new Date() });
-  const declined = await service.handle(ev({ kind: 'action', action: { kind: 'pick', step: live.state.step, node: 'consent', value: 'no' } }));
+  await Session.create({
+    _id: new Types.ObjectId(live.id),
+    contactId: new Types.ObjectId(live.contactId),
+    channel: 'telegram',
+    responseId: live.responseId,
+    flowKey: 'default',
+    flowVersion: 1,
+    status: 'active',
+    state: live.state,
+    rev: 0,
+    startedAt: new Date(),
+  });
+  const declined = await service.handle(
+    ev({ kind: 'action', action: { kind: 'pick', step: live.state.step, node: 'consent', value: 'no' } }),
+  );
   expect(declined.messages[0]).toMatchObject({ kind: 'text', text: expect.stringContaining('không lưu') });
   expect(await store.getActive('telegram', '7001')).toBeNull();
   // A new /start must begin a new survey, not resume (or fail on) the finished one.
@@ -66,17 +84,37 @@ test('a session finished in the live store is not revived by its lagging MongoDB
 
 test('a session the live store lost is restored from its MongoDB copy and continues', async () => {
   const s = (await store.getActive('telegram', '7001'))!;
-  await Session.create({ _id: new Types.ObjectId(s.id), contactId: new Types.ObjectId(s.contactId), channel: 'telegram', responseId: s.responseId, flowKey: 'default', flowVersion: 1, status: 'active', state: s.state, meta: s.meta, rev: s.rev, lastUpdateId: s.lastUpdateId, startedAt: new Date() });
+  await Session.create({
+    _id: new Types.ObjectId(s.id),
+    contactId: new Types.ObjectId(s.contactId),
+    channel: 'telegram',
+    responseId: s.responseId,
+    flowKey: 'default',
+    flowVersion: 1,
+    status: 'active',
+    state: s.state,
+    meta: s.meta,
+    rev: s.rev,
+    lastUpdateId: s.lastUpdateId,
+    startedAt: new Date(),
+  });
   // The contact's MongoDB record, as the contact.update job writes it.
   await Contact.create({ _id: new Types.ObjectId(s.contactId), channel: 'telegram', channelUserId: '7001' });
   // Redis restarted without persistence: the live keys are gone.
   await clearPrefix(redis, prefix);
-  const r = await service.handle(ev({ kind: 'action', action: { kind: 'pick', step: s.state.step, node: 'consent', value: 'yes' } }));
+  const r = await service.handle(
+    ev({ kind: 'action', action: { kind: 'pick', step: s.state.step, node: 'consent', value: 'yes' } }),
+  );
   expect(r.messages[0]).toMatchObject({ kind: 'question', node: 'q1' });
 });
 
 describe('what the live store knows spares MongoDB', () => {
-  const evOf = (userId: string, input: InboundEvent['input']): InboundEvent => ({ channel: 'telegram', userId, updateId: updateId++, input });
+  const evOf = (userId: string, input: InboundEvent['input']): InboundEvent => ({
+    channel: 'telegram',
+    userId,
+    updateId: updateId++,
+    input,
+  });
   /** The MongoDB operations on `sessions` while `fn` runs (mongoose's debug hook sees every one). */
   async function sessionQueries(fn: () => Promise<unknown>): Promise<string[]> {
     const seen: string[] = [];
@@ -90,7 +128,8 @@ describe('what the live store knows spares MongoDB', () => {
     }
     return seen;
   }
-  const decline = (userId: string, step: number) => evOf(userId, { kind: 'action', action: { kind: 'pick', step, node: 'consent', value: 'no' } });
+  const decline = (userId: string, step: number) =>
+    evOf(userId, { kind: 'action', action: { kind: 'pick', step, node: 'consent', value: 'no' } });
 
   test("a new contact's first turn and a /start after a finished survey look up no session", async () => {
     const first = await sessionQueries(() => service.handle(evOf('7101', { kind: 'start' })));
@@ -99,21 +138,39 @@ describe('what the live store knows spares MongoDB', () => {
     await service.handle(decline('7101', s.state.step));
     expect(await store.getActive('telegram', '7101')).toBeNull();
     let again: Awaited<ReturnType<ConversationService['handle']>> | undefined;
-    expect(await sessionQueries(async () => (again = await service.handle(evOf('7101', { kind: 'start' }))))).toEqual([]);
+    expect(
+      await sessionQueries(async () => (again = await service.handle(evOf('7101', { kind: 'start' })))),
+    ).toEqual([]);
     expect(again!.messages[0]).toMatchObject({ kind: 'question', node: 'consent', step: 1 });
   });
 
   test('a contact the live store does not know is looked up once, then known to have no session', async () => {
     // The contact exists in MongoDB (cached contact gone: Redis lost its keys), without a session.
     await Contact.create({ channel: 'telegram', channelUserId: '7102' });
-    expect(await sessionQueries(() => service.handle(evOf('7102', { kind: 'text', text: 'xin chào' })))).toEqual(['findOne']);
-    expect(await sessionQueries(() => service.handle(evOf('7102', { kind: 'text', text: 'xin chào' })))).toEqual([]);
+    expect(
+      await sessionQueries(() => service.handle(evOf('7102', { kind: 'text', text: 'xin chào' }))),
+    ).toEqual(['findOne']);
+    expect(
+      await sessionQueries(() => service.handle(evOf('7102', { kind: 'text', text: 'xin chào' }))),
+    ).toEqual([]);
   });
 
   test('a finished survey whose live state expired is not revived by a lagging MongoDB copy', async () => {
     await service.handle(evOf('7103', { kind: 'start' }));
     const live = (await store.getActive('telegram', '7103'))!;
-    await Session.create({ _id: new Types.ObjectId(live.id), contactId: new Types.ObjectId(live.contactId), channel: 'telegram', responseId: live.responseId, flowKey: 'default', flowVersion: 1, status: 'active', state: live.state, meta: live.meta, rev: 0, startedAt: new Date() });
+    await Session.create({
+      _id: new Types.ObjectId(live.id),
+      contactId: new Types.ObjectId(live.contactId),
+      channel: 'telegram',
+      responseId: live.responseId,
+      flowKey: 'default',
+      flowVersion: 1,
+      status: 'active',
+      state: live.state,
+      meta: live.meta,
+      rev: 0,
+      startedAt: new Date(),
+    });
     await service.handle(decline('7103', live.state.step));
     // The finished session's live state expires long before the pointer that says "none active".
     await redis.del(store.sessionKey(live.id));
