@@ -205,11 +205,11 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   const echo = await startEchoBot(sink.apiRoot);
   const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
   mongo.pathname = `/bench_bot_${Date.now()}`;
-  const env = parseEnv({
+  // The same settings for the bot process (this one) and the workers process.
+  const shared: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
     PHONE_HASH_KEY: 'bench-only-key',
-    LOG_LEVEL: 'warn',
     PORT: '0',
     MONGODB_URI: mongo.toString(),
     REDIS_PREFIX: `{hlbench${Date.now()}}`,
@@ -219,25 +219,13 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     TELEGRAM_WEBHOOK_SECRET: SECRET,
     TELEGRAM_SET_WEBHOOK: 'false',
     ZALO_APP_ID: '',
+  };
+  const env = parseEnv({
+    ...shared,
+    LOG_LEVEL: 'warn',
     ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
-  const workersProcess =
-    SPLIT && WORKERS
-      ? await startWorkersProcess({
-          ...process.env,
-          NODE_ENV: 'production',
-          PHONE_HASH_KEY: 'bench-only-key',
-          MONGODB_URI: env.MONGODB_URI,
-          REDIS_PREFIX: env.REDIS_PREFIX,
-          TELEGRAM_BOT_TOKEN: TOKEN,
-          TELEGRAM_API_ROOT: sink.apiRoot,
-          TELEGRAM_MODE: 'webhook',
-          TELEGRAM_WEBHOOK_SECRET: SECRET,
-          TELEGRAM_SET_WEBHOOK: 'false',
-          ZALO_APP_ID: '',
-          PORT: '0',
-        })
-      : null;
+  const workersProcess = SPLIT && WORKERS ? await startWorkersProcess(shared) : null;
   const app = await startApp({ env, ...(SPLIT || !WORKERS ? { roles: ['http', 'bot'] as const } : {}) });
   await new FlowRepository().ensure(defaultFlow);
   const botUrl = `http://127.0.0.1:${app.port}/webhooks/telegram`;

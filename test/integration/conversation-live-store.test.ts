@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { jobAnswerSink } from '../../app/answer-sink';
 import { jobConversationBackground } from '../../app/conversation-background';
 import type { InboundEvent } from '../../bot/channels/channel';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { HotStore, type HotSession } from '../../bot/conversation/hot-store';
 import { ConversationService } from '../../bot/conversation/service';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
@@ -26,6 +26,22 @@ const ev = (input: InboundEvent['input']): InboundEvent => ({
   updateId: updateId++,
   input,
 });
+
+/** The write-behind MongoDB copy of a live session, as the session.sync job would have written it: "active". */
+function mongoCopy(live: HotSession, at: { rev: number; meta?: HotSession['meta']; lastUpdateId?: number }) {
+  return Session.create({
+    _id: new Types.ObjectId(live.id),
+    contactId: new Types.ObjectId(live.contactId),
+    channel: 'telegram',
+    responseId: live.responseId,
+    flowKey: 'default',
+    flowVersion: 1,
+    status: 'active',
+    state: live.state,
+    startedAt: new Date(),
+    ...at,
+  });
+}
 
 beforeAll(async () => {
   await connectTestDb('convlive');
@@ -57,18 +73,7 @@ test('a session finished in the live store is not revived by its lagging MongoDB
   expect(first.messages[0]).toMatchObject({ kind: 'question', node: 'consent' });
   const live = (await store.getActive('telegram', '7001'))!;
   // The write-behind copy as it was at the start: still "active".
-  await Session.create({
-    _id: new Types.ObjectId(live.id),
-    contactId: new Types.ObjectId(live.contactId),
-    channel: 'telegram',
-    responseId: live.responseId,
-    flowKey: 'default',
-    flowVersion: 1,
-    status: 'active',
-    state: live.state,
-    rev: 0,
-    startedAt: new Date(),
-  });
+  await mongoCopy(live, { rev: 0 });
   const declined = await service.handle(
     ev({ kind: 'action', action: { kind: 'pick', step: live.state.step, node: 'consent', value: 'no' } }),
   );
@@ -84,20 +89,7 @@ test('a session finished in the live store is not revived by its lagging MongoDB
 
 test('a session the live store lost is restored from its MongoDB copy and continues', async () => {
   const s = (await store.getActive('telegram', '7001'))!;
-  await Session.create({
-    _id: new Types.ObjectId(s.id),
-    contactId: new Types.ObjectId(s.contactId),
-    channel: 'telegram',
-    responseId: s.responseId,
-    flowKey: 'default',
-    flowVersion: 1,
-    status: 'active',
-    state: s.state,
-    meta: s.meta,
-    rev: s.rev,
-    lastUpdateId: s.lastUpdateId,
-    startedAt: new Date(),
-  });
+  await mongoCopy(s, { meta: s.meta, rev: s.rev, lastUpdateId: s.lastUpdateId });
   // The contact's MongoDB record, as the contact.update job writes it.
   await Contact.create({ _id: new Types.ObjectId(s.contactId), channel: 'telegram', channelUserId: '7001' });
   // Redis restarted without persistence: the live keys are gone.
@@ -158,19 +150,7 @@ describe('what the live store knows spares MongoDB', () => {
   test('a finished survey whose live state expired is not revived by a lagging MongoDB copy', async () => {
     await service.handle(evOf('7103', { kind: 'start' }));
     const live = (await store.getActive('telegram', '7103'))!;
-    await Session.create({
-      _id: new Types.ObjectId(live.id),
-      contactId: new Types.ObjectId(live.contactId),
-      channel: 'telegram',
-      responseId: live.responseId,
-      flowKey: 'default',
-      flowVersion: 1,
-      status: 'active',
-      state: live.state,
-      meta: live.meta,
-      rev: 0,
-      startedAt: new Date(),
-    });
+    await mongoCopy(live, { meta: live.meta, rev: 0 });
     await service.handle(decline('7103', live.state.step));
     // The finished session's live state expires long before the pointer that says "none active".
     await redis.del(store.sessionKey(live.id));
