@@ -78,7 +78,7 @@ export class ConversationService {
     }
 
     const input = ev.input;
-    if (input.kind === 'start') return this.start(ev, contact, session, input.token, now);
+    if (input.kind === 'start') return this.start(ev, contact, created, session, input.token, now);
 
     if (!session) {
       if (input.kind === 'command')
@@ -154,7 +154,8 @@ export class ConversationService {
           userId: ev.userId,
           set: { lang, lastInteractionAt: now.toISOString() },
         });
-      touch = await store.shouldTouch(ev.channel, ev.userId, this.touchEveryMs);
+      // Starts the "last interaction" throttle; a contact created now has it in its first write.
+      touch = (await store.shouldTouch(ev.channel, ev.userId, this.touchEveryMs)) && !created;
     }
     if (touch) {
       await background.updateContact({
@@ -221,6 +222,7 @@ export class ConversationService {
   private async start(
     ev: InboundEvent,
     contact: HotContact,
+    contactCreated: boolean,
     session: HotSession | null,
     token: string | undefined,
     now: Date,
@@ -242,12 +244,15 @@ export class ConversationService {
     }
     // Starting on purpose is an explicit wish to take part (again), and proves the bot is no
     // longer blocked (a chat found blocked by a broadcast or an invitation is reachable again).
-    await this.deps.background.updateContact({
-      contactId: contact.id,
-      channel: ev.channel,
-      userId: ev.userId,
-      set: { unsubscribedAt: null, blockedAt: null },
-    });
+    // A contact created by this very turn has nothing to clear (one write fewer per new citizen).
+    if (!contactCreated) {
+      await this.deps.background.updateContact({
+        contactId: contact.id,
+        channel: ev.channel,
+        userId: ev.userId,
+        set: { unsubscribedAt: null, blockedAt: null },
+      });
+    }
     if (session && (!dossier || session.dossierCode === dossier.code)) {
       // Resume where the citizen left off.
       const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);

@@ -160,3 +160,38 @@ describe('what the live store knows spares MongoDB', () => {
     expect((await store.getActive('telegram', '7103'))!.id).not.toBe(live.id);
   });
 });
+
+test("a new contact's /start writes the contact once; a returning contact's /start clears unsubscribed and blocked", async () => {
+  const changes: Array<{ userId: string; set: object }> = [];
+  const real = jobConversationBackground(producer);
+  const recording = new ConversationService({
+    flows: new FlowRepository(),
+    sink: jobAnswerSink(producer),
+    store,
+    background: {
+      syncSession: (id) => real.syncSession(id),
+      updateContact: async (p) => {
+        changes.push({ userId: p.userId, set: p.set });
+        await real.updateContact(p);
+      },
+    },
+    resolveToken: async () => ({ ok: false, reason: 'unknown' }),
+    log: logger,
+  });
+  await recording.handle({
+    channel: 'telegram',
+    userId: '7201',
+    updateId: updateId++,
+    input: { kind: 'start' },
+  });
+  expect(changes).toEqual([{ userId: '7201', set: expect.objectContaining({ lang: 'vi' }) }]);
+  // Returning (cached, finished or not): /start is a wish to take part again.
+  changes.length = 0;
+  await recording.handle({
+    channel: 'telegram',
+    userId: '7201',
+    updateId: updateId++,
+    input: { kind: 'start' },
+  });
+  expect(changes).toEqual([{ userId: '7201', set: { unsubscribedAt: null, blockedAt: null } }]);
+});
