@@ -2,17 +2,49 @@ import type { ConversationBackground } from '../bot/conversation/ports';
 import { appendContactChange } from '../workers/jobs/contact-changes';
 import type { JobProducer } from '../workers/producer';
 
-/** ConversationBackground through jobs: session copies coalesced per session, contact changes in order of arrival, one writer per contact. */
-export function jobConversationBackground(producer: JobProducer): ConversationBackground {
+export interface ConversationBackgroundOptions {
+  /** Coalescing window of a survey's progress copies (SESSION_SYNC_LATER_MS). */
+  laterMs?: number;
+}
+
+/** Coalescing window of a session's start and end copies. */
+const SOON_MS = 300;
+
+/**
+ * ConversationBackground through jobs: session copies coalesced per session (one job id per
+ * window: a turn that finds the job still waiting adds nothing), contact changes in order of
+ * arrival, one writer per contact. The `later` job of a session that has ended meanwhile finds
+ * its copy up to date and writes nothing.
+ */
+export function jobConversationBackground(
+  producer: JobProducer,
+  opts: ConversationBackgroundOptions = {},
+): ConversationBackground {
   let seq = 0;
+  const laterMs = opts.laterMs ?? 20_000;
   return {
-    async syncSession(sessionId) {
-      await producer.add('session.sync', { sessionId }, { jobId: `sess-${sessionId}`, delay: 300 });
+    async syncSession(sessionId, when) {
+      if (when === 'soon')
+        await producer.add('session.sync', { sessionId }, { jobId: `sess-${sessionId}`, delay: SOON_MS });
+      else
+        await producer.add(
+          'session.sync',
+          { sessionId },
+          { jobId: `sess-${sessionId}-later`, delay: laterMs },
+        );
     },
     async updateContact(p) {
       // In the contact's ordered list first (workers/jobs/contact-changes.ts), then the job that drains it.
-      await appendContactChange(producer.connection, producer.prefix, p.contactId, { channel: p.channel, userId: p.userId, set: { ...p.set } });
-      await producer.add('contact.update', { ...p, queued: true }, { jobId: `ct-${p.contactId}-${Date.now().toString(36)}-${(seq++).toString(36)}` });
+      await appendContactChange(producer.connection, producer.prefix, p.contactId, {
+        channel: p.channel,
+        userId: p.userId,
+        set: { ...p.set },
+      });
+      await producer.add(
+        'contact.update',
+        { ...p, queued: true },
+        { jobId: `ct-${p.contactId}-${Date.now().toString(36)}-${(seq++).toString(36)}` },
+      );
     },
   };
 }

@@ -83,14 +83,18 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     flows,
     sink,
     store: new HotStore(redis, ctx.prefix),
-    background: jobConversationBackground(producer),
+    background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
     resolveToken: resolveSurveyToken,
     hooks: outreach.hooks(),
     log,
   });
 
   if (roles.has('workers')) {
-    const workers = await startWorkers({ ctx, producer, createConnection: () => createWorkerConnection(env.REDIS_URL) });
+    const workers = await startWorkers({
+      ctx,
+      producer,
+      createConnection: () => createWorkerConnection(env.REDIS_URL),
+    });
     shutdown.add('workers', () => workers.close(), 20);
     await scheduleCaseEscalation(producer.getQueue('aggregate'));
     await scheduleDigest(producer.getQueue('aggregate'), env.DIGEST_AT);
@@ -105,7 +109,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     sink,
     roles,
     shutdown,
-    ...(adminChat && tg ? { alertAdmins: async (text: string) => void (await tg.sendMessage(adminChat, text)) } : {}),
+    ...(adminChat && tg
+      ? { alertAdmins: async (text: string) => void (await tg.sendMessage(adminChat, text)) }
+      : {}),
   });
   if (telegram.telegram) senders.telegram = telegramInvitationSender(telegram.telegram);
   if (zalo) senders.zalo = zaloInvitationSender(zalo.proactive, log);
@@ -130,7 +136,12 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     if (zalo?.routes) await http.register(zalo.routes);
     await http.register(dossierRoutes({ ctx, outreach }));
     await http.register(reportRoutes({ ctx }));
-    await http.register(surveyPageRoutes({ env, webChat: webChatRoutes({ service, env, log, marks: { redis, prefix: ctx.prefix } }) }));
+    await http.register(
+      surveyPageRoutes({
+        env,
+        webChat: webChatRoutes({ service, env, log, marks: { redis, prefix: ctx.prefix } }),
+      }),
+    );
     const address = await http.listen({ port: env.PORT, host: env.HOST });
     port = Number(new URL(address).port);
     shutdown.add('http', () => http!.close(), 0);

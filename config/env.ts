@@ -8,9 +8,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)');
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0),
+);
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -18,8 +21,14 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   PUBLIC_URL: z.url().default('http://localhost:3000'),
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI').default('mongodb://127.0.0.1:27017/hailong'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI')
+    .default('mongodb://127.0.0.1:27017/hailong'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
   /** Every Redis key, BullMQ's included, lives under this hash-tagged prefix (Redis Cluster). */
   REDIS_PREFIX: z
     .string()
@@ -27,7 +36,11 @@ export const envSchema = z.object({
     .default('{hl}'),
   /** Which roles this process runs: any of http, bot, workers. */
   ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
-  HTTP_BODY_LIMIT: z.coerce.number().int().positive().default(256 * 1024),
+  HTTP_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
   /** Peers allowed to set X-Forwarded-For: `loopback` (a proxy on this host), a list of addresses/CIDRs, `true` or `false`. */
   TRUST_PROXY: z
     .string()
@@ -35,8 +48,14 @@ export const envSchema = z.object({
     .default('loopback')
     .transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
 
-  TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'expected a Bot API token like 123456:ABC...').optional(),
-  TELEGRAM_BOT_USERNAME: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/).optional(),
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'expected a Bot API token like 123456:ABC...')
+    .optional(),
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/)
+    .optional(),
   TELEGRAM_API_ROOT: z.url().default('https://api.telegram.org'),
   TELEGRAM_MODE: z.enum(['webhook', 'polling']).default('polling'),
   TELEGRAM_WEBHOOK_SECRET: z
@@ -65,7 +84,11 @@ export const envSchema = z.object({
   /** Where the MAC's timestamp comes from (UNCONFIRMED: body per SDKs, some code reads X-ZEvent-Timestamp). */
   ZALO_SIGNATURE_TIMESTAMP: z.enum(['body', 'header']).default('body'),
   /** Refresh the OA access token this long before it expires (25 h token, refresh at ~20 h). */
-  ZALO_REFRESH_AHEAD_S: z.coerce.number().int().min(0).default(5 * 3600),
+  ZALO_REFRESH_AHEAD_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5 * 3600),
   /** Outbound Zalo requests per minute shared by every process (Zalo: 4000 per app). */
   ZALO_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(4000),
   /** Consultation (CS) messages are allowed this long after the user's last interaction. */
@@ -86,18 +109,26 @@ export const envSchema = z.object({
   TZ_NAME: z.literal('Asia/Ho_Chi_Minh').default('Asia/Ho_Chi_Minh'),
   QUIET_HOURS_START: hhmm.default('21:00'),
   QUIET_HOURS_END: hhmm.default('07:00'),
-  SURVEY_TOKEN_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
+  SURVEY_TOKEN_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .default(24 * 14),
   REMINDER_DELAYS_HOURS: csv
-    .pipe(z.array(z.string().regex(/^\d+(\.\d+)?$/, 'expected comma-separated hours').transform(Number)))
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^\d+(\.\d+)?$/, 'expected comma-separated hours')
+          .transform(Number),
+      ),
+    )
     .default([24, 72]),
   INVITE_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
   /**
    * Proactive invitation channels, tried in this order (admins set it): telegram, zalo (OA) and
    * zns (Zalo ZNS template by phone; needs ZALO_ZNS_TEMPLATE_ID, SECRETS_KEY and the Zalo channel).
    */
-  INVITE_CHANNEL_ORDER: csv
-    .pipe(z.array(z.enum(['telegram', 'zalo', 'zns'])))
-    .default(['telegram', 'zalo']),
+  INVITE_CHANNEL_ORDER: csv.pipe(z.array(z.enum(['telegram', 'zalo', 'zns']))).default(['telegram', 'zalo']),
   /** Approved ZNS template sent by phone when INVITE_CHANNEL_ORDER contains zns. */
   ZALO_ZNS_TEMPLATE_ID: z.string().optional(),
   /** template_data parameter names of the ZNS template, as name=variable (ma, donvi, thutuc, link). */
@@ -125,9 +156,17 @@ export const envSchema = z.object({
    */
   BROADCAST_RATE_MARGIN_MS: z.coerce.number().int().min(0).max(1000).default(25),
   /** Telegram chat (an admins' group) paged when something needs a human (e.g. a failed Zalo token refresh). */
-  ADMIN_TELEGRAM_CHAT_ID: z.string().regex(/^-?\d+$/, 'expected a numeric Telegram chat id').optional(),
+  ADMIN_TELEGRAM_CHAT_ID: z
+    .string()
+    .regex(/^-?\d+$/, 'expected a numeric Telegram chat id')
+    .optional(),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
   CASE_SLA_HOURS: z.coerce.number().positive().default(72),
+  /**
+   * How long a survey's progress may wait before its MongoDB copy is written (ms); starts and
+   * ends are copied within 0.3 s. Only a Redis that lost its data reads the copy mid-survey.
+   */
+  SESSION_SYNC_LATER_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
   /** Daily digest to each unit's Telegram group, at this Asia/Ho_Chi_Minh time (HH:MM), or "off". */
   DIGEST_AT: z.union([hhmm, z.literal('off')]).default('07:30'),
   /** Integrity: one contact (chat, Zalo user, web device) answering for this many different applicants... */

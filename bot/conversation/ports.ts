@@ -22,8 +22,18 @@ export interface ResponseMeta {
  * jobIds (see app/answer-sink.ts).
  */
 export interface AnswerSink {
-  answer(p: { responseId: string; meta: ResponseMeta; answer: RecordedAnswer; answeredAt: string }): Promise<void>;
-  complete(p: { responseId: string; meta: ResponseMeta; answers: RecordedAnswer[]; completedAt: string }): Promise<void>;
+  answer(p: {
+    responseId: string;
+    meta: ResponseMeta;
+    answer: RecordedAnswer;
+    answeredAt: string;
+  }): Promise<void>;
+  complete(p: {
+    responseId: string;
+    meta: ResponseMeta;
+    answers: RecordedAnswer[];
+    completedAt: string;
+  }): Promise<void>;
 }
 
 /** The dossier a survey token names (bot/survey/token.ts provides the real resolver). */
@@ -37,13 +47,19 @@ export interface TokenDossier {
   onlineLevel?: number | null;
   survey?: { responseId?: string | null; expiresAt?: Date | null } | null;
 }
-export type TokenResolution = { ok: true; dossier: TokenDossier } | { ok: false; reason: 'unknown' | 'expired' | 'used' };
+export type TokenResolution =
+  { ok: true; dossier: TokenDossier } | { ok: false; reason: 'unknown' | 'expired' | 'used' };
 export type TokenResolver = (token: string, now: Date) => Promise<TokenResolution>;
 
 /** Lifecycle notifications (invitation stats, reminders cancellation, cases). Optional. */
 export interface ConversationHooks {
   onStarted?(p: { dossierCode: string | null; responseId: string; channel: ChannelName }): Promise<void>;
-  onFinished?(p: { dossierCode: string | null; responseId: string; status: string; channel: ChannelName }): Promise<void>;
+  onFinished?(p: {
+    dossierCode: string | null;
+    responseId: string;
+    status: string;
+    channel: ChannelName;
+  }): Promise<void>;
 }
 
 /** Contact fields a conversation changes (ISO dates). */
@@ -61,6 +77,17 @@ export interface ContactChanges {
  * app/conversation-background.ts): the durable copy of a session, contact changes.
  */
 export interface ConversationBackground {
-  syncSession(sessionId: string): Promise<void>;
-  updateContact(p: { contactId: string; channel: 'telegram' | 'zalo' | 'web'; userId: string; set: ContactChanges }): Promise<void>;
+  /**
+   * Copies the session's live state to MongoDB. `soon` when it starts or ends (others read that
+   * copy: the integrity rules by response id, a dossier's "already answered"); `later` for
+   * progress within a survey, which only a lost live store reads: coalesced over a longer
+   * window, so a survey costs a few writes instead of one per turn.
+   */
+  syncSession(sessionId: string, when: 'soon' | 'later'): Promise<void>;
+  updateContact(p: {
+    contactId: string;
+    channel: 'telegram' | 'zalo' | 'web';
+    userId: string;
+    set: ContactChanges;
+  }): Promise<void>;
 }

@@ -355,7 +355,9 @@ export class ConversationService {
 
   private async save(next: HotSession, expectedRev: number): Promise<void> {
     if (!(await this.deps.store.save(next, expectedRev))) throw new ConcurrentTurnError(next.id);
-    await this.deps.background.syncSession(next.id);
+    // A new session or one that just ended is copied soon; progress in between later.
+    const settled = expectedRev === -1 || next.status !== 'active';
+    await this.deps.background.syncSession(next.id, settled ? 'soon' : 'later');
   }
 
   private async varsFor(d: TokenDossier, lang: Lang): Promise<Record<string, string>> {

@@ -169,7 +169,7 @@ test("a new contact's /start writes the contact once; a returning contact's /sta
     sink: jobAnswerSink(producer),
     store,
     background: {
-      syncSession: (id) => real.syncSession(id),
+      syncSession: (id, when) => real.syncSession(id, when),
       updateContact: async (p) => {
         changes.push({ userId: p.userId, set: p.set });
         await real.updateContact(p);
@@ -194,4 +194,19 @@ test("a new contact's /start writes the contact once; a returning contact's /sta
     input: { kind: 'start' },
   });
   expect(changes).toEqual([{ userId: '7201', set: { unsubscribedAt: null, blockedAt: null } }]);
+});
+
+test("a session's start and end are copied to MongoDB soon, its progress in between later", async () => {
+  const queue = producer.getQueue('ingest');
+  const turn = (input: InboundEvent['input']) =>
+    service.handle({ channel: 'telegram', userId: '7301', updateId: updateId++, input });
+  await turn({ kind: 'start' });
+  const s = (await store.getActive('telegram', '7301'))!;
+  expect((await queue.getJob(`sess-${s.id}`))?.opts.delay).toBe(300);
+  await queue.remove(`sess-${s.id}`);
+  await turn({ kind: 'action', action: { kind: 'pick', step: s.state.step, node: 'consent', value: 'yes' } });
+  expect(await queue.getJob(`sess-${s.id}`)).toBeUndefined();
+  expect((await queue.getJob(`sess-${s.id}-later`))?.opts.delay).toBe(20_000);
+  await turn({ kind: 'command', name: 'stop' });
+  expect((await queue.getJob(`sess-${s.id}`))?.opts.delay).toBe(300);
 });
