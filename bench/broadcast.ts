@@ -24,6 +24,7 @@ import { cancelBroadcast, createBroadcast, type ControlDeps } from '../workers/b
 import { concurrencyFor } from '../workers/broadcast/limits';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { FakeTelegram } from '../test/fakes/telegram-server';
+import { FakeTelegramProcess, type CallTime } from './support/fake-telegram-process';
 import { maxPerSecond } from '../test/support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../test/support/services';
 
@@ -31,11 +32,51 @@ const N = Number(process.env.BENCH_RECIPIENTS ?? 20_000);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
 /** Which parts to run (profiling one part): baseline,unlimited,30,1000. */
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'baseline,unlimited,30,1000').split(','));
+/**
+ * `process` (default): the fake Telegram server in a process of its own, as Telegram is another
+ * host; `inline`: in this process (the runs before 2026-11-27 09:10 UTC), where its replies wait
+ * behind the workers' event loop.
+ */
+const FAKE = process.env.BENCH_FAKE === 'inline' ? 'inline' : 'process';
+
+/** What the bench reads of the fake, wherever it runs. */
+interface Fake {
+  apiRoot: string;
+  token: string;
+  count(): Promise<number>;
+  callsFrom(from: number): Promise<CallTime[]>;
+  close(): Promise<void>;
+}
+
+async function startFake(): Promise<Fake> {
+  if (FAKE === 'process') {
+    const p = await FakeTelegramProcess.start();
+    return {
+      apiRoot: p.apiRoot,
+      token: p.token,
+      count: () => p.count(),
+      callsFrom: async (from) => (await p.calls(from)).rows,
+      close: () => p.close(),
+    };
+  }
+  const f = await FakeTelegram.start();
+  return {
+    apiRoot: f.apiRoot,
+    token: f.token,
+    count: async () => f.calls.length,
+    callsFrom: async (from) => f.calls.slice(from),
+    close: () => f.close(),
+  };
+}
 
 /** Redis commands sent by this process (workers and bench), by name: round trips per message. */
 const redisCommands = new Map<string, number>();
 const sendCommand = Redis.prototype.sendCommand;
-Redis.prototype.sendCommand = function (this: Redis, command: Parameters<Redis['sendCommand']>[0], stream?: Parameters<Redis['sendCommand']>[1]) {
+Redis.prototype.sendCommand = function (
+  this: Redis,
+  command: Parameters<Redis['sendCommand']>[0],
+  stream?: Parameters<Redis['sendCommand']>[1],
+) {
   redisCommands.set(command.name, (redisCommands.get(command.name) ?? 0) + 1);
   return sendCommand.call(this, command, stream);
 };
@@ -43,39 +84,76 @@ Redis.prototype.sendCommand = function (this: Redis, command: Parameters<Redis['
 let mongoOps = 0;
 mongoose.set('debug', () => void mongoOps++);
 
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
   const rows: string[] = [`load average at start (1/5/15 min): ${load()} on ${os.cpus().length} cores`];
   await connectTestDb('bench');
   const redis = testRedis();
-  const fake = await FakeTelegram.start();
-  const env = parseEnv({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' });
+  const fake = await startFake();
+  rows.push(`fake Telegram server: ${FAKE === 'process' ? 'in its own process' : 'in the bench process'}`);
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_API_ROOT: fake.apiRoot,
+    QUIET_HOURS_START: '00:00',
+    QUIET_HOURS_END: '00:00',
+  });
   for (let i = 0; i < N; i += 5000) {
-    await Contact.insertMany(Array.from({ length: Math.min(5000, N - i) }, (_, k) => ({ channel: 'telegram', channelUserId: String(10_000_000 + i + k), consentAt: new Date() })), { ordered: false });
+    await Contact.insertMany(
+      Array.from({ length: Math.min(5000, N - i) }, (_, k) => ({
+        channel: 'telegram',
+        channelUserId: String(10_000_000 + i + k),
+        consentAt: new Date(),
+      })),
+      { ordered: false },
+    );
   }
 
   // 1. Baseline: bare client, 2,000 sends, concurrency 32.
-  const client = createTelegramClient({ token: fake.token, apiRoot: fake.apiRoot, maxRetries: 0, maxRetryAfterS: 1, waitOnRateLimit: false, log: logger });
+  const client = createTelegramClient({
+    token: fake.token,
+    apiRoot: fake.apiRoot,
+    maxRetries: 0,
+    maxRetryAfterS: 1,
+    waitOnRateLimit: false,
+    log: logger,
+  });
   const CONC = 32;
   let next = 0;
   const t0 = Date.now();
-  await Promise.all(Array.from({ length: CONC }, async () => {
-    while (next < 2000) await client.sendMessage(20_000_000 + next++, 'baseline');
-  }));
+  await Promise.all(
+    Array.from({ length: CONC }, async () => {
+      while (next < 2000) await client.sendMessage(20_000_000 + next++, 'baseline');
+    }),
+  );
   const baseline = 2000 / ((Date.now() - t0) / 1000);
   rows.push(`baseline (bare client, concurrency ${CONC}): ${baseline.toFixed(0)} msg/s`);
 
   const run = async (label: string, limitPerS: number, concurrency: number, cutAfterS: number | null) => {
     const prefix = testPrefix(`bench${label}`);
     const ctx = { env, log: logger, redis, prefix };
-    const workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS, concurrency } }, finishIntervalMs: 250 });
+    const workers = await startBroadcastWorkers({
+      ctx,
+      createConnection: testRedis,
+      senders: broadcastSenders(ctx),
+      limits: { telegram: { limitPerS, concurrency } },
+      finishIntervalMs: 250,
+    });
     const deps: ControlDeps = { redis, prefix, queues: workers.queues, env };
-    const before = fake.calls.length;
+    const before = await fake.count();
     const created = await createBroadcast({ text: `bench ${label}`, target: {}, createdBy: 'bench' }, deps);
     // Measured from the first send, so the fan-out of the first page is not counted as slowness.
-    await fake.waitFor(() => fake.calls.length > before, 120_000, 'first send');
-    const start = fake.calls[before]!.at;
+    const waitUntil = Date.now() + 120_000;
+    while ((await fake.count()) <= before) {
+      if (Date.now() > waitUntil) throw new Error('no first send in 120 s');
+      await sleep(20);
+    }
+    const start = (await fake.callsFrom(before))[0]!.at;
     redisCommands.clear();
     mongoOps = 0;
     let fannedOutAt: number | null = null;
@@ -91,31 +169,55 @@ async function main(): Promise<void> {
     }
     const commands = new Map(redisCommands);
     const ops = mongoOps;
-    const calls = fake.calls.slice(before).filter((c) => c.method === 'sendMessage' && c.at >= start);
-    const end = cutAfterS !== null ? Math.min(start + cutAfterS * 1000, calls[calls.length - 1]!.at) : calls[calls.length - 1]!.at;
+    const calls = (await fake.callsFrom(before)).filter((c) => c.method === 'sendMessage' && c.at >= start);
+    const end =
+      cutAfterS !== null
+        ? Math.min(start + cutAfterS * 1000, calls[calls.length - 1]!.at)
+        : calls[calls.length - 1]!.at;
     const inWindow = calls.filter((c) => c.at <= end);
     const rate = inWindow.length / Math.max(0.001, (end - start) / 1000);
     // The same after the fan-out finished (the fan-out of 20,000 shares the process at first).
-    const steady = fannedOutAt !== null && end - fannedOutAt > 3000 ? inWindow.filter((c) => c.at >= fannedOutAt!).length / ((end - fannedOutAt) / 1000) : null;
+    const steady =
+      fannedOutAt !== null && end - fannedOutAt > 3000
+        ? inWindow.filter((c) => c.at >= fannedOutAt!).length / ((end - fannedOutAt) / 1000)
+        : null;
     await workers.close();
     await clearPrefix(redis, prefix);
     const total = [...commands.values()].reduce((x, y) => x + y, 0);
-    const top = [...commands.entries()].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([k, v]) => `${k} ${(v / calls.length).toFixed(2)}`).join(', ');
-    return { sends: inWindow.length, seconds: (end - start) / 1000, rate, steady, max1s: maxPerSecond(calls.map((c) => c.at)), perMsg: `Redis commands per message ${(total / calls.length).toFixed(2)} (${top}); MongoDB operations per message ${(ops / calls.length).toFixed(3)} (${ops} in all: bench polling, finisher, refresh)` };
+    const top = [...commands.entries()]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 6)
+      .map(([k, v]) => `${k} ${(v / calls.length).toFixed(2)}`)
+      .join(', ');
+    return {
+      sends: inWindow.length,
+      seconds: (end - start) / 1000,
+      rate,
+      steady,
+      max1s: maxPerSecond(calls.map((c) => c.at)),
+      perMsg: `Redis commands per message ${(total / calls.length).toFixed(2)} (${top}); MongoDB operations per message ${(ops / calls.length).toFixed(3)} (${ops} in all: bench polling, finisher, refresh)`,
+    };
   };
 
   // 2. Full send path, limit far above what the process can do.
   if (PHASES.has('unlimited')) {
     const unl = await run('unlimited', 100_000, CONC, 15);
-    rows.push(`full send path, no effective limit (concurrency ${CONC}): ${unl.rate.toFixed(0)} msg/s over ${unl.sends} sends = ${((100 * unl.rate) / baseline).toFixed(0)}% of the bare client; overhead per message vs baseline: ${((1000 / unl.rate - 1000 / baseline) * CONC).toFixed(2)} ms of a concurrency slot (${(baseline / unl.rate).toFixed(2)}x baseline time)`);
+    rows.push(
+      `full send path, no effective limit (concurrency ${CONC}): ${unl.rate.toFixed(0)} msg/s over ${unl.sends} sends = ${((100 * unl.rate) / baseline).toFixed(0)}% of the bare client; overhead per message vs baseline: ${((1000 / unl.rate - 1000 / baseline) * CONC).toFixed(2)} ms of a concurrency slot (${(baseline / unl.rate).toFixed(2)}x baseline time)`,
+    );
     rows.push(`  ${unl.perMsg}`);
   }
 
   // 3. The two limits.
-  for (const [limit, cut] of [[30, WINDOW_S], [1000, null]] as const) {
+  for (const [limit, cut] of [
+    [30, WINDOW_S],
+    [1000, null],
+  ] as const) {
     if (!PHASES.has(String(limit))) continue;
     const r = await run(`l${limit}`, limit, concurrencyFor(limit), cut);
-    rows.push(`${N} recipients at ${limit}/s (concurrency ${concurrencyFor(limit)}, margin ${env.BROADCAST_RATE_MARGIN_MS} ms)${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit${r.steady === null ? '' : ` (after the fan-out: ${r.steady.toFixed(1)}/s = ${((100 * r.steady) / limit).toFixed(1)}%)`}; busiest 1 s window on the fake's clock ${r.max1s} (limit ${limit})`);
+    rows.push(
+      `${N} recipients at ${limit}/s (concurrency ${concurrencyFor(limit)}, margin ${env.BROADCAST_RATE_MARGIN_MS} ms)${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit${r.steady === null ? '' : ` (after the fan-out: ${r.steady.toFixed(1)}/s = ${((100 * r.steady) / limit).toFixed(1)}%)`}; busiest 1 s window on the fake's clock ${r.max1s} (limit ${limit})`,
+    );
     rows.push(`  ${r.perMsg}`);
   }
   rows.push(`load average at end (1/5/15 min): ${load()}`);
