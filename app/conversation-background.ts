@@ -24,14 +24,9 @@ export function jobConversationBackground(
   const laterMs = opts.laterMs ?? 20_000;
   return {
     async syncSession(sessionId, when) {
-      if (when === 'soon')
-        await producer.add('session.sync', { sessionId }, { jobId: `sess-${sessionId}`, delay: SOON_MS });
-      else
-        await producer.add(
-          'session.sync',
-          { sessionId },
-          { jobId: `sess-${sessionId}-later`, delay: laterMs },
-        );
+      const [jobId, delay] =
+        when === 'soon' ? [`sess-${sessionId}`, SOON_MS] : [`sess-${sessionId}-later`, laterMs];
+      await producer.add('session.sync', { sessionId }, { jobId, delay });
     },
     async updateContact(p) {
       // In the contact's ordered list first (workers/jobs/contact-changes.ts), then the job that drains it.

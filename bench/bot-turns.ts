@@ -66,8 +66,8 @@ interface Target {
 
 /**
  * A reply that has not come after this long is counted late and the citizen moves on (waiting for it
- * hung the run). Seen so far: first turns (`/start`) whose MongoDB reads queue up on FerretDB; the
- * update stays queued under its chat's lock and is applied later.
+ * hung the run). Seen so far: turns whose MongoDB reads waited for good on FerretDB's exhausted
+ * connection pool (docs/architecture.md); the chat's later updates stay queued behind them.
  */
 const REPLY_TIMEOUT_MS = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? 10_000);
 

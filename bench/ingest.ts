@@ -89,11 +89,12 @@ async function main(): Promise<void> {
   let settled = 0;
   let failed = 0;
   const allDone = new Promise<void>((resolve) => {
+    const settle = () => ++settled === jobs.waiting && resolve();
     for (const w of workers.workers) {
-      w.on('completed', () => ++settled === jobs.waiting && resolve());
+      w.on('completed', settle);
       w.on('failed', () => {
         failed++;
-        if (++settled === jobs.waiting) resolve();
+        settle();
       });
     }
   });

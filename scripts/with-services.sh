@@ -45,7 +45,8 @@ if [ -z "${MONGODB_URI:-}" ]; then
   # for a second (its write transaction). Its pool (50 by default) therefore deadlocks for good
   # once as many updates run at once as it has connections (seen in bench/bot-turns.ts: every
   # query hung; goroutine dump in docs/architecture.md). A larger pool here, and a bounded
-  # client pool per process (maxPoolSize below), keep concurrent operations under it.
+  # client pool per process (maxPoolSize below), keep concurrent operations under it; that made
+  # the hang rarer, not impossible (docs/architecture.md says what is still unexplained).
   "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB?pool_max_conns=${HAILONG_FERRET_POOL:-60}" --listen-addr="127.0.0.1:$FERRET_PORT" \
     --debug-addr=- --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
   FERRET_PID=$!

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { FakeTelegram } from '../../test/fakes/telegram-server';
 
 /**
- * The fake Telegram Bot API in a process of its own, for benchmarks (BENCH_FAKE=process). In the
+ * The fake Telegram Bot API in a process of its own, for benchmarks (bench/broadcast.ts's default;
+ * BENCH_FAKE=inline keeps it in the bench's process). In the
  * bench's own process its request handling waits behind the workers' event loop, so a call takes
  * ~150 ms at 1,000/s and the rate limiter's slots (held for the call + 1 s + margin) are what
  * bounds the rate; Telegram is another host. Only what the benchmark reads crosses over: each
@@ -24,10 +25,7 @@ if (process.env.HL_FAKE_TELEGRAM_CHILD === '1') {
   void (async () => {
     const fake = await FakeTelegram.start();
     process.on('message', (m: { id: number; from: number }) => {
-      const rows =
-        m.from >= fake.calls.length
-          ? []
-          : fake.calls.slice(m.from).map((c) => ({ method: c.method, at: c.at }));
+      const rows = fake.calls.slice(m.from).map((c) => ({ method: c.method, at: c.at }));
       process.send!({ id: m.id, total: fake.calls.length, rows } satisfies Reply);
     });
     process.once('SIGTERM', () => void fake.close().then(() => process.exit(0)));
@@ -62,7 +60,7 @@ export class FakeTelegramProcess {
   }
 
   /** How many calls the fake has received, and those from index `from` on. */
-  calls(from: number): Promise<Reply> {
+  private calls(from: number): Promise<Reply> {
     const id = ++this.seq;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
@@ -72,6 +70,11 @@ export class FakeTelegramProcess {
 
   async count(): Promise<number> {
     return (await this.calls(Number.MAX_SAFE_INTEGER)).total;
+  }
+
+  /** The calls from index `from` on: method and arrival time. */
+  async callsFrom(from: number): Promise<CallTime[]> {
+    return (await this.calls(from)).rows;
   }
 
   async close(): Promise<void> {

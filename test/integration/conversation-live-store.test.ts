@@ -20,12 +20,13 @@ let store: HotStore;
 let service: ConversationService;
 let updateId = 1;
 
-const ev = (input: InboundEvent['input']): InboundEvent => ({
+const evOf = (userId: string, input: InboundEvent['input']): InboundEvent => ({
   channel: 'telegram',
-  userId: '7001',
+  userId,
   updateId: updateId++,
   input,
 });
+const ev = (input: InboundEvent['input']): InboundEvent => evOf('7001', input);
 
 /** The write-behind MongoDB copy of a live session, as the session.sync job would have written it: "active". */
 function mongoCopy(live: HotSession, at: { rev: number; meta?: HotSession['meta']; lastUpdateId?: number }) {
@@ -101,12 +102,6 @@ test('a session the live store lost is restored from its MongoDB copy and contin
 });
 
 describe('what the live store knows spares MongoDB', () => {
-  const evOf = (userId: string, input: InboundEvent['input']): InboundEvent => ({
-    channel: 'telegram',
-    userId,
-    updateId: updateId++,
-    input,
-  });
   /** The MongoDB operations on `sessions` while `fn` runs (mongoose's debug hook sees every one). */
   async function sessionQueries(fn: () => Promise<unknown>): Promise<string[]> {
     const seen: string[] = [];
@@ -178,28 +173,17 @@ test("a new contact's /start writes the contact once; a returning contact's /sta
     resolveToken: async () => ({ ok: false, reason: 'unknown' }),
     log: logger,
   });
-  await recording.handle({
-    channel: 'telegram',
-    userId: '7201',
-    updateId: updateId++,
-    input: { kind: 'start' },
-  });
+  await recording.handle(evOf('7201', { kind: 'start' }));
   expect(changes).toEqual([{ userId: '7201', set: expect.objectContaining({ lang: 'vi' }) }]);
   // Returning (cached, finished or not): /start is a wish to take part again.
   changes.length = 0;
-  await recording.handle({
-    channel: 'telegram',
-    userId: '7201',
-    updateId: updateId++,
-    input: { kind: 'start' },
-  });
+  await recording.handle(evOf('7201', { kind: 'start' }));
   expect(changes).toEqual([{ userId: '7201', set: { unsubscribedAt: null, blockedAt: null } }]);
 });
 
 test("a session's start and end are copied to MongoDB soon, its progress in between later", async () => {
   const queue = producer.getQueue('ingest');
-  const turn = (input: InboundEvent['input']) =>
-    service.handle({ channel: 'telegram', userId: '7301', updateId: updateId++, input });
+  const turn = (input: InboundEvent['input']) => service.handle(evOf('7301', input));
   await turn({ kind: 'start' });
   const s = (await store.getActive('telegram', '7301'))!;
   expect((await queue.getJob(`sess-${s.id}`))?.opts.delay).toBe(300);

@@ -68,10 +68,6 @@ export async function flagBursts(unitCode: string, day: string, rule: BurstRule 
   return ops.length;
 }
 
-/**
- * Excludes a response from the indices with a written reason (kept in the audit log) and
- * recomputes its bucket; the reports say how many were excluded. `reason` is required.
- */
 /** An exclusion without a written reason (at least 5 characters): refused, nothing changed. */
 export class ExclusionReasonError extends Error {
   constructor() {
@@ -80,6 +76,10 @@ export class ExclusionReasonError extends Error {
   }
 }
 
+/**
+ * Excludes a response from the indices with a written reason (kept in the audit log) and
+ * recomputes its bucket; the reports say how many were excluded. `reason` is required.
+ */
 export async function excludeResponse(deps: ScheduleDeps & { redis: Redis }, responseId: string, by: string, reason: string, now = new Date()): Promise<boolean> {
   if (reason.trim().length < 5) throw new ExclusionReasonError();
   const r = await Response.findOneAndUpdate({ responseId, 'excluded.at': null }, { $set: { excluded: { at: now, by, reason } } }, { returnDocument: 'after' }).lean();
