@@ -103,20 +103,11 @@ export class ConversationService {
    */
   async markUnreachable(channel: InboundEvent['channel'], userId: string): Promise<void> {
     const at = this.now().toISOString();
-    const c = await this.deps.store.getContact(channel, userId);
-    if (c) {
-      await this.deps.background.updateContact({
-        contactId: c.id,
-        channel,
-        userId,
-        set: { blockedAt: at, unsubscribedAt: at },
-      });
-      return;
-    }
-    await Contact.updateOne(
-      { channel, channelUserId: userId },
-      { $set: { blockedAt: new Date(at), unsubscribedAt: new Date(at) } },
-    );
+    const cached = await this.deps.store.getContact(channel, userId);
+    const id = cached?.id ?? (await Contact.findOne({ channel, channelUserId: userId }, { _id: 1 }).lean())?._id.toString();
+    // Never seen: no record to mark, and nothing can be sent to them.
+    if (!id) return;
+    await this.deps.background.updateContact({ contactId: id, channel, userId, set: { blockedAt: at, unsubscribedAt: at } });
   }
 
   /**

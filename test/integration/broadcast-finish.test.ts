@@ -53,10 +53,10 @@ test('a delivery whose job runs after the cancel is counted as cancelled, so the
   const limiter = new ChannelLimiter(redis, prefix, 'telegram', { max: 30, periodMs: 1000, marginMs: 25 });
   await store.add(id, [1, 2, 3].map((i) => ({ contactId: `c${i}`, channel: 'telegram' as const, chatId: String(700 + i), lang: 'vi' as const })));
   // One delivery is claimed before the cancel; the cancel lands; the other two jobs run after it.
-  expect((await store.claim(id, 'c1', controlKey(prefix, id), limiter)).kind).toBe('go');
+  expect((await store.claim(id, 'c1', controlKey(prefix, id), limiter, 0)).kind).toBe('go');
   await redis.set(controlKey(prefix, id), 'cancelled', 'EX', CONTROL_TTL_S);
-  expect((await store.claim(id, 'c2', controlKey(prefix, id), limiter)).kind).toBe('cancelled');
-  expect((await store.claim(id, 'c3', controlKey(prefix, id), limiter)).kind).toBe('cancelled');
+  expect((await store.claim(id, 'c2', controlKey(prefix, id), limiter, 0)).kind).toBe('cancelled');
+  expect((await store.claim(id, 'c3', controlKey(prefix, id), limiter, 0)).kind).toBe('cancelled');
   await store.settle(id, 'c1', 'sent', null);
   expect(await store.counts(id)).toMatchObject({ total: 3, queued: 0, sending: 0, sent: 1, cancelled: 2 });
   expect(await finishBroadcasts(redis, prefix)).toBe(1);

@@ -26,21 +26,21 @@ test('limit 3: three calls start, the fourth waits for a reply, then starts a wi
 
   const slots: HeldSlot[] = [];
   for (const c of ['c1', 'c2', 'c3']) {
-    const r = await store.claim(B, c, ctl, limiter);
+    const r = await store.claim(B, c, ctl, limiter, 0);
     if (r.kind !== 'go') throw new Error(`${c}: ${r.kind}`);
     // GCRA spacing: (1000 + 25) / 3 ms apart.
     expect(r.waitMs).toBeLessThanOrEqual(2 * limiter.intervalMs + 1);
     slots.push({ logKey: limiter.logKey, member: r.slot, repliedAt: null });
   }
   // All three calls in flight: the fourth may not start, and stays queued.
-  const blocked = await store.claim(B, 'c4', ctl, limiter);
+  const blocked = await store.claim(B, 'c4', ctl, limiter, 0);
   expect(blocked.kind).toBe('wait');
   expect((await store.counts(B)).sending).toBe(3);
 
   // c1's call got its reply: c4 starts one window (1 s + margin) after that reply, not before.
   slots[0]!.repliedAt = performance.now();
   await store.settle(B, 'c1', 'sent', null, slots[0]!);
-  const next = await store.claim(B, 'c4', ctl, limiter);
+  const next = await store.claim(B, 'c4', ctl, limiter, 0);
   if (next.kind !== 'go') throw new Error(`c4: ${next.kind}`);
   expect(next.waitMs).toBeGreaterThan(limiter.windowMs - 50);
   expect(next.waitMs).toBeLessThanOrEqual(limiter.windowMs);

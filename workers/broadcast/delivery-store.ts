@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { key } from '../../lib/redis';
 import type { BroadcastChannel } from '../../models/broadcast';
+import { optOutKey } from './opt-outs';
 
 /**
  * Per-recipient delivery state of a broadcast, in Redis beside its jobs (the send path makes no
@@ -24,6 +25,8 @@ export type ClaimResult =
   /** Claimed, and its rate slot taken: start the platform call in `waitMs`, not before. */
   | { kind: 'go'; recovered: boolean; waitMs: number; slot: string }
   | { kind: 'settled' }
+  /** The recipient opted out since the broadcast began (opt-outs.ts): settled as skipped. */
+  | { kind: 'skipped' }
   | { kind: 'cancelled' }
   | { kind: 'paused' }
   | { kind: 'rate_limited'; ms: number }
@@ -48,8 +51,8 @@ redis.call('hincrby', KEYS[2], 'total', n)
 return n
 `;
 
-// KEYS: states, counts, ctl, channel pause, channel send log, channel schedule (tat).
-// ARGV: contact id, limit, window ms, interval ms, unsettled ms, log member.
+// KEYS: states, counts, ctl, channel pause, channel send log, channel schedule (tat), opt-out log.
+// ARGV: contact id, limit, window ms, interval ms, unsettled ms, log member, opt-outs count from (ms).
 // The delivery moves queued → sending and its rate slot is taken in the same script, so a claim
 // that is refused (cancelled, paused, 429 pause) never holds a slot and a slot never outlives
 // its claim by more than the call.
@@ -73,6 +76,15 @@ if ctl == 'cancelled' then
   return {'cancelled'}
 end
 if ctl == 'paused' then unclaim() return {'paused'} end
+-- Opted out since the broadcast began (opt-outs.ts): skipped, never sent.
+local out = redis.call('zscore', KEYS[7], ARGV[1])
+if out and tonumber(out) >= tonumber(ARGV[7]) then
+  redis.call('hset', KEYS[1], ARGV[1], 'K')
+  if st == 's' then redis.call('hincrby', KEYS[2], 'sending', -1) end
+  redis.call('hincrby', KEYS[2], 'K', 1)
+  redis.call('hincrby', KEYS[2], 'r:K:unsubscribed', 1)
+  return {'skipped'}
+end
 local pause = redis.call('pttl', KEYS[4])
 if pause > 0 then unclaim() return {'rate_limited', tostring(pause)} end
 local t = redis.call('time')
@@ -166,7 +178,7 @@ function ago(slot: HeldSlot | null): string {
 }
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
-const SCRIPTS = { bcAdd: [2, ADD], bcClaim: [6, CLAIM], bcSettle: [4, SETTLE], bcRelease: [3, RELEASE] } as const;
+const SCRIPTS = { bcAdd: [2, ADD], bcClaim: [7, CLAIM], bcSettle: [4, SETTLE], bcRelease: [3, RELEASE] } as const;
 
 /** The scripts as commands of the connection (EVALSHA: the script text is not sent per call). */
 function scripts(redis: Redis): Record<keyof typeof SCRIPTS, ScriptFn> {
@@ -221,19 +233,20 @@ export class DeliveryStore {
 
   /**
    * Claims the delivery and takes its rate slot (limiter.ts): `go` says how long to wait before
-   * the platform call; the returned slot must be passed to settle/release.
+   * the platform call; the returned slot must be passed to settle/release. A recipient in the
+   * opt-out log from `optOutsFrom` (ms) on is settled as skipped instead (opt-outs.ts).
    */
-  async claim(b: string, contactId: string, ctlKey: string, limiter: SlotLimiter): Promise<ClaimResult> {
+  async claim(b: string, contactId: string, ctlKey: string, limiter: SlotLimiter, optOutsFrom: number): Promise<ClaimResult> {
     const k = this.keys(b);
     const member = `${b}:${contactId}:${Math.random().toString(36).slice(2, 10)}`;
     const [kind, extra, wait] = (await this.run.bcClaim(
-      k.states, k.counts, ctlKey, limiter.pauseKey, limiter.logKey, limiter.tatKey,
-      contactId, limiter.limit, limiter.windowMs, limiter.intervalMs.toFixed(3), limiter.unsettledMs, member,
+      k.states, k.counts, ctlKey, limiter.pauseKey, limiter.logKey, limiter.tatKey, optOutKey(this.prefix),
+      contactId, limiter.limit, limiter.windowMs, limiter.intervalMs.toFixed(3), limiter.unsettledMs, member, optOutsFrom,
     )) as [string, string | undefined, string | undefined];
     if (kind === 'go') return { kind: 'go', recovered: extra === 'recovered', waitMs: Number(wait), slot: member };
     if (kind === 'rate_limited') return { kind: 'rate_limited', ms: Number(extra) };
     if (kind === 'wait') return { kind: 'wait', ms: Number(extra) };
-    return { kind: kind as 'settled' | 'cancelled' | 'paused' };
+    return { kind: kind as 'settled' | 'skipped' | 'cancelled' | 'paused' };
   }
 
   async settle(b: string, contactId: string, state: SettledState, reason: string | null, slot: HeldSlot | null = null): Promise<boolean> {

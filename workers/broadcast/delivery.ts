@@ -6,6 +6,7 @@ import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
 import { holdBroadcast, type ControlDeps } from './control';
 import { DeliveryStore, type HeldSlot } from './delivery-store';
+import { optOutsCountFrom, recordOptOut } from './opt-outs';
 import type { ChannelLimiter } from './limiter';
 import { controlKey, type DeliveryPayload } from './queues';
 import { renderBroadcast, type BroadcastContent, type RenderedMessage } from './render';
@@ -14,21 +15,17 @@ import { BroadcastSendError, type BroadcastSender } from './senders';
 interface CachedBroadcast {
   content: BroadcastContent;
   ignoreQuietHours: boolean;
-  createdAt: Date;
   rendered: Map<'vi' | 'en', RenderedMessage>;
-  /** Contacts that unsubscribed or were blocked since the broadcast was created. */
-  gone: Set<string>;
-  goneAt: number;
-  goneRefresh: Promise<void> | null;
+  /** Opt-outs from this instant on skip the recipient (opt-outs.ts). */
+  optOutsFrom: number;
 }
 
-/** How stale the "unsubscribed meanwhile" list may be: one query per broadcast every 5 s. */
-const GONE_REFRESH_MS = 5000;
 /**
  * The send path of one delivery job: two Redis scripts around the platform call and no MongoDB
  * call (see delivery-store.ts; a dead recipient's contact is the one exception):
  *   quiet hours? → hold the broadcast · claim (one script: queued → sending unless cancelled,
- *   paused or the channel is in a 429 pause, and take the channel's next rate slot) · sleep until
+ *   paused, the channel is in a 429 pause or the recipient opted out meanwhile (skipped), and
+ *   take the channel's next rate slot) · sleep until
  *   the slot · send · settle (sent / blocked / failed; the slot is held a window past the reply,
  *   which is what keeps the platform's count within the limit, see limiter.ts).
  * A delivery found 'sending' at its claim was left by a dead worker: it is sent again and counted
@@ -37,9 +34,7 @@ const GONE_REFRESH_MS = 5000;
 export class DeliveryProcessor {
   /**
    * The broadcasts being sent, by id. The load itself is cached (single flight): 64 deliveries
-   * starting at once used to load it 64 times, each with its own "gone" list, and start 64
-   * refreshes, i.e. 64 concurrent scans of the contacts that starved every other MongoDB call for
-   * tens of seconds (found by a cancel that took 42 s after a 10,000-recipient broadcast).
+   * starting at once must not load it 64 times.
    */
   private readonly cache = new Map<string, Promise<CachedBroadcast | null>>();
   private readonly store: DeliveryStore;
@@ -71,13 +66,14 @@ export class DeliveryProcessor {
 
     const { limiter } = this.deps;
     const ctl = controlKey(this.deps.prefix, b);
-    let claim = await this.store.claim(b, c, ctl, limiter);
+    let claim = await this.store.claim(b, c, ctl, limiter, bc.optOutsFrom);
     while (claim.kind === 'wait') {
       await sleep(claim.ms);
-      claim = await this.store.claim(b, c, ctl, limiter);
+      claim = await this.store.claim(b, c, ctl, limiter, bc.optOutsFrom);
     }
     switch (claim.kind) {
       case 'settled':
+      case 'skipped': // opted out since the broadcast began
       case 'cancelled':
       case 'paused': // resume re-adds the job
         return;
@@ -87,7 +83,6 @@ export class DeliveryProcessor {
         if (claim.recovered) this.deps.log.warn({ broadcast: b, contact: c }, 'delivery was mid-send when its worker died: sending again');
     }
     const slot: HeldSlot = { logKey: limiter.logKey, member: claim.slot, repliedAt: null };
-    if (this.isGone(bc, c)) return void (await this.store.settle(b, c, 'skipped', 'unsubscribed', slot));
 
     let message = bc.rendered.get(l);
     if (!message) bc.rendered.set(l, (message = renderBroadcast(bc.content, l)));
@@ -121,7 +116,10 @@ export class DeliveryProcessor {
           // Contact first: once the delivery reads 'blocked' (and the broadcast may finish), the
           // contact is already out of every future targeting. If MongoDB fails, the job retries.
           try {
-            await Contact.updateOne({ _id: c }, { $set: { unsubscribedAt: now(), ...(f.mark === 'blocked' ? { blockedAt: now() } : {}) } });
+            const at = now();
+            await Contact.updateOne({ _id: c }, { $set: { unsubscribedAt: at, ...(f.mark === 'blocked' ? { blockedAt: at } : {}) } });
+            // Other broadcasts going out now skip this contact too.
+            await recordOptOut(this.deps.redis, this.deps.prefix, c, at);
           } catch (dbErr) {
             await this.store.release(b, c, slot);
             throw dbErr;
@@ -172,31 +170,8 @@ export class DeliveryProcessor {
         buttons: doc.buttons.map((x) => ({ text: x.text, textEn: x.textEn ?? null, url: x.url })),
       },
       ignoreQuietHours: doc.ignoreQuietHours,
-      createdAt: doc.createdAt,
       rendered: new Map(),
-      gone: new Set(),
-      goneAt: 0,
-      goneRefresh: null,
+      optOutsFrom: optOutsCountFrom(doc.createdAt),
     };
-  }
-
-  /**
-   * Whether the contact unsubscribed or was found blocked since the broadcast was created. The
-   * list is refreshed in the background (never on the send path: on FerretDB the query takes
-   * long), so it is at most a few seconds stale.
-   */
-  private isGone(bc: CachedBroadcast, contactId: string): boolean {
-    if (Date.now() - bc.goneAt > GONE_REFRESH_MS && !bc.goneRefresh) {
-      bc.goneRefresh = (async () => {
-        const rows = await Contact.find({ $or: [{ unsubscribedAt: { $gte: bc.createdAt } }, { blockedAt: { $gte: bc.createdAt } }] }, { _id: 1 }).lean();
-        bc.gone = new Set(rows.map((r) => r._id.toString()));
-      })()
-        .catch((err: Error) => this.deps.log.warn({ err: err.message }, 'unsubscribed-contacts refresh failed'))
-        .finally(() => {
-          bc.goneAt = Date.now();
-          bc.goneRefresh = null;
-        });
-    }
-    return bc.gone.has(contactId);
   }
 }

@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import { z } from 'zod';
 import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
+import { clearOptOut, recordOptOut } from '../broadcast/opt-outs';
 import { defineJob } from '../registry';
 import { drainContactChanges, type ContactChange } from './contact-changes';
 
@@ -34,15 +35,23 @@ export const contactUpdate = defineJob({
     queued: z.boolean().optional(),
   }),
   async handle(p, ctx) {
-    const write = (c: ContactChange) => writeContact(p.contactId, c);
+    const write = async (c: ContactChange) => {
+      const { unsubscribedAt: out } = await writeContact(p.contactId, c);
+      // After MongoDB: broadcasts going out skip an opted-out contact (opt-outs.ts). A retry
+      // repeats both, which changes nothing.
+      if (typeof out === 'string') await recordOptOut(ctx.redis, ctx.prefix, p.contactId, new Date(out));
+      else if (out === null) await clearOptOut(ctx.redis, ctx.prefix, p.contactId);
+    };
     if (!p.queued) return write(p);
     await drainContactChanges(ctx.redis, ctx.prefix, p.contactId, write);
   },
 });
 
-async function writeContact(contactId: string, c: ContactChange): Promise<void> {
+/** Applies one change; returns what it set. */
+async function writeContact(contactId: string, c: ContactChange): Promise<z.infer<typeof contactSetSchema>> {
+  const parsed = contactSetSchema.parse(c.set);
   const set: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(contactSetSchema.parse(c.set))) {
+  for (const [k, v] of Object.entries(parsed)) {
     set[k] = typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' ? new Date(v) : v;
   }
   const write = () =>
@@ -54,4 +63,5 @@ async function writeContact(contactId: string, c: ContactChange): Promise<void> 
     if (!isDuplicateKey(err)) throw err;
     await write();
   }
+  return parsed;
 }

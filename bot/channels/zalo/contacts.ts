@@ -1,10 +1,23 @@
+import type { Redis } from 'ioredis';
 import { Contact } from '../../../models/contact';
+import { recordOptOut } from '../../../workers/broadcast/opt-outs';
 
 /**
  * Marks a Zalo contact that cannot or does not want to receive: unsubscribed (unfollowed, -213)
- * or blocked (-227 banned/inactive, -244 restricted our messages). Invitations skip both.
+ * or blocked (-227 banned/inactive, -244 restricted our messages). Invitations skip both; a
+ * broadcast going out skips the contact from its next delivery on (the opt-out log).
  */
-export async function markZaloContact(userId: string, mark: 'unsubscribed' | 'blocked', at: Date): Promise<void> {
+export async function markZaloContact(
+  store: { redis: Redis; prefix: string },
+  userId: string,
+  mark: 'unsubscribed' | 'blocked',
+  at: Date,
+): Promise<void> {
   const field = mark === 'blocked' ? 'blockedAt' : 'unsubscribedAt';
-  await Contact.updateOne({ channel: 'zalo', channelUserId: userId }, { $set: { [field]: at } }, { upsert: true });
+  const c = await Contact.findOneAndUpdate(
+    { channel: 'zalo', channelUserId: userId },
+    { $set: { [field]: at } },
+    { upsert: true, returnDocument: 'after', lean: true },
+  );
+  if (c) await recordOptOut(store.redis, store.prefix, c._id.toString(), at);
 }

@@ -10,6 +10,7 @@ import type { ZaloClient, ZaloMessage } from './client';
 import { ZaloApiError } from './errors';
 import { mapZaloEvent, type ZaloMapped, type ZaloWebhookEvent } from './inbound';
 import { isZaloEventDone, markZaloEventDone, type ZaloEventJob } from './inbound-queue';
+import { clearOptOut } from '../../../workers/broadcast/opt-outs';
 import { markZaloContact } from './contacts';
 import { renderForZalo } from './renderer';
 
@@ -66,12 +67,13 @@ export async function processZaloEvent(deps: ZaloInboundDeps, job: ZaloJobLike):
         { $set: { lastInteractionAt: new Date(now()), unsubscribedAt: null } },
         { upsert: true, returnDocument: 'after', lean: true },
       );
+      if (c) await clearOptOut(deps.redis, deps.prefix, c._id.toString());
       if (!job.data.outbox) await saveOutbox(job, [{ text: t('noSurvey', c?.lang === 'en' ? 'en' : 'vi') }]);
       await sendOutbox(deps, job, mapped.userId);
       break;
     }
     case 'unfollow':
-      await markZaloContact(mapped.userId, 'unsubscribed', new Date(now()));
+      await markZaloContact(deps, mapped.userId, 'unsubscribed', new Date(now()));
       break;
     case 'submit_info': {
       const hash = mapped.phone ? phoneHashOf(mapped.phone, deps.phoneHashKey) : null;
@@ -137,7 +139,7 @@ async function sendOutbox(deps: ZaloInboundDeps, job: ZaloJobLike, userId: strin
       await deps.client.sendCs(userId, outbox[i]!);
     } catch (err) {
       if (err instanceof ZaloApiError && err.reason === 'recipient_unavailable') {
-        await markZaloContact(userId, err.mark ?? 'blocked', new Date());
+        await markZaloContact(deps, userId, err.mark ?? 'blocked', new Date());
         deps.log.info({ eventId: job.data.eventId, code: err.code }, 'zalo recipient unavailable; contact marked');
         throw new ZaloUnrecoverableSend(err);
       }

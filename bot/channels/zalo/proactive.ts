@@ -148,7 +148,7 @@ export class ZaloProactiveSender {
   private async refusal(err: ZaloApiError, userId: string | null | undefined): Promise<ZaloSendResult | null> {
     if (err.reason === 'recipient_unavailable' && userId) {
       const mark = err.mark ?? 'blocked';
-      await markZaloContact(userId, mark, new Date(this.now()));
+      await markZaloContact(this.opts, userId, mark, new Date(this.now()));
       this.opts.log.info({ code: err.code, mark }, 'zalo recipient unavailable; contact marked');
       return { status: 'skipped', reason: mark };
     }
