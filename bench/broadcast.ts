@@ -180,13 +180,20 @@ async function main(): Promise<void> {
       .slice(0, 6)
       .map(([k, v]) => `${k} ${(v / calls.length).toFixed(2)}`)
       .join(', ');
+    // Sends per second of the fake's clock from the first one: the ramp while the fan-out runs.
+    const perSecond: number[] = [];
+    for (const c of inWindow) {
+      const k = Math.floor((c.at - start) / 1000);
+      perSecond[k] = (perSecond[k] ?? 0) + 1;
+    }
     return {
+      perSecond: `sends per second: ${Array.from(perSecond, (x) => x ?? 0).join(' ')}; fan-out done ${fannedOutAt === null ? 'after the window' : `${((fannedOutAt - start) / 1000).toFixed(1)} s after the first send`}`,
       sends: inWindow.length,
       seconds: (end - start) / 1000,
       rate,
       steady,
       max1s: maxPerSecond(calls.map((c) => c.at)),
-      perMsg: `Redis commands per message ${(total / calls.length).toFixed(2)} (${top}); MongoDB operations per message ${(ops / calls.length).toFixed(3)} (${ops} in all: bench polling, finisher, refresh)`,
+      perMsg: `Redis commands per message ${(total / calls.length).toFixed(2)} (${top}); MongoDB operations per message ${(ops / calls.length).toFixed(3)} (${ops} in all: bench polling, finisher, fan-out)`,
     };
   };
 
@@ -210,6 +217,7 @@ async function main(): Promise<void> {
       `${N} recipients at ${limit}/s (concurrency ${concurrencyFor(limit)}, margin ${env.BROADCAST_RATE_MARGIN_MS} ms)${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit${r.steady === null ? '' : ` (after the fan-out: ${r.steady.toFixed(1)}/s = ${((100 * r.steady) / limit).toFixed(1)}%)`}; busiest 1 s window on the fake's clock ${r.max1s} (limit ${limit})`,
     );
     rows.push(`  ${r.perMsg}`);
+    rows.push(`  ${r.perSecond}`);
   }
   rows.push(`load average at end (1/5/15 min): ${load()}`);
 

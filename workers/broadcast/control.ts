@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env';
 import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
@@ -114,6 +115,9 @@ export async function approveBroadcast(id: string, approver: string, deps: Contr
 }
 
 /** Adds one delivery job per recipient with stable jobIds, one addBulk per channel. */
+/** Delivery jobs per addBulk (see enqueueDeliveries). */
+const ADD_CHUNK = 50;
+
 export async function enqueueDeliveries(broadcastId: string, rows: Array<{ contactId: string; channel: BroadcastChannel; chatId: string; lang: 'vi' | 'en' }>, queues: BroadcastQueues): Promise<void> {
   const byChannel = new Map<BroadcastChannel, Array<{ name: string; data: DeliveryPayload; opts: { jobId: string } }>>();
   for (const r of rows) {
@@ -121,7 +125,14 @@ export async function enqueueDeliveries(broadcastId: string, rows: Array<{ conta
     list.push({ name: JOB_DELIVER, data: { b: broadcastId, c: r.contactId, u: r.chatId, l: r.lang }, opts: { jobId: deliveryJobId(broadcastId, r.contactId) } });
     byChannel.set(r.channel, list);
   }
-  for (const [channel, jobs] of byChannel) await queues.deliveryQueue(channel).addBulk(jobs);
+  // In small bulks, yielding between them: one addBulk of a 1,000-recipient page held the event
+  // loop long enough to make the deliveries of the same process start their sends late.
+  for (const [channel, jobs] of byChannel) {
+    for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
+      await queues.deliveryQueue(channel).addBulk(jobs.slice(i, i + ADD_CHUNK));
+      await setImmediate();
+    }
+  }
 }
 
 /** Takes the queued recipients' jobs out of the queues (a locked, running job stays). */

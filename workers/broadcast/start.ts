@@ -4,7 +4,7 @@ import type { AppContext } from '../../app/context';
 import type { BroadcastChannel } from '../../models/broadcast';
 import { resumeBroadcast } from './control';
 import { DeliveryProcessor } from './delivery';
-import { runFanout } from './fanout';
+import { fanoutLead, runFanout } from './fanout';
 import { ChannelLimiter } from './limiter';
 import { channelLimits, concurrencyFor, rateWindow, type ChannelLimit } from './limits';
 import { finishBroadcasts } from './progress';
@@ -41,7 +41,16 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
   const { ctx } = opts;
   const log = ctx.log.child({ part: 'broadcast' });
   const queues = new BroadcastQueues(ctx.redis, ctx.prefix);
-  const deps = { redis: ctx.redis, prefix: ctx.prefix, queues, env: ctx.env, log };
+  // The limits each channel delivers at here, and the fan-out's lead from them (fanout.ts).
+  const configured = channelLimits(ctx.env);
+  const resolved = new Map<BroadcastChannel, ChannelLimit>();
+  for (const channel of Object.keys(opts.senders) as BroadcastChannel[]) {
+    const limitPerS = opts.limits?.[channel]?.limitPerS ?? configured[channel].limitPerS;
+    const concurrency = opts.limits?.[channel]?.concurrency ?? (opts.limits?.[channel]?.limitPerS ? concurrencyFor(limitPerS) : configured[channel].concurrency);
+    resolved.set(channel, { limitPerS, concurrency });
+  }
+  const lead = Object.fromEntries([...resolved].map(([ch, l]) => [ch, fanoutLead(l.limitPerS)]));
+  const deps = { redis: ctx.redis, prefix: ctx.prefix, queues, env: ctx.env, log, lead };
   const connections: Redis[] = [];
   const common = {
     prefix: ctx.prefix,
@@ -64,14 +73,14 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
         if (job.name === JOB_RESUME) return void (await resumeBroadcast(id, deps, typeof job.data.held === 'number' ? { onlyHeldUntil: job.data.held } : {}));
         throw new UnrecoverableError(`unknown job ${job.name} on ${CONTROL_QUEUE}`);
       },
-      { ...common, connection: controlConn, concurrency: 2 },
+      // A paced fan-out waits on its broadcast's sends (fanout.ts): room for several at once
+      // beside scheduled starts and resumes.
+      { ...common, connection: controlConn, concurrency: 8 },
     ),
   );
 
-  const configured = channelLimits(ctx.env);
   for (const [channel, sender] of Object.entries(opts.senders) as Array<[BroadcastChannel, BroadcastSender]>) {
-    const limitPerS = opts.limits?.[channel]?.limitPerS ?? configured[channel].limitPerS;
-    const concurrency = opts.limits?.[channel]?.concurrency ?? (opts.limits?.[channel]?.limitPerS ? concurrencyFor(limitPerS) : configured[channel].concurrency);
+    const { limitPerS, concurrency } = resolved.get(channel)!;
     const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, { ...rateWindow(channel, limitPerS), marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS });
     const processor = new DeliveryProcessor({ ...deps, sender, limiter, queue: queues.deliveryQueue(channel) });
     const connection = opts.createConnection();
