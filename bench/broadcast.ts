@@ -22,8 +22,10 @@ import { Contact } from '../models/contact';
 import { broadcastSenders } from '../workers/broadcast/channels';
 import { cancelBroadcast, createBroadcast, type ControlDeps } from '../workers/broadcast/control';
 import { concurrencyFor } from '../workers/broadcast/limits';
+import { BroadcastQueues } from '../workers/broadcast/queues';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { FakeTelegram } from '../test/fakes/telegram-server';
+import { startWorkersChild } from './support/broadcast-workers-process';
 import { FakeTelegramProcess, type CallTime } from './support/fake-telegram-process';
 import { maxPerSecond } from '../test/support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../test/support/services';
@@ -38,6 +40,12 @@ const PHASES = new Set((process.env.BENCH_PHASES ?? 'baseline,unlimited,30,1000'
  * behind the workers' event loop.
  */
 const FAKE = process.env.BENCH_FAKE === 'inline' ? 'inline' : 'process';
+/**
+ * Broadcast worker processes for the limited phases: 1 (default) runs them in the bench's own
+ * process; N > 1 forks N (bench/support/broadcast-workers-process.ts), each with 1/N of the
+ * concurrency, as a deployment of several `workers` processes would run.
+ */
+const PROCS = Math.max(1, Number(process.env.BENCH_PROCS ?? 1));
 
 /** What the bench reads of the fake, wherever it runs. */
 interface Fake {
@@ -83,7 +91,7 @@ const load = () =>
 
 async function main(): Promise<void> {
   const rows: string[] = [`load average at start (1/5/15 min): ${load()} on ${os.cpus().length} cores`];
-  await connectTestDb('bench');
+  const dbName = await connectTestDb('bench');
   const redis = testRedis();
   const fake = await startFake();
   rows.push(`fake Telegram server: ${FAKE === 'process' ? 'in its own process' : 'in the bench process'}`);
@@ -125,16 +133,24 @@ async function main(): Promise<void> {
   const baseline = 2000 / ((Date.now() - t0) / 1000);
   rows.push(`baseline (bare client, concurrency ${CONC}): ${baseline.toFixed(0)} msg/s`);
 
-  const run = async (label: string, limitPerS: number, concurrency: number, cutAfterS: number | null) => {
+  const run = async (label: string, limitPerS: number, concurrency: number, cutAfterS: number | null, procs = 1) => {
     const prefix = testPrefix(`bench${label}`);
     const ctx = { env, log: logger, redis, prefix };
-    const workers = await startBroadcastWorkers({
-      ctx,
-      createConnection: testRedis,
-      senders: broadcastSenders(ctx),
-      limits: { telegram: { limitPerS, concurrency } },
-      finishIntervalMs: 250,
-    });
+    let workers: { queues: BroadcastQueues; close(): Promise<void> };
+    if (procs === 1) {
+      workers = await startBroadcastWorkers({
+        ctx,
+        createConnection: testRedis,
+        senders: broadcastSenders(ctx),
+        limits: { telegram: { limitPerS, concurrency } },
+        finishIntervalMs: 250,
+      });
+    } else {
+      const each = { dbName, prefix, apiRoot: fake.apiRoot, token: fake.token, limitPerS, concurrency: Math.ceil(concurrency / procs) };
+      const children = await Promise.all(Array.from({ length: procs }, () => startWorkersChild(each)));
+      const queues = new BroadcastQueues(redis, prefix);
+      workers = { queues, close: async () => void (await Promise.all([...children.map((c) => c.close()), queues.close()])) };
+    }
     const deps: ControlDeps = { redis, prefix, queues: workers.queues, env };
     const before = await fake.count();
     const created = await createBroadcast({ text: `bench ${label}`, target: {}, createdBy: 'bench' }, deps);
@@ -212,11 +228,12 @@ async function main(): Promise<void> {
     [1000, null],
   ] as const) {
     if (!PHASES.has(String(limit))) continue;
-    const r = await run(`l${limit}`, limit, concurrencyFor(limit), cut);
+    const r = await run(`l${limit}`, limit, concurrencyFor(limit), cut, PROCS);
     rows.push(
-      `${N} recipients at ${limit}/s (concurrency ${concurrencyFor(limit)}, margin ${env.BROADCAST_RATE_MARGIN_MS} ms)${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit${r.steady === null ? '' : ` (after the fan-out: ${r.steady.toFixed(1)}/s = ${((100 * r.steady) / limit).toFixed(1)}%)`}; busiest 1 s window on the fake's clock ${r.max1s} (limit ${limit})`,
+      `${N} recipients at ${limit}/s (${PROCS > 1 ? `${PROCS} worker processes, concurrency ${Math.ceil(concurrencyFor(limit) / PROCS)} each` : `concurrency ${concurrencyFor(limit)}`}, margin ${env.BROADCAST_RATE_MARGIN_MS} ms)${cut ? ` (cut after ${cut} s)` : ''}: ${r.sends} sends in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(1)}/s = ${((100 * r.rate) / limit).toFixed(1)}% of the limit${r.steady === null ? '' : ` (after the fan-out: ${r.steady.toFixed(1)}/s = ${((100 * r.steady) / limit).toFixed(1)}%)`}; busiest 1 s window on the fake's clock ${r.max1s} (limit ${limit})`,
     );
-    rows.push(`  ${r.perMsg}`);
+    // Counted in this process: with worker processes apart, only the fan-out's share is seen here.
+    if (PROCS === 1) rows.push(`  ${r.perMsg}`);
     rows.push(`  ${r.perSecond}`);
   }
   rows.push(`load average at end (1/5/15 min): ${load()}`);

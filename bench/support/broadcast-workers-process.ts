@@ -1,0 +1,74 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import mongoose from 'mongoose';
+import { parseEnv } from '../../config/env';
+import { logger } from '../../lib/logger';
+import { broadcastSenders } from '../../workers/broadcast/channels';
+import { startBroadcastWorkers } from '../../workers/broadcast/start';
+import { testRedis } from '../../test/support/services';
+
+/**
+ * Broadcast workers in a process of their own, for bench/broadcast.ts with BENCH_PROCS > 1: the
+ * deployment shape of several stateless `workers` processes sharing Redis (the rate bound is
+ * the claim script's, in Redis, whatever the number of processes). Each child runs exactly what
+ * the bench runs in-process: startBroadcastWorkers with the channel limit overridden.
+ */
+export interface WorkersChildConfig {
+  dbName: string;
+  prefix: string;
+  apiRoot: string;
+  token: string;
+  limitPerS: number;
+  concurrency: number;
+}
+
+if (process.env.HL_BROADCAST_WORKERS_CHILD) {
+  void (async () => {
+    const cfg = JSON.parse(process.env.HL_BROADCAST_WORKERS_CHILD!) as WorkersChildConfig;
+    await mongoose.connect(process.env.MONGODB_URI!, { dbName: cfg.dbName });
+    const env = parseEnv({
+      NODE_ENV: 'test',
+      TELEGRAM_BOT_TOKEN: cfg.token,
+      TELEGRAM_API_ROOT: cfg.apiRoot,
+      QUIET_HOURS_START: '00:00',
+      QUIET_HOURS_END: '00:00',
+    });
+    const redis = testRedis();
+    const ctx = { env, log: logger, redis, prefix: cfg.prefix };
+    const workers = await startBroadcastWorkers({
+      ctx,
+      createConnection: testRedis,
+      senders: broadcastSenders(ctx),
+      limits: { telegram: { limitPerS: cfg.limitPerS, concurrency: cfg.concurrency } },
+      finishIntervalMs: 250,
+    });
+    process.once('SIGTERM', () => {
+      void (async () => {
+        await workers.close();
+        await redis.quit();
+        await mongoose.disconnect();
+        process.exit(0);
+      })();
+    });
+    process.send!({ ready: true });
+  })();
+}
+
+export async function startWorkersChild(cfg: WorkersChildConfig): Promise<{ close(): Promise<void> }> {
+  const child: ChildProcess = fork(__filename, [], {
+    env: { ...process.env, HL_BROADCAST_WORKERS_CHILD: JSON.stringify(cfg) },
+  });
+  await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) =>
+      Promise.reject(new Error(`broadcast workers process exited (${String(code)})`)),
+    ),
+  ]);
+  return {
+    close: async () => {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
