@@ -3,6 +3,9 @@
 # MONGODB_URI / REDIS_URL, when set, win (production, or a real MongoDB for the tests).
 # Otherwise: Redis on 127.0.0.1:6379 (started if not answering) and FerretDB 1.24.2 on the
 # local PostgreSQL, started on a free port for the duration of the command and stopped after.
+# Tuning and profiling: HAILONG_FERRET_POOL (its PostgreSQL pool, 60), HAILONG_MONGO_POOL (each
+# process's client pool, 20), HAILONG_FERRET_DEBUG_ADDR (e.g. 127.0.0.1:8089: FerretDB's
+# /debug/metrics, per-command counters, and /debug/pprof).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 log() { echo "[services] $*" >&2; }
@@ -48,7 +51,7 @@ if [ -z "${MONGODB_URI:-}" ]; then
   # client pool per process (maxPoolSize below), keep concurrent operations under it; that made
   # the hang rarer, not impossible (docs/architecture.md says what is still unexplained).
   "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB?pool_max_conns=${HAILONG_FERRET_POOL:-60}" --listen-addr="127.0.0.1:$FERRET_PORT" \
-    --debug-addr=- --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
+    --debug-addr="${HAILONG_FERRET_DEBUG_ADDR:--}" --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
   FERRET_PID=$!
   for _ in $(seq 1 100); do
     (echo >"/dev/tcp/127.0.0.1/$FERRET_PORT") 2>/dev/null && break
