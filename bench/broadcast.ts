@@ -14,7 +14,6 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
-import { parseEnv } from '../config/env';
 import { logger } from '../lib/logger';
 import { createTelegramClient } from '../bot/channels/telegram/api-client';
 import { Broadcast } from '../models/broadcast';
@@ -29,6 +28,7 @@ import { startWorkersChild } from './support/broadcast-workers-process';
 import { FakeTelegramProcess, type CallTime } from './support/fake-telegram-process';
 import { maxPerSecond } from '../test/support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../test/support/services';
+import { broadcastTestEnv } from '../test/support/broadcast-env';
 
 const N = Number(process.env.BENCH_RECIPIENTS ?? 20_000);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
@@ -95,13 +95,7 @@ async function main(): Promise<void> {
   const redis = testRedis();
   const fake = await startFake();
   rows.push(`fake Telegram server: ${FAKE === 'process' ? 'in its own process' : 'in the bench process'}`);
-  const env = parseEnv({
-    NODE_ENV: 'test',
-    TELEGRAM_BOT_TOKEN: fake.token,
-    TELEGRAM_API_ROOT: fake.apiRoot,
-    QUIET_HOURS_START: '00:00',
-    QUIET_HOURS_END: '00:00',
-  });
+  const env = broadcastTestEnv(fake);
   for (let i = 0; i < N; i += 5000) {
     await Contact.insertMany(
       Array.from({ length: Math.min(5000, N - i) }, (_, k) => ({

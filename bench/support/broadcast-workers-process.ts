@@ -1,11 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import mongoose from 'mongoose';
-import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { broadcastSenders } from '../../workers/broadcast/channels';
 import { startBroadcastWorkers } from '../../workers/broadcast/start';
 import { testRedis } from '../../test/support/services';
+import { broadcastTestEnv } from '../../test/support/broadcast-env';
 
 /**
  * Broadcast workers in a process of their own, for bench/broadcast.ts with BENCH_PROCS > 1: the
@@ -26,13 +26,7 @@ if (process.env.HL_BROADCAST_WORKERS_CHILD) {
   void (async () => {
     const cfg = JSON.parse(process.env.HL_BROADCAST_WORKERS_CHILD!) as WorkersChildConfig;
     await mongoose.connect(process.env.MONGODB_URI!, { dbName: cfg.dbName });
-    const env = parseEnv({
-      NODE_ENV: 'test',
-      TELEGRAM_BOT_TOKEN: cfg.token,
-      TELEGRAM_API_ROOT: cfg.apiRoot,
-      QUIET_HOURS_START: '00:00',
-      QUIET_HOURS_END: '00:00',
-    });
+    const env = broadcastTestEnv(cfg);
     const redis = testRedis();
     const ctx = { env, log: logger, redis, prefix: cfg.prefix };
     const workers = await startBroadcastWorkers({

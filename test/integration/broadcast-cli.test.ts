@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
@@ -10,6 +9,7 @@ import { broadcastSenders } from '../../workers/broadcast/channels';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { clearPrefix, connectTestDb, dropTestDb, mongoUri, redisUrl, testPrefix, testRedis } from '../support/services';
+import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * The CLI contract, run as the real command (bin/hailong.ts in a child process, as `npx hailong`
@@ -38,7 +38,7 @@ async function hailong(...args: string[]): Promise<string[]> {
 beforeAll(async () => {
   dbName = await connectTestDb('bccli');
   fake = await FakeTelegram.start();
-  const env = parseEnv({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' });
+  const env = broadcastTestEnv(fake);
   const ctx = { env, log: logger, redis, prefix };
   workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS: 200 } }, finishIntervalMs: 200 });
   await Contact.insertMany(Array.from({ length: N }, (_, i) => ({ channel: 'telegram', channelUserId: String(8_100_000 + i), consentAt: new Date(), unitCodes: ['27001'] })));

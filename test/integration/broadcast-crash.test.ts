@@ -1,7 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
@@ -13,6 +12,7 @@ import { BroadcastQueues } from '../../workers/broadcast/queues';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { clearPrefix, connectTestDb, dropTestDb, mongoUri, redisUrl, testPrefix, testRedis } from '../support/services';
+import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * A broadcast worker process is killed (SIGKILL) mid-broadcast; another one takes over. Every
@@ -63,7 +63,7 @@ afterAll(async () => {
 
 test('a worker killed mid-broadcast is taken over: everyone gets the message, only in-flight ones may get it twice, and those are counted', async () => {
   child = await startChild();
-  const env = parseEnv({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' });
+  const env = broadcastTestEnv(fake);
   const created = await createBroadcast({ text: 'Khởi động lại', target: {}, createdBy: 'staff-a' }, { redis, prefix, queues, env });
   await fake.waitFor(() => fake.sent.length >= 400, 300_000, '400 sends');
 

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { markZaloContact } from '../../bot/channels/zalo/contacts';
-import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
@@ -14,6 +13,7 @@ import { controlKey } from '../../workers/broadcast/queues';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { ingestHarness, waitForJob } from '../support/ingest';
+import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * Someone who opts out while a broadcast is going out gets nothing more from it: the opt-out
@@ -81,13 +81,7 @@ test('the claim skips a recipient who opted out since the broadcast began, witho
 });
 
 test('a /stop during a broadcast: nothing more is sent to that contact; /start again clears the opt-out', async () => {
-  const env = parseEnv({
-    NODE_ENV: 'test',
-    TELEGRAM_BOT_TOKEN: fake.token,
-    TELEGRAM_API_ROOT: fake.apiRoot,
-    QUIET_HOURS_START: '00:00',
-    QUIET_HOURS_END: '00:00',
-  });
+  const env = broadcastTestEnv(fake);
   const ctx = { env, log: logger, redis, prefix };
   workers = await startBroadcastWorkers({
     ctx,

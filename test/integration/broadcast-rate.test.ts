@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
@@ -9,6 +8,7 @@ import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broa
 import { FakeTelegram } from '../fakes/telegram-server';
 import { maxPerSecond } from '../support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * The rate bound as the platform counts it: a short broadcast at Telegram's free limit (30/s)
@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 test('at 30/s with network jitter the fake never counts more than 30 in any second', async () => {
-  const env = parseEnv({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' });
+  const env = broadcastTestEnv(fake);
   const ctx = { env, log: logger, redis, prefix };
   workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS: LOW_LIMIT } }, finishIntervalMs: 200 });
   fake.rateLimit = { globalPerSecond: LOW_LIMIT, retryAfter: 1 };

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
 import { Broadcast } from '../../models/broadcast';
@@ -12,6 +11,7 @@ import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broa
 import { FakeTelegram, type RecordedCall } from '../fakes/telegram-server';
 import { maxPerSecond } from '../support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * Broadcast delivery against the fake Telegram Bot API, with real Redis, BullMQ and the
@@ -81,7 +81,7 @@ beforeAll(async () => {
   await connectTestDb('broadcast');
   fake = await FakeTelegram.start();
   fake.rateLimit = { globalPerSecond: LIMIT, retryAfter: 1 };
-  const env = parseEnv({ NODE_ENV: 'test', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' });
+  const env = broadcastTestEnv(fake);
   const ctx = { env, log: logger, redis, prefix };
   workers = await startBroadcastWorkers({
     ctx,
