@@ -114,10 +114,10 @@ export async function approveBroadcast(id: string, approver: string, deps: Contr
   return scheduleFanout(id, bc.sendAt ?? null, bc.ignoreQuietHours, deps);
 }
 
-/** Adds one delivery job per recipient with stable jobIds, one addBulk per channel. */
 /** Delivery jobs per addBulk (see enqueueDeliveries). */
 const ADD_CHUNK = 50;
 
+/** Adds one delivery job per recipient with stable jobIds, per channel in bulks of ADD_CHUNK. */
 export async function enqueueDeliveries(broadcastId: string, rows: Array<{ contactId: string; channel: BroadcastChannel; chatId: string; lang: 'vi' | 'en' }>, queues: BroadcastQueues): Promise<void> {
   const byChannel = new Map<BroadcastChannel, Array<{ name: string; data: DeliveryPayload; opts: { jobId: string } }>>();
   for (const r of rows) {

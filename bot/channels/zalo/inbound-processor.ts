@@ -3,6 +3,7 @@ import { key } from '../../../lib/redis';
 import type { Logger } from '../../../lib/logger';
 import { phoneHashOf } from '../../../lib/phone';
 import { Contact } from '../../../models/contact';
+import { clearOptOut } from '../../../workers/broadcast/opt-outs';
 import type { InboundEvent, TurnReply } from '../channel';
 import { t } from '../../engine/messages';
 import type { Outbound } from '../../engine/types';
@@ -10,7 +11,6 @@ import type { ZaloClient, ZaloMessage } from './client';
 import { ZaloApiError } from './errors';
 import { mapZaloEvent, type ZaloMapped, type ZaloWebhookEvent } from './inbound';
 import { isZaloEventDone, markZaloEventDone, type ZaloEventJob } from './inbound-queue';
-import { clearOptOut } from '../../../workers/broadcast/opt-outs';
 import { markZaloContact } from './contacts';
 import { renderForZalo } from './renderer';
 
