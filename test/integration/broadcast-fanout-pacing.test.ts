@@ -76,6 +76,11 @@ test('reads the next page only when fewer than the lead wait; reopens its cursor
 
   await holds(fanned, { waiting: 2000, fannedOut: 2000 });
   expect(done).toBe(false);
+  // Its deliveries go out meanwhile: staff see it sending, not yet all queued.
+  expect(await Broadcast.findById(id, { status: 1, fanoutDone: 1, _id: 0 }).lean()).toEqual({
+    status: 'sending',
+    fanoutDone: false,
+  });
   // The sends took them all: pages again until the lead waits.
   await queues.deliveryQueue('telegram').drain();
   await holds(fanned, { waiting: 2000, fannedOut: 4000 });
@@ -99,5 +104,25 @@ test('a pause while it waits ends the fan-out; it has queued no more than the le
   await redis.set(controlKey(prefix, id), 'paused', 'EX', CONTROL_TTL_S);
   await run;
   const after = (await Broadcast.findById(id).lean())!;
-  expect([after.status, after.fanoutDone, after.fannedOut]).toEqual(['fanning_out', false, 2000]);
+  expect([after.status, after.fanoutDone, after.fannedOut]).toEqual(['sending', false, 2000]);
+});
+
+test('a fan-out job run again on a sending broadcast (its worker died) reads on from the saved cursor', async () => {
+  const contacts = await Contact.find({ tags: 'pace' }, { _id: 1 }).sort({ _id: 1 }).lean();
+  const bc = await Broadcast.create({
+    text: 'Lịch tiếp dân',
+    status: 'sending',
+    startedAt: new Date(),
+    fanoutCursor: contacts[3999]!._id,
+    target: { channels: ['telegram'], tags: ['pace'] },
+    ignoreQuietHours: true,
+    createdBy: 'staff-a',
+  });
+  const id = bc.id as string;
+  await redis.set(controlKey(prefix, id), 'running', 'EX', CONTROL_TTL_S);
+  await queues.deliveryQueue('telegram').drain();
+  await runFanout(id, deps);
+  const after = (await Broadcast.findById(id).lean())!;
+  expect([after.status, after.fanoutDone, after.fannedOut]).toEqual(['sending', true, 500]);
+  await queues.deliveryQueue('telegram').drain();
 });

@@ -45,7 +45,8 @@ export type FanoutDeps = ControlDeps & {
 export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<void> {
   const at = (deps.now ?? (() => new Date()))();
   const bc = await Broadcast.findById(broadcastId).lean();
-  if (!bc || !['scheduled', 'fanning_out'].includes(bc.status)) return;
+  // 'sending' without fanoutDone: a paced fan-out whose job is run again (its worker died).
+  if (!bc || bc.fanoutDone || !['scheduled', 'fanning_out', 'sending'].includes(bc.status)) return;
   if (!bc.ignoreQuietHours) {
     const until = quietUntil(at.getTime(), deps.env.QUIET_HOURS_START, deps.env.QUIET_HOURS_END);
     if (until) return void (await holdBroadcast(broadcastId, until, deps));
@@ -71,8 +72,11 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
       const { total } = await store.counts(broadcastId);
       cursor = page[page.length - 1]!._id;
       await Broadcast.updateOne({ _id: bc._id }, { $set: { fanoutCursor: cursor, fannedOut: total } });
-      if (page.length < FANOUT_PAGE) break;
+      // Its deliveries are going out: staff see 'sending' while the rest is read (fanoutDone
+      // says when it is all queued). Not over a pause or cancel written meanwhile.
+      if (fed.size === 0) await Broadcast.updateOne({ _id: bc._id, status: 'fanning_out' }, { $set: { status: 'sending' } });
       rows.forEach((r) => fed.add(r.channel));
+      if (page.length < FANOUT_PAGE) break;
       const paced = await untilNeeded(broadcastId, [...fed], deps, deps.cursorIdleMaxMs ?? CURSOR_IDLE_MAX_MS);
       if (paced === 'stop') return;
       if (paced === 'later') {
@@ -85,7 +89,7 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
     if ((await untilNeeded(broadcastId, [...fed], deps, Infinity)) === 'stop') return;
   }
   const { total } = await store.counts(broadcastId);
-  await Broadcast.updateOne({ _id: bc._id, status: 'fanning_out' }, { $set: { status: 'sending', fanoutDone: true, fannedOut: total } });
+  await Broadcast.updateOne({ _id: bc._id, status: { $in: ['fanning_out', 'sending'] } }, { $set: { status: 'sending', fanoutDone: true, fannedOut: total } });
   deps.log.info({ broadcast: broadcastId, recipients: total }, 'broadcast fanned out');
 }
 
