@@ -14,11 +14,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import mongoose from 'mongoose';
 import { Telegraf } from 'telegraf';
 import { parseEnv } from '../config/env';
 import { startApp } from '../app/start';
 import { FlowRepository } from '../bot/flow/repository';
 import { defaultFlow } from '../bot/flow/default-flow';
+import { clearPrefix } from '../test/support/services';
 import { BotApiSink, percentile, postText } from './support/bot-api-sink';
 
 const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
@@ -273,6 +276,13 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   }
   await echo.close();
   await sink.close();
+  // Leave nothing behind: the run's database and its Redis keys (delayed session copies included).
+  const db = await mongoose.createConnection(mongo.toString()).asPromise();
+  await db.dropDatabase();
+  await db.close();
+  const redis = new Redis(env.REDIS_URL);
+  await clearPrefix(redis, env.REDIS_PREFIX);
+  await redis.quit();
   return result;
 }
 
