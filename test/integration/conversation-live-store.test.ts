@@ -194,3 +194,30 @@ test("a session's start and end are copied to MongoDB soon, its progress in betw
   await turn({ kind: 'command', name: 'stop' });
   expect((await queue.getJob(`sess-${s.id}`))?.opts.delay).toBe(300);
 });
+
+test('a chat found blocked is unsubscribed through the contact job, known to the live store or only to MongoDB; never seen: nothing', async () => {
+  const changes: Array<{ contactId: string; userId: string; set: object }> = [];
+  const svc = new ConversationService({
+    flows: new FlowRepository(),
+    sink: jobAnswerSink(producer),
+    store,
+    background: {
+      syncSession: async () => undefined,
+      updateContact: async (p) => void changes.push({ contactId: p.contactId, userId: p.userId, set: p.set }),
+    },
+    resolveToken: async () => ({ ok: false, reason: 'unknown' }),
+    log: logger,
+    now: () => new Date('2026-11-27T04:00:00Z'),
+  });
+  await svc.handle(evOf('7401', { kind: 'start' }));
+  const cached = (await store.getContact('telegram', '7401'))!;
+  // The live store lost this one (or it expired); MongoDB has it.
+  const old = await Contact.create({ channel: 'telegram', channelUserId: '7402' });
+  changes.length = 0;
+  for (const userId of ['7401', '7402', '7403']) await svc.markUnreachable('telegram', userId);
+  const set = { blockedAt: '2026-11-27T04:00:00.000Z', unsubscribedAt: '2026-11-27T04:00:00.000Z' };
+  expect(changes).toEqual([
+    { contactId: cached.id, userId: '7401', set },
+    { contactId: String(old._id), userId: '7402', set },
+  ]);
+});

@@ -223,13 +223,18 @@ describe('UpdateInbox', () => {
 
   test('stop() waits for the drain in progress and takes no more work', async () => {
     let finished = 0;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     const a = process_(async () => {
+      started();
       await sleep(30);
       finished++;
     });
     await a.inbox.accept(message(50));
     a.inbox.kick('50');
-    await sleep(5);
+    // Once the update is being handled (a fixed sleep here failed under load: the drain had not
+    // started yet when stop() came).
+    await running;
     await a.inbox.stop();
     expect(finished).toBe(1);
     await a.inbox.accept(message(50));
