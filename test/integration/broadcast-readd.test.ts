@@ -1,0 +1,85 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logger } from '../../lib/logger';
+import { Broadcast } from '../../models/broadcast';
+import { Contact } from '../../models/contact';
+import { broadcastSenders } from '../../workers/broadcast/channels';
+import { createBroadcast, enqueueDeliveries } from '../../workers/broadcast/control';
+import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import { FakeTelegram } from '../fakes/telegram-server';
+import { broadcastTestEnv } from '../support/broadcast-env';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+
+/**
+ * Finished delivery jobs are not all kept (only the last 1,000, workers/broadcast/queues.ts):
+ * what stops a message going out twice is the delivery's state, read by the claim. Adding every
+ * job again once the finished ones are gone (as a repeated fan-out page or a resume would) runs
+ * them, and they send nothing.
+ */
+jest.setTimeout(60_000);
+const redis = testRedis();
+const prefix = testPrefix('bcreadd');
+let fake: FakeTelegram;
+let workers: BroadcastWorkers | undefined;
+
+beforeAll(async () => {
+  await connectTestDb('bcreadd');
+  fake = await FakeTelegram.start();
+});
+
+afterAll(async () => {
+  await workers?.close();
+  await fake.close();
+  await clearPrefix(redis, prefix);
+  await redis.quit();
+  await dropTestDb();
+});
+
+test('delivery jobs added again after the broadcast completed send nothing', async () => {
+  const env = broadcastTestEnv(fake);
+  const ctx = { env, log: logger, redis, prefix };
+  workers = await startBroadcastWorkers({
+    ctx,
+    createConnection: testRedis,
+    senders: broadcastSenders(ctx),
+    limits: { telegram: { limitPerS: 50 } },
+    finishIntervalMs: 200,
+  });
+  const docs = await Contact.insertMany(
+    Array.from({ length: 8 }, (_, i) => ({
+      channel: 'telegram',
+      channelUserId: String(7_100_000 + i),
+      consentAt: new Date(),
+    })),
+  );
+  const created = await createBroadcast(
+    { text: 'Nhắc lịch', target: {}, createdBy: 'staff-a' },
+    { redis, prefix, queues: workers.queues, env },
+  );
+  for (let i = 0; (await Broadcast.findById(created.id, { status: 1 }).lean())?.status !== 'completed'; i++) {
+    if (i > 300) throw new Error('not completed');
+    await sleep(100);
+  }
+  const sends = () => fake.calls.filter((c) => c.method === 'sendMessage').length;
+  expect(sends()).toBe(8);
+
+  const queue = workers.queues.deliveryQueue('telegram');
+  // As after the count cap: the finished jobs are gone, their jobIds free again.
+  expect(await queue.clean(0, 1000, 'completed')).toHaveLength(8);
+  await enqueueDeliveries(
+    created.id,
+    docs.map((d) => ({
+      contactId: d.id as string,
+      channel: 'telegram' as const,
+      chatId: d.channelUserId,
+      lang: 'vi' as const,
+    })),
+    workers.queues,
+  );
+  for (let i = 0; (await queue.getWaitingCount()) + (await queue.getActiveCount()) > 0; i++) {
+    if (i > 300) throw new Error('re-added jobs not run');
+    await sleep(50);
+  }
+  // They ran and found their deliveries settled.
+  expect(await queue.getCompletedCount()).toBe(8);
+  expect(sends()).toBe(8);
+});
