@@ -28,7 +28,7 @@ import { startWorkersChild } from './support/broadcast-workers-process';
 import { FakeTelegramProcess, type CallTime } from './support/fake-telegram-process';
 import { maxPerSecond } from '../test/support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../test/support/services';
-import { broadcastTestEnv } from '../test/support/broadcast-env';
+import { broadcastTestEnv } from '../test/support/broadcasts';
 
 const N = Number(process.env.BENCH_RECIPIENTS ?? 20_000);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);

@@ -5,7 +5,7 @@ import { logger } from '../../lib/logger';
 import { broadcastSenders } from '../../workers/broadcast/channels';
 import { startBroadcastWorkers } from '../../workers/broadcast/start';
 import { testRedis } from '../../test/support/services';
-import { broadcastTestEnv } from '../../test/support/broadcast-env';
+import { broadcastTestEnv } from '../../test/support/broadcasts';
 
 /**
  * Broadcast workers in a process of their own, for bench/broadcast.ts with BENCH_PROCS > 1: the

@@ -1,15 +1,12 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { logger } from '../../lib/logger';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
-import { broadcastSenders } from '../../workers/broadcast/channels';
-import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
+import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
 import { clearPrefix, connectTestDb, dropTestDb, mongoUri, redisUrl, testPrefix, testRedis } from '../support/services';
-import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * The CLI contract, run as the real command (bin/hailong.ts in a child process, as `npx hailong`
@@ -38,9 +35,7 @@ async function hailong(...args: string[]): Promise<string[]> {
 beforeAll(async () => {
   dbName = await connectTestDb('bccli');
   fake = await FakeTelegram.start();
-  const env = broadcastTestEnv(fake);
-  const ctx = { env, log: logger, redis, prefix };
-  workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS: 200 } }, finishIntervalMs: 200 });
+  ({ workers } = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: 200 } } }));
   await Contact.insertMany(Array.from({ length: N }, (_, i) => ({ channel: 'telegram', channelUserId: String(8_100_000 + i), consentAt: new Date(), unitCodes: ['27001'] })));
 });
 
@@ -58,12 +53,7 @@ test('send --yes prints the broadcast id on its last line; status --json prints 
   expect(id).toMatch(/^[a-f0-9]{24}$/);
   expect(out.join('\n')).toContain(`Người nhận / recipients: ${N}`);
 
-  for (let i = 0; ; i++) {
-    const bc = await Broadcast.findById(id, { status: 1 }).lean();
-    if (bc?.status === 'completed') break;
-    if (i > 1200) throw new Error(`still ${bc?.status}`);
-    await sleep(100);
-  }
+  await waitBroadcastStatus(id, ['completed'], 120_000);
   expect(new Set(fake.sent.map((m) => m.chatId)).size).toBe(N);
 
   const status = JSON.parse((await hailong('broadcast', 'status', id, '--json')).join('\n')) as { id: string; status: string; recipients: number; counts: Record<string, number> };

@@ -1,18 +1,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { logger } from '../../lib/logger';
-import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
-import { broadcastSenders } from '../../workers/broadcast/channels';
 import { createBroadcast } from '../../workers/broadcast/control';
 import { DeliveryStore } from '../../workers/broadcast/delivery-store';
 import { broadcastProgress } from '../../workers/broadcast/progress';
 import { BroadcastQueues } from '../../workers/broadcast/queues';
-import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
+import { broadcastTestEnv, startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
 import { clearPrefix, connectTestDb, dropTestDb, mongoUri, redisUrl, testPrefix, testRedis } from '../support/services';
-import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * A broadcast worker process is killed (SIGKILL) mid-broadcast; another one takes over. Every
@@ -76,14 +72,8 @@ test('a worker killed mid-broadcast is taken over: everyone gets the message, on
   // What the dead worker left mid-send: the only deliveries that may go out twice.
   const { sending: inFlightAtKill } = await new DeliveryStore(redis, prefix).counts(created.id);
 
-  const ctx = { env, log: logger, redis, prefix };
-  takeover = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS: RATE } }, lockDuration: 1000, stalledInterval: 1000, finishIntervalMs: 200 });
-  for (let i = 0; ; i++) {
-    const bc = await Broadcast.findById(created.id).lean();
-    if (bc?.status === 'completed') break;
-    if (i > 3000) throw new Error(`still ${bc?.status}`);
-    await sleep(100);
-  }
+  ({ workers: takeover } = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: RATE } }, lockDuration: 1000, stalledInterval: 1000 }));
+  await waitBroadcastStatus(created.id, ['completed'], 300_000);
 
   const perChat = new Map<string, number>();
   for (const s of fake.sent) perChat.set(s.chatId, (perChat.get(s.chatId) ?? 0) + 1);

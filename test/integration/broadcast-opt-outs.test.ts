@@ -1,19 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { markZaloContact } from '../../bot/channels/zalo/contacts';
-import { logger } from '../../lib/logger';
-import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
-import { broadcastSenders } from '../../workers/broadcast/channels';
 import { createBroadcast } from '../../workers/broadcast/control';
 import { DeliveryStore } from '../../workers/broadcast/delivery-store';
 import { ChannelLimiter } from '../../workers/broadcast/limiter';
 import { optOutKey, recordOptOut } from '../../workers/broadcast/opt-outs';
 import { broadcastProgress } from '../../workers/broadcast/progress';
 import { controlKey } from '../../workers/broadcast/queues';
-import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
+import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
 import { ingestHarness, waitForJob } from '../support/ingest';
-import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * Someone who opts out while a broadcast is going out gets nothing more from it: the opt-out
@@ -81,15 +78,12 @@ test('the claim skips a recipient who opted out since the broadcast began, witho
 });
 
 test('a /stop during a broadcast: nothing more is sent to that contact; /start again clears the opt-out', async () => {
-  const env = broadcastTestEnv(fake);
-  const ctx = { env, log: logger, redis, prefix };
-  workers = await startBroadcastWorkers({
-    ctx,
+  const started = await startTestBroadcastWorkers(fake, redis, prefix, {
     createConnection: () => redis.duplicate(),
-    senders: broadcastSenders(ctx),
     limits: { telegram: { limitPerS: 10 } },
-    finishIntervalMs: 200,
   });
+  workers = started.workers;
+  const { env } = started;
   const docs = await Contact.insertMany(
     Array.from({ length: 50 }, (_, i) => ({
       channel: 'telegram',
@@ -114,12 +108,7 @@ test('a /stop during a broadcast: nothing more is sent to that contact; /start a
   expect(sends().length).toBeLessThan(40);
   expect(await redis.zscore(optOutKey(prefix), stopped[0]!._id.toString())).not.toBeNull();
 
-  for (let i = 0; ; i++) {
-    const bc = await Broadcast.findById(created.id, { status: 1 }).lean();
-    if (bc?.status === 'completed') break;
-    if (i > 600) throw new Error(`still ${bc?.status}`);
-    await sleep(100);
-  }
+  await waitBroadcastStatus(created.id, ['completed'], 60_000);
   const sentTo = new Set(sends().map((c) => String(c.params.chat_id)));
   expect(sentTo.size).toBe(48);
   for (const c of stopped) expect(sentTo.has(c.channelUserId)).toBe(false);

@@ -1,14 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { logger } from '../../lib/logger';
-import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
-import { broadcastSenders } from '../../workers/broadcast/channels';
 import { createBroadcast } from '../../workers/broadcast/control';
-import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
+import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
 import { maxPerSecond } from '../support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
-import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * The rate bound as the platform counts it: a short broadcast at Telegram's free limit (30/s)
@@ -39,20 +35,15 @@ afterAll(async () => {
 });
 
 test('at 30/s with network jitter the fake never counts more than 30 in any second', async () => {
-  const env = broadcastTestEnv(fake);
-  const ctx = { env, log: logger, redis, prefix };
-  workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: broadcastSenders(ctx), limits: { telegram: { limitPerS: LOW_LIMIT } }, finishIntervalMs: 200 });
+  const started = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: LOW_LIMIT } } });
+  workers = started.workers;
+  const { env } = started;
   fake.rateLimit = { globalPerSecond: LOW_LIMIT, retryAfter: 1 };
   fake.sendLatencyMs = { min: 0, max: 150 };
   const ids = Array.from({ length: N }, (_, i) => 4_000_000 + i);
   await Contact.insertMany(ids.map((id) => ({ channel: 'telegram', channelUserId: String(id), consentAt: new Date() })));
   const created = await createBroadcast({ text: 'Giới hạn 30/giây', target: {}, createdBy: 'staff-a' }, { redis, prefix, queues: workers.queues, env });
-  for (let i = 0; ; i++) {
-    const bc = await Broadcast.findById(created.id, { status: 1 }).lean();
-    if (bc?.status === 'completed') break;
-    if (i > 2400) throw new Error(`still ${bc?.status}`);
-    await sleep(100);
-  }
+  await waitBroadcastStatus(created.id, ['completed'], 240_000);
   const calls = fake.calls.filter((c) => c.method === 'sendMessage');
   expect(calls.filter((c) => c.outcome !== 'ok')).toEqual([]);
   expect(new Set(calls.map((c) => String(c.params.chat_id))).size).toBe(ids.length);

@@ -1,12 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logger } from '../../lib/logger';
-import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
-import { broadcastSenders } from '../../workers/broadcast/channels';
 import { createBroadcast, enqueueDeliveries } from '../../workers/broadcast/control';
-import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
-import { broadcastTestEnv } from '../support/broadcast-env';
+import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /**
@@ -35,15 +32,11 @@ afterAll(async () => {
 });
 
 test('delivery jobs added again after the broadcast completed send nothing', async () => {
-  const env = broadcastTestEnv(fake);
-  const ctx = { env, log: logger, redis, prefix };
-  workers = await startBroadcastWorkers({
-    ctx,
-    createConnection: testRedis,
-    senders: broadcastSenders(ctx),
+  const started = await startTestBroadcastWorkers(fake, redis, prefix, {
     limits: { telegram: { limitPerS: 50 } },
-    finishIntervalMs: 200,
   });
+  workers = started.workers;
+  const { env } = started;
   const docs = await Contact.insertMany(
     Array.from({ length: 8 }, (_, i) => ({
       channel: 'telegram',
@@ -55,10 +48,7 @@ test('delivery jobs added again after the broadcast completed send nothing', asy
     { text: 'Nhắc lịch', target: {}, createdBy: 'staff-a' },
     { redis, prefix, queues: workers.queues, env },
   );
-  for (let i = 0; (await Broadcast.findById(created.id, { status: 1 }).lean())?.status !== 'completed'; i++) {
-    if (i > 300) throw new Error('not completed');
-    await sleep(100);
-  }
+  await waitBroadcastStatus(created.id, ['completed'], 30_000);
   const sends = () => fake.calls.filter((c) => c.method === 'sendMessage').length;
   expect(sends()).toBe(8);
 

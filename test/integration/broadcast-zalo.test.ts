@@ -1,9 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { key } from '../../lib/redis';
-import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
@@ -17,6 +15,7 @@ import { renderBroadcast } from '../../workers/broadcast/render';
 import { BroadcastSendError, ZaloBroadcastSender, type SendFailure } from '../../workers/broadcast/senders';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeZaloServer } from '../fakes/zalo-server';
+import { waitBroadcastStatus } from '../support/broadcasts';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /**
@@ -112,12 +111,7 @@ test('a Zalo broadcast: one message each, a blocked user is marked and never ret
   fake.failNext('cs', -227);
   const created = await createBroadcast({ text: 'Tuyên truyền qua Zalo', target: { tags: ['zb'], channels: ['zalo'] }, createdBy: 'staff-z' }, { redis, prefix, queues: workers.queues, env });
   expect(created.recipients.byChannel.zalo).toBe(N);
-  for (let i = 0; ; i++) {
-    const bc = await Broadcast.findById(created.id, { status: 1 }).lean();
-    if (bc?.status === 'completed') break;
-    if (i > 2400) throw new Error(`still ${bc?.status}`);
-    await sleep(100);
-  }
+  await waitBroadcastStatus(created.id, ['completed'], 240_000);
 
   const sent = fake.sent.slice(before).filter((s) => s.endpoint === 'cs');
   const to = (s: (typeof sent)[number]) => (s.body.recipient as { user_id: string }).user_id;

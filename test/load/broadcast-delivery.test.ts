@@ -3,15 +3,14 @@ import { logger } from '../../lib/logger';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
-import { broadcastSenders } from '../../workers/broadcast/channels';
 import { cancelBroadcast, createBroadcast, pauseBroadcast, resumeBroadcast, type ControlDeps } from '../../workers/broadcast/control';
 import { broadcastProgress } from '../../workers/broadcast/progress';
 import { controlKey } from '../../workers/broadcast/queues';
-import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
+import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram, type RecordedCall } from '../fakes/telegram-server';
+import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
 import { maxPerSecond } from '../support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
-import { broadcastTestEnv } from '../support/broadcast-env';
 
 /**
  * Broadcast delivery against the fake Telegram Bot API, with real Redis, BullMQ and the
@@ -45,16 +44,6 @@ async function seed(tag: string, count: number, base: number): Promise<number[]>
   return ids;
 }
 
-async function waitStatus(id: string, statuses: string[], timeoutMs = 300_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const bc = await Broadcast.findById(id).lean();
-    if (bc && statuses.includes(bc.status)) return;
-    if (Date.now() > until) throw new Error(`broadcast ${id} still ${bc?.status}`);
-    await sleep(100);
-  }
-}
-
 async function waitFinished(id: string, timeoutMs = 300_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await Broadcast.findById(id, { finishedAt: 1 }).lean())?.finishedAt) {
@@ -81,16 +70,9 @@ beforeAll(async () => {
   await connectTestDb('broadcast');
   fake = await FakeTelegram.start();
   fake.rateLimit = { globalPerSecond: LIMIT, retryAfter: 1 };
-  const env = broadcastTestEnv(fake);
-  const ctx = { env, log: logger, redis, prefix };
-  workers = await startBroadcastWorkers({
-    ctx,
-    createConnection: testRedis,
-    senders: broadcastSenders(ctx),
-    limits: { telegram: { limitPerS: LIMIT, concurrency: CONCURRENCY } },
-    finishIntervalMs: 200,
-  });
-  deps = { redis, prefix, queues: workers.queues, env };
+  const started = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: LIMIT, concurrency: CONCURRENCY } } });
+  workers = started.workers;
+  deps = { redis, prefix, queues: workers.queues, env: started.env };
 });
 
 afterEach(() => {
@@ -133,7 +115,7 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   await fake.waitFor(() => fake.sent.length >= 6000, 300_000, '6000 sends');
   await conversation.sendMessage(CONVERSATION_CHAT, 'Câu hỏi tiếp theo');
 
-  await waitStatus(created.id, ['completed']);
+  await waitBroadcastStatus(created.id, ['completed'], 300_000);
   const tagIds = new Set(ids.map(String));
   const calls = broadcastCalls(tagIds);
 
@@ -193,7 +175,7 @@ test('after a cancel is acknowledged nothing more is sent except what was in fli
   await sleep(500);
   const after = broadcastCalls(tagIds).filter((c) => c.at > ackAt).length;
   expect(after).toBeLessThanOrEqual(result.inFlight);
-  await waitStatus(created.id, ['cancelled']);
+  await waitBroadcastStatus(created.id, ['cancelled'], 300_000);
   // The cancel's in-flight sends settle, then the finisher records the report.
   await waitFinished(created.id);
   const progress = (await broadcastProgress(created.id, redis, prefix))!;
@@ -224,7 +206,7 @@ test('a paused broadcast sends nothing until resumed, then finishes with one mes
   expect((await broadcastProgress(created.id, redis, prefix))!.status).toBe('paused');
 
   expect(await resumeBroadcast(created.id, deps)).toBe(true);
-  await waitStatus(created.id, ['completed']);
+  await waitBroadcastStatus(created.id, ['completed'], 300_000);
   const perChat = new Map<string, number>();
   for (const c of broadcastCalls(tagIds)) perChat.set(String(c.params.chat_id), (perChat.get(String(c.params.chat_id)) ?? 0) + 1);
   expect(ids.filter((id) => perChat.get(String(id)) !== 1)).toEqual([]);
@@ -234,7 +216,7 @@ test('a paused broadcast sends nothing until resumed, then finishes with one mes
 test('a pause loses to a cancel and to a finished broadcast: refused, and the control key is left as it was', async () => {
   await seed('late', 3, 4_000_000);
   const done = await createBroadcast({ text: 'Đã xong', target: { tags: ['late'] }, createdBy: 'staff-a' }, deps);
-  await waitStatus(done.id, ['completed']);
+  await waitBroadcastStatus(done.id, ['completed'], 300_000);
   const doneKey = await redis.get(controlKey(prefix, done.id));
   expect(await pauseBroadcast(done.id, deps)).toBe(false);
   expect(await redis.get(controlKey(prefix, done.id))).toBe(doneKey);
@@ -248,5 +230,5 @@ test('a pause loses to a cancel and to a finished broadcast: refused, and the co
   expect(await redis.get(controlKey(prefix, gone.id))).toBe('cancelled');
   // The status follows (at once on MongoDB; on FerretDB the fan-out's concurrent update can
   // rewrite the cancel's status write, and the finisher restores it from the control key).
-  await waitStatus(gone.id, ['cancelled']);
+  await waitBroadcastStatus(gone.id, ['cancelled'], 300_000);
 }, 600_000);
