@@ -26,7 +26,7 @@ if (process.env.HL_BROADCAST_WORKERS_CHILD) {
   void (async () => {
     const cfg = JSON.parse(process.env.HL_BROADCAST_WORKERS_CHILD!) as WorkersChildConfig;
     await mongoose.connect(process.env.MONGODB_URI!, { dbName: cfg.dbName });
-    const env = broadcastTestEnv(cfg);
+    const env = broadcastTestEnv(cfg, { BROADCAST_RATE_MARGIN_MS: process.env.BROADCAST_RATE_MARGIN_MS });
     const redis = testRedis();
     const ctx = { env, log: logger, redis, prefix: cfg.prefix };
     const workers = await startBroadcastWorkers({
@@ -36,14 +36,20 @@ if (process.env.HL_BROADCAST_WORKERS_CHILD) {
       limits: { telegram: { limitPerS: cfg.limitPerS, concurrency: cfg.concurrency } },
       finishIntervalMs: 250,
     });
-    process.once('SIGTERM', () => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
       void (async () => {
         await workers.close();
         await redis.quit();
         await mongoose.disconnect();
         process.exit(0);
       })();
-    });
+    };
+    process.once('SIGTERM', stop);
+    // The bench died without stopping us (a crash): do not go on sending on our own.
+    process.once('disconnect', stop);
     process.send!({ ready: true });
   })();
 }

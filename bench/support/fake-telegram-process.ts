@@ -29,6 +29,8 @@ if (process.env.HL_FAKE_TELEGRAM_CHILD === '1') {
       process.send!({ id: m.id, total: fake.calls.length, rows } satisfies Reply);
     });
     process.once('SIGTERM', () => void fake.close().then(() => process.exit(0)));
+    // The bench died without stopping us (a crash): do not outlive it holding its output pipe.
+    process.once('disconnect', () => void fake.close().then(() => process.exit(0)));
     process.send!({ ready: true, apiRoot: fake.apiRoot, token: fake.token });
   })();
 }

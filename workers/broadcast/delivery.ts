@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
 import type { Logger } from '../../lib/logger';
+import { sleepUntil } from '../../lib/sleep-until';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
 import { holdBroadcast, type ControlDeps } from './control';
@@ -82,13 +83,15 @@ export class DeliveryProcessor {
       case 'go':
         if (claim.recovered) this.deps.log.warn({ broadcast: b, contact: c }, 'delivery was mid-send when its worker died: sending again');
     }
+    // The slot's start, on this process's clock: the claim computed the wait on the Redis clock
+    // before its reply reached us, so counting it from now is never early.
+    const startAt = performance.now() + claim.waitMs;
     const slot: HeldSlot = { logKey: limiter.logKey, member: claim.slot, repliedAt: null };
 
     let message = bc.rendered.get(l);
     if (!message) bc.rendered.set(l, (message = renderBroadcast(bc.content, l)));
-    // Never before the slot (a timer may fire late, never early by more than the rounding the
-    // margin covers); a late start only makes the slot's hold more conservative.
-    if (claim.waitMs >= 1) await sleep(claim.waitMs);
+    // Never before the slot; a late start only makes the slot's hold more conservative.
+    await sleepUntil(startAt);
     // A 429 seen by this process while we slept: do not add to it (other processes see the
     // Redis pause at their next claim).
     if (this.pausedUntil > Date.now()) {
