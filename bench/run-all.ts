@@ -1,14 +1,14 @@
 /**
  * `npm run bench [-- NAME…]`: runs the benchmarks one after the other, each in its own process
  * (they must not share the machine with each other). NAME is a file of bench/ without `.ts`
- * (bot-turns, ingest, aggregation, broadcast, fanout); none runs them all. Needs the services: the npm
+ * (bot-turns, ingest, aggregation, broadcast, fanout, timer-early); none runs them all. Needs the services: the npm
  * script wraps it in scripts/with-services.sh.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const ALL = ['bot-turns', 'ingest', 'aggregation', 'broadcast', 'fanout'];
+const ALL = ['bot-turns', 'ingest', 'aggregation', 'broadcast', 'fanout', 'timer-early'];
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 const unknown = names.filter((n) => !ALL.includes(n) || !existsSync(path.join(__dirname, `${n}.ts`)));
 if (unknown.length > 0) {
