@@ -153,7 +153,8 @@ export const envSchema = z.object({
    * Broadcast rate safety margin (ms): a send holds its rate slot from just before its HTTP call
    * until this long plus 1 s after its reply, so the platform's 1 s windows never hold more than the
    * limit (docs/broadcasts.md). The hold already spans the whole call, wherever in it the platform
-   * counts; the margin covers timer and clock rounding (Node timers fire < 1 ms early) and clock slew.
+   * counts, and a send never starts before its slot (lib/sleep-until.ts); the margin covers clock
+   * rounding and the Redis host's clock slew.
    */
   BROADCAST_RATE_MARGIN_MS: z.coerce.number().int().min(0).max(1000).default(5),
   /** Telegram chat (an admins' group) paged when something needs a human (e.g. a failed Zalo token refresh). */

@@ -35,7 +35,8 @@ export const DELIVERY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   // So a finished job is not kept: what it would tell is in the delivery's state and counts. A
   // completed job is ~0.9 KB of Redis (MEMORY USAGE; a day of them once held ~0.5 GB after a
   // large broadcast), and not keeping any spares BullMQ's finishing script its completed-set
-  // writes and trim (~10% of its Redis time per message, INFO commandstats). Failed ones are kept.
+  // writes and trim (Redis time per script call 91–100 µs vs 101–102 µs at 1,000 sends/s, INFO
+  // commandstats, two runs each). Failed ones are kept.
   removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 });
