@@ -15,7 +15,8 @@ echo "== seeding units, procedures, the default flow and demo responses"
 node dist/bin/hailong.js seed --demo
 
 FIFO=$(mktemp -u); mkfifo "$FIFO"
-npx tsx scripts/demo-fake-telegram.ts <&0 >"$FIFO" &
+# node itself (not npx/tsx wrappers), so that FAKE_PID is the process the trap stops.
+node --import tsx scripts/demo-fake-telegram.ts <&0 >"$FIFO" &
 FAKE_PID=$!
 read -r TELEGRAM_API_ROOT <"$FIFO"
 export TELEGRAM_API_ROOT
