@@ -34,6 +34,7 @@ export function jobConversationBackground(
         channel: p.channel,
         userId: p.userId,
         set: { ...p.set },
+        ...(p.created ? { created: true } : {}),
       });
       await producer.add(
         'contact.update',

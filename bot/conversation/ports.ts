@@ -89,5 +89,7 @@ export interface ConversationBackground {
     channel: 'telegram' | 'zalo' | 'web';
     userId: string;
     set: ContactChanges;
+    /** The contact is new (MongoDB had none): its first write may be an insert. */
+    created?: boolean;
   }): Promise<void>;
 }

@@ -144,6 +144,7 @@ export class ConversationService {
           channel: ev.channel,
           userId: ev.userId,
           set: { lang, lastInteractionAt: now.toISOString() },
+          created: true,
         });
       // Starts the "last interaction" throttle; a contact created now has it in its first write.
       touch = (await store.shouldTouch(ev.channel, ev.userId, this.touchEveryMs)) && !created;

@@ -64,3 +64,58 @@ test('a failed write keeps the changes for the retry', async () => {
   expect(await redis.llen(`${prefix}:ct:chg:${contactId}`)).toBe(1);
   expect(await redis.exists(`${prefix}:ct:lock:${contactId}`)).toBe(0);
 });
+
+test('a contact the conversation created is inserted with its first values and the model defaults', async () => {
+  const background = jobConversationBackground(producer);
+  const contactId = new Types.ObjectId().toHexString();
+  const inserts = jest.spyOn(Contact, 'create'); // observed, not replaced: the workers run in this process
+  await background.updateContact({
+    contactId,
+    channel: 'telegram',
+    userId: '880101',
+    set: { lang: 'en', lastInteractionAt: '2025-03-11T01:00:00.000Z' },
+    created: true,
+  });
+  await background.updateContact({
+    contactId,
+    channel: 'telegram',
+    userId: '880101',
+    set: { consentAt: '2025-03-11T01:00:05.000Z', consentTextVersion: 'default@1' },
+  });
+  await waitForIdle(producer.getQueue('ingest'), 30_000);
+  const docs = await Contact.find({ channel: 'telegram', channelUserId: '880101' }).lean();
+  expect(docs).toHaveLength(1);
+  expect(String(docs[0]!._id)).toBe(contactId);
+  expect(docs[0]).toMatchObject({ lang: 'en', consentTextVersion: 'default@1', unsubscribedAt: null, tags: [], unitCodes: [] });
+  expect(docs[0]!.consentAt?.toISOString()).toBe('2025-03-11T01:00:05.000Z');
+  expect(docs[0]!.lastInteractionAt?.toISOString()).toBe('2025-03-11T01:00:00.000Z');
+  expect(inserts.mock.calls.filter(([d]) => String((d as { _id?: unknown })._id) === contactId)).toHaveLength(1);
+  inserts.mockRestore();
+});
+
+test('a "created" change for a contact that exists after all (a retry, another creator) sets its values on it', async () => {
+  const existing = await Contact.create({ channel: 'zalo', channelUserId: 'z-880102', lang: 'vi', tags: ['kept'] });
+  const background = jobConversationBackground(producer);
+  await background.updateContact({
+    contactId: new Types.ObjectId().toHexString(),
+    channel: 'zalo',
+    userId: 'z-880102',
+    set: { lang: 'en', lastInteractionAt: '2025-03-11T02:00:00.000Z' },
+    created: true,
+  });
+  await waitForIdle(producer.getQueue('ingest'), 30_000);
+  const docs = await Contact.find({ channel: 'zalo', channelUserId: 'z-880102' }).lean();
+  expect(docs).toHaveLength(1);
+  expect(String(docs[0]!._id)).toBe(existing.id);
+  expect(docs[0]).toMatchObject({ lang: 'en', tags: ['kept'] });
+  expect(docs[0]!.lastInteractionAt?.toISOString()).toBe('2025-03-11T02:00:00.000Z');
+});
+
+test('changes drained together are "created" when any of them created the contact', async () => {
+  const contactId = new Types.ObjectId().toHexString();
+  await appendContactChange(redis, prefix, contactId, { channel: 'web', userId: 'w-2', set: { lang: 'vi' }, created: true });
+  await appendContactChange(redis, prefix, contactId, { channel: 'web', userId: 'w-2', set: { lang: 'en' } });
+  const written: unknown[] = [];
+  expect(await drainContactChanges(redis, prefix, contactId, async (m) => void written.push(m))).toBe(2);
+  expect(written).toEqual([{ channel: 'web', userId: 'w-2', set: { lang: 'en' }, created: true }]);
+});

@@ -21,6 +21,8 @@ export interface ContactChange {
   channel: 'telegram' | 'zalo' | 'web';
   userId: string;
   set: Record<string, unknown>;
+  /** The conversation created the contact (MongoDB had none): the write may insert it. */
+  created?: boolean;
 }
 
 const listKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'chg', contactId);
@@ -47,7 +49,7 @@ export class ContactBusyError extends Error {
 
 /**
  * Applies the contact's pending changes under its lock. `write` gets them merged (a later change
- * of a field wins) with the channel user of the latest. Waits up to `waitMs` for the lock, then
+ * of a field wins) with the channel user of the latest, `created` if any of them created it. Waits up to `waitMs` for the lock, then
  * throws ContactBusyError (the job is retried; its change is still in the list).
  */
 export async function drainContactChanges(
@@ -75,6 +77,7 @@ export async function drainContactChanges(
         channel: last.channel,
         userId: last.userId,
         set: Object.assign({}, ...changes.map((c) => c.set)) as Record<string, unknown>,
+        ...(changes.some((c) => c.created === true) ? { created: true } : {}),
       });
       await redis.ltrim(listKey(prefix, contactId), raw.length, -1);
       applied += raw.length;
