@@ -64,8 +64,7 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
   for (;;) {
     let reopen = false;
     for await (const page of recipientPages(filter, cursor, FANOUT_PAGE)) {
-      const ctl = await deps.redis.get(controlKey(deps.prefix, broadcastId));
-      if (ctl === 'paused' || ctl === 'cancelled') return;
+      if (await halted(broadcastId, deps)) return;
       const rows = page.map((p) => ({ contactId: p._id.toString(), channel: p.channel, chatId: p.channelUserId, lang: p.lang }));
       await store.add(broadcastId, rows);
       await enqueueDeliveries(broadcastId, rows, deps.queues);
@@ -93,6 +92,12 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
   deps.log.info({ broadcast: broadcastId, recipients: total }, 'broadcast fanned out');
 }
 
+/** Staff paused or cancelled the broadcast: the fan-out stops (resume runs it again). */
+async function halted(broadcastId: string, deps: ControlDeps): Promise<boolean> {
+  const ctl = await deps.redis.get(controlKey(deps.prefix, broadcastId));
+  return ctl === 'paused' || ctl === 'cancelled';
+}
+
 /**
  * Waits while every targeted channel still has its lead of jobs waiting. 'stop': paused or
  * cancelled meanwhile; 'later': still not needed after `maxMs`.
@@ -106,8 +111,7 @@ async function untilNeeded(broadcastId: string, channels: BroadcastChannel[], de
   for (;;) {
     const waiting = await Promise.all(channels.map((ch) => deps.queues.deliveryQueue(ch).getWaitingCount()));
     if (channels.some((ch, i) => waiting[i]! < lead[ch]!)) return 'go';
-    const ctl = await deps.redis.get(controlKey(deps.prefix, broadcastId));
-    if (ctl === 'paused' || ctl === 'cancelled') return 'stop';
+    if (await halted(broadcastId, deps)) return 'stop';
     if (Date.now() - started >= maxMs) return 'later';
     await sleep(PACE_POLL_MS);
   }
