@@ -1,10 +1,7 @@
 import { Contact } from '../../models/contact';
 import { createBroadcast } from '../../workers/broadcast/control';
-import type { BroadcastWorkers } from '../../workers/broadcast/start';
-import { FakeTelegram } from '../fakes/telegram-server';
-import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
+import { telegramBroadcastHarness, waitBroadcastStatus } from '../support/broadcasts';
 import { maxPerSecond } from '../support/rate';
-import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /**
  * The rate bound as the platform counts it: a short broadcast at Telegram's free limit (30/s)
@@ -16,28 +13,12 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
 jest.setTimeout(300_000);
 const LOW_LIMIT = 30;
 const N = 200;
-const redis = testRedis();
-const prefix = testPrefix('bcrate');
-let fake: FakeTelegram;
-let workers: BroadcastWorkers;
-
-beforeAll(async () => {
-  await connectTestDb('bcrate');
-  fake = await FakeTelegram.start();
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await fake.close();
-  await clearPrefix(redis, prefix);
-  await redis.quit();
-  await dropTestDb();
-});
+const h = telegramBroadcastHarness('bcrate');
+const { redis, prefix } = h;
 
 test('at 30/s with network jitter the fake never counts more than 30 in any second', async () => {
-  const started = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: LOW_LIMIT } } });
-  workers = started.workers;
-  const { env } = started;
+  const { env, workers } = await h.startWorkers({ limits: { telegram: { limitPerS: LOW_LIMIT } } });
+  const fake = h.fake;
   fake.rateLimit = { globalPerSecond: LOW_LIMIT, retryAfter: 1 };
   fake.sendLatencyMs = { min: 0, max: 150 };
   const ids = Array.from({ length: N }, (_, i) => 4_000_000 + i);

@@ -1,10 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Contact } from '../../models/contact';
 import { createBroadcast, enqueueDeliveries } from '../../workers/broadcast/control';
-import type { BroadcastWorkers } from '../../workers/broadcast/start';
-import { FakeTelegram } from '../fakes/telegram-server';
-import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
-import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { telegramBroadcastHarness, waitBroadcastStatus } from '../support/broadcasts';
 
 /**
  * Finished delivery jobs are not kept (removeOnComplete, workers/broadcast/queues.ts): what stops
@@ -13,30 +10,12 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
  * they send nothing.
  */
 jest.setTimeout(60_000);
-const redis = testRedis();
-const prefix = testPrefix('bcreadd');
-let fake: FakeTelegram;
-let workers: BroadcastWorkers | undefined;
-
-beforeAll(async () => {
-  await connectTestDb('bcreadd');
-  fake = await FakeTelegram.start();
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await fake.close();
-  await clearPrefix(redis, prefix);
-  await redis.quit();
-  await dropTestDb();
-});
+const h = telegramBroadcastHarness('bcreadd');
+const { redis, prefix } = h;
 
 test('delivery jobs added again after the broadcast completed send nothing', async () => {
-  const started = await startTestBroadcastWorkers(fake, redis, prefix, {
-    limits: { telegram: { limitPerS: 50 } },
-  });
-  workers = started.workers;
-  const { env } = started;
+  const { env, workers } = await h.startWorkers({ limits: { telegram: { limitPerS: 50 } } });
+  const fake = h.fake;
   const docs = await Contact.insertMany(
     Array.from({ length: 8 }, (_, i) => ({
       channel: 'telegram',

@@ -9,7 +9,8 @@ import {
   type BroadcastWorkers,
   type BroadcastWorkersOptions,
 } from '../../workers/broadcast/start';
-import { testRedis } from './services';
+import { FakeTelegram } from '../fakes/telegram-server';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from './services';
 
 /**
  * The configuration broadcast tests and benchmarks run with: Telegram at the fake Bot API, and
@@ -48,6 +49,52 @@ export async function startTestBroadcastWorkers(
     senders: broadcastSenders(ctx),
   });
   return { env, workers };
+}
+
+export interface TelegramBroadcastHarness {
+  /** This file's own key prefix. */
+  readonly prefix: string;
+  readonly redis: Redis;
+  /** The fake Bot API, started before the file's tests. */
+  readonly fake: FakeTelegram;
+  /** startTestBroadcastWorkers against the fake; the workers stop after the file. */
+  startWorkers(opts?: Parameters<typeof startTestBroadcastWorkers>[3]): Promise<{ env: Env; workers: BroadcastWorkers }>;
+}
+
+/**
+ * What the Telegram broadcast test files share: a fresh database, a key prefix and the fake Bot
+ * API, started in `beforeAll`; the fake, the workers started through the harness, the keys and
+ * the database cleaned up after.
+ */
+export function telegramBroadcastHarness(label: string): TelegramBroadcastHarness {
+  const prefix = testPrefix(label);
+  const redis = testRedis();
+  let fake: FakeTelegram | null = null;
+  const started: BroadcastWorkers[] = [];
+  beforeAll(async () => {
+    await connectTestDb(label);
+    fake = await FakeTelegram.start();
+  });
+  afterAll(async () => {
+    for (const w of started) await w.close();
+    await fake?.close();
+    await clearPrefix(redis, prefix);
+    await redis.quit();
+    await dropTestDb();
+  });
+  return {
+    prefix,
+    redis,
+    get fake(): FakeTelegram {
+      if (!fake) throw new Error('the fake Bot API starts in beforeAll');
+      return fake;
+    },
+    async startWorkers(opts = {}) {
+      const r = await startTestBroadcastWorkers(this.fake, redis, prefix, opts);
+      started.push(r.workers);
+      return r;
+    },
+  };
 }
 
 /** Polls the broadcast until its status is one of `statuses`; throws after `timeoutMs`. */
