@@ -31,6 +31,7 @@ import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 import type { AppContext } from './context';
 import { jobAnswerSink } from './answer-sink';
+import { applyRolePriority } from './priority';
 import { jobConversationBackground } from './conversation-background';
 import { startTelegram } from './telegram';
 import { startZalo } from './zalo';
@@ -60,6 +61,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const env = opts.env ?? loadEnv();
   const roles = new Set<Role>(opts.roles ?? env.ROLES);
   const log = logger.child({ roles: [...roles].join(',') });
+  applyRolePriority(roles, env.WORKERS_NICE, log);
   const shutdown = createShutdown(log);
 
   await connectMongo(env.MONGODB_URI);

@@ -36,6 +36,12 @@ export const envSchema = z.object({
     .default('{hl}'),
   /** Which roles this process runs: any of http, bot, workers. */
   ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
+  /**
+   * CPU priority (nice, 0–19) of a process that runs the workers role without the bot or http
+   * role: on a host it shares with the bot, persistence (asynchronous, queued in Redis) yields the
+   * CPU to citizens' replies. 0 leaves it as started. See app/priority.ts.
+   */
+  WORKERS_NICE: z.coerce.number().int().min(0).max(19).default(10),
   HTTP_BODY_LIMIT: z.coerce
     .number()
     .int()

@@ -40,6 +40,13 @@ if [ -z "${MONGODB_URI:-}" ]; then
   DB=${HAILONG_FERRET_PGDB:-hailong_ferretdb}
   psql "$PG_URL/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1 \
     || psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+  # Indexed equality filters on FerretDB's PostgreSQL backend (GIN twins, custom plans): without
+  # them every filtered query scans its table. scripts/ferretdb-pg-indexes.sql says why.
+  if psql "$PG_URL/$DB" -v ON_ERROR_STOP=1 -qf "$HERE/ferretdb-pg-indexes.sql" >/dev/null 2>&1 \
+    && psql "$PG_URL/postgres" -qc "ALTER DATABASE $DB SET plan_cache_mode = force_custom_plan" >/dev/null; then :
+  else
+    log "could not add FerretDB's GIN twins to $DB (needs a PostgreSQL superuser): filtered queries will scan"
+  fi
   FERRET=$(bash "$HERE/install-ferretdb.sh")
   FERRET_PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
   STATE=$(mktemp -d)

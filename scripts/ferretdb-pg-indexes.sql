@@ -1,0 +1,58 @@
+-- Makes FerretDB 1.24's PostgreSQL backend use indexes for equality filters, as MongoDB does.
+-- Applied by scripts/with-services.sh to FerretDB's database (idempotent); see
+-- docs/architecture.md "FerretDB's filters and our GIN twins" for what it fixes and the numbers.
+--
+-- FerretDB pushes an equality filter down as `_jsonb->$1 @> $2` (jsonb containment), but the
+-- indexes it creates are btree on `(_jsonb->'field')`, which cannot serve `@>`: every find,
+-- update and delete scans the whole table (~0.3 µs per document per query). A GIN index on the
+-- same expression serves `@>`. So every btree index FerretDB creates on top-level fields gets a
+-- GIN twin per field, made by an event trigger as the index is created. GIN twins never change
+-- a result (PostgreSQL runs the same query, only faster); FerretDB does not know them (its
+-- listIndexes reads its own metadata) and they go with the table.
+-- The key is a parameter ($1), so a generic plan cannot match the index expression: the
+-- database plans every execution for its values (plan_cache_mode, set by with-services.sh).
+
+CREATE OR REPLACE FUNCTION hl_gin_twins_for(idx oid) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  def text := pg_get_indexdef(idx);
+  tbl oid;
+  sch text;
+  rel text;
+  m text[];
+BEGIN
+  SELECT i.indrelid INTO tbl FROM pg_index i WHERE i.indexrelid = idx;
+  SELECT n.nspname, c.relname INTO sch, rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
+  IF def NOT LIKE '% USING btree %' OR rel LIKE '\_ferretdb%' OR sch IN ('pg_catalog', 'information_schema') THEN
+    RETURN;
+  END IF;
+  FOR m IN SELECT regexp_matches(def, $re$\(_jsonb -> '([^']+)'::text\)$re$, 'g') LOOP
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((_jsonb -> %L))',
+      'hlgin_' || left(md5(sch || '.' || rel || '.' || m[1]), 24), sch, rel, m[1]);
+  END LOOP;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION hl_gin_twins() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE INDEX' AND object_type = 'index' LOOP
+    PERFORM hl_gin_twins_for(r.objid);
+  END LOOP;
+END
+$fn$;
+
+DROP EVENT TRIGGER IF EXISTS hl_gin_twins;
+CREATE EVENT TRIGGER hl_gin_twins ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION hl_gin_twins();
+
+-- Tables FerretDB made before this script ran.
+DO $do$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND c.relname NOT LIKE '\_ferretdb%' LOOP
+    PERFORM hl_gin_twins_for(r.indexrelid);
+  END LOOP;
+END
+$do$;

@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { niceFor } from '../../app/priority';
+import type { Role } from '../../app/start';
+
+const roles = (...r: Role[]) => new Set<Role>(r);
+
+test('only a process that runs the workers role alone is lowered', () => {
+  expect(niceFor(roles('workers'), 10)).toBe(10);
+  expect(niceFor(roles('workers', 'bot'), 10)).toBeNull();
+  expect(niceFor(roles('workers', 'http'), 10)).toBeNull();
+  expect(niceFor(roles('http', 'bot'), 10)).toBeNull();
+  expect(niceFor(roles('workers'), 0)).toBeNull();
+});
+
+// In a child process: lowering a priority cannot be undone without privileges.
+function priorityAfter(rolesCsv: string, nice: number, startNice = 0): number {
+  const root = path.resolve(__dirname, '../..');
+  const script = `
+    const os = require('node:os');
+    const { applyRolePriority } = require('./app/priority');
+    if (${startNice} > 0) os.setPriority(${startNice});
+    const log = { info() {}, warn() {} };
+    applyRolePriority(new Set(${JSON.stringify(rolesCsv.split(','))}), ${nice}, log);
+    process.stdout.write(String(os.getPriority()));
+  `;
+  return Number(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' }));
+}
+
+test('applyRolePriority sets the nice value of a workers-only process, and leaves the others', () => {
+  const inherited = os.getPriority();
+  expect(priorityAfter('workers', 10)).toBe(Math.max(10, inherited));
+  expect(priorityAfter('http,bot,workers', 10)).toBe(inherited);
+  // Never raises a priority someone already lowered further.
+  expect(priorityAfter('workers', 5, 15)).toBe(15);
+});
