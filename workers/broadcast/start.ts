@@ -25,6 +25,12 @@ export interface BroadcastWorkersOptions {
   finishIntervalMs?: number;
 }
 
+/** BullMQ workers per delivery channel: one per DELIVERY_SLOTS_PER_FETCHER slots of concurrency. */
+export const DELIVERY_SLOTS_PER_FETCHER = 40;
+export function deliveryFetchers(concurrency: number): number {
+  return Math.max(1, Math.ceil(concurrency / DELIVERY_SLOTS_PER_FETCHER));
+}
+
 export interface BroadcastWorkers {
   queues: BroadcastQueues;
   workers: Worker[];
@@ -83,21 +89,26 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
     const { limitPerS, concurrency } = resolved.get(channel)!;
     const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, { ...rateWindow(channel, limitPerS), marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS });
     const processor = new DeliveryProcessor({ ...deps, sender, limiter, queue: queues.deliveryQueue(channel) });
-    const connection = opts.createConnection();
-    connections.push(connection);
-    workers.push(
-      new Worker<DeliveryPayload>(deliveryQueueName(channel), (job) => processor.process(job), {
-        ...common,
-        connection,
-        concurrency,
-        // What makes a 429's queue.rateLimit() stop every worker of this channel (BullMQ honours
-        // it only on a queue with a limiter). The bound itself is the claim script's (limiter.ts);
-        // this fixed-window count of job starts (a job starts before its slot, some never send)
-        // sits above it so it never throttles on its own.
-        limiter: { max: Math.max(2, Math.ceil(limitPerS * 2)) + concurrency, duration: 1000 },
-      }),
-    );
-    log.info({ channel, limitPerS, concurrency, marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS }, 'broadcast delivery worker started');
+    // Several BullMQ workers share the channel's concurrency: a Worker fetches its jobs one round
+    // trip after another, so one worker filling 152 slots at a broadcast's start took ~0.4 s.
+    const fetchers = deliveryFetchers(concurrency);
+    for (let i = 0; i < fetchers; i++) {
+      const connection = opts.createConnection();
+      connections.push(connection);
+      workers.push(
+        new Worker<DeliveryPayload>(deliveryQueueName(channel), (job) => processor.process(job), {
+          ...common,
+          connection,
+          concurrency: Math.ceil(concurrency / fetchers),
+          // What makes a 429's queue.rateLimit() stop every worker of this channel (BullMQ honours
+          // it only on a queue with a limiter). The bound itself is the claim script's (limiter.ts);
+          // this fixed-window count of job starts (a job starts before its slot, some never send)
+          // sits above it so it never throttles on its own.
+          limiter: { max: Math.max(2, Math.ceil(limitPerS * 2)) + concurrency, duration: 1000 },
+        }),
+      );
+    }
+    log.info({ channel, limitPerS, concurrency, fetchers, marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS }, 'broadcast delivery worker started');
   }
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'broadcast job failed'));
