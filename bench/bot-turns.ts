@@ -12,7 +12,8 @@
  * Each measurement follows a warm-up of BENCH_WARMUP_S seconds (default 10) under the same load
  * with other citizens, reported apart and not counted: a process that has just started compiles
  * its code paths and fills its connection pools while the first turns wait (the first 4–6 s of a
- * cold open loop ran at p50 60–250 ms, docs/benchmarks.md); a deployed bot is warm.
+ * cold open loop ran at p50 60–250 ms, docs/architecture.md "Workers yield the CPU"); a deployed
+ * bot is warm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';

@@ -5,8 +5,8 @@
 -- FerretDB pushes an equality filter down as `_jsonb->$1 @> $2` (jsonb containment), but the
 -- indexes it creates are btree on `(_jsonb->'field')`, which cannot serve `@>`: every find,
 -- update and delete scans the whole table (~0.3 µs per document per query). A GIN index on the
--- same expression serves `@>`. So every btree index FerretDB creates on top-level fields gets a
--- GIN twin per field, made by an event trigger as the index is created. GIN twins never change
+-- same expressions serves `@>`. So every btree index FerretDB creates on top-level fields gets a
+-- GIN twin on the same fields, made by an event trigger as the index is created. GIN twins never change
 -- a result (PostgreSQL runs the same query, only faster); FerretDB does not know them (its
 -- listIndexes reads its own metadata) and they go with the table.
 -- The key is a parameter ($1), so a generic plan cannot match the index expression: the
@@ -19,6 +19,7 @@ DECLARE
   sch text;
   rel text;
   m text[];
+  cols text[] := '{}';
 BEGIN
   SELECT i.indrelid INTO tbl FROM pg_index i WHERE i.indexrelid = idx;
   SELECT n.nspname, c.relname INTO sch, rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
@@ -26,9 +27,17 @@ BEGIN
     RETURN;
   END IF;
   FOR m IN SELECT regexp_matches(def, $re$\(_jsonb -> '([^']+)'::text\)$re$, 'g') LOOP
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((_jsonb -> %L))',
-      'hlgin_' || left(md5(sch || '.' || rel || '.' || m[1]), 24), sch, rel, m[1]);
+    cols := cols || format('(_jsonb -> %L)', m[1]);
   END LOOP;
+  IF cardinality(cols) = 0 THEN
+    RETURN;
+  END IF;
+  -- One GIN over all the index's fields, not one per field: GIN intersects the keys of one scan
+  -- starting from the rarest ("fast scan"), where a BitmapAnd of per-field twins read the whole
+  -- posting list of a value every document shares (channel = 'telegram': 7 ms at 20,000).
+  -- fastupdate off: a lookup must not scan a pending list of recent inserts.
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin (%s) WITH (fastupdate = off)',
+    'hlgin_' || left(md5(sch || '.' || rel || '.' || array_to_string(cols, ',')), 24), sch, rel, array_to_string(cols, ', '));
 END
 $fn$;
 
