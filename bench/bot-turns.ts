@@ -285,11 +285,15 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
 
   const result: Record<string, unknown> = {};
   if (PARTS.includes('saturation')) {
-    console.log(`saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each after ${WARMUP_SECONDS}s of warm-up`);
+    console.log(
+      `saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each after ${WARMUP_SECONDS}s of warm-up`,
+    );
     const warm = async (t: Target, base: number) => {
       if (WARMUP_SECONDS <= 0) return;
       const w = await saturation(sink, t, 200, WARMUP_SECONDS, base);
-      console.log(`  ${t.name} warm-up (not counted): ${w.turnsPerS.toFixed(0)} turns/s (p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`);
+      console.log(
+        `  ${t.name} warm-up (not counted): ${w.turnsPerS.toFixed(0)} turns/s (p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
+      );
     };
     await warm(echoT, 5_000_000);
     const satEcho = await saturation(sink, echoT, 200, SATURATION_SECONDS, 1_000_000);
@@ -305,7 +309,9 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     result.saturation = { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS };
   }
   if (PARTS.includes('open')) {
-    console.log(`open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up`);
+    console.log(
+      `open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up`,
+    );
     const warm = async (t: Target, base: number) => {
       if (WARMUP_SECONDS <= 0) return null;
       const w = await openLoop(sink, t, 1000, 100, WARMUP_SECONDS, base);

@@ -25,7 +25,9 @@ function priorityAfter(rolesCsv: string, nice: number, startNice = 0): number {
     applyRolePriority(new Set(${JSON.stringify(rolesCsv.split(','))}), ${nice}, log);
     process.stdout.write(String(os.getPriority()));
   `;
-  return Number(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' }));
+  return Number(
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' }),
+  );
 }
 
 test('applyRolePriority sets the nice value of a workers-only process, and leaves the others', () => {
