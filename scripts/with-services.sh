@@ -51,12 +51,10 @@ if [ -z "${MONGODB_URI:-}" ]; then
   FERRET_PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
   STATE=$(mktemp -d)
   log "starting FerretDB on 127.0.0.1:$FERRET_PORT (PostgreSQL database $DB)"
-  # FerretDB 1.24's update holds one PostgreSQL connection (the matching query) while it waits
-  # for a second (its write transaction). Its pool (50 by default) therefore deadlocks for good
-  # once as many updates run at once as it has connections (seen in bench/bot-turns.ts: every
-  # query hung; goroutine dump in docs/architecture.md). A larger pool here, and a bounded
-  # client pool per process (maxPoolSize below), keep concurrent operations under it; that made
-  # the hang rarer, not impossible (docs/architecture.md says what is still unexplained).
+  # The binary is FerretDB 1.24.2 with one patch (install-ferretdb.sh): as published, its update
+  # holds one PostgreSQL connection (the matching query) while it waits for a second (its write
+  # transaction), and its pool deadlocks for good (docs/architecture.md, "FerretDB 1.24 as the
+  # test server"). pool_max_conns stays below PostgreSQL's default max_connections (100).
   "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB?pool_max_conns=${HAILONG_FERRET_POOL:-60}" --listen-addr="127.0.0.1:$FERRET_PORT" \
     --debug-addr="${HAILONG_FERRET_DEBUG_ADDR:--}" --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
   FERRET_PID=$!
