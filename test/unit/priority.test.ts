@@ -15,7 +15,7 @@ test('only a process that runs the workers role alone is lowered', () => {
 });
 
 // In a child process: lowering a priority cannot be undone without privileges.
-function priorityAfter(rolesCsv: string, nice: number, startNice = 0): number {
+function priorityAfter(rolesCsv: string, nice: number, startNice = 0): { main: number; leastOfThreads: number } {
   const root = path.resolve(__dirname, '../..');
   const script = `
     const os = require('node:os');
@@ -23,17 +23,23 @@ function priorityAfter(rolesCsv: string, nice: number, startNice = 0): number {
     if (${startNice} > 0) os.setPriority(${startNice});
     const log = { info() {}, warn() {} };
     applyRolePriority(new Set(${JSON.stringify(rolesCsv.split(','))}), ${nice}, log);
-    process.stdout.write(String(os.getPriority()));
+    // The least nice of all the process's threads (field 19 of /proc/<pid>/task/<tid>/stat).
+    const fs = require('node:fs');
+    const nices = fs.readdirSync('/proc/self/task').map((t) =>
+      Number(fs.readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ')[16]));
+    if (nices.length < 2) throw new Error('expected several threads, saw ' + nices.length);
+    process.stdout.write(JSON.stringify({ main: os.getPriority(), leastOfThreads: Math.min(...nices) }));
   `;
-  return Number(
+  return JSON.parse(
     execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' }),
-  );
+  ) as { main: number; leastOfThreads: number };
 }
 
-test('applyRolePriority sets the nice value of a workers-only process, and leaves the others', () => {
+test('applyRolePriority sets the nice value of every thread of a workers-only process, and leaves the others', () => {
   const inherited = os.getPriority();
-  expect(priorityAfter('workers', 10)).toBe(Math.max(10, inherited));
-  expect(priorityAfter('http,bot,workers', 10)).toBe(inherited);
+  const lowered = Math.max(10, inherited);
+  expect(priorityAfter('workers', 10)).toEqual({ main: lowered, leastOfThreads: lowered });
+  expect(priorityAfter('http,bot,workers', 10)).toEqual({ main: inherited, leastOfThreads: inherited });
   // Never raises a priority someone already lowered further.
-  expect(priorityAfter('workers', 5, 15)).toBe(15);
+  expect(priorityAfter('workers', 5, 15).main).toBe(15);
 });
