@@ -15,7 +15,11 @@ test('only a process that runs the workers role alone is lowered', () => {
 });
 
 // In a child process: lowering a priority cannot be undone without privileges.
-function priorityAfter(rolesCsv: string, nice: number, startNice = 0): { main: number; leastOfThreads: number } {
+function priorityAfter(
+  rolesCsv: string,
+  nice: number,
+  startNice = 0,
+): { main: number; leastOfThreads: number } {
   const root = path.resolve(__dirname, '../..');
   const script = `
     const os = require('node:os');
