@@ -12,7 +12,7 @@ afterAll(dropTestDb);
 
 const answeredAt = new Date('2025-03-10T02:05:00.000Z');
 
-test('a completion rewrites only the answers that are missing or differ, and stamps every one', async () => {
+test('a completion writes the payload over what was recorded turn by turn, fills what is missing, stamps every answer', async () => {
   const responseId = 'resp-store-0001';
   // Recorded turn by turn: q1 as the payload says, q2 with another value, q3 not at all.
   await Answer.insertMany([
@@ -49,7 +49,7 @@ test('a completion rewrites only the answers that are missing or differ, and sta
       ['q7', null, 'y', '2025-03-11', '19870'],
     ],
   );
-  // The unchanged answer kept its values and its answeredAt; only the stamp was added to it.
+  // An answer keeps the moment it was first recorded.
   expect(stored[0].answeredAt).toEqual(before?.answeredAt);
   expect(
     await Response.findOne({ responseId }, { _id: 0, status: 1, day: 1, dissatisfied: 1 }).lean(),
@@ -59,8 +59,8 @@ test('a completion rewrites only the answers that are missing or differ, and sta
     dissatisfied: true,
   });
 
-  // The same job again (a retry) writes no answer: not even their updatedAt moves.
-  const snapshot = await Answer.find({ responseId }, { _id: 0 }).sort({ questionId: 1 }).lean();
+  // The same job again (a retry) changes nothing a reader sees.
+  const snapshot = await Answer.find({ responseId }, { _id: 0, updatedAt: 0 }).sort({ questionId: 1 }).lean();
   await storeCompletion(
     responseId,
     meta(),
@@ -72,7 +72,7 @@ test('a completion rewrites only the answers that are missing or differ, and sta
     ],
     completedAt,
   );
-  expect(await Answer.find({ responseId }, { _id: 0 }).sort({ questionId: 1 }).lean()).toEqual(
+  expect(await Answer.find({ responseId }, { _id: 0, updatedAt: 0 }).sort({ questionId: 1 }).lean()).toEqual(
     snapshot,
   );
   expect(await Response.countDocuments({ responseId })).toBe(1);
