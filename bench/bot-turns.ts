@@ -28,6 +28,13 @@ import { FlowRepository } from '../bot/flow/repository';
 import { defaultFlow } from '../bot/flow/default-flow';
 import { clearPrefix } from '../test/support/services';
 import { BotApiSink, percentile, postText } from './support/bot-api-sink';
+import {
+  cpuAccountingAvailable,
+  cpuBetween,
+  cpuSnapshot,
+  describeCpu,
+  type CpuGroup,
+} from './support/cpu-accounting';
 
 const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
 const SECRET = 'bench_secret';
@@ -295,16 +302,46 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
         `  ${t.name} warm-up (not counted): ${w.turnsPerS.toFixed(0)} turns/s (p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
       );
     };
+    // Where the CPU went during each measured part (docs/architecture.md, "Where saturation's CPU
+    // goes"): this process holds the bot (or the echo bot), the load and the Bot API sink.
+    const pgDb = process.env.HAILONG_FERRET_PGDB ?? 'hailong_ferretdb';
+    const cpuGroups: CpuGroup[] | null = cpuAccountingAvailable()
+      ? [
+          { name: 'bench process (bot, load, sink)', match: process.pid },
+          ...(workersProcess?.pid ? [{ name: 'workers', match: workersProcess.pid }] : []),
+          { name: 'FerretDB', match: /ferretdb-v1\.24\.2/ },
+          { name: 'PostgreSQL', match: new RegExp(`^postgres: \\S+: \\S+ ${pgDb} `) },
+          { name: 'mongod', match: /(^|\/)mongod( |$)/ },
+          { name: 'Redis', match: /redis-server/ },
+        ]
+      : null;
+    const measured = async (t: Target, base: number) => {
+      const before = cpuGroups && cpuSnapshot(cpuGroups);
+      const t0 = performance.now();
+      const r = await saturation(sink, t, 200, SATURATION_SECONDS, base);
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = before && cpuGroups ? cpuBetween(before, cpuSnapshot(cpuGroups)) : null;
+      for (const k of Object.keys(cpu ?? {})) if (cpu && cpu[k] < 0.01) delete cpu[k];
+      return {
+        ...r,
+        cpu,
+        cpuLine: cpu
+          ? `    ${describeCpu(cpu, r.turnsPerS * SATURATION_SECONDS, seconds, 'turn')}`
+          : '    (no /proc: CPU not accounted)',
+      };
+    };
     await warm(echoT, 5_000_000);
-    const satEcho = await saturation(sink, echoT, 200, SATURATION_SECONDS, 1_000_000);
+    const satEcho = await measured(echoT, 1_000_000);
     console.log(
       `  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms, ${satEcho.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s)`,
     );
+    console.log(satEcho.cpuLine);
     await warm(botT, 6_000_000);
-    const satBot = await saturation(sink, botT, 200, SATURATION_SECONDS, 2_000_000);
+    const satBot = await measured(botT, 2_000_000);
     console.log(
       `  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms, ${satBot.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s${satBot.lost > 0 ? `: ${JSON.stringify(satBot.lostAt)}` : ''})`,
     );
+    console.log(satBot.cpuLine);
     console.log(`  ratio hailong/echo: ${(satBot.turnsPerS / satEcho.turnsPerS).toFixed(2)} (target >= 0.5)`);
     result.saturation = { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS };
   }
