@@ -14,26 +14,22 @@ const answeredAt = new Date('2025-03-10T02:05:00.000Z');
 
 test('a completion writes the payload over what was recorded turn by turn, fills what is missing, stamps every answer', async () => {
   const responseId = 'resp-store-0001';
-  // Recorded turn by turn: q1 as the payload says, q2 with another value, q3 not at all.
+  // Recorded turn by turn: q1 as the payload says, q2 with another value, q2r and q7 not at all.
   await Answer.insertMany([
     { responseId, questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: 4, answeredAt },
     { responseId, questionId: 'q2', element: 'TTHC', type: 'scale5', value: 5, answeredAt },
   ]);
   const before = await Answer.findOne({ responseId, questionId: 'q1' }).lean();
-  await new Promise((r) => setTimeout(r, 20));
+  // The whole survey, as response.complete carries it.
+  const payload = [
+    scale('q1', 'TIEP_CAN', 4),
+    scale('q2', 'TTHC', 2),
+    reasons('q2r', 'TTHC', ['cham', 'khac'], 'x'),
+    suggestion('y'),
+  ];
 
   const completedAt = new Date('2025-03-10T17:30:00.000Z'); // 00:30 on the 11th in Hồ Chí Minh City
-  await storeCompletion(
-    responseId,
-    meta(),
-    [
-      scale('q1', 'TIEP_CAN', 4),
-      scale('q2', 'TTHC', 2),
-      reasons('q2r', 'TTHC', ['cham', 'khac'], 'x'),
-      suggestion('y'),
-    ],
-    completedAt,
-  );
+  await storeCompletion(responseId, meta(), payload, completedAt);
 
   const stored = await Answer.find(
     { responseId },
@@ -61,17 +57,7 @@ test('a completion writes the payload over what was recorded turn by turn, fills
 
   // The same job again (a retry) changes nothing a reader sees.
   const snapshot = await Answer.find({ responseId }, { _id: 0, updatedAt: 0 }).sort({ questionId: 1 }).lean();
-  await storeCompletion(
-    responseId,
-    meta(),
-    [
-      scale('q1', 'TIEP_CAN', 4),
-      scale('q2', 'TTHC', 2),
-      reasons('q2r', 'TTHC', ['cham', 'khac'], 'x'),
-      suggestion('y'),
-    ],
-    completedAt,
-  );
+  await storeCompletion(responseId, meta(), payload, completedAt);
   expect(await Answer.find({ responseId }, { _id: 0, updatedAt: 0 }).sort({ questionId: 1 }).lean()).toEqual(
     snapshot,
   );
