@@ -202,3 +202,31 @@ test('identity fields in a payload are dropped: responses and answers hold no co
   }
   expect(JSON.stringify(r)).not.toContain('0912345678');
 });
+
+test('a completion queued right behind its answers finds them inserted and only stamps them', async () => {
+  // As the bot enqueues a survey's last turn: its answers' job, then the completion. The answers
+  // wait in the worker's batch (10 ms) while the completion is already running: it must not
+  // overtake them (answerBatcher.drain() in response-complete.ts), or it would upsert them
+  // itself (answeredAt = completedAt) and their insert would be refused by the unique index.
+  const id = 'resp-behind-01';
+  const answers = [scale('q1', 'TIEP_CAN', 4), scale('q2', 'TTHC', 5), suggestion('ok')];
+  const turnAt = '2025-03-10T02:20:00.000Z';
+  const record = await producer.add('answers.record', {
+    items: answers.map((answer) => ({ responseId: id, meta: meta(), answer, answeredAt: turnAt })),
+  });
+  const done = await producer.add(
+    'response.complete',
+    { responseId: id, meta: meta(), answers, completedAt: '2025-03-10T03:00:00.000Z' },
+    { jobId: `done-${id}` },
+  );
+  await Promise.all([waitForJob(ingest(), record), waitForJob(ingest(), done)]);
+  const stored = await Answer.find({ responseId: id }, { _id: 0, questionId: 1, answeredAt: 1, day: 1 })
+    .sort({ questionId: 1 })
+    .lean();
+  expect(stored.map((a) => [a.questionId, a.answeredAt.toISOString(), a.day])).toEqual([
+    ['q1', turnAt, '2025-03-10'],
+    ['q2', turnAt, '2025-03-10'],
+    ['q7', turnAt, '2025-03-10'],
+  ]);
+  expect(await Response.findOne({ responseId: id }, { _id: 0, status: 1 }).lean()).toEqual({ status: 'completed' });
+});

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { z } from 'zod';
 import { Answer } from '../../models/answer';
@@ -39,12 +40,24 @@ interface Stamp {
   day: string;
 }
 
-function answerOps(responseId: string, answers: RecordedAnswer[], at: Date, stamp: Stamp): AnyBulkWriteOperation[] {
+function answerOps(
+  responseId: string,
+  answers: RecordedAnswer[],
+  at: Date,
+  stamp: Stamp,
+): AnyBulkWriteOperation[] {
   return answers.map((a) => ({
     updateOne: {
       filter: { responseId, questionId: a.questionId },
       update: {
-        $set: { element: a.element, type: a.type, value: a.value, text: a.text, unitCode: stamp.unitCode, day: stamp.day },
+        $set: {
+          element: a.element,
+          type: a.type,
+          value: a.value,
+          text: a.text,
+          unitCode: stamp.unitCode,
+          day: stamp.day,
+        },
         $setOnInsert: { responseId, questionId: a.questionId, answeredAt: at },
       },
       upsert: true,
@@ -59,13 +72,42 @@ export function isDissatisfied(answers: RecordedAnswer[]): boolean {
   );
 }
 
+/** The stored answer already says what the payload says (and, once stamped, where it counts). */
+function upToDate(
+  stored: {
+    element?: string | null;
+    type: string;
+    value?: unknown;
+    text?: string | null;
+    unitCode?: string | null;
+    day?: string | null;
+  },
+  a: RecordedAnswer,
+  stamp: Stamp,
+): boolean {
+  return (
+    (stored.element ?? null) === a.element &&
+    stored.type === a.type &&
+    isDeepStrictEqual(stored.value ?? null, a.value ?? null) &&
+    (stored.text ?? null) === (a.text ?? null) &&
+    (stored.day == null || (stored.day === stamp.day && (stored.unitCode ?? null) === stamp.unitCode))
+  );
+}
+
 /**
- * Stores a completed response: first its answers, stamped with the unit and day they count in
- * (one bulk upsert: the payload carries every answer of the survey, and its values win over
- * those recorded turn by turn), then any answer of the response recorded turn by turn but
- * missing from the payload gets the same stamp (one update by `responseId` equality, usually
- * matching nothing), and last the response itself. The response is marked completed only after
- * every answer carries its day, so a rollup that sees the response also sees all its answers.
+ * Stores a completed response: first its answers, stamped with the unit and day they count in,
+ * then the response itself. The payload carries every answer of the survey and its values win
+ * over those recorded turn by turn: an answer missing or different is upserted (one bulk write,
+ * usually empty: the turn-by-turn ones are read first, one query by `responseId`, and left as
+ * they are when they say the same); then every answer of the response still without a day gets
+ * the stamp (one update by `responseId` equality), the turn-by-turn ones and any that arrived
+ * meanwhile. The response is marked completed only after every answer carries its day, so a
+ * rollup that sees the response also sees all its answers.
+ *
+ * The `response.complete` job first waits for the answers this process is still inserting
+ * (answerBatcher.drain(), response-complete.ts): otherwise the completion overtakes its own
+ * turn-by-turn answers queued in the batcher, upserts them itself, and their batch then fails on
+ * the unique index (docs/architecture.md, "Where saturation's CPU goes").
  */
 export async function storeCompletion(
   responseId: string,
@@ -74,10 +116,21 @@ export async function storeCompletion(
   completedAt: Date,
 ): Promise<void> {
   const stamp: Stamp = { unitCode: meta.unitCode, day: hcmDay(completedAt) };
-  if (answers.length > 0)
-    await retryOnDuplicate(() =>
-      Answer.bulkWrite(answerOps(responseId, answers, completedAt, stamp), { ordered: false }),
-    );
+  if (answers.length > 0) {
+    const stored = await Answer.find(
+      { responseId },
+      { _id: 0, questionId: 1, element: 1, type: 1, value: 1, text: 1, unitCode: 1, day: 1 },
+    ).lean();
+    const byQuestion = new Map(stored.map((s) => [s.questionId, s]));
+    const changed = answers.filter((a) => {
+      const s = byQuestion.get(a.questionId);
+      return !s || !upToDate(s, a, stamp);
+    });
+    if (changed.length > 0)
+      await retryOnDuplicate(() =>
+        Answer.bulkWrite(answerOps(responseId, changed, completedAt, stamp), { ordered: false }),
+      );
+  }
   await Answer.updateMany({ responseId, day: null }, { $set: stamp });
   await retryOnDuplicate(() =>
     Response.updateOne(

@@ -15,6 +15,8 @@ export class Batcher<T> {
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private readonly maxInFlight: number;
+  /** Every item's promise until it settles: what drain() waits for. */
+  private readonly unsettled = new Set<Promise<void>>();
 
   constructor(
     private readonly flushFn: (items: T[]) => Promise<void>,
@@ -27,12 +29,26 @@ export class Batcher<T> {
   }
 
   add(item: T): Promise<void> {
-    return new Promise((resolve, reject) => {
+    const p = new Promise<void>((resolve, reject) => {
       this.items.push(item);
       this.waiters.push({ resolve, reject });
       if (this.items.length >= this.opts.maxItems) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.opts.maxWaitMs);
     });
+    this.unsettled.add(p);
+    const forget = (): void => void this.unsettled.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  /**
+   * Resolves once every item added before the call has been flushed or has failed (never
+   * rejects: each item's own caller sees its error). Items added later are not waited for. A
+   * reader that must see what concurrent callers wrote waits here instead of racing them.
+   */
+  async drain(): Promise<void> {
+    if (this.unsettled.size === 0) return;
+    await Promise.allSettled([...this.unsettled]);
   }
 
   private flush(): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { JobContext } from '../registry';
 import { defineJob } from '../registry';
+import { answerBatcher } from './answer-batch';
 import { storeCompletion } from './answer-store';
 import { recordedAnswerSchema, responseMetaSchema } from './response-meta';
 import { aggregateAfterComplete } from '../aggregation/after-complete';
@@ -27,6 +28,9 @@ export const responseComplete = defineJob({
   queue: 'ingest',
   schema,
   async handle(p, ctx) {
+    // The answers of this survey recorded turn by turn and still in this process's batch go in
+    // first: then the completion finds them and only stamps them (answer-store.ts).
+    await answerBatcher.drain();
     await storeCompletion(p.responseId, p.meta, p.answers, new Date(p.completedAt));
     for (const hook of afterResponseComplete) await hook(p, ctx);
   },
