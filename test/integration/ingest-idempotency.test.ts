@@ -1,14 +1,6 @@
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
-import {
-  ingestHarness,
-  meta,
-  reasons,
-  scale,
-  suggestion,
-  waitForIdle,
-  waitForJob,
-} from '../support/ingest';
+import { ingestHarness, meta, reasons, scale, suggestion, waitForIdle, waitForJob } from '../support/ingest';
 
 const { producer } = ingestHarness('ingest', { workers: true });
 
@@ -228,5 +220,7 @@ test('a completion queued right behind its answers finds them inserted and only 
     ['q2', turnAt, '2025-03-10'],
     ['q7', turnAt, '2025-03-10'],
   ]);
-  expect(await Response.findOne({ responseId: id }, { _id: 0, status: 1 }).lean()).toEqual({ status: 'completed' });
+  expect(await Response.findOne({ responseId: id }, { _id: 0, status: 1 }).lean()).toEqual({
+    status: 'completed',
+  });
 });
