@@ -55,11 +55,11 @@ test('a completion writes the payload over what was recorded turn by turn, fills
     dissatisfied: true,
   });
 
-  // The same job again (a retry) changes nothing a reader sees.
-  const snapshot = await Answer.find({ responseId }, { _id: 0, updatedAt: 0 }).sort({ questionId: 1 }).lean();
+  // The same job again (a retry) writes no answer: storeCompletion reads first and finds every
+  // one up to date, so not even an updatedAt moves (the pause lets a rewrite show in it).
+  const snapshot = await Answer.find({ responseId }, { _id: 0 }).sort({ questionId: 1 }).lean();
+  await new Promise((r) => setTimeout(r, 20));
   await storeCompletion(responseId, meta(), payload, completedAt);
-  expect(await Answer.find({ responseId }, { _id: 0, updatedAt: 0 }).sort({ questionId: 1 }).lean()).toEqual(
-    snapshot,
-  );
+  expect(await Answer.find({ responseId }, { _id: 0 }).sort({ questionId: 1 }).lean()).toEqual(snapshot);
   expect(await Response.countDocuments({ responseId })).toBe(1);
 });
