@@ -258,9 +258,10 @@ async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Pr
 export async function benchBotTurns(): Promise<Record<string, unknown>> {
   const sink = await BotApiSink.start();
   const echo = await startEchoBot(sink.apiRoot);
-  const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
-  mongo.pathname = `/bench_bot_${Date.now()}`;
+  // One name for the run's database and its key prefixes.
   const stamp = Date.now();
+  const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
+  mongo.pathname = `/bench_bot_${stamp}`;
   // The same settings for the bot process (this one) and the workers process.
   const shared: NodeJS.ProcessEnv = {
     ...process.env,

@@ -154,8 +154,8 @@ export class UpdateInbox {
     const lockKey = this.k('lock', chatKey);
     const queueKey = this.k('chat', chatKey);
     for (;;) {
-      // randomUUID draws from a cached pool of entropy; randomBytes(12) made an OpenSSL call per drain (2% of
-      // the bot process's CPU in the saturation benchmark).
+      // randomUUID draws from a cached pool of entropy; randomBytes(12) made an OpenSSL call per
+      // drain (2% of the bot process's CPU in the saturation benchmark).
       const token = randomUUID();
       const first = (await this.redis.eval(ACQUIRE, 2, lockKey, queueKey, token, String(this.lockMs))) as string[] | null;
       if (first === null) return;
