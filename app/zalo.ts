@@ -8,7 +8,8 @@ import type { Role } from './start';
 
 /**
  * The Zalo OA channel, when configured (ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET_KEY,
- * SECRETS_KEY). The `bot` role consumes the inbound event queue; any role can send.
+ * SECRETS_KEY). The `bot` role consumes the inbound event queue and keeps the token fresh; any
+ * role can send.
  */
 export function startZalo(opts: {
   ctx: AppContext;
@@ -37,6 +38,7 @@ export function startZalo(opts: {
   if (roles.has('bot')) {
     const connection = createWorkerConnection(ctx.env.REDIS_URL);
     zalo.startWorker(connection);
+    zalo.startTokenKeeper();
     shutdown.add('zalo-connection', async () => void (await connection.quit()), 85);
   }
   shutdown.add('zalo', () => zalo.close(), 25);

@@ -95,8 +95,11 @@ export const envSchema = z.object({
     .int()
     .min(0)
     .default(5 * 3600),
-  /** Outbound Zalo requests per minute shared by every process (Zalo: 4000 per app). */
-  ZALO_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(4000),
+  /**
+   * Outbound Zalo requests per minute shared by every process (Zalo: 4000 per app), through the
+   * BullMQ rate limit of the zalo-api queue in 1 s slices (at least one request per slice: ≥ 62).
+   */
+  ZALO_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(62).default(4000),
   /** Consultation (CS) messages are allowed this long after the user's last interaction. */
   ZALO_CS_WINDOW_H: z.coerce.number().positive().default(168),
   /** Try the rating template by user id before by phone (UNCONFIRMED: "rating templates may go by UID"). */

@@ -6,7 +6,7 @@ import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
-import { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { createBroadcast } from '../../workers/broadcast/control';
@@ -15,6 +15,7 @@ import { renderBroadcast } from '../../workers/broadcast/render';
 import { BroadcastSendError, ZaloBroadcastSender, type SendFailure } from '../../workers/broadcast/senders';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeZaloServer } from '../fakes/zalo-server';
+import { testZaloLimiter } from '../support/zalo';
 import { waitBroadcastStatus } from '../support/broadcasts';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
@@ -30,6 +31,7 @@ const N = 9;
 let fake: FakeZaloServer;
 let redis: Redis;
 let client: ZaloClient;
+let limiter: ZaloRateLimiter;
 let workers: BroadcastWorkers | null = null;
 const prefix = testPrefix('bczalo');
 const message = renderBroadcast({ text: 'Mời Ông/Bà đánh giá dịch vụ', buttons: [{ text: 'Khảo sát', url: 'https://example.gov.vn/s' }] }, 'vi');
@@ -48,12 +50,13 @@ beforeAll(async () => {
     refreshAheadMs: 0,
   });
   await tokens.save(fake.issuePair());
-  const limiter = new ZaloRateLimiter({ redis, prefix, limit: 4000, maxWaitMs: 0 });
+  limiter = testZaloLimiter(redis, prefix, { maxWaitMs: 0 });
   client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter, rateLimitBackoffMs: 60_000 });
 });
 
 afterAll(async () => {
   await workers?.close();
+  await limiter.close();
   await fake.close();
   await ZaloToken.deleteMany({});
   await clearPrefix(redis, prefix);

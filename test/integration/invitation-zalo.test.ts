@@ -12,7 +12,7 @@ import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloProactiveSender, templateLinkKey } from '../../bot/channels/zalo/proactive';
-import { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { parseDossierEvent } from '../../bot/survey/dossier-event';
@@ -29,6 +29,7 @@ import { PhoneInviteClaims } from '../../workers/jobs/invitation-phone-claim';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { FakeZaloServer } from '../fakes/zalo-server';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { testZaloLimiter } from '../support/zalo';
 
 /**
  * The invitation fallback past Telegram: Zalo OA (consultation message inside the 7-day window)
@@ -43,6 +44,7 @@ let clock = new Date('2025-03-16T03:00:00Z'); // 10:00 in Huế
 let tg: FakeTelegram;
 let zalo: FakeZaloServer;
 let outreach: Outreach;
+let limiter: ZaloRateLimiter;
 let senders: OutreachDeps['senders'];
 let env: ReturnType<typeof parseEnv>;
 
@@ -168,7 +170,7 @@ beforeAll(async () => {
     refreshAheadMs: 0,
   });
   await tokens.save(zalo.issuePair());
-  const limiter = new ZaloRateLimiter({ redis, prefix, limit: 4000 });
+  limiter = testZaloLimiter(redis, prefix);
   const client = new ZaloClient({ apiRoot: zalo.url, businessApiRoot: zalo.url, tokens, limiter });
   senders = {
     telegram: telegramInvitationSender(new Telegram(tg.token, { apiRoot: tg.apiRoot })),
@@ -200,6 +202,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await outreach.close();
+  await limiter.close();
   await tg.close();
   await zalo.close();
   await ZaloToken.deleteMany({});

@@ -5,10 +5,11 @@ import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloProactiveSender } from '../../bot/channels/zalo/proactive';
-import { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import { sliceBudget, ZALO_API_QUEUE, ZaloRateLimitedError, type ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { FakeZaloServer } from '../fakes/zalo-server';
+import { testZaloLimiter } from '../support/zalo';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 let fake: FakeZaloServer;
@@ -50,10 +51,11 @@ beforeAll(async () => {
     refreshAheadMs: 0,
   });
   await tokens.save(fake.issuePair());
-  limiter = new ZaloRateLimiter({ redis, prefix, limit: 4000, maxWaitMs: 0 });
+  limiter = testZaloLimiter(redis, prefix, { maxWaitMs: 0 });
   client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter, rateLimitBackoffMs: 60_000 });
 });
 afterAll(async () => {
+  await limiter.close();
   await fake.close();
   await ZaloToken.deleteMany({});
   await clearPrefix(redis, prefix);
@@ -109,19 +111,47 @@ test('-244 marks the contact blocked and later invitations skip it', async () =>
 test('-32 pauses all Zalo traffic through the shared limiter', async () => {
   fake.failNext('cs', -32);
   await expect(client.sendText('u-in', 'x')).rejects.toMatchObject({ code: -32, reason: 'rate_limited' });
-  // Another process's limiter (same Redis, same prefix) now waits too.
-  const other = new ZaloRateLimiter({ redis, prefix, limit: 4000 });
-  expect(await other.tryTake()).toBeGreaterThan(0);
-  await redis.del(`${prefix}:zalo:rl:pause`);
-  expect(await other.tryTake()).toBe(0);
+  // Another process's limiter (its own connections, same queue) is paused too, for the minute.
+  const other = testZaloLimiter(redis, prefix, { maxWaitMs: 1000 });
+  try {
+    expect(await other.pausedFor()).toBeGreaterThan(50_000);
+    await expect(other.acquire()).rejects.toBeInstanceOf(ZaloRateLimitedError);
+    await expect(client.sendText('u-in', 'y')).rejects.toBeInstanceOf(ZaloRateLimitedError);
+    // The pause is BullMQ's rate limit of the zalo-api queue: lifting it lets permits through.
+    await redis.del(`${prefix}:${ZALO_API_QUEUE}:limiter`);
+    await other.acquire();
+    await client.sendText('u-in', 'z');
+  } finally {
+    await other.close();
+  }
 });
 
-test('the limiter never lets more than the limit through in a window, across instances', async () => {
+test('the budget keeps any window at or under the limit, with room for a second of jitter', () => {
+  // 4,000/min in 1 s slices, 1 s of jitter: 62 BullMQ windows can touch one Zalo minute.
+  expect(sliceBudget(4000, 60_000, 1000, 1000)).toEqual({ max: 64, duration: 1000 });
+  expect(62 * 64).toBeLessThanOrEqual(4000);
+  expect(() => sliceBudget(10, 60_000, 1000, 1000)).toThrow(/too small/);
+});
+
+test('two processes together are admitted within the limit, spread by the global rate limit of the zalo-api queue', async () => {
   const p = `${prefix}x`;
-  const a = new ZaloRateLimiter({ redis, prefix: p, limit: 3, windowMs: 60_000 });
-  const b = new ZaloRateLimiter({ redis, prefix: p, limit: 3, windowMs: 60_000 });
-  const results = await Promise.all([a.tryTake(), b.tryTake(), a.tryTake(), b.tryTake(), a.tryTake()]);
-  expect(results.filter((r) => r === 0)).toHaveLength(3);
-  await expect(new ZaloRateLimiter({ redis, prefix: p, limit: 3, maxWaitMs: 0 }).acquire()).rejects.toThrow(/rate limit/);
-  await clearPrefix(redis, p);
+  // 30 per second in 100 ms slices with 200 ms of jitter: 13 windows, 2 permits each.
+  const opts = { limit: 30, windowMs: 1000, sliceMs: 100, jitterMs: 200, maxWaitMs: 20_000 };
+  const a = testZaloLimiter(redis, p, opts);
+  const b = testZaloLimiter(redis, p, opts);
+  try {
+    expect(a.budget).toEqual({ max: 2, duration: 100 });
+    const admitted: number[] = [];
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).acquire().then(() => admitted.push(Date.now()))));
+    admitted.sort((x, y) => x - y);
+    // At most 30 in any second (sliding), and 40 permits could not all pass in the first second.
+    for (let i = 0; i < admitted.length; i++) {
+      expect(admitted.filter((t) => t >= admitted[i]! && t < admitted[i]! + 1000).length).toBeLessThanOrEqual(30);
+    }
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await clearPrefix(redis, p);
+  }
 });

@@ -6,10 +6,13 @@ import { ZaloClient } from '../../bot/channels/zalo/client';
 import { startZaloConnect } from '../../bot/channels/zalo/connect';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { zaloOAuthRoute } from '../../bot/channels/zalo/oauth-route';
-import { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { keepZaloTokenFresh } from '../../bot/channels/zalo/token-keeper';
 import { ZaloTokenStore, type ZaloRefreshFailure } from '../../bot/channels/zalo/token-store';
 import { FakeZaloServer } from '../fakes/zalo-server';
+import { until } from '../support/until';
+import { testZaloLimiter } from '../support/zalo';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const secretsKey = parseSecretsKey('11'.repeat(32));
@@ -17,6 +20,7 @@ let fake: FakeZaloServer;
 let prefix: string;
 const redises: Redis[] = [];
 
+const limiters: ZaloRateLimiter[] = [];
 function redis(): Redis {
   const r = testRedis();
   redises.push(r);
@@ -30,7 +34,8 @@ function store(extra: Partial<ConstructorParameters<typeof ZaloTokenStore>[0]> =
 }
 
 function client(tokens: ZaloTokenStore): ZaloClient {
-  const limiter = new ZaloRateLimiter({ redis: redis(), prefix, limit: 4000 });
+  const limiter = testZaloLimiter(redis(), prefix);
+  limiters.push(limiter);
   return new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter });
 }
 
@@ -44,6 +49,7 @@ beforeEach(async () => {
 });
 afterEach(() => fake.close());
 afterAll(async () => {
+  await Promise.all(limiters.map((l) => l.close()));
   await clearPrefix(redises[0] ?? testRedis(), prefix);
   await Promise.all(redises.map((r) => r.quit()));
   await dropTestDb();
@@ -116,4 +122,24 @@ test('connect prints a PKCE permission link; the callback stores a working pair 
   const again = await fetch(`${base}${location.pathname}${location.search}`);
   expect(again.status).toBe(400);
   await app.close();
+});
+
+test('without any traffic, the keeper refreshes a token due for refresh once, across two processes', async () => {
+  const a = store();
+  const b = store();
+  // Expires in an hour, inside the 5 h refresh-ahead margin; nobody sends anything.
+  const first = { ...fake.issuePair(), expiresIn: 3600 };
+  await a.save(first);
+  const keepers = [keepZaloTokenFresh(a, logger, 50), keepZaloTokenFresh(b, logger, 50)];
+  try {
+    await until(async () => fake.refreshCalls >= 1 && (await ZaloToken.findOne({ appId: fake.appId }).lean())?.version === 2, 'the refresh');
+    // A few more checks by both: the new pair is not due, nobody refreshes again.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.refreshCalls).toBe(1);
+    expect(fake.isValidAccess(first.accessToken)).toBe(false);
+    expect(fake.isValidAccess(await a.getAccessToken())).toBe(true);
+    expect((await ZaloToken.findOne({ appId: fake.appId }).lean())?.expiresAt.getTime()).toBeGreaterThan(Date.now() + 20 * 3600_000);
+  } finally {
+    await Promise.all(keepers.map((k) => k.stop()));
+  }
 });

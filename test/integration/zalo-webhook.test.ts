@@ -10,11 +10,12 @@ import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
 import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
-import { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
 import { FakeZaloServer } from '../fakes/zalo-server';
+import { testZaloLimiter } from '../support/zalo';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /** Counts turns; answers each with one text so sends are visible on the fake. */
@@ -34,6 +35,7 @@ let app: FastifyInstance;
 let url: string;
 let queue: ZaloInboundQueue;
 let worker: Worker;
+let limiter: ZaloRateLimiter;
 let conversation: CountingConversation;
 let failAdds = 0;
 
@@ -53,7 +55,7 @@ beforeAll(async () => {
     refreshAheadMs: 0,
   });
   await tokens.save(fake.issuePair());
-  const client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter: new ZaloRateLimiter({ redis, prefix, limit: 4000 }) });
+  const client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter: (limiter = testZaloLimiter(redis, prefix)) });
   queue = new ZaloInboundQueue(redis, prefix);
   // A queue whose add can be made to fail, to see Zalo's retry deliver the event later.
   const flaky = {
@@ -71,6 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker.close();
+  await limiter.close();
   await queue.close();
   await app.close();
   await fake.close();

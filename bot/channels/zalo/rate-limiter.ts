@@ -1,40 +1,39 @@
-import { randomBytes } from 'node:crypto';
+import { Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { key } from '../../../lib/redis';
 
 /**
- * One limiter for every outbound Zalo request of every process (Zalo: 4000 requests/min per
- * app, -32 beyond). A sliding log in a Redis sorted set, checked and appended atomically by one
- * script, so processes never over-book a window. A -32 pauses everybody for a while.
+ * Zalo allows 4,000 API requests per minute per app (-32 beyond it, zalo.md §2). Every outbound
+ * Zalo request of every process waits for a permit from one BullMQ queue, `zalo-api`, whose
+ * global rate limit (`Queue.setGlobalRateLimit`, kept in the queue's meta in Redis and honoured
+ * by every worker of the queue) is the shared limiter. Each process admits permits with a small
+ * worker of its own and hears of its permit's admission through QueueEvents; a permit carries no
+ * data. A -32 stops admissions for everybody (`Queue.rateLimit`).
  *
- * KEYS[1] log, KEYS[2] pause; ARGV: now ms, window ms, limit, member.
- * Returns 0 when a slot was taken, else the ms to wait.
+ * BullMQ counts in fixed windows (a counter that expires `duration` after its first admission),
+ * while Zalo's per-minute count is not documented as aligned to anything. So the minute is cut
+ * into slices: any stretch of `windowMs + jitterMs` overlaps at most
+ * ceil((windowMs + jitterMs) / sliceMs) + 1 BullMQ windows, and each admits
+ * floor(limit / that) permits. Requests that leave up to `jitterMs` apart from their admission
+ * (event delivery, a busy event loop) therefore never put more than `limit` into any window as
+ * Zalo counts them. With the defaults (4,000/min, 1 s slices, 1 s jitter) that is 64 a second:
+ * 3,840 a minute, 96% of the limit.
  */
-const TAKE = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local pause = redis.call('pttl', KEYS[2])
-if pause > 0 then return pause end
-redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
-if redis.call('zcard', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('zadd', KEYS[1], now, ARGV[4])
-  redis.call('pexpire', KEYS[1], window)
-  return 0
-end
-local oldest = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
-local wait = tonumber(oldest[2]) + window - now
-if wait < 1 then wait = 1 end
-return wait
-`;
+export const ZALO_API_QUEUE = 'zalo-api';
 
 export interface ZaloRateLimiterOptions {
+  /** Producer connection: adds permits and reads the limiter. */
   redis: Redis;
+  /** A new blocking connection (maxRetriesPerRequest: null), called twice: worker and events. Closed by `close()`. */
+  blockingConnection: () => Redis;
   prefix: string;
+  /** Requests allowed in any window of `windowMs`. */
   limit: number;
   windowMs?: number;
-  /** Give up after waiting this long in total (the caller retries the job later). */
+  sliceMs?: number;
+  /** Tolerated delay between a permit's admission and its request reaching Zalo. */
+  jitterMs?: number;
+  /** Give up after waiting this long for the rate limit (the caller's job retries later). */
   maxWaitMs?: number;
-  now?: () => number;
 }
 
 export class ZaloRateLimitedError extends Error {
@@ -44,39 +43,105 @@ export class ZaloRateLimitedError extends Error {
   }
 }
 
-export class ZaloRateLimiter {
-  private readonly logKey: string;
-  private readonly pauseKey: string;
-  private readonly now: () => number;
+/** The BullMQ global rate limit that keeps any window of `windowMs` at or under `limit`. */
+export function sliceBudget(
+  limit: number,
+  windowMs: number,
+  sliceMs: number,
+  jitterMs: number,
+): { max: number; duration: number } {
+  const windows = Math.ceil((windowMs + jitterMs) / sliceMs) + 1;
+  const max = Math.floor(limit / windows);
+  if (max < 1)
+    throw new Error(
+      `Zalo rate limit ${limit} per ${windowMs} ms is too small for ${sliceMs} ms slices (${windows} per window)`,
+    );
+  return { max, duration: sliceMs };
+}
 
-  constructor(private readonly opts: ZaloRateLimiterOptions) {
-    this.logKey = key(opts.prefix, 'zalo', 'rl', 'log');
-    this.pauseKey = key(opts.prefix, 'zalo', 'rl', 'pause');
-    this.now = opts.now ?? Date.now;
+/** How long an admission may take beyond any rate-limit wait (a queue round trip, normally ms). */
+const ADMISSION_SLACK_MS = 5000;
+/** Admitted permits are kept this long, so a waiter that checks late still finds its own. */
+const PERMIT_KEEP_S = 60;
+
+export class ZaloRateLimiter {
+  readonly queue: Queue;
+  readonly budget: { max: number; duration: number };
+  private readonly events: QueueEvents;
+  private readonly worker: Worker;
+  private readonly connections: Redis[];
+  private readonly ready: Promise<void>;
+  private readonly maxWaitMs: number;
+
+  constructor(opts: ZaloRateLimiterOptions) {
+    this.budget = sliceBudget(
+      opts.limit,
+      opts.windowMs ?? 60_000,
+      opts.sliceMs ?? 1000,
+      opts.jitterMs ?? 1000,
+    );
+    this.maxWaitMs = opts.maxWaitMs ?? 10_000;
+    const eventsConnection = opts.blockingConnection();
+    const workerConnection = opts.blockingConnection();
+    this.connections = [eventsConnection, workerConnection];
+    this.queue = new Queue(ZALO_API_QUEUE, {
+      connection: opts.redis,
+      prefix: opts.prefix,
+      defaultJobOptions: {
+        removeOnComplete: { age: PERMIT_KEEP_S },
+        removeOnFail: { age: PERMIT_KEEP_S },
+        attempts: 1,
+      },
+    });
+    // Every waiting acquire listens for the queue's 'closing' (BullMQ's waitUntilFinished).
+    this.queue.setMaxListeners(0);
+    this.events = new QueueEvents(ZALO_API_QUEUE, { connection: eventsConnection, prefix: opts.prefix });
+    // The permit is the job: admitting it is all the work there is.
+    this.worker = new Worker(ZALO_API_QUEUE, async () => undefined, {
+      connection: workerConnection,
+      prefix: opts.prefix,
+      concurrency: 20,
+    });
+    // Every process sets the same budget: the last writer wins with the same values.
+    this.ready = Promise.all([
+      this.queue.setGlobalRateLimit(this.budget.max, this.budget.duration),
+      this.events.waitUntilReady(),
+    ]).then(() => undefined);
   }
 
-  /** Takes one request slot, waiting for one if needed; throws ZaloRateLimitedError past maxWaitMs. */
+  /** Waits for a request permit; throws ZaloRateLimitedError when that would take longer than maxWaitMs. */
   async acquire(): Promise<void> {
-    const started = this.now();
-    const maxWait = this.opts.maxWaitMs ?? 10_000;
-    for (;;) {
-      const wait = await this.tryTake();
-      if (wait === 0) return;
-      const waited = this.now() - started;
-      if (waited + wait > maxWait) throw new ZaloRateLimitedError(wait);
-      await new Promise((r) => setTimeout(r, Math.min(wait, 1000)));
+    await this.ready;
+    const ttl = await this.queue.getRateLimitTtl();
+    // Paused after a -32 beyond what we may wait: fail now instead of queueing a permit.
+    if (ttl > this.maxWaitMs && ttl > this.budget.duration) throw new ZaloRateLimitedError(ttl);
+    const job = await this.queue.add('permit', {});
+    try {
+      await job.waitUntilFinished(this.events, this.maxWaitMs + ADMISSION_SLACK_MS);
+    } catch (err) {
+      if (!/timed out/.test((err as Error).message)) throw err;
+      // Not admitted in time (a pause, or a backlog of permits): take the permit back so it does
+      // not use a slot nobody needs, and let the caller's job retry.
+      await job.remove().catch(() => undefined);
+      const left = await this.queue.getRateLimitTtl().catch(() => 0);
+      throw new ZaloRateLimitedError(Math.max(left, this.budget.duration));
     }
   }
 
-  /** 0 when a slot was taken, else how long to wait. */
-  async tryTake(): Promise<number> {
-    const member = `${this.now()}-${randomBytes(6).toString('hex')}`;
-    const res = await this.opts.redis.eval(TAKE, 2, this.logKey, this.pauseKey, this.now(), this.opts.windowMs ?? 60_000, this.opts.limit, member);
-    return Number(res);
+  /** After a -32: nobody is admitted for `ms`. */
+  async pause(ms: number): Promise<void> {
+    await this.queue.rateLimit(Math.max(1, Math.round(ms)));
   }
 
-  /** After a -32: nobody sends for `ms`. */
-  async pause(ms: number): Promise<void> {
-    await this.opts.redis.set(this.pauseKey, '1', 'PX', Math.max(1, Math.round(ms)));
+  /** Milliseconds until admissions resume, 0 when permits flow. */
+  pausedFor(): Promise<number> {
+    return this.queue.getRateLimitTtl();
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.events.close();
+    await this.queue.close();
+    await Promise.all(this.connections.map((c) => c.quit().catch(() => undefined)));
   }
 }

@@ -2,6 +2,7 @@ import type { Worker } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AppContext } from '../../../app/context';
+import { createWorkerConnection } from '../../../lib/redis';
 import type { Lang } from '../../flow/schema';
 import type { Outbound } from '../../engine/types';
 import type { AnswerSink } from '../../conversation/ports';
@@ -15,6 +16,7 @@ import { zaloOAuthRoute } from './oauth-route';
 import { ZaloProactiveSender, type ZaloInvitation, type ZaloSendResult } from './proactive';
 import { ZaloRateLimiter } from './rate-limiter';
 import { parseSecretsKey } from './token-crypto';
+import { keepZaloTokenFresh } from './token-keeper';
 import { ZaloTokenStore, type ZaloRefreshFailure } from './token-store';
 import { zaloWebhookRoute } from './webhook-route';
 
@@ -38,6 +40,8 @@ export interface ZaloChannel {
   routes: FastifyPluginAsync;
   /** Start in a process with the `workers` role; needs a blocking (worker) connection. */
   startWorker(connection: Redis, opts?: { concurrency?: number }): Worker;
+  /** Refreshes the token ahead of expiry even without traffic (./token-keeper.ts); stopped by close(). */
+  startTokenKeeper(everyMs?: number): void;
   health(): Promise<{ healthy: boolean; reason?: string }>;
   close(): Promise<void>;
 }
@@ -67,7 +71,12 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
     refreshAheadMs: e.ZALO_REFRESH_AHEAD_S * 1000,
     ...(deps.onRefreshFailed ? { onRefreshFailed: deps.onRefreshFailed } : {}),
   });
-  const limiter = new ZaloRateLimiter({ redis: ctx.redis, prefix: ctx.prefix, limit: e.ZALO_RATE_LIMIT_PER_MIN });
+  const limiter = new ZaloRateLimiter({
+    redis: ctx.redis,
+    blockingConnection: () => createWorkerConnection(e.REDIS_URL),
+    prefix: ctx.prefix,
+    limit: e.ZALO_RATE_LIMIT_PER_MIN,
+  });
   const client = new ZaloClient({ apiRoot: e.ZALO_API_ROOT, businessApiRoot: e.ZALO_BUSINESS_API_ROOT, tokens, limiter });
   const proactive = new ZaloProactiveSender({
     client,
@@ -95,6 +104,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
   });
   const callback = zaloOAuthRoute({ redis: ctx.redis, prefix: ctx.prefix, oauth, tokens, log: ctx.log });
   const workers: Worker[] = [];
+  let keeper: { stop(): Promise<void> } | null = null;
 
   const adapter: ChannelAdapter = {
     channel: 'zalo',
@@ -128,10 +138,16 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
       workers.push(w);
       return w;
     },
+    startTokenKeeper(everyMs) {
+      keeper ??= keepZaloTokenFresh(tokens, ctx.log, everyMs);
+    },
     health: () => tokens.health(),
     async close() {
+      await keeper?.stop();
       await Promise.all(workers.map((w) => w.close()));
       await queue.close();
+      // Last: the outreach and broadcast workers (closed before this) send through it.
+      await limiter.close();
     },
   };
 }
