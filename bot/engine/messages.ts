@@ -6,14 +6,26 @@ const texts = {
     vi: 'Xin vui lòng chọn một trong các lựa chọn bên dưới (hoặc gõ số thứ tự).',
     en: 'Please choose one of the options below (or type its number).',
   },
-  reaskNumber: { vi: 'Xin vui lòng nhập một số từ {min} đến {max}.', en: 'Please enter a number from {min} to {max}.' },
-  reaskText: { vi: 'Xin vui lòng nhập câu trả lời (tối đa {max} ký tự).', en: 'Please type your answer (at most {max} characters).' },
+  reaskNumber: {
+    vi: 'Xin vui lòng nhập một số từ {min} đến {max}.',
+    en: 'Please enter a number from {min} to {max}.',
+  },
+  reaskText: {
+    vi: 'Xin vui lòng nhập câu trả lời (tối đa {max} ký tự).',
+    en: 'Please type your answer (at most {max} characters).',
+  },
   stale: { vi: 'Câu hỏi này đã được trả lời.', en: 'This question has already been answered.' },
   chosen: { vi: 'Đã chọn: {label}', en: 'Chosen: {label}' },
-  pickAtLeast: { vi: 'Xin chọn ít nhất {n} lựa chọn rồi bấm «Xong».', en: 'Please choose at least {n} option(s), then press “Done”.' },
+  pickAtLeast: {
+    vi: 'Xin chọn ít nhất {n} lựa chọn rồi bấm «Xong».',
+    en: 'Please choose at least {n} option(s), then press “Done”.',
+  },
   done: { vi: 'Xong ✅', en: 'Done ✅' },
   askOther: { vi: 'Xin Ông/Bà ghi rõ lý do khác:', en: 'Please describe the other reason:' },
-  multiHint: { vi: 'Có thể chọn nhiều ý, rồi bấm «Xong». Hoặc gõ số thứ tự, ví dụ: 1, 3', en: 'Choose one or more, then press “Done”. Or type the numbers, e.g. 1, 3' },
+  multiHint: {
+    vi: 'Có thể chọn nhiều ý, rồi bấm «Xong». Hoặc gõ số thứ tự, ví dụ: 1, 3',
+    en: 'Choose one or more, then press “Done”. Or type the numbers, e.g. 1, 3',
+  },
   singleHint: { vi: 'Gõ số thứ tự để trả lời, ví dụ: 1', en: 'Type the number of your answer, e.g. 1' },
   notApplicable: { vi: 'Không áp dụng', en: 'Not applicable' },
   help: {
@@ -37,6 +49,7 @@ const texts = {
     vi: 'Xin chào! Đây là kênh lấy ý kiến về dịch vụ hành chính công. Gõ /start để bắt đầu khảo sát, /help để xem hướng dẫn.',
     en: 'Hello! This channel collects feedback on public services. Send /start to begin the survey, /help for help.',
   },
+  infoThanks: { vi: 'Cảm ơn Ông/Bà đã chia sẻ thông tin.', en: 'Thank you for sharing your details.' },
   expired: {
     vi: 'Rất tiếc, lời mời khảo sát này đã hết hạn. Cảm ơn Ông/Bà đã quan tâm.',
     en: 'Sorry, this survey invitation has expired. Thank you for your interest.',

@@ -6,7 +6,7 @@ import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
-import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import { ZALO_API_QUEUE, type ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { createBroadcast } from '../../workers/broadcast/control';
@@ -98,7 +98,9 @@ test('maps Zalo refusals by cause: outside the window, blocked, not following, r
   await expect(new ZaloBroadcastSender(client).send('u-paused', message)).rejects.toMatchObject({ failure: { kind: 'rate_limited' } });
   expect(fake.csTo('u-paused')).toEqual([]);
   expect(fake.csTo('u230')).toEqual([]);
-  await redis.del(key(prefix, 'zalo', 'rl', 'pause'));
+  // Lift the pause (BullMQ's rate limit of the zalo-api queue) for the next test.
+  await redis.del(key(prefix, ZALO_API_QUEUE, 'limiter'));
+  expect(await limiter.pausedFor()).toBe(0);
 });
 
 test('a Zalo broadcast: one message each, a blocked user is marked and never retried, the per-minute rate is spread evenly', async () => {

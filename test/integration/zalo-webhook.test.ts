@@ -55,19 +55,39 @@ beforeAll(async () => {
     refreshAheadMs: 0,
   });
   await tokens.save(fake.issuePair());
-  const client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter: (limiter = testZaloLimiter(redis, prefix)) });
+  const client = new ZaloClient({
+    apiRoot: fake.url,
+    businessApiRoot: fake.url,
+    tokens,
+    limiter: (limiter = testZaloLimiter(redis, prefix)),
+  });
   queue = new ZaloInboundQueue(redis, prefix);
   // A queue whose add can be made to fail, to see Zalo's retry deliver the event later.
   const flaky = {
-    add: (...args: Parameters<ZaloInboundQueue['add']>) => (failAdds-- > 0 ? Promise.reject(new Error('redis down')) : queue.add(...args)),
+    add: (...args: Parameters<ZaloInboundQueue['add']>) =>
+      failAdds-- > 0 ? Promise.reject(new Error('redis down')) : queue.add(...args),
   } as unknown as ZaloInboundQueue;
   app = createHttpServer({ bodyLimit: 65536 });
   await app.register(
-    zaloWebhookRoute({ appId: fake.appId, secret: fake.oaSecretKey, timestampSource: 'body', maxAgeMs: 7200_000, maxSkewMs: 300_000, redis, prefix, queue: flaky, log: logger }),
+    zaloWebhookRoute({
+      appId: fake.appId,
+      secret: fake.oaSecretKey,
+      timestampSource: 'body',
+      maxAgeMs: 7200_000,
+      maxSkewMs: 300_000,
+      redis,
+      prefix,
+      queue: flaky,
+      log: logger,
+    }),
   );
   url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
   conversation = new CountingConversation();
-  worker = createZaloInboundWorker({ connection: workerConn, prefix, deps: { conversation, client, redis, prefix, log: logger, phoneHashKey: 'k' } });
+  worker = createZaloInboundWorker({
+    connection: workerConn,
+    prefix,
+    deps: { conversation, client, redis, prefix, log: logger, phoneHashKey: 'k' },
+  });
   fake.echoUrl = url;
 });
 
@@ -92,7 +112,13 @@ async function until(cond: () => boolean | Promise<boolean>, what: string): Prom
 }
 
 async function nothingStored(): Promise<void> {
-  expect(await queue.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 });
+  expect(await queue.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).toEqual({
+    waiting: 0,
+    active: 0,
+    completed: 0,
+    failed: 0,
+    delayed: 0,
+  });
   expect(await redis.keys(`${prefix}:zalo:done:*`)).toEqual([]);
 }
 
@@ -142,19 +168,55 @@ test('an event refused at first is delivered by Zalo retry (num_retry) and answe
 
 test('our own oa_send_* echoes are acknowledged and ignored', async () => {
   const before = conversation.seen.length;
-  const statuses = await fake.deliver(url, { event_name: 'oa_send_text', sender: { id: fake.oaId }, recipient: { id: 'u-echo' }, message: { text: 'x', msg_id: 'echo1' } });
+  const statuses = await fake.deliver(url, {
+    event_name: 'oa_send_text',
+    sender: { id: fake.oaId },
+    recipient: { id: 'u-echo' },
+    message: { text: 'x', msg_id: 'echo1' },
+  });
   expect(statuses).toEqual([200]);
   expect(conversation.seen.length).toBe(before);
 });
 
+/** Every string and hash value under the test prefix (BullMQ keeps a job's data in a hash). */
+async function redisText(): Promise<string> {
+  const parts: string[] = [];
+  for (const k of await redis.keys(`${prefix}*`)) {
+    const type = await redis.type(k);
+    if (type === 'string') parts.push((await redis.get(k)) ?? '');
+    if (type === 'hash') parts.push(JSON.stringify(await redis.hgetall(k)));
+  }
+  return parts.join('\n');
+}
+
 test('unfollow unsubscribes the contact; submitted phone is stored only as a hash', async () => {
   await fake.deliver(url, fake.followEvent('u-f', 'unfollow'));
-  await until(async () => Boolean((await Contact.findOne({ channelUserId: 'u-f' }).lean())?.unsubscribedAt), 'unsubscribe');
-  await fake.deliver(url, { event_name: 'user_submit_info', sender: { id: 'u-f' }, recipient: { id: fake.oaId }, info: { name: 'A', phone: '84912345678' } });
-  await until(async () => Boolean((await Contact.findOne({ channelUserId: 'u-f' }).lean())?.phoneHash), 'phone hash');
+  await until(
+    async () => Boolean((await Contact.findOne({ channelUserId: 'u-f' }).lean())?.unsubscribedAt),
+    'unsubscribe',
+  );
+  await fake.deliver(url, fake.submitInfoEvent('u-f', { name: 'Nguyễn Thị Hoa', phone: '84912345678' }));
+  // Sharing details through Zalo's form is writing to the OA: it is answered, once.
+  await until(() => fake.csTo('u-f').length === 1, 'the acknowledgement');
+  expect(fake.csTo('u-f')).toEqual([{ text: 'Cảm ơn Ông/Bà đã chia sẻ thông tin.' }]);
   const c = await Contact.findOne({ channelUserId: 'u-f' }).lean();
+  expect(c?.phoneHash).toMatch(/^[0-9a-f]{64}$/);
   expect(JSON.stringify(c)).not.toContain('912345678');
+  // Nor does the job keep the shared phone or name in Redis (dropped before the answer is sent).
+  expect(await redisText()).not.toMatch(/912345678|Nguyễn Thị Hoa/);
   await fake.deliver(url, fake.followEvent('u-f', 'follow'));
-  await until(async () => (await Contact.findOne({ channelUserId: 'u-f' }).lean())?.unsubscribedAt === null, 're-follow');
-  await until(() => fake.csTo('u-f').length === 1, 'the greeting');
+  await until(
+    async () => (await Contact.findOne({ channelUserId: 'u-f' }).lean())?.unsubscribedAt === null,
+    're-follow',
+  );
+  await until(() => fake.csTo('u-f').length === 2, 'the greeting');
+  expect(fake.csTo('u-f')[1]!.text).toMatch(/^Xin chào!/);
+});
+
+test('a citizen who chose English is thanked in English for sharing their details', async () => {
+  await Contact.create({ channel: 'zalo', channelUserId: 'u-en', lang: 'en' });
+  await fake.deliver(url, fake.submitInfoEvent('u-en', { name: 'Tran Van B', phone: '0987654321' }));
+  await until(() => fake.csTo('u-en').length === 1, 'the acknowledgement');
+  expect(fake.csTo('u-en')).toEqual([{ text: 'Thank you for sharing your details.' }]);
+  expect((await Contact.findOne({ channelUserId: 'u-en' }).lean())?.phoneHash).toMatch(/^[0-9a-f]{64}$/);
 });

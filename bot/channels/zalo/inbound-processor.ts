@@ -50,7 +50,10 @@ type QuestionOut = Extract<Outbound, { kind: 'question' }>;
  * first send, so a retry (transient send failure, crash) resends the rest instead of re-running
  * the turn, which the conversation service would treat as a duplicate and answer with nothing.
  */
-export async function processZaloEvent(deps: ZaloInboundDeps, job: ZaloJobLike): Promise<'done' | 'duplicate' | 'ignored'> {
+export async function processZaloEvent(
+  deps: ZaloInboundDeps,
+  job: ZaloJobLike,
+): Promise<'done' | 'duplicate' | 'ignored'> {
   const now = deps.now ?? Date.now;
   const { eventId } = job.data;
   if (await isZaloEventDone(deps.redis, deps.prefix, eventId)) return 'duplicate';
@@ -77,11 +80,18 @@ export async function processZaloEvent(deps: ZaloInboundDeps, job: ZaloJobLike):
       break;
     case 'submit_info': {
       const hash = mapped.phone ? phoneHashOf(mapped.phone, deps.phoneHashKey) : null;
-      await Contact.updateOne(
+      const c = await Contact.findOneAndUpdate(
         { channel: 'zalo', channelUserId: mapped.userId },
         { $set: { lastInteractionAt: new Date(now()), ...(hash ? { phoneHash: hash } : {}) } },
-        { upsert: true },
+        { upsert: true, returnDocument: 'after', lean: true },
       );
+      // Sharing details is writing to the OA: it gets an answer. The shared name and phone leave
+      // the job with it (a finished job stays in Redis for hours); the hash is already stored.
+      if (!job.data.outbox) {
+        const { info: _shared, ...event } = job.data.event;
+        await saveOutbox(job, [{ text: t('infoThanks', c?.lang === 'en' ? 'en' : 'vi') }], event);
+      }
+      await sendOutbox(deps, job, mapped.userId);
       break;
     }
     case 'feedback':
@@ -104,8 +114,13 @@ async function runTurn(deps: ZaloInboundDeps, job: ZaloJobLike, ev: InboundEvent
   await sendOutbox(deps, job, ev.userId);
 }
 
-async function saveOutbox(job: ZaloJobLike, outbox: ZaloMessage[]): Promise<void> {
-  const data: ZaloEventJob = { ...job.data, outbox: outbox as unknown as Array<Record<string, unknown>>, sent: 0 };
+async function saveOutbox(job: ZaloJobLike, outbox: ZaloMessage[], event = job.data.event): Promise<void> {
+  const data: ZaloEventJob = {
+    ...job.data,
+    event,
+    outbox: outbox as unknown as Array<Record<string, unknown>>,
+    sent: 0,
+  };
   await job.updateData(data);
   job.data = data;
 }
@@ -115,7 +130,11 @@ async function saveOutbox(job: ZaloJobLike, outbox: ZaloMessage[]): Promise<void
  * ("Đã chọn: …") becomes a text (an `oa.query.hide` tap leaves no trace in the chat), and new
  * buttons for a toggled multi-choice re-send the question with its ticks.
  */
-export async function zaloMessagesFor(deps: Pick<ZaloInboundDeps, 'redis' | 'prefix'>, userId: string, reply: TurnReply): Promise<ZaloMessage[]> {
+export async function zaloMessagesFor(
+  deps: Pick<ZaloInboundDeps, 'redis' | 'prefix'>,
+  userId: string,
+  reply: TurnReply,
+): Promise<ZaloMessage[]> {
   const lastKey = key(deps.prefix, 'zalo', 'lastq', userId);
   const out: Outbound[] = [];
   if (reply.ack) out.push({ kind: 'text', text: reply.ack });
@@ -140,11 +159,20 @@ async function sendOutbox(deps: ZaloInboundDeps, job: ZaloJobLike, userId: strin
     } catch (err) {
       if (err instanceof ZaloApiError && err.reason === 'recipient_unavailable') {
         await markZaloContact(deps, userId, err.mark ?? 'blocked', new Date());
-        deps.log.info({ eventId: job.data.eventId, code: err.code }, 'zalo recipient unavailable; contact marked');
+        deps.log.info(
+          { eventId: job.data.eventId, code: err.code },
+          'zalo recipient unavailable; contact marked',
+        );
         throw new ZaloUnrecoverableSend(err);
       }
-      if (err instanceof ZaloApiError && (err.reason === 'permanent' || err.reason === 'out_of_window' || err.reason === 'no_zalo_account')) {
-        deps.log.error({ eventId: job.data.eventId, code: err.code, endpoint: err.endpoint }, 'zalo refused a reply');
+      if (
+        err instanceof ZaloApiError &&
+        (err.reason === 'permanent' || err.reason === 'out_of_window' || err.reason === 'no_zalo_account')
+      ) {
+        deps.log.error(
+          { eventId: job.data.eventId, code: err.code, endpoint: err.endpoint },
+          'zalo refused a reply',
+        );
         throw new ZaloUnrecoverableSend(err);
       }
       throw err;
