@@ -109,6 +109,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     ctx,
     service,
     sink,
+    hooks: outreach.hooks(),
     roles,
     shutdown,
     ...(adminChat && tg

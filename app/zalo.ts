@@ -1,4 +1,4 @@
-import type { AnswerSink } from '../bot/conversation/ports';
+import type { AnswerSink, ConversationHooks } from '../bot/conversation/ports';
 import type { ConversationService } from '../bot/conversation/service';
 import { createZaloChannel, type ZaloChannel } from '../bot/channels/zalo/zalo-channel';
 import { createWorkerConnection } from '../lib/redis';
@@ -15,6 +15,8 @@ export function startZalo(opts: {
   ctx: AppContext;
   service: ConversationService;
   sink: AnswerSink;
+  /** Outreach's hooks: a rating-template answer completes its dossier's survey. */
+  hooks: Pick<ConversationHooks, 'onFinished'>;
   roles: Set<Role>;
   shutdown: Shutdown;
   /** Pages the admins (Telegram group ADMIN_TELEGRAM_CHAT_ID); always logged at error level too. */
@@ -28,6 +30,7 @@ export function startZalo(opts: {
   const zalo = createZaloChannel(ctx, {
     conversation: opts.service,
     sink: opts.sink,
+    hooks: opts.hooks,
     onRefreshFailed: async (f) => {
       ctx.log.error({ failure: f }, 'ZALO TOKEN REFRESH FAILED: the Zalo channel is down until an admin reconnects (hailong zalo connect)');
       await opts.alertAdmins?.('⚠️ Hài Lòng: làm mới token Zalo OA thất bại, kênh Zalo đang dừng. Quản trị viên cần kết nối lại: `hailong zalo connect`.').catch((err: Error) =>

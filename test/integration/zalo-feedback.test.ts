@@ -2,6 +2,8 @@ import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { jobAnswerSink } from '../../app/answer-sink';
+import { parseEnv } from '../../config/env';
+import { Outreach, reminderJobId } from '../../workers/jobs/invitation-queue';
 import { logger } from '../../lib/logger';
 import { Answer } from '../../models/answer';
 import { Contact } from '../../models/contact';
@@ -54,6 +56,7 @@ describe('the Zalo rating template loop', () => {
   let worker: Worker;
   let limiter: ZaloRateLimiter;
   let proactive: ZaloProactiveSender;
+  let outreach: Outreach;
 
   beforeAll(async () => {
     workerConn = testRedis();
@@ -95,15 +98,22 @@ describe('the Zalo rating template loop', () => {
         redis,
         prefix,
         queue,
+        phoneHashKey: 'k',
         log: logger,
       }),
     );
     url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
+    // The production hooks of a completed survey (no outreach worker runs: its jobs only wait).
+    outreach = new Outreach({
+      ctx: { env: parseEnv({ NODE_ENV: 'test' }), log: logger, redis, prefix },
+      senders: {},
+    });
     const feedback = createZaloFeedbackRecorder({
       sink: jobAnswerSink(producer),
       redis,
       prefix,
       log: logger,
+      hooks: outreach.hooks(),
     });
     // A rating is no conversation turn: the conversation must never be asked.
     const conversation = { handle: () => Promise.reject(new Error('a rating reached the conversation')) };
@@ -116,6 +126,7 @@ describe('the Zalo rating template loop', () => {
 
   afterAll(async () => {
     await worker.close();
+    await outreach.close();
     await limiter.close();
     await queue.close();
     await app.close();
@@ -174,6 +185,13 @@ describe('the Zalo rating template loop', () => {
     });
     expect(fake.csTo('u-rate')).toEqual([]);
     expect(await redis.get(templateLinkKey(prefix, tpl.messageId))).toBe('ZF-0001');
+    // Reminders were scheduled with the invitation; the rating must end them.
+    await outreach.schedule({
+      dossierCode: 'ZF-0001',
+      issuedAt: new Date(),
+      expiresAt: new Date(Date.now() + 7 * 86400_000),
+    });
+    expect(await outreach.queue.getJob(reminderJobId('ZF-0001', 1))).toBeDefined();
 
     await deliver(fake.feedbackEvent('u-rate', { msgId: tpl.messageId, rate: 5, note: 'Cán bộ nhiệt tình' }));
     const { response, answers } = await responseOf('ZF-0001');
@@ -196,6 +214,11 @@ describe('the Zalo rating template loop', () => {
         unitCode: UNIT,
       }),
     ]);
+    // The dossier is rated, as after a chat survey: its response, the funnel, no reminder left.
+    const rated = await Dossier.findOne({ code: 'ZF-0001' }).lean();
+    expect(rated?.survey?.responseId).toBe(response!.responseId);
+    expect(rated?.funnel?.completedAt).toBeInstanceOf(Date);
+    expect(await outreach.queue.getJob(reminderJobId('ZF-0001', 1))).toBeUndefined();
   });
 
   test('a rating template sent by phone is found by its tracking id, the dossier code', async () => {

@@ -90,6 +90,13 @@ test('outside the window (quota pre-flight) a template refused by UID goes by ph
   expect(await sender().send({ ...invitation, phone: '0987654321' })).toEqual({ status: 'no_zalo_account' });
 });
 
+test('outside the window, a message that is not about a dossier gets no rating template', async () => {
+  const before = fake.sent.length;
+  const r = await sender().send({ userId: 'u-old', messages: invitation.messages, vars: {} });
+  expect(r).toMatchObject({ status: 'failed', reason: expect.stringMatching(/no dossier/) });
+  expect(fake.sent.slice(before).filter((s) => s.endpoint !== 'cs')).toEqual([]);
+});
+
 test('quiet hours hold template sends', async () => {
   const night = Date.parse('2026-03-10T22:30:00+07:00');
   const before = fake.sent.length;
@@ -152,6 +159,36 @@ test('two processes together are admitted within the limit, spread by the global
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   } finally {
     await Promise.all([a.close(), b.close()]);
+    await clearPrefix(redis, p);
+  }
+});
+
+test('two processes sending at once never exceed a platform that enforces the limit (no -32)', async () => {
+  const p = `${prefix}y`;
+  // Its own app id: the token record of this file's other fake stays untouched.
+  const strict = await new FakeZaloServer({ appId: '4000000000000000001', rateLimit: { max: 30, windowMs: 1000 } }).start();
+  const opts = { limit: 30, windowMs: 1000, sliceMs: 100, jitterMs: 200, maxWaitMs: 20_000 };
+  const limiters = [testZaloLimiter(redis, p, opts), testZaloLimiter(redis, p, opts)];
+  try {
+    const tokens = new ZaloTokenStore({
+      appId: strict.appId,
+      secretsKey: parseSecretsKey('33'.repeat(32)),
+      redis,
+      prefix: p,
+      oauth: new ZaloOAuthClient({ oauthRoot: strict.url, appId: strict.appId, appSecret: strict.appSecret }),
+      log: logger,
+      refreshAheadMs: 0,
+    });
+    await tokens.save(strict.issuePair());
+    const clients = limiters.map((limiter) => new ZaloClient({ apiRoot: strict.url, businessApiRoot: strict.url, tokens, limiter }));
+    await Promise.all(Array.from({ length: 60 }, (_, i) => clients[i % 2]!.sendText(`u-${i}`, `tin ${i}`)));
+    expect(strict.rateLimited).toBe(0);
+    expect(strict.sent.filter((s) => s.endpoint === 'cs')).toHaveLength(60);
+    const times = [...strict.requestTimes].sort((a, b) => a - b);
+    expect(Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length))).toBeLessThanOrEqual(30);
+  } finally {
+    await Promise.all(limiters.map((l) => l.close()));
+    await strict.close();
     await clearPrefix(redis, p);
   }
 });

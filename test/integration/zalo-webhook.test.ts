@@ -38,6 +38,8 @@ let worker: Worker;
 let limiter: ZaloRateLimiter;
 let conversation: CountingConversation;
 let failAdds = 0;
+/** Every job payload the route queued, as stored. */
+const queued: string[] = [];
 
 beforeAll(async () => {
   await connectTestDb('zalowebhook');
@@ -64,8 +66,11 @@ beforeAll(async () => {
   queue = new ZaloInboundQueue(redis, prefix);
   // A queue whose add can be made to fail, to see Zalo's retry deliver the event later.
   const flaky = {
-    add: (...args: Parameters<ZaloInboundQueue['add']>) =>
-      failAdds-- > 0 ? Promise.reject(new Error('redis down')) : queue.add(...args),
+    add: (...args: Parameters<ZaloInboundQueue['add']>) => {
+      if (failAdds-- > 0) return Promise.reject(new Error('redis down'));
+      queued.push(JSON.stringify(args[1]));
+      return queue.add(...args);
+    },
   } as unknown as ZaloInboundQueue;
   app = createHttpServer({ bodyLimit: 65536 });
   await app.register(
@@ -78,6 +83,7 @@ beforeAll(async () => {
       redis,
       prefix,
       queue: flaky,
+      phoneHashKey: 'k',
       log: logger,
     }),
   );
@@ -156,6 +162,8 @@ test('a duplicate webhook (same msg_id, Zalo retry) is processed once', async ()
   await new Promise((r) => setTimeout(r, 200));
   expect(conversation.seen.filter((e) => e.userId === 'u-dup')).toHaveLength(1);
   expect(fake.csTo('u-dup')).toHaveLength(1);
+  // Once its replies were saved, the finished job no longer holds what the citizen typed.
+  expect(await redisText()).not.toContain('xin chào');
 });
 
 test('an event refused at first is delivered by Zalo retry (num_retry) and answered once', async () => {
@@ -204,6 +212,9 @@ test('unfollow unsubscribes the contact; submitted phone is stored only as a has
   expect(JSON.stringify(c)).not.toContain('912345678');
   // Nor does the job keep the shared phone or name in Redis (dropped before the answer is sent).
   expect(await redisText()).not.toMatch(/912345678|Nguyễn Thị Hoa/);
+  // The route hashed the phone before queueing: it was never in Redis at all.
+  expect(queued.some((q) => q.includes('user_submit_info') && q.includes('phone_hash'))).toBe(true);
+  expect(queued.join('\n')).not.toMatch(/912345678|Nguyễn Thị Hoa/);
   await fake.deliver(url, fake.followEvent('u-f', 'follow'));
   await until(
     async () => (await Contact.findOne({ channelUserId: 'u-f' }).lean())?.unsubscribedAt === null,
@@ -219,4 +230,35 @@ test('a citizen who chose English is thanked in English for sharing their detail
   await until(() => fake.csTo('u-en').length === 1, 'the acknowledgement');
   expect(fake.csTo('u-en')).toEqual([{ text: 'Thank you for sharing your details.' }]);
   expect((await Contact.findOne({ channelUserId: 'u-en' }).lean())?.phoneHash).toMatch(/^[0-9a-f]{64}$/);
+});
+
+test('malformed JSON, an oversized body or an unknown event get a clear answer and change nothing', async () => {
+  const counts = () => queue.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+  const before = { counts: await counts(), queued: queued.length, seen: conversation.seen.length };
+  const post = async (body: string, headers: Record<string, string>) => {
+    const res = await fetch(url, { method: 'POST', body, headers });
+    return { status: res.status, json: (await res.json()) as { error?: string; ignored?: string } };
+  };
+  // Cut-off JSON is refused by the server's parser, before any signature check.
+  const broken = '{"event_name":"user_send_text","sender":{"id":"u-bad"},"timestamp":"1';
+  const { headers } = fake.sign({});
+  expect(await post(broken, headers)).toMatchObject({ status: 400, json: { error: 'bad_request' } });
+  const huge = fake.sign(fake.textEvent('u-bad', 'x'.repeat(70_000)));
+  expect(await post(huge.body, huge.headers)).toMatchObject({
+    status: 413,
+    json: { error: 'body_too_large' },
+  });
+  const unknown = fake.sign({
+    event_name: 'add_user_to_tag',
+    sender: { id: 'u-bad' },
+    message: { msg_id: 'tagged1' },
+  });
+  expect(await post(unknown.body, unknown.headers)).toMatchObject({
+    status: 200,
+    json: { ignored: 'unhandled add_user_to_tag' },
+  });
+  expect(await counts()).toEqual(before.counts);
+  expect(queued.length).toBe(before.queued);
+  expect(conversation.seen.length).toBe(before.seen);
+  expect(await Contact.countDocuments({ channelUserId: 'u-bad' })).toBe(0);
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
 import { Dossier } from '../../../models/dossier';
-import type { AnswerSink, ResponseMeta } from '../../conversation/ports';
+import type { AnswerSink, ConversationHooks, ResponseMeta } from '../../conversation/ports';
 import type { ZaloFeedback } from './inbound-processor';
 import { templateLinkKey } from './proactive';
 
@@ -11,10 +11,20 @@ import { templateLinkKey } from './proactive';
  * through the same AnswerSink as chat answers. The dossier is found by the template message id
  * we stored when sending, or by the tracking id (the dossier code) of a by-phone send. The
  * payload's field names (`rate`, `note`) are UNCONFIRMED (zalo.md §6 names only the event).
+ * Then the dossier is marked rated through the same `onFinished` hook a completed chat survey
+ * calls: its response id, the funnel's "completed", no more reminders, a kept phone erased, and
+ * its survey link closed.
  */
 export const ZALO_RATING_QUESTION = 'zalo_rating';
 
-export function createZaloFeedbackRecorder(deps: { sink: AnswerSink; redis: Redis; prefix: string; log: Logger; now?: () => Date }) {
+export function createZaloFeedbackRecorder(deps: {
+  sink: AnswerSink;
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+  hooks?: Pick<ConversationHooks, 'onFinished'>;
+  now?: () => Date;
+}) {
   const now = deps.now ?? (() => new Date());
   return async function record(f: ZaloFeedback): Promise<void> {
     const linked = f.msgId ? await deps.redis.get(templateLinkKey(deps.prefix, f.msgId)) : null;
@@ -51,6 +61,7 @@ export function createZaloFeedbackRecorder(deps: { sink: AnswerSink; redis: Redi
     const answer = { questionId: ZALO_RATING_QUESTION, element: 'TONG_THE', type: 'rating', value: f.rate, text: f.note };
     await deps.sink.answer({ responseId, meta, answer, answeredAt: at });
     await deps.sink.complete({ responseId, meta, answers: [answer], completedAt: at });
+    await deps.hooks?.onFinished?.({ dossierCode: code, responseId, status: 'completed', channel: 'zalo' });
     deps.log.info({ dossier: code, responseId }, 'zalo rating recorded');
   };
 }

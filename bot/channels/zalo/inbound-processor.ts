@@ -9,7 +9,7 @@ import { t } from '../../engine/messages';
 import type { Outbound } from '../../engine/types';
 import type { ZaloClient, ZaloMessage } from './client';
 import { ZaloApiError } from './errors';
-import { mapZaloEvent, type ZaloMapped, type ZaloWebhookEvent } from './inbound';
+import { mapZaloEvent, redactedEvent, type ZaloMapped, type ZaloWebhookEvent } from './inbound';
 import { isZaloEventDone, markZaloEventDone, type ZaloEventJob } from './inbound-queue';
 import { markZaloContact } from './contacts';
 import { renderForZalo } from './renderer';
@@ -79,18 +79,15 @@ export async function processZaloEvent(
       await markZaloContact(deps, mapped.userId, 'unsubscribed', new Date(now()));
       break;
     case 'submit_info': {
-      const hash = mapped.phone ? phoneHashOf(mapped.phone, deps.phoneHashKey) : null;
+      const hash = mapped.phoneHash ?? (mapped.phone ? phoneHashOf(mapped.phone, deps.phoneHashKey) : null);
       const c = await Contact.findOneAndUpdate(
         { channel: 'zalo', channelUserId: mapped.userId },
         { $set: { lastInteractionAt: new Date(now()), ...(hash ? { phoneHash: hash } : {}) } },
         { upsert: true, returnDocument: 'after', lean: true },
       );
-      // Sharing details is writing to the OA: it gets an answer. The shared name and phone leave
-      // the job with it (a finished job stays in Redis for hours); the hash is already stored.
-      if (!job.data.outbox) {
-        const { info: _shared, ...event } = job.data.event;
-        await saveOutbox(job, [{ text: t('infoThanks', c?.lang === 'en' ? 'en' : 'vi') }], event);
-      }
+      // Sharing details is writing to the OA: it gets an answer.
+      if (!job.data.outbox)
+        await saveOutbox(job, [{ text: t('infoThanks', c?.lang === 'en' ? 'en' : 'vi') }]);
       await sendOutbox(deps, job, mapped.userId);
       break;
     }
@@ -114,10 +111,14 @@ async function runTurn(deps: ZaloInboundDeps, job: ZaloJobLike, ev: InboundEvent
   await sendOutbox(deps, job, ev.userId);
 }
 
-async function saveOutbox(job: ZaloJobLike, outbox: ZaloMessage[], event = job.data.event): Promise<void> {
+/**
+ * Saves the replies on the job before sending them. From then on the job no longer needs what
+ * the citizen typed or shared, and a finished job stays in Redis for hours: both leave it.
+ */
+async function saveOutbox(job: ZaloJobLike, outbox: ZaloMessage[]): Promise<void> {
   const data: ZaloEventJob = {
     ...job.data,
-    event,
+    event: redactedEvent(job.data.event),
     outbox: outbox as unknown as Array<Record<string, unknown>>,
     sent: 0,
   };

@@ -25,14 +25,15 @@ export interface ZaloWebhookEvent {
     feedbacks?: unknown[];
     attachments?: unknown[];
   };
-  info?: { name?: string; phone?: string };
+  /** As Zalo sends it; `phone_hash` is what the webhook keeps of it (see `sealSharedInfo`). */
+  info?: { name?: string; phone?: string; phone_hash?: string };
 }
 
 export type ZaloMapped =
   | { type: 'turn'; event: InboundEvent }
   | { type: 'follow'; userId: string; at: number }
   | { type: 'unfollow'; userId: string; at: number }
-  | { type: 'submit_info'; userId: string; at: number; phone: string | null }
+  | { type: 'submit_info'; userId: string; at: number; phone: string | null; phoneHash: string | null }
   | { type: 'feedback'; userId: string | null; at: number; msgId: string | null; trackingId: string | null; rate: number | null; note: string | null }
   | { type: 'ignore'; reason: string };
 
@@ -86,6 +87,27 @@ export function mapText(text: string): InboundEvent['input'] {
   return { kind: 'text', text: s };
 }
 
+/**
+ * What of a webhook event may wait in Redis: the details a citizen shares (user_submit_info:
+ * name, phone, address) are replaced by the keyed hash of the phone, the only part we keep.
+ */
+export function sealSharedInfo(e: ZaloWebhookEvent, hash: (phone: string) => string | null): ZaloWebhookEvent {
+  if (e.event_name !== 'user_submit_info' || !e.info) return e;
+  const phoneHash = typeof e.info.phone === 'string' && e.info.phone.length > 0 ? hash(e.info.phone) : null;
+  return { ...e, info: phoneHash ? { phone_hash: phoneHash } : {} };
+}
+
+/** The event as a job keeps it once its replies are saved: no typed text, no shared details. */
+export function redactedEvent(e: Record<string, unknown>): Record<string, unknown> {
+  const { info: _info, ...rest } = e as ZaloWebhookEvent & Record<string, unknown>;
+  const message = rest.message as ZaloWebhookEvent['message'] | undefined;
+  if (message && typeof message === 'object' && 'text' in message) {
+    const { text: _text, ...kept } = message;
+    return { ...rest, message: kept };
+  }
+  return rest;
+}
+
 export function mapZaloEvent(e: ZaloWebhookEvent, now: number): ZaloMapped {
   const name = e.event_name ?? '';
   const at = eventTime(e, now);
@@ -99,7 +121,8 @@ export function mapZaloEvent(e: ZaloWebhookEvent, now: number): ZaloMapped {
   if (name === 'user_submit_info') {
     if (!userId) return { type: 'ignore', reason: 'no sender' };
     const phone = typeof e.info?.phone === 'string' && e.info.phone.length > 0 ? e.info.phone : null;
-    return { type: 'submit_info', userId, at, phone };
+    const phoneHash = typeof e.info?.phone_hash === 'string' && e.info.phone_hash.length > 0 ? e.info.phone_hash : null;
+    return { type: 'submit_info', userId, at, phone, phoneHash };
   }
   if (name === 'user_feedback') {
     const rate = Number(e.message?.rate);

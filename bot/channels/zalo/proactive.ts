@@ -109,6 +109,8 @@ export class ZaloProactiveSender {
   private async sendTemplate(inv: ZaloInvitation): Promise<ZaloSendResult> {
     const templateId = this.opts.ratingTemplateId;
     if (!templateId) return { status: 'failed', reason: 'outside the 7-day window and ZALO_RATING_TEMPLATE_ID is not set' };
+    // The rating template names a dossier, and its answer finds the dossier by it: no dossier, no template.
+    if (!inv.dossierCode) return { status: 'failed', reason: 'outside the 7-day window and no dossier for the rating template' };
     const until = quietUntil(this.now(), this.opts.quietHours.start, this.opts.quietHours.end);
     if (until) return { status: 'held', until };
     const data = this.templateData(inv.vars);

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
-import { eventId, mapZaloEvent, type ZaloWebhookEvent } from './inbound';
+import { phoneHashOf } from '../../../lib/phone';
+import { eventId, mapZaloEvent, sealSharedInfo, type ZaloWebhookEvent } from './inbound';
 import { isZaloEventDone, type ZaloInboundQueue } from './inbound-queue';
 import { verifyZaloSignature } from './signature';
 
@@ -16,6 +17,8 @@ export interface ZaloWebhookOptions {
   redis: Redis;
   prefix: string;
   queue: ZaloInboundQueue;
+  /** PHONE_HASH_KEY: a shared phone number is hashed before the event is queued. */
+  phoneHashKey: string;
   log: Logger;
   now?: () => number;
 }
@@ -52,7 +55,8 @@ export function zaloWebhookRoute(opts: ZaloWebhookOptions): FastifyPluginAsync {
       if (!id) return reply.status(200).send({ ok: true, ignored: 'no event identity' });
       if (await isZaloEventDone(opts.redis, opts.prefix, id)) return reply.status(200).send({ ok: true, duplicate: true });
       const retry = Number(req.headers['num_retry'] ?? 0);
-      await opts.queue.add('zalo.event', { eventId: id, event: body as Record<string, unknown>, receivedAt: now() }, { jobId: id });
+      const event = sealSharedInfo(body, (phone) => phoneHashOf(phone, opts.phoneHashKey)) as Record<string, unknown>;
+      await opts.queue.add('zalo.event', { eventId: id, event, receivedAt: now() }, { jobId: id });
       opts.log.debug({ eventId: id, event: body.event_name, numRetry: Number.isFinite(retry) ? retry : null }, 'zalo webhook queued');
       return reply.status(200).send({ ok: true });
     });

@@ -5,7 +5,7 @@ import type { AppContext } from '../../../app/context';
 import { createWorkerConnection } from '../../../lib/redis';
 import type { Lang } from '../../flow/schema';
 import type { Outbound } from '../../engine/types';
-import type { AnswerSink } from '../../conversation/ports';
+import type { AnswerSink, ConversationHooks } from '../../conversation/ports';
 import type { ChannelAdapter, InboundEvent, TurnReply } from '../channel';
 import { ZaloClient } from './client';
 import { createZaloFeedbackRecorder } from './feedback';
@@ -50,6 +50,8 @@ export interface ZaloChannelDeps {
   conversation: { handle(e: InboundEvent): Promise<TurnReply> };
   /** Where rating-template answers go (the same sink as chat answers). */
   sink?: AnswerSink;
+  /** What a completed survey triggers (outreach's hooks): a rating completes its dossier's survey too. */
+  hooks?: Pick<ConversationHooks, 'onFinished'>;
   /** Pages admins (e.g. a Telegram message) when a token refresh fails. */
   onRefreshFailed?: (f: ZaloRefreshFailure) => void | Promise<void>;
 }
@@ -100,6 +102,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
     redis: ctx.redis,
     prefix: ctx.prefix,
     queue,
+    phoneHashKey: e.PHONE_HASH_KEY,
     log: ctx.log,
   });
   const callback = zaloOAuthRoute({ redis: ctx.redis, prefix: ctx.prefix, oauth, tokens, log: ctx.log });
@@ -128,7 +131,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
       await app.register(callback);
     },
     startWorker(connection, opts = {}) {
-      const feedback = deps.sink ? createZaloFeedbackRecorder({ sink: deps.sink, redis: ctx.redis, prefix: ctx.prefix, log: ctx.log }) : undefined;
+      const feedback = deps.sink ? createZaloFeedbackRecorder({ sink: deps.sink, redis: ctx.redis, prefix: ctx.prefix, log: ctx.log, ...(deps.hooks ? { hooks: deps.hooks } : {}) }) : undefined;
       const w = createZaloInboundWorker({
         connection,
         prefix: ctx.prefix,
