@@ -5,17 +5,14 @@ import { key } from '../../lib/redis';
 import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
-import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZALO_API_QUEUE, type ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
-import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { createBroadcast } from '../../workers/broadcast/control';
 import { broadcastProgress } from '../../workers/broadcast/progress';
 import { renderBroadcast } from '../../workers/broadcast/render';
 import { BroadcastSendError, ZaloBroadcastSender, type SendFailure } from '../../workers/broadcast/senders';
 import { startBroadcastWorkers, type BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeZaloServer } from '../fakes/zalo-server';
-import { testZaloLimiter } from '../support/zalo';
+import { connectedZaloClient } from '../support/zalo';
 import { waitBroadcastStatus } from '../support/broadcasts';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
@@ -40,18 +37,7 @@ beforeAll(async () => {
   await connectTestDb('bczalo');
   redis = testRedis();
   fake = await new FakeZaloServer().start();
-  const tokens = new ZaloTokenStore({
-    appId: fake.appId,
-    secretsKey: parseSecretsKey('55'.repeat(32)),
-    redis,
-    prefix,
-    oauth: new ZaloOAuthClient({ oauthRoot: fake.url, appId: fake.appId, appSecret: fake.appSecret }),
-    log: logger,
-    refreshAheadMs: 0,
-  });
-  await tokens.save(fake.issuePair());
-  limiter = testZaloLimiter(redis, prefix, { maxWaitMs: 0 });
-  client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter, rateLimitBackoffMs: 60_000 });
+  ({ client, limiter } = await connectedZaloClient(fake, redis, prefix, { secretsKey: '55'.repeat(32), limiter: { maxWaitMs: 0 }, rateLimitBackoffMs: 60_000 }));
 });
 
 afterAll(async () => {

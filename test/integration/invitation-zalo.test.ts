@@ -10,11 +10,8 @@ import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
-import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloProactiveSender, templateLinkKey } from '../../bot/channels/zalo/proactive';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
-import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { parseDossierEvent } from '../../bot/survey/dossier-event';
 import { ingestDossierEvent } from '../../bot/survey/dossier-ingest';
 import {
@@ -29,7 +26,7 @@ import { PhoneInviteClaims } from '../../workers/jobs/invitation-phone-claim';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { FakeZaloServer } from '../fakes/zalo-server';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
-import { testZaloLimiter } from '../support/zalo';
+import { connectedZaloClient } from '../support/zalo';
 
 /**
  * The invitation fallback past Telegram: Zalo OA (consultation message inside the 7-day window)
@@ -160,18 +157,9 @@ beforeAll(async () => {
     SECRETS_KEY,
     REMINDER_MAX: '0',
   });
-  const tokens = new ZaloTokenStore({
-    appId: zalo.appId,
-    secretsKey: parseSecretsKey(SECRETS_KEY),
-    redis,
-    prefix,
-    oauth: new ZaloOAuthClient({ oauthRoot: zalo.url, appId: zalo.appId, appSecret: zalo.appSecret }),
-    log,
-    refreshAheadMs: 0,
-  });
-  await tokens.save(zalo.issuePair());
-  limiter = testZaloLimiter(redis, prefix);
-  const client = new ZaloClient({ apiRoot: zalo.url, businessApiRoot: zalo.url, tokens, limiter });
+  const connected = await connectedZaloClient(zalo, redis, prefix, { secretsKey: SECRETS_KEY });
+  limiter = connected.limiter;
+  const client = connected.client;
   senders = {
     telegram: telegramInvitationSender(new Telegram(tg.token, { apiRoot: tg.apiRoot })),
     zalo: zaloInvitationSender(zaloSender(client), log),

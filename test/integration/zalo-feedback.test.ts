@@ -12,22 +12,18 @@ import { Response } from '../../models/response';
 import { ZaloToken } from '../../models/zalo-token';
 import type { Outbound } from '../../bot/engine/types';
 import { createHttpServer } from '../../bot/http/server';
-import { ZaloClient } from '../../bot/channels/zalo/client';
 import { createZaloFeedbackRecorder, ZALO_RATING_QUESTION } from '../../bot/channels/zalo/feedback';
 import { eventId } from '../../bot/channels/zalo/inbound';
 import { isZaloEventDone, ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
 import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
-import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloProactiveSender, templateLinkKey } from '../../bot/channels/zalo/proactive';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
-import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
 import { FakeZaloServer, type FakeSent } from '../fakes/zalo-server';
 import { ingestHarness, waitForIdle } from '../support/ingest';
 import { testRedis } from '../support/services';
 import { until } from '../support/until';
-import { testZaloLimiter } from '../support/zalo';
+import { connectedZaloClient } from '../support/zalo';
 
 /**
  * The rating-template loop end to end: outside the 7-day window the proactive sender sends the
@@ -61,18 +57,9 @@ describe('the Zalo rating template loop', () => {
   beforeAll(async () => {
     workerConn = testRedis();
     fake = await new FakeZaloServer({ retryDelaysMs: [50, 100, 200] }).start();
-    const tokens = new ZaloTokenStore({
-      appId: fake.appId,
-      secretsKey: parseSecretsKey('66'.repeat(32)),
-      redis,
-      prefix,
-      oauth: new ZaloOAuthClient({ oauthRoot: fake.url, appId: fake.appId, appSecret: fake.appSecret }),
-      log: logger,
-      refreshAheadMs: 0,
-    });
-    await tokens.save(fake.issuePair());
-    limiter = testZaloLimiter(redis, prefix);
-    const client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter });
+    const connected = await connectedZaloClient(fake, redis, prefix, { secretsKey: '66'.repeat(32) });
+    limiter = connected.limiter;
+    const client = connected.client;
     proactive = new ZaloProactiveSender({
       client,
       redis,

@@ -3,13 +3,10 @@ import { logger } from '../../lib/logger';
 import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
-import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloProactiveSender } from '../../bot/channels/zalo/proactive';
 import { sliceBudget, ZALO_API_QUEUE, ZaloRateLimitedError, type ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
-import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { FakeZaloServer } from '../fakes/zalo-server';
-import { testZaloLimiter } from '../support/zalo';
+import { connectedZaloClient, testZaloLimiter } from '../support/zalo';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 let fake: FakeZaloServer;
@@ -41,18 +38,7 @@ beforeAll(async () => {
   prefix = testPrefix('zaloproactive');
   redis = testRedis();
   fake = await new FakeZaloServer().start();
-  const tokens = new ZaloTokenStore({
-    appId: fake.appId,
-    secretsKey: parseSecretsKey('33'.repeat(32)),
-    redis,
-    prefix,
-    oauth: new ZaloOAuthClient({ oauthRoot: fake.url, appId: fake.appId, appSecret: fake.appSecret }),
-    log: logger,
-    refreshAheadMs: 0,
-  });
-  await tokens.save(fake.issuePair());
-  limiter = testZaloLimiter(redis, prefix, { maxWaitMs: 0 });
-  client = new ZaloClient({ apiRoot: fake.url, businessApiRoot: fake.url, tokens, limiter, rateLimitBackoffMs: 60_000 });
+  ({ client, limiter } = await connectedZaloClient(fake, redis, prefix, { limiter: { maxWaitMs: 0 }, rateLimitBackoffMs: 60_000 }));
 });
 afterAll(async () => {
   await limiter.close();
@@ -167,27 +153,16 @@ test('two processes sending at once never exceed a platform that enforces the li
   const p = `${prefix}y`;
   // Its own app id: the token record of this file's other fake stays untouched.
   const strict = await new FakeZaloServer({ appId: '4000000000000000001', rateLimit: { max: 30, windowMs: 1000 } }).start();
-  const opts = { limit: 30, windowMs: 1000, sliceMs: 100, jitterMs: 200, maxWaitMs: 20_000 };
-  const limiters = [testZaloLimiter(redis, p, opts), testZaloLimiter(redis, p, opts)];
+  const limiter = { limit: 30, windowMs: 1000, sliceMs: 100, jitterMs: 200, maxWaitMs: 20_000 };
+  const processes = [await connectedZaloClient(strict, redis, p, { limiter }), await connectedZaloClient(strict, redis, p, { limiter })];
   try {
-    const tokens = new ZaloTokenStore({
-      appId: strict.appId,
-      secretsKey: parseSecretsKey('33'.repeat(32)),
-      redis,
-      prefix: p,
-      oauth: new ZaloOAuthClient({ oauthRoot: strict.url, appId: strict.appId, appSecret: strict.appSecret }),
-      log: logger,
-      refreshAheadMs: 0,
-    });
-    await tokens.save(strict.issuePair());
-    const clients = limiters.map((limiter) => new ZaloClient({ apiRoot: strict.url, businessApiRoot: strict.url, tokens, limiter }));
-    await Promise.all(Array.from({ length: 60 }, (_, i) => clients[i % 2]!.sendText(`u-${i}`, `tin ${i}`)));
+    await Promise.all(Array.from({ length: 60 }, (_, i) => processes[i % 2]!.client.sendText(`u-${i}`, `tin ${i}`)));
     expect(strict.rateLimited).toBe(0);
     expect(strict.sent.filter((s) => s.endpoint === 'cs')).toHaveLength(60);
     const times = [...strict.requestTimes].sort((a, b) => a - b);
     expect(Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length))).toBeLessThanOrEqual(30);
   } finally {
-    await Promise.all(limiters.map((l) => l.close()));
+    await Promise.all(processes.map((x) => x.limiter.close()));
     await strict.close();
     await clearPrefix(redis, p);
   }

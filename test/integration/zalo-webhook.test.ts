@@ -6,16 +6,12 @@ import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import type { InboundEvent, TurnReply } from '../../bot/channels/channel';
 import { createHttpServer } from '../../bot/http/server';
-import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
 import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
-import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
-import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
 import { FakeZaloServer } from '../fakes/zalo-server';
-import { testZaloLimiter } from '../support/zalo';
+import { connectedZaloClient } from '../support/zalo';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /** Counts turns; answers each with one text so sends are visible on the fake. */
@@ -47,22 +43,9 @@ beforeAll(async () => {
   redis = testRedis();
   workerConn = testRedis();
   fake = await new FakeZaloServer({ retryDelaysMs: [50, 100, 200] }).start();
-  const tokens = new ZaloTokenStore({
-    appId: fake.appId,
-    secretsKey: parseSecretsKey('22'.repeat(32)),
-    redis,
-    prefix,
-    oauth: new ZaloOAuthClient({ oauthRoot: fake.url, appId: fake.appId, appSecret: fake.appSecret }),
-    log: logger,
-    refreshAheadMs: 0,
-  });
-  await tokens.save(fake.issuePair());
-  const client = new ZaloClient({
-    apiRoot: fake.url,
-    businessApiRoot: fake.url,
-    tokens,
-    limiter: (limiter = testZaloLimiter(redis, prefix)),
-  });
+  const connected = await connectedZaloClient(fake, redis, prefix, { secretsKey: '22'.repeat(32) });
+  limiter = connected.limiter;
+  const client = connected.client;
   queue = new ZaloInboundQueue(redis, prefix);
   // A queue whose add can be made to fail, to see Zalo's retry deliver the event later.
   const flaky = {
