@@ -167,3 +167,24 @@ test('two processes sending at once never exceed a platform that enforces the li
     await clearPrefix(redis, p);
   }
 });
+
+test('a Redis that restarted without its data gets the budget back when the limiter reconnects', async () => {
+  const p = `${prefix}z`;
+  const conn = testRedis();
+  const l = testZaloLimiter(conn, p);
+  const meta = `${p}:${ZALO_API_QUEUE}:meta`;
+  try {
+    await l.acquire();
+    expect(await redis.hmget(meta, 'max', 'duration')).toEqual(['64', '1000']);
+    await redis.del(meta); // what a restart of a Redis that keeps nothing on disk leaves
+    const back = new Promise((r) => conn.once('ready', r));
+    conn.disconnect(true);
+    await back;
+    await l.acquire();
+    expect(await redis.hmget(meta, 'max', 'duration')).toEqual(['64', '1000']);
+  } finally {
+    await l.close();
+    await conn.quit();
+    await clearPrefix(redis, p);
+  }
+});

@@ -1,5 +1,6 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../../../lib/logger';
 
 /**
  * Zalo allows 4,000 API requests per minute per app (-32 beyond it, zalo.md §2). Every outbound
@@ -34,6 +35,7 @@ export interface ZaloRateLimiterOptions {
   jitterMs?: number;
   /** Give up after waiting this long for the rate limit (the caller's job retries later). */
   maxWaitMs?: number;
+  log?: Logger;
 }
 
 export class ZaloRateLimitedError extends Error {
@@ -63,6 +65,8 @@ export function sliceBudget(
 const ADMISSION_SLACK_MS = 5000;
 /** Admitted permits are kept this long, so a waiter that checks late still finds its own. */
 const PERMIT_KEEP_S = 60;
+/** How often the budget is written again (see `whenReady`). */
+const BUDGET_REFRESH_MS = 60_000;
 
 export class ZaloRateLimiter {
   readonly queue: Queue;
@@ -70,7 +74,12 @@ export class ZaloRateLimiter {
   private readonly events: QueueEvents;
   private readonly worker: Worker;
   private readonly connections: Redis[];
-  private readonly ready: Promise<void>;
+  private ready: Promise<void> | null = null;
+  private appliedAt = 0;
+  private readonly producer: Redis;
+  private readonly onReconnect = (): void => {
+    this.ready = null;
+  };
   private readonly maxWaitMs: number;
 
   constructor(opts: ZaloRateLimiterOptions) {
@@ -81,6 +90,7 @@ export class ZaloRateLimiter {
       opts.jitterMs ?? 1000,
     );
     this.maxWaitMs = opts.maxWaitMs ?? 10_000;
+    this.producer = opts.redis;
     const eventsConnection = opts.blockingConnection();
     const workerConnection = opts.blockingConnection();
     this.connections = [eventsConnection, workerConnection];
@@ -102,16 +112,40 @@ export class ZaloRateLimiter {
       prefix: opts.prefix,
       concurrency: 20,
     });
-    // Every process sets the same budget: the last writer wins with the same values.
+    // BullMQ reports connection trouble as 'error' events; unheard, an 'error' event kills the process.
+    const log = opts.log;
+    const onError = (err: Error) =>
+      log?.warn({ queue: ZALO_API_QUEUE, err: err.message }, 'zalo limiter error');
+    this.queue.on('error', onError);
+    this.events.on('error', onError);
+    this.worker.on('error', onError);
+    opts.redis.on('ready', this.onReconnect);
+  }
+
+  /**
+   * Sets the budget (every process the same values) before the first permit, and again every
+   * minute and after the producer connection reconnects: the budget lives in Redis, and a Redis
+   * that restarted without its data would otherwise admit permits without any limit.
+   */
+  private whenReady(): Promise<void> {
+    if (this.ready && Date.now() - this.appliedAt < BUDGET_REFRESH_MS) return this.ready;
+    this.appliedAt = Date.now();
     this.ready = Promise.all([
       this.queue.setGlobalRateLimit(this.budget.max, this.budget.duration),
       this.events.waitUntilReady(),
-    ]).then(() => undefined);
+    ]).then(
+      () => undefined,
+      (err: unknown) => {
+        this.ready = null;
+        throw err;
+      },
+    );
+    return this.ready;
   }
 
   /** Waits for a request permit; throws ZaloRateLimitedError when that would take longer than maxWaitMs. */
   async acquire(): Promise<void> {
-    await this.ready;
+    await this.whenReady();
     const ttl = await this.queue.getRateLimitTtl();
     // Paused after a -32 beyond what we may wait: fail now instead of queueing a permit.
     if (ttl > this.maxWaitMs && ttl > this.budget.duration) throw new ZaloRateLimitedError(ttl);
@@ -139,6 +173,7 @@ export class ZaloRateLimiter {
   }
 
   async close(): Promise<void> {
+    this.producer.removeListener('ready', this.onReconnect);
     await this.worker.close();
     await this.events.close();
     await this.queue.close();

@@ -78,6 +78,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
     blockingConnection: () => createWorkerConnection(e.REDIS_URL),
     prefix: ctx.prefix,
     limit: e.ZALO_RATE_LIMIT_PER_MIN,
+    log: ctx.log,
   });
   const client = new ZaloClient({ apiRoot: e.ZALO_API_ROOT, businessApiRoot: e.ZALO_BUSINESS_API_ROOT, tokens, limiter });
   const proactive = new ZaloProactiveSender({
