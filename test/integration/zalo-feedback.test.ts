@@ -18,12 +18,11 @@ import { isZaloEventDone, ZaloInboundQueue } from '../../bot/channels/zalo/inbou
 import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
 import { ZaloProactiveSender, templateLinkKey } from '../../bot/channels/zalo/proactive';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
 import { FakeZaloServer, type FakeSent } from '../fakes/zalo-server';
 import { ingestHarness, waitForIdle } from '../support/ingest';
 import { testRedis } from '../support/services';
 import { until } from '../support/until';
-import { connectedZaloClient } from '../support/zalo';
+import { connectedZaloClient, testZaloProactiveSender, testZaloWebhookRoute } from '../support/zalo';
 
 /**
  * The rating-template loop end to end: outside the 7-day window the proactive sender sends the
@@ -60,35 +59,10 @@ describe('the Zalo rating template loop', () => {
     const connected = await connectedZaloClient(fake, redis, prefix, { secretsKey: '66'.repeat(32) });
     limiter = connected.limiter;
     const client = connected.client;
-    proactive = new ZaloProactiveSender({
-      client,
-      redis,
-      prefix,
-      log: logger,
-      csWindowMs: 7 * 24 * 3600_000,
-      ratingTemplateId: 'TPL-RATING',
-      templateByUid: true,
-      templateMode: 'development',
-      templateParams: ['ma_ho_so=ma', 'ten_don_vi=donvi'],
-      quietHours: { start: '21:00', end: '07:00' },
-      now: () => NOON,
-    });
+    proactive = testZaloProactiveSender(client, redis, prefix, { templateMode: 'development', now: NOON });
     queue = new ZaloInboundQueue(redis, prefix);
     app = createHttpServer({ bodyLimit: 65536 });
-    await app.register(
-      zaloWebhookRoute({
-        appId: fake.appId,
-        secret: fake.oaSecretKey,
-        timestampSource: 'body',
-        maxAgeMs: 7200_000,
-        maxSkewMs: 300_000,
-        redis,
-        prefix,
-        queue,
-        phoneHashKey: 'k',
-        log: logger,
-      }),
-    );
+    await app.register(testZaloWebhookRoute(fake, redis, prefix, queue));
     url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
     // The production hooks of a completed survey (no outreach worker runs: its jobs only wait).
     outreach = new Outreach({

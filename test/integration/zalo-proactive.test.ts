@@ -1,12 +1,11 @@
 import type { Redis } from 'ioredis';
-import { logger } from '../../lib/logger';
 import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloProactiveSender } from '../../bot/channels/zalo/proactive';
 import { sliceBudget, ZALO_API_QUEUE, ZaloRateLimitedError, type ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { FakeZaloServer } from '../fakes/zalo-server';
-import { connectedZaloClient, testZaloLimiter } from '../support/zalo';
+import { connectedZaloClient, testZaloLimiter, testZaloProactiveSender } from '../support/zalo';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 let fake: FakeZaloServer;
@@ -18,19 +17,7 @@ const NOON = Date.parse('2026-03-10T12:00:00+07:00');
 const invitation = { messages: [{ kind: 'text' as const, text: 'Mời Ông/Bà đánh giá hồ sơ H57-1' }], vars: { ma: 'H57-1', donvi: 'UBND xã', thutuc: 'Cấp bản sao' }, dossierCode: 'H57-1' };
 
 function sender(now = NOON): ZaloProactiveSender {
-  return new ZaloProactiveSender({
-    client,
-    redis,
-    prefix,
-    log: logger,
-    csWindowMs: 7 * 24 * 3600_000,
-    ratingTemplateId: 'TPL-RATING',
-    templateByUid: true,
-    templateMode: 'production',
-    templateParams: ['ma_ho_so=ma', 'ten_don_vi=donvi'],
-    quietHours: { start: '21:00', end: '07:00' },
-    now: () => now,
-  });
+  return testZaloProactiveSender(client, redis, prefix, { templateMode: 'production', now });
 }
 
 beforeAll(async () => {

@@ -9,10 +9,10 @@ import { createHttpServer } from '../../bot/http/server';
 import { ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
 import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
 import { FakeZaloServer } from '../fakes/zalo-server';
-import { connectedZaloClient } from '../support/zalo';
+import { connectedZaloClient, testZaloWebhookRoute } from '../support/zalo';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { until as waitUntil } from '../support/until';
 
 /** Counts turns; answers each with one text so sends are visible on the fake. */
 class CountingConversation {
@@ -56,20 +56,7 @@ beforeAll(async () => {
     },
   } as unknown as ZaloInboundQueue;
   app = createHttpServer({ bodyLimit: 65536 });
-  await app.register(
-    zaloWebhookRoute({
-      appId: fake.appId,
-      secret: fake.oaSecretKey,
-      timestampSource: 'body',
-      maxAgeMs: 7200_000,
-      maxSkewMs: 300_000,
-      redis,
-      prefix,
-      queue: flaky,
-      phoneHashKey: 'k',
-      log: logger,
-    }),
-  );
+  await app.register(testZaloWebhookRoute(fake, redis, prefix, flaky));
   url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
   conversation = new CountingConversation();
   worker = createZaloInboundWorker({
@@ -91,14 +78,6 @@ afterAll(async () => {
   await Promise.all([redis.quit(), workerConn.quit()]);
   await dropTestDb();
 });
-
-async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function nothingStored(): Promise<void> {
   expect(await queue.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).toEqual({
@@ -170,6 +149,9 @@ test('our own oa_send_* echoes are acknowledged and ignored', async () => {
 });
 
 /** Every string and hash value under the test prefix (BullMQ keeps a job's data in a hash). */
+/** Every wait in this file gives up after 5 s. */
+const until = (cond: () => boolean | Promise<boolean>, what: string) => waitUntil(cond, what, 5_000);
+
 async function redisText(): Promise<string> {
   const parts: string[] = [];
   for (const k of await redis.keys(`${prefix}*`)) {

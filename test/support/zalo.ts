@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
 import { logger } from '../../lib/logger';
 import { ZaloClient } from '../../bot/channels/zalo/client';
+import type { ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
+import { ZaloProactiveSender, type ZaloProactiveOptions } from '../../bot/channels/zalo/proactive';
 import { ZaloRateLimiter, type ZaloRateLimiterOptions } from '../../bot/channels/zalo/rate-limiter';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
+import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
 import type { FakeZaloServer } from '../fakes/zalo-server';
 import { testRedis } from './services';
 
@@ -48,4 +51,47 @@ export async function connectedZaloClient(
     ...(opts.rateLimitBackoffMs ? { rateLimitBackoffMs: opts.rateLimitBackoffMs } : {}),
   });
   return { client, tokens, limiter };
+}
+
+/** POST /webhooks/zalo as production configures it, checking the fake's signatures (phone hash key 'k'). */
+export function testZaloWebhookRoute(
+  fake: FakeZaloServer,
+  redis: Redis,
+  prefix: string,
+  queue: ZaloInboundQueue,
+) {
+  return zaloWebhookRoute({
+    appId: fake.appId,
+    secret: fake.oaSecretKey,
+    timestampSource: 'body',
+    maxAgeMs: 7200_000,
+    maxSkewMs: 300_000,
+    redis,
+    prefix,
+    queue,
+    phoneHashKey: 'k',
+    log: logger,
+  });
+}
+
+/** The proactive sender with the rating template TPL-RATING, 7-day window, quiet hours 21:00–07:00. */
+export function testZaloProactiveSender(
+  client: ZaloClient,
+  redis: Redis,
+  prefix: string,
+  opts: Pick<ZaloProactiveOptions, 'templateMode'> & { now: number },
+): ZaloProactiveSender {
+  return new ZaloProactiveSender({
+    client,
+    redis,
+    prefix,
+    log: logger,
+    csWindowMs: 7 * 24 * 3600_000,
+    ratingTemplateId: 'TPL-RATING',
+    templateByUid: true,
+    templateMode: opts.templateMode,
+    templateParams: ['ma_ho_so=ma', 'ten_don_vi=donvi'],
+    quietHours: { start: '21:00', end: '07:00' },
+    now: () => opts.now,
+  });
 }

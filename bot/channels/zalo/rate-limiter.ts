@@ -146,7 +146,7 @@ export class ZaloRateLimiter {
   /** Waits for a request permit; throws ZaloRateLimitedError when that would take longer than maxWaitMs. */
   async acquire(): Promise<void> {
     await this.whenReady();
-    const ttl = await this.queue.getRateLimitTtl();
+    const ttl = await this.pausedFor();
     // Paused after a -32 beyond what we may wait: fail now instead of queueing a permit.
     if (ttl > this.maxWaitMs && ttl > this.budget.duration) throw new ZaloRateLimitedError(ttl);
     const job = await this.queue.add('permit', {});
@@ -157,7 +157,7 @@ export class ZaloRateLimiter {
       // Not admitted in time (a pause, or a backlog of permits): take the permit back so it does
       // not use a slot nobody needs, and let the caller's job retry.
       await job.remove().catch(() => undefined);
-      const left = await this.queue.getRateLimitTtl().catch(() => 0);
+      const left = await this.pausedFor().catch(() => 0);
       throw new ZaloRateLimitedError(Math.max(left, this.budget.duration));
     }
   }
