@@ -106,6 +106,27 @@ test('-32 pauses all Zalo traffic through the shared limiter', async () => {
   }
 });
 
+test('a pause lifted early is noticed within a slice, even by workers that went to sleep on it', async () => {
+  const p = `${prefix}w`;
+  // Willing to wait out the whole pause, so its permit is queued rather than refused.
+  const a = testZaloLimiter(redis, p, { maxWaitMs: 120_000 });
+  try {
+    await a.acquire(); // the worker is up and waiting for permits
+    await a.pause(60_000);
+    // A permit queued during the pause wakes the worker, which meets the limit and sleeps on it.
+    const waiting = a.acquire();
+    await new Promise((r) => setTimeout(r, 200));
+    await a.queue.removeRateLimitKey();
+    // Admitted after at most a slice (1 s); with BullMQ's default the worker sleeps 30 s.
+    const t0 = Date.now();
+    await waiting;
+    expect(Date.now() - t0).toBeLessThan(3000);
+  } finally {
+    await a.close();
+    await clearPrefix(redis, p);
+  }
+});
+
 test('the budget keeps any window at or under the limit, with room for a second of jitter', () => {
   // 4,000/min in 1 s slices, 1 s of jitter: 62 BullMQ windows can touch one Zalo minute.
   expect(sliceBudget(4000, 60_000, 1000, 1000)).toEqual({ max: 64, duration: 1000 });

@@ -106,11 +106,14 @@ export class ZaloRateLimiter {
     // Every waiting acquire listens for the queue's 'closing' (BullMQ's waitUntilFinished).
     this.queue.setMaxListeners(0);
     this.events = new QueueEvents(ZALO_API_QUEUE, { connection: eventsConnection, prefix: opts.prefix });
-    // The permit is the job: admitting it is all the work there is.
+    // The permit is the job: admitting it is all the work there is. A worker that meets the limit
+    // sleeps; BullMQ lets it sleep up to 30 s, so a pause lifted early (`Queue.removeRateLimitKey`)
+    // would go unnoticed that long. It looks again after one slice instead.
     this.worker = new Worker(ZALO_API_QUEUE, async () => undefined, {
       connection: workerConnection,
       prefix: opts.prefix,
       concurrency: 20,
+      maximumRateLimitDelay: this.budget.duration,
     });
     // BullMQ reports connection trouble as 'error' events; unheard, an 'error' event kills the process.
     const log = opts.log;
