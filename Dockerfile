@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: compile TypeScript with dev dependencies, ship only runtime dependencies,
-# run as the unprivileged `node` user.
-FROM node:20-bookworm-slim AS build
+# One image for every role: `start --roles http,bot`, `start --roles workers`, or all of them.
+# Multi-stage: TypeScript is compiled with the dev dependencies; the runtime stage has only the
+# production dependencies, the compiled code and the static assets, and runs as the unprivileged
+# `node` user. The Node.js major version follows .nvmrc (the current LTS).
+ARG NODE_VERSION=24.22.3
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # `prepare` would build before the sources are copied: install without scripts, build after.
-RUN npm ci --ignore-scripts
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY app ./app
 COPY bin ./bin
@@ -17,16 +21,23 @@ COPY models ./models
 COPY workers ./workers
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
-COPY --from=build /app/dist ./dist
-# Static assets of the web chat and console, if any, are read at run time from bot/.
-COPY --from=build /app/bot ./bot
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --chown=root:root package.json ./
+COPY --from=build --chown=root:root /app/dist ./dist
+# Static assets (web chat, console) are read at run time from the source tree's asset folders.
+COPY --from=build --chown=root:root /app/bot ./bot
+# The code belongs to root and is read-only for the process; it writes nothing to disk.
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 ENTRYPOINT ["node", "dist/bin/hailong.js"]
 CMD ["start"]
