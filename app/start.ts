@@ -9,6 +9,7 @@ import { ConversationService } from '../bot/conversation/service';
 import { HotStore } from '../bot/conversation/hot-store';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
+import { rateLimitsOf } from '../bot/http/rate-limit';
 import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
@@ -133,7 +134,12 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   let http: FastifyInstance | null = null;
   let port: number | null = null;
   if (roles.has('http')) {
-    http = createHttpServer({ bodyLimit: env.HTTP_BODY_LIMIT, trustProxy: env.TRUST_PROXY });
+    http = createHttpServer({
+      bodyLimit: env.HTTP_BODY_LIMIT,
+      trustProxy: env.TRUST_PROXY,
+      log,
+      rateLimits: { redis, prefix: ctx.prefix, limits: rateLimitsOf(env), hashKey: env.PHONE_HASH_KEY },
+    });
     await http.register(healthzRoute({ redis, log }));
     if (telegram.route) await http.register(telegram.route);
     if (zalo?.routes) await http.register(zalo.routes);

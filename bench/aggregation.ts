@@ -188,7 +188,7 @@ async function scanGroup(unitCode: string): Promise<number | null> {
 }
 
 async function incremental(redis: Redis, prefix: string): Promise<{ perResponseMs: number; wallMs: number; exact: boolean; failed: number; recomputeMs: number[] }> {
-  const env = parseEnv({ ...process.env, LOG_LEVEL: 'warn', REDIS_PREFIX: prefix });
+  const env = parseEnv({ PHONE_HASH_KEY: 'bench-only-phone-hash-key', ...process.env, LOG_LEVEL: 'warn', REDIS_PREFIX: prefix });
   const producer = new JobProducer(redis, prefix);
   // Work, not waiting: the production coalescing delay (2 s) would only add idle time here.
   aggregationSettings.coalesceMs = 0;

@@ -266,7 +266,7 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   const shared: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
-    PHONE_HASH_KEY: 'bench-only-key',
+    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
     PORT: '0',
     MONGODB_URI: mongo.toString(),
     REDIS_PREFIX: `{hlbench${stamp}}`,

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-  const env = parseEnv({ ...process.env, LOG_LEVEL: 'warn' });
+  const env = parseEnv({ PHONE_HASH_KEY: 'bench-only-phone-hash-key', ...process.env, LOG_LEVEL: 'warn' });
   const dbName = `bench_ingest_${Date.now()}`;
   await mongoose.connect(env.MONGODB_URI, { dbName });
   await Promise.all([Answer.syncIndexes(), Response.syncIndexes()]);

@@ -8,6 +8,9 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)');
+/** The PHONE_HASH_KEY of NODE_ENV=test; refused anywhere else. */
+const TEST_PHONE_HASH_KEY = 'test-only-phone-hash-key';
+const PHONE_HASH_KEY_MIN = 16;
 const csv = z.string().transform((s) =>
   s
     .split(',')
@@ -53,6 +56,17 @@ export const envSchema = z.object({
     .min(1)
     .default('loopback')
     .transform((v) => (v === 'true' ? true : v === 'false' ? false : v)),
+  /**
+   * Requests per minute (0: no limit), shared by every process through Redis (bot/http/rate-limit.ts):
+   * per client address on the survey pages (/s/...: web chat, QR codes)...
+   */
+  RATE_LIMIT_WEB_PER_MIN: z.coerce.number().int().min(0).default(300),
+  /** ...per client address on the API (/api/v1/dossiers*, /api/v1/reports/*), refused requests included... */
+  RATE_LIMIT_API_PER_MIN: z.coerce.number().int().min(0).default(3000),
+  /** ...per API key posting dossiers (a one-stop system's burst of a few hundred passes)... */
+  RATE_LIMIT_DOSSIERS_PER_KEY_PER_MIN: z.coerce.number().int().min(0).default(1200),
+  /** ...and per API key reading reports (each may aggregate months of answers). */
+  RATE_LIMIT_REPORTS_PER_KEY_PER_MIN: z.coerce.number().int().min(0).default(120),
 
   TELEGRAM_BOT_TOKEN: z
     .string()
@@ -112,8 +126,12 @@ export const envSchema = z.object({
     .default(['ma_ho_so=ma', 'ten_don_vi=donvi', 'ten_thu_tuc=thutuc']),
   /** 32-byte key (hex or base64) that encrypts OAuth tokens at rest. */
   SECRETS_KEY: z.string().optional(),
-  /** Keyed hash for phone numbers (matching without storing the plain number). */
-  PHONE_HASH_KEY: z.string().default('dev-only-phone-hash-key-change-me'),
+  /**
+   * Key of the keyed hashes of phone numbers, web chat devices and client addresses (matching
+   * without storing them). Required outside NODE_ENV=test: with a known key anyone could reverse
+   * a phone hash by trying the ~10⁹ numbers. The default serves the tests only.
+   */
+  PHONE_HASH_KEY: z.string().default(TEST_PHONE_HASH_KEY),
 
   TZ_NAME: z.literal('Asia/Ho_Chi_Minh').default('Asia/Ho_Chi_Minh'),
   QUIET_HOURS_START: hhmm.default('21:00'),
@@ -224,8 +242,13 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (env.TELEGRAM_MODE === 'webhook' && env.TELEGRAM_BOT_TOKEN && !env.TELEGRAM_WEBHOOK_SECRET) {
     problems.push('TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_MODE=webhook');
   }
-  if (env.NODE_ENV === 'production' && env.PHONE_HASH_KEY.startsWith('dev-only')) {
-    problems.push('PHONE_HASH_KEY: must be set in production');
+  if (env.NODE_ENV !== 'test') {
+    if (cleaned.PHONE_HASH_KEY === undefined || env.PHONE_HASH_KEY === TEST_PHONE_HASH_KEY)
+      problems.push(
+        `PHONE_HASH_KEY: required outside NODE_ENV=test: a secret of at least ${PHONE_HASH_KEY_MIN} characters (e.g. openssl rand -base64 32)`,
+      );
+    else if (env.PHONE_HASH_KEY.length < PHONE_HASH_KEY_MIN)
+      problems.push(`PHONE_HASH_KEY: expected at least ${PHONE_HASH_KEY_MIN} characters`);
   }
   if (env.INVITE_CHANNEL_ORDER.includes('zns')) {
     // ZNS goes by phone: the number is kept encrypted until the invitation is decided.

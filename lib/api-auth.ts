@@ -1,7 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ApiKey } from '../models/api-key';
-import { Unit } from '../models/unit';
 import { decryptSecret, encryptSecret, parseSecretsKey } from '../bot/channels/zalo/token-crypto';
 import { key as redisKey } from './redis';
 
@@ -129,25 +128,4 @@ export async function authenticate(
 /** What a client computes: hex HMAC-SHA256 of `<timestamp>.<raw body>`. */
 export function signBody(secret: string, timestamp: string, rawBody: Buffer): string {
   return createHmac('sha256', secret).update(`${timestamp}.`, 'utf8').update(rawBody).digest('hex');
-}
-
-/**
- * True when `unitCode` is one of `scope` or below one of them. "Below" follows parentCode (a
- * commune of a district) and successorCode (a unit merged into a scoped unit), so a key of a new
- * merged commune may still post events under the codes of the communes it absorbed.
- */
-export async function unitInScope(unitCode: string, scope: string[]): Promise<boolean> {
-  if (scope.length === 0) return true;
-  const wanted = new Set(scope);
-  const seen = new Set<string>();
-  let frontier = [unitCode];
-  for (let depth = 0; depth < 12 && frontier.length > 0; depth++) {
-    if (frontier.some((c) => wanted.has(c))) return true;
-    frontier.forEach((c) => seen.add(c));
-    const units = await Unit.find({ code: { $in: frontier } }, { parentCode: 1, successorCode: 1 }).lean();
-    frontier = units
-      .flatMap((u) => [u.parentCode, u.successorCode])
-      .filter((c): c is string => !!c && !seen.has(c));
-  }
-  return false;
 }

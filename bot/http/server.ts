@@ -1,4 +1,15 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import secureJson from 'secure-json-parse';
+import { logger as rootLogger, type Logger } from '../../lib/logger';
+import { installRateLimits, type RateLimitOptions } from './rate-limit';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,25 +27,89 @@ export interface HttpServerOptions {
    * address the counter-network integrity rule sees.
    */
   trustProxy?: boolean | string;
-  logger?: boolean;
+  /** Where request lines and errors go (default: the process logger). */
+  log?: Logger;
+  /** Request budgets (bot/http/rate-limit.ts); none: nothing is limited. */
+  rateLimits?: RateLimitOptions;
+}
+
+/** JSON nested deeper than this is refused: no request of ours needs it, and deep values overflow the stack of what reads them. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * What a request line may say: the route pattern, never the URL (the survey token is in the path
+ * of /s/<token>, queries may carry anything), no headers (keys, signatures, cookies), no body.
+ */
+const serializers = {
+  req: (req: FastifyRequest) => ({ method: req.method, route: req.routeOptions?.url ?? null }),
+  res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }),
+};
+
+/** One line per request, when it ends (fastify writes two by default), through the serializers above. */
+class RequestLines extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    _req: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const line = { req: reply.request, res: reply, ms: Math.round(reply.elapsedTime) };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+
+  // fastify's line names the raw URL.
+  override routeNotFound(req: FastifyRequest): void {
+    req.log.info({ req }, 'route not found');
+  }
+}
+
+function deeperThan(value: unknown, max: number): boolean {
+  // Iterative: the point is not to recurse over a hostile value.
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function badRequest(message: string): Error & { statusCode: number } {
+  return Object.assign(new Error(message), { statusCode: 400 });
 }
 
 /**
  * The one HTTP server of a process: webhooks, the REST API and pages are plugins registered on it.
  * JSON bodies are parsed here (not by each route) so every route gets the same answers to bad
- * input: 400 for malformed JSON, 413 over the body limit, 415 for other content types on JSON
- * routes.
+ * input: 400 for malformed JSON, prototype-poisoning keys or nesting deeper than MAX_JSON_DEPTH,
+ * 413 over the body limit, 415 for any other content type (the web chat adds its form parser for
+ * /s/*). Every request gets an id (X-Request-Id), a log line (route pattern, status, time) and,
+ * on a 5xx, an error line with the error.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const log = (opts.log ?? rootLogger).child({ component: 'http' }, { serializers });
+  // Typed as fastify's logger, so the instance keeps fastify's default generics.
+  const loggerInstance: FastifyBaseLogger = log;
   const app = Fastify({
-    logger: false,
+    loggerInstance,
+    logController: new RequestLines(),
+    genReqId: () => randomUUID(),
     bodyLimit: opts.bodyLimit,
     // Stateless processes behind a proxy: the client address comes from X-Forwarded-For set by it.
     trustProxy: opts.trustProxy ?? 'loopback',
     return503OnClosing: true,
   });
 
-  app.removeContentTypeParser('application/json');
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+
+  // fastify's text/plain parser would hand JSON routes a string: every other type is a 415.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const raw = body as Buffer;
     req.rawBody = raw;
@@ -42,19 +117,40 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       done(null, undefined);
       return;
     }
+    let value: unknown;
     try {
-      done(null, JSON.parse(raw.toString('utf8')) as unknown);
-    } catch {
-      const err = new Error('malformed JSON body') as Error & { statusCode: number };
-      err.statusCode = 400;
-      done(err, undefined);
+      // fastify's own parser: refuses __proto__ and constructor.prototype keys.
+      value = secureJson.parse(raw, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+    } catch (err) {
+      const poisoned = /forbidden prototype/.test((err as Error).message);
+      done(
+        badRequest(
+          poisoned
+            ? 'forbidden key (__proto__ or constructor.prototype) in JSON body'
+            : 'malformed JSON body',
+        ),
+        undefined,
+      );
+      return;
     }
+    if (deeperThan(value, MAX_JSON_DEPTH))
+      done(badRequest(`JSON body nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    else done(null, value);
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     const code =
-      status === 413 ? 'body_too_large' : status === 400 ? 'bad_request' : status === 415 ? 'unsupported_media_type' : status >= 500 ? 'internal' : 'error';
+      status === 413
+        ? 'body_too_large'
+        : status === 400
+          ? 'bad_request'
+          : status === 415
+            ? 'unsupported_media_type'
+            : status >= 500
+              ? 'internal'
+              : 'error';
+    if (status >= 500) req.log.error({ err, req }, 'request failed');
     void reply.status(status).send({ error: code, message: status >= 500 ? 'internal error' : err.message });
   });
 
@@ -62,6 +158,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     void reply.status(404).send({ error: 'not_found', message: 'no such route' });
   });
 
+  installRateLimits(app, opts.rateLimits ?? null);
   return app;
 }
 

@@ -108,6 +108,8 @@ export type DossierEvent = z.output<typeof dossierEventSchema>;
 export interface FieldIssue {
   path: string;
   message: string;
+  /** For a unit that no longer existed on the dossier's date: the units that took it over. */
+  successors?: string[];
 }
 
 export function issuesOf(error: z.ZodError, rename: (path: string) => string = (p) => p): FieldIssue[] {

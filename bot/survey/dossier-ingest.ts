@@ -1,11 +1,11 @@
-import type { Types } from 'mongoose';
+import type { Types, UpdateQuery } from 'mongoose';
 import type { Env } from '../../config/env';
 import { phoneHashOf } from '../../lib/phone';
 import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
-import { Dossier } from '../../models/dossier';
-import { Unit } from '../../models/unit';
+import { Dossier, type DossierDoc } from '../../models/dossier';
 import { SURVEY_STATUSES, type DossierEvent, type FieldIssue } from './dossier-event';
+import { dossierUnit, dossierUnitDate } from './dossier-unit';
 import { markStage } from './funnel';
 import { surveyLinks, type SurveyLinks } from './links';
 import { issueSurveyToken } from './token';
@@ -21,11 +21,25 @@ export interface OutreachScheduler {
 }
 
 export interface IngestDeps {
-  env: Pick<Env, 'PHONE_HASH_KEY' | 'SURVEY_TOKEN_TTL_HOURS' | 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME'> & ZnsEnv;
+  env: Pick<Env, 'PHONE_HASH_KEY' | 'SURVEY_TOKEN_TTL_HOURS' | 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME'> &
+    ZnsEnv;
   outreach?: OutreachScheduler;
   now?: Date;
   source?: string;
+  /**
+   * The units the caller may write, subtree-expanded (bot/http/api-caller.ts): the dossier's unit
+   * must be one of them, and so must the unit of a dossier already stored under the same code.
+   * Absent or null: every unit (the CLI import, an unscoped key).
+   */
+  units?: readonly string[] | null;
 }
+
+/**
+ * Why an event was not stored: `invalid` a wrong field (422), `forbidden` its unit is outside the
+ * caller's units (403), `elsewhere` its code belongs to a dossier of a unit outside them (404: the
+ * issue says nothing about that dossier).
+ */
+export type IngestRefusal = 'invalid' | 'forbidden' | 'elsewhere';
 
 export type IngestResult =
   | {
@@ -33,36 +47,53 @@ export type IngestResult =
       created: boolean;
       code: string;
       status: string;
+      /** The unit the dossier is stored under; `unitMappedFrom` the posted one when it had ended. */
+      unitCode: string;
+      unitMappedFrom: string | null;
       survey: (SurveyLinks & { expiresAt: string }) | null;
     }
-  | { ok: false; issues: FieldIssue[] };
+  | { ok: false; reason: IngestRefusal; issues: FieldIssue[] };
 
 const ENDED = new Set(['finished', 'returned', 'cancelled']);
+const ELSEWHERE: IngestResult = {
+  ok: false,
+  reason: 'elsewhere',
+  issues: [{ path: 'code', message: "no dossier with this code among the key's units" }],
+};
 
 /**
  * Stores one dossier event, idempotently by dossier code: the same event twice gives the same
  * dossier and the same survey token. Only finished/returned dossiers get a survey. The phone
  * number is stored as its keyed hash (matching contacts across channels); the plain number only
  * when the channel order contains ZNS, sealed, until the invitation is decided (zns-phone.ts).
+ * A refused event writes nothing: the dossier is the first write, and it cannot touch a dossier
+ * outside the caller's units.
  */
 export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps): Promise<IngestResult> {
   const now = deps.now ?? new Date();
-  // A merged unit (validTo past, successorCode set) still exists under its old code: accepted.
-  const unit = await Unit.exists({ code: event.unitCode });
-  if (!unit) return { ok: false, issues: [{ path: 'unitCode', message: 'unknown unit code' }] };
+  const units = deps.units ?? null;
+  const unit = await dossierUnit(event.unitCode, dossierUnitDate(event, now));
+  if (!unit.ok) return { ok: false, reason: 'invalid', issues: [unit.issue] };
+  if (units && !units.includes(unit.unitCode)) {
+    const named = unit.mappedFrom ? `${unit.mappedFrom} (now ${unit.unitCode})` : unit.unitCode;
+    return {
+      ok: false,
+      reason: 'forbidden',
+      issues: [{ path: 'unitCode', message: `this key may not post events of unit ${named}` }],
+    };
+  }
 
+  const existing = await Dossier.findOne({ code: event.code }, { status: 1, unitCode: 1 }).lean();
+  if (existing && units && !units.includes(existing.unitCode)) return ELSEWHERE;
+  // Events may arrive out of order: an ended dossier does not go back to received/processing.
+  const keepStatus = existing && ENDED.has(existing.status) && !ENDED.has(event.status);
   const phoneHash = event.applicant?.phone
     ? phoneHashOf(event.applicant.phone, deps.env.PHONE_HASH_KEY)
     : null;
-  const contactIds = await linkContacts(event, phoneHash);
-
-  const existing = await Dossier.findOne({ code: event.code }, { status: 1 }).lean();
-  // Events may arrive out of order: an ended dossier does not go back to received/processing.
-  const keepStatus = existing && ENDED.has(existing.status) && !ENDED.has(event.status);
   const fields: Record<string, unknown> = {
     procedureCode: event.procedureCode,
     procedureName: event.procedureName,
-    unitCode: event.unitCode,
+    unitCode: unit.unitCode,
     channel: event.channel,
     onlineLevel: event.onlineLevel,
     receivedAt: event.receivedAt,
@@ -73,32 +104,34 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
   };
   if (!keepStatus) fields.status = event.status;
   if (phoneHash) fields.applicantPhoneHash = phoneHash;
-  const update = {
-    $set: fields,
-    $setOnInsert: { source: deps.source ?? 'api' },
-    ...(contactIds.length > 0 ? { $addToSet: { contactIds: { $each: contactIds } } } : {}),
-  };
-  let created = false;
-  try {
-    const before = await Dossier.findOneAndUpdate({ code: event.code }, update, {
-      upsert: true,
-      returnDocument: 'before',
-      lean: true,
-    });
-    created = before === null;
-  } catch (err) {
-    // Two first deliveries raced on the unique code: the loser updates the winner's document.
-    if (!isDuplicateKey(err)) throw err;
-    await Dossier.updateOne({ code: event.code }, update);
-  }
+  const written = await upsertDossier(
+    event.code,
+    { $set: fields, $setOnInsert: { source: deps.source ?? 'api' } },
+    units,
+  );
+  if (written === 'elsewhere') return ELSEWHERE;
+  const created = written === 'created';
+  const contactIds = await linkContacts(event, phoneHash);
+  if (contactIds.length > 0)
+    await Dossier.updateOne(inUnits(event.code, units), { $addToSet: { contactIds: { $each: contactIds } } });
 
   const status = keepStatus && existing ? existing.status : event.status;
-  if (!SURVEY_STATUSES.has(status)) return { ok: true, created, code: event.code, status, survey: null };
+  const stored = {
+    ok: true as const,
+    created,
+    code: event.code,
+    status,
+    unitCode: unit.unitCode,
+    unitMappedFrom: unit.mappedFrom,
+  };
+  if (!SURVEY_STATUSES.has(status)) return { ...stored, survey: null };
 
   const issued = await issueSurveyToken(event.code, now, deps.env.SURVEY_TOKEN_TTL_HOURS);
   if (issued.created) await markStage(event.code, 'invited', now);
   const sealed =
-    znsEnabled(deps.env) && event.applicant?.phone ? sealPhone(deps.env, event.code, event.applicant.phone) : null;
+    znsEnabled(deps.env) && event.applicant?.phone
+      ? sealPhone(deps.env, event.code, event.applicant.phone)
+      : null;
   const keepsPhone = sealed !== null && (await keepPhoneForZns(event.code, sealed, now));
   // Scheduling again on a repeat is harmless (stable job ids) and repairs a crash between the
   // token and the enqueue.
@@ -113,12 +146,40 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
       now,
     );
   return {
-    ok: true,
-    created,
-    code: event.code,
-    status,
+    ...stored,
     survey: { ...surveyLinks(deps.env, issued.token), expiresAt: issued.expiresAt.toISOString() },
   };
+}
+
+function inUnits(code: string, units: readonly string[] | null): Record<string, unknown> {
+  return units ? { code, unitCode: { $in: units } } : { code };
+}
+
+/**
+ * Upserts the dossier `code`, matching only a dossier of `units` (null: any): the write itself
+ * cannot take over another unit's dossier, whatever happened since the caller looked. A dossier
+ * of another unit makes the upsert's insert hit the unique code: 'elsewhere', nothing written.
+ */
+export async function upsertDossier(
+  code: string,
+  update: UpdateQuery<DossierDoc>,
+  units: readonly string[] | null,
+): Promise<'created' | 'updated' | 'elsewhere'> {
+  const filter = inUnits(code, units);
+  try {
+    const before = await Dossier.findOneAndUpdate(filter, update, {
+      upsert: true,
+      returnDocument: 'before',
+      lean: true,
+    });
+    return before === null ? 'created' : 'updated';
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  // The code exists: either a first delivery of the same dossier won a race with ours (it is in
+  // `units`: update it) or the dossier is another unit's.
+  const r = await Dossier.updateOne(filter, update);
+  return r.matchedCount === 1 ? 'updated' : 'elsewhere';
 }
 
 /**

@@ -53,6 +53,7 @@ beforeAll(async () => {
       token === 'TOKEN1' ? { ok: true, dossier: { code: 'H57.22-260301-0001', unitCode: 'H57.22', procedureCode: '1.0001', channel: 'in_person' } } : { ok: false, reason: 'unknown' },
   });
   const env = parseEnv({
+    NODE_ENV: 'test',
     ZALO_APP_ID: fake.appId,
     ZALO_APP_SECRET: fake.appSecret,
     ZALO_OA_SECRET_KEY: fake.oaSecretKey,

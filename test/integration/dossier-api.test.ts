@@ -11,6 +11,9 @@ import { surveyPageRoutes } from '../../bot/http/routes/survey-pages';
 import { Dossier } from '../../models/dossier';
 import { Contact } from '../../models/contact';
 import { Unit } from '../../models/unit';
+import { upsertDossier } from '../../bot/survey/dossier-ingest';
+import { verifySurveyToken } from '../../bot/survey/token';
+import { expandUnits } from '../../workers/aggregation/units';
 import { InvitationStat } from '../../models/invitation';
 import type { AppContext } from '../../app/context';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
@@ -30,6 +33,11 @@ let prefix: string;
 let key: string;
 let scopedKey: string;
 let signer: { keyId: string; secret: string };
+let phongQuangKey: string;
+let oldCommuneKey: string;
+/** 30/6/2025 23:59:59 and 1/7/2025 00:00 in Asia/Ho_Chi_Minh. */
+const LAST_OLD_DAY = new Date('2025-06-30T16:59:59Z');
+const FIRST_NEW_DAY = new Date('2025-06-30T17:00:00Z');
 
 function event(over: Record<string, unknown> = {}): Record<string, unknown> & { code: string } {
   return {
@@ -115,9 +123,70 @@ beforeAll(async () => {
       successorCode: 'PQ-NEW',
     },
     { code: 'PQ-NEW', name: 'Phường Phong Quảng', level: 'ward', parentCode: '46' },
+    // Merged on 1/7/2025 into one commune (cli/seed-data/units.ts).
+    {
+      code: '19870',
+      name: 'Xã Quảng Thái',
+      level: 'commune',
+      parentCode: '477',
+      validTo: LAST_OLD_DAY,
+      successorCode: 'QD-DAN-DIEN',
+    },
+    {
+      code: 'QD-DAN-DIEN',
+      name: 'Xã Đan Điền',
+      level: 'commune',
+      parentCode: '46',
+      validFrom: FIRST_NEW_DAY,
+    },
+    // Split between two units.
+    {
+      code: '478',
+      name: 'Huyện Tách Đôi',
+      level: 'district',
+      parentCode: '46',
+      validTo: LAST_OLD_DAY,
+      successorCodes: ['QD-NEW', 'PQ-NEW'],
+    },
+    // Merged twice: into MID-B on 1/7/2025, MID-B into NEW-C on 1/7/2026.
+    {
+      code: 'OLD-A',
+      name: 'Xã A',
+      level: 'commune',
+      parentCode: '46',
+      validTo: LAST_OLD_DAY,
+      successorCode: 'MID-B',
+    },
+    {
+      code: 'MID-B',
+      name: 'Xã B',
+      level: 'commune',
+      parentCode: '46',
+      validFrom: FIRST_NEW_DAY,
+      validTo: new Date('2026-06-30T16:59:59Z'),
+      successorCode: 'NEW-C',
+    },
+    {
+      code: 'NEW-C',
+      name: 'Xã C',
+      level: 'commune',
+      parentCode: '46',
+      validFrom: new Date('2026-06-30T17:00:00Z'),
+    },
+    // Its successor is missing from the units collection.
+    {
+      code: 'LOST-1',
+      name: 'Xã Mất',
+      level: 'commune',
+      parentCode: '46',
+      validTo: LAST_OLD_DAY,
+      successorCode: 'NOWHERE',
+    },
   ]);
   key = (await createApiKey({ name: 'một cửa tỉnh' })).key;
   scopedKey = (await createApiKey({ name: 'xã Quảng Điền', unitCodes: ['QD-NEW'] })).key;
+  phongQuangKey = (await createApiKey({ name: 'phường Phong Quảng', unitCodes: ['PQ-NEW'] })).key;
+  oldCommuneKey = (await createApiKey({ name: 'thị trấn Sịa (cũ)', unitCodes: ['19867'] })).key;
   const s = await createApiKey({ name: 'signed', signing: true, secretsKey: SECRETS_KEY });
   signer = { keyId: s.keyId, secret: s.signingSecret! };
   const ctx: AppContext = { env, log: logger, redis, prefix };
@@ -308,4 +377,195 @@ test('the national portal shape is stored as the same event', async () => {
   expect(bad.json().issues.map((i: { path: string }) => i.path)).toEqual(
     expect.arrayContaining(['KenhThucHien', 'MaTTHC', 'DonViXuLy', 'TrangThaiHoSo']),
   );
+});
+
+describe('a key cannot take over a dossier of a unit outside its units', () => {
+  test("posting another unit's dossier code under one's own unit answers 404, reveals nothing and changes nothing", async () => {
+    const theirs = event({ unitCode: '19873' });
+    const first = await post(theirs);
+    expect(first.statusCode).toBe(201);
+    const token = first.json().survey.token as string;
+    const before = await Dossier.findOne({ code: theirs.code }).lean();
+
+    // The Quảng Điền key names its own (merged) unit and a Telegram chat, with the other dossier's code.
+    const takeover = await post(
+      {
+        ...theirs,
+        unitCode: '19867',
+        officerId: 'cb-999',
+        applicant: { phone: '0987 654 321', telegramChatId: 777000111 },
+      },
+      scopedKey,
+    );
+    expect(takeover.statusCode).toBe(404);
+    expect(takeover.json()).toEqual({
+      error: 'not_found',
+      message: "no dossier with this code among the key's units",
+    });
+    expect(takeover.body).not.toContain(token);
+    expect(takeover.body).not.toMatch(/19873|PQ-NEW/);
+
+    const after = await Dossier.findOne({ code: theirs.code }).lean();
+    expect(after).toEqual(before);
+    expect(after?.unitCode).toBe('19873');
+    expect(await Contact.countDocuments({ channel: 'telegram', channelUserId: '777000111' })).toBe(0);
+    // The same through the portal shape.
+    const dvc = await post(
+      {
+        MaHoSo: theirs.code,
+        MaTTHC: '1.001234',
+        KenhThucHien: '1',
+        TrangThaiHoSo: '9',
+        NgayTiepNhan: '20250314093000',
+        NgayKetThucXuLy: '20250316100000',
+        DonViXuLy: '19867',
+      },
+      scopedKey,
+      '/api/v1/dossiers/dvc',
+    );
+    expect(dvc.statusCode).toBe(404);
+    expect(await Dossier.findOne({ code: theirs.code }).lean()).toEqual(before);
+  });
+
+  test('the owner, and a key of every unit, still update the dossier', async () => {
+    const ev = event({ unitCode: '19873', status: 'processing', finishedAt: null });
+    expect((await post(ev, phongQuangKey)).statusCode).toBe(201);
+    const done = await post(
+      { ...ev, status: 'finished', finishedAt: '2025-03-16T10:00:00+07:00' },
+      phongQuangKey,
+    );
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ status: 'finished', unitCode: '19873' });
+    // The province system may move it to another unit: it covers both.
+    const moved = await post({
+      ...ev,
+      unitCode: 'PQ-NEW',
+      status: 'finished',
+      finishedAt: '2025-03-16T10:00:00+07:00',
+    });
+    expect(moved.statusCode).toBe(200);
+    expect((await Dossier.findOne({ code: ev.code }).lean())?.unitCode).toBe('PQ-NEW');
+  });
+
+  test('the write itself matches only a dossier of the units, so a race past the check cannot move it', async () => {
+    const code = `RACE-${randomBytes(3).toString('hex')}`;
+    await Dossier.create({
+      code,
+      procedureCode: 'P1',
+      unitCode: '19873',
+      channel: 'in_person',
+      status: 'processing',
+    });
+    const units = await expandUnits(['QD-NEW']);
+    const r = await upsertDossier(code, { $set: { unitCode: '19867', status: 'finished' } }, units);
+    expect(r).toBe('elsewhere');
+    expect(await Dossier.findOne({ code }).lean()).toMatchObject({ unitCode: '19873', status: 'processing' });
+    expect(await upsertDossier(code, { $set: { status: 'finished' } }, await expandUnits(['PQ-NEW']))).toBe(
+      'updated',
+    );
+  });
+
+  test('two keys posting the same new code at once: one stores it, the other gets 404', async () => {
+    for (let i = 0; i < 8; i++) {
+      const ev = event();
+      const [a, b] = await Promise.all([
+        post({ ...ev, unitCode: '19867' }, scopedKey),
+        post({ ...ev, unitCode: '19873' }, phongQuangKey),
+      ]);
+      expect([a.statusCode, b.statusCode].sort()).toEqual([201, 404]);
+      const winner = a.statusCode === 201 ? a : b;
+      const stored = await Dossier.findOne({ code: ev.code }).lean();
+      expect(stored?.unitCode).toBe(a.statusCode === 201 ? '19867' : '19873');
+      expect(stored?.survey?.token).toBe(winner.json().survey.token);
+    }
+  });
+});
+
+describe('a dossier naming a unit that no longer existed on its dates', () => {
+  const late = {
+    receivedAt: '2026-11-05T09:00:00+07:00',
+    dueAt: null,
+    finishedAt: '2026-11-06T10:00:00+07:00',
+  };
+
+  test('is stored under the unit it was merged into, so its answers count there', async () => {
+    const ev = event({ unitCode: '19870', ...late });
+    const res = await post(ev);
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ unitCode: 'QD-DAN-DIEN', unitMappedFrom: '19870' });
+    expect((await Dossier.findOne({ code: ev.code }).lean())?.unitCode).toBe('QD-DAN-DIEN');
+    // The survey's answers take their unit from the dossier the token resolves to.
+    const v = await verifySurveyToken(
+      res.json().survey.token as string,
+      new Date('2026-11-06T12:00:00+07:00'),
+    );
+    expect(v.ok && v.dossier.unitCode).toBe('QD-DAN-DIEN');
+    // The repeat maps the same way and stays one dossier.
+    const again = await post(ev);
+    expect(again.statusCode).toBe(200);
+    expect(again.json().unitCode).toBe('QD-DAN-DIEN');
+  });
+
+  test('is judged on its reception date: received before the merger, it keeps the old unit', async () => {
+    const ev = event({
+      unitCode: '19870',
+      receivedAt: '2025-06-30T16:00:00+07:00',
+      finishedAt: '2025-07-03T10:00:00+07:00',
+    });
+    const res = await post(ev);
+    expect(res.statusCode).toBe(201);
+    expect(res.json().unitCode).toBe('19870');
+    expect(res.json()).not.toHaveProperty('unitMappedFrom');
+    // Without a reception date, the finishing date decides.
+    const noReception = event({
+      unitCode: '19870',
+      receivedAt: null,
+      finishedAt: '2025-07-03T10:00:00+07:00',
+    });
+    expect((await post(noReception)).json().unitCode).toBe('QD-DAN-DIEN');
+  });
+
+  test('follows a chain of mergers to the unit valid on its date', async () => {
+    expect((await post(event({ unitCode: 'OLD-A', ...late }))).json()).toMatchObject({
+      unitCode: 'NEW-C',
+      unitMappedFrom: 'OLD-A',
+    });
+    const between = event({
+      unitCode: 'OLD-A',
+      receivedAt: '2025-12-01T09:00:00+07:00',
+      finishedAt: '2025-12-02T09:00:00+07:00',
+    });
+    expect((await post(between)).json()).toMatchObject({ unitCode: 'MID-B', unitMappedFrom: 'OLD-A' });
+  });
+
+  test('is refused with 422 naming the successors when the unit was split, or its successor is unknown', async () => {
+    const split = event({ unitCode: '478', ...late });
+    const res = await post(split);
+    expect(res.statusCode).toBe(422);
+    const issue = res.json().issues[0];
+    expect(issue).toMatchObject({ path: 'unitCode', successors: ['QD-NEW', 'PQ-NEW'] });
+    expect(issue.message).toContain('QD-NEW, PQ-NEW');
+    expect(issue.message).toContain('2025-06-30');
+    expect(await Dossier.countDocuments({ code: split.code })).toBe(0);
+    const lost = await post(event({ unitCode: 'LOST-1', ...late }));
+    expect(lost.statusCode).toBe(422);
+    expect(lost.json().issues[0]).toMatchObject({ path: 'unitCode', successors: ['NOWHERE'] });
+  });
+
+  test("the key's units are checked against the unit stored: the successor's key may use the old code, the old unit's key may not", async () => {
+    const bySuccessor = event({ unitCode: '19867', ...late });
+    const ok = await post(bySuccessor, scopedKey);
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json().unitCode).toBe('QD-NEW');
+    const byOld = event({ unitCode: '19867', ...late });
+    const refused = await post(byOld, oldCommuneKey);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toEqual({
+      error: 'forbidden',
+      message: 'this key may not post events of unit 19867 (now QD-NEW)',
+    });
+    expect(await Dossier.countDocuments({ code: byOld.code })).toBe(0);
+    // Its own dossiers from before the merger are still its own.
+    expect((await post(event({ unitCode: '19867' }), oldCommuneKey)).statusCode).toBe(201);
+  });
 });

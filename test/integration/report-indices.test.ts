@@ -2,6 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { parse as parseContentDisposition } from 'content-disposition';
 import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
 import { parseEnv } from '../../config/env';
@@ -70,6 +71,8 @@ beforeAll(async () => {
     { code: '19867', name: 'Thị trấn Sịa', level: 'town', parentCode: '477', validTo: new Date('2025-06-30T00:00:00Z'), successorCode: 'QD-NEW' },
     { code: '19882', name: 'Xã Quảng Phước', level: 'commune', parentCode: '477', validTo: new Date('2025-06-30T00:00:00Z'), successorCode: 'QD-NEW' },
     { code: 'QD-NEW', name: 'Xã Quảng Điền', level: 'commune', parentCode: '46', validFrom: new Date('2025-07-01T00:00:00Z') },
+    // A code no file name or header should carry as is.
+    { code: 'Xã 1"; x=y', name: 'Đơn vị mã lạ', level: 'agency' },
   ]);
   await respond('19867', '2025-03-03T02:00:00Z', [5, 5, 5, 5, 5, 5], { officer: 'A', procedure: 'P1', channel: 'in_person' });
   await respond('19867', '2025-03-04T02:00:00Z', [4, 4, 4, 4, 0, 4], { officer: 'A', procedure: 'P1', channel: 'online', level: 4 });
@@ -191,8 +194,35 @@ test('`hailong report --format xlsx` writes a workbook whose cells read back rig
 
 async function get(url: string, key?: string) {
   const r = await fetch(base + url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  return { status: r.status, type: r.headers.get('content-type') ?? '', body: Buffer.from(await r.arrayBuffer()) };
+  return { status: r.status, type: r.headers.get('content-type') ?? '', disposition: r.headers.get('content-disposition'), body: Buffer.from(await r.arrayBuffer()) };
 }
+
+test('a report file is named from the unit code made safe, whatever the unit query says', async () => {
+  const csv = await get(`/api/v1/reports/indices?unit=${encodeURIComponent('Xã 1"; x=y')}&period=2025-03&format=csv`, allKey);
+  expect(csv.status).toBe(200);
+  expect(csv.disposition).toBe('attachment; filename=bao-cao-hai-long-X__1___x_y-2025-03.csv');
+  expect(parseContentDisposition(csv.disposition!)).toEqual({ type: 'attachment', parameters: { filename: 'bao-cao-hai-long-X__1___x_y-2025-03.csv' } });
+  const xlsx = await get('/api/v1/reports/indices?unit=477&period=2025-03&format=xlsx', allKey);
+  expect(xlsx.disposition).toBe('attachment; filename=bao-cao-hai-long-477-2025-03.xlsx');
+});
+
+test('a unit that does not exist answers 404 on every report, for any key', async () => {
+  const injected = encodeURIComponent(`477"; filename*=UTF-8''evil.exe; x="`);
+  for (const url of [
+    `/api/v1/reports/indices?unit=${injected}&period=2025-03&format=csv`,
+    '/api/v1/reports/indices?unit=99999&period=2025-03',
+    '/api/v1/reports/ranking?unit=99999&period=2025-03',
+    '/api/v1/reports/flags?unit=99999&from=2025-03-01&to=2025-03-31',
+    '/api/v1/reports/cases?unit=99999&period=2025',
+  ]) {
+    for (const k of [allKey, newCommuneKey]) {
+      const r = await get(url, k);
+      expect([url, r.status]).toEqual([url, 404]);
+      expect((JSON.parse(r.body.toString()) as { error: string }).error).toBe('not_found');
+      expect(r.disposition).toBeNull();
+    }
+  }
+});
 
 test('the API reads only the caller units and serves the same report', async () => {
   expect((await get('/api/v1/reports/indices?unit=477&period=2025-03')).status).toBe(401);

@@ -14,21 +14,54 @@ export interface ReportFile {
   report: Report;
 }
 
+/**
+ * A file name part from a unit code: letters, digits, '.', '_' and '-' only, so that neither a
+ * header (Content-Disposition) nor a path (the CLI's output file) can be steered by the code.
+ */
+export function fileNamePart(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+}
+
 /** One place that renders a report in each format, for the CLI and the API alike. */
-export async function renderReport(q: ReportQuery & { format: ReportFormat; rankingMinN?: number }): Promise<ReportFile> {
+export async function renderReport(
+  q: ReportQuery & { format: ReportFormat; rankingMinN?: number },
+): Promise<ReportFile> {
   const report = await buildReport(q);
-  const base = `bao-cao-hai-long-${q.unit}-${report.period}`;
+  const base = `bao-cao-hai-long-${fileNamePart(q.unit)}-${fileNamePart(report.period)}`;
   if (q.format === 'json') {
-    return { format: 'json', contentType: 'application/json; charset=utf-8', filename: `${base}.json`, body: Buffer.from(JSON.stringify(report, null, 2) + '\n'), report };
+    return {
+      format: 'json',
+      contentType: 'application/json; charset=utf-8',
+      filename: `${base}.json`,
+      body: Buffer.from(JSON.stringify(report, null, 2) + '\n'),
+      report,
+    };
   }
   if (q.format === 'csv') {
-    return { format: 'csv', contentType: 'text/csv; charset=utf-8', filename: `${base}.csv`, body: Buffer.from(reportCsv(report), 'utf8'), report };
+    return {
+      format: 'csv',
+      contentType: 'text/csv; charset=utf-8',
+      filename: `${base}.csv`,
+      body: Buffer.from(reportCsv(report), 'utf8'),
+      report,
+    };
   }
   const [ranking, cases] = await Promise.all([
-    buildRanking({ parent: q.unit, period: q.period, units: q.units, ...(q.rankingMinN !== undefined ? { minN: q.rankingMinN } : {}) }),
+    buildRanking({
+      parent: q.unit,
+      period: q.period,
+      units: q.units,
+      ...(q.rankingMinN !== undefined ? { minN: q.rankingMinN } : {}),
+    }),
     listCases({ unit: q.unit, period: q.period, units: q.units }),
   ]);
   const wb = await buildWorkbook({ report, ranking, cases, generatedAt: q.now ?? new Date() });
   const body = Buffer.from(await wb.xlsx.writeBuffer());
-  return { format: 'xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', filename: `${base}.xlsx`, body, report };
+  return {
+    format: 'xlsx',
+    contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    filename: `${base}.xlsx`,
+    body,
+    report,
+  };
 }

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../../app/context';
-import { authenticate, unitInScope } from '../../../lib/api-auth';
 import { parseDossierEvent, type ParsedEvent } from '../../survey/dossier-event';
-import { ingestDossierEvent, type OutreachScheduler } from '../../survey/dossier-ingest';
+import { ingestDossierEvent, type IngestRefusal, type OutreachScheduler } from '../../survey/dossier-ingest';
 import { parseDvcEvent } from '../../survey/dvc-event';
+import { apiCaller } from '../api-caller';
 
 export interface DossierRoutesDeps {
   ctx: AppContext;
@@ -12,10 +12,19 @@ export interface DossierRoutesDeps {
   now?: () => Date;
 }
 
+const REFUSED: Record<IngestRefusal, { status: number; error: string }> = {
+  invalid: { status: 422, error: 'invalid_event' },
+  forbidden: { status: 403, error: 'forbidden' },
+  // An object outside the caller's units answers 404: nothing about it (its unit, its token).
+  elsewhere: { status: 404, error: 'not_found' },
+};
+
 /**
  * POST /api/v1/dossiers (our shape) and /api/v1/dossiers/dvc (national portal sync shape).
- * 401 bad credentials, 400 not a JSON object, 422 wrong fields (each with its path), 403 unit
- * outside the key's scope, 201 a new dossier, 200 a repeat or an update. Docs: docs/dossier-api.md.
+ * 401 bad credentials, 429 over a budget, 400 not a JSON object, 422 wrong fields (each with its
+ * path) or a unit that had ended without one successor, 403 unit outside the key's units, 404 a
+ * code that belongs to a dossier outside them, 201 a new dossier, 200 a repeat or an update.
+ * Docs: docs/dossier-api.md.
  */
 export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
   const { ctx } = deps;
@@ -26,23 +35,8 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
     reply: FastifyReply,
     parse: (b: unknown) => ParsedEvent,
   ): Promise<void> {
-    const auth = await authenticate(req.headers, req.rawBody, {
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      ...(ctx.env.SECRETS_KEY ? { secretsKey: ctx.env.SECRETS_KEY } : {}),
-      now,
-    });
-    if (!auth.ok) {
-      ctx.log.info(
-        { route: req.routeOptions.url, reason: auth.reason },
-        'dossier event refused: authentication',
-      );
-      await reply
-        .status(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'unauthorized', message: auth.reason });
-      return;
-    }
+    const caller = await apiCaller(req, reply, { ctx, now, budget: 'dossiers' });
+    if (!caller) return;
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       await reply.status(400).send({ error: 'bad_request', message: 'expected a JSON object' });
@@ -54,33 +48,48 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
       return;
     }
     const event = parsed.event;
-    if (!(await unitInScope(event.unitCode, auth.key.unitCodes))) {
-      ctx.log.info(
-        { keyId: auth.key.keyId, unit: event.unitCode },
-        'dossier event refused: unit outside the key scope',
-      );
-      await reply
-        .status(403)
-        .send({ error: 'forbidden', message: `this key may not post events of unit ${event.unitCode}` });
-      return;
-    }
     const result = await ingestDossierEvent(event, {
       env: ctx.env,
       ...(deps.outreach ? { outreach: deps.outreach } : {}),
       now: now(),
-      source: `api:${auth.key.keyId}`,
+      source: `api:${caller.key.keyId}`,
+      units: caller.units,
     });
     if (!result.ok) {
-      await reply.status(422).send({ error: 'invalid_event', issues: result.issues });
+      const refused = REFUSED[result.reason];
+      req.log.info(
+        { keyId: caller.key.keyId, dossier: event.code, unit: event.unitCode, refusal: result.reason },
+        'dossier event refused',
+      );
+      const issue = result.issues[0];
+      await reply
+        .status(refused.status)
+        .send(
+          result.reason === 'invalid'
+            ? { error: refused.error, issues: result.issues }
+            : { error: refused.error, message: issue?.message ?? refused.error },
+        );
       return;
     }
-    ctx.log.info(
-      { keyId: auth.key.keyId, dossier: result.code, status: result.status, created: result.created },
+    req.log.info(
+      {
+        keyId: caller.key.keyId,
+        dossier: result.code,
+        unit: result.unitCode,
+        ...(result.unitMappedFrom ? { postedUnit: result.unitMappedFrom } : {}),
+        status: result.status,
+        created: result.created,
+      },
       'dossier event stored',
     );
-    await reply
-      .status(result.created ? 201 : 200)
-      .send({ code: result.code, status: result.status, created: result.created, survey: result.survey });
+    await reply.status(result.created ? 201 : 200).send({
+      code: result.code,
+      status: result.status,
+      created: result.created,
+      unitCode: result.unitCode,
+      ...(result.unitMappedFrom ? { unitMappedFrom: result.unitMappedFrom } : {}),
+      survey: result.survey,
+    });
   }
 
   return (app) => {

@@ -1,12 +1,14 @@
+import { create as contentDisposition } from 'content-disposition';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AppContext } from '../../../app/context';
-import { authenticate } from '../../../lib/api-auth';
 import { listCases } from '../../../workers/aggregation/case-list';
 import { listFlags } from '../../../workers/aggregation/integrity-flags';
 import { buildRanking } from '../../../workers/aggregation/ranking';
 import { renderReport } from '../../../workers/aggregation/report-file';
-import { expandUnits, scopedUnits, UnitAccessError } from '../../../workers/aggregation/units';
+import { Unit } from '../../../models/unit';
+import { scopedUnits, UnitAccessError } from '../../../workers/aggregation/units';
+import { apiCaller } from '../api-caller';
 
 export interface ReportRoutesDeps {
   ctx: AppContext;
@@ -25,8 +27,15 @@ const indicesQuery = z.object({
 });
 const rankingQuery = z.object({ unit, period, minN: z.coerce.number().int().min(1).max(100_000).optional() });
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
-const flagsQuery = z.object({ unit, from: day, to: day }).refine((q) => q.from <= q.to, { message: 'from is after to', path: ['from'] });
-const casesQuery = z.object({ unit, period, status: z.enum(['open', 'in_progress', 'closed']).optional(), limit: z.coerce.number().int().min(1).max(10_000).default(1000) });
+const flagsQuery = z
+  .object({ unit, from: day, to: day })
+  .refine((q) => q.from <= q.to, { message: 'from is after to', path: ['from'] });
+const casesQuery = z.object({
+  unit,
+  period,
+  status: z.enum(['open', 'in_progress', 'closed']).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
 
 /**
  * Read API for indices ("tự đánh giá"), trends, breakdowns, ranking, response rate and cases:
@@ -35,31 +44,33 @@ const casesQuery = z.object({ unit, period, status: z.enum(['open', 'in_progress
  * /api/v1/reports/flags?unit&from&to (integrity flags, with whether each response is excluded;
  * excluding is `hailong flags exclude`, an operator's command).
  * The caller is an API key (Bearer); it reads only its units and what lies below or was merged
- * into them (an unscoped key reads every unit). 401 bad key, 403 unit outside scope, 422 bad query.
+ * into them (an unscoped key reads every unit). 401 bad key, 429 over a budget, 422 bad query,
+ * 404 a unit that does not exist (for any key), 403 a unit outside the key's units.
  */
 export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
   const { ctx } = deps;
   const now = deps.now ?? (() => new Date());
 
-  /** The caller's allowed units, subtree-expanded; null = every unit; undefined = replied 401. */
+  /** The caller's allowed units, subtree-expanded; null = every unit; undefined = refused (401, 429). */
   async function callerUnits(req: FastifyRequest, reply: FastifyReply): Promise<string[] | null | undefined> {
-    const auth = await authenticate(req.headers, undefined, {
-      redis: ctx.redis,
-      prefix: ctx.prefix,
-      ...(ctx.env.SECRETS_KEY ? { secretsKey: ctx.env.SECRETS_KEY } : {}),
-      now,
-    });
-    if (!auth.ok) {
-      await reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: auth.reason });
-      return undefined;
-    }
-    return auth.key.unitCodes.length === 0 ? null : expandUnits(auth.key.unitCodes);
+    const caller = await apiCaller(req, reply, { ctx, now, budget: 'reports' });
+    return caller ? caller.units : undefined;
+  }
+
+  /** The same answer for any key: a unit that is not in the units collection has no figures. */
+  async function knownUnit(code: string, reply: FastifyReply): Promise<boolean> {
+    if (await Unit.exists({ code })) return true;
+    await reply.status(404).send({ error: 'not_found', message: `no unit ${code}` });
+    return false;
   }
 
   function parse<T>(schema: z.ZodType<T>, req: FastifyRequest, reply: FastifyReply): T | undefined {
     const r = schema.safeParse(req.query);
     if (r.success) return r.data;
-    void reply.status(422).send({ error: 'invalid_query', issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    void reply.status(422).send({
+      error: 'invalid_query',
+      issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
     return undefined;
   }
 
@@ -84,7 +95,7 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const units = await callerUnits(req, reply);
       if (units === undefined) return;
       const q = parse(indicesQuery, req, reply);
-      if (!q) return;
+      if (!q || !(await knownUnit(q.unit, reply))) return;
       await guarded(reply, async () => {
         const file = await renderReport({
           unit: q.unit,
@@ -98,7 +109,8 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
           ...(q.channel ? { channel: q.channel } : {}),
         });
         void reply.header('content-type', file.contentType);
-        if (file.format !== 'json') void reply.header('content-disposition', `attachment; filename="${file.filename}"`);
+        if (file.format !== 'json')
+          void reply.header('content-disposition', contentDisposition(file.filename));
         await reply.send(file.body);
       });
     });
@@ -107,9 +119,16 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const units = await callerUnits(req, reply);
       if (units === undefined) return;
       const q = parse(rankingQuery, req, reply);
-      if (!q) return;
+      if (!q || !(await knownUnit(q.unit, reply))) return;
       await guarded(reply, async () => {
-        await reply.send(await buildRanking({ parent: q.unit, period: q.period, units, ...(q.minN ? { minN: q.minN } : {}) }));
+        await reply.send(
+          await buildRanking({
+            parent: q.unit,
+            period: q.period,
+            units,
+            ...(q.minN ? { minN: q.minN } : {}),
+          }),
+        );
       });
     });
 
@@ -117,7 +136,7 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const units = await callerUnits(req, reply);
       if (units === undefined) return;
       const q = parse(flagsQuery, req, reply);
-      if (!q) return;
+      if (!q || !(await knownUnit(q.unit, reply))) return;
       await guarded(reply, async () => {
         const flags = await listFlags({ units: await scopedUnits(q.unit, units), from: q.from, to: q.to });
         await reply.send({ unit: q.unit, from: q.from, to: q.to, count: flags.length, flags });
@@ -128,9 +147,15 @@ export function reportRoutes(deps: ReportRoutesDeps): FastifyPluginAsync {
       const units = await callerUnits(req, reply);
       if (units === undefined) return;
       const q = parse(casesQuery, req, reply);
-      if (!q) return;
+      if (!q || !(await knownUnit(q.unit, reply))) return;
       await guarded(reply, async () => {
-        const cases = await listCases({ unit: q.unit, period: q.period, units, limit: q.limit, ...(q.status ? { status: q.status } : {}) });
+        const cases = await listCases({
+          unit: q.unit,
+          period: q.period,
+          units,
+          limit: q.limit,
+          ...(q.status ? { status: q.status } : {}),
+        });
         await reply.send({ unit: q.unit, period: q.period, count: cases.length, cases });
       });
     });

@@ -1,0 +1,149 @@
+import { createHmac } from 'node:crypto';
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Env } from '../../config/env';
+
+/**
+ * Request budgets per minute, counted in Redis under the prefix so that every process of the
+ * deployment shares them (@fastify/rate-limit's Redis store on the producer connection):
+ *  - per client address on the public survey pages (/s/...) and on the API (/api/v1/dossiers*,
+ *    /api/v1/reports/*), counted before authentication, so refused requests count too;
+ *  - per API key, counted once the key is authenticated (an unauthenticated client cannot spend
+ *    someone else's budget by naming their key id): posting dossiers and reading reports apart.
+ * The webhooks (Telegram, Zalo) are not limited: the platforms deliver in bursts from few addresses.
+ * A refused request gets 429 with Retry-After. Addresses are keyed by a keyed hash, never stored.
+ * 0 turns a budget off.
+ */
+export interface RateLimits {
+  webPerAddress: number;
+  apiPerAddress: number;
+  dossiersPerKey: number;
+  reportsPerKey: number;
+}
+
+export type KeyBudget = 'dossiers' | 'reports';
+
+export interface RateLimitOptions {
+  redis: Redis;
+  prefix: string;
+  limits: RateLimits;
+  /** Keys the hash of client addresses (PHONE_HASH_KEY, domain-separated). */
+  hashKey: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Counts one request of an authenticated key; true when it is over budget (429 sent). */
+    limitApiKey(req: FastifyRequest, reply: FastifyReply, budget: KeyBudget, keyId: string): Promise<boolean>;
+  }
+}
+
+const WINDOW_MS = 60_000;
+
+export function rateLimitsOf(env: Env): RateLimits {
+  return {
+    webPerAddress: env.RATE_LIMIT_WEB_PER_MIN,
+    apiPerAddress: env.RATE_LIMIT_API_PER_MIN,
+    dossiersPerKey: env.RATE_LIMIT_DOSSIERS_PER_KEY_PER_MIN,
+    reportsPerKey: env.RATE_LIMIT_REPORTS_PER_KEY_PER_MIN,
+  };
+}
+
+/** Which address budget a route counts against, by its URL pattern; null for none. */
+export function addressBudgetOf(url: string): 'web' | 'api' | null {
+  if (url.startsWith('/s/')) return 'web';
+  if (url === '/api/v1/dossiers' || url.startsWith('/api/v1/dossiers/') || url.startsWith('/api/v1/reports/'))
+    return 'api';
+  return null;
+}
+
+function tooMany(retryAfterS: number): { error: string; message: string } {
+  return {
+    error: 'rate_limited',
+    message: `Quá nhiều yêu cầu, xin vui lòng thử lại sau ${retryAfterS} giây. / Too many requests: retry in ${retryAfterS} s.`,
+  };
+}
+
+/**
+ * Installs the budgets on `app` (before its routes are added: an onRoute hook puts the address
+ * check in front of the routes it covers) and decorates `limitApiKey`. Without options nothing is
+ * limited and `limitApiKey` always admits.
+ */
+export function installRateLimits(app: FastifyInstance, opts: RateLimitOptions | null): void {
+  if (!opts) {
+    app.decorate('limitApiKey', () => Promise.resolve(false));
+    return;
+  }
+  const { limits } = opts;
+  // The plugin's limiter takes its key and maximum from the request: set just before each check.
+  const pending = new WeakMap<FastifyRequest, { subject: string; max: number }>();
+  void app.register(fastifyRateLimit, {
+    global: false,
+    redis: opts.redis,
+    nameSpace: `${opts.prefix}:rl:`,
+    timeWindow: WINDOW_MS,
+    keyGenerator: (req) => pending.get(req)?.subject ?? 'none',
+    max: (req) => pending.get(req)?.max ?? 0,
+  });
+  let check: ReturnType<FastifyInstance['createRateLimit']> | undefined;
+
+  async function admit(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    subject: string,
+    max: number,
+    what: string,
+  ): Promise<boolean> {
+    if (max <= 0) return false;
+    check ??= app.createRateLimit();
+    pending.set(req, { subject, max });
+    let result: Awaited<ReturnType<typeof check>>;
+    try {
+      result = await check(req);
+    } catch (err) {
+      // A limiter that cannot count must not take the service down with it.
+      req.log.warn(
+        { budget: what, err: (err as Error).message },
+        'rate limit not checked: store unavailable',
+      );
+      return false;
+    }
+    if (result.isAllowed || !result.isExceeded) return false;
+    const retryAfter = Math.max(1, result.ttlInSeconds);
+    req.log.info({ route: req.routeOptions.url, budget: what, retryAfter }, 'request refused: rate limited');
+    await reply.status(429).header('retry-after', String(retryAfter)).send(tooMany(retryAfter));
+    return true;
+  }
+
+  const address = (req: FastifyRequest) =>
+    createHmac('sha256', opts.hashKey)
+      .update(`address:${normalizeIP(req.ip)}`)
+      .digest('base64url')
+      .slice(0, 22);
+  const perAddress = (budget: 'web' | 'api', max: number): onRequestAsyncHookHandler =>
+    async function rateLimitByAddress(req, reply) {
+      if (await admit(req, reply, `${budget}:addr:${address(req)}`, max, `${budget}-address`)) return reply;
+      return undefined;
+    };
+  const hooks = {
+    web: perAddress('web', limits.webPerAddress),
+    api: perAddress('api', limits.apiPerAddress),
+  };
+  app.addHook('onRoute', (route) => {
+    const budget = addressBudgetOf(route.url);
+    if (!budget) return;
+    const existing = route.onRequest;
+    route.onRequest = [...(existing ? [existing].flat() : []), hooks[budget]];
+  });
+
+  app.decorate('limitApiKey', (req: FastifyRequest, reply: FastifyReply, budget: KeyBudget, keyId: string) =>
+    admit(
+      req,
+      reply,
+      `${budget}:key:${keyId}`,
+      budget === 'dossiers' ? limits.dossiersPerKey : limits.reportsPerKey,
+      `${budget}-key`,
+    ),
+  );
+}
