@@ -14,6 +14,7 @@ import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
+import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
 import { scheduleDigest } from '../workers/aggregation/digest-schedule';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
@@ -103,7 +104,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     await scheduleDigest(producer.getQueue('aggregate'), env.DIGEST_AT);
   }
 
-  const telegram = await startTelegram({ ctx, service, roles, shutdown });
+  const telegram = await startTelegram({ ctx, service, roles, shutdown, producer });
   const adminChat = env.ADMIN_TELEGRAM_CHAT_ID;
   const tg = telegram.telegram;
   const zalo = startZalo({
@@ -119,6 +120,8 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   });
   if (telegram.telegram) senders.telegram = telegramInvitationSender(telegram.telegram);
   if (zalo) senders.zalo = zaloInvitationSender(zalo.proactive, log);
+  // Case follow-ups to Zalo citizens go through this process's Zalo client (workers/aggregation/cases/case-jobs.ts).
+  setCaseZaloClient(zalo?.client ?? null);
   if (zalo && env.INVITE_CHANNEL_ORDER.includes('zns'))
     senders.zns = znsInvitationSender(znsProactiveSender(ctx, zalo.client), log);
   if (roles.has('workers')) {

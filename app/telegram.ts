@@ -8,8 +8,10 @@ import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
 import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
 import type { ConversationService } from '../bot/conversation/service';
 import type { Shutdown } from '../lib/shutdown';
+import { createCaseGroupActions } from '../workers/aggregation/cases/group-actions';
 import { digestForChat } from '../workers/aggregation/digest';
 import { renderDigest } from '../workers/aggregation/digest-text';
+import type { JobProducer } from '../workers/producer';
 import type { AppContext } from './context';
 import type { Role } from './start';
 
@@ -26,7 +28,14 @@ export interface TelegramRuntime {
  * The Telegram channel of a process. `http` stores incoming updates (webhook); `bot` applies
  * them (drains the inbox, sweeps chats other processes left, polls in polling mode).
  */
-export async function startTelegram(opts: { ctx: AppContext; service: ConversationService; roles: Set<Role>; shutdown: Shutdown }): Promise<TelegramRuntime> {
+export async function startTelegram(opts: {
+  ctx: AppContext;
+  service: ConversationService;
+  roles: Set<Role>;
+  shutdown: Shutdown;
+  /** For the jobs unit groups start (a case's follow-up to the citizen). */
+  producer: JobProducer;
+}): Promise<TelegramRuntime> {
   const { ctx, roles, shutdown } = opts;
   const env = ctx.env;
   if (!env.TELEGRAM_BOT_TOKEN) {
@@ -43,11 +52,13 @@ export async function startTelegram(opts: { ctx: AppContext; service: Conversati
   });
   const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0];
   const turn = createTelegramTurnHandler({ telegram, service: opts.service, log });
-  // `/baocao` in unit groups is answered apart from the survey (which ignores group chats).
+  // Unit groups (`/baocao`, `/ketnoi`, case buttons and replies) apart from the survey (which ignores group chats).
   const groupCommand = createGroupCommandHandler({
     telegram,
     log,
     ...(env.TELEGRAM_BOT_USERNAME ? { botUsername: env.TELEGRAM_BOT_USERNAME } : {}),
+    botId: Number(botId),
+    cases: createCaseGroupActions({ redis: ctx.redis, prefix: ctx.prefix, producer: opts.producer, log }),
     reportFor: async (chatId, day, now) => {
       const f = await digestForChat(chatId, day, now);
       return f ? renderDigest(f) : null;

@@ -20,9 +20,25 @@ const logSchema = new Schema(
   {
     at: { type: Date, required: true },
     by: { type: String, required: true },
-    action: { type: String, enum: ['opened', 'notified', 'acknowledged', 'note', 'escalated', 'closed', 'follow_up_sent', 'reopened'], required: true },
-    /** An official's note. May name people: never logged, shown only to the unit. */
+    action: {
+      type: String,
+      enum: [
+        'opened',
+        'notified',
+        'acknowledged',
+        'note',
+        'escalated',
+        'closed',
+        'follow_up_sent',
+        'follow_up_failed',
+        'reopened',
+      ],
+      required: true,
+    },
+    /** An official's note, or the text sent to the citizen. May name people: never logged, shown only to the unit. */
     note: { type: String, default: null },
+    /** A code, never free text: the channel a follow-up went by, or why it could not be sent (follow-up.ts). */
+    detail: { type: String, default: null },
   },
   { _id: false },
 );
@@ -47,6 +63,11 @@ const caseSchema = new Schema(
     closedAt: { type: Date, default: null },
     closedBy: { type: String, default: null },
     closedOnTime: { type: Boolean, default: null },
+    /** The common resolution chosen on closing (cases/resolutions.ts), or null for a free reason. */
+    resolution: { type: String, default: null },
+    /** The closing follow-up to the citizen is still to be sent (set on closing, cleared by the attempt: follow-up.ts). */
+    followUpPending: { type: Boolean, default: false },
+    /** When the closing follow-up was attempted (sent, or found impossible: the log says which). */
     followUpSentAt: { type: Date, default: null },
     log: { type: [logSchema], default: [] },
   },
@@ -56,6 +77,7 @@ caseSchema.index({ caseId: 1 }, { unique: true });
 caseSchema.index({ unitCode: 1, day: 1 });
 caseSchema.index({ status: 1, dueAt: 1 });
 caseSchema.index({ dossierCode: 1 });
+caseSchema.index({ followUpPending: 1 });
 
 export type CaseDoc = InferSchemaType<typeof caseSchema>;
 export const Case = model('Case', caseSchema);

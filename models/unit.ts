@@ -23,14 +23,19 @@ const unitSchema = new Schema(
     validTo: { type: Date, default: null },
     successorCode: { type: String, default: null },
     successorCodes: { type: [String], default: [] },
-    /** Telegram chat (group) of the unit's responsible people, for alerts and digests. */
+    /**
+     * Telegram chat (group) of the unit's responsible people, for alerts, digests and handling
+     * cases. Set by a one-time code posted in the group (`hailong unit connect-telegram`).
+     */
     alertTelegramChatId: { type: String, default: null },
+    alertTelegramConnectedAt: { type: Date, default: null },
   },
   { timestamps: true },
 );
 unitSchema.index({ code: 1 }, { unique: true });
 unitSchema.index({ parentCode: 1 });
 unitSchema.index({ successorCode: 1 });
+unitSchema.index({ alertTelegramChatId: 1 });
 
 export type UnitDoc = InferSchemaType<typeof unitSchema>;
 export const Unit = model('Unit', unitSchema);

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Methods served: getMe, setWebhook (secret_token 1-256 of A-Za-z0-9_-), deleteWebhook,
  * getWebhookInfo, getUpdates (offset/limit/timeout; 409 while a webhook is set or when a newer
  * getUpdates replaces a pending one), sendMessage (text 1-4096 after HTML parsing,
- * inline_keyboard with callback_data 1-64 bytes or url), sendPhoto (photo URL or file_id),
+ * inline_keyboard with callback_data 1-64 bytes or url, or force_reply), sendPhoto (photo URL or file_id),
  * answerCallbackQuery (text 0-200; "query is too old" when answered twice or unknown),
  * editMessageReplyMarkup / editMessageText ("message is not modified", "message to edit not
  * found"), deleteMessage.
@@ -28,6 +28,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *     o = { copies?: n (same update delivered n times), concurrent?: true (bypass the
  *     per-chat webhook queue: races like double taps and retries) }. Each resolves with the
  *     update_id once the update was delivered (2xx or retries exhausted) or queued.
+ *   const m = fake.groupMember(-100198, 555);     an official in a (super)group
+ *     await m.command('/ketnoi CODE')  await m.send(text)  await m.replyTo(botMessageId, text)
+ *     await m.tapLabel(buttonLabel)                presses a button of the bot's last message in the group that has it
+ *     await m.tap(callbackData, messageId)         a press with any data (forged, or on a forwarded message)
  *   fake.deliverUpdate(body, chatId, o?)          any other update (e.g. my_chat_member)
  *   fake.calls: {method, params, at, outcome}[]   every call, in arrival order
  *   fake.callsOf(method), fake.sentTo(chatId), fake.lastMessageTo(chatId), fake.callbackAnswers()
@@ -55,6 +59,8 @@ export interface SentMessage {
   messageId: number;
   text: string;
   replyMarkup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string; url?: string }>> };
+  /** Sent with reply_markup.force_reply (the client opens a reply to it). */
+  forceReply?: boolean;
   at: number;
 }
 
@@ -291,6 +297,76 @@ export class FakeTelegram {
     };
   }
 
+  /** An official in group `groupId` (a supergroup): messages, commands, replies to the bot, button presses. */
+  groupMember(groupId: number, userId: number, opts: { firstName?: string } = {}) {
+    const from = { id: userId, is_bot: false, first_name: opts.firstName ?? 'Cán bộ', language_code: 'vi' };
+    const chat = { id: groupId, type: 'supergroup', title: 'Nhóm đơn vị' };
+    const botFrom = { id: this.botId, is_bot: true, first_name: 'Hài Lòng', username: 'hailong_test_bot' };
+    const key = String(groupId);
+    const message = (text: string, extra: Record<string, unknown> = {}) => ({
+      message_id: this.allocMessageId(key),
+      from,
+      chat,
+      date: Math.floor(Date.now() / 1000),
+      text,
+      ...extra,
+    });
+    const press = (data: string, messageId: number, text: string, at: number) => {
+      const id = `g${userId}-${++this.cqSeq}`;
+      this.callbackQueries.set(id, { answered: false });
+      return this.push(
+        {
+          callback_query: {
+            id,
+            from,
+            chat_instance: `ci${groupId}`,
+            data,
+            message: { message_id: messageId, chat, date: Math.floor(at / 1000), text, from: botFrom },
+          },
+        },
+        key,
+        {},
+      );
+    };
+    return {
+      send: (text: string) => this.push({ message: message(text) }, key, {}),
+      command: (text: string) =>
+        this.push(
+          {
+            message: message(text, {
+              entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }],
+            }),
+          },
+          key,
+          {},
+        ),
+      /** Replies to a message the bot sent in the group. */
+      replyTo: (messageId: number, text: string) => {
+        const original = this.messages.get(key)?.get(messageId);
+        if (!original) throw new Error(`no bot message ${messageId} in ${groupId}`);
+        const replied = {
+          message_id: messageId,
+          from: botFrom,
+          chat,
+          date: Math.floor(original.at / 1000),
+          text: original.text,
+        };
+        return this.push({ message: message(text, { reply_to_message: replied }) }, key, {});
+      },
+      /** Presses the button whose label contains `label` on the bot's last message in the group that has it. */
+      tapLabel: (label: string) => {
+        const msg = [...this.sentTo(groupId)]
+          .reverse()
+          .find((m) => m.replyMarkup?.inline_keyboard.flat().some((b) => b.text.includes(label)));
+        const button = msg?.replyMarkup?.inline_keyboard.flat().find((b) => b.text.includes(label));
+        if (!msg || !button?.callback_data) throw new Error(`no button "${label}" in ${groupId}`);
+        return press(button.callback_data, msg.messageId, msg.text, msg.at);
+      },
+      /** A press with any data on message `messageId` of the group (a forged or forwarded button). */
+      tap: (data: string, messageId: number) => press(data, messageId, '', Date.now()),
+    };
+  }
+
   /** Creates an update with the next update_id and delivers it (webhook) or queues it (getUpdates). */
   deliverUpdate(
     body: Record<string, unknown>,
@@ -420,7 +496,8 @@ export class FakeTelegram {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid JSON' });
     }
     const lat = this.sendLatencyMs;
-    if (lat && (method === 'sendMessage' || method === 'sendPhoto')) await sleep(lat.min + Math.random() * (lat.max - lat.min));
+    if (lat && (method === 'sendMessage' || method === 'sendPhoto'))
+      await sleep(lat.min + Math.random() * (lat.max - lat.min));
     const at = Date.now();
     const record = (outcome: 'ok' | number) => this.calls.push({ method, params, at, outcome });
 
@@ -563,7 +640,15 @@ export class FakeTelegram {
         }
         const messageId = this.allocMessageId(chatId);
         const markup = this.parseMarkup(p.reply_markup);
-        const msg: SentMessage = { chatId, messageId, text, ...(markup ? { replyMarkup: markup } : {}), at };
+        const forceReply = (markup as { force_reply?: unknown } | undefined)?.force_reply === true;
+        const msg: SentMessage = {
+          chatId,
+          messageId,
+          text,
+          ...(markup && !forceReply ? { replyMarkup: markup } : {}),
+          ...(forceReply ? { forceReply } : {}),
+          at,
+        };
         this.sent.push(msg);
         (this.messages.get(chatId) ?? this.messages.set(chatId, new Map()).get(chatId)!).set(messageId, msg);
         return {
@@ -629,7 +714,8 @@ export class FakeTelegram {
 
   private checkMarkup(m: unknown): string | null {
     if (m === undefined) return null;
-    const markup = this.parseMarkup(m) as { inline_keyboard?: unknown } | undefined;
+    const markup = this.parseMarkup(m) as { inline_keyboard?: unknown; force_reply?: unknown } | undefined;
+    if (markup?.force_reply === true) return null;
     if (!markup || !Array.isArray(markup.inline_keyboard)) return 'unsupported reply markup';
     for (const row of markup.inline_keyboard as unknown[]) {
       if (!Array.isArray(row))

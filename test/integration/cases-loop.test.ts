@@ -12,7 +12,12 @@ import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { aggregationSettings } from '../../workers/aggregation/after-complete';
 import { setCaseNotifier } from '../../workers/aggregation/cases/case-jobs';
 import { escalateOverdue } from '../../workers/aggregation/cases/escalate';
-import { closeCase, recordAction } from '../../workers/aggregation/cases/handling';
+import {
+  acknowledgeCase,
+  addCaseNote,
+  CaseInputError,
+  closeCase,
+} from '../../workers/aggregation/cases/handling';
 import { dissatisfiedItems } from '../../workers/aggregation/cases/open-case';
 import { telegramCaseNotifier, type CaseNotifier } from '../../workers/aggregation/cases/notifier';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
@@ -29,11 +34,33 @@ function payload(id: string, values: number[], reasons: Record<number, string[]>
   const elements = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
   const answers = values.flatMap((v, i) => [
     { questionId: `q${i + 1}`, element: elements[i], type: 'scale5', value: v, text: null },
-    ...(reasons[i] ? [{ questionId: `r${i + 1}`, element: elements[i], type: 'multi_choice', value: reasons[i], text: 'gọi tôi 0912345678' }] : []),
+    ...(reasons[i]
+      ? [
+          {
+            questionId: `r${i + 1}`,
+            element: elements[i],
+            type: 'multi_choice',
+            value: reasons[i],
+            text: 'gọi tôi 0912345678',
+          },
+        ]
+      : []),
   ]);
   return {
     responseId: id,
-    meta: { dossierCode: `DOS-${id}`, unitCode: '19870', procedureCode: '1.004227', officerId: 'OFF9', dossierChannel: 'in_person' as const, onlineLevel: null, surveyChannel: 'telegram' as const, flowKey: 'default', flowVersion: 1, lang: 'vi' as const, startedAt: '2025-05-05T01:00:00.000Z' },
+    meta: {
+      dossierCode: `DOS-${id}`,
+      unitCode: '19870',
+      procedureCode: '1.004227',
+      officerId: 'OFF9',
+      dossierChannel: 'in_person' as const,
+      onlineLevel: null,
+      surveyChannel: 'telegram' as const,
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi' as const,
+      startedAt: '2025-05-05T01:00:00.000Z',
+    },
     answers,
     completedAt: '2025-05-05T02:00:00.000Z',
   };
@@ -55,10 +82,21 @@ beforeAll(async () => {
   setCaseNotifier(recording);
   await Unit.insertMany([
     { code: '477', name: 'Huyện Quảng Điền', level: 'district', alertTelegramChatId: '-100477' },
-    { code: '19870', name: 'Xã Quảng Thái', level: 'commune', parentCode: '477', alertTelegramChatId: '-100198' },
+    {
+      code: '19870',
+      name: 'Xã Quảng Thái',
+      level: 'commune',
+      parentCode: '477',
+      alertTelegramChatId: '-100198',
+    },
     { code: '19873', name: 'Xã Quảng Ngạn', level: 'commune', parentCode: '477' },
   ]);
-  workers = await startWorkers({ ctx: { env, log: logger, redis, prefix }, producer, createConnection: () => testRedis(), queues: ['ingest', 'aggregate', 'outbound'] });
+  workers = await startWorkers({
+    ctx: { env, log: logger, redis, prefix },
+    producer,
+    createConnection: () => testRedis(),
+    queues: ['ingest', 'aggregate', 'outbound'],
+  });
 });
 
 afterAll(async () => {
@@ -81,7 +119,14 @@ test('a 1 or 2 opens one case with a due time and alerts the unit once, without 
   const cases = await Case.find({}).lean();
   expect(cases).toHaveLength(1);
   const c = cases[0];
-  expect(c).toMatchObject({ caseId: 'case-resp-case-0001', dossierCode: 'DOS-resp-case-0001', unitCode: '19870', procedureCode: '1.004227', status: 'open', day: '2025-05-05' });
+  expect(c).toMatchObject({
+    caseId: 'case-resp-case-0001',
+    dossierCode: 'DOS-resp-case-0001',
+    unitCode: '19870',
+    procedureCode: '1.004227',
+    status: 'open',
+    day: '2025-05-05',
+  });
   expect(c.items).toEqual([
     { element: 'CONG_CHUC', questionId: 'q3', value: 2, reasons: ['thai_do', 'khac'] },
     { element: 'TONG_THE', questionId: 'q6', value: 1, reasons: [] },
@@ -112,25 +157,53 @@ test('an overdue case escalates once, to the district above the commune', async 
 });
 
 test('a failed escalation alert is undone so the next run tries again', async () => {
-  await Case.create({ caseId: 'case-y', responseId: 'y', dossierCode: 'DOS-y', unitCode: '19873', items: [], status: 'open', openedAt: new Date('2025-05-01'), dueAt: new Date('2025-05-02'), day: '2025-05-01' });
+  await Case.create({
+    caseId: 'case-y',
+    responseId: 'y',
+    dossierCode: 'DOS-y',
+    unitCode: '19873',
+    items: [],
+    status: 'open',
+    openedAt: new Date('2025-05-01'),
+    dueAt: new Date('2025-05-02'),
+    day: '2025-05-01',
+  });
   const failing: CaseNotifier = { notify: async () => Promise.reject(new Error('telegram down')) };
-  await expect(escalateOverdue({ notifier: failing, now: new Date('2025-05-10T00:00:00Z') })).rejects.toThrow('telegram down');
+  await expect(escalateOverdue({ notifier: failing, now: new Date('2025-05-10T00:00:00Z') })).rejects.toThrow(
+    'telegram down',
+  );
   expect((await Case.findOne({ caseId: 'case-y' }).lean())!.escalatedAt).toBeNull();
   const r = await escalateOverdue({ notifier: recording, now: new Date('2025-05-10T00:00:00Z') });
   expect(r.escalated).toEqual(['case-y']);
 });
 
-test('handling is logged with who and when; closing records on-time and can send a follow-up', async () => {
-  await recordAction('case-resp-case-0001', 'canbo.nguyen', 'acknowledged', null, new Date('2025-05-06T01:00:00Z'));
-  await recordAction('case-resp-case-0001', 'canbo.nguyen', 'note', 'Đã gọi lại công dân', new Date('2025-05-06T02:00:00Z'));
-  const sent: Array<{ caseId: string; text: string }> = [];
-  const r = await closeCase('case-resp-case-0001', 'canbo.nguyen', 'Đã xin lỗi và nhắc nhở cán bộ', {
-    now: new Date('2025-05-07T00:00:00Z'),
-    followUp: { send: async (c) => (sent.push({ caseId: c.caseId, text: c.text }), true) },
-  });
-  expect(r).toEqual({ closed: true, onTime: true, followUpSent: true });
-  expect(sent[0].text).toContain('DOS-resp-case-0001');
-  expect(sent[0].text).toContain('đã xử lý');
+test('handling is logged with who and when; closing records on-time once', async () => {
+  expect(await acknowledgeCase('case-resp-case-0001', 'canbo.nguyen', new Date('2025-05-06T01:00:00Z'))).toBe(
+    'acknowledged',
+  );
+  // A second acknowledgement (another official, a double tap) changes nothing.
+  expect(await acknowledgeCase('case-resp-case-0001', 'canbo.tran', new Date('2025-05-06T01:00:01Z'))).toBe(
+    'already',
+  );
+  await addCaseNote(
+    'case-resp-case-0001',
+    'canbo.nguyen',
+    'Đã gọi lại công dân',
+    new Date('2025-05-06T02:00:00Z'),
+  );
+  await expect(addCaseNote('case-resp-case-0001', 'canbo.nguyen', '   ')).rejects.toBeInstanceOf(
+    CaseInputError,
+  );
+  await expect(
+    closeCase('case-resp-case-0001', 'canbo.nguyen', { resolution: 'no-such' }, { followUp: true }),
+  ).rejects.toBeInstanceOf(CaseInputError);
+  const r = await closeCase(
+    'case-resp-case-0001',
+    'canbo.nguyen',
+    { resolution: 'nhac-nho' },
+    { followUp: true, now: new Date('2025-05-07T00:00:00Z') },
+  );
+  expect(r).toEqual({ closed: true, onTime: true, followUpPending: true });
   const c = (await Case.findOne({ caseId: 'case-resp-case-0001' }).lean())!;
   expect(c.log.map((l) => [l.action, l.by])).toEqual([
     ['opened', 'system'],
@@ -139,13 +212,41 @@ test('handling is logged with who and when; closing records on-time and can send
     ['acknowledged', 'canbo.nguyen'],
     ['note', 'canbo.nguyen'],
     ['closed', 'canbo.nguyen'],
-    ['follow_up_sent', 'system'],
   ]);
-  expect(c).toMatchObject({ status: 'closed', closedOnTime: true, closedBy: 'canbo.nguyen' });
-  expect(await closeCase('case-resp-case-0001', 'x', null)).toEqual({ closed: false, onTime: null, followUpSent: false });
-  const late = await closeCase('case-y', 'canbo.le', null, { now: new Date('2025-05-11T00:00:00Z') });
-  expect(late.onTime).toBe(false);
-  expect(await AuditLog.countDocuments({ targetId: 'case-resp-case-0001', action: 'case.closed', actor: 'canbo.nguyen' })).toBe(1);
+  expect(c.log[5]).toMatchObject({
+    note: 'Đã xin lỗi, nhắc nhở cán bộ',
+    detail: 'nhac-nho',
+    at: new Date('2025-05-07T00:00:00Z'),
+  });
+  expect(c).toMatchObject({
+    status: 'closed',
+    closedOnTime: true,
+    closedBy: 'canbo.nguyen',
+    resolution: 'nhac-nho',
+    followUpPending: true,
+  });
+  expect(await closeCase('case-resp-case-0001', 'x', { note: 'lần hai' }, { followUp: false })).toEqual({
+    closed: false,
+    onTime: null,
+    followUpPending: true,
+  });
+  const late = await closeCase(
+    'case-y',
+    'canbo.le',
+    { note: 'Đã trả lời công dân qua điện thoại' },
+    { followUp: false, now: new Date('2025-05-11T00:00:00Z') },
+  );
+  expect(late).toEqual({ closed: true, onTime: false, followUpPending: false });
+  expect(
+    await AuditLog.countDocuments({
+      targetId: 'case-resp-case-0001',
+      action: 'case.closed',
+      actor: 'canbo.nguyen',
+    }),
+  ).toBe(1);
+  expect(
+    await AuditLog.countDocuments({ targetId: 'case-resp-case-0001', action: 'case.acknowledged' }),
+  ).toBe(1);
 });
 
 test('the Telegram notifier posts to the unit alert chat and reports units without one', async () => {
@@ -157,12 +258,23 @@ test('the Telegram notifier posts to the unit alert chat and reports units witho
       const p = JSON.parse(body) as { chat_id: string; text: string };
       calls.push({ chat_id: String(p.chat_id), text: p.text });
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ ok: true, result: { message_id: 1, date: 0, chat: { id: Number(p.chat_id), type: 'group' }, text: p.text } }));
+      res.end(
+        JSON.stringify({
+          ok: true,
+          result: { message_id: 1, date: 0, chat: { id: Number(p.chat_id), type: 'group' }, text: p.text },
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
-    const telegram = createTelegramClient({ token: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ', apiRoot: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, maxRetries: 0, maxRetryAfterS: 1, log: logger });
+    const telegram = createTelegramClient({
+      token: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+      apiRoot: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+      maxRetryAfterS: 1,
+      log: logger,
+    });
     const n = telegramCaseNotifier(telegram);
     expect(await n.notify('19870', 'xin chào')).toBe(true);
     expect(await n.notify('19873', 'không có nhóm')).toBe(false);
@@ -173,5 +285,11 @@ test('the Telegram notifier posts to the unit alert chat and reports units witho
 });
 
 test('only element answers of 1 or 2 are dissatisfied items', () => {
-  expect(dissatisfiedItems([{ questionId: 'consent', element: null, value: 1 }, { questionId: 'q1', element: 'TIEP_CAN', value: 3 }, { questionId: 'q5', element: 'PAKN', value: 0 }])).toEqual([]);
+  expect(
+    dissatisfiedItems([
+      { questionId: 'consent', element: null, value: 1 },
+      { questionId: 'q1', element: 'TIEP_CAN', value: 3 },
+      { questionId: 'q5', element: 'PAKN', value: 0 },
+    ]),
+  ).toEqual([]);
 });

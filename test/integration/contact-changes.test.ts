@@ -86,15 +86,28 @@ test('a contact the conversation created is inserted with its first values and t
   const docs = await Contact.find({ channel: 'telegram', channelUserId: '880101' }).lean();
   expect(docs).toHaveLength(1);
   expect(String(docs[0]!._id)).toBe(contactId);
-  expect(docs[0]).toMatchObject({ lang: 'en', consentTextVersion: 'default@1', unsubscribedAt: null, tags: [], unitCodes: [] });
+  expect(docs[0]).toMatchObject({
+    lang: 'en',
+    consentTextVersion: 'default@1',
+    unsubscribedAt: null,
+    tags: [],
+    unitCodes: [],
+  });
   expect(docs[0]!.consentAt?.toISOString()).toBe('2025-03-11T01:00:05.000Z');
   expect(docs[0]!.lastInteractionAt?.toISOString()).toBe('2025-03-11T01:00:00.000Z');
-  expect(inserts.mock.calls.filter(([d]) => String((d as { _id?: unknown })._id) === contactId)).toHaveLength(1);
+  expect(inserts.mock.calls.filter(([d]) => String((d as { _id?: unknown })._id) === contactId)).toHaveLength(
+    1,
+  );
   inserts.mockRestore();
 });
 
 test('a "created" change for a contact that exists after all (a retry, another creator) sets its values on it', async () => {
-  const existing = await Contact.create({ channel: 'zalo', channelUserId: 'z-880102', lang: 'vi', tags: ['kept'] });
+  const existing = await Contact.create({
+    channel: 'zalo',
+    channelUserId: 'z-880102',
+    lang: 'vi',
+    tags: ['kept'],
+  });
   const background = jobConversationBackground(producer);
   await background.updateContact({
     contactId: new Types.ObjectId().toHexString(),
@@ -113,9 +126,49 @@ test('a "created" change for a contact that exists after all (a retry, another c
 
 test('changes drained together are "created" when any of them created the contact', async () => {
   const contactId = new Types.ObjectId().toHexString();
-  await appendContactChange(redis, prefix, contactId, { channel: 'web', userId: 'w-2', set: { lang: 'vi' }, created: true });
+  await appendContactChange(redis, prefix, contactId, {
+    channel: 'web',
+    userId: 'w-2',
+    set: { lang: 'vi' },
+    created: true,
+  });
   await appendContactChange(redis, prefix, contactId, { channel: 'web', userId: 'w-2', set: { lang: 'en' } });
   const written: unknown[] = [];
   expect(await drainContactChanges(redis, prefix, contactId, async (m) => void written.push(m))).toBe(2);
   expect(written).toEqual([{ channel: 'web', userId: 'w-2', set: { lang: 'en' }, created: true }]);
+});
+
+test('units added by several changes are their union, kept beside the other fields, and adding one again changes nothing', async () => {
+  const contactId = new Types.ObjectId().toHexString();
+  const base = { channel: 'telegram' as const, userId: '880201' };
+  await appendContactChange(redis, prefix, contactId, { ...base, set: { lang: 'vi' }, created: true });
+  await appendContactChange(redis, prefix, contactId, { ...base, set: {}, addUnitCodes: ['C-1'] });
+  await appendContactChange(redis, prefix, contactId, { ...base, set: {}, addUnitCodes: ['C-2', 'C-1'] });
+  await producer.add('contact.update', { contactId, ...base, set: {}, queued: true });
+  await waitForIdle(producer.getQueue('ingest'), 30_000);
+  expect((await Contact.findById(contactId).lean())!.unitCodes.sort()).toEqual(['C-1', 'C-2']);
+  // An existing contact: the unit is added with $addToSet, and a field set alongside stays set.
+  await appendContactChange(redis, prefix, contactId, {
+    ...base,
+    set: { lang: 'en' },
+    addUnitCodes: ['C-2', 'C-3'],
+  });
+  await producer.add('contact.update', { contactId, ...base, set: {}, queued: true });
+  await waitForIdle(producer.getQueue('ingest'), 30_000);
+  const c = (await Contact.findById(contactId).lean())!;
+  expect(c.unitCodes.sort()).toEqual(['C-1', 'C-2', 'C-3']);
+  expect(c.lang).toBe('en');
+});
+
+test('a unit-only change from an older job (not queued) is applied by the job itself', async () => {
+  const existing = await Contact.create({ channel: 'zalo', channelUserId: 'z-880202', unitCodes: ['A'] });
+  await producer.add('contact.update', {
+    contactId: existing.id,
+    channel: 'zalo',
+    userId: 'z-880202',
+    set: {},
+    addUnitCodes: ['B'],
+  });
+  await waitForIdle(producer.getQueue('ingest'), 30_000);
+  expect((await Contact.findById(existing._id).lean())!.unitCodes).toEqual(['A', 'B']);
 });

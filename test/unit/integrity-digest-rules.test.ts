@@ -1,5 +1,5 @@
 import type { Update } from 'telegraf/types';
-import { toGroupCommand, toInboundEvent } from '../../bot/channels/telegram/update-mapper';
+import { toGroupUpdate, toInboundEvent } from '../../bot/channels/telegram/update-mapper';
 import { findSharedContact, type ContactAnswer } from '../../workers/aggregation/integrity-contact';
 import { isCounterAddress, parseCounterNetworks } from '../../workers/aggregation/integrity-counter';
 import { renderDigest } from '../../workers/aggregation/digest-text';
@@ -7,14 +7,24 @@ import type { DigestFigures } from '../../workers/aggregation/digest';
 import { criterionShare, meanShare } from '../../workers/aggregation/formula';
 
 const H = 3_600_000;
-const row = (id: string, applicant: string, hours: number): ContactAnswer => ({ responseId: id, applicant, unitCode: 'U', day: '2025-06-02', at: hours * H });
+const row = (id: string, applicant: string, hours: number): ContactAnswer => ({
+  responseId: id,
+  applicant,
+  unitCode: 'U',
+  day: '2025-06-02',
+  at: hours * H,
+});
 const ids = (rows: ContactAnswer[]) => rows.map((r) => r.responseId);
 
 describe('shared contact rule (pure)', () => {
   const rule = { minApplicants: 3, windowMs: 24 * H };
 
   test('flags three different applicants within the window, window ends included', () => {
-    expect(ids(findSharedContact([row('a', 'A', 0), row('b', 'B', 10), row('c', 'C', 24)], rule))).toEqual(['a', 'b', 'c']);
+    expect(ids(findSharedContact([row('a', 'A', 0), row('b', 'B', 10), row('c', 'C', 24)], rule))).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
   });
 
   test('does not flag two applicants, nor three spread just over the window', () => {
@@ -24,7 +34,9 @@ describe('shared contact rule (pure)', () => {
   });
 
   test('one applicant with many dossiers is not flagged', () => {
-    expect(findSharedContact([row('a', 'A', 0), row('b', 'A', 1), row('c', 'A', 2), row('d', 'A', 3)], rule)).toEqual([]);
+    expect(
+      findSharedContact([row('a', 'A', 0), row('b', 'A', 1), row('c', 'A', 2), row('d', 'A', 3)], rule),
+    ).toEqual([]);
   });
 
   test('only the answers inside an offending window are flagged', () => {
@@ -60,27 +72,42 @@ describe('counter networks (pure)', () => {
 
 describe('/baocao mapping', () => {
   const msg = (chat: { id: number; type: string }, text: string): Update =>
-    ({ update_id: 7, message: { message_id: 1, date: 0, chat, from: { id: 5, is_bot: false, first_name: 'A' }, text } }) as unknown as Update;
+    ({
+      update_id: 7,
+      message: { message_id: 1, date: 0, chat, from: { id: 5, is_bot: false, first_name: 'A' }, text },
+    }) as unknown as Update;
   const group = { id: -100198, type: 'supergroup' };
 
   test('maps /baocao and /baocao@ourbot in groups, with an argument', () => {
-    expect(toGroupCommand(msg(group, '/baocao'), 'HaiLongBot')).toEqual({ chatId: '-100198', name: 'baocao' });
-    expect(toGroupCommand(msg(group, '/baocao@hailongbot homqua'), 'HaiLongBot')).toEqual({ chatId: '-100198', name: 'baocao', arg: 'homqua' });
-    expect(toGroupCommand(msg({ id: -5, type: 'group' }, '/baocao'))).toEqual({ chatId: '-5', name: 'baocao' });
+    const cmd = { kind: 'command', fromId: 5, name: 'baocao' };
+    expect(toGroupUpdate(msg(group, '/baocao'), { botUsername: 'HaiLongBot' })).toEqual({
+      ...cmd,
+      chatId: '-100198',
+    });
+    expect(toGroupUpdate(msg(group, '/baocao@hailongbot homqua'), { botUsername: 'HaiLongBot' })).toEqual({
+      ...cmd,
+      chatId: '-100198',
+      arg: 'homqua',
+    });
+    expect(toGroupUpdate(msg({ id: -5, type: 'group' }, '/baocao'))).toEqual({ ...cmd, chatId: '-5' });
   });
 
   test('ignores other bots, other text and private chats; the survey still drops group messages', () => {
-    expect(toGroupCommand(msg(group, '/baocao@otherbot'), 'HaiLongBot')).toBeNull();
-    expect(toGroupCommand(msg(group, 'xin chào'), 'HaiLongBot')).toBeNull();
-    expect(toGroupCommand(msg(group, '/baocaox'), 'HaiLongBot')).toBeNull();
-    expect(toGroupCommand(msg({ id: 1001, type: 'private' }, '/baocao'), 'HaiLongBot')).toBeNull();
+    const ours = { botUsername: 'HaiLongBot' };
+    expect(toGroupUpdate(msg(group, '/baocao@otherbot'), ours)).toBeNull();
+    expect(toGroupUpdate(msg(group, 'xin chào'), ours)).toBeNull();
+    expect(toGroupUpdate(msg(group, '/baocaox'), ours)).toBeNull();
+    expect(toGroupUpdate(msg({ id: 1001, type: 'private' }, '/baocao'), ours)).toBeNull();
     expect(toInboundEvent(msg(group, '/baocao'))).toBeNull();
-    expect(toInboundEvent(msg({ id: 1001, type: 'private' }, '/baocao'))).toMatchObject({ input: { kind: 'command', name: 'help' } });
+    expect(toInboundEvent(msg({ id: 1001, type: 'private' }, '/baocao'))).toMatchObject({
+      input: { kind: 'command', name: 'help' },
+    });
   });
 });
 
 describe('digest text', () => {
-  const share = (satisfied: number, n: number) => criterionShare({ n, satisfied, dissatisfied: n - satisfied, na: 0 });
+  const share = (satisfied: number, n: number) =>
+    criterionShare({ n, satisfied, dissatisfied: n - satisfied, na: 0 });
   const base: DigestFigures = {
     unitCode: '19870',
     unitName: 'Xã Quảng Thái',
@@ -112,7 +139,18 @@ describe('digest text', () => {
   });
 
   test('a day without responses says so; "today so far" shows the time', () => {
-    const empty = { ...base, responses: 0, excludedResponses: 0, flaggedResponses: 0, overall: meanShare([]), elements: {}, newCases: 0, overdueCases: 0, overdueDossiers: [], asOf: new Date('2025-06-02T03:15:00Z') };
+    const empty = {
+      ...base,
+      responses: 0,
+      excludedResponses: 0,
+      flaggedResponses: 0,
+      overall: meanShare([]),
+      elements: {},
+      newCases: 0,
+      overdueCases: 0,
+      overdueDossiers: [],
+      asOf: new Date('2025-06-02T03:15:00Z'),
+    };
     const text = renderDigest(empty);
     expect(text).toContain('Báo cáo hôm nay 02/06/2025 (đến 10:15)');
     expect(text).toContain('Phiếu hoàn thành: 0\n');

@@ -2,6 +2,7 @@ import type { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import { Unit } from '../../models/unit';
 import type { BroadcastChannel } from '../../models/broadcast';
+import { expandUnits } from '../aggregation/units';
 
 /** Who a broadcast goes to. Empty/undefined fields mean "everyone". */
 export interface BroadcastTarget {
@@ -20,17 +21,28 @@ export interface TargetingLimits {
 /**
  * The unit and every unit below it (parentCode), plus units merged into any of them
  * (successorCode): a contact registered under a commune that was merged still belongs to the
- * new commune's subtree. Breadth-first, bounded depth.
+ * new commune's subtree. The same hierarchy as the figures (workers/aggregation/units.ts).
  */
-export async function unitSubtree(code: string): Promise<string[]> {
-  const all = new Set([code]);
-  let frontier = [code];
-  for (let depth = 0; depth < 12 && frontier.length > 0; depth++) {
-    const children = await Unit.find({ $or: [{ parentCode: { $in: frontier } }, { successorCode: { $in: frontier } }] }, { code: 1 }).lean();
-    frontier = children.map((u) => u.code).filter((c) => !all.has(c));
-    frontier.forEach((c) => all.add(c));
+export function unitSubtree(code: string): Promise<string[]> {
+  return expandUnits([code]);
+}
+
+/**
+ * The unit a contact belongs to for answering a survey about a dossier of `code` at `at`:
+ * the dossier's unit, or, when that unit had already been merged by then (validTo before `at`),
+ * its successor at that time (followed through successive mergers). A unit merged later keeps
+ * its contacts through unitSubtree. An unknown code is kept as it is.
+ */
+export async function contactUnitAt(code: string, at: Date): Promise<string> {
+  let current = code;
+  const seen = new Set([code]);
+  for (let hops = 0; hops < 16; hops++) {
+    const u = await Unit.findOne({ code: current }, { _id: 0, validTo: 1, successorCode: 1 }).lean();
+    if (!u?.validTo || u.validTo >= at || !u.successorCode || seen.has(u.successorCode)) break;
+    current = u.successorCode;
+    seen.add(current);
   }
-  return [...all];
+  return current;
 }
 
 /**
@@ -39,7 +51,11 @@ export async function unitSubtree(code: string): Promise<string[]> {
  * users outside the consultation window (a broadcast may not use paid templates, see
  * docs/broadcasts.md).
  */
-export async function recipientFilter(target: BroadcastTarget, channel: BroadcastChannel, limits: TargetingLimits): Promise<Record<string, unknown>> {
+export async function recipientFilter(
+  target: BroadcastTarget,
+  channel: BroadcastChannel,
+  limits: TargetingLimits,
+): Promise<Record<string, unknown>> {
   const filter: Record<string, unknown> = {
     channel,
     consentAt: { $ne: null },
@@ -68,7 +84,10 @@ export interface RecipientCount {
 }
 
 /** What staff see before sending. */
-export async function countRecipients(target: BroadcastTarget, limits: TargetingLimits): Promise<RecipientCount> {
+export async function countRecipients(
+  target: BroadcastTarget,
+  limits: TargetingLimits,
+): Promise<RecipientCount> {
   const byChannel: Record<BroadcastChannel, number> = { telegram: 0, zalo: 0 };
   let zaloOutsideWindow = 0;
   for (const channel of targetChannels(target)) {
@@ -93,11 +112,23 @@ export interface RecipientRow {
  * Recipients after `cursor` in _id order, in pages: one query and one cursor for the whole walk
  * (on FerretDB each query scans the collection, so paging by repeated queries costs a scan a page).
  */
-export async function* recipientPages(filter: Record<string, unknown>, cursor: Types.ObjectId | null, pageSize: number): AsyncGenerator<RecipientRow[]> {
+export async function* recipientPages(
+  filter: Record<string, unknown>,
+  cursor: Types.ObjectId | null,
+  pageSize: number,
+): AsyncGenerator<RecipientRow[]> {
   const q = cursor ? { ...filter, _id: { $gt: cursor } } : filter;
   let page: RecipientRow[] = [];
-  for await (const r of Contact.find(q, { channel: 1, channelUserId: 1, lang: 1 }).sort({ _id: 1 }).lean().cursor({ batchSize: pageSize })) {
-    page.push({ _id: r._id, channel: r.channel as BroadcastChannel, channelUserId: r.channelUserId, lang: r.lang === 'en' ? 'en' : 'vi' });
+  for await (const r of Contact.find(q, { channel: 1, channelUserId: 1, lang: 1 })
+    .sort({ _id: 1 })
+    .lean()
+    .cursor({ batchSize: pageSize })) {
+    page.push({
+      _id: r._id,
+      channel: r.channel as BroadcastChannel,
+      channelUserId: r.channelUserId,
+      lang: r.lang === 'en' ? 'en' : 'vi',
+    });
     if (page.length >= pageSize) {
       yield page;
       page = [];

@@ -23,6 +23,8 @@ export interface ContactChange {
   set: Record<string, unknown>;
   /** The conversation created the contact (MongoDB had none): the write may insert it. */
   created?: boolean;
+  /** Units the contact now belongs to (it answered a survey for one of their dossiers); added, never removed. */
+  addUnitCodes?: string[];
 }
 
 const listKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'chg', contactId);
@@ -49,8 +51,9 @@ export class ContactBusyError extends Error {
 
 /**
  * Applies the contact's pending changes under its lock. `write` gets them merged (a later change
- * of a field wins) with the channel user of the latest, `created` if any of them created it. Waits up to `waitMs` for the lock, then
- * throws ContactBusyError (the job is retried; its change is still in the list).
+ * of a field wins; units added are the union of all) with the channel user of the latest,
+ * `created` if any of them created it. Waits up to `waitMs` for the lock, then throws
+ * ContactBusyError (the job is retried; its change is still in the list).
  */
 export async function drainContactChanges(
   redis: Redis,
@@ -73,11 +76,13 @@ export async function drainContactChanges(
       if (raw.length === 0) return applied;
       const changes = raw.map((r) => JSON.parse(r) as ContactChange);
       const last = changes[changes.length - 1];
+      const units = [...new Set(changes.flatMap((c) => c.addUnitCodes ?? []))];
       await write({
         channel: last.channel,
         userId: last.userId,
         set: Object.assign({}, ...changes.map((c) => c.set)) as Record<string, unknown>,
         ...(changes.some((c) => c.created === true) ? { created: true } : {}),
+        ...(units.length > 0 ? { addUnitCodes: units } : {}),
       });
       await redis.ltrim(listKey(prefix, contactId), raw.length, -1);
       applied += raw.length;

@@ -19,7 +19,8 @@ const contactSetSchema = z
 
 /**
  * Contact changes made during a conversation (created, consent, language, unsubscribe, last
- * interaction), written off the turn's path, one writer per contact and in order of arrival
+ * interaction) and the units of the dossiers it answered for (session-sync.ts), written off the
+ * turn's path, one writer per contact and in order of arrival
  * (contact-changes.ts). `queued`: the change is also in the contact's Redis list (every job the
  * current release adds); a job without it (added by an older release) applies its own change.
  * Idempotent: plain $set, created by (channel, user id) with the id the conversation already uses.
@@ -35,6 +36,8 @@ export const contactUpdate = defineJob({
     channel: z.enum(['telegram', 'zalo', 'web']),
     userId: z.string().min(1).max(64),
     set: contactSetSchema,
+    /** Units to add to the contact's (broadcast targeting, workers/broadcast/targeting.ts). */
+    addUnitCodes: z.array(z.string().min(1).max(64)).max(20).optional(),
     created: z.boolean().optional(),
     queued: z.boolean().optional(),
   }),
@@ -58,16 +61,26 @@ async function writeContact(contactId: string, c: ContactChange): Promise<z.infe
   for (const [k, v] of Object.entries(parsed)) {
     set[k] = typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' ? new Date(v) : v;
   }
+  const units = c.addUnitCodes ?? [];
   if (c.created === true) {
     try {
-      await Contact.create({ _id: new Types.ObjectId(contactId), channel: c.channel, channelUserId: c.userId, ...set });
+      await Contact.create({
+        _id: new Types.ObjectId(contactId),
+        channel: c.channel,
+        channelUserId: c.userId,
+        ...set,
+        unitCodes: units,
+      });
       return parsed;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
   }
+  const update: Record<string, unknown> = { $setOnInsert: { _id: new Types.ObjectId(contactId) } };
+  if (Object.keys(set).length > 0) update.$set = set;
+  if (units.length > 0) update.$addToSet = { unitCodes: { $each: units } };
   const write = () =>
-    Contact.updateOne({ channel: c.channel, channelUserId: c.userId }, { $set: set, $setOnInsert: { _id: new Types.ObjectId(contactId) } }, { upsert: true });
+    Contact.updateOne({ channel: c.channel, channelUserId: c.userId }, update, { upsert: true });
   try {
     await write();
   } catch (err) {

@@ -6,7 +6,7 @@ import { responseComplete } from './response-complete';
 import { sessionSync } from './session-sync';
 import { contactUpdate } from './contact-update';
 import { rollupMonth, rollupRecompute } from '../aggregation/rollup-job';
-import { caseEscalate, caseNotify } from '../aggregation/cases/case-jobs';
+import { caseEscalate, caseFollowUp, caseNotify } from '../aggregation/cases/case-jobs';
 import { digestRun, digestSend } from '../aggregation/digest-jobs';
 
 /** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
@@ -20,6 +20,7 @@ export const JOBS = [
   rollupMonth,
   caseNotify,
   caseEscalate,
+  caseFollowUp,
   digestRun,
   digestSend,
 ] as const;

@@ -4,11 +4,13 @@ import { isDuplicateKey } from '../../lib/mongo';
 import { HotStore } from '../../bot/conversation/hot-store';
 import { Session } from '../../models/session';
 import { defineJob } from '../registry';
+import { addAnsweredUnit } from './contact-units';
 
 /**
  * Writes a conversation's live state (Redis, bot/conversation/hot-store.ts) behind to MongoDB.
  * Coalesced: the job id is per session and the job reads the latest state when it runs, so a
  * burst of turns costs one write. A revision guard keeps an older state from overwriting a newer.
+ * Once the citizen has answered, their contact also gets the dossier's unit (contact-units.ts).
  */
 export const sessionSync = defineJob({
   name: 'session.sync',
@@ -46,10 +48,15 @@ export const sessionSync = defineJob({
       // The stored copy is already at this revision or newer: nothing to do.
       if (!isDuplicateKey(err)) throw err;
     }
+    await addAnsweredUnit(s, ctx);
     // A turn that landed while this job was running could not schedule the same job id.
     const now = await store.getById(p.sessionId);
     if (now && now.rev > s.rev) {
-      await ctx.enqueue('session.sync', { sessionId: p.sessionId }, { jobId: `sess-${p.sessionId}-r${now.rev}`, delay: 200 });
+      await ctx.enqueue(
+        'session.sync',
+        { sessionId: p.sessionId },
+        { jobId: `sess-${p.sessionId}-r${now.rev}`, delay: 200 },
+      );
     }
   },
 });

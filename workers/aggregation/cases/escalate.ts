@@ -1,6 +1,7 @@
 import { Case } from '../../../models/case';
 import { Unit } from '../../../models/unit';
 import { AuditLog } from '../../../models/audit-log';
+import { alertKeyboard } from './case-buttons';
 import { caseAlertText, type CaseNotifier } from './notifier';
 
 /**
@@ -9,9 +10,16 @@ import { caseAlertText, type CaseNotifier } from './notifier';
  * the claim is a conditional update; if the alert cannot be sent the claim is undone so the next
  * run tries again.
  */
-export async function escalateOverdue(deps: { notifier: CaseNotifier; now?: Date; limit?: number }): Promise<{ escalated: string[]; undelivered: string[] }> {
+export async function escalateOverdue(deps: {
+  notifier: CaseNotifier;
+  now?: Date;
+  limit?: number;
+}): Promise<{ escalated: string[]; undelivered: string[] }> {
   const now = deps.now ?? new Date();
-  const due = await Case.find({ status: { $ne: 'closed' }, dueAt: { $lt: now }, escalatedAt: null }, { _id: 0, log: 0 })
+  const due = await Case.find(
+    { status: { $ne: 'closed' }, dueAt: { $lt: now }, escalatedAt: null },
+    { log: 0 },
+  )
     .sort({ dueAt: 1 })
     .limit(deps.limit ?? 500)
     .lean();
@@ -22,19 +30,42 @@ export async function escalateOverdue(deps: { notifier: CaseNotifier; now?: Date
     const target = unit?.parentCode ?? c.unitCode;
     const claim = await Case.updateOne(
       { caseId: c.caseId, escalatedAt: null },
-      { $set: { escalatedAt: now, escalatedTo: target }, $push: { log: { at: now, by: 'system', action: 'escalated', note: target } } },
+      {
+        $set: { escalatedAt: now, escalatedTo: target },
+        $push: { log: { at: now, by: 'system', action: 'escalated', note: target } },
+      },
     );
     if (claim.modifiedCount !== 1) continue;
     let sent = false;
     try {
-      sent = await deps.notifier.notify(target, caseAlertText({ ...c, dossierCode: c.dossierCode ?? null, procedureCode: c.procedureCode ?? null }, 'escalated'));
+      // With the case's buttons: the group of the unit above may handle it (group-actions.ts).
+      sent = await deps.notifier.notify(
+        target,
+        caseAlertText(
+          { ...c, dossierCode: c.dossierCode ?? null, procedureCode: c.procedureCode ?? null },
+          'escalated',
+        ),
+        {
+          keyboard: alertKeyboard(String(c._id), c.status === 'in_progress'),
+        },
+      );
     } catch (err) {
-      await Case.updateOne({ caseId: c.caseId }, { $set: { escalatedAt: null, escalatedTo: null }, $pull: { log: { action: 'escalated', at: now } } });
+      await Case.updateOne(
+        { caseId: c.caseId },
+        { $set: { escalatedAt: null, escalatedTo: null }, $pull: { log: { action: 'escalated', at: now } } },
+      );
       throw err;
     }
     // No chat configured above: the escalation still counts (it shows in reports), noted as undelivered.
     if (!sent) undelivered.push(c.caseId);
-    await AuditLog.create({ at: now, actor: 'system', action: 'case.escalated', targetType: 'case', targetId: c.caseId, unitCode: target });
+    await AuditLog.create({
+      at: now,
+      actor: 'system',
+      action: 'case.escalated',
+      targetType: 'case',
+      targetId: c.caseId,
+      unitCode: target,
+    });
     escalated.push(c.caseId);
   }
   return { escalated, undelivered };

@@ -3,16 +3,21 @@ import { formatDateTime } from '../../../lib/time';
 import { Unit } from '../../../models/unit';
 import { defaultFlow } from '../../../bot/flow/default-flow';
 import { ELEMENT_NAMES_VI } from '../formula';
+import { caseRefLine, type InlineKeyboard } from './case-buttons';
 
 /** Where case alerts go. Telegram now; Zalo once that channel can post to groups. */
 export interface CaseNotifier {
-  /** True when the unit has somewhere to send to and the message went out. */
-  notify(unitCode: string, text: string): Promise<boolean>;
+  /** True when the unit has somewhere to send to and the message went out. `keyboard`: the case's buttons. */
+  notify(unitCode: string, text: string, opts?: { keyboard?: InlineKeyboard }): Promise<boolean>;
 }
 
 /** Reason option labels of the default flow, by option value. */
 const REASON_LABELS: ReadonlyMap<string, string> = new Map(
-  defaultFlow.nodes.flatMap((n) => ('options' in n && n.type === 'multi_choice' ? n.options.map((o) => [o.value, o.label.vi] as [string, string]) : [])),
+  defaultFlow.nodes.flatMap((n) =>
+    'options' in n && n.type === 'multi_choice'
+      ? n.options.map((o) => [o.value, o.label.vi] as [string, string])
+      : [],
+  ),
 );
 
 export interface AlertCase {
@@ -26,7 +31,8 @@ export interface AlertCase {
 
 /** The alert: dossier, procedure, elements, scores and reasons. Never a phone number, name or free text. */
 export function caseAlertText(c: AlertCase, kind: 'new' | 'escalated' = 'new'): string {
-  const head = kind === 'new' ? '⚠️ Phản ánh không hài lòng mới' : '⏰ Phản ánh quá hạn chưa xử lý (chuyển cấp trên)';
+  const head =
+    kind === 'new' ? '⚠️ Phản ánh không hài lòng mới' : '⏰ Phản ánh quá hạn chưa xử lý (chuyển cấp trên)';
   const lines = [
     head,
     `Hồ sơ: ${c.dossierCode ?? '(không có mã)'}`,
@@ -37,7 +43,8 @@ export function caseAlertText(c: AlertCase, kind: 'new' | 'escalated' = 'new'): 
       return `• ${ELEMENT_NAMES_VI[i.element] ?? i.element}: ${i.value}/5${reasons ? ` (${reasons})` : ''}`;
     }),
     `Hạn xử lý: ${formatDateTime(c.dueAt)}`,
-    `Mã phiếu: ${c.caseId}`,
+    // Last: a reply to the alert names its case by this line (case-buttons.ts).
+    caseRefLine(c.caseId),
   ];
   return lines.join('\n');
 }
@@ -45,10 +52,14 @@ export function caseAlertText(c: AlertCase, kind: 'new' | 'escalated' = 'new'): 
 /** Sends to the unit's Telegram group or chat (Unit.alertTelegramChatId). */
 export function telegramCaseNotifier(telegram: Pick<Telegram, 'sendMessage'>): CaseNotifier {
   return {
-    async notify(unitCode, text) {
+    async notify(unitCode, text, opts = {}) {
       const unit = await Unit.findOne({ code: unitCode }, { alertTelegramChatId: 1 }).lean();
       if (!unit?.alertTelegramChatId) return false;
-      await telegram.sendMessage(unit.alertTelegramChatId, text);
+      await telegram.sendMessage(
+        unit.alertTelegramChatId,
+        text,
+        opts.keyboard ? { reply_markup: { inline_keyboard: opts.keyboard } } : {},
+      );
       return true;
     },
   };
