@@ -2,10 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Telegram } from 'telegraf';
 import { createTelegramClient } from '../bot/channels/telegram/api-client';
 import { startPolling, type Poller } from '../bot/channels/telegram/polling';
+import { SentMarks } from '../bot/channels/telegram/sent-marks';
 import { createTelegramTurnHandler } from '../bot/channels/telegram/turn-handler';
 import { createGroupCommandHandler } from '../bot/channels/telegram/group-commands';
 import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
 import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
+import { parseSecretsKey } from '../bot/channels/zalo/token-crypto';
 import type { ConversationService } from '../bot/conversation/service';
 import type { Shutdown } from '../lib/shutdown';
 import { digestForChat } from '../workers/aggregation/digest';
@@ -26,7 +28,12 @@ export interface TelegramRuntime {
  * The Telegram channel of a process. `http` stores incoming updates (webhook); `bot` applies
  * them (drains the inbox, sweeps chats other processes left, polls in polling mode).
  */
-export async function startTelegram(opts: { ctx: AppContext; service: ConversationService; roles: Set<Role>; shutdown: Shutdown }): Promise<TelegramRuntime> {
+export async function startTelegram(opts: {
+  ctx: AppContext;
+  service: ConversationService;
+  roles: Set<Role>;
+  shutdown: Shutdown;
+}): Promise<TelegramRuntime> {
   const { ctx, roles, shutdown } = opts;
   const env = ctx.env;
   if (!env.TELEGRAM_BOT_TOKEN) {
@@ -42,7 +49,8 @@ export async function startTelegram(opts: { ctx: AppContext; service: Conversati
     log,
   });
   const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0];
-  const turn = createTelegramTurnHandler({ telegram, service: opts.service, log });
+  const sentMarks = new SentMarks(ctx.redis, `${ctx.prefix}:tg:${botId}`);
+  const turn = createTelegramTurnHandler({ telegram, service: opts.service, sentMarks, log });
   // `/baocao` in unit groups is answered apart from the survey (which ignores group chats).
   const groupCommand = createGroupCommandHandler({
     telegram,
@@ -56,7 +64,11 @@ export async function startTelegram(opts: { ctx: AppContext; service: Conversati
   const handler: typeof turn = async (update) => {
     if (!(await groupCommand(update))) await turn(update);
   };
-  const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log);
+  const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log, {
+    retryForMs: env.TELEGRAM_UPDATE_RETRY_FOR_S * 1000,
+    deadLetterTtlS: Math.round(env.TELEGRAM_DEAD_LETTER_TTL_DAYS * 86_400),
+    secretsKey: env.SECRETS_KEY ? parseSecretsKey(env.SECRETS_KEY) : null,
+  });
   const applies = roles.has('bot');
   const onAccepted = (chatKey: string) => {
     if (applies) inbox.kick(chatKey);
