@@ -9,6 +9,7 @@ import { registerReportCommand } from './report';
 import { registerRollupsCommand } from './rollups';
 import { registerBroadcastCommands } from './broadcast';
 import { registerFlagsCommand } from './flags';
+import { registerTelegramCommands } from './telegram';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -22,4 +23,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerRollupsCommand,
   registerBroadcastCommands,
   registerFlagsCommand,
+  registerTelegramCommands,
 ];

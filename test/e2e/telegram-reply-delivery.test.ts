@@ -1,3 +1,6 @@
+import type { DeadLetter } from '../../bot/channels/telegram/dead-letters';
+import { UpdateInbox } from '../../bot/channels/telegram/update-inbox';
+import { logger } from '../../lib/logger';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestApp, type TestApp } from '../support/app';
 
@@ -76,4 +79,41 @@ test('the thanks of the turn that completed the survey, lost to a 5xx, is sent b
   expect((await nth(2003, 9)).text).toBe('Cảm ơn Ông/Bà! Ý kiến đã gửi đến Bộ phận Một cửa.');
   expect(texts(2003).filter((x) => x.startsWith('Xin chào!'))).toEqual([]);
   expect(texts(2003)).toHaveLength(9);
+});
+
+test('an operator replays a dead letter whose typed text was not kept: the citizen is told so and asked the current question again', async () => {
+  const u = fake.user(2004);
+  await u.command('/start');
+  const consent = await nth(2004, 1);
+  // As the inbox leaves it after the retry window, without SECRETS_KEY: the text is not kept.
+  const inbox = new UpdateInbox(
+    t.redis,
+    t.env.REDIS_PREFIX,
+    String(fake.botId),
+    () => Promise.resolve(),
+    logger,
+  );
+  const letter: DeadLetter = {
+    v: 1,
+    updateId: 900_001,
+    chatKey: '2004',
+    chatType: 'private',
+    lang: 'vi',
+    input: { kind: 'text', sealed: null },
+    error: 'MongoNetworkError',
+    attempts: 40,
+    firstFailedAt: Date.now() - 1_800_000,
+    deadAt: Date.now(),
+  };
+  await t.redis.set(inbox.deadLetters.letterKey(letter.updateId), JSON.stringify(letter), 'EX', 600);
+  await t.redis.zadd(inbox.deadLetters.indexKey, letter.deadAt, String(letter.updateId));
+  expect(await inbox.replayDeadLetter(letter.updateId)).toBe(true);
+  // The running bot's sweeper applies it.
+  await nth(2004, 4);
+  expect(texts(2004)).toEqual([
+    consent.text,
+    expect.stringContaining('chưa được xử lý do sự cố kỹ thuật và không còn được lưu lại'),
+    expect.stringContaining('Xin vui lòng chọn'),
+    consent.text,
+  ]);
 });
