@@ -2,10 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Telegram } from 'telegraf';
 import { createTelegramClient } from '../bot/channels/telegram/api-client';
 import { startPolling, type Poller } from '../bot/channels/telegram/polling';
+import { SentMarks } from '../bot/channels/telegram/sent-marks';
 import { createTelegramTurnHandler } from '../bot/channels/telegram/turn-handler';
 import { createGroupCommandHandler } from '../bot/channels/telegram/group-commands';
 import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
 import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
+import { parseSecretsKey } from '../bot/channels/zalo/token-crypto';
 import type { ConversationService } from '../bot/conversation/service';
 import type { Shutdown } from '../lib/shutdown';
 import { createCaseGroupActions } from '../workers/aggregation/cases/group-actions';
@@ -51,7 +53,8 @@ export async function startTelegram(opts: {
     log,
   });
   const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0];
-  const turn = createTelegramTurnHandler({ telegram, service: opts.service, log });
+  const sentMarks = new SentMarks(ctx.redis, `${ctx.prefix}:tg:${botId}`);
+  const turn = createTelegramTurnHandler({ telegram, service: opts.service, sentMarks, log });
   // Unit groups (`/baocao`, `/ketnoi`, case buttons and replies) apart from the survey (which ignores group chats).
   const groupCommand = createGroupCommandHandler({
     telegram,
@@ -67,7 +70,11 @@ export async function startTelegram(opts: {
   const handler: typeof turn = async (update) => {
     if (!(await groupCommand(update))) await turn(update);
   };
-  const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log);
+  const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log, {
+    retryForMs: env.TELEGRAM_UPDATE_RETRY_FOR_S * 1000,
+    deadLetterTtlS: Math.round(env.TELEGRAM_DEAD_LETTER_TTL_DAYS * 86_400),
+    secretsKey: env.SECRETS_KEY ? parseSecretsKey(env.SECRETS_KEY) : null,
+  });
   const applies = roles.has('bot');
   const onAccepted = (chatKey: string) => {
     if (applies) inbox.kick(chatKey);

@@ -87,6 +87,14 @@ export const envSchema = z.object({
   TELEGRAM_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(5),
   /** A 429 asking us to wait longer than this is not waited out inline; the call fails as rate limited. */
   TELEGRAM_MAX_RETRY_AFTER_S: z.coerce.number().int().min(1).default(60),
+  /**
+   * How long a citizen's update whose handling keeps failing (MongoDB down, Telegram unreachable)
+   * is retried, with backoff up to a minute, before it becomes a dead letter. The webhook has
+   * answered 200, so Telegram will not resend it; it would have retried for hours (24 h at most).
+   */
+  TELEGRAM_UPDATE_RETRY_FOR_S: z.coerce.number().int().min(0).max(86_400).default(1800),
+  /** How long a dead letter is kept for `hailong telegram dead-letters replay`, then expires. */
+  TELEGRAM_DEAD_LETTER_TTL_DAYS: z.coerce.number().positive().max(90).default(14),
 
   ZALO_APP_ID: z.string().optional(),
   ZALO_APP_SECRET: z.string().optional(),

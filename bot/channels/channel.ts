@@ -27,6 +27,11 @@ export interface TurnReply {
   /** For a button press: new buttons for the pressed message (null removes them, undefined leaves them). */
   updateChoices?: Choice[][] | null;
   lang: Lang;
+  /**
+   * This update's turn was applied before and this is its kept reply: the channel sends what
+   * it has not delivered yet (a retry after a failed send).
+   */
+  replayed?: true;
 }
 
 /** A channel renders replies its own way (buttons, numbered lists, HTML). */

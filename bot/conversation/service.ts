@@ -64,7 +64,10 @@ export class ConversationService {
 
   async handle(ev: InboundEvent): Promise<TurnReply> {
     const now = this.now();
-    const pre = await this.deps.store.turnContext(ev.channel, ev.userId, this.touchEveryMs);
+    const pre = await this.deps.store.turnContext(ev.channel, ev.userId, this.touchEveryMs, ev.updateId);
+    // A retry of a turn that was applied but whose reply was not delivered: the same reply again
+    // (else the session's "duplicate" rule below would answer nothing, or a finished survey "no survey").
+    if (pre.appliedReply) return { ...pre.appliedReply, replayed: true };
     const { contact, created } = await this.contactFor(ev, now, pre);
     const session = await this.activeSession(ev, contact, pre, created);
 
@@ -91,9 +94,9 @@ export class ConversationService {
       return this.expire(session, ev, now);
     const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);
     const result = handle(flow, session.state, input);
-    await this.apply(session, result, ev, contact, now);
+    const reply = await this.apply(session, result, ev, contact, now);
     if (input.kind === 'command' && input.name === 'lang') await this.setLang(ev, contact, result.state.lang);
-    return this.reply(result);
+    return reply;
   }
 
   /**
@@ -104,10 +107,17 @@ export class ConversationService {
   async markUnreachable(channel: InboundEvent['channel'], userId: string): Promise<void> {
     const at = this.now().toISOString();
     const cached = await this.deps.store.getContact(channel, userId);
-    const id = cached?.id ?? (await Contact.findOne({ channel, channelUserId: userId }, { _id: 1 }).lean())?._id.toString();
+    const id =
+      cached?.id ??
+      (await Contact.findOne({ channel, channelUserId: userId }, { _id: 1 }).lean())?._id.toString();
     // Never seen: no record to mark, and nothing can be sent to them.
     if (!id) return;
-    await this.deps.background.updateContact({ contactId: id, channel, userId, set: { blockedAt: at, unsubscribedAt: at } });
+    await this.deps.background.updateContact({
+      contactId: id,
+      channel,
+      userId,
+      set: { blockedAt: at, unsubscribedAt: at },
+    });
   }
 
   /**
@@ -248,14 +258,15 @@ export class ConversationService {
     if (session && (!dossier || session.dossierCode === dossier.code)) {
       // Resume where the citizen left off.
       const flow = await this.deps.flows.get(session.flowKey, session.flowVersion);
-      await this.save({ ...session, lastUpdateId: ev.updateId, rev: session.rev + 1 }, session.rev);
-      return {
+      const resumed: TurnReply = {
         messages: [
           { kind: 'text', text: t('resume', session.state.lang) },
           ...currentQuestion(flow, session.state),
         ],
         lang: session.state.lang,
       };
+      await this.save({ ...session, lastUpdateId: ev.updateId, rev: session.rev + 1 }, session.rev, resumed);
+      return resumed;
     }
     if (session) {
       // A new dossier supersedes an unfinished survey of another one.
@@ -271,8 +282,10 @@ export class ConversationService {
       );
     }
     if (dossier) {
+      // The live store knows at once; MongoDB's copies come a moment later (or after Redis lost it).
       const done =
         dossier.survey?.responseId ||
+        (await this.deps.store.dossierClaimedBy(dossier.code)) ||
         (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
       if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
     }
@@ -310,7 +323,8 @@ export class ConversationService {
       completedAt: null,
       expiresAt: dossier?.survey?.expiresAt ? new Date(dossier.survey.expiresAt).toISOString() : null,
     };
-    await this.save(created, -1);
+    const reply = this.reply(result);
+    await this.save(created, -1, reply);
     await this.deps.hooks?.onStarted?.({
       dossierCode: meta.dossierCode,
       responseId: created.responseId,
@@ -320,12 +334,17 @@ export class ConversationService {
       { responseId: created.responseId, channel: ev.channel, dossier: meta.dossierCode },
       'survey started',
     );
-    return this.reply(result);
+    return reply;
   }
 
   /** A late answer to an expired invitation: a polite "đã hết hạn", and the survey ends. */
   private async expire(session: HotSession, ev: InboundEvent, now: Date): Promise<TurnReply> {
     const lang = session.state.lang;
+    const reply: TurnReply = {
+      messages: [{ kind: 'text', text: t('expired', lang) }],
+      lang,
+      ...(ev.input.kind === 'action' ? { ack: t('expired', lang).slice(0, 200) } : {}),
+    };
     await this.save(
       {
         ...session,
@@ -336,17 +355,15 @@ export class ConversationService {
         rev: session.rev + 1,
       },
       session.rev,
+      reply,
     );
     this.deps.log.info({ responseId: session.responseId, channel: ev.channel }, 'survey expired');
-    return {
-      messages: [{ kind: 'text', text: t('expired', lang) }],
-      lang,
-      ...(ev.input.kind === 'action' ? { ack: t('expired', lang).slice(0, 200) } : {}),
-    };
+    return reply;
   }
 
-  private async save(next: HotSession, expectedRev: number): Promise<void> {
-    if (!(await this.deps.store.save(next, expectedRev))) throw new ConcurrentTurnError(next.id);
+  /** `reply`: the turn's, kept with the session for a retry of its update (hot-store.ts). */
+  private async save(next: HotSession, expectedRev: number, reply?: TurnReply): Promise<void> {
+    if (!(await this.deps.store.save(next, expectedRev, reply))) throw new ConcurrentTurnError(next.id);
     // A new session or one that just ended is copied soon; progress in between later.
     const settled = expectedRev === -1 || next.status !== 'active';
     await this.deps.background.syncSession(next.id, settled ? 'soon' : 'later');
@@ -395,9 +412,17 @@ export class ConversationService {
     ev: InboundEvent,
     contact: HotContact,
     now: Date,
-  ): Promise<void> {
+  ): Promise<TurnReply> {
     const meta: ResponseMeta = { ...(session.meta as ResponseMeta), lang: result.state.lang };
     const at = now.toISOString();
+    // 0. A dossier has one counted response: the first survey of it to finish. Claimed before
+    // anything of this turn is recorded; a retried turn finds its own claim.
+    if (
+      result.finished === 'completed' &&
+      session.dossierCode !== null &&
+      !(await this.deps.store.claimDossier(session.dossierCode, session.responseId))
+    )
+      return this.answeredElsewhere(session, result, ev, now);
     // 1. Answers first (idempotent jobs): a crash after this point replays the turn harmlessly.
     if (result.finished !== 'declined') {
       for (const answer of result.answers)
@@ -411,8 +436,9 @@ export class ConversationService {
         });
       }
     }
-    // 2. Then the session, guarded by its revision. A declined survey keeps nothing.
+    // 2. Then the session, guarded by its revision, with the turn's reply. A declined survey keeps nothing.
     const declined = result.finished === 'declined';
+    const reply = this.reply(result);
     await this.save(
       {
         ...session,
@@ -424,6 +450,7 @@ export class ConversationService {
         ...(declined ? { dossierCode: null, meta: null } : {}),
       },
       session.rev,
+      reply,
     );
     if (result.consented)
       await this.changeContact(ev, contact, {
@@ -443,6 +470,48 @@ export class ConversationService {
         channel: ev.channel,
       });
     }
+    return reply;
+  }
+
+  /**
+   * The survey was finished, but another one of the same dossier (another chat that opened the
+   * same link) finished first and is the dossier's counted response: nothing of this one is
+   * recorded, its answers are not kept in the session, and the citizen is told politely.
+   */
+  private async answeredElsewhere(
+    session: HotSession,
+    result: EngineResult,
+    ev: InboundEvent,
+    now: Date,
+  ): Promise<TurnReply> {
+    const lang = result.state.lang;
+    const reply: TurnReply = {
+      ...this.reply(result),
+      messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }],
+    };
+    await this.save(
+      {
+        ...session,
+        status: 'stopped',
+        state: { ...result.state, status: 'stopped', current: null, answers: {}, selection: [] },
+        lastUpdateId: ev.updateId,
+        rev: session.rev + 1,
+        completedAt: now.toISOString(),
+      },
+      session.rev,
+      reply,
+    );
+    this.deps.log.info(
+      { responseId: session.responseId, dossier: session.dossierCode, channel: ev.channel },
+      'survey finished after its dossier was answered in another chat: not counted',
+    );
+    await this.deps.hooks?.onFinished?.({
+      dossierCode: session.dossierCode,
+      responseId: session.responseId,
+      status: 'stopped',
+      channel: ev.channel,
+    });
+    return reply;
   }
 
   private reply(result: EngineResult): TurnReply {

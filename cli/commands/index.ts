@@ -11,6 +11,7 @@ import { registerBroadcastCommands } from './broadcast';
 import { registerFlagsCommand } from './flags';
 import { registerUnitCommands } from './unit';
 import { registerCaseCommands } from './case';
+import { registerTelegramCommands } from './telegram';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -26,4 +27,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerFlagsCommand,
   registerUnitCommands,
   registerCaseCommands,
+  registerTelegramCommands,
 ];

@@ -37,6 +37,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *   fake.callsOf(method), fake.sentTo(chatId), fake.lastMessageTo(chatId), fake.callbackAnswers()
  *   fake.webhookDeliveries: {updateId, status, at}[]
  *   fake.failNext(method, {code: 429, retryAfter} | {code: 500|502|503} | {code: 'drop'}, times?)
+ *     ({code: 'pass'} lets one call through: failNext(m, pass) then failNext(m, 502) fails the second)
  *   fake.block(chatId, 'blocked' | 'deactivated' | 'not_found' | 'kicked'), fake.unblock(chatId)
  *   fake.rateLimit = { globalPerSecond?, perChatPerSecond?, retryAfter? }   (sends only)
  *   fake.sendLatencyMs = { min, max }             random delay before a send is stamped (jitter)
@@ -64,7 +65,8 @@ export interface SentMessage {
   at: number;
 }
 
-export type Fault = { code: 429; retryAfter: number } | { code: 500 | 502 | 503 } | { code: 'drop' };
+export type Fault =
+  { code: 429; retryAfter: number } | { code: 500 | 502 | 503 } | { code: 'drop' } | { code: 'pass' };
 
 export interface DeliveryOptions {
   /** Deliver the same update this many times (duplicate delivery). */
@@ -502,7 +504,7 @@ export class FakeTelegram {
     const record = (outcome: 'ok' | number) => this.calls.push({ method, params, at, outcome });
 
     const fault = this.faults.get(method)?.shift();
-    if (fault) {
+    if (fault && fault.code !== 'pass') {
       record(fault.code === 'drop' ? 0 : fault.code);
       if (fault.code === 'drop') return void req.socket.destroy();
       if (fault.code === 429) {

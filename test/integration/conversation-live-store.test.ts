@@ -221,3 +221,78 @@ test('a chat found blocked is unsubscribed through the contact job, known to the
     { contactId: String(old._id), userId: '7402', set },
   ]);
 });
+
+describe('one counted response per dossier (two chats on the same link)', () => {
+  const dossier = (code: string) => ({
+    ok: true as const,
+    dossier: { code, unitCode: '19870', procedureCode: '1.001234', channel: 'in_person' as const },
+  });
+  function recordingService(code: string) {
+    const completed: string[] = [];
+    const real = jobAnswerSink(producer);
+    const svc = new ConversationService({
+      flows: new FlowRepository(),
+      sink: { answer: (p) => real.answer(p), complete: async (p) => void completed.push(p.responseId) },
+      store,
+      background: { syncSession: async () => undefined, updateContact: async () => undefined },
+      resolveToken: async () => dossier(code),
+      log: logger,
+    });
+    return { svc, completed };
+  }
+  /** Answers every question as satisfied as possible; returns the last reply. */
+  async function finish(
+    svc: ConversationService,
+    userId: string,
+    first: Awaited<ReturnType<ConversationService['handle']>>,
+  ) {
+    let reply = first;
+    for (let i = 0; i < 20; i++) {
+      const q = reply.messages.filter((m) => m.kind === 'question').at(-1);
+      if (!q || q.kind !== 'question') return reply;
+      const pick = q.choices.flat().find((c) => c.label === 'Đồng ý' || c.label.startsWith('5.'));
+      reply = await svc.handle(
+        evOf(userId, pick ? { kind: 'action', action: pick.action } : { kind: 'text', text: 'bỏ qua' }),
+      );
+    }
+    throw new Error('the survey did not end');
+  }
+
+  test('a survey finishing after another one of its dossier finished is told so, completes nothing and keeps no answers', async () => {
+    const { svc, completed } = recordingService('DOS-LIVE-1');
+    const a = await svc.handle(evOf('7501', { kind: 'start', token: 'x'.repeat(32) }));
+    const b = await svc.handle(evOf('7502', { kind: 'start', token: 'x'.repeat(32) }));
+    const bSession = (await store.getActive('telegram', '7502'))!;
+    expect((await finish(svc, '7501', a)).messages[0]).toMatchObject({
+      text: expect.stringContaining('Cảm ơn'),
+    });
+    const last = await finish(svc, '7502', b);
+    expect(last.messages).toEqual([{ kind: 'text', text: 'Hồ sơ này đã được đánh giá. Cảm ơn Ông/Bà!' }]);
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).not.toBe(bSession.responseId);
+    const ended = (await store.getById(bSession.id))!;
+    expect(ended).toMatchObject({ status: 'stopped', state: { answers: {} } });
+  });
+
+  test('a chat opening the link after the dossier was claimed is told at the start, before MongoDB knows', async () => {
+    const { svc } = recordingService('DOS-LIVE-2');
+    expect(await store.claimDossier('DOS-LIVE-2', 'resp-someone-else')).toBe(true);
+    const r = await svc.handle(evOf('7503', { kind: 'start', token: 'x'.repeat(32) }));
+    expect(r.messages).toEqual([{ kind: 'text', text: 'Hồ sơ này đã được đánh giá. Cảm ơn Ông/Bà!' }]);
+    expect(await store.getActive('telegram', '7503')).toBeNull();
+  });
+});
+
+test('a retry of an applied update gets the reply its turn gave, even once the survey has ended', async () => {
+  const start = evOf('7601', { kind: 'start' });
+  const first = await service.handle(start);
+  expect(await service.handle(start)).toEqual({ ...first, replayed: true });
+  const s = (await store.getActive('telegram', '7601'))!;
+  const decline = evOf('7601', {
+    kind: 'action',
+    action: { kind: 'pick', step: s.state.step, node: 'consent', value: 'no' },
+  });
+  const declined = await service.handle(decline);
+  expect(await store.getActive('telegram', '7601')).toBeNull();
+  expect(await service.handle(decline)).toEqual({ ...declined, replayed: true });
+});

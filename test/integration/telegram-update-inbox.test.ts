@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update } from 'telegraf/types';
 import { UpdateInbox, type UpdateHandler } from '../../bot/channels/telegram/update-inbox';
 import { logger } from '../../lib/logger';
+import { updatesDeadLettered } from '../../lib/metrics';
 import { clearPrefix, testPrefix, testRedis } from '../support/services';
+import { until as untilAsync } from '../support/until';
 
 /**
  * The inbox is what makes several bot processes sharing Redis apply each chat's updates once and
@@ -138,31 +141,198 @@ describe('UpdateInbox', () => {
     expect(order).toEqual([`21:${fast.update_id}`, `20:${slow.update_id}`]);
   });
 
-  test('retries a failing handler, and dead-letters an update that keeps failing without blocking the chat', async () => {
-    const attempts = new Map<number, number>();
+  test("an update failing for longer than the old 3 s (a database outage) is retried later without holding its chat, then applied before the chat's next update", async () => {
+    const failUntil = Date.now() + 4_000;
+    let attempts = 0;
     const applied: number[] = [];
-    const flaky = message(30);
-    const poison = message(30);
-    const after = message(30);
+    const failing = message(30);
+    const next = message(30);
+    const other = message(31);
     const handler: UpdateHandler = async (u) => {
       await sleep(0);
-      const n = (attempts.get(u.update_id) ?? 0) + 1;
-      attempts.set(u.update_id, n);
-      if (u.update_id === flaky.update_id && n < 3) throw new Error('transient');
-      if (u.update_id === poison.update_id) throw new Error('always');
+      if (u.update_id === failing.update_id && Date.now() < failUntil) {
+        attempts++;
+        throw new Error('MongoServerSelectionError: connection refused');
+      }
       applied.push(u.update_id);
     };
-    const a = process_(handler, { maxAttempts: 4 });
-    for (const u of [flaky, poison, after]) await a.inbox.accept(u);
-    await a.inbox.drain('30');
-    expect(applied).toEqual([flaky.update_id, after.update_id]);
-    expect(attempts.get(flaky.update_id)).toBe(3);
-    expect(attempts.get(poison.update_id)).toBe(4);
-    const dead = (await redis.lrange(a.inbox.deadLetterKey, 0, -1)).map(
-      (s) => JSON.parse(s) as { chatKey: string; updateId: number },
-    );
-    expect(dead).toEqual([expect.objectContaining({ chatKey: '30', updateId: poison.update_id })]);
+    const a = process_(handler, { retryBaseMs: 50, retryMaxDelayMs: 400, retryForMs: 60_000 });
+    for (const u of [failing, next]) await a.inbox.accept(u);
+    a.inbox.kick('30');
+    await until(() => attempts >= 2);
+    // Between attempts the chat's lock is free (nobody busy-waits on it) and other chats go on.
+    let lockFreeSeen = false;
+    for (let i = 0; i < 100 && !lockFreeSeen; i++) {
+      lockFreeSeen = (await redis.exists(`${prefix}:tg:123456:lock:30`)) === 0;
+      await sleep(10);
+    }
+    expect(lockFreeSeen).toBe(true);
+    await a.inbox.accept(other);
+    a.inbox.kick('31');
+    await until(() => applied.includes(other.update_id), 2_000);
+    expect(applied).toEqual([other.update_id]);
+    // A webhook's kick while the head waits applies nothing out of order.
+    a.inbox.kick('30');
+    await until(() => applied.length === 3, 10_000);
+    expect(applied).toEqual([other.update_id, failing.update_id, next.update_id]);
+    expect(attempts).toBeGreaterThan(5);
+    expect(await a.inbox.deadLetters.get(failing.update_id)).toBeNull();
+    expect(await redis.exists(`${prefix}:tg:123456:retry:30`)).toBe(0);
     expect(await a.inbox.pendingChats()).not.toContain('30');
+  });
+
+  test('past its retry window an update becomes a dead letter that expires and keeps no personal data, counted, and the chat goes on', async () => {
+    const applied: number[] = [];
+    const poison: Update = {
+      update_id: ++nextId,
+      message: {
+        message_id: 1,
+        date: 0,
+        chat: { id: 32, type: 'private', first_name: 'Nguyễn', last_name: 'Văn A', username: 'nva_hue' },
+        from: {
+          id: 32,
+          is_bot: false,
+          first_name: 'Nguyễn',
+          last_name: 'Văn A',
+          username: 'nva_hue',
+          language_code: 'vi',
+        },
+        text: 'Tôi là Nguyễn Văn A, số 0912345678',
+      },
+    } as Update;
+    const after = message(32);
+    const handler: UpdateHandler = async (u) => {
+      await sleep(0);
+      if (u.update_id === poison.update_id) throw new TypeError('always');
+      applied.push(u.update_id);
+    };
+    const before =
+      (await updatesDeadLettered.get()).values.find((v) => v.labels.channel === 'telegram')?.value ?? 0;
+    const a = process_(handler, {
+      retryBaseMs: 20,
+      retryMaxDelayMs: 50,
+      retryForMs: 300,
+      deadLetterTtlS: 3600,
+    });
+    for (const u of [poison, after]) await a.inbox.accept(u);
+    a.inbox.kick('32');
+    await until(() => applied.length === 1, 5_000);
+    expect(applied).toEqual([after.update_id]);
+    const [letter] = await a.inbox.deadLetters.list();
+    expect(letter).toMatchObject({
+      updateId: poison.update_id,
+      chatKey: '32',
+      chatType: 'private',
+      lang: 'vi',
+      error: 'TypeError',
+      input: { kind: 'text', sealed: null },
+    });
+    expect(letter.attempts).toBeGreaterThan(1);
+    const stored = (await redis.get(a.inbox.deadLetters.letterKey(poison.update_id)))!;
+    for (const personal of ['Nguyễn', 'Văn A', 'nva_hue', '0912345678', 'Tôi là'])
+      expect(stored).not.toContain(personal);
+    const ttl = await redis.ttl(a.inbox.deadLetters.letterKey(poison.update_id));
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    expect(await redis.ttl(a.inbox.deadLetters.indexKey)).toBeGreaterThan(3500);
+    const after_ =
+      (await updatesDeadLettered.get()).values.find((v) => v.labels.channel === 'telegram')?.value ?? 0;
+    expect(after_ - before).toBe(1);
+    expect(await a.inbox.pendingChats()).not.toContain('32');
+  });
+
+  test('a replayed dead letter is applied at its place: a command with its token, a button, a typed text only when it was sealed', async () => {
+    const key = randomBytes(32);
+    let failing = true;
+    const seen: Update[] = [];
+    const handler: UpdateHandler = async (u) => {
+      await sleep(0);
+      if (failing) throw new Error('down');
+      seen.push(u);
+    };
+    const sealed = process_(handler, {
+      retryBaseMs: 10,
+      retryMaxDelayMs: 10,
+      retryForMs: 0,
+      secretsKey: key,
+    });
+    const plain = process_(handler, { retryBaseMs: 10, retryMaxDelayMs: 10, retryForMs: 0 });
+    const start = { ...message(33), update_id: ++nextId } as Update & { message: { text: string } };
+    start.message.text = '/start AbC_def-123456789012345';
+    const typed = message(33);
+    const tap = {
+      update_id: ++nextId,
+      callback_query: {
+        id: 'cq1',
+        from: { id: 34, is_bot: false, first_name: 'x' },
+        chat_instance: 'ci',
+        data: 'p:3:q1:5',
+        message: { message_id: 77, date: 0, chat: { id: 34, type: 'private', first_name: 'x' }, text: 'q' },
+      },
+    } as unknown as Update;
+    const lost = message(35);
+    for (const u of [start, typed, tap]) await sealed.inbox.accept(u);
+    await plain.inbox.accept(lost);
+    await sealed.inbox.drain('33');
+    await sealed.inbox.drain('34');
+    await plain.inbox.drain('35');
+    const mine = new Set([start, typed, tap, lost].map((u) => u.update_id));
+    const letters = (await sealed.inbox.deadLetters.list()).filter((l) => mine.has(l.updateId));
+    expect(letters.map((l) => [l.updateId, l.input.kind])).toEqual([
+      [start.update_id, 'command'],
+      [typed.update_id, 'text'],
+      [tap.update_id, 'button'],
+      [lost.update_id, 'text'],
+    ]);
+    expect(JSON.stringify(letters)).not.toContain((typed as { message: { text: string } }).message.text);
+    failing = false;
+    for (const l of letters) {
+      const inbox = l.updateId === lost.update_id ? plain.inbox : sealed.inbox;
+      expect(await inbox.replayDeadLetter(l.updateId)).toBe(true);
+      expect(await inbox.replayDeadLetter(l.updateId)).toBe(false);
+    }
+    expect((await sealed.inbox.deadLetters.list()).filter((l) => mine.has(l.updateId))).toEqual([]);
+    // The bot's sweeper applies what an operator replayed.
+    sealed.inbox.startSweeper(50);
+    // (Other chats this file left queued are swept too.)
+    await until(() => seen.filter((u) => mine.has(u.update_id)).length === 4, 5_000);
+    const byId = new Map(
+      seen.map((u) => [u.update_id, u as unknown as Record<string, Record<string, unknown>>]),
+    );
+    expect(byId.get(start.update_id)!.message).toMatchObject({ text: start.message.text, chat: { id: 33 } });
+    expect(byId.get(typed.update_id)!.message).toMatchObject({
+      text: (typed as { message: { text: string } }).message.text,
+    });
+    expect(byId.get(tap.update_id)!.callback_query).toMatchObject({
+      data: 'p:3:q1:5',
+      message: { message_id: 77, chat: { id: 34 } },
+    });
+    expect(byId.get(lost.update_id)!.message.text).toBeUndefined();
+    expect(byId.get(lost.update_id)!.hailong_replay).toEqual({ textLost: true });
+  });
+
+  test('dead letters of the old kind (raw updates, kept forever) are converted when the sweeper starts, and the old list is deleted', async () => {
+    const u = message(36);
+    await redis.lpush(
+      `${prefix}:tg:123456:dead`,
+      JSON.stringify({
+        chatKey: '36',
+        updateId: u.update_id,
+        error: 'Error',
+        at: Date.now(),
+        update: JSON.stringify(u),
+      }),
+    );
+    const a = process_(() => Promise.resolve(), { deadLetterTtlS: 600 });
+    a.inbox.startSweeper(10_000);
+    await untilAsync(
+      async () => (await a.inbox.deadLetters.get(u.update_id)) !== null,
+      'the converted letter',
+    );
+    expect(await redis.exists(`${prefix}:tg:123456:dead`)).toBe(0);
+    const letter = await a.inbox.deadLetters.get(u.update_id);
+    expect(letter).toMatchObject({ chatKey: '36', input: { kind: 'text', sealed: null } });
+    expect(await redis.ttl(a.inbox.deadLetters.letterKey(u.update_id))).toBeGreaterThan(0);
   });
 
   test('applies an update without a chat right away', async () => {

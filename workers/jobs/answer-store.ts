@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { hcmDay } from '../../lib/time';
-import { retryOnDuplicate } from '../../lib/mongo';
+import { isDuplicateKey, retryOnDuplicate } from '../../lib/mongo';
 import type { recordedAnswerSchema, responseMetaSchema } from './response-meta';
 
 type Meta = z.output<typeof responseMetaSchema>;
@@ -95,7 +95,8 @@ function upToDate(
 }
 
 /**
- * Stores a completed response: first its answers, stamped with the unit and day they count in,
+ * Stores a completed response, unless another response already completed its dossier (one
+ * response per dossier: the first to finish; returns 'dossier_taken', stamping nothing): first its answers, stamped with the unit and day they count in,
  * then the response itself. The payload carries every answer of the survey and its values win
  * over those recorded turn by turn: an answer missing or different is upserted (one bulk write,
  * usually empty: the turn-by-turn ones are read first, one query by `responseId`, and left as
@@ -114,7 +115,10 @@ export async function storeCompletion(
   meta: Meta,
   answers: RecordedAnswer[],
   completedAt: Date,
-): Promise<void> {
+): Promise<'stored' | 'dossier_taken'> {
+  const code = meta.dossierCode;
+  // Before anything is stamped: another response completed this dossier already.
+  if (code !== null && (await completedByAnother(code, responseId))) return 'dossier_taken';
   const stamp: Stamp = { unitCode: meta.unitCode, day: hcmDay(completedAt) };
   if (answers.length > 0) {
     const stored = await Answer.find(
@@ -132,7 +136,7 @@ export async function storeCompletion(
       );
   }
   await Answer.updateMany({ responseId, day: null }, { $set: stamp });
-  await retryOnDuplicate(() =>
+  const complete = () =>
     Response.updateOne(
       { responseId },
       {
@@ -146,6 +150,32 @@ export async function storeCompletion(
         $setOnInsert: { responseId },
       },
       { upsert: true },
-    ),
-  );
+    );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await complete();
+      return 'stored';
+    } catch (err) {
+      if (!isDuplicateKey(err) || attempt >= 3) throw err;
+      // Refused on a unique index: either the same responseId inserted concurrently (running the
+      // write again updates it) or the dossier held by another response.
+      if (code === null) continue;
+      const holder = await Response.findOne({ dossierCode: code }, { responseId: 1, status: 1 }).lean();
+      if (!holder || holder.responseId === responseId) continue;
+      if (holder.status === 'completed') {
+        // It completed between our check and our write: ours is not counted, so not stamped.
+        await Answer.updateMany({ responseId }, { $set: { unitCode: null, day: null } });
+        return 'dossier_taken';
+      }
+      // A survey of the dossier still in progress (its answers started it): the first to finish
+      // is the dossier's response, so that one gives the dossier up.
+      await Response.updateOne({ _id: holder._id, status: 'started' }, { $unset: { dossierCode: 1 } });
+    }
+  }
+}
+
+/** Whether another response than `responseId` is the dossier's completed one. */
+async function completedByAnother(dossierCode: string, responseId: string): Promise<boolean> {
+  const holder = await Response.findOne({ dossierCode, status: 'completed' }, { responseId: 1 }).lean();
+  return holder !== null && holder.responseId !== responseId;
 }

@@ -31,7 +31,17 @@ export const responseComplete = defineJob({
     // The answers of this survey recorded turn by turn and still in this process's batch go in
     // first: then the completion finds them and only stamps them (answer-store.ts).
     await answerBatcher.drain();
-    await storeCompletion(p.responseId, p.meta, p.answers, new Date(p.completedAt));
+    const outcome = await storeCompletion(p.responseId, p.meta, p.answers, new Date(p.completedAt));
+    if (outcome === 'dossier_taken') {
+      // Final, not a failure to retry: two chats opened the same dossier's link and the other
+      // finished first (the bot tells the second so; this is the guarantee if Redis forgot).
+      ctx.log.info(
+        { responseId: p.responseId, dossier: p.meta.dossierCode },
+        'response.complete: dossier already answered by another response; not counted',
+      );
+      return outcome;
+    }
     for (const hook of afterResponseComplete) await hook(p, ctx);
+    return outcome;
   },
 });

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
+import { updatesDeadLettered } from '../../../lib/metrics';
+import { DeadLetterStore, deadLetterOf, updateFromDeadLetter } from './dead-letters';
 
 export type UpdateHandler = (update: Update) => Promise<void>;
 
@@ -11,9 +12,19 @@ export interface UpdateInboxOptions {
   lockMs?: number;
   /** How long an update_id is remembered for de-duplication (Telegram keeps updates 24 h). */
   dedupeTtlS?: number;
-  /** Attempts of a failing handler before the update is dead-lettered. */
-  maxAttempts?: number;
+  /**
+   * How long a failing update is retried, from its first failure, before it becomes a dead
+   * letter (TELEGRAM_UPDATE_RETRY_FOR_S). Our webhook has answered 200, so Telegram will not
+   * resend it: the inbox retries as Telegram would have (backoff up to a minute, for minutes).
+   */
+  retryForMs?: number;
+  /** First retry delay; doubled per attempt up to `retryMaxDelayMs`. */
   retryBaseMs?: number;
+  retryMaxDelayMs?: number;
+  /** How long a dead letter is kept (TELEGRAM_DEAD_LETTER_TTL_DAYS). */
+  deadLetterTtlS?: number;
+  /** SECRETS_KEY: seals a dead letter's typed text; without it the text is dropped. */
+  secretsKey?: Buffer | null;
 }
 
 // Marks the update seen and stores it in its chat's queue in one step: a crash can never leave
@@ -26,22 +37,58 @@ if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then
 end
 return 0`;
 // Takes the chat's drain lock and reads the head of its queue in one step: nil when another
-// drainer holds the lock, else the head (an empty array when the queue is empty).
+// drainer holds the lock, the milliseconds left when the head failed and waits for its retry
+// time (KEYS[3], the chat's retry state: update id `u`, not before `at`), else the head (an empty
+// array when the queue is empty).
 const ACQUIRE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
-  return redis.call('ZRANGE', KEYS[2], 0, 0)
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if head[1] then
+  local r = redis.call('HMGET', KEYS[3], 'u', 'at')
+  if r[1] == head[2] and r[2] and tonumber(r[2]) > tonumber(ARGV[3]) then
+    return tonumber(r[2]) - tonumber(ARGV[3])
+  end
 end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {head[1]} end
 return false`;
-// After an update was applied: removes it (whoever owns the lock now: it was applied), then,
-// if the lock is still ours, extends it and returns the next head; nil when the lock was lost
-// (a stalled process whose lock expired must not apply alongside the new owner).
+// After an update was applied: removes it and its retry state (whoever owns the lock now: it was
+// applied), then, if the lock is still ours, extends it and returns the next head; nil when the
+// lock was lost (a stalled process whose lock expired must not apply alongside the new owner).
 const NEXT = `
 if ARGV[3] ~= '' then redis.call('ZREM', KEYS[2], ARGV[3]) end
+if redis.call('HGET', KEYS[3], 'u') == ARGV[4] then redis.call('DEL', KEYS[3]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return redis.call('ZRANGE', KEYS[2], 0, 0)
 end
 return false`;
+// A failed update within its retry window: records its retry state (it stays at the head, so
+// the chat's later updates wait behind it) and frees the chat's lock, if the lock is still ours.
+const RETRY_LATER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], 'u', ARGV[2], 'n', ARGV[3], 'first', ARGV[4], 'at', ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('DEL', KEYS[1])
+return 1`;
+// A failed update past its retry window: out of the queue and into a dead letter that expires,
+// with the index of letters; then, as NEXT, the chat's next head if the lock is still ours.
+const DEAD_LETTER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('DEL', KEYS[3])
+redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[4])
+redis.call('EXPIRE', KEYS[5], ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZRANGE', KEYS[2], 0, 0)`;
+// An operator's replay: the rebuilt update back at its place in the chat's queue (by update_id,
+// bypassing the "seen" mark its first delivery left) and its letter gone, in one step.
+const REPLAY = `
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 // Releases the lock (if still ours) and forgets the chat as pending only when its queue is
 // empty, atomically with the check; 1 means updates arrived meanwhile: drain again.
@@ -81,18 +128,31 @@ export function chatKeyOf(update: Update): string | null {
  * the races that remain (a retry racing its original, two processes draining) are settled by
  * the update_id de-duplication and the per-chat lock.
  *
+ * A failing update (MongoDB down, Telegram unreachable) stays at the head of its chat's queue
+ * with a retry time, and the chat's lock is freed: the chat's later updates wait behind it,
+ * other chats go on, and whichever process drains the chat next (a timer of this one, a
+ * webhook's kick, any process's sweeper) retries it when its time comes, with backoff doubling
+ * up to `retryMaxDelayMs`, for `retryForMs` after its first failure. Then it becomes a dead
+ * letter (./dead-letters.ts) that expires, and the chat goes on.
+ *
  * The handler is given at construction because the sweeper needs it; `drain(chatKey, handler)`
  * may pass another for one drain.
  */
 export class UpdateInbox {
   private readonly lockMs: number;
   private readonly dedupeTtlS: number;
-  private readonly maxAttempts: number;
+  private readonly retryForMs: number;
   private readonly retryBaseMs: number;
+  private readonly retryMaxDelayMs: number;
+  private readonly deadLetterTtlS: number;
+  private readonly secretsKey: Buffer | null;
+  readonly deadLetters: DeadLetterStore;
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping = false;
   private stopped = false;
   private readonly active = new Set<Promise<void>>();
+  /** A drain due later for chats whose head waits for its retry time, at most one per chat. */
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly redis: Redis,
@@ -104,16 +164,16 @@ export class UpdateInbox {
   ) {
     this.lockMs = opts.lockMs ?? 30_000;
     this.dedupeTtlS = opts.dedupeTtlS ?? 24 * 3600;
-    this.maxAttempts = opts.maxAttempts ?? 5;
-    this.retryBaseMs = opts.retryBaseMs ?? 200;
+    this.retryForMs = opts.retryForMs ?? 30 * 60_000;
+    this.retryBaseMs = opts.retryBaseMs ?? 500;
+    this.retryMaxDelayMs = opts.retryMaxDelayMs ?? 60_000;
+    this.deadLetterTtlS = opts.deadLetterTtlS ?? 14 * 24 * 3600;
+    this.secretsKey = opts.secretsKey ?? null;
+    this.deadLetters = new DeadLetterStore(redis, (...parts) => this.k(...parts));
   }
 
   private k(...parts: string[]): string {
     return [this.prefix, 'tg', this.botId, ...parts].join(':');
-  }
-
-  get deadLetterKey(): string {
-    return this.k('dead');
   }
 
   /**
@@ -148,17 +208,32 @@ export class UpdateInbox {
   /**
    * Applies a chat's queued updates in update_id order with `handler` (default: the inbox's).
    * Returns at once when another drainer (this process or another) holds the chat: that one
-   * re-checks the queue after releasing, so nothing is stranded.
+   * re-checks the queue after releasing, so nothing is stranded; and when the chat's head waits
+   * for its retry time, after arranging a drain for then.
    */
   async drain(chatKey: string, handler: UpdateHandler = this.handler): Promise<void> {
     const lockKey = this.k('lock', chatKey);
     const queueKey = this.k('chat', chatKey);
+    const retryKey = this.k('retry', chatKey);
     for (;;) {
       // randomUUID draws from a cached pool of entropy; randomBytes(12) made an OpenSSL call per
       // drain (2% of the bot process's CPU in the saturation benchmark).
       const token = randomUUID();
-      const first = (await this.redis.eval(ACQUIRE, 2, lockKey, queueKey, token, String(this.lockMs))) as string[] | null;
+      const first = (await this.redis.eval(
+        ACQUIRE,
+        3,
+        lockKey,
+        queueKey,
+        retryKey,
+        token,
+        String(this.lockMs),
+        String(Date.now()),
+      )) as string[] | number | null;
       if (first === null) return;
+      if (typeof first === 'number') {
+        this.drainIn(chatKey, first);
+        return;
+      }
       const renew = setInterval(
         () => {
           void this.redis.eval(RENEW, 1, lockKey, token, String(this.lockMs)).catch(() => undefined);
@@ -166,13 +241,16 @@ export class UpdateInbox {
         Math.max(20, Math.floor(this.lockMs / 3)),
       );
       let more = 0;
+      let retryInMs: number | null = null;
       try {
         let raw = first[0];
         while (raw !== undefined) {
           if (this.stopped) return;
-          await this.apply(chatKey, raw, handler);
-          // Removed only after the handler resolved: a crash before this line replays the update.
-          const next = (await this.redis.eval(NEXT, 2, lockKey, queueKey, token, String(this.lockMs), raw)) as string[] | null;
+          const next = await this.applyHead(chatKey, raw, handler, token);
+          if (typeof next === 'number') {
+            retryInMs = next;
+            return;
+          }
           if (next === null) {
             this.log.warn({ chatKey }, 'drain lock lost: leaving the chat to its new owner');
             return;
@@ -182,43 +260,188 @@ export class UpdateInbox {
       } finally {
         clearInterval(renew);
         // An update accepted between our last read and the release would otherwise wait for the sweeper.
-        more = ((await this.redis
+        more = (await this.redis
           .eval(RELEASE_SETTLE, 3, lockKey, queueKey, this.k('pending'), token, chatKey)
-          .catch(() => 1)) as number);
+          .catch(() => 1)) as number;
+        if (retryInMs !== null) this.drainIn(chatKey, retryInMs);
       }
       if (more === 0 || this.stopped) return;
     }
   }
 
-  private async apply(chatKey: string, raw: string, handler: UpdateHandler): Promise<void> {
+  /**
+   * Runs the handler on the chat's head. Applied: removed from the queue (only now: a crash
+   * before this replays it), and the next head is returned. Failed: see `failed`.
+   */
+  private async applyHead(
+    chatKey: string,
+    raw: string,
+    handler: UpdateHandler,
+    token: string,
+  ): Promise<string[] | number | null> {
     const update = JSON.parse(raw) as Update;
-    for (let attempt = 1; ; attempt++) {
+    try {
+      await handler(update);
+    } catch (err) {
+      return this.failed(chatKey, raw, update, err as Error, token);
+    }
+    return (await this.redis.eval(
+      NEXT,
+      3,
+      this.k('lock', chatKey),
+      this.k('chat', chatKey),
+      this.k('retry', chatKey),
+      token,
+      String(this.lockMs),
+      raw,
+      String(update.update_id),
+    )) as string[] | null;
+  }
+
+  /**
+   * A failed head within its retry window: its retry time is recorded and the milliseconds to
+   * wait are returned. Past the window: it becomes a dead letter and the next head is returned.
+   * Null when the lock was lost meanwhile.
+   */
+  private async failed(
+    chatKey: string,
+    raw: string,
+    update: Update,
+    err: Error,
+    token: string,
+  ): Promise<string[] | number | null> {
+    const retryKey = this.k('retry', chatKey);
+    const now = Date.now();
+    const [u, n, first] = await this.redis.hmget(retryKey, 'u', 'n', 'first');
+    const same = u === String(update.update_id);
+    const attempts = (same ? Number(n) : 0) + 1;
+    const firstFailedAt = same ? Number(first) : now;
+    const ids = { chatKey, updateId: update.update_id, attempt: attempts };
+    if (now - firstFailedAt < this.retryForMs) {
+      const delay = Math.min(this.retryMaxDelayMs, this.retryBaseMs * 2 ** (attempts - 1));
+      const kept = (await this.redis.eval(
+        RETRY_LATER,
+        2,
+        this.k('lock', chatKey),
+        retryKey,
+        token,
+        String(update.update_id),
+        String(attempts),
+        String(firstFailedAt),
+        String(now + delay),
+        String(this.retryForMs + 3600_000),
+      )) as number;
+      this.log.warn({ ...ids, retryInMs: delay, err: err.message }, 'update handler failed: retrying later');
+      return kept === 1 ? delay : null;
+    }
+    const letter = deadLetterOf(
+      update,
+      chatKey,
+      { error: err.name, attempts, firstFailedAt },
+      { botId: this.botId, key: this.secretsKey },
+      now,
+    );
+    const next = (await this.redis.eval(
+      DEAD_LETTER,
+      5,
+      this.k('lock', chatKey),
+      this.k('chat', chatKey),
+      retryKey,
+      this.deadLetters.letterKey(update.update_id),
+      this.deadLetters.indexKey,
+      token,
+      String(this.lockMs),
+      raw,
+      String(update.update_id),
+      JSON.stringify(letter),
+      String(this.deadLetterTtlS),
+      String(now),
+    )) as string[] | null;
+    if (next !== null) {
+      updatesDeadLettered.inc({ channel: 'telegram' });
+      this.log.error(
+        { ...ids, err: err.message, failingForS: Math.round((now - firstFailedAt) / 1000) },
+        'update dead-lettered after its retry window',
+      );
+    }
+    return next;
+  }
+
+  /** Drains the chat after `ms` (once per chat however often asked; the sweeper is the backstop). */
+  private drainIn(chatKey: string, ms: number): void {
+    if (this.stopped || this.retryTimers.has(chatKey)) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(chatKey);
+      this.kick(chatKey);
+    }, ms);
+    timer.unref();
+    this.retryTimers.set(chatKey, timer);
+  }
+
+  /**
+   * Puts a dead letter's update back at its place in its chat's queue; a running bot process
+   * applies it (its sweeper, within seconds). `open`: SECRETS_KEY, to restore a sealed text.
+   * False when there is no such letter (expired, dropped, replayed already) or it cannot be
+   * replayed (an update kind the bot does nothing with: its letter is left for `drop`).
+   */
+  async replayDeadLetter(updateId: number, open: Buffer | null = this.secretsKey): Promise<boolean> {
+    const letter = await this.deadLetters.get(updateId);
+    if (!letter) return false;
+    const update = updateFromDeadLetter(letter, { botId: this.botId, key: open });
+    if (!update) return false;
+    const done = (await this.redis.eval(
+      REPLAY,
+      4,
+      this.k('chat', letter.chatKey),
+      this.k('pending'),
+      this.deadLetters.letterKey(updateId),
+      this.deadLetters.indexKey,
+      String(updateId),
+      JSON.stringify(update),
+      letter.chatKey,
+    )) as number;
+    if (done === 1) this.log.info({ chatKey: letter.chatKey, updateId }, 'dead letter replayed');
+    return done === 1;
+  }
+
+  /**
+   * Dead letters from before they expired: a list (`tg:<bot>:dead`) of raw updates, names and
+   * texts included, kept forever. Each becomes a letter of today's kind (expiring, no personal
+   * data) and the list is deleted. Returns how many were converted.
+   */
+  async adoptLegacyDeadLetters(): Promise<number> {
+    const legacyKey = this.k('dead');
+    let n = 0;
+    for (;;) {
+      const raw = await this.redis.rpop(legacyKey);
+      if (raw === null) return n;
+      let old: { chatKey?: string; updateId?: number; error?: string; at?: number; update?: string };
       try {
-        await handler(update);
-        return;
-      } catch (err) {
-        if (attempt >= this.maxAttempts) {
-          await this.redis.lpush(
-            this.deadLetterKey,
-            JSON.stringify({
-              chatKey,
-              updateId: update.update_id,
-              error: (err as Error).name,
-              at: Date.now(),
-              update: raw,
-            }),
-          );
-          this.log.error(
-            { chatKey, updateId: update.update_id, err: (err as Error).message },
-            'update dead-lettered after repeated failures',
-          );
-          return;
-        }
-        this.log.warn(
-          { chatKey, updateId: update.update_id, attempt, err: (err as Error).message },
-          'update handler failed: retrying',
+        old = JSON.parse(raw) as typeof old;
+        const update = JSON.parse(old.update ?? 'null') as Update | null;
+        if (!update || typeof old.chatKey !== 'string') continue;
+        const at = typeof old.at === 'number' ? old.at : Date.now();
+        const letter = deadLetterOf(
+          update,
+          old.chatKey,
+          { error: old.error ?? 'Error', attempts: 0, firstFailedAt: at },
+          { botId: this.botId, key: this.secretsKey },
+          at,
         );
-        await sleep(this.retryBaseMs * 2 ** (attempt - 1));
+        await this.redis
+          .multi()
+          .set(
+            this.deadLetters.letterKey(update.update_id),
+            JSON.stringify(letter),
+            'EX',
+            this.deadLetterTtlS,
+          )
+          .zadd(this.deadLetters.indexKey, at, String(update.update_id))
+          .expire(this.deadLetters.indexKey, this.deadLetterTtlS)
+          .exec();
+        n++;
+      } catch {
+        // Not a letter this code wrote: nothing to keep.
       }
     }
   }
@@ -233,6 +456,11 @@ export class UpdateInbox {
     if (this.sweeper) return;
     this.sweeper = setInterval(() => void this.sweep(), intervalMs);
     this.sweeper.unref();
+    void this.adoptLegacyDeadLetters()
+      .then((n) => {
+        if (n > 0) this.log.info({ n }, 'legacy dead letters converted (no personal data, expiring)');
+      })
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'legacy dead letters not converted'));
   }
 
   async sweep(): Promise<void> {
@@ -252,6 +480,8 @@ export class UpdateInbox {
     this.stopped = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
     await Promise.allSettled([...this.active]);
   }
 }
