@@ -12,6 +12,7 @@ import { createHttpServer } from '../bot/http/server';
 import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
+import { apiPlugin } from '../bot/http/api/plugin';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { scheduleDigest } from '../workers/aggregation/digest-schedule';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
@@ -139,6 +140,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     if (zalo?.routes) await http.register(zalo.routes);
     await http.register(dossierRoutes({ ctx, outreach }));
     await http.register(reportRoutes({ ctx }));
+    await http.register(apiPlugin({ ctx }));
     await http.register(
       surveyPageRoutes({
         env,

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ApiKey } from '../models/api-key';
-import { Unit } from '../models/unit';
+import { appendAudit } from './audit/writer';
 import { decryptSecret, encryptSecret, parseSecretsKey } from '../bot/channels/zalo/token-crypto';
 import { key as redisKey } from './redis';
 
@@ -40,7 +40,9 @@ export async function createApiKey(opts: {
   unitCodes?: string[];
   signing?: boolean;
   secretsKey?: string;
+  /** Who creates it (audited): a username or "cli"; the request's address. */
   createdBy?: string;
+  ip?: string | null;
 }): Promise<CreatedApiKey> {
   const keyId = randomBytes(6).toString('hex');
   const key = `hl_${keyId}_${randomBytes(32).toString('base64url')}`;
@@ -58,13 +60,41 @@ export async function createApiKey(opts: {
     signingSecretEnc,
     createdBy: opts.createdBy ?? 'cli',
   });
+  await appendAudit({
+    actor: opts.createdBy ?? 'cli',
+    ip: opts.ip ?? null,
+    action: 'apikey.created',
+    targetType: 'apikey',
+    targetId: keyId,
+    unitCode: opts.unitCodes?.[0] ?? null,
+    details: { units: opts.unitCodes ?? [], hmac: signingSecret !== null },
+  });
   return { keyId, key, signingSecret };
 }
 
-/** Revokes by key id; true when a live key was revoked. */
-export async function revokeApiKey(keyId: string, now = new Date()): Promise<boolean> {
-  const r = await ApiKey.updateOne({ keyId, revokedAt: null }, { $set: { revokedAt: now } });
-  return r.modifiedCount === 1;
+/** Revokes by key id (audited); true when a live key was revoked. */
+export async function revokeApiKey(
+  keyId: string,
+  now = new Date(),
+  by: { actor: string; ip?: string | null } = { actor: 'cli' },
+): Promise<boolean> {
+  const revoked = await ApiKey.findOneAndUpdate(
+    { keyId, revokedAt: null },
+    { $set: { revokedAt: now } },
+    { returnDocument: 'after' },
+  ).lean();
+  if (!revoked) return false;
+  await appendAudit({
+    actor: by.actor,
+    ip: by.ip ?? null,
+    action: 'apikey.revoked',
+    targetType: 'apikey',
+    targetId: keyId,
+    unitCode: revoked.unitCodes[0] ?? null,
+    details: { units: revoked.unitCodes },
+    at: now,
+  });
+  return true;
 }
 
 export interface AuthDeps {
@@ -134,20 +164,7 @@ export function signBody(secret: string, timestamp: string, rawBody: Buffer): st
 /**
  * True when `unitCode` is one of `scope` or below one of them. "Below" follows parentCode (a
  * commune of a district) and successorCode (a unit merged into a scoped unit), so a key of a new
- * merged commune may still post events under the codes of the communes it absorbed.
+ * merged commune may still post events under the codes of the communes it absorbed. One
+ * implementation for keys and accounts: lib/auth/scope.ts.
  */
-export async function unitInScope(unitCode: string, scope: string[]): Promise<boolean> {
-  if (scope.length === 0) return true;
-  const wanted = new Set(scope);
-  const seen = new Set<string>();
-  let frontier = [unitCode];
-  for (let depth = 0; depth < 12 && frontier.length > 0; depth++) {
-    if (frontier.some((c) => wanted.has(c))) return true;
-    frontier.forEach((c) => seen.add(c));
-    const units = await Unit.find({ code: { $in: frontier } }, { parentCode: 1, successorCode: 1 }).lean();
-    frontier = units
-      .flatMap((u) => [u.parentCode, u.successorCode])
-      .filter((c): c is string => !!c && !seen.has(c));
-  }
-  return false;
-}
+export { unitInScope } from './auth/scope';

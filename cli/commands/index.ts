@@ -9,6 +9,8 @@ import { registerReportCommand } from './report';
 import { registerRollupsCommand } from './rollups';
 import { registerBroadcastCommands } from './broadcast';
 import { registerFlagsCommand } from './flags';
+import { registerUserCommands } from './user';
+import { registerAuditCommands } from './audit';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -22,4 +24,6 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerRollupsCommand,
   registerBroadcastCommands,
   registerFlagsCommand,
+  registerUserCommands,
+  registerAuditCommands,
 ];
