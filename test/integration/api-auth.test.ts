@@ -80,7 +80,7 @@ test('too many failures lock the username with a Vietnamese message, the wait an
   expect((await new ApiClient(t.baseUrl).login('canbo.login', GOOD_PASSWORD)).status).toBe(200);
 });
 
-test('a state-changing request with the cookie needs the CSRF token; a Bearer key does not', async () => {
+test('a state-changing request with the cookie needs the CSRF token (api-framework.test.ts: a Bearer key does not)', async () => {
   const admin = await signedIn(t, 'admin.csrf', 'admin');
   const body = { username: 'canbo.moi', password: GOOD_PASSWORD, role: 'viewer', unitCodes: ['19870'] };
   const none = await admin.request('POST', '/api/v1/users', { body, csrf: false });
@@ -99,8 +99,8 @@ test('a state-changing request with the cookie needs the CSRF token; a Bearer ke
   const created = await admin.post('/api/v1/api-keys', { name: 'Một cửa huyện', unitCodes: ['477'] });
   expect(created.status).toBe(201);
   const machine = new ApiClient(t.baseUrl, String(created.body.key));
-  // No state-changing route is open to keys yet: the exemption shows on a read and on logout's refusal.
   expect((await machine.get('/api/v1/units')).status).toBe(200);
+  // The officials' own routes are not for keys.
   const logout = await machine.post('/api/v1/auth/logout');
   expect(logout.status).toBe(403);
   expect(logout.body.error).toBe('forbidden');

@@ -66,7 +66,8 @@ export class ApiClient {
       if (!name?.endsWith('hl_session')) continue;
       this.cookie = value ? `${name}=${value}` : null;
     }
-    const text = await res.text();
+    // ignoreBOM keeps a byte-order mark in the text, so a test can see that a CSV starts with one.
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer());
     const json = (res.headers.get('content-type') ?? '').includes('application/json');
     const body: unknown = json && text ? JSON.parse(text) : text;
     if (json && body && typeof body === 'object' && 'csrfToken' in body) this.csrf = String(body.csrfToken);

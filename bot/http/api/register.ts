@@ -164,7 +164,7 @@ export function registerRoute(app: FastifyInstance, r: ApiRoute, deps: ApiDeps):
           : r.response,
         ...errorResponses(r),
       },
-      'x-permission': r.permission,
+      'x-permission': r.permission ?? 'none',
       'x-scope': r.scope.kind,
     },
     // Who and whether, before the request is even parsed: a stranger learns nothing of the schema.
