@@ -57,7 +57,8 @@ const ALL_BUT_ADMIN = PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p));
  * approval, the live flow version, figures and exports; not flow editing, not exclusions (a unit
  * does not remove ratings of itself). broadcaster: broadcasts to its units. viewer: figures and
  * reports, never free text. key (the one-stop system): posts dossier events and reads figures,
- * responses, cases and flags of its units, as the reports API does today.
+ * responses, cases and flags of its units, as the reports API does today. Individual responses
+ * are not a viewer's: it reads the figures made of them.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<CallerRole, ReadonlySet<Permission>>> = Object.freeze({
   admin: new Set<Permission>(PERMISSIONS),
@@ -77,7 +78,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<CallerRole, ReadonlySet<Permissio
     'flags:read',
   ]),
   broadcaster: new Set<Permission>(['units:read', 'procedures:read', 'broadcasts:read', 'broadcasts:write']),
-  viewer: new Set<Permission>([...READ_FIGURES, 'responses:read']),
+  viewer: new Set<Permission>(READ_FIGURES),
   key: new Set<Permission>([...READ_FIGURES, 'dossiers:read', 'responses:read', 'cases:read', 'flags:read']),
 });
 
