@@ -214,10 +214,17 @@ test('with an https PUBLIC_URL the cookie is Secure and __Host- prefixed', async
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
   try {
     await createUser(t, 'admin.https', 'admin');
-    const r = await new ApiClient(address).login('admin.https', GOOD_PASSWORD);
+    const c = new ApiClient(address);
+    const r = await c.login('admin.https', GOOD_PASSWORD);
     expect(r.status).toBe(200);
     expect(r.headers.getSetCookie().join('\n')).toMatch(
       /^__Host-hl_session=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    );
+    // Cleared with the same attributes: a browser ignores a __Host- cookie cleared without Secure.
+    const out = await c.post('/api/v1/auth/logout');
+    expect(out.status).toBe(204);
+    expect(out.headers.getSetCookie().join('\n')).toMatch(
+      /^__Host-hl_session=; Max-Age=0; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Strict$/,
     );
   } finally {
     await server.close();

@@ -8,6 +8,7 @@ import { csrfMatches } from '../../../lib/auth/sessions';
 import type { ApiDeps } from './deps';
 import { ApiError, errorBody, forbidden, unauthorized } from './errors';
 import { REPLIED, type ApiRoute } from './route';
+import { clearSessionCookie } from './session-cookie';
 
 export const API_PREFIX = '/api/v1';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -127,7 +128,7 @@ async function resolveCaller(
   const session = token ? await deps.sessions.resolve(token) : null;
   if (!session) {
     // A stale cookie is cleared so the console asks for a new sign-in.
-    if (token) void reply.clearCookie(deps.cookie.name, { path: '/' });
+    if (token) clearSessionCookie(reply, deps.cookie);
     throw unauthorized();
   }
   // Browsers send cookies by themselves: a state-changing request must also prove it comes from

@@ -1,4 +1,3 @@
-import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import {
   DISABLED_LOGIN_MESSAGE,
@@ -11,8 +10,8 @@ import { PERMISSIONS, ROLE_PERMISSIONS } from '../../../../lib/auth/roles';
 import type { LoginSession } from '../../../../lib/auth/sessions';
 import { throttledMessage } from '../../../../lib/auth/throttle';
 import { USER_ROLES } from '../../../../models/user';
-import type { SessionCookie } from '../deps';
 import { ApiError, unauthorized } from '../errors';
+import { clearSessionCookie, setSessionCookie } from '../session-cookie';
 import { defineRoute } from '../route';
 import { isoDate, noContent, unitCode } from '../schemas';
 
@@ -37,15 +36,6 @@ function me(session: LoginSession): z.output<typeof meBody> {
     csrfToken: session.csrfToken,
     signedInAt: session.createdAt.toISOString(),
   };
-}
-
-function setSessionCookie(reply: FastifyReply, cookie: SessionCookie, token: string): void {
-  void reply.setCookie(cookie.name, token, {
-    httpOnly: true,
-    sameSite: 'strict',
-    secure: cookie.secure,
-    path: '/',
-  });
 }
 
 const NONE = { kind: 'none', why: "the caller's own session" } as const;
@@ -99,7 +89,7 @@ export const authRoutes = [
     handler: async ({ req, reply, deps, audit, caller }) => {
       const token = req.cookies[deps.cookie.name];
       if (token) await deps.sessions.destroy(token);
-      void reply.clearCookie(deps.cookie.name, { path: '/' });
+      clearSessionCookie(reply, deps.cookie);
       await audit({
         action: 'auth.logout',
         targetType: 'user',
