@@ -119,7 +119,7 @@ async function resolveCaller(
       prefix: deps.ctx.prefix,
       ...(deps.ctx.env.SECRETS_KEY ? { secretsKey: deps.ctx.env.SECRETS_KEY } : {}),
     });
-    if (!auth.ok) throw unauthorized(`API key refused: ${auth.reason}`);
+    if (!auth.ok) throw unauthorized(`Khoá API bị từ chối. / API key refused: ${auth.reason}.`);
     if (r.auth === 'user')
       throw forbidden('Chỉ dành cho cán bộ đã đăng nhập. / For signed-in officials only, not API keys.');
     return keyCaller(auth.key);
