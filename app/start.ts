@@ -13,6 +13,7 @@ import { rateLimitsOf } from '../bot/http/rate-limit';
 import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
+import { apiPlugin } from '../bot/http/api/plugin';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
 import { scheduleDigest } from '../workers/aggregation/digest-schedule';
@@ -148,6 +149,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     if (zalo?.routes) await http.register(zalo.routes);
     await http.register(dossierRoutes({ ctx, outreach }));
     await http.register(reportRoutes({ ctx }));
+    await http.register(apiPlugin({ ctx }));
     await http.register(
       surveyPageRoutes({
         env,

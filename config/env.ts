@@ -68,6 +68,31 @@ export const envSchema = z.object({
   /** ...and per API key reading reports (each may aggregate months of answers). */
   RATE_LIMIT_REPORTS_PER_KEY_PER_MIN: z.coerce.number().int().min(0).default(120),
 
+  /** Officials' sign-in (docs/api.md): a session ends after this many minutes without a request... */
+  AUTH_SESSION_IDLE_MIN: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
+  /** ...and this many hours after sign-in, however active. */
+  AUTH_SESSION_MAX_H: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(12),
+  /** Failed sign-ins per username, then per client address, within AUTH_LOGIN_WINDOW_MIN... */
+  AUTH_LOGIN_MAX_FAILS_PER_USER: z.coerce.number().int().min(1).default(5),
+  AUTH_LOGIN_MAX_FAILS_PER_IP: z.coerce.number().int().min(1).default(20),
+  /** ...before sign-in is refused for this many minutes (counted in Redis, so across processes). */
+  AUTH_LOGIN_WINDOW_MIN: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
+
   TELEGRAM_BOT_TOKEN: z
     .string()
     .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'expected a Bot API token like 123456:ABC...')

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ApiKey } from '../models/api-key';
+import { appendAudit } from './audit/writer';
 import { decryptSecret, encryptSecret, parseSecretsKey } from '../bot/channels/zalo/token-crypto';
 import { key as redisKey } from './redis';
 
@@ -39,7 +40,9 @@ export async function createApiKey(opts: {
   unitCodes?: string[];
   signing?: boolean;
   secretsKey?: string;
+  /** Who creates it (audited): a username or "cli"; the request's address. */
   createdBy?: string;
+  ip?: string | null;
 }): Promise<CreatedApiKey> {
   const keyId = randomBytes(6).toString('hex');
   const key = `hl_${keyId}_${randomBytes(32).toString('base64url')}`;
@@ -57,13 +60,41 @@ export async function createApiKey(opts: {
     signingSecretEnc,
     createdBy: opts.createdBy ?? 'cli',
   });
+  await appendAudit({
+    actor: opts.createdBy ?? 'cli',
+    ip: opts.ip ?? null,
+    action: 'apikey.created',
+    targetType: 'apikey',
+    targetId: keyId,
+    unitCode: opts.unitCodes?.[0] ?? null,
+    details: { units: opts.unitCodes ?? [], hmac: signingSecret !== null },
+  });
   return { keyId, key, signingSecret };
 }
 
-/** Revokes by key id; true when a live key was revoked. */
-export async function revokeApiKey(keyId: string, now = new Date()): Promise<boolean> {
-  const r = await ApiKey.updateOne({ keyId, revokedAt: null }, { $set: { revokedAt: now } });
-  return r.modifiedCount === 1;
+/** Revokes by key id (audited); true when a live key was revoked. */
+export async function revokeApiKey(
+  keyId: string,
+  now = new Date(),
+  by: { actor: string; ip?: string | null } = { actor: 'cli' },
+): Promise<boolean> {
+  const revoked = await ApiKey.findOneAndUpdate(
+    { keyId, revokedAt: null },
+    { $set: { revokedAt: now } },
+    { returnDocument: 'after' },
+  ).lean();
+  if (!revoked) return false;
+  await appendAudit({
+    actor: by.actor,
+    ip: by.ip ?? null,
+    action: 'apikey.revoked',
+    targetType: 'apikey',
+    targetId: keyId,
+    unitCode: revoked.unitCodes[0] ?? null,
+    details: { units: revoked.unitCodes },
+    at: now,
+  });
+  return true;
 }
 
 export interface AuthDeps {

@@ -19,4 +19,5 @@ export { Rollup } from './rollup';
 export { RollupMonth } from './rollup-month';
 export { Session } from './session';
 export { Unit } from './unit';
+export { User } from './user';
 export { ZaloToken } from './zalo-token';

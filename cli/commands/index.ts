@@ -12,6 +12,8 @@ import { registerFlagsCommand } from './flags';
 import { registerUnitCommands } from './unit';
 import { registerCaseCommands } from './case';
 import { registerTelegramCommands } from './telegram';
+import { registerUserCommands } from './user';
+import { registerAuditCommands } from './audit';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -28,4 +30,6 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerUnitCommands,
   registerCaseCommands,
   registerTelegramCommands,
+  registerUserCommands,
+  registerAuditCommands,
 ];

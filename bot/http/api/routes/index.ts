@@ -1,0 +1,22 @@
+import type { ApiRoute } from '../route';
+import { apiKeyRoutes } from './api-keys';
+import { auditRoutes } from './audit';
+import { authRoutes } from './auth';
+import { openapiRoutes } from './openapi';
+import { procedureRoutes } from './procedures';
+import { unitRoutes } from './units';
+import { userRoutes } from './users';
+
+/**
+ * The /api/v1 route table. A resource is a file of `defineRoute(...)` entries added here; each
+ * entry declares its schemas, permission and scope rule (docs/api.md, "Adding a route").
+ */
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...authRoutes,
+  ...unitRoutes,
+  ...procedureRoutes,
+  ...userRoutes,
+  ...apiKeyRoutes,
+  ...auditRoutes,
+  ...openapiRoutes,
+];
