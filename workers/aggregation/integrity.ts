@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { AuditLog } from '../../models/audit-log';
+import { appendAudit } from '../../lib/audit/writer';
 import { Flag } from '../../models/flag';
 import { Response } from '../../models/response';
 import { loadBucketAnswers } from './recompute';
@@ -84,7 +84,7 @@ export async function excludeResponse(deps: ScheduleDeps & { redis: Redis }, res
   if (reason.trim().length < 5) throw new ExclusionReasonError();
   const r = await Response.findOneAndUpdate({ responseId, 'excluded.at': null }, { $set: { excluded: { at: now, by, reason } } }, { returnDocument: 'after' }).lean();
   if (!r) return false;
-  await AuditLog.create({ at: now, actor: by, action: 'response.excluded', targetType: 'response', targetId: responseId, unitCode: r.unitCode, reason });
+  await appendAudit({ at: now, actor: by, action: 'response.excluded', targetType: 'response', targetId: responseId, unitCode: r.unitCode, reason });
   if (r.unitCode && r.day) await scheduleRollup(deps, r.unitCode, r.day, 0);
   return true;
 }

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { key } from '../../../lib/redis';
-import { AuditLog } from '../../../models/audit-log';
+import { appendAudit } from '../../../lib/audit/writer';
 import { Unit } from '../../../models/unit';
 
 /**
@@ -80,7 +80,7 @@ export async function redeemConnectCode(
     { code: unitCode },
     { $set: { alertTelegramChatId: chatId, alertTelegramConnectedAt: now } },
   );
-  await AuditLog.create({
+  await appendAudit({
     at: now,
     actor: by,
     action: 'unit.telegram_connected',
@@ -100,7 +100,7 @@ export async function disconnectGroup(unitCode: string, by: string, now = new Da
     { code: unitCode },
     { $set: { alertTelegramChatId: null, alertTelegramConnectedAt: null } },
   );
-  await AuditLog.create({
+  await appendAudit({
     at: now,
     actor: by,
     action: 'unit.telegram_disconnected',

@@ -1,6 +1,6 @@
 import { Case } from '../../../models/case';
 import { Unit } from '../../../models/unit';
-import { AuditLog } from '../../../models/audit-log';
+import { appendAudit } from '../../../lib/audit/writer';
 import { alertKeyboard } from './case-buttons';
 import { caseAlertText, type CaseNotifier } from './notifier';
 
@@ -58,7 +58,7 @@ export async function escalateOverdue(deps: {
     }
     // No chat configured above: the escalation still counts (it shows in reports), noted as undelivered.
     if (!sent) undelivered.push(c.caseId);
-    await AuditLog.create({
+    await appendAudit({
       at: now,
       actor: 'system',
       action: 'case.escalated',

@@ -1,7 +1,7 @@
 import type { Telegram } from 'telegraf';
 import type { ZaloClient } from '../../../bot/channels/zalo/client';
 import { ZaloApiError } from '../../../bot/channels/zalo/errors';
-import { AuditLog } from '../../../models/audit-log';
+import { appendAudit } from '../../../lib/audit/writer';
 import { Case } from '../../../models/case';
 import { Contact } from '../../../models/contact';
 import { Session } from '../../../models/session';
@@ -104,7 +104,7 @@ async function record(
       $push: { log: entry },
     },
   );
-  await AuditLog.create({
+  await appendAudit({
     at,
     actor: by,
     action: `case.${entry.action}`,

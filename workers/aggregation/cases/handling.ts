@@ -1,4 +1,4 @@
-import { AuditLog } from '../../../models/audit-log';
+import { appendAudit } from '../../../lib/audit/writer';
 import { Case } from '../../../models/case';
 import { resolutionOf, RESOLUTIONS } from './resolutions';
 
@@ -49,7 +49,7 @@ async function audit(
   unitCode: string,
   at: Date,
 ): Promise<void> {
-  await AuditLog.create({
+  await appendAudit({
     at,
     actor,
     action: `case.${action}`,
