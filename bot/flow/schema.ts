@@ -105,6 +105,12 @@ export const messageSchema = z
     type: z.literal('message'),
     /** For a terminal message: what reaching it means for the response. */
     outcome: z.enum(['completed', 'declined']).optional(),
+    /**
+     * For the terminal thank-you: said instead of `text` when the answers open a complaint case
+     * (an element question answered 1 or 2): `reachable` where the unit can follow up through the
+     * channel (Telegram, Zalo), `unreachable` where it cannot (the web chat keeps no contact).
+     */
+    dissatisfied: z.object({ reachable: localizedSchema, unreachable: localizedSchema }).strict().optional(),
   })
   .strict();
 

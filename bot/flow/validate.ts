@@ -1,6 +1,6 @@
 import { encodeAction, MAX_STEP } from '../engine/callback-data';
 import { optionsOf } from '../engine/render';
-import { flowSchema, type Flow, type FlowNode, type Lang } from './schema';
+import { flowSchema, type Flow, type FlowNode, type Lang, type Localized } from './schema';
 
 export interface FlowIssue {
   path: string;
@@ -71,6 +71,9 @@ export function validateFlow(input: unknown): FlowValidation {
         issues.push({ path: `${at}.consent.acceptValue`, message: `no option has value "${node.consent.acceptValue}"` });
       }
     }
+    if (node.type === 'message' && node.dissatisfied && (node.next || node.outcome === 'declined')) {
+      issues.push({ path: `${at}.dissatisfied`, message: 'only a terminal thank-you (no next node, not declined) may have dissatisfied texts' });
+    }
     checkLimits(flow, node, at, issues);
   }
 
@@ -80,17 +83,28 @@ export function validateFlow(input: unknown): FlowValidation {
   return issues.length > 0 ? { ok: false, issues } : { ok: true, flow };
 }
 
+/** Every text of a node a citizen may be sent, with its path. */
+function textsOf(node: FlowNode): Array<{ path: string; text: Localized }> {
+  const out = [{ path: 'text', text: node.text }];
+  if (node.type === 'message' && node.dissatisfied) {
+    out.push({ path: 'dissatisfied.reachable', text: node.dissatisfied.reachable }, { path: 'dissatisfied.unreachable', text: node.dissatisfied.unreachable });
+  }
+  return out;
+}
+
 function checkLimits(flow: Flow, node: FlowNode, at: string, issues: FlowIssue[]): void {
   const langs: Lang[] = ['vi', 'en'];
-  for (const lang of langs) {
-    const raw = lang === 'en' ? node.text.en : node.text.vi;
-    if (!raw) continue;
-    for (const m of raw.matchAll(/\{([a-z_]+)\}/g)) {
-      if (!flow.placeholders.includes(m[1])) issues.push({ path: `${at}.text.${lang}`, message: `unknown placeholder {${m[1]}}` });
-    }
-    const expanded = raw.replace(/\{[a-z_]+\}/g, 'x'.repeat(LIMITS.placeholderChars));
-    if (expanded.length > LIMITS.textChars) {
-      issues.push({ path: `${at}.text.${lang}`, message: `text may exceed ${LIMITS.textChars} characters once placeholders are filled` });
+  for (const { path, text } of textsOf(node)) {
+    for (const lang of langs) {
+      const raw = lang === 'en' ? text.en : text.vi;
+      if (!raw) continue;
+      for (const m of raw.matchAll(/\{([a-z_]+)\}/g)) {
+        if (!flow.placeholders.includes(m[1])) issues.push({ path: `${at}.${path}.${lang}`, message: `unknown placeholder {${m[1]}}` });
+      }
+      const expanded = raw.replace(/\{[a-z_]+\}/g, 'x'.repeat(LIMITS.placeholderChars));
+      if (expanded.length > LIMITS.textChars) {
+        issues.push({ path: `${at}.${path}.${lang}`, message: `text may exceed ${LIMITS.textChars} characters once placeholders are filled` });
+      }
     }
   }
   if (node.type === 'message') return;

@@ -1,4 +1,4 @@
-import { defaultFlow } from '../../bot/flow/default-flow';
+import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
 import type { FlowInput } from '../../bot/flow/schema';
 import { validateFlow } from '../../bot/flow/validate';
 
@@ -20,10 +20,30 @@ function messages(input: unknown): string[] {
 }
 
 describe('flow validation', () => {
-  test('accepts the default flow (14 nodes of sipas.md plus the decline goodbye)', () => {
-    const r = validateFlow(defaultFlow);
-    expect(r.ok).toBe(true);
-    expect(defaultFlow.nodes).toHaveLength(15);
+  test('accepts every version of the default flow (14 nodes of sipas.md plus the decline goodbye)', () => {
+    expect(DEFAULT_FLOW_VERSIONS.map((f) => f.version)).toEqual([1, 2]);
+    for (const f of DEFAULT_FLOW_VERSIONS) {
+      expect(validateFlow(f).ok).toBe(true);
+      expect(f.nodes).toHaveLength(15);
+    }
+    expect(DEFAULT_FLOW_VERSIONS.at(-1)).toBe(defaultFlow);
+  });
+
+  test('accepts dissatisfied texts on the terminal thank-you only, with known placeholders', () => {
+    const texts = { reachable: { vi: 'Lãnh đạo {donvi} sẽ xem.' }, unreachable: { vi: 'Lãnh đạo {donvi} sẽ xem; không liên hệ được.' } };
+    const ok = base();
+    ok.nodes[1] = { ...ok.nodes[1], dissatisfied: texts } as FlowInput['nodes'][number];
+    expect(messages(ok)).toEqual([]);
+    const mid = base();
+    mid.nodes[1] = { ...mid.nodes[1], next: 'c', dissatisfied: texts } as FlowInput['nodes'][number];
+    mid.nodes.push({ id: 'c', type: 'message', text: { vi: 'Hết' } });
+    expect(messages(mid)).toContain('nodes.1.dissatisfied: only a terminal thank-you (no next node, not declined) may have dissatisfied texts');
+    const bad = base();
+    bad.nodes[1] = { ...bad.nodes[1], dissatisfied: { ...texts, unreachable: { vi: 'Gọi {sdt}' } } } as FlowInput['nodes'][number];
+    expect(messages(bad)).toContain('nodes.1.dissatisfied.unreachable.vi: unknown placeholder {sdt}');
+    const question = base();
+    (question.nodes[0] as Record<string, unknown>).dissatisfied = texts;
+    expect(messages(question).some((m) => m.startsWith('nodes.0'))).toBe(true);
   });
 
   test('accepts a minimal valid flow', () => {

@@ -5,7 +5,7 @@ import { numberedList, renderForZalo, splitText, ZALO_MAX_TEXT } from '../../bot
 const pick = (label: string, value: string, node = 'q1'): Choice => ({ label, action: { kind: 'pick', step: 3, node, value } });
 
 function question(choices: Choice[][], extra: Partial<Extract<Outbound, { kind: 'question' }>> = {}): Outbound {
-  return { kind: 'question', node: 'q1', step: 3, text: 'Ông/Bà hài lòng không?', choices, multi: false, typedHint: 'Gõ số thứ tự để trả lời, ví dụ: 1', ...extra };
+  return { kind: 'question', node: 'q1', step: 3, text: 'Ông/Bà hài lòng không?', choices, expects: 'choice', optional: false, typedHint: 'Gõ số thứ tự để trả lời, ví dụ: 1', ...extra };
 }
 
 test('renders up to five choices as oa.query.hide buttons whose payload is the encoded action', () => {
@@ -35,7 +35,7 @@ test('falls back to a numbered list with the typed hint when more than five choi
 test('numbers a long multi-choice by position and leaves the Done button out', () => {
   const toggles: Choice[][] = ['a', 'b', 'c', 'd', 'e'].map((v) => [{ label: `☐ ${v.toUpperCase()}`, action: { kind: 'toggle', step: 2, node: 'r1', value: v } }]);
   toggles.push([{ label: 'Xong ✅', action: { kind: 'done', step: 2, node: 'r1' } }]);
-  const [msg] = renderForZalo([question(toggles, { multi: true, typedHint: 'gõ 1, 3' })]);
+  const [msg] = renderForZalo([question(toggles, { expects: 'multi', typedHint: 'gõ 1, 3' })]);
   const text = (msg as { text: string }).text;
   expect(text).toContain('1. ☐ A\n2. ☐ B\n3. ☐ C\n4. ☐ D\n5. ☐ E');
   expect(text).not.toContain('Xong');
@@ -56,4 +56,12 @@ test('keeps every text part within 2000 characters and the buttons on the last p
 test('a button payload stays far below the 1000-character limit', () => {
   const payload = encodeAction({ kind: 'toggle', step: 36 ** 4 - 1, node: 'a'.repeat(16), value: 'b'.repeat(16) });
   expect(payload.length).toBeLessThan(1000);
+});
+
+test('a typed question is plain text, with a "Bỏ qua" button when it may be skipped, and progress on its first line', () => {
+  const text = renderForZalo([question([], { expects: 'text', progress: { index: 3, total: 7, label: 'Câu 3/7' } })]);
+  expect(text).toEqual([{ text: 'Câu 3/7\nÔng/Bà hài lòng không?' }]);
+  const skip: Choice = { label: 'Bỏ qua', action: { kind: 'skip', step: 3, node: 'q7' } };
+  const [msg] = renderForZalo([question([[skip]], { expects: 'text', optional: true })]) as Array<{ attachment: { payload: { buttons: Array<{ title: string; payload: string }> } } }>;
+  expect(msg.attachment.payload.buttons.map((b) => [b.title, decodeAction(b.payload)])).toEqual([['Bỏ qua', skip.action]]);
 });
