@@ -22,7 +22,11 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
  */
 const redis = testRedis();
 const prefix = testPrefix('webroutes');
-const env = parseEnv({ NODE_ENV: 'test', PUBLIC_URL: 'http://127.0.0.1:9', COUNTER_NETWORKS: '203.0.113.0/28' });
+const env = parseEnv({
+  NODE_ENV: 'test',
+  PUBLIC_URL: 'http://127.0.0.1:9',
+  COUNTER_NETWORKS: '203.0.113.0/28',
+});
 const COUNTER_IP = '203.0.113.5';
 let app: FastifyInstance;
 let base: string;
@@ -31,7 +35,14 @@ let n = 0;
 
 async function dossier(): Promise<{ code: string; token: string }> {
   const code = `WR-${++n}`;
-  await Dossier.create({ code, procedureCode: 'P', unitCode: 'U1', channel: 'in_person', status: 'finished', finishedAt: new Date() });
+  await Dossier.create({
+    code,
+    procedureCode: 'P',
+    unitCode: 'U1',
+    channel: 'in_person',
+    status: 'finished',
+    finishedAt: new Date(),
+  });
   return { code, token: (await issueSurveyToken(code, new Date(), 24)).token };
 }
 
@@ -86,7 +97,7 @@ afterAll(async () => {
   await dropTestDb();
 });
 
-test('an answer posted to another survey\'s link is refused, applies nothing and leaves no counter mark', async () => {
+test("an answer posted to another survey's link is refused, applies nothing and leaves no counter mark", async () => {
   const real = await dossier();
   const other = await dossier();
   const { cookie, html } = await open(real.token);
@@ -101,7 +112,9 @@ test('an answer posted to another survey\'s link is refused, applies nothing and
     const res = await post(target, { a: yes }, { cookie, 'x-forwarded-for': COUNTER_IP });
     expect(res.status).toBe(target === other.token ? 409 : 200);
     const page = await res.text();
-    expect(page).toMatch(target === other.token ? /thuộc một khảo sát khác/ : /Không tìm thấy lời mời khảo sát này/);
+    expect(page).toMatch(
+      target === other.token ? /thuộc một khảo sát khác/ : /Không tìm thấy lời mời khảo sát này/,
+    );
     expect(res.headers.get('set-cookie')).toBeNull();
   }
   // A typed answer too.
@@ -146,11 +159,14 @@ test('GET /s/<unknown or malformed token> creates nothing: no cookie, no contact
   expect((await keys()).length).toBeGreaterThan(before.length);
 });
 
-test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])('GET /s/assets/%s is a 404, not a 500', async (name) => {
-  const res = await fetch(`${base}/s/assets/${name}`);
-  expect(res.status).toBe(404);
-  expect(await res.json()).toEqual({ error: 'not_found', message: 'no such asset' });
-});
+test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
+  'GET /s/assets/%s is a 404, not a 500',
+  async (name) => {
+    const res = await fetch(`${base}/s/assets/${name}`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: 'not_found', message: 'no such asset' });
+  },
+);
 
 test('the real assets are served', async () => {
   const res = await fetch(`${base}/s/assets/chat.css`);
