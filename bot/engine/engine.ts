@@ -19,7 +19,10 @@ export function nodeById(flow: Flow, id: string): FlowNode {
  * `reachable`: the channel can write to the citizen again later (chat apps), which decides the
  * wording of a complaint's thank-you (a flow's `dissatisfied` texts).
  */
-export function startSession(flow: Flow, opts: { lang: Lang; vars: Record<string, string>; reachable?: boolean }): EngineResult {
+export function startSession(
+  flow: Flow,
+  opts: { lang: Lang; vars: Record<string, string>; reachable?: boolean },
+): EngineResult {
   const state: EngineState = {
     flowKey: flow.key,
     flowVersion: flow.version,
@@ -35,7 +38,12 @@ export function startSession(flow: Flow, opts: { lang: Lang; vars: Record<string
   };
   const messages: Outbound[] = [];
   const next = enter(flow, state, flow.start, messages);
-  return { state: next, messages, answers: [], ...(next.status !== 'active' ? { finished: next.status } : {}) };
+  return {
+    state: next,
+    messages,
+    answers: [],
+    ...(next.status !== 'active' ? { finished: next.status } : {}),
+  };
 }
 
 /** Re-sends what the session waits for (resume, /lang, /help, a re-ask): never a dead button. */
@@ -64,15 +72,34 @@ function unchanged(state: EngineState, extra: Partial<EngineResult> = {}): Engin
 
 function command(flow: Flow, state: EngineState, name: 'help' | 'lang' | 'stop', arg?: string): EngineResult {
   if (name === 'stop') {
-    const next: EngineState = { ...state, status: 'stopped', current: null, selection: [], awaitingOther: false };
-    return { state: next, messages: [{ kind: 'text', text: t('stopped', state.lang) }], answers: [], finished: 'stopped' };
+    const next: EngineState = {
+      ...state,
+      status: 'stopped',
+      current: null,
+      selection: [],
+      awaitingOther: false,
+    };
+    return {
+      state: next,
+      messages: [{ kind: 'text', text: t('stopped', state.lang) }],
+      answers: [],
+      finished: 'stopped',
+    };
   }
   if (name === 'help') {
-    return { state, messages: [{ kind: 'text', text: t('help', state.lang) }, ...currentQuestion(flow, state)], answers: [] };
+    return {
+      state,
+      messages: [{ kind: 'text', text: t('help', state.lang) }, ...currentQuestion(flow, state)],
+      answers: [],
+    };
   }
   const lang: Lang = arg === 'vi' || arg === 'en' ? arg : state.lang === 'vi' ? 'en' : 'vi';
   const next = { ...state, lang };
-  return { state: next, messages: [{ kind: 'text', text: t('langSwitched', lang) }, ...currentQuestion(flow, next)], answers: [] };
+  return {
+    state: next,
+    messages: [{ kind: 'text', text: t('langSwitched', lang) }, ...currentQuestion(flow, next)],
+    answers: [],
+  };
 }
 
 function action(flow: Flow, state: EngineState, a: ChoiceAction): EngineResult {
@@ -82,10 +109,19 @@ function action(flow: Flow, state: EngineState, a: ChoiceAction): EngineResult {
   const node = nodeById(flow, state.current) as QuestionNode;
   if (a.kind === 'skip') {
     if (state.awaitingOther && node.type === 'multi_choice') {
-      return { ...record(flow, state, node, { value: [...state.selection], text: null }), ack: '', updateChoices: null };
+      return {
+        ...record(flow, state, node, { value: [...state.selection], text: null }),
+        ack: '',
+        updateChoices: null,
+      };
     }
     if (!isOptional(node)) return unchanged(state, { ack: t('stale', state.lang) });
-    return { ...advance(flow, state, node, null, []), ack: '', updateChoices: null, chosen: [t('skip', state.lang)] };
+    return {
+      ...advance(flow, state, node, null, []),
+      ack: '',
+      updateChoices: null,
+      chosen: [t('skip', state.lang)],
+    };
   }
   // The "Khác" text is awaited: the option buttons above it no longer apply.
   if (state.awaitingOther) return unchanged(state, { ack: t('stale', state.lang) });
@@ -106,22 +142,30 @@ function action(flow: Flow, state: EngineState, a: ChoiceAction): EngineResult {
   }
   if (node.type === 'multi_choice') return unchanged(state, { ack: t('stale', state.lang) });
   const result = answerSingle(flow, state, node, a.value);
-  return { ...result, ack: t('chosen', state.lang, { label: option.label }), updateChoices: null, chosen: [option.label] };
+  return {
+    ...result,
+    ack: t('chosen', state.lang, { label: option.label }),
+    updateChoices: null,
+    chosen: [option.label],
+  };
 }
 
 function typed(flow: Flow, state: EngineState, raw: string): EngineResult {
   const text = raw.trim();
   const node = nodeById(flow, state.current!) as QuestionNode;
   if (state.awaitingOther && node.type === 'multi_choice') {
-    if (SKIP_WORDS.includes(fold(text))) return record(flow, state, node, { value: [...state.selection], text: null });
-    if (text.length === 0 || text.length > 1000) return reask(flow, state, t('reaskText', state.lang, { max: 1000 }));
+    if (SKIP_WORDS.includes(fold(text)))
+      return record(flow, state, node, { value: [...state.selection], text: null });
+    if (text.length === 0 || text.length > 1000)
+      return reask(flow, state, t('reaskText', state.lang, { max: 1000 }));
     return record(flow, state, node, { value: [...state.selection], text });
   }
   const options = optionsOf(node, state.lang);
   switch (node.type) {
     case 'free_text': {
       if (node.optional && SKIP_WORDS.includes(fold(text))) return advance(flow, state, node, null, []);
-      if (text.length === 0 || text.length > node.maxLength) return reask(flow, state, t('reaskText', state.lang, { max: node.maxLength }));
+      if (text.length === 0 || text.length > node.maxLength)
+        return reask(flow, state, t('reaskText', state.lang, { max: node.maxLength }));
       return record(flow, state, node, { value: null, text });
     }
     case 'number': {
@@ -149,11 +193,18 @@ function typed(flow: Flow, state: EngineState, raw: string): EngineResult {
  * Typed answers: positions ("1, 3"), or for scales and ratings the value itself ("4"), or an
  * option's label ("hài lòng"). Returns option values, or null when the text matches nothing.
  */
-function pickByText(options: Array<{ value: string; label: string }>, text: string, many: boolean, byValue = false): string[] | null {
+function pickByText(
+  options: Array<{ value: string; label: string }>,
+  text: string,
+  many: boolean,
+  byValue = false,
+): string[] | null {
   const numbers = parseNumberList(text);
   if (numbers) {
     if (!many && numbers.length !== 1) return null;
-    const values = numbers.map((n) => (byValue ? options.find((o) => o.value === String(n))?.value : options[n - 1]?.value));
+    const values = numbers.map((n) =>
+      byValue ? options.find((o) => o.value === String(n))?.value : options[n - 1]?.value,
+    );
     return values.every((v): v is string => v !== undefined) ? values : null;
   }
   const f = fold(text);
@@ -171,7 +222,12 @@ function answerSingle(flow: Flow, state: EngineState, node: QuestionNode, value:
       // Declined: keep nothing (Decree 13/2023), say goodbye.
       const messages: Outbound[] = [];
       const next = enter(flow, { ...state, answers: {}, selection: [] }, node.consent.declineTo, messages);
-      return { state: { ...next, status: 'declined', answers: {} }, messages, answers: [], finished: 'declined' };
+      return {
+        state: { ...next, status: 'declined', answers: {} },
+        messages,
+        answers: [],
+        finished: 'declined',
+      };
     }
     const result = advance(flow, state, node, value, []);
     return { ...result, consented: true };
@@ -180,7 +236,13 @@ function answerSingle(flow: Flow, state: EngineState, node: QuestionNode, value:
   return record(flow, state, node, { value: numeric ? Number(value) : value, text: null });
 }
 
-function finishMulti(flow: Flow, state: EngineState, node: Extract<QuestionNode, { type: 'multi_choice' }>, picked: string[], fromButton: boolean): EngineResult {
+function finishMulti(
+  flow: Flow,
+  state: EngineState,
+  node: Extract<QuestionNode, { type: 'multi_choice' }>,
+  picked: string[],
+  fromButton: boolean,
+): EngineResult {
   if (picked.length < node.minSelected) {
     const msg = t('pickAtLeast', state.lang, { n: node.minSelected });
     return fromButton ? unchanged(state, { ack: msg }) : reask(flow, state, msg);
@@ -188,7 +250,9 @@ function finishMulti(flow: Flow, state: EngineState, node: Extract<QuestionNode,
   const labels = optionsOf(node, state.lang)
     .filter((o) => picked.includes(o.value))
     .map((o) => o.label);
-  const shown = fromButton ? { ack: t('chosen', state.lang, { label: labels.join('; ') }), updateChoices: null, chosen: labels } : {};
+  const shown = fromButton
+    ? { ack: t('chosen', state.lang, { label: labels.join('; ') }), updateChoices: null, chosen: labels }
+    : {};
   const wantsOther = node.options.some((o) => o.other && picked.includes(o.value));
   if (wantsOther) {
     const next = { ...state, selection: picked, awaitingOther: true };
@@ -197,9 +261,22 @@ function finishMulti(flow: Flow, state: EngineState, node: Extract<QuestionNode,
   return { ...record(flow, state, node, { value: picked, text: null }), ...shown };
 }
 
-function record(flow: Flow, state: EngineState, node: QuestionNode, a: { value: RecordedAnswer['value']; text: string | null }): EngineResult {
-  const answer: RecordedAnswer = { questionId: node.id, element: node.element ?? null, type: node.type, value: a.value, text: a.text };
-  return advance(flow, { ...state, answers: { ...state.answers, [node.id]: answer } }, node, a.value, [answer]);
+function record(
+  flow: Flow,
+  state: EngineState,
+  node: QuestionNode,
+  a: { value: RecordedAnswer['value']; text: string | null },
+): EngineResult {
+  const answer: RecordedAnswer = {
+    questionId: node.id,
+    element: node.element ?? null,
+    type: node.type,
+    value: a.value,
+    text: a.text,
+  };
+  return advance(flow, { ...state, answers: { ...state.answers, [node.id]: answer } }, node, a.value, [
+    answer,
+  ]);
 }
 
 function matches(cond: Condition, value: RecordedAnswer['value']): boolean {
@@ -211,7 +288,13 @@ function matches(cond: Condition, value: RecordedAnswer['value']): boolean {
   return nums.some((n) => n >= cond.gte);
 }
 
-function advance(flow: Flow, state: EngineState, node: QuestionNode, value: RecordedAnswer['value'], answers: RecordedAnswer[]): EngineResult {
+function advance(
+  flow: Flow,
+  state: EngineState,
+  node: QuestionNode,
+  value: RecordedAnswer['value'],
+  answers: RecordedAnswer[],
+): EngineResult {
   const rule = node.branches.find((b) => matches(b.when, value));
   const target = rule?.to ?? node.next;
   const base: EngineState = { ...state, selection: [], awaitingOther: false, current: null };

@@ -30,7 +30,7 @@ function compute(flow: Flow): ReadonlyMap<string, Position> | null {
   const byId = new Map(flow.nodes.map((n) => [n.id, n]));
   const main: string[] = [];
   const onMain = new Set<string>();
-  for (let id: string | undefined = flow.start; id && !onMain.has(id); ) {
+  for (let id: string | undefined = flow.start; id && !onMain.has(id);) {
     const node = byId.get(id);
     if (!node) break;
     onMain.add(id);

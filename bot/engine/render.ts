@@ -22,18 +22,34 @@ export const SCALE5_LABELS: Record<string, Localized> = {
 };
 
 /** The options of a choice-like node as (value, label) pairs, in display order. */
-export function optionsOf(node: QuestionNode, lang: Lang): Array<{ value: string; label: string; other: boolean }> {
+export function optionsOf(
+  node: QuestionNode,
+  lang: Lang,
+): Array<{ value: string; label: string; other: boolean }> {
   switch (node.type) {
     case 'single_choice':
     case 'multi_choice':
-      return node.options.map((o) => ({ value: o.value, label: localize(o.label, lang), other: o.other === true }));
+      return node.options.map((o) => ({
+        value: o.value,
+        label: localize(o.label, lang),
+        other: o.other === true,
+      }));
     case 'scale5': {
-      const opts = ['1', '2', '3', '4', '5'].map((v) => ({ value: v, label: `${v}. ${localize(SCALE5_LABELS[v], lang)}`, other: false }));
-      if (node.notApplicable) opts.push({ value: '0', label: localize(node.notApplicable, lang), other: false });
+      const opts = ['1', '2', '3', '4', '5'].map((v) => ({
+        value: v,
+        label: `${v}. ${localize(SCALE5_LABELS[v], lang)}`,
+        other: false,
+      }));
+      if (node.notApplicable)
+        opts.push({ value: '0', label: localize(node.notApplicable, lang), other: false });
       return opts;
     }
     case 'rating':
-      return Array.from({ length: node.max }, (_, i) => ({ value: String(i + 1), label: `${i + 1} ⭐`, other: false }));
+      return Array.from({ length: node.max }, (_, i) => ({
+        value: String(i + 1),
+        label: `${i + 1} ⭐`,
+        other: false,
+      }));
     default:
       return [];
   }
@@ -67,14 +83,23 @@ export function choicesFor(node: QuestionNode, state: EngineState): Choice[][] {
   if (node.type === 'multi_choice') {
     const rows: Choice[][] = optionsOf(node, state.lang).map((o) => {
       const selected = state.selection.includes(o.value);
-      return [{ label: `${selected ? '☑' : '☐'} ${o.label}`, selected, action: { kind: 'toggle' as const, step, node: node.id, value: o.value } }];
+      return [
+        {
+          label: `${selected ? '☑' : '☐'} ${o.label}`,
+          selected,
+          action: { kind: 'toggle' as const, step, node: node.id, value: o.value },
+        },
+      ];
     });
     rows.push([{ label: t('done', state.lang), action: { kind: 'done', step, node: node.id } }]);
     return rows;
   }
   if (isOptional(node)) return [skipChoice(node, state)];
   const opts = optionsOf(node, state.lang);
-  const buttons = opts.map((o) => ({ label: o.label, action: { kind: 'pick' as const, step, node: node.id, value: o.value } }));
+  const buttons = opts.map((o) => ({
+    label: o.label,
+    action: { kind: 'pick' as const, step, node: node.id, value: o.value },
+  }));
   // Ratings are short: one row. Everything else one option per row, readable on small phones.
   return node.type === 'rating' ? [buttons] : buttons.map((b) => [b]);
 }
@@ -90,9 +115,21 @@ function progress(flow: Flow, node: QuestionNode, lang: Lang): Pick<QuestionOutb
  * is already clear).
  */
 export function renderQuestion(flow: Flow, node: QuestionNode, state: EngineState): QuestionOutbound {
-  const base = { kind: 'question' as const, node: node.id, step: state.step, ...progress(flow, node, state.lang) };
+  const base = {
+    kind: 'question' as const,
+    node: node.id,
+    step: state.step,
+    ...progress(flow, node, state.lang),
+  };
   if (state.awaitingOther) {
-    return { ...base, text: t('askOther', state.lang), expects: 'text', choices: [skipChoice(node, state)], optional: true, maxLength: 1000 };
+    return {
+      ...base,
+      text: t('askOther', state.lang),
+      expects: 'text',
+      choices: [skipChoice(node, state)],
+      optional: true,
+      maxLength: 1000,
+    };
   }
   const expects = expectsOf(node);
   const out: QuestionOutbound = {

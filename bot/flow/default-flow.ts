@@ -10,7 +10,12 @@ import { flowSchema, type Flow, type FlowInput } from './schema';
  * options, the formal register of a state body, no abbreviations such as "DVC". The thank-you
  * tells a citizen whose answers open a complaint case that the unit's head will see it.
  */
-const reasons = (id: string, element: string, next: string, options: Array<[string, string, string]>): FlowInput['nodes'][number] => ({
+const reasons = (
+  id: string,
+  element: string,
+  next: string,
+  options: Array<[string, string, string]>,
+): FlowInput['nodes'][number] => ({
   id,
   element,
   type: 'multi_choice',
@@ -27,7 +32,10 @@ const dissatisfied = (to: string) => [{ when: { in: ['1', '2'] }, to }];
 const input: FlowInput = {
   key: 'default',
   version: 2,
-  title: { vi: 'Khảo sát mức độ hài lòng sau giải quyết hồ sơ', en: 'Satisfaction survey after a completed dossier' },
+  title: {
+    vi: 'Khảo sát mức độ hài lòng sau giải quyết hồ sơ',
+    en: 'Satisfaction survey after a completed dossier',
+  },
   start: 'consent',
   placeholders: ['ma', 'donvi', 'thutuc'],
   nodes: [
@@ -75,7 +83,11 @@ const input: FlowInput = {
     reasons('r1', 'TIEP_CAN', 'q2', [
       ['kho_tim', 'Khó tìm nơi tiếp nhận, thiếu chỉ dẫn', 'Hard to find, too few directions'],
       ['cho', 'Phải chờ lâu, thiếu chỗ ngồi', 'Long wait, too few seats'],
-      ['thiet_bi', 'Trang thiết bị hoặc cổng trực tuyến bị lỗi', 'Equipment or the online portal did not work'],
+      [
+        'thiet_bi',
+        'Trang thiết bị hoặc cổng trực tuyến bị lỗi',
+        'Equipment or the online portal did not work',
+      ],
     ]),
     {
       id: 'q2',
@@ -89,7 +101,11 @@ const input: FlowInput = {
       next: 'q3',
     },
     reasons('r2', 'TTHC', 'q3', [
-      ['them_giay', 'Bị yêu cầu nộp thêm giấy tờ ngoài quy định', 'Asked for documents the rules do not require'],
+      [
+        'them_giay',
+        'Bị yêu cầu nộp thêm giấy tờ ngoài quy định',
+        'Asked for documents the rules do not require',
+      ],
       ['phi', 'Phí, lệ phí chưa rõ ràng', 'Fees were unclear'],
       ['niem_yet', 'Thủ tục không được niêm yết công khai', 'The procedure was not publicly posted'],
     ]),

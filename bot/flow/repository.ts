@@ -28,7 +28,11 @@ export class FlowRepository {
     const hit = this.byVersion.get(id);
     if (hit) return hit;
     const load = (async () => {
-      const doc = await FlowModel.findOne({ key, version, status: { $in: ['published', 'archived'] } }).lean();
+      const doc = await FlowModel.findOne({
+        key,
+        version,
+        status: { $in: ['published', 'archived'] },
+      }).lean();
       if (!doc) throw new Error(`flow ${id} is not published`);
       return this.parse(doc.definition);
     })();
@@ -67,7 +71,14 @@ export class FlowRepository {
     const last = await FlowModel.findOne({ key: checked.flow.key }).sort({ version: -1 }).lean();
     const version = (last?.version ?? 0) + 1;
     const flow: Flow = { ...checked.flow, version };
-    await FlowModel.create({ key: flow.key, version, status: 'published', definition: flow, publishedAt: new Date(), createdBy: by });
+    await FlowModel.create({
+      key: flow.key,
+      version,
+      status: 'published',
+      definition: flow,
+      publishedAt: new Date(),
+      createdBy: by,
+    });
     this.latest.delete(flow.key);
     return flow;
   }
@@ -76,10 +87,21 @@ export class FlowRepository {
   async ensure(flow: Flow): Promise<void> {
     const checked = validateFlow(flow);
     if (!checked.ok) throw new FlowValidationError(checked.issues);
+    const now = new Date();
+    // timestamps off: on an existing version this must change nothing, not even updatedAt.
     await FlowModel.updateOne(
       { key: flow.key, version: flow.version },
-      { $setOnInsert: { status: 'published', definition: checked.flow, publishedAt: new Date(), createdBy: 'seed' } },
-      { upsert: true },
+      {
+        $setOnInsert: {
+          status: 'published',
+          definition: checked.flow,
+          publishedAt: now,
+          createdBy: 'seed',
+          createdAt: now,
+          updatedAt: now,
+        },
+      },
+      { upsert: true, timestamps: false },
     );
     this.latest.delete(flow.key);
   }

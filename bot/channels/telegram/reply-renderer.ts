@@ -5,7 +5,11 @@ import { questionText } from '../question-text';
 
 /** Renders channel-neutral messages as Bot API sendMessage parameters (plain text, no parse_mode). */
 export function keyboard(choices: Choice[][]): InlineKeyboardMarkup {
-  return { inline_keyboard: choices.map((row) => row.map((c) => ({ text: c.label, callback_data: encodeAction(c.action) }))) };
+  return {
+    inline_keyboard: choices.map((row) =>
+      row.map((c) => ({ text: c.label, callback_data: encodeAction(c.action) })),
+    ),
+  };
 }
 
 export interface TelegramMessage {

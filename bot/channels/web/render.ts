@@ -80,7 +80,10 @@ function typedAnswer(id: string, q: QuestionOutbound, lang: Lang): string {
   const skip = q.choices
     .flat()
     .filter((c) => c.action.kind === 'skip')
-    .map((c) => `<button type="submit" name="a" value="${esc(encodeAction(c.action))}" formnovalidate class="skip">${esc(c.label)}</button>`)
+    .map(
+      (c) =>
+        `<button type="submit" name="a" value="${esc(encodeAction(c.action))}" formnovalidate class="skip">${esc(c.label)}</button>`,
+    )
     .join('');
   return `${field}<div class="actions"><button type="submit" class="primary">${ui('send', lang)}</button>${skip}</div>`;
 }
@@ -90,7 +93,8 @@ function question(action: string, q: QuestionOutbound, lang: Lang): string {
   const ctx =
     `<input type="hidden" name="qt" value="${esc(q.text)}">` +
     (q.progress ? `<input type="hidden" name="qp" value="${esc(q.progress.label)}">` : '');
-  const body = q.expects === 'text' || q.expects === 'number' ? typedAnswer(id, q, lang) : choiceButtons(q.choices);
+  const body =
+    q.expects === 'text' || q.expects === 'number' ? typedAnswer(id, q, lang) : choiceButtons(q.choices);
   return (
     `<section class="msg bot q" data-expects="${q.expects}">` +
     (q.progress ? `<p class="progress">${esc(q.progress.label)}</p>` : '') +
@@ -107,13 +111,19 @@ function message(action: string, m: Outbound, lang: Lang): string {
 
 /** What the citizen answered, shown back as their own bubble: the chosen labels or the typed text. */
 function echoOf(chosen: string[] | undefined, typed: string | null): string {
-  if (chosen && chosen.length > 1) return `<ul class="msg me">${chosen.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`;
+  if (chosen && chosen.length > 1)
+    return `<ul class="msg me">${chosen.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`;
   const one = chosen?.[0] ?? typed;
   return one ? `<p class="msg me">${esc(one)}</p>` : '';
 }
 
 /** The HTML of one turn: the citizen's answer, acknowledgement, messages, a toggled question redrawn. */
-export function renderTurn(action: string, reply: TurnReply, pressed: QuestionContext | null, typed: string | null = null): string {
+export function renderTurn(
+  action: string,
+  reply: TurnReply,
+  pressed: QuestionContext | null,
+  typed: string | null = null,
+): string {
   const parts: string[] = [echoOf(reply.chosen, typed)];
   if (reply.ack && !reply.chosen) parts.push(`<p class="msg ack">${esc(reply.ack)}</p>`);
   const asks = reply.messages.some((m) => m.kind === 'question');

@@ -11,7 +11,11 @@ import type { Inbound } from '../../engine/types';
 import type { Lang } from '../../flow/schema';
 import type { InboundEvent, TurnReply } from '../channel';
 import { TOKEN_RE, verifySurveyToken } from '../../survey/token';
-import { isCounterAddress, markCounterAnswer, parseCounterNetworks } from '../../../workers/aggregation/integrity-counter';
+import {
+  isCounterAddress,
+  markCounterAnswer,
+  parseCounterNetworks,
+} from '../../../workers/aggregation/integrity-counter';
 import { renderNotice, renderPage, renderTurn, type QuestionContext } from './render';
 
 /**
@@ -35,7 +39,8 @@ export interface WebChatDeps {
     handle(ev: InboundEvent): Promise<TurnReply>;
     activeDossier(channel: 'web', userId: string): Promise<string | null>;
   };
-  env: Pick<Env, 'PUBLIC_URL' | 'PHONE_HASH_KEY'> & Partial<Pick<Env, 'COUNTER_NETWORKS' | 'SURVEY_TOKEN_TTL_HOURS'>>;
+  env: Pick<Env, 'PUBLIC_URL' | 'PHONE_HASH_KEY'> &
+    Partial<Pick<Env, 'COUNTER_NETWORKS' | 'SURVEY_TOKEN_TTL_HOURS'>>;
   log: Logger;
   now?: () => Date;
   /** Where counter-network marks go (Redis, keys under `prefix`); without it the rule is off. */
@@ -100,7 +105,8 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
   const counterNets = parseCounterNetworks(deps.env.COUNTER_NETWORKS ?? []);
   const markTtlS = ((deps.env.SURVEY_TOKEN_TTL_HOURS ?? 24 * 14) + 24) * 3600;
   // Domain-separated from phone hashes by the "device:" label.
-  const deviceHash = (id: string) => createHmac('sha256', deps.env.PHONE_HASH_KEY).update(`device:${id}`).digest('base64url').slice(0, 32);
+  const deviceHash = (id: string) =>
+    createHmac('sha256', deps.env.PHONE_HASH_KEY).update(`device:${id}`).digest('base64url').slice(0, 32);
   const userOf = (id: string) => `w_${deviceHash(id)}`;
 
   /** The device's id from its cookie; a new one (and its cookie) only when `create`. */
@@ -108,26 +114,44 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
     let id = cookieId(req);
     if (!id) {
       id = randomBytes(16).toString('base64url');
-      void reply.header('set-cookie', `${COOKIE}=${id}; Path=/s; Max-Age=${90 * 86400}; HttpOnly; SameSite=Lax${secure}`);
+      void reply.header(
+        'set-cookie',
+        `${COOKIE}=${id}; Path=/s; Max-Age=${90 * 86400}; HttpOnly; SameSite=Lax${secure}`,
+      );
     }
     return userOf(id);
   }
 
-  async function send(reply: FastifyReply, req: FastifyRequest, token: string, html: string, lang: Lang, status = 200): Promise<void> {
+  async function send(
+    reply: FastifyReply,
+    req: FastifyRequest,
+    token: string,
+    html: string,
+    lang: Lang,
+    status = 200,
+  ): Promise<void> {
     void reply.status(status).headers(HEADERS).type('text/html; charset=utf-8');
     if (req.headers['x-hl-fragment'] === '1') await reply.send(html);
     else await reply.send(renderPage({ action: `/s/${token}`, lang, turn: html }));
   }
 
   /** A page that applies nothing: the notice, and no survey tools (there is no survey to act on). */
-  async function notice(reply: FastifyReply, req: FastifyRequest, html: string, lang: Lang, status: number): Promise<void> {
+  async function notice(
+    reply: FastifyReply,
+    req: FastifyRequest,
+    html: string,
+    lang: Lang,
+    status: number,
+  ): Promise<void> {
     void reply.status(status).headers(HEADERS).type('text/html; charset=utf-8');
     if (req.headers['x-hl-fragment'] === '1') await reply.send(html);
     else await reply.send(renderPage({ action: '', lang, turn: html, tools: false }));
   }
 
   async function verify(token: string) {
-    return TOKEN_RE.test(token) ? verifySurveyToken(token, now()) : ({ ok: false, reason: 'unknown' } as const);
+    return TOKEN_RE.test(token)
+      ? verifySurveyToken(token, now())
+      : ({ ok: false, reason: 'unknown' } as const);
   }
 
   return (app) => {
@@ -151,7 +175,12 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
       const v = await verify(token);
       if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
       const userId = device(req, reply);
-      const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input: { kind: 'start', token } });
+      const turn = await deps.service.handle({
+        channel: 'web',
+        userId,
+        updateId: nextUpdateId(),
+        input: { kind: 'start', token },
+      });
       await send(reply, req, token, renderTurn(`/s/${token}`, turn, null), turn.lang);
     });
 
@@ -166,7 +195,8 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
         let input: Inbound | null = null;
         let typed: string | null = null;
-        if (body.cmd === 'lang' || body.cmd === 'help' || body.cmd === 'stop') input = { kind: 'command', name: body.cmd };
+        if (body.cmd === 'lang' || body.cmd === 'help' || body.cmd === 'stop')
+          input = { kind: 'command', name: body.cmd };
         else if (typeof body.a === 'string') {
           const a = decodeAction(body.a);
           if (a) input = { kind: 'action', action: a };
@@ -183,7 +213,10 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         const userId = id ? userOf(id) : null;
         const lang: Lang = 'vi';
         if (!userId || (await deps.service.activeDossier('web', userId)) !== v.dossier.code) {
-          deps.log.info({ channel: 'web', dossier: v.dossier.code }, 'web answer refused: not the device\'s active survey');
+          deps.log.info(
+            { channel: 'web', dossier: v.dossier.code },
+            "web answer refused: not the device's active survey",
+          );
           return notice(reply, req, renderNotice(action, lang, REFUSAL[lang]), lang, 409);
         }
         // Before the turn, so the completion job (enqueued by the turn) always sees the mark.
@@ -193,11 +226,21 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         }
         const pressed: QuestionContext | null =
           typeof body.qt === 'string'
-            ? { text: body.qt.slice(0, 1000), ...(typeof body.qp === 'string' ? { progress: body.qp.slice(0, 40) } : {}) }
+            ? {
+                text: body.qt.slice(0, 1000),
+                ...(typeof body.qp === 'string' ? { progress: body.qp.slice(0, 40) } : {}),
+              }
             : null;
         // The turn checks the binding again, atomically with applying it.
-        const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input, dossierCode: v.dossier.code });
-        if (turn.refused) return notice(reply, req, renderNotice(action, turn.lang, REFUSAL[turn.lang]), turn.lang, 409);
+        const turn = await deps.service.handle({
+          channel: 'web',
+          userId,
+          updateId: nextUpdateId(),
+          input,
+          dossierCode: v.dossier.code,
+        });
+        if (turn.refused)
+          return notice(reply, req, renderNotice(action, turn.lang, REFUSAL[turn.lang]), turn.lang, 409);
         deps.log.debug({ channel: 'web', kind: input.kind }, 'web turn');
         await send(reply, req, token, renderTurn(action, turn, pressed, typed), turn.lang);
       },

@@ -15,7 +15,9 @@ export const ZALO_MAX_PAYLOAD = 1000;
 export const ZALO_MAX_TITLE = 100;
 
 export function renderForZalo(messages: Outbound[]): ZaloMessage[] {
-  return messages.flatMap((m) => (m.kind === 'text' ? splitText(m.text).map((text) => ({ text })) : renderQuestion(m)));
+  return messages.flatMap((m) =>
+    m.kind === 'text' ? splitText(m.text).map((text) => ({ text })) : renderQuestion(m),
+  );
 }
 
 /**
@@ -31,7 +33,10 @@ function renderQuestion(q: QuestionOutbound): ZaloMessage[] {
   if (buttons && buttons.every((b): b is ZaloButton => b !== null)) {
     const parts = splitText(text);
     const last = parts.pop()!;
-    return [...parts.map((t) => ({ text: t })), { text: last, attachment: { type: 'template', payload: { buttons } } }];
+    return [
+      ...parts.map((t) => ({ text: t })),
+      { text: last, attachment: { type: 'template', payload: { buttons } } },
+    ];
   }
   // Typed numbers finish a multi-choice at once: the "Xong" button has no number.
   const list = numberedList(choices.filter((c) => c.action.kind === 'pick' || c.action.kind === 'toggle'));
@@ -52,10 +57,12 @@ function toButton(c: Choice): ZaloButton | null {
  */
 export function numberedList(choices: Choice[]): string {
   const value = (c: Choice) => ('value' in c.action ? c.action.value : null);
-  const byValue = choices.some((c) => /^\d+\./.test(c.label)) && choices.every((c) => {
-    const m = /^(\d+)\./.exec(c.label);
-    return m ? m[1] === value(c) : /^\d+$/.test(value(c) ?? '');
-  });
+  const byValue =
+    choices.some((c) => /^\d+\./.test(c.label)) &&
+    choices.every((c) => {
+      const m = /^(\d+)\./.exec(c.label);
+      return m ? m[1] === value(c) : /^\d+$/.test(value(c) ?? '');
+    });
   return choices
     .map((c, i) => {
       if (/^\d+\.\s/.test(c.label)) return c.label;
