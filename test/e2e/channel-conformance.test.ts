@@ -44,7 +44,10 @@ interface Seen {
 interface Screen {
   /** Texts shown since the last step (messages, notices), questions included. */
   texts: string[];
+  /** The question waited on: the last one shown, its buttons as they are now (edited in place). */
   question: Seen | null;
+  /** Whether that question was shown since the last step (not an earlier copy of it). */
+  fresh: boolean;
 }
 type Command = 'help' | 'lang' | 'stop';
 interface Driver {
@@ -75,6 +78,8 @@ interface Expect {
   /** Some text shown since the last step matches. */
   said?: RegExp;
   progress?: string;
+  /** The question may be one shown before this step (a toggle edits it in place). */
+  stale?: boolean;
 }
 
 const OTHER = /ghi rõ lý do khác/;
@@ -95,6 +100,7 @@ function mismatch(screen: Screen, e: Expect, channel: Driver['name']): string | 
     return q && screen.texts.some(isQuestionText) ? `a question is still shown: ${q.text}` : null;
   if (!q) return `no question shown (expected ${e.q})`;
   if (nodeOf(q.text) !== e.q) return `shows ${nodeOf(q.text)} instead of ${e.q}`;
+  if (!screen.fresh && !e.stale) return `${e.q} not asked again since the last step`;
   if (e.progress && !q.text.includes(e.progress) && !all.includes(e.progress))
     return `no progress ${e.progress}`;
   const picks = q.buttons.filter((b) => b.action.kind === 'pick' || b.action.kind === 'toggle');
@@ -205,11 +211,11 @@ const main = (thanks: RegExp): Array<[Step, Expect]> => [
   ],
   [
     { do: 'choose', choose: { kind: 'toggle', label: 'Chờ lâu' } },
-    { q: 'm1', expects: 'multi', pressed: ['Chờ lâu'] },
+    { q: 'm1', expects: 'multi', pressed: ['Chờ lâu'], stale: true },
   ],
   [
     { do: 'choose', choose: { kind: 'toggle', label: 'Lý do khác' } },
-    { q: 'm1', pressed: ['Chờ lâu', 'Lý do khác'] },
+    { q: 'm1', pressed: ['Chờ lâu', 'Lý do khác'], stale: true },
   ],
   [
     { do: 'choose', choose: { kind: 'done' } },
@@ -327,7 +333,11 @@ function telegramDriver(chatId: number): Driver {
             typing: true,
           }
         : null;
-      return { texts: all.slice(mark).map((m) => m.text), question };
+      return {
+        texts: all.slice(mark).map((m) => m.text),
+        question,
+        fresh: !!last && all.indexOf(last) >= mark,
+      };
     },
   };
 }
@@ -380,7 +390,11 @@ function zaloDriver(userId: string): Driver {
               typing: true,
             }
           : null;
-      return { texts: all.slice(mark).map((m) => m.text ?? ''), question };
+      return {
+        texts: all.slice(mark).map((m) => m.text ?? ''),
+        question,
+        fresh: !!last && all.indexOf(last) >= mark,
+      };
     },
   };
   function zaloPayload(b: Button): string {
@@ -473,7 +487,8 @@ function webDriver(): Driver {
             typing: /<(textarea|input)[^>]* name="text"/.test(form.section),
           }
         : null;
-      return { texts, question };
+      // Every answer returns a new page.
+      return { texts, question, fresh: true };
     },
   };
 }

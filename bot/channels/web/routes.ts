@@ -109,7 +109,7 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
     createHmac('sha256', deps.env.PHONE_HASH_KEY).update(`device:${id}`).digest('base64url').slice(0, 32);
   const userOf = (id: string) => `w_${deviceHash(id)}`;
 
-  /** The device's id from its cookie; a new one (and its cookie) only when `create`. */
+  /** The device's user id from its cookie; a device without one gets a new cookie (valid links only). */
   function device(req: FastifyRequest, reply: FastifyReply): string {
     let id = cookieId(req);
     if (!id) {
@@ -128,9 +128,8 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
     token: string,
     html: string,
     lang: Lang,
-    status = 200,
   ): Promise<void> {
-    void reply.status(status).headers(HEADERS).type('text/html; charset=utf-8');
+    void reply.headers(HEADERS).type('text/html; charset=utf-8');
     if (req.headers['x-hl-fragment'] === '1') await reply.send(html);
     else await reply.send(renderPage({ action: `/s/${token}`, lang, turn: html }));
   }
