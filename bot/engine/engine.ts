@@ -113,6 +113,7 @@ function action(flow: Flow, state: EngineState, a: ChoiceAction): EngineResult {
         ...record(flow, state, node, { value: [...state.selection], text: null }),
         ack: '',
         updateChoices: null,
+        chosen: [t('skip', state.lang)],
       };
     }
     if (!isOptional(node)) return unchanged(state, { ack: t('stale', state.lang) });

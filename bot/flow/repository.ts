@@ -21,7 +21,11 @@ export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
   private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
 
-  constructor(private readonly latestTtlMs = 5000) {}
+  constructor(
+    private readonly latestTtlMs = 5000,
+    /** The clock of the time to live (a test steps it instead of waiting). */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(key: string, version: number): Promise<Flow> {
     const id = `${key}@${version}`;
@@ -42,7 +46,7 @@ export class FlowRepository {
   }
 
   async latestPublished(key: string): Promise<Flow> {
-    const now = Date.now();
+    const now = this.now();
     let entry = this.latest.get(key);
     if (!entry || now - entry.at > this.latestTtlMs) {
       const version = FlowModel.findOne({ key, status: 'published' }, { version: 1 })

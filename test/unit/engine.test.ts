@@ -349,6 +349,7 @@ describe('what every question expects (the Outbound vocabulary)', () => {
     expect(skipped.answers).toEqual([
       { questionId: 'm1', element: 'TIEP_CAN', type: 'multi_choice', value: ['a', 'khac'], text: null },
     ]);
+    expect(skipped.chosen).toEqual(['Bỏ qua']);
     expect(question(skipped).node).toBe('s1');
     // An invalid text re-asks the typed question (never the dead buttons).
     const reask = handle(conformanceFlow, other.state, { kind: 'text', text: 'x'.repeat(1001) });
