@@ -17,6 +17,19 @@ export interface InboundEvent {
   /** Platform language hint (Telegram language_code), used only for a new contact. */
   langHint?: string;
   input: Inbound | { kind: 'start'; token?: string };
+  /**
+   * The turn applies only to an active session of this dossier; otherwise nothing changes and
+   * the reply says `refused` (the web chat: a page bound to one survey must not answer another).
+   */
+  dossierCode?: string;
+}
+
+/**
+ * Whether the unit can write to the citizen again later through this channel (a chat app), so
+ * a complaint's thank-you may say it could follow up there. The web chat keeps no contact.
+ */
+export function reachesBack(channel: ChannelName): boolean {
+  return channel !== 'web';
 }
 
 /** What the conversation service asks the channel to do after a turn. */
@@ -26,6 +39,10 @@ export interface TurnReply {
   ack?: string;
   /** For a button press: new buttons for the pressed message (null removes them, undefined leaves them). */
   updateChoices?: Choice[][] | null;
+  /** For a button press that answered: the labels chosen (the web chat shows them back). */
+  chosen?: string[];
+  /** The event's `dossierCode` is not the active session's: nothing was applied. */
+  refused?: true;
   lang: Lang;
   /**
    * This update's turn was applied before and this is its kept reply: the channel sends what

@@ -4,7 +4,7 @@ import { Contact } from '../../models/contact';
 import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
 import type { Logger } from '../../lib/logger';
-import type { InboundEvent, TurnReply } from '../channels/channel';
+import { reachesBack, type InboundEvent, type TurnReply } from '../channels/channel';
 import { currentQuestion, handle, startSession } from '../engine/engine';
 import { t } from '../engine/messages';
 import type { EngineResult, EngineState } from '../engine/types';
@@ -80,6 +80,9 @@ export class ConversationService {
       };
     }
 
+    if (ev.dossierCode !== undefined && session?.dossierCode !== ev.dossierCode)
+      return { messages: [], lang: session?.state.lang ?? contact.lang, refused: true };
+
     const input = ev.input;
     if (input.kind === 'start') return this.start(ev, contact, created, session, input.token, now);
 
@@ -97,6 +100,20 @@ export class ConversationService {
     const reply = await this.apply(session, result, ev, contact, now);
     if (input.kind === 'command' && input.name === 'lang') await this.setLang(ev, contact, result.state.lang);
     return reply;
+  }
+
+  /**
+   * The dossier of the channel user's active session (null: none, or a survey without a dossier).
+   * Read only: no contact is created or touched. The live store first, MongoDB when it does not
+   * know; a turn re-checks it (`InboundEvent.dossierCode`), so a stale answer here changes nothing.
+   */
+  async activeDossier(channel: InboundEvent['channel'], userId: string): Promise<string | null> {
+    const hot = await this.deps.store.getActive(channel, userId);
+    if (hot) return hot.status === 'active' ? hot.dossierCode : null;
+    const contact = await Contact.findOne({ channel, channelUserId: userId }, { _id: 1 }).lean();
+    if (!contact) return null;
+    const doc = await Session.findOne({ contactId: contact._id, channel, status: 'active' }, { dossierCode: 1 }).lean();
+    return doc?.dossierCode ?? null;
   }
 
   /**
@@ -291,7 +308,7 @@ export class ConversationService {
     }
     const flow = await this.deps.flows.latestPublished(this.flowKey);
     const vars = dossier ? await this.varsFor(dossier, lang) : { ...GENERAL_VARS[lang] };
-    const result = startSession(flow, { lang, vars });
+    const result = startSession(flow, { lang, vars, reachable: reachesBack(ev.channel) });
     const meta: ResponseMeta = {
       dossierCode: dossier?.code ?? null,
       unitCode: dossier?.unitCode ?? null,
@@ -520,6 +537,7 @@ export class ConversationService {
       lang: result.state.lang,
       ...(result.ack !== undefined ? { ack: result.ack } : {}),
       ...(result.updateChoices !== undefined ? { updateChoices: result.updateChoices } : {}),
+      ...(result.chosen ? { chosen: result.chosen } : {}),
     };
   }
 }

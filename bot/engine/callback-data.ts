@@ -7,6 +7,7 @@ import type { ChoiceAction } from './types';
  *   p:<step>:<node>:<value>   pick one option
  *   t:<step>:<node>:<value>   toggle an option of a multi-choice
  *   d:<step>:<node>           done with a multi-choice
+ *   s:<step>:<node>           skip an optional question
  */
 const TOKEN = /^[a-z0-9_]{1,16}$/;
 
@@ -19,6 +20,8 @@ export function encodeAction(a: ChoiceAction): string {
       return `t:${step}:${a.node}:${a.value}`;
     case 'done':
       return `d:${step}:${a.node}`;
+    case 'skip':
+      return `s:${step}:${a.node}`;
   }
 }
 
@@ -30,6 +33,7 @@ export function decodeAction(data: string): ChoiceAction | null {
   const step = parseInt(stepRaw, 36);
   if (!Number.isSafeInteger(step) || step < 1) return null;
   if (kind === 'd' && parts.length === 3) return { kind: 'done', step, node };
+  if (kind === 's' && parts.length === 3) return { kind: 'skip', step, node };
   if ((kind === 'p' || kind === 't') && parts.length === 4 && value !== undefined && TOKEN.test(value)) {
     return { kind: kind === 'p' ? 'pick' : 'toggle', step, node, value };
   }

@@ -21,6 +21,8 @@ const texts = {
     en: 'Please choose at least {n} option(s), then press “Done”.',
   },
   done: { vi: 'Xong ✅', en: 'Done ✅' },
+  skip: { vi: 'Bỏ qua', en: 'Skip' },
+  progress: { vi: 'Câu {n}/{total}', en: 'Question {n} of {total}' },
   askOther: { vi: 'Xin Ông/Bà ghi rõ lý do khác:', en: 'Please describe the other reason:' },
   multiHint: {
     vi: 'Có thể chọn nhiều ý, rồi bấm «Xong». Hoặc gõ số thứ tự, ví dụ: 1, 3',

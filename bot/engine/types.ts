@@ -9,7 +9,8 @@ import type { Lang } from '../flow/schema';
 export type ChoiceAction =
   | { kind: 'pick'; step: number; node: string; value: string }
   | { kind: 'toggle'; step: number; node: string; value: string }
-  | { kind: 'done'; step: number; node: string };
+  | { kind: 'done'; step: number; node: string }
+  | { kind: 'skip'; step: number; node: string };
 
 export interface Choice {
   label: string;
@@ -22,19 +23,35 @@ export type Inbound =
   | { kind: 'action'; action: ChoiceAction }
   | { kind: 'command'; name: 'help' | 'lang' | 'stop'; arg?: string };
 
-export type Outbound =
-  | { kind: 'text'; text: string }
-  | {
-      kind: 'question';
-      node: string;
-      step: number;
-      text: string;
-      /** Rows of buttons. Empty for typed answers (number, free text). */
-      choices: Choice[][];
-      multi: boolean;
-      /** Hint for channels that cannot show all buttons (Zalo: 5): answer by typing numbers. */
-      typedHint?: string;
-    };
+/**
+ * The answer a question waits for. Every channel renders its control from this, never from the
+ * shape of `choices`: `choice` one button (or its typed number), `multi` toggles and "Xong" (or
+ * typed numbers), `text` and `number` a typed reply.
+ */
+export type Expects = 'choice' | 'multi' | 'text' | 'number';
+
+export interface QuestionOutbound {
+  kind: 'question';
+  node: string;
+  step: number;
+  text: string;
+  expects: Expects;
+  /**
+   * Rows of buttons: the options for `choice` and `multi` (with "Xong" last), and for an optional
+   * typed answer the "Bỏ qua" button alone. Empty for a required typed answer.
+   */
+  choices: Choice[][];
+  /** The question may be skipped: a `skip` choice is among `choices`, and typing "bỏ qua" works. */
+  optional: boolean;
+  /** For `text`: the longest answer accepted. */
+  maxLength?: number;
+  /** Where the question sits in the flow ("Câu 3/7"), when the flow's shape allows (./progress.ts). */
+  progress?: { index: number; total: number; label: string };
+  /** Hint for channels that cannot show all buttons (Zalo: 5): answer by typing numbers. */
+  typedHint?: string;
+}
+
+export type Outbound = { kind: 'text'; text: string } | QuestionOutbound;
 
 /** Answer recorded by a turn, handed to the ingest queue by the caller. */
 export interface RecordedAnswer {
@@ -64,6 +81,11 @@ export interface EngineState {
   answers: Record<string, RecordedAnswer>;
   /** Placeholder values: ma (dossier code), donvi (unit name), thutuc (procedure name). */
   vars: Record<string, string>;
+  /**
+   * The channel can write to the citizen again later (a chat app: Telegram, Zalo), so the unit
+   * may follow up on a complaint there. Absent (sessions started before it existed): not assumed.
+   */
+  reachable?: boolean;
 }
 
 export interface EngineResult {
@@ -75,6 +97,8 @@ export interface EngineResult {
   ack?: string;
   /** For a button turn: how the pressed message's buttons should now look (null removes them). */
   updateChoices?: Choice[][] | null;
+  /** For a button turn that answered: the labels of what was chosen (the web chat shows them back). */
+  chosen?: string[];
   /** Set when this turn finished the survey (status moved away from active). */
   finished?: Exclude<SessionStatus, 'active'>;
   /** Set when the citizen accepted the consent question of this flow. */

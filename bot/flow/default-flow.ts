@@ -1,25 +1,41 @@
+import { defaultFlowV1 } from './default-flow-v1';
 import { flowSchema, type Flow, type FlowInput } from './schema';
 
 /**
- * The default survey of sipas.md section 6: consent, one five-level question per element with a
- * "why?" multi-select after a 1 or 2, the overall rating, an optional suggestion, a thank-you.
- * Adds one node to the reference: `declined`, the goodbye when consent is refused (keep nothing).
+ * The default survey (`default@2`): the method of sipas.md section 6, unchanged (consent, one
+ * five-level question per element with a "why?" multi-select after a 1 or 2, the overall
+ * question, an optional suggestion, a thank-you; the same node ids, element codes and option
+ * values as `default@1`), in wording that reads naturally with its answers: each element is
+ * asked as "Ông/Bà hài lòng ở mức nào với …?" (answered on the satisfaction scale), reasons are
+ * options, the formal register of a state body, no abbreviations such as "DVC". The thank-you
+ * tells a citizen whose answers open a complaint case that the unit's head will see it.
  */
-const scaleReason = (id: string, element: string, vi: string, en: string, next: string, options: Array<[string, string, string]>): FlowInput['nodes'][number] => ({
+const reasons = (
+  id: string,
+  element: string,
+  next: string,
+  options: Array<[string, string, string]>,
+): FlowInput['nodes'][number] => ({
   id,
   element,
   type: 'multi_choice',
-  text: { vi, en },
+  text: { vi: 'Ông/Bà chưa hài lòng về điều gì?', en: 'What were you not satisfied with?' },
   next,
-  options: options.map(([value, lvi, len]) => ({ value, label: { vi: lvi, en: len }, ...(value === 'khac' ? { other: true } : {}) })),
+  options: [
+    ...options.map(([value, vi, en]) => ({ value, label: { vi, en } })),
+    { value: 'khac', label: { vi: 'Lý do khác', en: 'Another reason' }, other: true },
+  ],
 });
 
 const dissatisfied = (to: string) => [{ when: { in: ['1', '2'] }, to }];
 
 const input: FlowInput = {
   key: 'default',
-  version: 1,
-  title: { vi: 'Khảo sát mức độ hài lòng sau giải quyết hồ sơ', en: 'Satisfaction survey after a completed dossier' },
+  version: 2,
+  title: {
+    vi: 'Khảo sát mức độ hài lòng sau giải quyết hồ sơ',
+    en: 'Satisfaction survey after a completed dossier',
+  },
   start: 'consent',
   placeholders: ['ma', 'donvi', 'thutuc'],
   nodes: [
@@ -28,12 +44,17 @@ const input: FlowInput = {
       type: 'single_choice',
       element: null,
       text: {
-        vi: '{donvi} xin ý kiến về hồ sơ {ma}. 1 phút, chỉ để cải thiện phục vụ. Đồng ý chứ?',
-        en: 'Feedback on dossier {ma}, 1 min, service improvement only. Agree?',
+        vi:
+          '{donvi} trân trọng mời Ông/Bà cho ý kiến về việc giải quyết hồ sơ {ma}. Khảo sát mất khoảng 1 phút; ' +
+          'ý kiến của Ông/Bà chỉ được dùng để cải thiện chất lượng phục vụ và xử lý phản ánh (nếu có). ' +
+          'Ông/Bà có đồng ý tham gia không?',
+        en:
+          '{donvi} invites you to give your opinion on how dossier {ma} was handled. It takes about one minute; ' +
+          'your answers are used only to improve the service and to handle any complaint. Do you agree to take part?',
       },
       options: [
-        { value: 'yes', label: { vi: 'Đồng ý', en: 'Agree' } },
-        { value: 'no', label: { vi: 'Không', en: 'No' } },
+        { value: 'yes', label: { vi: 'Đồng ý', en: 'Yes, I agree' } },
+        { value: 'no', label: { vi: 'Không đồng ý', en: 'No, thank you' } },
       ],
       consent: { acceptValue: 'yes', declineTo: 'declined' },
       next: 'q1',
@@ -44,60 +65,160 @@ const input: FlowInput = {
       element: null,
       outcome: 'declined',
       text: {
-        vi: 'Cảm ơn Ông/Bà. Chúng tôi không lưu thông tin nào. Gõ /start nếu Ông/Bà đổi ý.',
-        en: 'Thank you. Nothing has been kept. Send /start if you change your mind.',
+        vi: 'Cảm ơn Ông/Bà. Chúng tôi không lưu thông tin nào của lần khảo sát này. Nếu thay đổi ý kiến, Ông/Bà có thể mở lại đường dẫn khảo sát hoặc gửi /start.',
+        en: 'Thank you. Nothing from this survey has been kept. If you change your mind, open the survey link again or send /start.',
       },
     },
-    { id: 'q1', element: 'TIEP_CAN', type: 'scale5', text: { vi: 'Nơi tiếp nhận hoặc cổng DVC có thuận tiện (hướng dẫn, chỗ ngồi, thiết bị)?', en: 'Was the counter or portal convenient?' }, branches: dissatisfied('r1'), next: 'q2' },
-    scaleReason('r1', 'TIEP_CAN', 'Chưa hài lòng vì sao?', 'Why?', 'q2', [
-      ['kho_tim', 'Khó tìm, thiếu hướng dẫn', 'Hard to find, no guidance'],
-      ['cho', 'Chờ lâu, thiếu chỗ', 'Long wait, no seats'],
-      ['thiet_bi', 'Thiết bị, cổng lỗi', 'Equipment or portal errors'],
-      ['khac', 'Khác', 'Other'],
+    {
+      id: 'q1',
+      element: 'TIEP_CAN',
+      type: 'scale5',
+      text: {
+        vi: 'Ông/Bà hài lòng ở mức nào với việc tiếp cận dịch vụ tại nơi tiếp nhận hồ sơ hoặc trên cổng dịch vụ công trực tuyến (chỉ dẫn, chỗ ngồi chờ, trang thiết bị)?',
+        en: 'How satisfied are you with access to the service at the reception counter or on the online public service portal (directions, waiting seats, equipment)?',
+      },
+      branches: dissatisfied('r1'),
+      next: 'q2',
+    },
+    reasons('r1', 'TIEP_CAN', 'q2', [
+      ['kho_tim', 'Khó tìm nơi tiếp nhận, thiếu chỉ dẫn', 'Hard to find, too few directions'],
+      ['cho', 'Phải chờ lâu, thiếu chỗ ngồi', 'Long wait, too few seats'],
+      [
+        'thiet_bi',
+        'Trang thiết bị hoặc cổng trực tuyến bị lỗi',
+        'Equipment or the online portal did not work',
+      ],
     ]),
-    { id: 'q2', element: 'TTHC', type: 'scale5', text: { vi: 'Giấy tờ, phí, thời hạn có công khai và đúng quy định?', en: 'Papers, fees, deadline published and lawful?' }, branches: dissatisfied('r2'), next: 'q3' },
-    scaleReason('r2', 'TTHC', 'Vướng ở đâu?', 'What was wrong?', 'q3', [
-      ['them_giay', 'Đòi thêm giấy tờ', 'Extra papers demanded'],
-      ['phi', 'Phí chưa rõ', 'Unclear fees'],
-      ['niem_yet', 'Không niêm yết', 'Not posted'],
-      ['khac', 'Khác', 'Other'],
+    {
+      id: 'q2',
+      element: 'TTHC',
+      type: 'scale5',
+      text: {
+        vi: 'Ông/Bà hài lòng ở mức nào với việc niêm yết công khai và thực hiện đúng quy định về giấy tờ, phí, lệ phí và thời hạn giải quyết?',
+        en: 'How satisfied are you that the required documents, fees and processing time were publicly posted and applied as the rules say?',
+      },
+      branches: dissatisfied('r2'),
+      next: 'q3',
+    },
+    reasons('r2', 'TTHC', 'q3', [
+      [
+        'them_giay',
+        'Bị yêu cầu nộp thêm giấy tờ ngoài quy định',
+        'Asked for documents the rules do not require',
+      ],
+      ['phi', 'Phí, lệ phí chưa rõ ràng', 'Fees were unclear'],
+      ['niem_yet', 'Thủ tục không được niêm yết công khai', 'The procedure was not publicly posted'],
     ]),
-    { id: 'q3', element: 'CONG_CHUC', type: 'scale5', text: { vi: 'Cán bộ có lịch sự, hướng dẫn rõ trong 1 lần?', en: 'Staff polite, clear in one go?' }, branches: dissatisfied('r3'), next: 'q4' },
-    scaleReason('r3', 'CONG_CHUC', 'Điều gì chưa tốt?', 'What was bad?', 'q4', [
-      ['thai_do', 'Thái độ chưa tốt', 'Poor attitude'],
-      ['huong_dan', 'Hướng dẫn nhiều lần', 'Guidance took several visits'],
-      ['phien_ha', 'Gây phiền hà', 'Caused trouble'],
-      ['khac', 'Khác', 'Other'],
+    {
+      id: 'q3',
+      element: 'CONG_CHUC',
+      type: 'scale5',
+      text: {
+        vi: 'Ông/Bà hài lòng ở mức nào với cán bộ, công chức tiếp nhận và giải quyết hồ sơ (thái độ lịch sự, hướng dẫn đầy đủ, rõ ràng ngay trong một lần)?',
+        en: 'How satisfied are you with the officials who received and handled your dossier (courtesy, full and clear guidance the first time)?',
+      },
+      branches: dissatisfied('r3'),
+      next: 'q4',
+    },
+    reasons('r3', 'CONG_CHUC', 'q4', [
+      ['thai_do', 'Thái độ chưa lịch sự', 'Discourteous attitude'],
+      ['huong_dan', 'Hướng dẫn chưa rõ, phải đi lại nhiều lần', 'Unclear guidance, several visits needed'],
+      ['phien_ha', 'Gây phiền hà, sách nhiễu', 'Caused trouble or harassment'],
     ]),
-    { id: 'q4', element: 'KET_QUA', type: 'scale5', text: { vi: 'Kết quả trả đúng hẹn, thông tin chính xác?', en: 'Result on time and correct?' }, branches: dissatisfied('r4'), next: 'q5' },
-    scaleReason('r4', 'KET_QUA', 'Vấn đề là gì?', 'Issue?', 'q5', [
-      ['tre_hen', 'Trễ hẹn', 'Late'],
-      ['sai', 'Sai, thiếu thông tin', 'Wrong or missing information'],
-      ['khong_bao', 'Không báo khi trễ', 'Not told about the delay'],
-      ['khac', 'Khác', 'Other'],
+    {
+      id: 'q4',
+      element: 'KET_QUA',
+      type: 'scale5',
+      text: {
+        vi: 'Ông/Bà hài lòng ở mức nào với kết quả giải quyết hồ sơ (trả đúng hẹn, thông tin đầy đủ, chính xác)?',
+        en: 'How satisfied are you with the result (returned on time, with complete and accurate information)?',
+      },
+      branches: dissatisfied('r4'),
+      next: 'q5',
+    },
+    reasons('r4', 'KET_QUA', 'q5', [
+      ['tre_hen', 'Trả kết quả trễ hẹn', 'The result was late'],
+      ['sai', 'Kết quả sai hoặc thiếu thông tin', 'Wrong or missing information'],
+      ['khong_bao', 'Không được thông báo khi trễ hẹn', 'Not told about the delay'],
     ]),
     {
       id: 'q5',
       element: 'PAKN',
       type: 'scale5',
-      notApplicable: { vi: 'Chưa góp ý', en: 'No feedback given' },
-      text: { vi: 'Góp ý, phản ánh (nếu có) được tiếp nhận, trả lời thỏa đáng?', en: 'Feedback handled well, if any?' },
+      notApplicable: { vi: 'Chưa góp ý, phản ánh', en: 'I have not given feedback' },
+      text: {
+        vi: 'Nếu Ông/Bà đã góp ý, phản ánh hoặc kiến nghị: Ông/Bà hài lòng ở mức nào với việc tiếp nhận và trả lời?',
+        en: 'If you gave feedback or made a complaint: how satisfied are you with how it was received and answered?',
+      },
       branches: dissatisfied('r5'),
       next: 'q6',
     },
-    scaleReason('r5', 'PAKN', 'Chưa thỏa đáng ở đâu?', 'What was lacking?', 'q6', [
-      ['khong_kenh', 'Không biết góp ý ở đâu', 'Did not know where to give feedback'],
-      ['khong_tra_loi', 'Không được trả lời', 'No answer'],
-      ['cham', 'Trả lời chậm', 'Slow answer'],
-      ['khac', 'Khác', 'Other'],
+    reasons('r5', 'PAKN', 'q6', [
+      ['khong_kenh', 'Không biết góp ý, phản ánh ở đâu', 'Did not know where to give feedback'],
+      ['khong_tra_loi', 'Không được trả lời', 'Received no answer'],
+      ['cham', 'Được trả lời chậm', 'The answer was slow'],
     ]),
-    { id: 'q6', element: 'TONG_THE', type: 'scale5', text: { vi: 'Nhìn chung Ông/Bà hài lòng ở mức nào?', en: 'Overall satisfaction?' }, next: 'q7' },
-    { id: 'q7', element: null, type: 'free_text', optional: true, text: { vi: "Góp ý thêm? (gõ 'bỏ qua')", en: "Any suggestion? (or 'skip')" }, next: 'thanks' },
-    { id: 'thanks', element: null, type: 'message', outcome: 'completed', text: { vi: 'Cảm ơn Ông/Bà! Ý kiến đã gửi đến {donvi}.', en: 'Thank you! Sent to {donvi}.' } },
+    {
+      id: 'q6',
+      element: 'TONG_THE',
+      type: 'scale5',
+      text: {
+        vi: 'Nhìn chung, Ông/Bà hài lòng ở mức nào với việc giải quyết hồ sơ này?',
+        en: 'Overall, how satisfied are you with how this dossier was handled?',
+      },
+      next: 'q7',
+    },
+    {
+      id: 'q7',
+      element: null,
+      type: 'free_text',
+      optional: true,
+      text: {
+        vi: 'Ông/Bà có góp ý gì thêm để chúng tôi phục vụ tốt hơn không? (không bắt buộc)',
+        en: 'Do you have any other suggestion to help us serve you better? (optional)',
+      },
+      next: 'thanks',
+    },
+    {
+      id: 'thanks',
+      element: null,
+      type: 'message',
+      outcome: 'completed',
+      text: {
+        vi: 'Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến {donvi}.',
+        en: 'Thank you for your time. Your feedback has been sent to {donvi}.',
+      },
+      dissatisfied: {
+        reachable: {
+          vi:
+            'Trân trọng cảm ơn Ông/Bà đã cho ý kiến. Chúng tôi rất tiếc vì Ông/Bà chưa hài lòng. Ý kiến này sẽ được chuyển đến lãnh đạo {donvi} ' +
+            'để xem xét, xử lý; đơn vị có thể liên hệ lại với Ông/Bà qua kênh này để làm rõ và thông báo kết quả.',
+          en:
+            'Thank you for your feedback; we are sorry you were not satisfied. It will be passed to the head of {donvi} for review, ' +
+            'and the office may contact you through this chat to follow up and tell you the outcome.',
+        },
+        unreachable: {
+          vi:
+            'Trân trọng cảm ơn Ông/Bà đã cho ý kiến. Chúng tôi rất tiếc vì Ông/Bà chưa hài lòng. Ý kiến này sẽ được chuyển đến lãnh đạo {donvi} ' +
+            'để xem xét, xử lý. Khảo sát trên trang web không lưu thông tin liên lạc nên đơn vị không thể liên hệ lại với Ông/Bà; ' +
+            'nếu cần trao đổi thêm, xin Ông/Bà liên hệ trực tiếp nơi tiếp nhận hồ sơ.',
+          en:
+            'Thank you for your feedback; we are sorry you were not satisfied. It will be passed to the head of {donvi} for review. ' +
+            'The web survey keeps no contact details, so the office cannot contact you; to discuss it further, please contact the office where you submitted your dossier.',
+        },
+      },
+    },
   ],
 };
 
 export const defaultFlow: Flow = flowSchema.parse(input);
+
+/**
+ * Every published version of the default flow, oldest first: `hailong seed` installs each one
+ * that is missing (never changing one already there), so new surveys start on the newest and a
+ * survey started on an older version finishes on it.
+ */
+export const DEFAULT_FLOW_VERSIONS: readonly Flow[] = [defaultFlowV1, defaultFlow];
 
 /** Placeholder values when a citizen starts without a dossier (plain /start). */
 export const GENERAL_VARS = {

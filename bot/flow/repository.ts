@@ -21,14 +21,22 @@ export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
   private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
 
-  constructor(private readonly latestTtlMs = 5000) {}
+  constructor(
+    private readonly latestTtlMs = 5000,
+    /** The clock of the time to live (a test steps it instead of waiting). */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(key: string, version: number): Promise<Flow> {
     const id = `${key}@${version}`;
     const hit = this.byVersion.get(id);
     if (hit) return hit;
     const load = (async () => {
-      const doc = await FlowModel.findOne({ key, version, status: { $in: ['published', 'archived'] } }).lean();
+      const doc = await FlowModel.findOne({
+        key,
+        version,
+        status: { $in: ['published', 'archived'] },
+      }).lean();
       if (!doc) throw new Error(`flow ${id} is not published`);
       return this.parse(doc.definition);
     })();
@@ -38,7 +46,7 @@ export class FlowRepository {
   }
 
   async latestPublished(key: string): Promise<Flow> {
-    const now = Date.now();
+    const now = this.now();
     let entry = this.latest.get(key);
     if (!entry || now - entry.at > this.latestTtlMs) {
       const version = FlowModel.findOne({ key, status: 'published' }, { version: 1 })
@@ -67,7 +75,14 @@ export class FlowRepository {
     const last = await FlowModel.findOne({ key: checked.flow.key }).sort({ version: -1 }).lean();
     const version = (last?.version ?? 0) + 1;
     const flow: Flow = { ...checked.flow, version };
-    await FlowModel.create({ key: flow.key, version, status: 'published', definition: flow, publishedAt: new Date(), createdBy: by });
+    await FlowModel.create({
+      key: flow.key,
+      version,
+      status: 'published',
+      definition: flow,
+      publishedAt: new Date(),
+      createdBy: by,
+    });
     this.latest.delete(flow.key);
     return flow;
   }
@@ -76,10 +91,21 @@ export class FlowRepository {
   async ensure(flow: Flow): Promise<void> {
     const checked = validateFlow(flow);
     if (!checked.ok) throw new FlowValidationError(checked.issues);
+    const now = new Date();
+    // timestamps off: on an existing version this must change nothing, not even updatedAt.
     await FlowModel.updateOne(
       { key: flow.key, version: flow.version },
-      { $setOnInsert: { status: 'published', definition: checked.flow, publishedAt: new Date(), createdBy: 'seed' } },
-      { upsert: true },
+      {
+        $setOnInsert: {
+          status: 'published',
+          definition: checked.flow,
+          publishedAt: now,
+          createdBy: 'seed',
+          createdAt: now,
+          updatedAt: now,
+        },
+      },
+      { upsert: true, timestamps: false },
     );
     this.latest.delete(flow.key);
   }

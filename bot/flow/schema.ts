@@ -14,9 +14,13 @@ export const localizedSchema = z.object({
 });
 export type Localized = z.infer<typeof localizedSchema>;
 
-export const nodeIdSchema = z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, 'node id: a-z, 0-9, _ ; at most 16 chars');
+export const nodeIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,15}$/, 'node id: a-z, 0-9, _ ; at most 16 chars');
 /** Option values are short and stable: they are stored in answers and carried in callback data. */
-export const optionValueSchema = z.string().regex(/^[a-z0-9_]{1,16}$/, 'option value: a-z, 0-9, _ ; at most 16 chars');
+export const optionValueSchema = z
+  .string()
+  .regex(/^[a-z0-9_]{1,16}$/, 'option value: a-z, 0-9, _ ; at most 16 chars');
 
 export const optionSchema = z.object({
   value: optionValueSchema,
@@ -39,7 +43,11 @@ export const branchSchema = z.object({ when: conditionSchema, to: nodeIdSchema }
 const base = {
   id: nodeIdSchema,
   /** Index element code this question measures (e.g. TIEP_CAN), or null. */
-  element: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/).nullable().default(null),
+  element: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{1,31}$/)
+    .nullable()
+    .default(null),
   text: localizedSchema,
   /** Default next node. Absent on terminal nodes. */
   next: nodeIdSchema.optional(),
@@ -105,6 +113,12 @@ export const messageSchema = z
     type: z.literal('message'),
     /** For a terminal message: what reaching it means for the response. */
     outcome: z.enum(['completed', 'declined']).optional(),
+    /**
+     * For the terminal thank-you: said instead of `text` when the answers open a complaint case
+     * (an element question answered 1 or 2): `reachable` where the unit can follow up through the
+     * channel (Telegram, Zalo), `unreachable` where it cannot (the web chat keeps no contact).
+     */
+    dissatisfied: z.object({ reachable: localizedSchema, unreachable: localizedSchema }).strict().optional(),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import mongoose from 'mongoose';
-import { defaultFlow } from '../../bot/flow/default-flow';
+import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
 import { env } from '../../config/env';
 import { logger } from '../../lib/logger';
@@ -34,7 +34,7 @@ export const afterDemoSeed: Array<(opts: { from: Date; to: Date }) => Promise<vo
 
 /**
  * `hailong seed [--demo]`. Idempotent: units and procedures are upserted by code (their
- * structural fields set from the seed data), the default flow is inserted as version 1 only
+ * structural fields set from the seed data), each version of the default flow is inserted only
  * when absent (a published version is never modified), and demo data is keyed by stable ids.
  */
 export async function runSeed(
@@ -75,7 +75,7 @@ export async function runSeed(
   );
   const flows = new FlowRepository();
   const flowExisted = await Flow.exists({ key: defaultFlow.key, version: defaultFlow.version });
-  await flows.ensure(defaultFlow);
+  for (const flow of DEFAULT_FLOW_VERSIONS) await flows.ensure(flow);
 
   const report: SeedReport = {
     indexes: models.length,

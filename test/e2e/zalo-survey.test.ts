@@ -105,7 +105,7 @@ async function tap(sent: Sent[], title: RegExp): Promise<Sent[]> {
 test('a whole survey completes on Zalo with buttons and typed numbers', async () => {
   let sent = await say('/start TOKEN1');
   expect(sent[0].text).toContain('H57.22-260301-0001');
-  expect(lastButtons(sent).map((b) => b.title)).toEqual(['Đồng ý', 'Không']);
+  expect(lastButtons(sent).map((b) => b.title)).toEqual(['Đồng ý', 'Không đồng ý']);
 
   sent = await tap(sent, /^Đồng ý$/);
   // q1: five levels fit in five buttons.
@@ -113,27 +113,31 @@ test('a whole survey completes on Zalo with buttons and typed numbers', async ()
   sent = await tap(sent, /^2\. /);
   // r1: why? four reasons and "Xong" = five buttons; toggles re-send the question with ticks.
   expect(sent.map((m) => m.text)).toContain('Đã chọn: 2. Không hài lòng');
-  sent = await tap(sent, /Chờ lâu/);
-  expect(lastButtons(sent).find((b) => /Chờ lâu/.test(b.title))!.title.startsWith('☑')).toBe(true);
-  sent = await tap(sent, /Thiết bị/);
+  sent = await tap(sent, /chờ lâu/);
+  expect(lastButtons(sent).find((b) => /chờ lâu/.test(b.title))!.title.startsWith('☑')).toBe(true);
+  sent = await tap(sent, /thiết bị/);
   sent = await tap(sent, /^Xong/);
   // q2, q3 answered by typing the number while buttons are shown.
-  expect(sent[sent.length - 1].text).toContain('Giấy tờ, phí, thời hạn');
+  // Done: the choices are said back.
+  expect(sent.map((m) => m.text)).toContain('Đã chọn: Phải chờ lâu, thiếu chỗ ngồi; Trang thiết bị hoặc cổng trực tuyến bị lỗi');
+  expect(sent[sent.length - 1].text).toMatch(/^Câu 2\/7\n.*giấy tờ, phí, lệ phí/);
   sent = await say('4');
   sent = await say('5');
   sent = await tap(sent, /^4\. /);
   // q5 has six options (with "Chưa góp ý"): a numbered list answered by typing.
   const q5 = sent[sent.length - 1];
   expect(q5.attachment).toBeUndefined();
-  expect(q5.text).toContain('0. Chưa góp ý');
+  expect(q5.text).toContain('0. Chưa góp ý, phản ánh');
   expect(q5.text).toContain('Gõ số thứ tự');
   sent = await say('1');
   // r5 answered by typing two positions at once.
   sent = await say('1, 3');
   expect(sent[sent.length - 1].text).toContain('Nhìn chung');
   sent = await say('5');
+  // The optional suggestion has a "Bỏ qua" button; typing "bỏ qua" works as well.
+  expect(lastButtons(sent).map((b) => b.title)).toEqual(['Bỏ qua']);
   sent = await say('bỏ qua');
-  expect(sent[sent.length - 1].text).toContain('Cảm ơn Ông/Bà!');
+  expect(sent[sent.length - 1].text).toContain('lãnh đạo');
 
   expect(completed).not.toBeNull();
   const byId = Object.fromEntries(completed!.map((a) => [a.questionId, a.value]));

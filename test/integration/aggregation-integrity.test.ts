@@ -206,7 +206,19 @@ describe('counter network rule (web chat only)', () => {
 
   beforeAll(async () => {
     app = createHttpServer({ bodyLimit: env.HTTP_BODY_LIMIT });
-    const service = { handle: async (ev: InboundEvent) => (seen.push(ev), { messages: [], lang: 'vi' as const }) };
+    // The device's survey is the one it opened (GET /s/<token>); answers are bound to it.
+    const opened = new Map<string, string>();
+    const service = {
+      handle: async (ev: InboundEvent) => {
+        seen.push(ev);
+        if (ev.input.kind === 'start' && ev.input.token) {
+          const d = await Dossier.findOne({ 'survey.token': ev.input.token }, { code: 1 }).lean();
+          if (d) opened.set(ev.userId, d.code);
+        }
+        return { messages: [], lang: 'vi' as const };
+      },
+      activeDossier: async (_channel: 'web', userId: string) => opened.get(userId) ?? null,
+    };
     await app.register(webChatRoutes({ service, env, log: logger, marks: { redis, prefix } }));
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
@@ -216,8 +228,11 @@ describe('counter network rule (web chat only)', () => {
     await Dossier.create({ code, procedureCode: 'P', unitCode, channel: 'in_person', status: 'finished', finishedAt: new Date() });
     return (await issueSurveyToken(code, new Date(), 24)).token;
   }
-  const answer = (token: string, ip: string) =>
-    fetch(`${base}/s/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip }, body: 'text=xin%20chao' });
+  const answer = async (token: string, ip: string) => {
+    const page = await fetch(`${base}/s/${token}`);
+    const cookie = /hl_web=[A-Za-z0-9_-]{22}/.exec(String(page.headers.get('set-cookie')))![0];
+    return fetch(`${base}/s/${token}`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip }, body: 'text=xin%20chao' });
+  };
   const completion = (code: string, unitCode: string, surveyChannel: 'web' | 'telegram'): ResponseCompletePayload => ({
     responseId: `r-${code}`,
     meta: { dossierCode: code, unitCode, procedureCode: 'P', officerId: null, dossierChannel: 'in_person', onlineLevel: null, surveyChannel, flowKey: 'default', flowVersion: 1, lang: 'vi', startedAt: '2025-08-01T01:00:00.000Z' },

@@ -137,7 +137,7 @@ test('a 1 or 2 opens one case with a due time and alerts the unit once, without 
   expect(alerts[0].unitCode).toBe('19870');
   expect(alerts[0].text).toContain('DOS-resp-case-0001');
   expect(alerts[0].text).toContain('1.004227');
-  expect(alerts[0].text).toContain('Công chức: 2/5 (Thái độ chưa tốt; Khác)');
+  expect(alerts[0].text).toContain('Công chức: 2/5 (Thái độ chưa lịch sự; Lý do khác)');
   expect(alerts[0].text).toContain('Đánh giá chung: 1/5');
   expect(alerts[0].text).toContain('08/05/2025 09:00');
   expect(alerts[0].text).not.toMatch(/0912345678|gọi tôi/);

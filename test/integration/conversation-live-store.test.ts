@@ -36,7 +36,7 @@ function mongoCopy(live: HotSession, at: { rev: number; meta?: HotSession['meta'
     channel: 'telegram',
     responseId: live.responseId,
     flowKey: 'default',
-    flowVersion: 1,
+    flowVersion: live.flowVersion,
     status: 'active',
     state: live.state,
     startedAt: new Date(),

@@ -124,7 +124,8 @@ describe('requests the fake accepts', () => {
         step: 4,
         text: 'Ông/Bà hài lòng với thái độ phục vụ?',
         choices,
-        multi: false,
+        expects: 'choice',
+        optional: false,
       },
     ]);
     expect(rendered).toHaveLength(1);

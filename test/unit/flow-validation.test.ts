@@ -1,4 +1,4 @@
-import { defaultFlow } from '../../bot/flow/default-flow';
+import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
 import type { FlowInput } from '../../bot/flow/schema';
 import { validateFlow } from '../../bot/flow/validate';
 
@@ -9,7 +9,16 @@ function base(): FlowInput {
     title: { vi: 'Thử' },
     start: 'a',
     nodes: [
-      { id: 'a', type: 'single_choice', text: { vi: 'Chọn?' }, options: [{ value: 'x', label: { vi: 'X' } }, { value: 'y', label: { vi: 'Y' } }], next: 'b' },
+      {
+        id: 'a',
+        type: 'single_choice',
+        text: { vi: 'Chọn?' },
+        options: [
+          { value: 'x', label: { vi: 'X' } },
+          { value: 'y', label: { vi: 'Y' } },
+        ],
+        next: 'b',
+      },
       { id: 'b', type: 'message', text: { vi: 'Cảm ơn' } },
     ],
   };
@@ -20,10 +29,38 @@ function messages(input: unknown): string[] {
 }
 
 describe('flow validation', () => {
-  test('accepts the default flow (14 nodes of sipas.md plus the decline goodbye)', () => {
-    const r = validateFlow(defaultFlow);
-    expect(r.ok).toBe(true);
-    expect(defaultFlow.nodes).toHaveLength(15);
+  test('accepts every version of the default flow (14 nodes of sipas.md plus the decline goodbye)', () => {
+    expect(DEFAULT_FLOW_VERSIONS.map((f) => f.version)).toEqual([1, 2]);
+    for (const f of DEFAULT_FLOW_VERSIONS) {
+      expect(validateFlow(f).ok).toBe(true);
+      expect(f.nodes).toHaveLength(15);
+    }
+    expect(DEFAULT_FLOW_VERSIONS.at(-1)).toBe(defaultFlow);
+  });
+
+  test('accepts dissatisfied texts on the terminal thank-you only, with known placeholders', () => {
+    const texts = {
+      reachable: { vi: 'Lãnh đạo {donvi} sẽ xem.' },
+      unreachable: { vi: 'Lãnh đạo {donvi} sẽ xem; không liên hệ được.' },
+    };
+    const ok = base();
+    ok.nodes[1] = { ...ok.nodes[1], dissatisfied: texts } as FlowInput['nodes'][number];
+    expect(messages(ok)).toEqual([]);
+    const mid = base();
+    mid.nodes[1] = { ...mid.nodes[1], next: 'c', dissatisfied: texts } as FlowInput['nodes'][number];
+    mid.nodes.push({ id: 'c', type: 'message', text: { vi: 'Hết' } });
+    expect(messages(mid)).toContain(
+      'nodes.1.dissatisfied: only a terminal thank-you (no next node, not declined) may have dissatisfied texts',
+    );
+    const bad = base();
+    bad.nodes[1] = {
+      ...bad.nodes[1],
+      dissatisfied: { ...texts, unreachable: { vi: 'Gọi {sdt}' } },
+    } as FlowInput['nodes'][number];
+    expect(messages(bad)).toContain('nodes.1.dissatisfied.unreachable.vi: unknown placeholder {sdt}');
+    const question = base();
+    (question.nodes[0] as Record<string, unknown>).dissatisfied = texts;
+    expect(messages(question).some((m) => m.startsWith('nodes.0'))).toBe(true);
   });
 
   test('accepts a minimal valid flow', () => {
@@ -60,7 +97,9 @@ describe('flow validation', () => {
   test('rejects text that would not fit a Telegram message', () => {
     const f = base();
     f.nodes[1].text = { vi: 'a'.repeat(4000) + '{donvi}' };
-    expect(messages(f)).toContain('nodes.1.text.vi: text may exceed 4096 characters once placeholders are filled');
+    expect(messages(f)).toContain(
+      'nodes.1.text.vi: text may exceed 4096 characters once placeholders are filled',
+    );
   });
 
   test('rejects option values and node ids that could overflow 64-byte callback data', () => {

@@ -6,12 +6,17 @@ import type { Redis } from 'ioredis';
 import type { Env } from '../../../config/env';
 import type { Logger } from '../../../lib/logger';
 import { decodeAction } from '../../engine/callback-data';
-import { t } from '../../engine/messages';
+import { t, type TextKey } from '../../engine/messages';
 import type { Inbound } from '../../engine/types';
+import type { Lang } from '../../flow/schema';
 import type { InboundEvent, TurnReply } from '../channel';
 import { TOKEN_RE, verifySurveyToken } from '../../survey/token';
-import { isCounterAddress, markCounterAnswer, parseCounterNetworks } from '../../../workers/aggregation/integrity-counter';
-import { renderPage, renderTurn, type QuestionContext } from './render';
+import {
+  isCounterAddress,
+  markCounterAnswer,
+  parseCounterNetworks,
+} from '../../../workers/aggregation/integrity-counter';
+import { renderNotice, renderPage, renderTurn, type QuestionContext } from './render';
 
 /**
  * The web chat channel: /s/<token> runs the same conversation service as the chat apps, for
@@ -23,10 +28,19 @@ import { renderPage, renderTurn, type QuestionContext } from './render';
  * boolean mark for the dossier (integrity-counter.ts); the IP is never stored.
  * Without JavaScript every answer is a form POST that returns the whole page; with it,
  * assets/chat.js posts the same form with `x-hl-fragment: 1` and appends the returned HTML.
+ *
+ * Every request is bound to one survey: the token is resolved first (an unknown, expired or used
+ * one gets a polite page and creates nothing: no cookie, no contact, no live state), and an answer
+ * is applied only when the URL's dossier is the one this device's active survey is about, so the
+ * counter-network mark is always for the survey actually answered.
  */
 export interface WebChatDeps {
-  service: { handle(ev: InboundEvent): Promise<TurnReply> };
-  env: Pick<Env, 'PUBLIC_URL' | 'PHONE_HASH_KEY'> & Partial<Pick<Env, 'COUNTER_NETWORKS' | 'SURVEY_TOKEN_TTL_HOURS'>>;
+  service: {
+    handle(ev: InboundEvent): Promise<TurnReply>;
+    activeDossier(channel: 'web', userId: string): Promise<string | null>;
+  };
+  env: Pick<Env, 'PUBLIC_URL' | 'PHONE_HASH_KEY'> &
+    Partial<Pick<Env, 'COUNTER_NETWORKS' | 'SURVEY_TOKEN_TTL_HOURS'>>;
   log: Logger;
   now?: () => Date;
   /** Where counter-network marks go (Redis, keys under `prefix`); without it the rule is off. */
@@ -44,10 +58,11 @@ function asset(name: string): Buffer {
   if (!ASSET_DIR) throw new Error('web chat assets not found');
   return readFileSync(join(ASSET_DIR, name));
 }
-const ASSETS: Record<string, { type: string; body: Buffer }> = {
-  'chat.js': { type: 'text/javascript; charset=utf-8', body: asset('chat.js') },
-  'chat.css': { type: 'text/css; charset=utf-8', body: asset('chat.css') },
-};
+// A Map, not an object: a file name such as "__proto__" or "constructor" is just not found.
+const ASSETS = new Map<string, { type: string; body: Buffer }>([
+  ['chat.js', { type: 'text/javascript; charset=utf-8', body: asset('chat.js') }],
+  ['chat.css', { type: 'text/css; charset=utf-8', body: asset('chat.css') }],
+]);
 const HEADERS = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -73,15 +88,29 @@ function cookieId(req: FastifyRequest): string | null {
   return null;
 }
 
+const REFUSAL = {
+  vi: 'Trang này thuộc một khảo sát khác với khảo sát đang mở trên thiết bị này, nên câu trả lời chưa được ghi nhận. Xin Ông/Bà mở lại đường dẫn khảo sát để tiếp tục.',
+  en: 'This page belongs to a different survey from the one open on this device, so the answer was not recorded. Please open the survey link again to continue.',
+} as const;
+
+const NOT_OK: Record<'unknown' | 'expired' | 'used', TextKey> = {
+  unknown: 'unknownToken',
+  expired: 'expired',
+  used: 'alreadyAnswered',
+};
+
 export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
   const now = deps.now ?? (() => new Date());
   const secure = deps.env.PUBLIC_URL.startsWith('https:') ? '; Secure' : '';
   const counterNets = parseCounterNetworks(deps.env.COUNTER_NETWORKS ?? []);
   const markTtlS = ((deps.env.SURVEY_TOKEN_TTL_HOURS ?? 24 * 14) + 24) * 3600;
   // Domain-separated from phone hashes by the "device:" label.
-  const deviceHash = (id: string) => createHmac('sha256', deps.env.PHONE_HASH_KEY).update(`device:${id}`).digest('base64url').slice(0, 32);
+  const deviceHash = (id: string) =>
+    createHmac('sha256', deps.env.PHONE_HASH_KEY).update(`device:${id}`).digest('base64url').slice(0, 32);
+  const userOf = (id: string) => `w_${deviceHash(id)}`;
 
-  function identify(req: FastifyRequest, reply: FastifyReply): string {
+  /** The device's user id from its cookie; a device without one gets a new cookie (valid links only). */
+  function device(req: FastifyRequest, reply: FastifyReply): string {
     let id = cookieId(req);
     if (!id) {
       id = randomBytes(16).toString('base64url');
@@ -90,22 +119,38 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         `${COOKIE}=${id}; Path=/s; Max-Age=${90 * 86400}; HttpOnly; SameSite=Lax${secure}`,
       );
     }
-    return `w_${deviceHash(id)}`;
+    return userOf(id);
   }
 
   async function send(
     reply: FastifyReply,
     req: FastifyRequest,
     token: string,
-    turn: TurnReply,
-    pressed: QuestionContext | null,
-    echo: string | null,
+    html: string,
+    lang: Lang,
   ): Promise<void> {
-    const action = `/s/${token}`;
-    const html = renderTurn(action, turn, pressed);
     void reply.headers(HEADERS).type('text/html; charset=utf-8');
     if (req.headers['x-hl-fragment'] === '1') await reply.send(html);
-    else await reply.send(renderPage({ action, lang: turn.lang, turn: html, echo }));
+    else await reply.send(renderPage({ action: `/s/${token}`, lang, turn: html }));
+  }
+
+  /** A page that applies nothing: the notice, and no survey tools (there is no survey to act on). */
+  async function notice(
+    reply: FastifyReply,
+    req: FastifyRequest,
+    html: string,
+    lang: Lang,
+    status: number,
+  ): Promise<void> {
+    void reply.status(status).headers(HEADERS).type('text/html; charset=utf-8');
+    if (req.headers['x-hl-fragment'] === '1') await reply.send(html);
+    else await reply.send(renderPage({ action: '', lang, turn: html, tools: false }));
+  }
+
+  async function verify(token: string) {
+    return TOKEN_RE.test(token)
+      ? verifySurveyToken(token, now())
+      : ({ ok: false, reason: 'unknown' } as const);
   }
 
   return (app) => {
@@ -118,69 +163,85 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
     );
 
     app.get<{ Params: { file: string } }>('/s/assets/:file', async (req, reply) => {
-      const a = ASSETS[req.params.file];
+      const a = ASSETS.get(req.params.file);
       if (!a) return reply.status(404).send({ error: 'not_found', message: 'no such asset' });
       return reply.header('cache-control', 'public, max-age=3600').type(a.type).send(a.body);
     });
 
     app.get<{ Params: { token: string } }>('/s/:token', async (req, reply) => {
       const { token } = req.params;
-      const userId = identify(req, reply);
-      // The resolver refuses a malformed or unknown token with a polite message.
+      // Resolved before anything is created: a made-up token costs a read, never a contact.
+      const v = await verify(token);
+      if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
+      const userId = device(req, reply);
       const turn = await deps.service.handle({
         channel: 'web',
         userId,
         updateId: nextUpdateId(),
         input: { kind: 'start', token },
       });
-      await send(reply, req, token, turn, null, null);
+      await send(reply, req, token, renderTurn(`/s/${token}`, turn, null), turn.lang);
     });
 
     app.post<{ Params: { token: string }; Body: Record<string, string> | undefined }>(
       '/s/:token',
       async (req, reply) => {
         const { token } = req.params;
+        const action = `/s/${token}`;
         const body = req.body && typeof req.body === 'object' ? req.body : {};
-        const userId = identify(req, reply);
-        const v = TOKEN_RE.test(token)
-          ? await verifySurveyToken(token, now())
-          : ({ ok: false, reason: 'unknown' } as const);
-        if (!v.ok && v.reason === 'expired') {
-          // Late answers get a polite "expired", not a silent failure.
-          await send(
-            reply,
-            req,
-            token,
-            { messages: [{ kind: 'text', text: t('expired', 'vi') }], lang: 'vi' },
-            null,
-            null,
-          );
-          return;
-        }
+        const v = await verify(token);
+        // Late answers get a polite "expired", not a silent failure; nothing is applied.
+        if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
         let input: Inbound | null = null;
-        let echo: string | null = null;
-        if (body.cmd === 'lang') input = { kind: 'command', name: 'lang' };
+        let typed: string | null = null;
+        if (body.cmd === 'lang' || body.cmd === 'help' || body.cmd === 'stop')
+          input = { kind: 'command', name: body.cmd };
         else if (typeof body.a === 'string') {
-          const action = decodeAction(body.a);
-          if (action) input = { kind: 'action', action };
+          const a = decodeAction(body.a);
+          if (a) input = { kind: 'action', action: a };
         } else if (typeof body.text === 'string' && body.text.trim() !== '') {
           input = { kind: 'text', text: body.text.slice(0, 1000) };
-          echo = input.text;
+          typed = input.text;
         }
         if (!input) {
-          await reply.redirect(`/s/${token}`, 303);
+          await reply.redirect(action, 303);
           return;
         }
+        // The device's active survey must be the URL's: answers never go to another survey.
+        const id = cookieId(req);
+        const userId = id ? userOf(id) : null;
+        const lang: Lang = 'vi';
+        if (!userId || (await deps.service.activeDossier('web', userId)) !== v.dossier.code) {
+          deps.log.info(
+            { channel: 'web', dossier: v.dossier.code },
+            "web answer refused: not the device's active survey",
+          );
+          return notice(reply, req, renderNotice(action, lang, REFUSAL[lang]), lang, 409);
+        }
         // Before the turn, so the completion job (enqueued by the turn) always sees the mark.
-        if (v.ok && deps.marks && isCounterAddress(counterNets, req.ip, v.dossier.unitCode)) {
+        if (deps.marks && isCounterAddress(counterNets, req.ip, v.dossier.unitCode)) {
           await markCounterAnswer(deps.marks.redis, deps.marks.prefix, v.dossier.code, markTtlS);
           deps.log.info({ channel: 'web', dossier: v.dossier.code }, 'web answer from a counter network');
         }
         const pressed: QuestionContext | null =
-          typeof body.qt === 'string' ? { text: body.qt.slice(0, 1000), multi: body.qm === '1' } : null;
-        const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input });
+          typeof body.qt === 'string'
+            ? {
+                text: body.qt.slice(0, 1000),
+                ...(typeof body.qp === 'string' ? { progress: body.qp.slice(0, 40) } : {}),
+              }
+            : null;
+        // The turn checks the binding again, atomically with applying it.
+        const turn = await deps.service.handle({
+          channel: 'web',
+          userId,
+          updateId: nextUpdateId(),
+          input,
+          dossierCode: v.dossier.code,
+        });
+        if (turn.refused)
+          return notice(reply, req, renderNotice(action, turn.lang, REFUSAL[turn.lang]), turn.lang, 409);
         deps.log.debug({ channel: 'web', kind: input.kind }, 'web turn');
-        await send(reply, req, token, turn, pressed, echo);
+        await send(reply, req, token, renderTurn(action, turn, pressed, typed), turn.lang);
       },
     );
     return Promise.resolve();

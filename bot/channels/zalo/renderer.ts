@@ -1,5 +1,6 @@
 import { encodeAction } from '../../engine/callback-data';
-import type { Choice, Outbound } from '../../engine/types';
+import type { Choice, Outbound, QuestionOutbound } from '../../engine/types';
+import { questionText } from '../question-text';
 import type { ZaloButton, ZaloMessage } from './client';
 
 /**
@@ -14,22 +15,33 @@ export const ZALO_MAX_PAYLOAD = 1000;
 export const ZALO_MAX_TITLE = 100;
 
 export function renderForZalo(messages: Outbound[]): ZaloMessage[] {
-  return messages.flatMap((m) => (m.kind === 'text' ? splitText(m.text).map((text) => ({ text })) : renderQuestion(m)));
+  return messages.flatMap((m) =>
+    m.kind === 'text' ? splitText(m.text).map((text) => ({ text })) : renderQuestion(m),
+  );
 }
 
-function renderQuestion(q: Extract<Outbound, { kind: 'question' }>): ZaloMessage[] {
+/**
+ * A question becomes buttons when its choices fit (the options of a `choice` or `multi`, the
+ * "Bỏ qua" of an optional typed answer; a `text` or `number` question is answered by typing),
+ * else a numbered list answered by typing the numbers.
+ */
+function renderQuestion(q: QuestionOutbound): ZaloMessage[] {
+  const text = questionText(q);
   const choices = q.choices.flat();
-  if (choices.length === 0) return splitText(q.text).map((text) => ({ text }));
+  if (choices.length === 0) return splitText(text).map((t) => ({ text: t }));
   const buttons = choices.length <= ZALO_MAX_BUTTONS ? choices.map(toButton) : null;
   if (buttons && buttons.every((b): b is ZaloButton => b !== null)) {
-    const parts = splitText(q.text);
+    const parts = splitText(text);
     const last = parts.pop()!;
-    return [...parts.map((text) => ({ text })), { text: last, attachment: { type: 'template', payload: { buttons } } }];
+    return [
+      ...parts.map((t) => ({ text: t })),
+      { text: last, attachment: { type: 'template', payload: { buttons } } },
+    ];
   }
   // Typed numbers finish a multi-choice at once: the "Xong" button has no number.
-  const list = numberedList(choices.filter((c) => c.action.kind !== 'done'));
-  const body = [q.text, list, q.typedHint ?? ''].filter((s) => s.length > 0).join('\n\n');
-  return splitText(body).map((text) => ({ text }));
+  const list = numberedList(choices.filter((c) => c.action.kind === 'pick' || c.action.kind === 'toggle'));
+  const body = [text, list, q.typedHint ?? ''].filter((s) => s.length > 0).join('\n\n');
+  return splitText(body).map((t) => ({ text: t }));
 }
 
 function toButton(c: Choice): ZaloButton | null {
@@ -44,11 +56,13 @@ function toButton(c: Choice): ZaloButton | null {
  * number (so "Không áp dụng", value 0, shows as "0.").
  */
 export function numberedList(choices: Choice[]): string {
-  const value = (c: Choice) => (c.action.kind === 'done' ? null : c.action.value);
-  const byValue = choices.some((c) => /^\d+\./.test(c.label)) && choices.every((c) => {
-    const m = /^(\d+)\./.exec(c.label);
-    return m ? m[1] === value(c) : /^\d+$/.test(value(c) ?? '');
-  });
+  const value = (c: Choice) => ('value' in c.action ? c.action.value : null);
+  const byValue =
+    choices.some((c) => /^\d+\./.test(c.label)) &&
+    choices.every((c) => {
+      const m = /^(\d+)\./.exec(c.label);
+      return m ? m[1] === value(c) : /^\d+$/.test(value(c) ?? '');
+    });
   return choices
     .map((c, i) => {
       if (/^\d+\.\s/.test(c.label)) return c.label;
