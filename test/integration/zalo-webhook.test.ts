@@ -199,6 +199,11 @@ test('a citizen who chose English is thanked in English for sharing their detail
 
 test('malformed JSON, an oversized body or an unknown event get a clear answer and change nothing', async () => {
   const counts = () => queue.queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+  // The previous test's job may still be finishing: start from a settled queue.
+  await until(async () => {
+    const c = await counts();
+    return c.waiting + c.active + c.delayed === 0;
+  }, 'the queue to settle');
   const before = { counts: await counts(), queued: queued.length, seen: conversation.seen.length };
   const post = async (body: string, headers: Record<string, string>) => {
     const res = await fetch(url, { method: 'POST', body, headers });
