@@ -72,32 +72,32 @@ async function dissatisfiedCitizen(chatId: number): Promise<string> {
   const u = fake.user(chatId);
   const said = (s: string) => nextIn(chatId, (x) => x.includes(s), s);
   await u.command('/start', token);
-  await said('Đồng ý chứ?');
+  await said('Ông/Bà có đồng ý tham gia không?');
   await u.tapLabel('Đồng ý');
-  await said('Nơi tiếp nhận');
+  await said('nơi tiếp nhận hồ sơ');
   await u.tapLabel('Rất không hài lòng');
-  await said('Chưa hài lòng vì sao?');
-  await u.tapLabel('Chờ lâu');
+  await said('Ông/Bà chưa hài lòng về điều gì?');
+  await u.tapLabel('Phải chờ lâu');
   await fake.waitFor(() =>
     fake
       .lastMessageTo(chatId)!
       .replyMarkup!.inline_keyboard.flat()
-      .some((b) => b.text.startsWith('☑ Chờ lâu')),
+      .some((b) => b.text.startsWith('☑ Phải chờ lâu')),
   );
   await u.tapLabel('Xong');
   for (const q of [
-    'Giấy tờ, phí',
-    'Cán bộ có lịch sự',
-    'Kết quả trả đúng hẹn',
-    'Góp ý, phản ánh',
+    'niêm yết công khai',
+    'cán bộ, công chức',
+    'kết quả giải quyết hồ sơ',
+    'Nếu Ông/Bà đã góp ý',
     'Nhìn chung',
   ]) {
     await said(q);
     await u.tapLabel('4. Hài lòng');
   }
-  await said('Góp ý thêm?');
+  await said('Ông/Bà có góp ý gì thêm');
   await u.send('bỏ qua');
-  await said('Cảm ơn Ông/Bà!');
+  await said('Chúng tôi rất tiếc vì Ông/Bà chưa hài lòng');
   return code;
 }
 
@@ -169,7 +169,7 @@ test('the alert has buttons: acknowledge, close with a resolution; the citizen i
   const dossier = await dissatisfiedCitizen(3001);
   const c = await caseOf(dossier);
   const alert = await nextIn(UNIT_GROUP, (s) => s.includes(`Mã phiếu: ${c.caseId}`), 'the alert');
-  expect(alert.text).toContain('Tiếp cận dịch vụ: 1/5 (Chờ lâu, thiếu chỗ)');
+  expect(alert.text).toContain('Tiếp cận dịch vụ: 1/5 (Phải chờ lâu, thiếu chỗ ngồi)');
   expect(alert.replyMarkup!.inline_keyboard.flat().map((b) => b.text)).toEqual([
     '✅ Đã tiếp nhận',
     '✔️ Đóng phiếu',

@@ -66,7 +66,7 @@ test('a /start <token> during a 25 s MongoDB outage is applied once MongoDB is b
   await fake.waitFor(() => fake.sentTo(4001).length >= 3, 60_000, 'the replies after the outage');
   const [consent, reask, again] = fake.sentTo(4001).map((m) => m.text);
   expect(consent).toBe(
-    `Xã Quảng Thái xin ý kiến về hồ sơ ${code}. 1 phút, chỉ để cải thiện phục vụ. Đồng ý chứ?`,
+    `Xã Quảng Thái trân trọng mời Ông/Bà cho ý kiến về việc giải quyết hồ sơ ${code}. Khảo sát mất khoảng 1 phút; ý kiến của Ông/Bà chỉ được dùng để cải thiện chất lượng phục vụ và xử lý phản ánh (nếu có). Ông/Bà có đồng ý tham gia không?`,
   );
   // "alo" is no answer to the consent question: re-asked, after the question it answers.
   expect(reask).toContain('Xin vui lòng chọn');
@@ -74,5 +74,5 @@ test('a /start <token> during a 25 s MongoDB outage is applied once MongoDB is b
   // And the survey goes on.
   await u.tapLabel('Đồng ý');
   await fake.waitFor(() => fake.sentTo(4001).length >= 4, 20_000, 'the first question');
-  expect(fake.lastMessageTo(4001)!.text).toContain('Nơi tiếp nhận');
+  expect(fake.lastMessageTo(4001)!.text).toContain('nơi tiếp nhận hồ sơ');
 }, 150_000);

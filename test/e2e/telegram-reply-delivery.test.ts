@@ -42,7 +42,7 @@ test('the next question, lost to a 5xx after the answer was applied, is sent by 
   fake.failNext('sendMessage', { code: 502 });
   await u.tapLabel('Đồng ý');
   const q1 = await nth(2001, 2);
-  expect(q1.text).toContain('Nơi tiếp nhận');
+  expect(q1.text).toContain('nơi tiếp nhận hồ sơ');
   const sends = fake.callsOf('sendMessage').filter((c) => String(c.params.chat_id) === '2001');
   expect(sends.map((c) => c.outcome)).toEqual(['ok', 502, 'ok']);
   expect(texts(2001)).toHaveLength(2);
@@ -73,10 +73,10 @@ test('the thanks of the turn that completed the survey, lost to a 5xx, is sent b
     await u.tapLabel('5. Rất hài lòng');
     await nth(2003, i);
   }
-  expect(fake.lastMessageTo(2003)!.text).toBe("Góp ý thêm? (gõ 'bỏ qua')");
+  expect(fake.lastMessageTo(2003)!.text).toContain('Ông/Bà có góp ý gì thêm');
   fake.failNext('sendMessage', { code: 502 });
   await u.send('bỏ qua');
-  expect((await nth(2003, 9)).text).toBe('Cảm ơn Ông/Bà! Ý kiến đã gửi đến Bộ phận Một cửa.');
+  expect((await nth(2003, 9)).text).toBe('Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Bộ phận Một cửa.');
   expect(texts(2003).filter((x) => x.startsWith('Xin chào!'))).toEqual([]);
   expect(texts(2003)).toHaveLength(9);
 });

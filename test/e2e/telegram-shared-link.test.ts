@@ -25,19 +25,19 @@ async function nth(id: number, n: number) {
   return fake.sentTo(id)[n - 1];
 }
 
-/** Answers q1…q6 (the first with `first`, the "why?" question with «Chờ lâu»), then q7 with «bỏ qua». */
+/** Answers q1…q6 (the first with `first`, the "why?" question with «Phải chờ lâu»), then q7 with «bỏ qua». */
 async function answerAll(id: number, first: '5. Rất hài lòng' | 'Rất không hài lòng'): Promise<void> {
   const u = fake.user(id);
   let n = fake.sentTo(id).length;
   await u.tapLabel(first);
   await nth(id, ++n);
   if (first === 'Rất không hài lòng') {
-    await u.tapLabel('Chờ lâu');
+    await u.tapLabel('Phải chờ lâu');
     await fake.waitFor(() =>
       fake
         .lastMessageTo(id)!
         .replyMarkup!.inline_keyboard.flat()
-        .some((b) => b.text.startsWith('☑ Chờ lâu')),
+        .some((b) => b.text.startsWith('☑ Phải chờ lâu')),
     );
     await u.tapLabel('Xong');
     await nth(id, ++n);
@@ -46,7 +46,7 @@ async function answerAll(id: number, first: '5. Rất hài lòng' | 'Rất khôn
     await u.tapLabel('5. Rất hài lòng');
     await nth(id, ++n);
   }
-  expect(fake.lastMessageTo(id)!.text).toBe("Góp ý thêm? (gõ 'bỏ qua')");
+  expect(fake.lastMessageTo(id)!.text).toContain('Ông/Bà có góp ý gì thêm');
   await u.send('bỏ qua');
   await nth(id, ++n);
 }
@@ -90,7 +90,7 @@ test('two chats on one dossier link: the first to finish is thanked and counted,
     await nth(id, 2);
   }
   await answerAll(3001, '5. Rất hài lòng');
-  expect(fake.lastMessageTo(3001)!.text).toBe('Cảm ơn Ông/Bà! Ý kiến đã gửi đến Xã Quảng Thái.');
+  expect(fake.lastMessageTo(3001)!.text).toBe('Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Xã Quảng Thái.');
   // The second had started before and gives low ratings: told at the end, nothing recorded.
   await answerAll(3002, 'Rất không hài lòng');
   expect(fake.lastMessageTo(3002)!.text).toBe(ALREADY);
