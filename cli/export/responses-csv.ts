@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { stringify } from 'csv-stringify';
 import type { Flow as FlowDef } from '../../bot/flow/schema';
 import { formatDateTime, parsePeriod } from '../../lib/time';
+import { UserError } from '../../lib/user-error';
 import { Answer } from '../../models/answer';
 import { Flow } from '../../models/flow';
 import { Procedure } from '../../models/procedure';
@@ -16,9 +17,10 @@ export interface ExportFilter {
   to?: string;
 }
 
-export class ExportError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A filter the export cannot apply (an unknown unit, a bad day). */
+export class ExportError extends UserError {
+  constructor(vi: string, en: string) {
+    super(vi, en, 2);
     this.name = 'ExportError';
   }
 }
@@ -37,7 +39,8 @@ const SURVEY_CHANNEL: Record<string, string> = { telegram: 'Telegram', zalo: 'Za
  * successorCode (their history belongs to the unit that took them over). Breadth-first, bounded.
  */
 export async function unitAndDescendants(code: string): Promise<string[]> {
-  if (!(await Unit.exists({ code }))) throw new ExportError(`unknown unit "${code}"`);
+  if (!(await Unit.exists({ code })))
+    throw new ExportError(`không có đơn vị mã "${code}"`, `unknown unit "${code}"`);
   const seen = new Set([code]);
   let frontier = [code];
   for (let depth = 0; depth < 12 && frontier.length > 0; depth++) {
@@ -57,7 +60,10 @@ function dayKey(name: string, value: string): string {
   } catch {
     // fall through to the error below
   }
-  throw new ExportError(`--${name}: expected a day YYYY-MM-DD, got "${value}"`);
+  throw new ExportError(
+    `--${name}: ngày không hợp lệ "${value}", cần dạng YYYY-MM-DD`,
+    `--${name}: expected a day YYYY-MM-DD, got "${value}"`,
+  );
 }
 
 async function buildFilter(f: ExportFilter): Promise<Record<string, unknown>> {
@@ -66,7 +72,7 @@ async function buildFilter(f: ExportFilter): Promise<Record<string, unknown>> {
   const day: Record<string, string> = {};
   if (f.from) day.$gte = dayKey('from', f.from);
   if (f.to) day.$lte = dayKey('to', f.to);
-  if (f.from && f.to && f.from > f.to) throw new ExportError('--from is after --to');
+  if (f.from && f.to && f.from > f.to) throw new ExportError('--from sau --to', '--from is after --to');
   if (Object.keys(day).length > 0) q.day = day;
   return q;
 }
