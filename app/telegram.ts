@@ -28,12 +28,7 @@ export interface TelegramRuntime {
  * The Telegram channel of a process. `http` stores incoming updates (webhook); `bot` applies
  * them (drains the inbox, sweeps chats other processes left, polls in polling mode).
  */
-export async function startTelegram(opts: {
-  ctx: AppContext;
-  service: ConversationService;
-  roles: Set<Role>;
-  shutdown: Shutdown;
-}): Promise<TelegramRuntime> {
+export async function startTelegram(opts: { ctx: AppContext; service: ConversationService; roles: Set<Role>; shutdown: Shutdown }): Promise<TelegramRuntime> {
   const { ctx, roles, shutdown } = opts;
   const env = ctx.env;
   if (!env.TELEGRAM_BOT_TOKEN) {
