@@ -36,7 +36,7 @@ import type { AppContext } from './context';
 import { jobAnswerSink } from './answer-sink';
 import { applyRolePriority } from './priority';
 import { jobConversationBackground } from './conversation-background';
-import { startTelegram } from './telegram';
+import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
 
 export type Role = 'http' | 'bot' | 'workers';
@@ -61,9 +61,11 @@ export interface RunningApp {
  * `workers` (BullMQ consumers). All three in one process by default; run them apart to scale.
  */
 export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
-  const env = opts.env ?? loadEnv();
-  const roles = new Set<Role>(opts.roles ?? env.ROLES);
+  const configured = opts.env ?? loadEnv();
+  const roles = new Set<Role>(opts.roles ?? configured.ROLES);
   const log = logger.child({ roles: [...roles].join(',') });
+  // Everything below reads the bot's username from here (deep links): learned when not set.
+  const env = await learnBotUsername(configured, log);
   applyRolePriority(roles, env.WORKERS_NICE, log);
   const shutdown = createShutdown(log);
 

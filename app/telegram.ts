@@ -9,6 +9,8 @@ import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
 import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
 import { parseSecretsKey } from '../bot/channels/zalo/token-crypto';
 import type { ConversationService } from '../bot/conversation/service';
+import type { Env } from '../config/env';
+import type { Logger } from '../lib/logger';
 import type { Shutdown } from '../lib/shutdown';
 import { createCaseGroupActions } from '../workers/aggregation/cases/group-actions';
 import { digestForChat } from '../workers/aggregation/digest';
@@ -106,4 +108,36 @@ export async function startTelegram(opts: {
       log.info('webhook registered');
     },
   };
+}
+
+/**
+ * The bot's username, which deep links need (bot/survey/links.ts): TELEGRAM_BOT_USERNAME, or
+ * else asked of the Bot API once at start (getMe). Returns the configuration to build the process
+ * from, with the username filled in when it was learned. When neither works the log says so,
+ * once, and the links stay null (the web link still works).
+ */
+export async function learnBotUsername(env: Env, log: Logger, timeoutMs = 10_000): Promise<Env> {
+  if (env.TELEGRAM_BOT_USERNAME || !env.TELEGRAM_BOT_TOKEN) return env;
+  // A short budget: start-up must not wait on an unreachable Telegram.
+  const telegram = createTelegramClient({
+    token: env.TELEGRAM_BOT_TOKEN,
+    apiRoot: env.TELEGRAM_API_ROOT,
+    maxRetries: 2,
+    maxRetryAfterS: 5,
+    backoffMs: 200,
+    log,
+  });
+  try {
+    // telegraf types its signal as the abort-controller polyfill's; Node's own is what it uses at run time.
+    const me = await telegram.callApi('getMe', {}, { signal: AbortSignal.timeout(timeoutMs) as never });
+    if (!me.username) throw new Error('getMe returned no username');
+    log.info({ channel: 'telegram', botUsername: me.username }, 'TELEGRAM_BOT_USERNAME learned from getMe');
+    return Object.freeze({ ...env, TELEGRAM_BOT_USERNAME: me.username });
+  } catch (err) {
+    log.warn(
+      { channel: 'telegram', err: (err as Error).message },
+      'TELEGRAM_BOT_USERNAME is not set and getMe failed: Telegram deep links are off (telegramLink null) until it is set',
+    );
+    return env;
+  }
 }

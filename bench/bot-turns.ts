@@ -59,20 +59,21 @@ async function startWorkersProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess
     {
       cwd: root,
       env: { ...env, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      // Logs go to stderr (lib/logger.ts).
+      stdio: ['ignore', 'inherit', 'pipe'],
     },
   );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('workers process did not start in 60 s')), 60_000);
     child.once('exit', (code) => reject(new Error(`workers process exited (${code})`)));
-    child.stdout!.on('data', (b: Buffer) => {
+    child.stderr!.on('data', (b: Buffer) => {
       if (/started|ready|listening/i.test(b.toString())) {
         clearTimeout(timer);
         resolve();
       }
     });
   });
-  child.stdout!.resume();
+  child.stderr!.resume();
   return child;
 }
 

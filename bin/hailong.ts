@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-import { ConfigError } from '../config/env';
-import { buildProgram } from '../cli/program';
+import { loadEnvFile } from '../cli/env-file';
 
-buildProgram()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    // A bad setting names the variable and what was expected; anything else is a bug: show it.
-    if (err instanceof ConfigError) console.error(err.message);
-    else console.error(err);
-    process.exit(err instanceof ConfigError ? 2 : 1);
-  });
+loadEnvFile();
+// Loaded after .env, synchronously (CommonJS): the logger reads LOG_LEVEL when it is loaded.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { runCli } = require('../cli/program') as typeof import('../cli/program');
+
+// Errors are printed by runCli (one line, Vietnamese then English). Exit at once on failure: a
+// command that failed half-way may still hold connections open.
+void runCli(process.argv).then((code) => {
+  if (code !== 0) process.exit(code);
+});

@@ -2,7 +2,8 @@
 # Runs a command with the services Hài Lòng needs: Redis and a MongoDB-compatible server.
 # MONGODB_URI / REDIS_URL, when set, win (production, or a real MongoDB for the tests).
 # Otherwise: Redis on 127.0.0.1:6379 (started if not answering) and FerretDB 1.24.2 on the
-# local PostgreSQL, started on a free port for the duration of the command and stopped after.
+# local PostgreSQL, started for the duration of the command and stopped after, on a free port
+# (or on HAILONG_FERRET_PORT when that one is free).
 # Tuning and profiling: HAILONG_FERRET_POOL (its PostgreSQL pool, 60), HAILONG_MONGO_POOL (each
 # process's client pool, 20), HAILONG_FERRET_DEBUG_ADDR (e.g. 127.0.0.1:8089: FerretDB's
 # /debug/metrics, per-command counters, and /debug/pprof).
@@ -48,7 +49,12 @@ if [ -z "${MONGODB_URI:-}" ]; then
     log "could not add FerretDB's GIN twins to $DB (needs a PostgreSQL superuser): filtered queries will scan"
   fi
   FERRET=$(bash "$HERE/install-ferretdb.sh")
-  FERRET_PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  # HAILONG_FERRET_PORT (npm run demo: 27017): that port when it is free, so a second terminal
+  # finds the server where it was last time; otherwise (and by default: tests) any free port.
+  FREE_PORT="const s=require('net').createServer();s.once('error',()=>process.exit(1));s.listen(Number(process.argv[1]),'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+  WANT=${HAILONG_FERRET_PORT:-0}
+  FERRET_PORT=$(node -e "$FREE_PORT" "$WANT" 2>/dev/null) || FERRET_PORT=$(node -e "$FREE_PORT" 0)
+  [ "$WANT" = 0 ] || [ "$FERRET_PORT" = "$WANT" ] || log "port $WANT is taken: FerretDB gets $FERRET_PORT instead"
   STATE=$(mktemp -d)
   log "starting FerretDB on 127.0.0.1:$FERRET_PORT (PostgreSQL database $DB)"
   # The binary is FerretDB 1.24.2 with one patch (install-ferretdb.sh): as published, its update

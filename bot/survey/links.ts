@@ -2,7 +2,7 @@ import type { Env } from '../../config/env';
 
 export interface SurveyLinks {
   token: string;
-  /** Null when TELEGRAM_BOT_USERNAME is not configured. */
+  /** Null when TELEGRAM_BOT_USERNAME is neither set nor learned from getMe at start (app/telegram.ts). */
   telegramLink: string | null;
   webLink: string;
   qrPng: string;

@@ -3,8 +3,9 @@ import mongoose from 'mongoose';
 import { env } from '../../config/env';
 import { createApiKey, revokeApiKey } from '../../lib/api-auth';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
+import { UserError } from '../../lib/user-error';
 import { ApiKey } from '../../models/api-key';
-import { Unit } from '../../models/unit';
+import { requireUnits } from './unit-option';
 
 /**
  * `hailong apikey create --name NAME [--unit CODE]... [--hmac]`: the key is printed once, on the
@@ -42,13 +43,7 @@ export function registerApikeyCommand(program: Command): void {
     .description('Tạo khoá API (chỉ hiện một lần) / create a key, shown once')
     .action(async (opts: { name: string; unit: string[]; hmac?: boolean }) => {
       await withDb(async () => {
-        const known = await Unit.find({ code: { $in: opts.unit } }, { code: 1 }).lean();
-        const missing = opts.unit.filter((u) => !known.some((k) => k.code === u));
-        if (missing.length > 0) {
-          console.error(`unknown unit code(s): ${missing.join(', ')}`);
-          process.exitCode = 1;
-          return;
-        }
+        await requireUnits(opts.unit);
         const e = env();
         const created = await createApiKey({
           name: opts.name,
@@ -73,9 +68,9 @@ export function registerApikeyCommand(program: Command): void {
     .description('Thu hồi khoá / revoke a key')
     .action(async (keyId: string) => {
       await withDb(async () => {
-        const done = await revokeApiKey(keyId);
-        console.log(done ? `revoked ${keyId}` : `no live key ${keyId}`);
-        if (!done) process.exitCode = 1;
+        if (!(await revokeApiKey(keyId)))
+          throw new UserError(`không có khoá đang dùng ${keyId}`, `no live key ${keyId}`);
+        console.log(`revoked ${keyId}`);
       });
     });
 

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import mongoose from 'mongoose';
 import { env } from '../../config/env';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
-import { ExportError, writeResponsesCsv } from '../export/responses-csv';
+import { UserError } from '../../lib/user-error';
+import { writeResponsesCsv } from '../export/responses-csv';
 
 /**
  * `hailong export responses --format csv [--unit CODE] [--from YYYY-MM-DD --to YYYY-MM-DD]`:
@@ -19,11 +20,12 @@ export function registerExportCommand(program: Command): void {
     .option('--from <day>', 'từ ngày hoàn thành / first completion day, YYYY-MM-DD (Asia/Ho_Chi_Minh)')
     .option('--to <day>', 'đến ngày hoàn thành / last completion day, YYYY-MM-DD (inclusive)')
     .action(async (opts: { format: string; unit?: string; from?: string; to?: string }) => {
-      if (opts.format !== 'csv') {
-        console.error(`unsupported --format "${opts.format}" (expected csv)`);
-        process.exitCode = 2;
-        return;
-      }
+      if (opts.format !== 'csv')
+        throw new UserError(
+          `định dạng không hỗ trợ "${opts.format}": chỉ có csv`,
+          `unsupported --format "${opts.format}" (expected csv)`,
+          2,
+        );
       const own = mongoose.connection.readyState !== mongoose.ConnectionStates.connected;
       if (own) await connectMongo(env().MONGODB_URI);
       try {
@@ -32,11 +34,7 @@ export function registerExportCommand(program: Command): void {
           ...(opts.from ? { from: opts.from } : {}),
           ...(opts.to ? { to: opts.to } : {}),
         });
-        console.error(`${rows} responses exported`);
-      } catch (err) {
-        if (!(err instanceof ExportError)) throw err;
-        console.error(err.message);
-        process.exitCode = 2;
+        console.error(`Đã xuất ${rows} phiếu / ${rows} responses exported`);
       } finally {
         if (own) await disconnectMongo();
       }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { env } from '../../config/env';
 import { createProducerConnection } from '../../lib/redis';
+import { UserError } from '../../lib/user-error';
 import type { FlagReason } from '../../models/flag';
 import { JobProducer } from '../../workers/producer';
 import { excludeResponse, ExclusionReasonError } from '../../workers/aggregation/integrity';
@@ -8,6 +9,7 @@ import { listFlags } from '../../workers/aggregation/integrity-flags';
 import { scopedUnits } from '../../workers/aggregation/units';
 import { parseDay } from './day-option';
 import { withMongo } from './report';
+import { requireUnits } from './unit-option';
 
 const REASON_VI: Record<FlagReason, string> = {
   identical_burst: 'nhiều phiếu giống hệt nhau trong thời gian ngắn',
@@ -45,7 +47,12 @@ export function registerFlagsCommand(program: Command): void {
     .option('--json', 'in JSON')
     .action(async (opts: ListOpts) => {
       await withMongo(async () => {
-        const rows = await listFlags({ units: await scopedUnits(opts.unit, null), from: opts.from, to: opts.to });
+        await requireUnits([opts.unit]);
+        const rows = await listFlags({
+          units: await scopedUnits(opts.unit, null),
+          from: opts.from,
+          to: opts.to,
+        });
         if (opts.json) {
           console.log(JSON.stringify(rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }))));
           return;
@@ -56,14 +63,21 @@ export function registerFlagsCommand(program: Command): void {
         }
         for (const r of rows) {
           const state = r.excluded ? 'đã loại / excluded' : 'đang tính / counted';
-          console.log([r.day, r.unitCode, r.responseId, r.reason, REASON_VI[r.reason], r.detail ?? '', state].join('\t'));
+          console.log(
+            [r.day, r.unitCode, r.responseId, r.reason, REASON_VI[r.reason], r.detail ?? '', state].join(
+              '\t',
+            ),
+          );
         }
       });
     });
   cmd
     .command('exclude <responseId>')
     .description('Loại phiếu khỏi chỉ số / exclude a response from the indices')
-    .requiredOption('--reason <text>', 'lý do (bắt buộc, lưu nhật ký) / written reason, kept in the audit log')
+    .requiredOption(
+      '--reason <text>',
+      'lý do (bắt buộc, lưu nhật ký) / written reason, kept in the audit log',
+    )
     .requiredOption('--by <name>', 'người quyết định / who decides')
     .action(async (responseId: string, opts: ExcludeOpts) => {
       const e = env();
@@ -71,21 +85,27 @@ export function registerFlagsCommand(program: Command): void {
       const producer = new JobProducer(redis, e.REDIS_PREFIX);
       try {
         await withMongo(async () => {
-          const deps = { redis, prefix: e.REDIS_PREFIX, enqueue: async (name: string, payload: unknown, o?: { jobId?: string; delay?: number }) => void (await producer.addByName(name, payload, o)) };
+          const deps = {
+            redis,
+            prefix: e.REDIS_PREFIX,
+            enqueue: async (name: string, payload: unknown, o?: { jobId?: string; delay?: number }) =>
+              void (await producer.addByName(name, payload, o)),
+          };
           const done = await excludeResponse(deps, responseId, opts.by, opts.reason).catch((err: unknown) => {
-            if (err instanceof ExclusionReasonError) {
-              console.error('Cần ghi lý do (ít nhất 5 ký tự) / a written reason is required (5 characters or more)');
-              process.exitCode = 2;
-              return null;
-            }
+            if (err instanceof ExclusionReasonError)
+              throw new UserError(
+                'cần ghi lý do (ít nhất 5 ký tự)',
+                'a written reason is required (5 characters or more)',
+                2,
+              );
             throw err;
           });
-          if (done === null) return;
-          if (done) console.log(`Đã loại phiếu ${responseId} khỏi chỉ số / excluded; the indices are being recomputed`);
-          else {
-            console.error(`Không tìm thấy phiếu chưa bị loại ${responseId} / no such response, or already excluded`);
-            process.exitCode = 1;
-          }
+          if (!done)
+            throw new UserError(
+              `không tìm thấy phiếu chưa bị loại ${responseId}`,
+              `no such response, or already excluded: ${responseId}`,
+            );
+          console.log(`Đã loại phiếu ${responseId} khỏi chỉ số / excluded; the indices are being recomputed`);
         });
       } finally {
         await producer.close();

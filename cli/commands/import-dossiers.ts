@@ -1,22 +1,23 @@
-import { createReadStream, statSync } from 'node:fs';
-import { extname } from 'node:path';
-import { Transform } from 'node:stream';
+import { statSync } from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
-import { parse as parseCsv } from 'csv-parse';
-import ExcelJS from 'exceljs';
 import type { Command } from 'commander';
 import { env } from '../../config/env';
 import { parseDossierEvent, type FieldIssue } from '../../bot/survey/dossier-event';
 import { ingestDossierEvent, type OutreachScheduler } from '../../bot/survey/dossier-ingest';
 import { parseDvcEvent } from '../../bot/survey/dvc-event';
+import { parseEncoding } from '../import/encoding';
+import { rowsOf, type Row } from '../import/rows';
 import { withDb } from './apikey';
 
 /**
- * `hailong import dossiers FILE`: CSV or XLSX exported from a one-stop system, streamed row by
- * row (a year of dossiers does not fit in memory on a small server). Columns are our field names
- * (code, procedureCode, ..., phone, telegramChatId, zaloUserId) or the national portal's
- * (MaHoSo, MaTTHC, ...). Each row goes through the same validation and idempotent ingest as the
- * API, so a re-run changes nothing. Errors are reported per row with the field path.
+ * `hailong import dossiers FILE [--encoding NAME]`: CSV or XLSX exported from a one-stop system,
+ * streamed row by row (a year of dossiers does not fit in memory on a small server). Columns are
+ * our field names (code, procedureCode, ..., phone, telegramChatId, zaloUserId) or the national
+ * portal's (MaHoSo, MaTTHC, ...). Each row goes through the same validation and idempotent ingest
+ * as the API, so a re-run changes nothing. A bad row (unreadable, or refused with the path of each
+ * wrong field) is reported with its line (CSV) or row (XLSX) number and the others are stored;
+ * the command then exits 1. A file whose encoding is unclear is refused whole
+ * (cli/import/encoding.ts); XLSX dates are read as dates (cli/import/rows.ts).
  */
 export interface ImportReport {
   rows: number;
@@ -24,17 +25,18 @@ export interface ImportReport {
   updated: number;
   surveys: number;
   failed: number;
+  /** `row`: the CSV line (where the row ends) or the spreadsheet row, header = 1. */
   errors: Array<{ row: number; code: string | null; issues: FieldIssue[] }>;
 }
 
 export interface ImportOptions {
   outreach?: OutreachScheduler;
   now?: Date;
+  /** The CSV's encoding when it has no byte order mark (default: UTF-8, checked). */
+  encoding?: string | null;
   /** Called with the fraction of the file read (0..1), for the progress bar. */
   onProgress?: (fraction: number) => void;
 }
-
-type Row = Record<string, string>;
 
 /** One spreadsheet row (all strings) → the JSON event the API would receive. */
 export function rowToEvent(row: Row): { dvc: boolean; body: Record<string, unknown> } {
@@ -72,78 +74,23 @@ export function rowToEvent(row: Row): { dvc: boolean; body: Record<string, unkno
   };
 }
 
-function countingStream(file: string, onBytes: (n: number) => void): Transform {
-  let read = 0;
-  return createReadStream(file).pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        read += chunk.length;
-        onBytes(read);
-        cb(null, chunk);
-      },
-    }),
-  );
-}
-
-function cellText(v: ExcelJS.CellValue): string {
-  if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') {
-    if ('text' in v && typeof v.text === 'string') return v.text;
-    if ('result' in v && v.result !== undefined) return cellText(v.result);
-    if ('richText' in v) return v.richText.map((r) => r.text).join('');
-    return '';
-  }
-  return String(v);
-}
-
-async function* rowsOf(file: string, onBytes: (n: number) => void): AsyncGenerator<Row> {
-  const ext = extname(file).toLowerCase();
-  if (ext === '.csv') {
-    // BOM stripped: Excel writes one when saving "CSV UTF-8".
-    const parser = countingStream(file, onBytes).pipe(
-      parseCsv({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: true }),
-    );
-    for await (const rec of parser) yield rec as Row;
-    return;
-  }
-  if (ext === '.xlsx') {
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(countingStream(file, onBytes), {
-      worksheets: 'emit',
-      sharedStrings: 'cache',
-      styles: 'ignore',
-      hyperlinks: 'ignore',
-    });
-    for await (const sheet of reader) {
-      let header: string[] | null = null;
-      for await (const r of sheet) {
-        const row = r;
-        const values = (row.values as ExcelJS.CellValue[]).slice(1).map(cellText);
-        if (!header) {
-          header = values.map((h) => h.trim());
-          continue;
-        }
-        const rec: Row = {};
-        header.forEach((h, i) => {
-          if (h) rec[h] = values[i] ?? '';
-        });
-        if (Object.values(rec).some((v) => v.trim() !== '')) yield rec;
-      }
-      return; // the first sheet only
-    }
-    return;
-  }
-  throw new Error(`unsupported file type ${ext || '(none)'}: expected .csv or .xlsx`);
-}
-
 export async function importDossiers(file: string, opts: ImportOptions = {}): Promise<ImportReport> {
   const size = statSync(file).size || 1;
   const report: ImportReport = { rows: 0, created: 0, updated: 0, surveys: 0, failed: 0, errors: [] };
   const e = env();
-  for await (const row of rowsOf(file, (n) => opts.onProgress?.(Math.min(1, n / size)))) {
+  const rows = rowsOf(file, {
+    encoding: opts.encoding ?? null,
+    onBytes: (n) => opts.onProgress?.(Math.min(1, n / size)),
+  });
+  for await (const source of rows) {
     report.rows++;
-    // Row numbers as a spreadsheet shows them: the header is row 1.
-    const rowNo = report.rows + 1;
+    const rowNo = source.row;
+    if ('error' in source) {
+      report.failed++;
+      report.errors.push({ row: rowNo, code: null, issues: [{ path: '(row)', message: source.error }] });
+      continue;
+    }
+    const row = source.values;
     const { dvc, body } = rowToEvent(row);
     const parsed = dvc ? parseDvcEvent(body) : parseDossierEvent(body);
     const code = (dvc ? row.MaHoSo : row.code) ?? null;
@@ -178,8 +125,13 @@ export function registerImportDossiersCommand(program: Command): void {
   importCmd
     .command('dossiers')
     .argument('<file>', 'CSV or XLSX file exported from the one-stop system')
+    .option(
+      '--encoding <name>',
+      'bảng mã của tệp CSV không có BOM, ví dụ windows-1258 / encoding of a CSV without a byte order mark',
+      parseEncoding,
+    )
     .description('Nhập hồ sơ từ tệp CSV/XLSX (chạy lại không tạo trùng) / import dossiers, idempotent')
-    .action(async (file: string) => {
+    .action(async (file: string, opts: { encoding?: string }) => {
       await withDb(async () => {
         const bar = process.stderr.isTTY
           ? new SingleBar(
@@ -189,15 +141,21 @@ export function registerImportDossiersCommand(program: Command): void {
           : null;
         bar?.start(100, 0);
         try {
-          const report = await importDossiers(file, { onProgress: (f) => bar?.update(Math.round(f * 100)) });
+          const report = await importDossiers(file, {
+            encoding: opts.encoding ?? null,
+            onProgress: (f) => bar?.update(Math.round(f * 100)),
+          });
           bar?.stop();
           for (const err of report.errors) {
             for (const i of err.issues)
-              console.log(`row ${err.row}${err.code ? ` (${err.code})` : ''}: ${i.path}: ${i.message}`);
+              console.log(
+                `dòng ${err.row} / row ${err.row}${err.code ? ` (${err.code})` : ''}: ${i.path}: ${i.message}`,
+              );
           }
           console.log(
-            `rows ${report.rows}, created ${report.created}, updated ${report.updated}, surveys ${report.surveys}, failed ${report.failed}`,
+            `Đã đọc ${report.rows} dòng: tạo ${report.created}, cập nhật ${report.updated}, khảo sát ${report.surveys}, lỗi ${report.failed} / rows ${report.rows}, created ${report.created}, updated ${report.updated}, surveys ${report.surveys}, failed ${report.failed}`,
           );
+          // The valid rows are stored; a failed row makes the run fail, so a script notices.
           if (report.failed > 0) process.exitCode = 1;
         } finally {
           bar?.stop();

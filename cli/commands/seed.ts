@@ -3,8 +3,9 @@ import mongoose from 'mongoose';
 import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
 import { env } from '../../config/env';
-import { logger } from '../../lib/logger';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
+import { createProducerConnection } from '../../lib/redis';
+import { hcmDay } from '../../lib/time';
 import '../../models';
 import { Dossier } from '../../models/dossier';
 import { Flow } from '../../models/flow';
@@ -12,6 +13,8 @@ import { Procedure } from '../../models/procedure';
 import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
 import { storeCompletion } from '../../workers/jobs/answer-store';
+import { rebuildRollups, type RebuildResult } from '../../workers/aggregation/rebuild';
+import type { RollupDeps } from '../../workers/aggregation/recompute';
 import { demoResponses } from '../seed-data/demo';
 import { SEED_PROCEDURES } from '../seed-data/procedures';
 import { SEED_UNITS } from '../seed-data/units';
@@ -23,23 +26,26 @@ export interface SeedReport {
   flowInserted: boolean;
   demoDossiers: number;
   demoResponses: number;
+  /** The rollups rebuilt over the demo's days (null without --demo). */
+  rollups: RebuildResult | null;
 }
 
 /**
- * Steps to run after demo responses are stored (e.g. rebuilding rollups): demo responses are
- * written with the workers' persistence function directly, not through the queue, so the
- * `afterResponseComplete` job hooks do not run for them. Each step must be idempotent.
+ * What `--demo` needs besides the database: the rollups' Redis (their versions live there,
+ * workers/aggregation/recompute.ts), so the reports show the demo's responses at once.
  */
-export const afterDemoSeed: Array<(opts: { from: Date; to: Date }) => Promise<void>> = [];
+export interface DemoSeedOptions {
+  rollups: RollupDeps;
+  now?: Date;
+  demoCount?: number;
+}
 
 /**
  * `hailong seed [--demo]`. Idempotent: units and procedures are upserted by code (their
  * structural fields set from the seed data), each version of the default flow is inserted only
  * when absent (a published version is never modified), and demo data is keyed by stable ids.
  */
-export async function runSeed(
-  opts: { demo?: boolean; now?: Date; demoCount?: number } = {},
-): Promise<SeedReport> {
+export async function runSeed(opts: { demo?: DemoSeedOptions } = {}): Promise<SeedReport> {
   // Unique indexes are what make ingest and this seed idempotent: build them first.
   const models = Object.values(mongoose.models);
   for (const m of models) await m.syncIndexes();
@@ -84,24 +90,45 @@ export async function runSeed(
     flowInserted: !flowExisted,
     demoDossiers: 0,
     demoResponses: 0,
+    rollups: null,
   };
-  if (opts.demo) Object.assign(report, await seedDemo(opts.now ?? new Date(), opts.demoCount));
+  if (opts.demo) Object.assign(report, await seedDemo(opts.demo));
   return report;
 }
 
+/**
+ * Demo dossiers and responses, then the rollups of their days: the responses are written with
+ * the workers' persistence function directly, not through the queue, so the rollup jobs that
+ * follow a completion never run for them. The rebuild is the one `hailong rollups rebuild` runs,
+ * and runs again on a re-seed (a database seeded before it had no rollups).
+ */
 async function seedDemo(
-  now: Date,
-  count?: number,
-): Promise<Pick<SeedReport, 'demoDossiers' | 'demoResponses'>> {
+  o: DemoSeedOptions,
+): Promise<Pick<SeedReport, 'demoDossiers' | 'demoResponses' | 'rollups'>> {
   const flow = await new FlowRepository().get(defaultFlow.key, defaultFlow.version);
-  const all = demoResponses(flow, now, count);
-  const present = new Set(
-    (
-      await Response.find({ responseId: { $in: all.map((d) => d.responseId) } }, { responseId: 1 }).lean()
-    ).map((r) => r.responseId),
-  );
-  const fresh = all.filter((d) => !present.has(d.responseId));
-  if (fresh.length === 0) return { demoDossiers: 0, demoResponses: 0 };
+  const stored = await storeDemo(demoResponses(flow, o.now ?? new Date(), o.demoCount));
+  const days = stored.days.sort();
+  const rollups = days.length > 0 ? await rebuildRollups(o.rollups, days[0], days[days.length - 1]) : null;
+  return { demoDossiers: stored.demoDossiers, demoResponses: stored.demoResponses, rollups };
+}
+
+/** Stores the demo responses not stored yet; `days` are the completion days of all of them. */
+async function storeDemo(
+  all: ReturnType<typeof demoResponses>,
+): Promise<Pick<SeedReport, 'demoDossiers' | 'demoResponses'> & { days: string[] }> {
+  const present = await Response.find(
+    { responseId: { $in: all.map((d) => d.responseId) } },
+    { _id: 0, responseId: 1, day: 1 },
+  ).lean();
+  const presentIds = new Set(present.map((r) => r.responseId));
+  const fresh = all.filter((d) => !presentIds.has(d.responseId));
+  const days = [
+    ...new Set([
+      ...present.map((r) => r.day).filter((d): d is string => !!d),
+      ...fresh.map((d) => hcmDay(d.completedAt)),
+    ]),
+  ];
+  if (fresh.length === 0) return { demoDossiers: 0, demoResponses: 0, days };
 
   const dossiers = await Dossier.bulkWrite(
     fresh.map(({ dossier: d, responseId, completedAt, meta }) => ({
@@ -127,10 +154,7 @@ async function seedDemo(
       fresh.slice(i, i + 16).map((d) => storeCompletion(d.responseId, d.meta, d.answers, d.completedAt)),
     );
   }
-  const times = fresh.map((d) => d.completedAt.getTime());
-  for (const step of afterDemoSeed)
-    await step({ from: new Date(Math.min(...times)), to: new Date(Math.max(...times)) });
-  return { demoDossiers: dossiers.upsertedCount, demoResponses: fresh.length };
+  return { demoDossiers: dossiers.upsertedCount, demoResponses: fresh.length, days };
 }
 
 export function registerSeedCommand(program: Command): void {
@@ -141,20 +165,24 @@ export function registerSeedCommand(program: Command): void {
     )
     .option('--demo', 'thêm hồ sơ và phản hồi mẫu 60 ngày gần nhất / also add demo dossiers and responses')
     .action(async (opts: { demo?: boolean }) => {
+      const e = env();
       const own = mongoose.connection.readyState !== mongoose.ConnectionStates.connected;
-      if (own) await connectMongo(env().MONGODB_URI);
+      if (own) await connectMongo(e.MONGODB_URI);
+      const redis = opts.demo ? createProducerConnection(e.REDIS_URL) : null;
       try {
-        const report = await runSeed({ demo: opts.demo === true });
-        logger.info(report, 'seed done');
+        const report = await runSeed(redis ? { demo: { rollups: { redis, prefix: e.REDIS_PREFIX } } } : {});
+        const r = report.rollups;
         console.log(
           `seed: ${report.units} new units, ${report.procedures} new procedures, default flow ${
             report.flowInserted ? 'inserted' : 'already present'
           }` +
             (opts.demo
-              ? `, ${report.demoDossiers} demo dossiers, ${report.demoResponses} demo responses`
+              ? `, ${report.demoDossiers} demo dossiers, ${report.demoResponses} demo responses` +
+                (r ? `; rollups rebuilt from ${r.responses} responses over ${r.days} days` : '')
               : ''),
         );
       } finally {
+        redis?.disconnect();
         if (own) await disconnectMongo();
       }
     });

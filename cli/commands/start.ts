@@ -1,5 +1,6 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Role } from '../../app/start';
+import { UserError } from '../../lib/user-error';
 
 const ROLES: readonly Role[] = ['http', 'bot', 'workers'];
 
@@ -10,7 +11,11 @@ export function parseRoles(value: string): Role[] {
     .filter((r) => r.length > 0);
   const bad = roles.filter((r) => !ROLES.includes(r as Role));
   if (roles.length === 0 || bad.length > 0) {
-    throw new InvalidArgumentError(`expected a comma-separated list of ${ROLES.join(', ')}, got "${value}"`);
+    throw new UserError(
+      `--roles: cần danh sách ${ROLES.join(', ')} cách nhau bởi dấu phẩy, không phải "${value}"`,
+      `--roles: expected a comma-separated list of ${ROLES.join(', ')}, got "${value}"`,
+      2,
+    );
   }
   return [...new Set(roles)] as Role[];
 }

@@ -4,6 +4,7 @@ import { env } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
 import { createProducerConnection } from '../../lib/redis';
+import { UserError } from '../../lib/user-error';
 import { startZaloConnect, zaloRedirectUri } from '../../bot/channels/zalo/connect';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
@@ -15,15 +16,26 @@ import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
  * --expires-in SECONDS`: stores a pair an operator already holds (contract name: keep it).
  * `hailong zalo status`: is the channel usable?
  */
-async function withZalo<T>(fn: (tools: { store: ZaloTokenStore; redis: ReturnType<typeof createProducerConnection> }) => Promise<T>): Promise<T> {
+async function withZalo<T>(
+  fn: (tools: { store: ZaloTokenStore; redis: ReturnType<typeof createProducerConnection> }) => Promise<T>,
+): Promise<T> {
   const e = env();
   const missing = (['ZALO_APP_ID', 'ZALO_APP_SECRET', 'SECRETS_KEY'] as const).filter((k) => !e[k]);
-  if (missing.length > 0) throw new Error(`set ${missing.join(', ')} first`);
+  if (missing.length > 0)
+    throw new UserError(
+      `chưa đặt ${missing.join(', ')} (docs/zalo.md)`,
+      `set ${missing.join(', ')} first (docs/zalo.md)`,
+      2,
+    );
   const own = mongoose.connection.readyState !== 1;
   if (own) await connectMongo(e.MONGODB_URI);
   const redis = createProducerConnection(e.REDIS_URL);
   try {
-    const oauth = new ZaloOAuthClient({ oauthRoot: e.ZALO_OAUTH_ROOT, appId: e.ZALO_APP_ID!, appSecret: e.ZALO_APP_SECRET! });
+    const oauth = new ZaloOAuthClient({
+      oauthRoot: e.ZALO_OAUTH_ROOT,
+      appId: e.ZALO_APP_ID!,
+      appSecret: e.ZALO_APP_SECRET!,
+    });
     const store = new ZaloTokenStore({
       appId: e.ZALO_APP_ID!,
       secretsKey: parseSecretsKey(e.SECRETS_KEY),
@@ -45,12 +57,22 @@ export function registerZaloCommands(program: Command): void {
 
   cmd
     .command('connect')
-    .description('In đường dẫn cấp quyền cho quản trị viên OA (hiệu lực 10 phút) / print the OA permission link (valid 10 min)')
+    .description(
+      'In đường dẫn cấp quyền cho quản trị viên OA (hiệu lực 10 phút) / print the OA permission link (valid 10 min)',
+    )
     .action(async () => {
       await withZalo(async ({ redis }) => {
         const e = env();
-        const { url } = await startZaloConnect({ redis, prefix: e.REDIS_PREFIX, oauthRoot: e.ZALO_OAUTH_ROOT, appId: e.ZALO_APP_ID!, redirectUri: zaloRedirectUri(e.PUBLIC_URL) });
-        console.log('Quản trị viên OA mở đường dẫn sau và bấm Cho phép / The OA admin opens this link and grants access:');
+        const { url } = await startZaloConnect({
+          redis,
+          prefix: e.REDIS_PREFIX,
+          oauthRoot: e.ZALO_OAUTH_ROOT,
+          appId: e.ZALO_APP_ID!,
+          redirectUri: zaloRedirectUri(e.PUBLIC_URL),
+        });
+        console.log(
+          'Quản trị viên OA mở đường dẫn sau và bấm Cho phép / The OA admin opens this link and grants access:',
+        );
         console.log(`Callback URL to register in the Zalo console: ${zaloRedirectUri(e.PUBLIC_URL)}`);
         console.log(url);
       });
@@ -65,15 +87,21 @@ export function registerZaloCommands(program: Command): void {
     .option('--oa-id <id>', 'the OA id, for reference')
     .action(async (opts: { accessToken: string; refreshToken: string; expiresIn: string; oaId?: string }) => {
       const expiresIn = Number(opts.expiresIn);
-      if (!Number.isInteger(expiresIn) || expiresIn <= 0) {
-        console.error('--expires-in: expected a positive number of seconds');
-        process.exitCode = 1;
-        return;
-      }
+      if (!Number.isInteger(expiresIn) || expiresIn <= 0)
+        throw new UserError(
+          '--expires-in cần số giây dương',
+          '--expires-in: expected a positive number of seconds',
+          2,
+        );
       await withZalo(async ({ store }) => {
-        await store.save({ accessToken: opts.accessToken, refreshToken: opts.refreshToken, expiresIn }, opts.oaId ?? null);
+        await store.save(
+          { accessToken: opts.accessToken, refreshToken: opts.refreshToken, expiresIn },
+          opts.oaId ?? null,
+        );
         const h = await store.health();
-        console.log(`Đã lưu token Zalo (mã hoá) / Zalo tokens stored (encrypted); expires ${h.expiresAt?.toISOString() ?? '?'}`);
+        console.log(
+          `Đã lưu token Zalo (mã hoá) / Zalo tokens stored (encrypted); expires ${h.expiresAt?.toISOString() ?? '?'}`,
+        );
       });
     });
 
@@ -83,7 +111,9 @@ export function registerZaloCommands(program: Command): void {
     .action(async () => {
       await withZalo(async ({ store }) => {
         const h = await store.health();
-        console.log(h.healthy ? `ok: token valid until ${h.expiresAt?.toISOString()}` : `unhealthy: ${h.reason}`);
+        console.log(
+          h.healthy ? `ok: token valid until ${h.expiresAt?.toISOString()}` : `unhealthy: ${h.reason}`,
+        );
         if (!h.healthy) process.exitCode = 1;
       });
     });

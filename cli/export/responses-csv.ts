@@ -1,12 +1,15 @@
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify';
-import type { Flow as FlowDef } from '../../bot/flow/schema';
+import { FlowRepository } from '../../bot/flow/repository';
+import type { Flow as FlowDef, QuestionNode } from '../../bot/flow/schema';
 import { formatDateTime, parsePeriod } from '../../lib/time';
+import { UserError } from '../../lib/user-error';
 import { Answer } from '../../models/answer';
-import { Flow } from '../../models/flow';
 import { Procedure } from '../../models/procedure';
 import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
+import { answerLabel, storedValue } from '../../workers/aggregation/answer-labels';
+import { expandUnits } from '../../workers/aggregation/units';
 
 export interface ExportFilter {
   /** This unit and every unit below it (children, and units merged into it). */
@@ -16,9 +19,10 @@ export interface ExportFilter {
   to?: string;
 }
 
-export class ExportError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A filter the export cannot apply (an unknown unit, a bad day). */
+export class ExportError extends UserError {
+  constructor(vi: string, en: string) {
+    super(vi, en, 2);
     this.name = 'ExportError';
   }
 }
@@ -34,21 +38,12 @@ const SURVEY_CHANNEL: Record<string, string> = { telegram: 'Telegram', zalo: 'Za
 
 /**
  * The unit and all units below it: children by parentCode, and units merged into it by
- * successorCode (their history belongs to the unit that took them over). Breadth-first, bounded.
+ * successorCode (their history belongs to the unit that took them over), as the reports count.
  */
-export async function unitAndDescendants(code: string): Promise<string[]> {
-  if (!(await Unit.exists({ code }))) throw new ExportError(`unknown unit "${code}"`);
-  const seen = new Set([code]);
-  let frontier = [code];
-  for (let depth = 0; depth < 12 && frontier.length > 0; depth++) {
-    const below = await Unit.find(
-      { $or: [{ parentCode: { $in: frontier } }, { successorCode: { $in: frontier } }] },
-      { code: 1 },
-    ).lean();
-    frontier = below.map((u) => u.code).filter((c) => !seen.has(c));
-    frontier.forEach((c) => seen.add(c));
-  }
-  return [...seen];
+async function unitAndDescendants(code: string): Promise<string[]> {
+  if (!(await Unit.exists({ code })))
+    throw new ExportError(`không có đơn vị mã "${code}"`, `unknown unit "${code}"`);
+  return expandUnits([code]);
 }
 
 function dayKey(name: string, value: string): string {
@@ -57,7 +52,10 @@ function dayKey(name: string, value: string): string {
   } catch {
     // fall through to the error below
   }
-  throw new ExportError(`--${name}: expected a day YYYY-MM-DD, got "${value}"`);
+  throw new ExportError(
+    `--${name}: ngày không hợp lệ "${value}", cần dạng YYYY-MM-DD`,
+    `--${name}: expected a day YYYY-MM-DD, got "${value}"`,
+  );
 }
 
 async function buildFilter(f: ExportFilter): Promise<Record<string, unknown>> {
@@ -66,68 +64,102 @@ async function buildFilter(f: ExportFilter): Promise<Record<string, unknown>> {
   const day: Record<string, string> = {};
   if (f.from) day.$gte = dayKey('from', f.from);
   if (f.to) day.$lte = dayKey('to', f.to);
-  if (f.from && f.to && f.from > f.to) throw new ExportError('--from is after --to');
+  if (f.from && f.to && f.from > f.to) throw new ExportError('--from sau --to', '--from is after --to');
   if (Object.keys(day).length > 0) q.day = day;
   return q;
 }
 
 interface QuestionColumn {
-  id: string;
-  type: string;
   key: string;
   header: string;
   /** The column holding an "other" option's free text, when the question has one. */
   otherKey: string | null;
+  otherHeader: string;
 }
 
-/** One column per question of the flow versions involved, in flow order (consent excluded: never recorded). */
-async function questionColumns(filter: Record<string, unknown>): Promise<QuestionColumn[]> {
+type AskedQuestions = Map<string, { column: QuestionColumn; node: QuestionNode }>;
+
+/** A flow version as the "Phiên bản bảng hỏi" column names it. */
+const versionName = (key: string, version: number) => `${key}@${version}`;
+
+/**
+ * The question columns of the flow versions involved and, per version, the column of each of its
+ * questions. One column per question and wording: a question asked in the same words by several
+ * versions is one column; a question whose wording changed gets one column per wording, its
+ * header naming the versions (`q3 (default@2). …`, `q3 (default@1). …`), so that every answer
+ * stands under the question as the citizen read it. Newest version first, in flow order; consent
+ * is never recorded.
+ */
+async function questionColumns(
+  filter: Record<string, unknown>,
+  flows: FlowRepository,
+): Promise<{
+  columns: QuestionColumn[];
+  byVersion: Map<string, AskedQuestions>;
+  newest: Map<string, QuestionColumn>;
+}> {
   const versions = await Response.aggregate<{ _id: { key: string; version: number } }>([
     { $match: filter },
     { $group: { _id: { key: '$flowKey', version: '$flowVersion' } } },
     { $sort: { '_id.key': 1, '_id.version': -1 } },
   ]);
-  const docs = [];
+  const loaded: Array<{ name: string; flow: FlowDef }> = [];
   for (const v of versions) {
-    const doc = await Flow.findOne({ key: v._id.key, version: v._id.version }, { definition: 1 }).lean();
-    if (doc) docs.push(doc);
+    // A version whose definition cannot be read: its answers go under the newest wording, as stored.
+    const flow = await flows.get(v._id.key, v._id.version).catch(() => null);
+    if (flow) loaded.push({ name: versionName(v._id.key, v._id.version), flow });
   }
-  if (docs.length === 0) {
-    const latest = await Flow.findOne({ key: 'default', status: 'published' }, { definition: 1 })
-      .sort({ version: -1 })
-      .lean();
-    if (latest) docs.push(latest);
+  if (loaded.length === 0) {
+    // No responses: the latest default flow's questions, so the header says what the file would hold.
+    const latest = await flows.latestPublished('default').catch(() => null);
+    if (latest) loaded.push({ name: versionName(latest.key, latest.version), flow: latest });
   }
-  const columns = new Map<string, QuestionColumn>();
-  for (const doc of docs) {
-    const flow = doc.definition as FlowDef;
+  // Question id → wording → its node (newest) and the versions that asked it so.
+  const wordings = new Map<string, Map<string, { node: QuestionNode; versions: string[] }>>();
+  for (const { name, flow } of loaded) {
     for (const node of flow.nodes) {
-      if (node.type === 'message' || columns.has(node.id)) continue;
-      if (node.type === 'single_choice' && node.consent) continue;
-      const hasOther =
-        (node.type === 'multi_choice' || node.type === 'single_choice') && node.options.some((o) => o.other);
-      columns.set(node.id, {
-        id: node.id,
-        type: node.type,
-        key: `q:${node.id}`,
-        header: `${node.id}. ${node.text.vi}`,
-        otherKey: hasOther ? `o:${node.id}` : null,
-      });
+      if (node.type === 'message' || (node.type === 'single_choice' && node.consent)) continue;
+      const byText = wordings.get(node.id) ?? new Map<string, { node: QuestionNode; versions: string[] }>();
+      wordings.set(node.id, byText);
+      const wording = `${node.type}|${node.text.vi}`;
+      const entry = byText.get(wording) ?? { node, versions: [] };
+      entry.versions.push(name);
+      byText.set(wording, entry);
     }
   }
-  return [...columns.values()];
-}
-
-function cell(type: string, value: unknown, text: string | null): string | number {
-  if (type === 'free_text') return text ?? '';
-  if (Array.isArray(value)) return value.join(';');
-  if (typeof value === 'number' || typeof value === 'string') return value;
-  return '';
+  const columns: QuestionColumn[] = [];
+  const byVersion = new Map<string, AskedQuestions>();
+  const newest = new Map<string, QuestionColumn>();
+  for (const [id, byText] of wordings) {
+    [...byText.values()].forEach(({ node, versions: names }, n) => {
+      const label = byText.size === 1 ? id : `${id} (${names.join(', ')})`;
+      const hasOther =
+        (node.type === 'multi_choice' || node.type === 'single_choice') && node.options.some((o) => o.other);
+      const column: QuestionColumn = {
+        key: `q:${id}:${n}`,
+        header: `${label}. ${node.text.vi}`,
+        otherKey: hasOther ? `o:${id}:${n}` : null,
+        otherHeader: `${label}. Khác (ghi rõ)`,
+      };
+      columns.push(column);
+      if (!newest.has(id)) newest.set(id, column);
+      for (const name of names) {
+        const asked: AskedQuestions =
+          byVersion.get(name) ?? new Map<string, { column: QuestionColumn; node: QuestionNode }>();
+        byVersion.set(name, asked);
+        // Each version asked its own wording: its node, with its own option labels.
+        const own = loaded.find((l) => l.name === name)!.flow.nodes.find((x) => x.id === id) as QuestionNode;
+        asked.set(id, { column, node: own });
+      }
+    });
+  }
+  return { columns, byVersion, newest };
 }
 
 /**
  * Writes completed responses as CSV: UTF-8 with BOM and CRLF (Excel opens it with the
- * Vietnamese intact), Vietnamese headers, one row per response, one column per question.
+ * Vietnamese intact), Vietnamese headers, one row per response, one column per question and
+ * wording (questionColumns), answers as their labels in their own version (answer-labels.ts).
  * Streamed: responses come from a cursor and answers are fetched per batch.
  */
 export async function writeResponsesCsv(
@@ -135,7 +167,7 @@ export async function writeResponsesCsv(
   f: ExportFilter = {},
 ): Promise<{ rows: number }> {
   const filter = await buildFilter(f);
-  const questions = await questionColumns(filter);
+  const { columns: questions, byVersion, newest } = await questionColumns(filter, new FlowRepository());
   const units = new Map((await Unit.find({}, { code: 1, name: 1 }).lean()).map((u) => [u.code, u.name]));
   const procedures = new Map<string, string>();
 
@@ -158,7 +190,7 @@ export async function writeResponsesCsv(
     { key: 'excluded', header: 'Loại khỏi chỉ số' },
     ...questions.flatMap((q) => [
       { key: q.key, header: q.header },
-      ...(q.otherKey ? [{ key: q.otherKey, header: `${q.id}. Khác (ghi rõ)` }] : []),
+      ...(q.otherKey ? [{ key: q.otherKey, header: q.otherHeader }] : []),
     ]),
   ];
   const csv = stringify({
@@ -210,11 +242,15 @@ export async function writeResponsesCsv(
         dissatisfied: r.dissatisfied ? 'Có' : 'Không',
         excluded: (r.excluded as { at?: Date | null } | undefined)?.at ? 'Có' : '',
       };
+      // Each answer under its own version's wording, in its own version's labels.
+      const asked = byVersion.get(versionName(r.flowKey as string, r.flowVersion as number));
       for (const a of byResponse.get(r.responseId as string) ?? []) {
-        const q = questions.find((x) => x.id === a.questionId);
-        if (!q) continue;
-        row[q.key] = cell(q.type, a.value, a.text ?? null);
-        if (q.otherKey && a.text) row[q.otherKey] = a.text;
+        const q = asked?.get(a.questionId);
+        const column = q?.column ?? (asked ? undefined : newest.get(a.questionId));
+        if (!column) continue;
+        if (a.type === 'free_text') row[column.key] = a.text ?? '';
+        else row[column.key] = q ? answerLabel(q.node, a.value) : storedValue(a.value);
+        if (column.otherKey && a.text) row[column.otherKey] = a.text;
       }
       if (!csv.write(row)) await once(csv, 'drain');
       rows++;

@@ -26,7 +26,8 @@ import { waitForJob } from '../support/ingest';
 import { recomputeBucket } from '../../workers/aggregation/recompute';
 import { recomputeMonth } from '../../workers/aggregation/month';
 import { buildReport } from '../../workers/aggregation/report';
-import { buildProgram } from '../../cli/program';
+import { runCli } from '../../cli/program';
+import { Unit } from '../../models/unit';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /** What the `rollup.recompute` job and the `rollup.month` job it schedules do, run inline. */
@@ -158,16 +159,20 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
       const out: string[] = [];
       const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
       const err = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+      // Refusals are printed by the CLI's one error path (cli/failure.ts) on stderr.
+      const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (out.push(Buffer.from(c).toString().trimEnd()), true));
       process.exitCode = 0;
       try {
-        await buildProgram().exitOverride().parseAsync(args, { from: 'user' });
-        return { out, code: process.exitCode ?? 0 };
+        return { out, code: await runCli(args, { from: 'user' }) };
       } finally {
         log.mockRestore();
         err.mockRestore();
+        stderr.mockRestore();
         process.exitCode = 0;
       }
     };
+    // The CLI refuses unit codes it does not know.
+    await Unit.updateOne({ code: 'U7' }, { $setOnInsert: { code: 'U7', name: 'Đơn vị U7', level: 'commune' } }, { upsert: true });
     const listed = await run('flags', 'list', '--unit', 'U7', '--from', '2025-07-01', '--to', '2025-07-02', '--json');
     const rows = JSON.parse(listed.out[0]!) as Array<{ responseId: string; reason: string; excluded: boolean }>;
     expect(rows.map((r) => [r.responseId, r.reason, r.excluded])).toEqual([['sc-a1', 'shared_contact', false], ['sc-b1', 'shared_contact', false], ['sc-c1', 'shared_contact', true]]);

@@ -1,6 +1,5 @@
-import { Command } from 'commander';
 import mongoose from 'mongoose';
-import { registerApikeyCommand } from '../../cli/commands/apikey';
+import { runCli } from '../../cli/program';
 import { authenticate, sha256Hex } from '../../lib/api-auth';
 import { ApiKey } from '../../models/api-key';
 import { Unit } from '../../models/unit';
@@ -15,7 +14,8 @@ process.env.MONGODB_URI = uri.toString();
 const redis = testRedis();
 const prefix = testPrefix('apikeycli');
 
-async function run(...args: string[]): Promise<string[]> {
+/** The lines printed (stdout and stderr, in order) and the exit code, through the CLI's one entry. */
+async function runWithCode(...args: string[]): Promise<{ lines: string[]; code: number }> {
   const lines: string[] = [];
   const log = jest
     .spyOn(console, 'log')
@@ -23,15 +23,24 @@ async function run(...args: string[]): Promise<string[]> {
   const err = jest
     .spyOn(console, 'error')
     .mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  const stderr = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((c: string | Uint8Array) => (lines.push(Buffer.from(c).toString().trimEnd()), true));
   try {
-    const program = new Command().exitOverride();
-    registerApikeyCommand(program);
-    await program.parseAsync(args, { from: 'user' });
+    const code = await runCli(args, { from: 'user' });
+    return { lines, code };
   } finally {
     log.mockRestore();
     err.mockRestore();
+    stderr.mockRestore();
+    process.exitCode = 0;
   }
-  return lines;
+}
+
+async function run(...args: string[]): Promise<string[]> {
+  const r = await runWithCode(...args);
+  expect(r.code).toBe(0);
+  return r.lines;
 }
 
 async function inDb<T>(fn: () => Promise<T>): Promise<T> {
@@ -65,10 +74,14 @@ test('create prints the key once, on its last line, and stores only its hash', a
 
 test('a key scoped to a unit records it; an unknown unit is refused; revoke stops the key', async () => {
   await inDb(() => Unit.create({ code: '19867', name: 'Thị trấn Sịa', level: 'town' }));
-  const refused = await run('apikey', 'create', '--name', 'x', '--unit', 'nope');
-  expect(refused.join('\n')).toContain('unknown unit code(s): nope');
-  expect(process.exitCode).toBe(1);
-  process.exitCode = 0;
+  const refused = await runWithCode('apikey', 'create', '--name', 'x', '--unit', 'nope', '--unit', '19867');
+  expect(refused).toEqual({
+    lines: [
+      'Lỗi: không có đơn vị mã "nope" (các đơn vị do "hailong seed" tạo hoặc đã nhập) (Error: unknown unit "nope")',
+    ],
+    code: 1,
+  });
+  await inDb(async () => expect(await ApiKey.countDocuments({ name: 'x' })).toBe(0));
 
   const out = await run('apikey', 'create', '--name', 'Thị trấn Sịa', '--unit', '19867');
   const key = out[out.length - 1];

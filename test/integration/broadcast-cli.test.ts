@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
+import { Unit } from '../../models/unit';
 import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
@@ -36,6 +37,7 @@ beforeAll(async () => {
   dbName = await connectTestDb('bccli');
   fake = await FakeTelegram.start();
   ({ workers } = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: 200 } } }));
+  await Unit.create({ code: '27001', name: 'Phường Phú Hội', level: 'ward' });
   await Contact.insertMany(Array.from({ length: N }, (_, i) => ({ channel: 'telegram', channelUserId: String(8_100_000 + i), consentAt: new Date(), unitCodes: ['27001'] })));
 });
 

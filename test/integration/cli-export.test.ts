@@ -4,6 +4,8 @@ import { runSeed } from '../../cli/commands/seed';
 import { ExportError, writeResponsesCsv, type ExportFilter } from '../../cli/export/responses-csv';
 import { buildProgram } from '../../cli/program';
 import { SUCCESSORS } from '../../cli/seed-data/units';
+import { defaultFlow } from '../../bot/flow/default-flow';
+import { FlowRepository } from '../../bot/flow/repository';
 import { Response } from '../../models/response';
 import { answerBatcher } from '../../workers/jobs/answer-batch';
 import { storeCompletion } from '../../workers/jobs/answer-store';
@@ -65,7 +67,7 @@ async function exportCsv(
   return { raw, rows: parse<Record<string, string>>(raw, { bom: true, columns: true }) };
 }
 
-test('UTF-8 with BOM, Vietnamese headers, one row per completed response, one column per question', async () => {
+test('UTF-8 with BOM, Vietnamese headers, one row per completed response, one column per question, answers as labels', async () => {
   const { raw, rows } = await exportCsv();
   expect([...raw.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
   const header = raw.subarray(3).toString('utf8').split('\r\n')[0];
@@ -90,10 +92,12 @@ test('UTF-8 with BOM, Vietnamese headers, one row per completed response, one co
     'Không hài lòng': 'Có',
   });
   const col = (id: string) => Object.keys(first).find((k) => k.startsWith(`${id}. `))!;
-  expect(first[col('q1')]).toBe('2');
-  expect(first[col('r1')]).toBe('cho;khac');
+  // The words the citizen chose, never the stored codes; 0 is "not applicable".
+  expect(first[col('q1')]).toBe('2. Không hài lòng');
+  expect(first[col('r1')]).toBe('Chờ lâu, thiếu chỗ; Khác');
   expect(first['r1. Khác (ghi rõ)']).toBe('phải chờ 2 giờ');
-  expect(first[col('q5')]).toBe('0');
+  expect(first[col('q5')]).toBe('Không áp dụng');
+  expect(first[col('q6')]).toBe('3. Bình thường');
   expect(first[col('q2')]).toBe('');
   // A citizen's text never becomes a spreadsheet formula.
   expect(first[col('q7')]).toBe('\'=HYPERLINK("http://x")');
@@ -149,4 +153,71 @@ test('`hailong export responses --format csv --unit 477` writes the CSV to stdou
   }
   const rows = parse<Record<string, string>>(Buffer.concat(written), { bom: true, columns: true });
   expect(rows.map((r) => r['Mã hồ sơ'])).toEqual(['HS-001', 'HS-002']);
+});
+
+test('after a new flow version, each answer stays under the wording and labels of the version it was given in', async () => {
+  // Version 2 rewords q1 and one of r1's options; q2 and q6 keep their words.
+  const v2 = await new FlowRepository().publish({
+    ...defaultFlow,
+    nodes: defaultFlow.nodes.map((n) => {
+      if (n.id === 'q1')
+        return {
+          ...n,
+          text: { vi: 'Nơi tiếp nhận có thuận tiện không?', en: 'Was the counter convenient?' },
+        };
+      if (n.id === 'r1' && n.type === 'multi_choice')
+        return {
+          ...n,
+          options: n.options.map((o) =>
+            o.value === 'cho'
+              ? { ...o, label: { vi: 'Phải chờ quá 30 phút', en: 'Waited over 30 minutes' } }
+              : o,
+          ),
+        };
+      return n;
+    }),
+  });
+  expect(v2.version).toBe(2);
+  const unit = SUCCESSORS.phongQuang;
+  await storeCompletion(
+    'resp-exp-00005',
+    meta({ dossierCode: 'HS-005', unitCode: unit }),
+    [scale('q1', 'TIEP_CAN', 1), reasons('r1', 'TIEP_CAN', ['cho']), scale('q6', 'TONG_THE', 2)],
+    new Date('2025-09-01T03:00:00Z'),
+  );
+  await storeCompletion(
+    'resp-exp-00006',
+    meta({ dossierCode: 'HS-006', unitCode: unit, flowVersion: 2 }),
+    [scale('q1', 'TIEP_CAN', 2), reasons('r1', 'TIEP_CAN', ['cho']), scale('q6', 'TONG_THE', 4)],
+    new Date('2025-09-02T03:00:00Z'),
+  );
+
+  const { rows } = await exportCsv({ unit });
+  const header = Object.keys(rows[0]);
+  const newQ1 = 'q1 (default@2). Nơi tiếp nhận có thuận tiện không?';
+  const oldQ1 = 'q1 (default@1). Nơi tiếp nhận hoặc cổng DVC có thuận tiện (hướng dẫn, chỗ ngồi, thiết bị)?';
+  expect(header).toContain(newQ1);
+  expect(header).toContain(oldQ1);
+  // Unchanged questions stay one column for both versions.
+  expect(header.filter((h) => h.startsWith('q6'))).toEqual(['q6. Nhìn chung Ông/Bà hài lòng ở mức nào?']);
+  const r1 = header.filter((h) => h.startsWith('r1.'));
+  expect(r1).toEqual(['r1. Chưa hài lòng vì sao?', 'r1. Khác (ghi rõ)']);
+
+  const [old, fresh] = rows;
+  expect(old).toMatchObject({
+    'Mã phản hồi': 'resp-exp-00005',
+    'Phiên bản bảng hỏi': 'default@1',
+    [oldQ1]: '1. Rất không hài lòng',
+    [newQ1]: '',
+    'r1. Chưa hài lòng vì sao?': 'Chờ lâu, thiếu chỗ',
+    'q6. Nhìn chung Ông/Bà hài lòng ở mức nào?': '2. Không hài lòng',
+  });
+  expect(fresh).toMatchObject({
+    'Mã phản hồi': 'resp-exp-00006',
+    'Phiên bản bảng hỏi': 'default@2',
+    [oldQ1]: '',
+    [newQ1]: '2. Không hài lòng',
+    'r1. Chưa hài lòng vì sao?': 'Phải chờ quá 30 phút',
+    'q6. Nhìn chung Ông/Bà hài lòng ở mức nào?': '4. Hài lòng',
+  });
 });

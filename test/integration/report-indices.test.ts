@@ -182,7 +182,7 @@ test('`hailong report --format xlsx` writes a workbook whose cells read back rig
   expect(String(rk.getRow(3).getCell(8).value)).toContain('chưa đủ dữ liệu');
   const cs = wb.getWorksheet(SHEETS.cases)!;
   expect(cs.getRow(1).getCell(1).value).toBe('Mã hồ sơ');
-  expect(cs.getRow(2).getCell(4).value).toBe('TIEP_CAN, TONG_THE');
+  expect(cs.getRow(2).getCell(4).value).toBe('Tiếp cận dịch vụ; Đánh giá chung');
   expect(cs.getRow(2).getCell(7).value).toEqual(new Date(Date.UTC(2025, 2, 5)));
   expect(cs.getRow(2).getCell(8).numFmt).toBe('dd/mm/yyyy');
   expect(cs.getRow(2).getCell(9).value).toBe('Chưa xử lý');

@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import mongoose from 'mongoose';
 import { Answer } from '../../models/answer';
 import { Dossier } from '../../models/dossier';
 import { Flow } from '../../models/flow';
@@ -8,12 +12,29 @@ import { defaultFlow } from '../../bot/flow/default-flow';
 import { runSeed } from '../../cli/commands/seed';
 import { SEED_UNITS, SUCCESSORS } from '../../cli/seed-data/units';
 import { hcmDay } from '../../lib/time';
-import { connectTestDb, dropTestDb } from '../support/services';
+import { buildReport } from '../../workers/aggregation/report';
+import { uriWithDb } from '../support/app';
+import {
+  clearPrefix,
+  connectTestDb,
+  dropTestDb,
+  redisUrl,
+  testPrefix,
+  testRedis,
+  uniqueName,
+} from '../support/services';
+
+const redis = testRedis();
+const prefix = testPrefix('seed');
 
 beforeAll(async () => {
   await connectTestDb('seed');
 });
-afterAll(dropTestDb);
+afterAll(async () => {
+  await dropTestDb();
+  await clearPrefix(redis, prefix);
+  redis.disconnect();
+});
 
 const NOW = new Date('2025-10-15T05:00:00Z');
 
@@ -61,7 +82,7 @@ test('a second run changes nothing and never touches the published flow', async 
 });
 
 test('--demo adds completed responses over the last 60 days, once', async () => {
-  const first = await runSeed({ demo: true, now: NOW, demoCount: 60 });
+  const first = await runSeed({ demo: { rollups: { redis, prefix }, now: NOW, demoCount: 60 } });
   expect(first.demoResponses).toBeGreaterThan(40);
   expect(first.demoDossiers).toBe(first.demoResponses);
   const responses = await Response.find({ responseId: /^demo-/ }).lean();
@@ -103,8 +124,86 @@ test('--demo adds completed responses over the last 60 days, once', async () => 
     survey: { responseId: responses[0].responseId },
   });
 
-  const again = await runSeed({ demo: true, now: new Date(NOW.getTime() + 86400_000), demoCount: 60 });
+  const again = await runSeed({
+    demo: { rollups: { redis, prefix }, now: new Date(NOW.getTime() + 86400_000), demoCount: 60 },
+  });
   expect(again).toMatchObject({ demoDossiers: 0, demoResponses: 0 });
   expect(await Response.countDocuments({ responseId: /^demo-/ })).toBe(responses.length);
   expect(await Answer.countDocuments({ responseId: /^demo-/ })).toBe(answers);
+});
+
+test('--demo builds the rollups: the report right after seeding counts every demo response', async () => {
+  // The demo test above seeded 2025-08-16..2025-10-15; the province covers every demo unit.
+  const seeded = await Response.countDocuments({
+    responseId: /^demo-/,
+    day: { $gte: '2025-01-01', $lte: '2025-12-31' },
+  });
+  expect(seeded).toBeGreaterThan(40);
+  const report = await buildReport({ unit: '46', period: '2025', units: null, officerMinN: 5 });
+  expect(report.responses).toBe(seeded);
+  expect(report.overall.n).toBeGreaterThan(0);
+  expect(report.responseRate.numerator).toBe(seeded);
+  const month = await buildReport({
+    unit: SUCCESSORS.danDien,
+    period: '2025-09',
+    units: null,
+    officerMinN: 5,
+  });
+  expect(month.responses).toBe(
+    await Response.countDocuments({ responseId: /^demo-/, unitCode: SUCCESSORS.danDien, day: /^2025-09/ }),
+  );
+});
+
+test('`hailong seed --demo` prints only its summary on stdout, and `hailong report` then shows the demo', async () => {
+  const run = promisify(execFile);
+  const dbName = uniqueName('seedcli');
+  const childPrefix = testPrefix('seedcli');
+  const env = {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    MONGODB_URI: uriWithDb(dbName),
+    REDIS_URL: redisUrl(),
+    REDIS_PREFIX: childPrefix,
+  };
+  const hailong = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../bin/hailong.ts'), ...args], {
+      env,
+      timeout: 240_000,
+    });
+  const conn = mongoose.createConnection(uriWithDb(dbName));
+  try {
+    const seed = await hailong('seed', '--demo');
+    expect(seed.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        /^seed: \d+ new units, .*, (\d+) demo responses; rollups rebuilt from \1 responses over \d+ days$/,
+      ),
+    ]);
+    const demoResponses = Number(/(\d+) demo responses/.exec(seed.stdout)![1]);
+    expect(demoResponses).toBeGreaterThan(200);
+
+    const responses = conn.collection('responses');
+    const latest = await responses.find({ unitCode: SUCCESSORS.danDien }).sort({ day: -1 }).limit(1).next();
+    const year = String(latest!.day).slice(0, 4);
+    const expected = await responses.countDocuments({
+      unitCode: SUCCESSORS.danDien,
+      day: { $gte: `${year}-01-01`, $lte: `${year}-12-31` },
+    });
+    const report = await hailong(
+      'report',
+      '--unit',
+      SUCCESSORS.danDien,
+      '--period',
+      year,
+      '--format',
+      'json',
+    );
+    const body = JSON.parse(report.stdout) as { responses: number; overall: { n: number } };
+    expect(body.responses).toBe(expected);
+    expect(body.overall.n).toBeGreaterThan(0);
+  } finally {
+    await conn.dropDatabase();
+    await conn.close();
+    await clearPrefix(redis, childPrefix);
+  }
 });

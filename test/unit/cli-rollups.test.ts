@@ -11,7 +11,7 @@ function program(): Command {
 
 test.each(['rebuild', 'backfill'])('rollups %s refuses a malformed --from or --to before touching any database', async (sub) => {
   await expect(program().parseAsync(['rollups', sub, '--from', '2026-1-5'], { from: 'user' })).rejects.toThrow(
-    /option '--from <day>' argument '2026-1-5' is invalid\. ngày không hợp lệ \/ invalid day "2026-1-5": expected YYYY-MM-DD/,
+    /invalid day "2026-1-5": expected YYYY-MM-DD/,
   );
   await expect(program().parseAsync(['rollups', sub, '--to', 'hôm qua'], { from: 'user' })).rejects.toThrow(/invalid day "hôm qua"/);
 });

@@ -12,6 +12,6 @@ test('--roles refuses unknown or empty roles before anything starts', async () =
   const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
   registerStartCommand(program);
   await expect(program.parseAsync(['start', '--roles', 'nope'], { from: 'user' })).rejects.toThrow(
-    /option '--roles <roles>' argument 'nope' is invalid/,
+    /--roles: expected a comma-separated list of http, bot, workers, got "nope"/,
   );
 });

@@ -4,11 +4,13 @@ import { scopedUnits } from './units';
 
 export interface CaseRow {
   caseId: string;
+  /** The response the case came from (its flow version gives the labels of scores and reasons). */
+  responseId: string;
   dossierCode: string | null;
   unitCode: string;
   procedureCode: string | null;
   elements: string[];
-  items: Array<{ element: string; value: number; reasons: string[] }>;
+  items: Array<{ element: string; questionId: string; value: number; reasons: string[] }>;
   status: string;
   openedAt: Date;
   dueAt: Date;
@@ -29,11 +31,12 @@ export async function listCases(q: { unit: string; period: string; units: readon
     .lean();
   return docs.map((c) => ({
     caseId: c.caseId,
+    responseId: c.responseId,
     dossierCode: c.dossierCode ?? null,
     unitCode: c.unitCode,
     procedureCode: c.procedureCode ?? null,
     elements: [...new Set(c.items.map((i) => i.element))],
-    items: c.items.map((i) => ({ element: i.element, value: i.value, reasons: [...i.reasons] })),
+    items: c.items.map((i) => ({ element: i.element, questionId: i.questionId, value: i.value, reasons: [...i.reasons] })),
     status: c.status,
     openedAt: c.openedAt,
     dueAt: c.dueAt,

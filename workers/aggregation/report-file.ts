@@ -1,4 +1,7 @@
-import { listCases } from './case-list';
+import { FlowRepository } from '../../bot/flow/repository';
+import type { Flow } from '../../bot/flow/schema';
+import { Response } from '../../models/response';
+import { listCases, type CaseRow } from './case-list';
 import { reportCsv } from './export-csv';
 import { buildWorkbook } from './export-xlsx';
 import { buildRanking } from './ranking';
@@ -55,7 +58,7 @@ export async function renderReport(
     }),
     listCases({ unit: q.unit, period: q.period, units: q.units }),
   ]);
-  const wb = await buildWorkbook({ report, ranking, cases, generatedAt: q.now ?? new Date() });
+  const wb = await buildWorkbook({ report, ranking, cases, caseFlows: await caseFlows(cases), generatedAt: q.now ?? new Date() });
   const body = Buffer.from(await wb.xlsx.writeBuffer());
   return {
     format: 'xlsx',
@@ -64,4 +67,20 @@ export async function renderReport(
     body,
     report,
   };
+}
+
+/**
+ * The flow version each case's response was given in: its scores and reasons read in that
+ * version's words. A version that cannot be read leaves its cases with the stored values.
+ */
+async function caseFlows(cases: readonly CaseRow[]): Promise<Map<string, Flow>> {
+  const flows = new Map<string, Flow>();
+  if (cases.length === 0) return flows;
+  const repo = new FlowRepository();
+  const responses = await Response.find({ responseId: { $in: cases.map((c) => c.responseId) } }, { _id: 0, responseId: 1, flowKey: 1, flowVersion: 1 }).lean();
+  for (const r of responses) {
+    const flow = await repo.get(r.flowKey, r.flowVersion).catch(() => null);
+    if (flow) flows.set(r.responseId, flow);
+  }
+  return flows;
 }

@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env';
+import { UserError } from '../../lib/user-error';
 import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
 import { Broadcast, type BroadcastChannel, type BroadcastStatus } from '../../models/broadcast';
 import { DeliveryStore } from './delivery-store';
@@ -22,9 +23,10 @@ export interface ControlDeps {
   now?: () => Date;
 }
 
-export class BroadcastInputError extends Error {
+/** The content or target cannot be sent as it is (problems in English, from render.ts). */
+export class BroadcastInputError extends UserError {
   constructor(readonly problems: string[]) {
-    super(`broadcast refused:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`nội dung thông báo chưa hợp lệ (${problems.length} lỗi): ${problems.join('; ')}`, `broadcast refused: ${problems.join('; ')}`);
     this.name = 'BroadcastInputError';
   }
 }
@@ -96,9 +98,10 @@ async function scheduleFanout(id: string, sendAt: Date | null, ignoreQuietHours:
   return start;
 }
 
-export class BroadcastStateError extends Error {
-  constructor(message: string) {
-    super(message);
+/** The broadcast's state does not allow what was asked (a person can act on it: no stack trace). */
+export class BroadcastStateError extends UserError {
+  constructor(vi: string, en: string) {
+    super(vi, en);
     this.name = 'BroadcastStateError';
   }
 }
@@ -106,11 +109,12 @@ export class BroadcastStateError extends Error {
 /** A second person (not the author) lets a pending broadcast go out. */
 export async function approveBroadcast(id: string, approver: string, deps: ControlDeps): Promise<{ startsAt: Date; heldByQuietHours: boolean }> {
   const bc = await Broadcast.findById(id).lean();
-  if (!bc) throw new BroadcastStateError(`no broadcast ${id}`);
-  if (bc.status !== 'pending_approval') throw new BroadcastStateError(`broadcast ${id} is ${bc.status}, not waiting for approval`);
-  if (approver.trim().toLowerCase() === bc.createdBy.trim().toLowerCase()) throw new BroadcastStateError('the author cannot approve their own broadcast');
+  if (!bc) throw new BroadcastStateError(`không có thông báo ${id}`, `no broadcast ${id}`);
+  if (bc.status !== 'pending_approval') throw new BroadcastStateError(`thông báo ${id} đang ở trạng thái ${bc.status}, không chờ duyệt`, `broadcast ${id} is ${bc.status}, not waiting for approval`);
+  if (approver.trim().toLowerCase() === bc.createdBy.trim().toLowerCase())
+    throw new BroadcastStateError('người soạn không được tự duyệt thông báo của mình, cần một người khác duyệt', 'the author cannot approve their own broadcast; another person must approve it');
   const r = await Broadcast.updateOne({ _id: id, status: 'pending_approval' }, { $set: { status: 'scheduled', approvedBy: approver, approvedAt: now(deps) } });
-  if (r.modifiedCount !== 1) throw new BroadcastStateError(`broadcast ${id} changed meanwhile`);
+  if (r.modifiedCount !== 1) throw new BroadcastStateError(`thông báo ${id} vừa được thay đổi, xem lại trạng thái`, `broadcast ${id} changed meanwhile`);
   return scheduleFanout(id, bc.sendAt ?? null, bc.ignoreQuietHours, deps);
 }
 
