@@ -4,7 +4,7 @@ import { runSeed } from '../../cli/commands/seed';
 import { ExportError, writeResponsesCsv, type ExportFilter } from '../../cli/export/responses-csv';
 import { buildProgram } from '../../cli/program';
 import { SUCCESSORS } from '../../cli/seed-data/units';
-import { defaultFlow } from '../../bot/flow/default-flow';
+import { defaultFlowV1 } from '../../bot/flow/default-flow-v1';
 import { FlowRepository } from '../../bot/flow/repository';
 import { Response } from '../../models/response';
 import { answerBatcher } from '../../workers/jobs/answer-batch';
@@ -156,10 +156,11 @@ test('`hailong export responses --format csv --unit 477` writes the CSV to stdou
 });
 
 test('after a new flow version, each answer stays under the wording and labels of the version it was given in', async () => {
-  // Version 2 rewords q1 and one of r1's options; q2 and q6 keep their words.
+  // A new version (after the seeded default@1 and @2) rewords v1's q1 and one of r1's options;
+  // q2 and q6 keep their words.
   const v2 = await new FlowRepository().publish({
-    ...defaultFlow,
-    nodes: defaultFlow.nodes.map((n) => {
+    ...defaultFlowV1,
+    nodes: defaultFlowV1.nodes.map((n) => {
       if (n.id === 'q1')
         return {
           ...n,
@@ -177,7 +178,7 @@ test('after a new flow version, each answer stays under the wording and labels o
       return n;
     }),
   });
-  expect(v2.version).toBe(2);
+  expect(v2.version).toBe(3);
   const unit = SUCCESSORS.phongQuang;
   await storeCompletion(
     'resp-exp-00005',
@@ -187,14 +188,14 @@ test('after a new flow version, each answer stays under the wording and labels o
   );
   await storeCompletion(
     'resp-exp-00006',
-    meta({ dossierCode: 'HS-006', unitCode: unit, flowVersion: 2 }),
+    meta({ dossierCode: 'HS-006', unitCode: unit, flowVersion: v2.version }),
     [scale('q1', 'TIEP_CAN', 2), reasons('r1', 'TIEP_CAN', ['cho']), scale('q6', 'TONG_THE', 4)],
     new Date('2025-09-02T03:00:00Z'),
   );
 
   const { rows } = await exportCsv({ unit });
   const header = Object.keys(rows[0]);
-  const newQ1 = 'q1 (default@2). Nơi tiếp nhận có thuận tiện không?';
+  const newQ1 = 'q1 (default@3). Nơi tiếp nhận có thuận tiện không?';
   const oldQ1 = 'q1 (default@1). Nơi tiếp nhận hoặc cổng DVC có thuận tiện (hướng dẫn, chỗ ngồi, thiết bị)?';
   expect(header).toContain(newQ1);
   expect(header).toContain(oldQ1);
@@ -214,7 +215,7 @@ test('after a new flow version, each answer stays under the wording and labels o
   });
   expect(fresh).toMatchObject({
     'Mã phản hồi': 'resp-exp-00006',
-    'Phiên bản bảng hỏi': 'default@2',
+    'Phiên bản bảng hỏi': 'default@3',
     [oldQ1]: '',
     [newQ1]: '2. Không hài lòng',
     'r1. Chưa hài lòng vì sao?': 'Phải chờ quá 30 phút',

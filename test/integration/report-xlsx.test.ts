@@ -1,5 +1,5 @@
 import ExcelJS from 'exceljs';
-import { defaultFlow } from '../../bot/flow/default-flow';
+import { defaultFlowV1 } from '../../bot/flow/default-flow-v1';
 import { FlowRepository } from '../../bot/flow/repository';
 import { runSeed } from '../../cli/commands/seed';
 import { SUCCESSORS } from '../../cli/seed-data/units';
@@ -55,10 +55,11 @@ beforeAll(async () => {
   await connectTestDb('reportxlsx');
   await runSeed();
   await dissatisfied('resp-xlsx-1', 1, '2025-09-02');
-  // Version 2 words the "long wait" reason differently; its case must use those words.
-  await new FlowRepository().publish({
-    ...defaultFlow,
-    nodes: defaultFlow.nodes.map((n) =>
+  // A new version (after the seeded default@1 and @2) words v1's "long wait" reason differently;
+  // its case must use those words.
+  const reworded = await new FlowRepository().publish({
+    ...defaultFlowV1,
+    nodes: defaultFlowV1.nodes.map((n) =>
       n.id === 'r1' && n.type === 'multi_choice'
         ? {
             ...n,
@@ -71,7 +72,7 @@ beforeAll(async () => {
         : n,
     ),
   });
-  await dissatisfied('resp-xlsx-2', 2, '2025-09-03');
+  await dissatisfied('resp-xlsx-2', reworded.version, '2025-09-03');
   for (let i = 0; i < 40; i++)
     await storeCompletion(
       `resp-xlsx-ok-${i}`,

@@ -69,6 +69,7 @@ test('when getMe fails and no username is set, the log says so once and links st
   const log = pino({ level: 'info' }, sink);
   // The fake refuses a token it does not know (401 Unauthorized).
   const env = parseEnv({
+    NODE_ENV: 'test',
     TELEGRAM_BOT_TOKEN: '999999:WRONG-token-abcdefghijklmnopqrstuv',
     TELEGRAM_API_ROOT: fake.apiRoot,
   });
@@ -83,6 +84,7 @@ test('when getMe fails and no username is set, the log says so once and links st
   // A configured username is used as it is, without asking.
   const calls = fake.callsOf('getMe').length;
   const named = parseEnv({
+    NODE_ENV: 'test',
     TELEGRAM_BOT_TOKEN: fake.token,
     TELEGRAM_API_ROOT: fake.apiRoot,
     TELEGRAM_BOT_USERNAME: 'HaiLongBot',
