@@ -66,6 +66,36 @@ function tooMany(retryAfterS: number): { error: string; message: string } {
 }
 
 /**
+ * What a citizen's browser gets on the survey pages instead of JSON: a short page in the web
+ * chat's own style that says when to come back (a one-stop shop's network is one address for
+ * every citizen at its counters).
+ */
+function tooManyPage(retryAfterS: number): string {
+  return `<!doctype html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<meta http-equiv="refresh" content="${retryAfterS}">
+<title>Xin vui lòng thử lại sau ít phút</title>
+<link rel="stylesheet" href="/s/assets/chat.css">
+</head>
+<body>
+<header><h1>Đánh giá mức độ hài lòng</h1></header>
+<main id="chat"><div id="log">
+<p class="msg bot">Hệ thống đang nhận nhiều yêu cầu từ cùng một mạng. Xin Ông/Bà vui lòng thử lại sau khoảng ${retryAfterS} giây; trang sẽ tự tải lại.</p>
+<p class="msg bot" lang="en">Too many requests from this network. Please try again in about ${retryAfterS} seconds; the page reloads by itself.</p>
+</div></main>
+</body>
+</html>`;
+}
+
+function wantsPage(req: FastifyRequest): boolean {
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
  * Installs the budgets on `app` (before its routes are added: an onRoute hook puts the address
  * check in front of the routes it covers) and decorates `limitApiKey`. Without options nothing is
  * limited and `limitApiKey` always admits.
@@ -112,7 +142,19 @@ export function installRateLimits(app: FastifyInstance, opts: RateLimitOptions |
     if (result.isAllowed || !result.isExceeded) return false;
     const retryAfter = Math.max(1, result.ttlInSeconds);
     req.log.info({ route: req.routeOptions.url, budget: what, retryAfter }, 'request refused: rate limited');
-    await reply.status(429).header('retry-after', String(retryAfter)).send(tooMany(retryAfter));
+    void reply.status(429).header('retry-after', String(retryAfter));
+    if (what === 'web-address' && wantsPage(req)) {
+      await reply
+        .headers({
+          'content-security-policy':
+            "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+          'cache-control': 'no-store',
+        })
+        .type('text/html; charset=utf-8')
+        .send(tooManyPage(retryAfter));
+    } else await reply.send(tooMany(retryAfter));
     return true;
   }
 

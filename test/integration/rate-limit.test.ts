@@ -108,6 +108,21 @@ test('a burst on the survey pages gets 429 with Retry-After, counted across both
   expect(keys.join(' ')).not.toContain('203.0.113');
 });
 
+test("a citizen's browser over the survey budget gets a page in Vietnamese saying when to come back, not JSON", async () => {
+  // Any route under /s/ (this server has the QR pages; the web chat's page is counted the same way).
+  const page = `/s/${'z'.repeat(32)}/qr.svg`;
+  const html = { accept: 'text/html,application/xhtml+xml' };
+  for (let i = 0; i < LIMITS.webPerAddress; i++) await get(a, page, '203.0.113.20', html);
+  const res = await get(b, page, '203.0.113.20', html);
+  expect(res.status).toBe(429);
+  expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+  const body = await res.text();
+  expect(body).toContain('<html lang="vi">');
+  expect(body).toContain(`Xin Ông/Bà vui lòng thử lại sau khoảng ${res.headers.get('retry-after')} giây`);
+});
+
 test('a limiter whose Redis is down lets requests through instead of failing them', async () => {
   const dead = new IORedis('redis://127.0.0.1:1', {
     lazyConnect: true,
