@@ -4,6 +4,7 @@
 # Otherwise: Redis on 127.0.0.1:6379 (started if not answering) and FerretDB 1.24.2 on the
 # local PostgreSQL, started for the duration of the command and stopped after, on a free port
 # (or on HAILONG_FERRET_PORT when that one is free).
+# HAILONG_FERRET_BIN runs another FerretDB binary than install-ferretdb.sh's (e.g. an older build).
 # Tuning and profiling: HAILONG_FERRET_POOL (its PostgreSQL pool, 60), HAILONG_MONGO_POOL (each
 # process's client pool, 20), HAILONG_FERRET_DEBUG_ADDR (e.g. 127.0.0.1:8089: FerretDB's
 # /debug/metrics, per-command counters, and /debug/pprof).
@@ -48,7 +49,7 @@ if [ -z "${MONGODB_URI:-}" ]; then
   else
     log "could not add FerretDB's GIN twins to $DB (needs a PostgreSQL superuser): filtered queries will scan"
   fi
-  FERRET=$(bash "$HERE/install-ferretdb.sh")
+  FERRET=${HAILONG_FERRET_BIN:-$(bash "$HERE/install-ferretdb.sh")}
   # HAILONG_FERRET_PORT (npm run demo: 27017): that port when it is free, so a second terminal
   # finds the server where it was last time; otherwise (and by default: tests) any free port.
   FREE_PORT="const s=require('net').createServer();s.once('error',()=>process.exit(1));s.listen(Number(process.argv[1]),'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
@@ -57,10 +58,12 @@ if [ -z "${MONGODB_URI:-}" ]; then
   [ "$WANT" = 0 ] || [ "$FERRET_PORT" = "$WANT" ] || log "port $WANT is taken: FerretDB gets $FERRET_PORT instead"
   STATE=$(mktemp -d)
   log "starting FerretDB on 127.0.0.1:$FERRET_PORT (PostgreSQL database $DB)"
-  # The binary is FerretDB 1.24.2 with one patch (install-ferretdb.sh): as published, its update
-  # holds one PostgreSQL connection (the matching query) while it waits for a second (its write
-  # transaction), and its pool deadlocks for good (docs/architecture.md, "FerretDB 1.24 as the
-  # test server"). pool_max_conns stays below PostgreSQL's default max_connections (100).
+  # The binary is FerretDB 1.24.2 with two patches (install-ferretdb.sh; docs/architecture.md,
+  # "FerretDB 1.24 as the test server"): as published, its update holds one PostgreSQL connection
+  # (the matching query) while it waits for a second (its write transaction), and its pool
+  # deadlocks for good; and it writes the updated document back without a compare, so of two
+  # concurrent updates of one document one is lost. pool_max_conns stays below PostgreSQL's
+  # default max_connections (100).
   "$FERRET" --handler=postgresql --postgresql-url="$PG_URL/$DB?pool_max_conns=${HAILONG_FERRET_POOL:-60}" --listen-addr="127.0.0.1:$FERRET_PORT" \
     --debug-addr="${HAILONG_FERRET_DEBUG_ADDR:--}" --state-dir="$STATE" --telemetry=disable --log-level=warn >"$STATE/ferretdb.log" 2>&1 &
   FERRET_PID=$!
