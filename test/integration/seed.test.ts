@@ -206,4 +206,6 @@ test('`hailong seed --demo` prints only its summary on stdout, and `hailong repo
     await conn.close();
     await clearPrefix(redis, childPrefix);
   }
-});
+  // Two child processes on the real write path (about 300 responses and their rollups): tens of
+  // seconds on a loaded 2-core machine, so more than jest's default minute.
+}, 180_000);
