@@ -108,7 +108,7 @@ function upToDate(
  * The `response.complete` job first waits for the answers this process is still inserting
  * (answerBatcher.drain(), response-complete.ts): otherwise the completion overtakes its own
  * turn-by-turn answers queued in the batcher, upserts them itself, and their batch then fails on
- * the unique index (docs/architecture.md, "Where saturation's CPU goes").
+ * the unique index (docs/architecture.md, "An answer is written twice").
  */
 export async function storeCompletion(
   responseId: string,
