@@ -65,7 +65,7 @@ function answerOps(
   }));
 }
 
-/** True when a 1 or 2 was given on any index element (sipas.md: a "không hài lòng"). */
+/** True when a 1 or 2 was given on any index element (a "không hài lòng", docs/sipas-method.md). */
 export function isDissatisfied(answers: RecordedAnswer[]): boolean {
   return answers.some(
     (a) => a.element !== null && typeof a.value === 'number' && (a.value === 1 || a.value === 2),
