@@ -1,4 +1,5 @@
 import { Flow as FlowModel } from '../../models/flow';
+import { LiveAssignments, type LiveTarget } from './live-assignments';
 import type { Flow } from './schema';
 import { validateFlow, type FlowIssue } from './validate';
 
@@ -20,12 +21,24 @@ export class FlowValidationError extends Error {
 export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
   private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
+  private readonly assignments: LiveAssignments;
 
   constructor(
     private readonly latestTtlMs = 5000,
     /** The clock of the time to live (a test steps it instead of waiting). */
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.assignments = new LiveAssignments(latestTtlMs, now);
+  }
+
+  /**
+   * The version a new survey of this unit and procedure gets: the most specific assignment
+   * (bot/flow/live-assignments.ts), else the latest published version of `fallbackKey`.
+   */
+  async live(fallbackKey: string, target: LiveTarget | null): Promise<Flow> {
+    const pick = await this.assignments.pick(target);
+    return pick ? this.get(pick.flowKey, pick.version) : this.latestPublished(fallbackKey);
+  }
 
   get(key: string, version: number): Promise<Flow> {
     const id = `${key}@${version}`;
