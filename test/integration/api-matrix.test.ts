@@ -131,7 +131,9 @@ const SAMPLES: Record<string, Sample> = {
   'indices.ranking': {
     request: (u) => ({ method: 'GET', path: '/indices/ranking', query: { unit: u, period: YEAR } }),
   },
-  'reports.csv': { request: (u) => ({ method: 'GET', path: '/reports/export.csv', query: { unit: u, period: YEAR } }) },
+  'reports.csv': {
+    request: (u) => ({ method: 'GET', path: '/reports/export.csv', query: { unit: u, period: YEAR } }),
+  },
   'reports.xlsx': {
     request: (u) => ({ method: 'GET', path: '/reports/export.xlsx', query: { unit: u, period: YEAR } }),
   },
