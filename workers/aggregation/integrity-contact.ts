@@ -13,7 +13,7 @@ import { upsertFlags, type FlagTarget } from './integrity-flags';
  * told apart by the dossier's applicant phone hash, else by the dossier: one citizen answering
  * for several of their own dossiers is not flagged.
  *
- * Responses carry no contact id (Decree 13/2023), so the link needed here lives in Redis only for
+ * Responses carry no contact id (Law 91/2025/QH15), so the link needed here lives in Redis only for
  * the window (a sorted set per keyed hash of the contact, expiring), never in MongoDB; flags
  * carry counts only.
  */
