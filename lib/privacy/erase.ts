@@ -71,9 +71,11 @@ export async function eraseSubject(
   // A typed-text question keeps its answer in `value`: it is free text too, and no index reads it.
   if (responseIds.length > 0)
     await Answer.updateMany({ responseId: { $in: responseIds }, type: 'text' }, { $set: { value: null } });
-  const sessions = sessionIds.length === 0 ? 0 : (await Session.deleteMany({ _id: { $in: sessionIds } })).deletedCount;
+  const sessions =
+    sessionIds.length === 0 ? 0 : (await Session.deleteMany({ _id: { $in: sessionIds } })).deletedCount;
   const dossiers = await unlinkDossiers(found.phoneHashes, contactIds);
-  const contacts = contactIds.length === 0 ? 0 : (await Contact.deleteMany({ _id: { $in: contactIds } })).deletedCount;
+  const contacts =
+    contactIds.length === 0 ? 0 : (await Contact.deleteMany({ _id: { $in: contactIds } })).deletedCount;
 
   let liveKeys = 0;
   const hot = new HotStore(redis, prefix);
@@ -152,7 +154,7 @@ async function removeOutreach(redis: Redis, prefix: string, dossierCodes: string
       for (let n = 1; n <= MAX_REMINDERS; n++) ids.push(reminderJobId(code, n));
       for (const id of ids) {
         const job = await queue.getJob(id);
-        if (!job || !(await job.isDelayed() || await job.isWaiting())) continue;
+        if (!job || !((await job.isDelayed()) || (await job.isWaiting()))) continue;
         // A job a worker holds right now cannot be removed; it finds the contact gone.
         removed += (await queue.remove(id)) === 1 ? 1 : 0;
       }

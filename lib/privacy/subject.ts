@@ -43,8 +43,7 @@ export interface FoundSubject {
 export function phoneHashFor(phone: string, key: string): string {
   const e164 = normalisePhone(phone);
   // The number is not repeated: a refusal may end up in a terminal log.
-  if (e164 === null)
-    throw new UserError('số điện thoại không hợp lệ', 'not a Vietnamese phone number', 2);
+  if (e164 === null) throw new UserError('số điện thoại không hợp lệ', 'not a Vietnamese phone number', 2);
   return hashPhone(e164, key);
 }
 
