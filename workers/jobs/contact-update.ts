@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
 import { clearOptOut, recordOptOut } from '../broadcast/opt-outs';
+import { wasErased } from '../../lib/privacy/erased-mark';
 import { defineJob } from '../registry';
 import { drainContactChanges, type ContactChange } from './contact-changes';
 
@@ -42,6 +43,8 @@ export const contactUpdate = defineJob({
     queued: z.boolean().optional(),
   }),
   async handle(p, ctx) {
+    // Queued before the contact was erased: writing it would bring the person back.
+    if (await wasErased(ctx.redis, ctx.prefix, p.contactId)) return;
     const write = async (c: ContactChange) => {
       const { unsubscribedAt: out } = await writeContact(p.contactId, c);
       // After MongoDB: broadcasts going out skip an opted-out contact (opt-outs.ts). A retry
