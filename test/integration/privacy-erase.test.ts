@@ -156,7 +156,7 @@ test('erasing by phone removes the contact, its sessions, free text, dossier lin
   expect(await Contact.findById(a.contactId).lean()).toBeNull();
   expect(await Session.countDocuments({ responseId: a.responseId })).toBe(0);
   const answers = await Answer.find({ responseId: a.responseId }).sort({ questionId: 1 }).lean();
-  expect(answers.map((x) => [x.questionId, x.value, x.text])).toEqual([
+  expect(answers.map((x) => [x.questionId, x.value as unknown, x.text])).toEqual([
     ['q1', 2, null],
     ['q6', 4, null],
     ['q7', null, null],
