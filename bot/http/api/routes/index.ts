@@ -2,7 +2,11 @@ import type { ApiRoute } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
 import { authRoutes } from './auth';
+import { flowAssignmentRoutes } from './flow-assignments';
+import { flowDraftRoutes } from './flow-drafts';
+import { flowRoutes } from './flows';
 import { openapiRoutes } from './openapi';
+import { previewRoutes } from './preview';
 import { procedureRoutes } from './procedures';
 import { unitRoutes } from './units';
 import { userRoutes } from './users';
@@ -18,5 +22,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...userRoutes,
   ...apiKeyRoutes,
   ...auditRoutes,
+  ...flowRoutes,
+  ...flowAssignmentRoutes,
+  ...flowDraftRoutes,
+  ...previewRoutes,
   ...openapiRoutes,
 ];
