@@ -78,7 +78,7 @@ export const inbound = z
       arg: z.string().max(16).optional(),
     }),
   ])
-  .meta({ id: 'PreviewInput' });
+  .describe('an input: used in requests and answers alike, so it carries no component id');
 
 const choice = z.object({ label: z.string(), action, selected: z.boolean().optional() });
 
