@@ -35,7 +35,7 @@ export const flowAssignmentRoutes = [
     summary: 'Phiên bản đang dùng / which version new surveys of a unit and procedure get',
     description:
       'The most specific assignment wins: walking up from the unit (a merged unit continues in its ' +
-      'successor, any other in its parent), the unit and procedure, then the unit; then every unit ' +
+      'successor, then its old parent; any other in its parent), the unit and procedure, then the unit; then every unit ' +
       'for the procedure, then every unit; with no assignment at all, the latest published version of `default`.',
     scope: { kind: 'unit', in: 'query', field: 'unitCode' },
     query: z.object({ unitCode: unitCode.optional(), procedureCode: procedureCode.optional() }),
