@@ -13,9 +13,9 @@ export class FlowValidationError extends Error {
 /**
  * Flow versions from MongoDB. Published versions are immutable, so a (key, version) is parsed
  * once and cached for the life of the process (single flight: concurrent misses share one read).
- * Which version is the latest published is looked up at most every `latestTtlMs` per key (a
- * survey start used to read and validate the whole definition each time: under 200 concurrent
- * starts on FerretDB, replies to `/start` took over 10 s); a version published by another process
+ * Which version is the latest published is looked up at most every `latestTtlMs` per key, so a
+ * survey start does not read and validate the whole definition each time (under many concurrent
+ * starts that made `/start` wait on the database); a version published by another process
  * is used by new surveys within that time, one published through this repository at once.
  */
 export class FlowRepository {

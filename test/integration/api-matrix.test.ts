@@ -9,11 +9,13 @@ import { FlowRepository } from '../../bot/flow/repository';
 import { createApiKey } from '../../lib/api-auth';
 import { appendAudit } from '../../lib/audit/writer';
 import { can, type CallerRole } from '../../lib/auth/roles';
+import { hcmYear } from '../../lib/time';
 import { Procedure } from '../../models/procedure';
 import type { UserRole } from '../../models/user';
 import { ApiClient, createUser, GOOD_PASSWORD, seedUnits, type ApiResponse } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
 import { OpenApiContract } from '../support/openapi-contract';
+import { makeDossier } from '../support/survey-fixtures';
 
 /**
  * Every route of the table × every role (and no caller at all) × a unit inside and a unit
@@ -64,6 +66,8 @@ const clients = new Map<MatrixRole, ApiClient>();
 let keyForMatrix = '';
 let counter = 0;
 const next = () => ++counter;
+/** The period of the figures' samples (this year, Asia/Ho_Chi_Minh). */
+const YEAR = hcmYear(new Date());
 
 /** One sample per route id: how to call it. A route missing here fails 'every route has a sample'. */
 const SAMPLES: Record<string, Sample> = {
@@ -207,6 +211,18 @@ const SAMPLES: Record<string, Sample> = {
       path: `/previews/${await previewOf(u)}/inputs`,
       body: { input: { kind: 'text', text: '1' } },
     }),
+  },
+  'dossiers.get': { request: async (u) => ({ method: 'GET', path: `/dossiers/${await makeDossier(u)}` }) },
+  'responses.list': { request: (u) => ({ method: 'GET', path: '/responses', query: { unit: u } }) },
+  'indices.get': { request: (u) => ({ method: 'GET', path: '/indices', query: { unit: u, period: YEAR } }) },
+  'indices.ranking': {
+    request: (u) => ({ method: 'GET', path: '/indices/ranking', query: { unit: u, period: YEAR } }),
+  },
+  'reports.csv': {
+    request: (u) => ({ method: 'GET', path: '/reports/export.csv', query: { unit: u, period: YEAR } }),
+  },
+  'reports.xlsx': {
+    request: (u) => ({ method: 'GET', path: '/reports/export.xlsx', query: { unit: u, period: YEAR } }),
   },
 };
 

@@ -1,6 +1,10 @@
 import type { ApiRoute } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
+import { dossierRoutes } from './dossiers';
+import { indexRoutes } from './indices';
+import { reportRoutes } from './reports';
+import { responseRoutes } from './responses';
 import { authRoutes } from './auth';
 import { flowAssignmentRoutes } from './flow-assignments';
 import { flowDraftRoutes } from './flow-drafts';
@@ -27,4 +31,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...flowDraftRoutes,
   ...previewRoutes,
   ...openapiRoutes,
+  ...dossierRoutes,
+  ...responseRoutes,
+  ...indexRoutes,
+  ...reportRoutes,
 ];
