@@ -417,16 +417,19 @@ describe('preview', () => {
       body: { draftId: draft.body.id, vars: { donvi: 'Xã Đan Điền' } },
     });
     expect(start.status).toBe(201);
-    const consent = start.body.turns[0].messages.at(-1);
+    type Msg = { kind: string; text: string; choices?: Array<Array<{ label: string; action: unknown }>> };
+    type Turn = { turns: Array<{ messages: Msg[] }> };
+    const lastMessage = (body: Turn): Msg => body.turns[0]!.messages[body.turns[0]!.messages.length - 1]!;
+    const consent = lastMessage(start.body as Turn);
     expect(consent).toMatchObject({ kind: 'question', node: 'consent', expects: 'choice' });
     expect(consent.text).toContain('Xã Đan Điền');
     const id = start.body.id as string;
-    const yes = consent.choices.flat().find((c: { label: string }) => c.label === 'Đồng ý');
+    const yes = (consent.choices ?? []).flat().find((c) => c.label === 'Đồng ý')!;
     let turn = await call(danDien, 'POST', '/previews/:id/inputs', `/previews/${id}/inputs`, {
       body: { input: { kind: 'action', action: yes.action } },
     });
     expect(turn.status).toBe(200);
-    expect(turn.body.turns[0].messages.at(-1).text).toContain('Câu hỏi thử nghiệm về tiếp cận?');
+    expect(lastMessage(turn.body as Turn).text).toContain('Câu hỏi thử nghiệm về tiếp cận?');
     for (const answer of ['5', '5', '5', '5', '5', '5']) {
       turn = await call(danDien, 'POST', '/previews/:id/inputs', `/previews/${id}/inputs`, {
         body: { input: { kind: 'text', text: answer } },
