@@ -10,7 +10,7 @@ import type { UserRole } from '../../models/user';
 import { ApiClient, createUser, GOOD_PASSWORD, seedUnits, type ApiResponse } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
 import { OpenApiContract } from '../support/openapi-contract';
-import { makeDossier } from '../support/survey-fixtures';
+import { makeCase, makeDossier } from '../support/survey-fixtures';
 
 /**
  * Every route of the table × every role (and no caller at all) × a unit inside and a unit
@@ -130,6 +130,36 @@ const SAMPLES: Record<string, Sample> = {
   'indices.get': { request: (u) => ({ method: 'GET', path: '/indices', query: { unit: u, period: YEAR } }) },
   'indices.ranking': {
     request: (u) => ({ method: 'GET', path: '/indices/ranking', query: { unit: u, period: YEAR } }),
+  },
+  'cases.list': { request: (u) => ({ method: 'GET', path: '/cases', query: { unit: u } }) },
+  'cases.get': { request: async (u) => ({ method: 'GET', path: `/cases/${await makeCase(u)}` }) },
+  'cases.assign': {
+    request: async (u) => ({
+      method: 'POST',
+      path: `/cases/${await makeCase(u)}/assign`,
+      body: { username: 'matrix.admin' },
+    }),
+  },
+  'cases.note': {
+    request: async (u) => ({
+      method: 'POST',
+      path: `/cases/${await makeCase(u)}/notes`,
+      body: { text: 'Đã gọi lại' },
+    }),
+  },
+  'cases.close': {
+    request: async (u) => ({
+      method: 'POST',
+      path: `/cases/${await makeCase(u)}/close`,
+      body: { resolution: 'khac-phuc' },
+    }),
+  },
+  'cases.followUp': {
+    request: async (u) => ({
+      method: 'POST',
+      path: `/cases/${await makeCase(u)}/follow-up`,
+      body: { text: 'Xin cảm ơn Quý ông/bà' },
+    }),
   },
   'reports.csv': {
     request: (u) => ({ method: 'GET', path: '/reports/export.csv', query: { unit: u, period: YEAR } }),

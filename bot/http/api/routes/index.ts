@@ -1,6 +1,7 @@
 import type { ApiRoute } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
+import { caseRoutes } from './cases';
 import { dossierRoutes } from './dossiers';
 import { indexRoutes } from './indices';
 import { reportRoutes } from './reports';
@@ -27,4 +28,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...responseRoutes,
   ...indexRoutes,
   ...reportRoutes,
+  ...caseRoutes,
 ];
