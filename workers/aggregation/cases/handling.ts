@@ -80,7 +80,12 @@ export async function acknowledgeCase(
 }
 
 /** Gives the case to an official of the unit (a username); the log keeps who gave it to whom. */
-export async function assignCase(caseId: string, by: string, assignee: string, now = new Date()): Promise<void> {
+export async function assignCase(
+  caseId: string,
+  by: string,
+  assignee: string,
+  now = new Date(),
+): Promise<void> {
   const c = await Case.findOneAndUpdate(
     { caseId },
     {

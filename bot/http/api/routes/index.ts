@@ -1,6 +1,8 @@
 import type { ApiRoute } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
+import { broadcastControlRoutes } from './broadcast-control';
+import { broadcastRoutes } from './broadcasts';
 import { caseRoutes } from './cases';
 import { dossierRoutes } from './dossiers';
 import { indexRoutes } from './indices';
@@ -29,4 +31,6 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...indexRoutes,
   ...reportRoutes,
   ...caseRoutes,
+  ...broadcastRoutes,
+  ...broadcastControlRoutes,
 ];
