@@ -10,7 +10,7 @@ import type { UserRole } from '../../models/user';
 import { ApiClient, createUser, GOOD_PASSWORD, seedUnits, type ApiResponse } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
 import { OpenApiContract } from '../support/openapi-contract';
-import { makeBroadcast, makeCase, makeDossier } from '../support/survey-fixtures';
+import { makeBroadcast, makeCase, makeDossier, makeFlag } from '../support/survey-fixtures';
 
 /**
  * Every route of the table × every role (and no caller at all) × a unit inside and a unit
@@ -225,6 +225,20 @@ const SAMPLES: Record<string, Sample> = {
     request: async (u) => ({
       method: 'GET',
       path: `/broadcasts/${await makeBroadcast(u, { status: 'completed' })}/report`,
+    }),
+  },
+  'flags.list': {
+    request: (u) => ({
+      method: 'GET',
+      path: '/flags',
+      query: { unit: u, from: '2025-01-01', to: '2030-12-31' },
+    }),
+  },
+  'flags.exclude': {
+    request: async (u) => ({
+      method: 'POST',
+      path: `/flags/${await makeFlag(u)}/exclude`,
+      body: { reason: 'Cán bộ tự điền thay công dân' },
     }),
   },
   'reports.csv': {

@@ -5,6 +5,7 @@ import { broadcastControlRoutes } from './broadcast-control';
 import { broadcastRoutes } from './broadcasts';
 import { caseRoutes } from './cases';
 import { dossierRoutes } from './dossiers';
+import { flagRoutes } from './flags';
 import { indexRoutes } from './indices';
 import { reportRoutes } from './reports';
 import { responseRoutes } from './responses';
@@ -33,4 +34,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...caseRoutes,
   ...broadcastRoutes,
   ...broadcastControlRoutes,
+  ...flagRoutes,
 ];
