@@ -1,6 +1,6 @@
 import { API_PREFIX } from '../../bot/http/api/register';
 import { expandUnits } from '../../lib/auth/scope';
-import { buildReport } from '../../workers/aggregation/report';
+import { buildReport } from '../../indices/report';
 import { ApiClient, seedUnits, signedIn, type ApiResponse } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
 import { respond, rollUp } from '../support/figures-fixtures';
@@ -44,8 +44,8 @@ test('the index of a unit subtree: by element, channel, procedure and officer, w
   expect(r.body.overall.ci95).toEqual({ low: expect.any(Number), high: expect.any(Number) });
   expect(r.body.ratio766).toMatchObject({ completedDossiers: 3, dossiersWithDissatisfactionOrOpenCase: 1 });
   expect(r.body.responseRate).toMatchObject({ numerator: 3, denominator: 3 });
-  expect(r.body.trend.map((m: { period: string }) => m.period)).toEqual(['2025-03', '2025-08']);
-  expect(r.body.byChannel.map((c: { key: string }) => c.key)).toEqual(['in_person', 'online']);
+  expect((r.body.trend as { period: string }[]).map((m) => m.period)).toEqual(['2025-03', '2025-08']);
+  expect((r.body.byChannel as { key: string }[]).map((c) => c.key)).toEqual(['in_person', 'online']);
   expect(r.body.byProcedure).toHaveLength(1);
   // cb-02 has one response, under OFFICER_MIN_N = 2: withheld.
   expect(r.body.byOfficer).toMatchObject({ minN: 2, withheld: 1 });

@@ -75,7 +75,7 @@ test('a unit outside the caller’s units answers 404; a bad cursor 422', async 
 test('free text only when asked, by a role allowed to read it, and every such read is audited', async () => {
   const plain = await unit.get(PATH, { unit: '19870' });
   expect(plain.text).not.toContain('Góp ý riêng');
-  expect(plain.body.responses[0].answers.some((a: { hasText: boolean }) => a.hasText)).toBe(true);
+  expect((plain.body.responses[0].answers as { hasText: boolean }[]).some((a) => a.hasText)).toBe(true);
   const before = await AuditLog.countDocuments({ action: 'responses.free_text_read' });
   const withText = await unit.get(PATH, { unit: '19870', includeText: 'true' });
   expect(withText.status).toBe(200);

@@ -16,7 +16,7 @@ import {
   isCounterAddress,
   markCounterAnswer,
   parseCounterNetworks,
-} from '../../../workers/aggregation/integrity-counter';
+} from '../../../workers/aggregation/integrity/counter-network';
 import { renderNotice, renderPage, renderTurn, type QuestionContext } from './render';
 
 /**
@@ -26,7 +26,7 @@ import { renderNotice, renderPage, renderTurn, type QuestionContext } from './re
  * database reader cannot replay the cookie; a reload resumes where they left off (the service's
  * `start` resumes an active session). That device is also the "contact" of the shared-contact
  * integrity rule. An answer posted from a one-stop shop network (COUNTER_NETWORKS) leaves a
- * boolean mark for the dossier (integrity-counter.ts); the IP is never stored.
+ * boolean mark for the dossier (workers/aggregation/integrity/counter-network.ts); the IP is never stored.
  * Without JavaScript every answer is a form POST that returns the whole page; with it,
  * assets/chat.js posts the same form with `x-hl-fragment: 1` and appends the returned HTML.
  *

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Env } from '../config/env';
-import type { Logger } from '../lib/logger';
+import type { Logger } from './logger';
 
 /**
  * What every module of a running process shares. Built once by app/start.ts; tests build their

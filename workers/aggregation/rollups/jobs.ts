@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { defineJob } from '../registry';
+import { defineJob } from '../../registry';
 import { monthOf, recomputeMonth, scheduleMonth } from './month';
 import { recomputeBucket } from './recompute';
-import { aggregationSettings } from './after-complete';
+import { aggregationSettings } from '../after-complete';
 
 /**
  * Rebuilds one unit-day rollup from the raw answers, then asks for its month totals to be summed

@@ -1,9 +1,9 @@
 import { BlockList, isIP } from 'node:net';
 import type { Redis } from 'ioredis';
-import { hcmDay } from '../../lib/time';
-import type { ResponseCompletePayload } from '../jobs/response-complete';
-import type { JobContext } from '../registry';
-import { upsertFlags } from './integrity-flags';
+import { hcmDay } from '../../../lib/time';
+import type { ResponseCompletePayload } from '../../jobs/response-complete';
+import type { JobContext } from '../../registry';
+import { upsertFlags } from './flags';
 
 /**
  * Integrity rule "counter network": a web-chat answer sent from the one-stop shop's own network

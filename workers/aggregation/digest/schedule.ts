@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { ZONE } from '../../lib/time';
+import { ZONE } from '../../../lib/time';
 
 export const DIGEST_SCHEDULER_ID = 'digest-daily';
 

@@ -9,7 +9,7 @@ import type { ResponseMeta } from './ports';
  * copy (models/session.ts), written behind by the `session.sync` job; a session missing here
  * (Redis restarted without persistence) is re-read from MongoDB.
  */
-export interface HotSession {
+export interface LiveSession {
   id: string;
   contactId: string;
   channel: ChannelName;
@@ -29,7 +29,7 @@ export interface HotSession {
   expiresAt?: string | null;
 }
 
-export interface HotContact {
+export interface LiveContact {
   id: string;
   lang: 'vi' | 'en';
 }
@@ -99,7 +99,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1`;
 
 export interface TurnContext {
-  contact: HotContact | null;
+  contact: LiveContact | null;
   /** True when the contact is cached and its last interaction should be recorded now. */
   touch: boolean;
   /** The active session's id per the live store. */
@@ -110,7 +110,7 @@ export interface TurnContext {
   appliedReply: TurnReply | null;
 }
 
-export class HotStore {
+export class LiveStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -132,12 +132,12 @@ export class HotStore {
     return `${this.prefix}:conv:dossier:${code}`;
   }
 
-  async getContact(channel: string, userId: string): Promise<HotContact | null> {
+  async getContact(channel: string, userId: string): Promise<LiveContact | null> {
     const raw = await this.redis.getex(this.contactKey(channel, userId), 'EX', CONTACT_TTL_S);
-    return raw ? (JSON.parse(raw) as HotContact) : null;
+    return raw ? (JSON.parse(raw) as LiveContact) : null;
   }
 
-  async setContact(channel: string, userId: string, c: HotContact): Promise<void> {
+  async setContact(channel: string, userId: string, c: LiveContact): Promise<void> {
     await this.redis.set(this.contactKey(channel, userId), JSON.stringify(c), 'EX', CONTACT_TTL_S);
   }
 
@@ -170,7 +170,7 @@ export class HotStore {
     )) as [string | null, number, string | null, string | null];
     const known = activeId === NO_ACTIVE;
     return {
-      contact: c ? (JSON.parse(c) as HotContact) : null,
+      contact: c ? (JSON.parse(c) as LiveContact) : null,
       touch: touch === 1,
       activeId: known ? null : (activeId ?? null),
       knownNoActive: known,
@@ -232,14 +232,14 @@ export class HotStore {
     );
   }
 
-  async getActive(channel: string, userId: string): Promise<HotSession | null> {
+  async getActive(channel: string, userId: string): Promise<LiveSession | null> {
     const id = await this.redis.get(this.activeKey(channel, userId));
     return id && id !== NO_ACTIVE ? this.getById(id) : null;
   }
 
-  async getById(id: string): Promise<HotSession | null> {
+  async getById(id: string): Promise<LiveSession | null> {
     const raw = await this.redis.hget(this.sessionKey(id), 'json');
-    return raw ? (JSON.parse(raw) as HotSession) : null;
+    return raw ? (JSON.parse(raw) as LiveSession) : null;
   }
 
   /**
@@ -247,7 +247,7 @@ export class HotStore {
    * Returns false when another process got there first. `reply`: the turn's reply, kept with it
    * for a retry of update `next.lastUpdateId` (see TURN_CONTEXT).
    */
-  async save(next: HotSession, expectedRev: number, reply?: TurnReply): Promise<boolean> {
+  async save(next: LiveSession, expectedRev: number, reply?: TurnReply): Promise<boolean> {
     const finished = next.status !== 'active';
     const ok = (await this.redis.eval(
       SAVE,

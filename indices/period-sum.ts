@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
-import { Rollup } from '../../models/rollup';
-import { RollupMonth } from '../../models/rollup-month';
+import { Rollup } from '../models/rollup';
+import { RollupMonth } from '../models/rollup-month';
 import { addCounts, emptyCounts, type Counts } from './formula';
 
 /** What a period's whole-unit figures are summed from: day rollups or month totals. */

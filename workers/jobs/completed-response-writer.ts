@@ -14,7 +14,7 @@ type RecordedAnswer = z.output<typeof recordedAnswerSchema>;
  * Idempotent persistence of a completed response and its answers. Every write is an upsert keyed
  * by a unique index ((responseId, questionId) for answers, responseId for responses), so a
  * retried or duplicated job, or jobs arriving out of order, store nothing twice. Answers of a
- * survey in progress are written by answer-batch.ts (insert-or-ignore, so a late one never moves
+ * survey in progress are written by in-progress-answer-writer.ts (insert-or-ignore, so a late one never moves
  * a completed response back to "started").
  */
 function metaFields(meta: Meta) {

@@ -1,15 +1,15 @@
-import { hcm, parsePeriod } from '../../lib/time';
-import { Case } from '../../models/case';
-import { Flag } from '../../models/flag';
-import { Unit } from '../../models/unit';
-import { RANKING_MIN_N, type Share } from './formula';
-import { loadTotals, sumTotals } from './period-sum';
-import { caseStats, figuresOf } from './report';
-import { expandUnits } from './units';
+import { hcm, parsePeriod } from '../../../lib/time';
+import { Case } from '../../../models/case';
+import { Flag } from '../../../models/flag';
+import { Unit } from '../../../models/unit';
+import { RANKING_MIN_N, type Share } from '../../../indices/formula';
+import { loadTotals, sumTotals } from '../../../indices/period-sum';
+import { caseStats, figuresOf } from '../../../indices/report';
+import { expandUnits } from '../../../indices/units';
 
 /**
  * The figures of a unit's daily digest (and of `/baocao`), taken from the same rollups and
- * formulas as the reports (period-sum.ts, report.ts): one day, the unit with its subtree and
+ * formulas as the reports (indices/period-sum.ts, indices/report.ts): one day, the unit with its subtree and
  * merged predecessors. Counts and dossier codes only, never personal data.
  */
 export interface DigestFigures {
@@ -24,7 +24,7 @@ export interface DigestFigures {
   flaggedResponses: number;
   overall: Share;
   elements: Record<string, Share>;
-  /** Elements under this n read "chưa đủ dữ liệu" (the ranking's minimum, formula.ts). */
+  /** Elements under this n read "chưa đủ dữ liệu" (the ranking's minimum, indices/formula.ts). */
   minN: number;
   /** Cases opened that day. */
   newCases: number;

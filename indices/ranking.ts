@@ -1,4 +1,4 @@
-import { parsePeriod } from '../../lib/time';
+import { parsePeriod } from '../lib/time';
 import { rankUnits, RANKING_MIN_N, type RankRow } from './formula';
 import { loadTotals, sumTotals } from './period-sum';
 import { figuresOf } from './report';

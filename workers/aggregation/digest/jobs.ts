@@ -1,14 +1,14 @@
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { createTelegramClient } from '../../bot/channels/telegram/api-client';
-import { isDeadRecipient } from '../../bot/channels/telegram/errors';
-import { hcmDay } from '../../lib/time';
-import { Unit } from '../../models/unit';
-import type { JobContext } from '../registry';
-import { defineJob } from '../registry';
-import { buildDigest, yesterdayOf } from './digest';
-import { flagBursts } from './integrity';
-import { renderDigest } from './digest-text';
+import { createTelegramClient } from '../../../bot/channels/telegram/api-client';
+import { isDeadRecipient } from '../../../bot/channels/telegram/errors';
+import { hcmDay } from '../../../lib/time';
+import { Unit } from '../../../models/unit';
+import type { JobContext } from '../../registry';
+import { defineJob } from '../../registry';
+import { buildDigest, yesterdayOf } from './figures';
+import { flagBursts } from '../integrity/bursts';
+import { renderDigest } from './text';
 
 /** Sends a unit's digest to its group; false when nothing can send (no bot configured). */
 export type DigestSender = (chatId: string, text: string) => Promise<boolean>;
@@ -40,7 +40,7 @@ export const digestSentKey = (prefix: string, unitCode: string, day: string) => 
 const CLAIM_TTL_S = 8 * 24 * 3600;
 
 /**
- * The daily run (a BullMQ job scheduler, digest-schedule.ts), for the day before the scheduled
+ * The daily run (a BullMQ job scheduler, schedule.ts), for the day before the scheduled
  * time (or `day` when given by hand): first the identical-answer burst check of every unit for
  * that day (the day is complete, so the check sees every burst; the digests then count the
  * flags), then one `digest.send` per unit that has a Telegram group.

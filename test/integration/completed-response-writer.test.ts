@@ -1,11 +1,11 @@
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
-import { storeCompletion } from '../../workers/jobs/answer-store';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { meta, reasons, scale, suggestion } from '../support/ingest';
 import { connectTestDb, dropTestDb } from '../support/services';
 
 beforeAll(async () => {
-  await connectTestDb('answer-store');
+  await connectTestDb('completed-response-writer');
   await Promise.all([Answer.syncIndexes(), Response.syncIndexes()]);
 });
 afterAll(dropTestDb);

@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import { appendAudit } from '../../lib/audit/writer';
-import { Flag } from '../../models/flag';
-import { Response } from '../../models/response';
-import { loadBucketAnswers } from './recompute';
-import { scheduleRollup, type ScheduleDeps } from './schedule';
+import { appendAudit } from '../../../lib/audit/writer';
+import { Flag } from '../../../models/flag';
+import { Response } from '../../../models/response';
+import { loadBucketAnswers } from '../rollups/recompute';
+import { scheduleRollup, type ScheduleDeps } from '../rollups/schedule';
 
 /**
  * Integrity checks: bursts of identical answer sets in one unit within a short window (a counter
  * staff member filling forms), here; one contact or device answering for many applicants
- * (integrity-contact.ts) and answers from the counter's own network (integrity-counter.ts) run
+ * (shared-contact.ts) and answers from the counter's own network (counter-network.ts) run
  * after each completion (after-complete.ts). Flags never change a figure; an admin excludes.
  */
 export interface BurstRule {

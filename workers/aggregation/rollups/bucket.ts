@@ -1,4 +1,4 @@
-import { addCounts, emptyCounts, scoreAnswer, type Counts } from './formula';
+import { addCounts, emptyCounts, scoreAnswer, type Counts } from '../../../indices/formula';
 
 /**
  * Pure: the counts of one unit-day bucket from its raw completed responses and their answers.

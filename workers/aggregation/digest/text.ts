@@ -1,6 +1,6 @@
-import { formatDateTime } from '../../lib/time';
-import { ELEMENT_NAMES_VI, ELEMENTS, INDEX_LABEL_VI, NOT_ENOUGH_DATA, type Share } from './formula';
-import type { DigestFigures } from './digest';
+import { formatDateTime } from '../../../lib/time';
+import { ELEMENT_NAMES_VI, ELEMENTS, INDEX_LABEL_VI, NOT_ENOUGH_DATA, type Share } from '../../../indices/formula';
+import type { DigestFigures } from './figures';
 
 const pct = (x: number) => `${(x * 100).toFixed(1).replace('.', ',')}%`;
 

@@ -1,6 +1,6 @@
 import type { ConversationBackground } from '../bot/conversation/ports';
-import { appendContactChange } from '../workers/jobs/contact-changes';
-import type { JobProducer } from '../workers/producer';
+import { appendContactChange } from './jobs/contact-changes';
+import type { JobProducer } from './producer';
 
 export interface ConversationBackgroundOptions {
   /** Coalescing window of a survey's progress copies (SESSION_SYNC_LATER_MS). */

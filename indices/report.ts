@@ -1,8 +1,8 @@
-import { parsePeriod, type Period } from '../../lib/time';
-import { Case } from '../../models/case';
-import { Dossier } from '../../models/dossier';
-import { Response } from '../../models/response';
-import { Unit } from '../../models/unit';
+import { parsePeriod, type Period } from '../lib/time';
+import { Case } from '../models/case';
+import { Dossier } from '../models/dossier';
+import { Response } from '../models/response';
+import { Unit } from '../models/unit';
 import {
   elementShares,
   FORMULA_VERSION,

@@ -1,10 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
-import { hcmDay } from '../../lib/time';
-import { Dossier } from '../../models/dossier';
-import { Session } from '../../models/session';
-import type { ResponseCompletePayload } from '../jobs/response-complete';
-import type { JobContext } from '../registry';
-import { upsertFlags, type FlagTarget } from './integrity-flags';
+import { hcmDay } from '../../../lib/time';
+import { Dossier } from '../../../models/dossier';
+import { Session } from '../../../models/session';
+import type { ResponseCompletePayload } from '../../jobs/response-complete';
+import type { JobContext } from '../../registry';
+import { upsertFlags, type FlagTarget } from './flags';
 
 /**
  * Integrity rule "shared contact": one contact (a Telegram chat, a Zalo user, a web-chat device:

@@ -33,7 +33,7 @@ export async function insertIgnoringDuplicates(model: Model<never>, docs: object
 
 /*
  * Answers written here have no unit and day yet (models/answer.ts defaults them to null): the
- * `response.complete` job stamps them (answer-store.ts). An answer recorded here after its
+ * `response.complete` job stamps them (completed-response-writer.ts). An answer recorded here after its
  * response completed, for a question the completion did not carry, stays unstamped and is not
  * counted: the completion's answers are the survey's final ones.
  */
@@ -93,5 +93,5 @@ async function flush(items: AnswerItem[]): Promise<void> {
   for (const id of started.keys()) startedSeen.add(id);
 }
 
-/** The process's answer batcher: concurrent `answer.record` jobs share one insert. */
+/** The process's answer batcher: concurrent `answers.record` jobs share one insert. */
 export const answerBatcher = new Batcher<AnswerItem>(flush, { maxItems: 1000, maxWaitMs: 10 });

@@ -1,5 +1,5 @@
-import { localize, SCALE5_LABELS } from '../../bot/engine/render';
-import type { Flow, Lang, QuestionNode } from '../../bot/flow/schema';
+import { localize, SCALE5_LABELS } from '../bot/engine/render';
+import type { Flow, Lang, QuestionNode } from '../bot/flow/schema';
 
 /**
  * How a recorded answer reads for an official, in the words of the flow version it was given in

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
-import { isDuplicateKey, onlyDuplicateKeys } from '../../lib/mongo';
-import { Answer } from '../../models/answer';
-import { Response } from '../../models/response';
-import { Rollup } from '../../models/rollup';
+import { key } from '../../../lib/redis';
+import { isDuplicateKey, onlyDuplicateKeys } from '../../../lib/mongo';
+import { Answer } from '../../../models/answer';
+import { Response } from '../../../models/response';
+import { Rollup } from '../../../models/rollup';
 import { buildBucket, type Bucket, type BucketAnswer, type BucketResponse } from './bucket';
-import { FORMULA_VERSION } from './formula';
+import { FORMULA_VERSION } from '../../../indices/formula';
 import { monthOf } from './month';
 
 /**
@@ -72,7 +72,7 @@ export async function loadAnswers(responseIds: string[]): Promise<BucketAnswer[]
 
 /**
  * The answers counted in one unit-day: stamped with the response's unit and day when it
- * completed (workers/jobs/answer-store.ts), read by equality on the `{unitCode, day}` index.
+ * completed (workers/jobs/completed-response-writer.ts), read by equality on the `{unitCode, day}` index.
  */
 export async function loadBucketAnswers(unitCode: string, day: string): Promise<BucketAnswer[]> {
   return Answer.find({ unitCode, day, element: { $ne: null } }, ANSWER_FIELDS).lean<BucketAnswer[]>();

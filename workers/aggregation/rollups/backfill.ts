@@ -1,6 +1,6 @@
 import type { AnyBulkWriteOperation } from 'mongoose';
-import { Answer } from '../../models/answer';
-import { Response } from '../../models/response';
+import { Answer } from '../../../models/answer';
+import { Response } from '../../../models/response';
 
 export interface BackfillResult {
   responses: number;

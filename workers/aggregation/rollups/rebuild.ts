@@ -1,6 +1,6 @@
-import { Answer } from '../../models/answer';
-import { Response } from '../../models/response';
-import { Rollup } from '../../models/rollup';
+import { Answer } from '../../../models/answer';
+import { Response } from '../../../models/response';
+import { Rollup } from '../../../models/rollup';
 import { buildBucket, type BucketAnswer } from './bucket';
 import { monthOf, recomputeMonth } from './month';
 import { loadResponses, nextVersions, toBucketResponse, writeBuckets, type BucketWrite, type RollupDeps } from './recompute';

@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
-import type { Flow } from '../../bot/flow/schema';
-import { hcm } from '../../lib/time';
+import type { Flow } from '../bot/flow/schema';
+import { hcm } from '../lib/time';
 import { answerLabel, questionsOf, reasonLabels } from './answer-labels';
 import { ELEMENT_NAMES_VI, NOT_ENOUGH_DATA } from './formula';
 import type { CaseRow } from './case-list';
@@ -38,7 +38,7 @@ function header(ws: ExcelJS.Worksheet, values: string[]): void {
   });
 }
 
-/** Channel breakdown keys (bucket.ts channelKey) as an official reads them. */
+/** Channel breakdown keys (workers/aggregation/rollups/bucket.ts channelKey) as an official reads them. */
 const CHANNEL_VI: Record<string, string> = {
   in_person: 'Trực tiếp',
   online: 'Trực tuyến',

@@ -1,9 +1,8 @@
 import type { AnswerSink } from '../bot/conversation/ports';
-import { answerItemSchema } from '../workers/jobs/answer-record';
-import { ANSWERS_PER_JOB } from '../workers/jobs/answers-record';
-import { Batcher } from '../workers/jobs/batcher';
-import type { JobProducer } from '../workers/producer';
-import { InvalidPayloadError } from '../workers/producer';
+import { answerItemSchema, ANSWERS_PER_JOB } from './jobs/answers-record';
+import { Batcher } from './jobs/batcher';
+import type { JobProducer } from './producer';
+import { InvalidPayloadError } from './producer';
 
 type AnswerPayload = Parameters<AnswerSink['answer']>[0];
 

@@ -1,5 +1,5 @@
-import { Flag, type FlagReason } from '../../models/flag';
-import { Response } from '../../models/response';
+import { Flag, type FlagReason } from '../../../models/flag';
+import { Response } from '../../../models/response';
 
 /** One response to flag, with the unit-day it counts in. */
 export interface FlagTarget {

@@ -1,6 +1,6 @@
-import { FlowRepository } from '../../bot/flow/repository';
-import type { Flow } from '../../bot/flow/schema';
-import { Response } from '../../models/response';
+import { FlowRepository } from '../bot/flow/repository';
+import type { Flow } from '../bot/flow/schema';
+import { Response } from '../models/response';
 import { listCases, type CaseRow } from './case-list';
 import { reportCsv } from './export-csv';
 import { buildWorkbook } from './export-xlsx';

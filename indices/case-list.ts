@@ -1,5 +1,5 @@
-import { parsePeriod } from '../../lib/time';
-import { Case } from '../../models/case';
+import { parsePeriod } from '../lib/time';
+import { Case } from '../models/case';
 import { scopedUnits } from './units';
 
 export interface CaseRow {

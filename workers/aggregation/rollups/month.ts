@@ -1,8 +1,8 @@
-import { key } from '../../lib/redis';
-import { isDuplicateKey } from '../../lib/mongo';
-import { RollupMonth, rollupMonthId } from '../../models/rollup-month';
-import { FORMULA_VERSION } from './formula';
-import { loadMonthDays, sumTotals, type PeriodTotals } from './period-sum';
+import { key } from '../../../lib/redis';
+import { isDuplicateKey } from '../../../lib/mongo';
+import { RollupMonth, rollupMonthId } from '../../../models/rollup-month';
+import { FORMULA_VERSION } from '../../../indices/formula';
+import { loadMonthDays, sumTotals, type PeriodTotals } from '../../../indices/period-sum';
 import type { RollupDeps } from './recompute';
 import { cellsOf } from './bucket';
 import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
