@@ -1,7 +1,11 @@
 import type { ApiRoute } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
+import { broadcastControlRoutes } from './broadcast-control';
+import { broadcastRoutes } from './broadcasts';
+import { caseRoutes } from './cases';
 import { dossierRoutes } from './dossiers';
+import { flagRoutes } from './flags';
 import { indexRoutes } from './indices';
 import { reportRoutes } from './reports';
 import { responseRoutes } from './responses';
@@ -35,4 +39,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...responseRoutes,
   ...indexRoutes,
   ...reportRoutes,
+  ...caseRoutes,
+  ...broadcastRoutes,
+  ...broadcastControlRoutes,
+  ...flagRoutes,
 ];
