@@ -3,7 +3,7 @@ import { parseCommand } from '../../conversation/commands';
 import type { InboundEvent } from '../channel';
 
 /**
- * Zalo webhook events (zalo.md §3) → what the channel does with them. Button taps arrive as a
+ * Zalo webhook events (docs/platform-limits.md) → what the channel does with them. Button taps arrive as a
  * plain `user_send_text` whose text is the button's payload (once an object came back as
  * `{"content":"…"}`), so payloads are decoded defensively; anything else typed is text for the
  * engine, which reads numbers and labels itself.
