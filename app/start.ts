@@ -3,6 +3,7 @@ import { env as loadEnv, type Env } from '../config/env';
 import { logger } from '../lib/logger';
 import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
+import { privacyRequests } from '../lib/privacy/requests';
 import { createShutdown } from '../lib/shutdown';
 import * as models from '../models';
 import { ConversationService } from '../bot/conversation/service';
@@ -93,6 +94,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
     resolveToken: resolveSurveyToken,
     hooks: outreach.hooks(),
+    privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
     log,
   });
 
