@@ -5,7 +5,7 @@ import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
 import { privacyRequests } from '../lib/privacy/requests';
 import { createShutdown } from '../lib/shutdown';
-import * as models from '../models';
+import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
 import { ConversationService } from '../bot/conversation/service';
 import { HotStore } from '../bot/conversation/hot-store';
 import { FlowRepository } from '../bot/flow/repository';
@@ -72,8 +72,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   await connectMongo(env.MONGODB_URI);
   shutdown.add('mongodb', disconnectMongo, 100);
-  // Unique indexes make ingest idempotent: build them before anything writes.
-  await Promise.all(Object.values(models).map((m) => m.syncIndexes()));
+  // Unique indexes make ingest idempotent: present before anything writes (lib/db/indexes.ts).
+  if (buildsIndexesAtStart(env)) await buildIndexes();
+  else await requireIndexes();
 
   const redis = createProducerConnection(env.REDIS_URL);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
