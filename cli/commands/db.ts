@@ -22,8 +22,10 @@ export function registerDbCommands(program: Command): void {
       for (const b of built) {
         created += b.created.length;
         for (const name of b.created) console.log(`+ ${b.collection} ${name}`);
-        for (const name of b.dropped)
-          console.log(`- ${b.collection} ${name} (không còn khai báo / no longer declared)`);
+        for (const name of b.undeclared)
+          console.log(
+            `? ${b.collection} ${name} (không khai báo trong mã, giữ nguyên / not declared by the code, kept)`,
+          );
       }
       console.log(
         `Đã tạo ${created} chỉ mục trên ${built.length} bộ sưu tập / created ${created} index(es) on ${built.length} collections`,
