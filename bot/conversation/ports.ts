@@ -19,7 +19,7 @@ export interface ResponseMeta {
 /**
  * Where answers go. The bot never writes answers to MongoDB itself: the production sink adds
  * `answers.record` jobs (concurrent answers batched) and `response.complete` jobs with stable
- * jobIds (see app/answer-sink.ts).
+ * jobIds (see workers/answer-sink.ts).
  */
 export interface AnswerSink {
   answer(p: {
@@ -82,7 +82,7 @@ export interface ContactChanges {
 
 /**
  * Writes a conversation makes to MongoDB off the turn's path (jobs in production,
- * app/conversation-background.ts): the durable copy of a session, contact changes.
+ * workers/conversation-background.ts): the durable copy of a session, contact changes.
  */
 export interface ConversationBackground {
   /**

@@ -2,7 +2,7 @@ import { defaultFlowV1 } from './default-flow-v1';
 import { flowSchema, type Flow, type FlowInput } from './schema';
 
 /**
- * The default survey (`default@2`): the method of sipas.md section 6, unchanged (consent, one
+ * The default survey (`default@2`): the method's survey (docs/sipas-method.md), unchanged (consent, one
  * five-level question per element with a "why?" multi-select after a 1 or 2, the overall
  * question, an optional suggestion, a thank-you; the same node ids, element codes and option
  * values as `default@1`), in wording that reads naturally with its answers: each element is

@@ -26,7 +26,7 @@ const contactSetSchema = z
  * current release adds); a job without it (added by an older release) applies its own change.
  * Idempotent: plain $set, created by (channel, user id) with the id the conversation already uses.
  * A contact the conversation just created is inserted (one insert: FerretDB pays a collection scan
- * for an upsert's match, ~4× the time of an insert measured on 5,000 contacts); if it exists after
+ * for an upsert's match, which costs several inserts); if it exists after
  * all (a retry, a race with another creator), the same values are $set on it instead.
  */
 export const contactUpdate = defineJob({
