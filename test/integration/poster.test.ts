@@ -118,7 +118,7 @@ test('`hailong poster` writes an A4 PDF whose QR codes decode to the unit’s ow
   expect(run.stdout).toContain('3 mã QR');
   // No responses yet: the index is not published.
   await checkPoster(out, 'a4', 'chưa đủ số phiếu');
-}, 180_000);
+}, 300_000);
 
 test('the A6 card with a published index renders and its QR codes decode', async () => {
   const out = path.join(dir, 'poster-a6.pdf');
@@ -143,7 +143,7 @@ test('the A6 card with a published index renders and its QR codes decode', async
   });
   writeFileSync(out, pdf);
   await checkPoster(out, 'a6', 'Chỉ số hài lòng tháng 10/2026: 84,5% (1.234 phiếu).');
-}, 120_000);
+}, 300_000);
 
 test('an unknown unit is refused in one line, and no file is written', async () => {
   const out = path.join(dir, 'none.pdf');
@@ -157,4 +157,4 @@ test('an unknown unit is refused in one line, and no file is written', async () 
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toMatch(/không có đơn vị KHONG-CO/);
   expect(readdirSync(dir)).not.toContain('none.pdf');
-}, 120_000);
+}, 300_000);
