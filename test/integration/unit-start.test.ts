@@ -27,11 +27,14 @@ let base = '';
 let producer: JobProducer;
 let service: ConversationService;
 
-async function sessions(): Promise<
-  Array<{ dossierCode: string | null; meta: { unitCode: string | null; dossierCode: string | null } }>
-> {
+interface LiveSession {
+  dossierCode: string | null;
+  meta: { unitCode: string | null; dossierCode: string | null };
+}
+
+async function sessions(): Promise<LiveSession[]> {
   const keys = await redis.keys(`${prefix}:conv:sess:*`);
-  return Promise.all(keys.map(async (k) => JSON.parse((await redis.hget(k, 'json'))!)));
+  return Promise.all(keys.map(async (k) => JSON.parse((await redis.hget(k, 'json'))!) as LiveSession));
 }
 
 function button(html: string, label: string): string {
