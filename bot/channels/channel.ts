@@ -24,8 +24,9 @@ export interface InboundEvent {
   /**
    * The turn applies only to an active session of this dossier; otherwise nothing changes and
    * the reply says `refused` (the web chat: a page bound to one survey must not answer another).
+   * null: an active session without a dossier (a unit's own survey, /s/u/<unit>).
    */
-  dossierCode?: string;
+  dossierCode?: string | null;
 }
 
 /**

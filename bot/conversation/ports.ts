@@ -48,7 +48,10 @@ export interface TokenDossier {
   survey?: { responseId?: string | null; expiresAt?: Date | null } | null;
 }
 export type TokenResolution =
-  { ok: true; dossier: TokenDossier } | { ok: false; reason: 'unknown' | 'expired' | 'used' };
+  | { ok: true; dossier: TokenDossier }
+  /** A unit's own survey (a poster's `u_<unit>`): answers count for the unit, with no dossier. */
+  | { ok: true; dossier: null; unitCode: string }
+  | { ok: false; reason: 'unknown' | 'expired' | 'used' };
 export type TokenResolver = (token: string, now: Date) => Promise<TokenResolution>;
 
 /** A citizen's own privacy requests from a chat (lib/privacy/requests.ts). */

@@ -259,6 +259,7 @@ export class ConversationService {
   ): Promise<TurnReply> {
     const lang = contact.lang;
     let dossier: TokenDossier | null = null;
+    let unitCode: string | null = null;
     if (token) {
       const resolved = await this.deps.resolveToken(token, now);
       if (!resolved.ok) {
@@ -271,6 +272,7 @@ export class ConversationService {
         return { messages: [{ kind: 'text', text: t(key, lang) }], lang };
       }
       dossier = resolved.dossier;
+      if (!resolved.dossier) unitCode = resolved.unitCode;
     }
     // Starting on purpose is an explicit wish to take part (again), and proves the bot is no
     // longer blocked (a chat found blocked by a broadcast or an invitation is reachable again).
@@ -322,7 +324,7 @@ export class ConversationService {
     const result = startSession(flow, { lang, vars, reachable: reachesBack(ev.channel) });
     const meta: ResponseMeta = {
       dossierCode: dossier?.code ?? null,
-      unitCode: dossier?.unitCode ?? null,
+      unitCode: dossier?.unitCode ?? unitCode,
       procedureCode: dossier?.procedureCode ?? null,
       officerId: dossier?.officerId ?? null,
       dossierChannel: dossier?.channel ?? null,

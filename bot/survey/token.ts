@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Dossier } from '../../models/dossier';
 import type { TokenDossier, TokenResolution } from '../conversation/ports';
+import { Unit } from '../../models/unit';
 import { markStage } from './funnel';
+import { UNIT_START_PREFIX } from './links';
 
 /**
  * Survey tokens: 24 random bytes as base64url (32 characters), so they fit Telegram's /start
@@ -85,11 +87,30 @@ export async function verifySurveyToken(token: string, now: Date): Promise<Verif
 }
 
 /**
+ * A unit's own survey, started from a poster or the unit's website (`u_<unit code>`, see
+ * bot/survey/links.ts): the unit must exist today.
+ */
+export async function verifyUnitStart(
+  token: string,
+  now: Date,
+): Promise<{ ok: true; unitCode: string } | { ok: false; reason: 'unknown' }> {
+  if (!token.startsWith(UNIT_START_PREFIX)) return { ok: false, reason: 'unknown' };
+  const code = token.slice(UNIT_START_PREFIX.length);
+  const unit = code ? await Unit.findOne({ code }, { code: 1, validFrom: 1, validTo: 1 }).lean() : null;
+  if (!unit || (unit.validFrom && unit.validFrom > now) || (unit.validTo && unit.validTo < now))
+    return { ok: false, reason: 'unknown' };
+  return { ok: true, unitCode: unit.code };
+}
+
+/**
  * The resolver the conversation service calls on `start <token>` (bot/conversation/ports.ts).
- * A valid token counts the dossier as "opened".
+ * A valid token counts the dossier as "opened". A dossier's token is tried first, so a random
+ * token that happens to begin with `u_` still names its dossier.
  */
 export async function resolveSurveyToken(token: string, now: Date): Promise<TokenResolution> {
   const v = await verifySurveyToken(token, now);
   if (v.ok) await markStage(v.dossier.code, 'opened', now);
-  return v;
+  if (v.ok || v.reason !== 'unknown') return v;
+  const unit = await verifyUnitStart(token, now);
+  return unit.ok ? { ok: true, dossier: null, unitCode: unit.unitCode } : v;
 }

@@ -19,6 +19,8 @@ export const PERMISSIONS = [
   /** Free-text answers: a permission of its own, and every read is audited. */
   'freeText:read',
   'indices:read',
+  /** "Bạn nói, chúng tôi làm" notes on a unit's public results page. */
+  'actionNotes:write',
   'reports:export',
   'cases:read',
   'cases:write',
@@ -55,7 +57,7 @@ const ALL_BUT_ADMIN = PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p));
  * The issue-18 roles. admin: everything. district: everything in its subtree but users, keys
  * and the audit log; it edits and publishes flow drafts of its subtree (a published version
  * is live only where someone assigns it). unit (a commune's or agency's manager): its
- * subtree's cases, broadcast approval, the live flow version and previews, figures and exports;
+ * subtree's cases, broadcast approval, the live flow version and previews, figures and exports, the notes of its public results page;
  * not flow editing, not exclusions (a unit does not remove ratings of itself). broadcaster:
  * broadcasts to its units. viewer: figures and reports, never free text. key (the one-stop
  * system): posts dossier events and reads figures, responses, cases and flags of its units, as
@@ -78,6 +80,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<CallerRole, ReadonlySet<Permissio
     'broadcasts:read',
     'broadcasts:approve',
     'flags:read',
+    'actionNotes:write',
   ]),
   broadcaster: new Set<Permission>(['units:read', 'procedures:read', 'broadcasts:read', 'broadcasts:write']),
   viewer: new Set<Permission>(READ_FIGURES),

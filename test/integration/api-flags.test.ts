@@ -56,7 +56,7 @@ test('exclude with a reason: audited, the day counted again, listed as excluded;
   const jobs = await producersOf(t.app.ctx).jobs.getQueue('aggregate').getJobs(['delayed', 'waiting']);
   expect(jobs.some((j) => j.name === 'rollup.recompute' && j.data.unitCode === '19870')).toBe(true);
   const listed = await unit.get(F, { unit: '19870', ...RANGE });
-  expect(listed.body.flags.find((f: { responseId: string }) => f.responseId === id).excluded).toBe(true);
+  expect((listed.body.flags as { responseId: string; excluded: boolean }[]).find((f) => f.responseId === id)!.excluded).toBe(true);
   const again = await district.post(`${F}/${id}/exclude`, { reason: 'Lần nữa cho chắc' });
   expect(again.status).toBe(409);
   conforms('POST', '/:responseId/exclude', again);

@@ -10,6 +10,7 @@ import { createApiKey } from '../../lib/api-auth';
 import { appendAudit } from '../../lib/audit/writer';
 import { can, type CallerRole } from '../../lib/auth/roles';
 import { hcmYear } from '../../lib/time';
+import { ActionNote } from '../../models/action-note';
 import { Procedure } from '../../models/procedure';
 import type { UserRole } from '../../models/user';
 import { ApiClient, createUser, GOOD_PASSWORD, seedUnits, type ApiResponse } from '../support/api';
@@ -101,6 +102,23 @@ const SAMPLES: Record<string, Sample> = {
   },
   'units.list': { request: () => ({ method: 'GET', path: '/units' }), marker: (u) => `"code":"${u}"` },
   'units.get': { request: (u) => ({ method: 'GET', path: `/units/${u}` }) },
+  'actionNotes.list': {
+    request: () => ({ method: 'GET', path: '/action-notes' }),
+    marker: (u) => `"unitCode":"${u}"`,
+  },
+  'actionNotes.create': {
+    request: (u) => ({
+      method: 'POST',
+      path: '/action-notes',
+      body: { unitCode: u, element: 'TIEP_CAN', date: '2026-10-01', text: `Thêm ghế chờ ${next()}` },
+    }),
+  },
+  'actionNotes.delete': {
+    request: async (u) => ({
+      method: 'DELETE',
+      path: `/action-notes/${(await ActionNote.create({ unitCode: u, element: 'TTHC', date: '2026-10-02', text: `Niêm yết phí ${next()}`, createdBy: 'test' }))._id.toHexString()}`,
+    }),
+  },
   'procedures.list': { request: () => ({ method: 'GET', path: '/procedures' }) },
   'users.list': { request: () => ({ method: 'GET', path: '/users' }), marker: (u) => `"target.${slug(u)}"` },
   'users.create': {
@@ -419,6 +437,13 @@ beforeAll(async () => {
   for (const u of FIXTURE_UNITS) {
     await createUser(t, `target.${slug(u)}`, 'viewer', [u]);
     await createApiKey({ name: `Key ${u}`, unitCodes: [u] });
+    await ActionNote.create({
+      unitCode: u,
+      element: 'KET_QUA',
+      date: '2026-09-01',
+      text: `Trả kết quả đúng hẹn ${u}`,
+      createdBy: 'test',
+    });
     await appendAudit({
       actor: 'test',
       action: 'test.fixture',

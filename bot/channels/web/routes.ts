@@ -10,7 +10,8 @@ import { decodeAction } from '../../engine/callback-data';
 import { t, type TextKey } from '../../engine/messages';
 import type { Lang } from '../../flow/schema';
 import type { InboundEvent, TurnReply } from '../channel';
-import { TOKEN_RE, verifySurveyToken } from '../../survey/token';
+import { UNIT_START_PREFIX } from '../../survey/links';
+import { TOKEN_RE, verifySurveyToken, verifyUnitStart } from '../../survey/token';
 import {
   isCounterAddress,
   markCounterAnswer,
@@ -125,13 +126,105 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
   async function send(
     reply: FastifyReply,
     req: FastifyRequest,
-    token: string,
+    action: string,
     html: string,
     lang: Lang,
   ): Promise<void> {
     void reply.headers(HEADERS).type('text/html; charset=utf-8');
     if (req.headers['x-hl-fragment'] === '1') await reply.send(html);
-    else await reply.send(renderPage({ action: `/s/${token}`, lang, turn: html }));
+    else await reply.send(renderPage({ action, lang, turn: html }));
+  }
+
+  /** Opens (or resumes) the survey `start` names on this device and renders its first turn. */
+  async function open(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    action: string,
+    start: string,
+  ): Promise<void> {
+    const userId = device(req, reply);
+    const turn = await deps.service.handle({
+      channel: 'web',
+      userId,
+      updateId: nextUpdateId(),
+      input: { kind: 'start', token: start },
+    });
+    await send(reply, req, action, renderTurn(action, turn, null), turn.lang);
+  }
+
+  /**
+   * Applies one posted answer to the survey of `target`: a dossier's, or a unit's own (dossierCode
+   * null). The device's active survey must be that one; answers never go to another survey.
+   */
+  async function answer(
+    req: FastifyRequest<{ Body: Record<string, string> | undefined }>,
+    reply: FastifyReply,
+    target: { action: string; dossierCode: string | null; unitCode: string },
+  ): Promise<void> {
+    const { action } = target;
+    const body = req.body && typeof req.body === 'object' ? req.body : {};
+    let input: InboundEvent['input'] | null = null;
+    let typed: string | null = null;
+    if (typeof body.cmd === 'string') {
+      const named = commandByName(body.cmd);
+      if (named?.kind === 'command') input = named;
+    } else if (typeof body.a === 'string') {
+      const a = decodeAction(body.a);
+      if (a) input = { kind: 'action', action: a };
+    } else if (typeof body.text === 'string' && body.text.trim() !== '') {
+      typed = body.text.slice(0, 1000);
+      // A typed "/start" or "bắt đầu" on the survey's own page is a reload: it resumes.
+      const command = parseCommand(typed);
+      input = command
+        ? command.kind === 'command' || command.kind === 'privacy'
+          ? command
+          : null
+        : { kind: 'text', text: typed };
+    }
+    if (!input) {
+      await reply.redirect(action, 303);
+      return;
+    }
+    const id = cookieId(req);
+    const userId = id ? userOf(id) : null;
+    const lang: Lang = 'vi';
+    // /dulieu and /xoa are about the device, whatever survey it is on now.
+    if (userId && input.kind === 'privacy') {
+      const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input });
+      await send(reply, req, action, renderTurn(action, turn, null, typed), turn.lang);
+      return;
+    }
+    if (!userId || (await deps.service.activeDossier('web', userId)) !== target.dossierCode) {
+      deps.log.info(
+        { channel: 'web', dossier: target.dossierCode, unit: target.unitCode },
+        "web answer refused: not the device's active survey",
+      );
+      return notice(reply, req, renderNotice(action, lang, REFUSAL[lang]), lang, 409);
+    }
+    // Before the turn, so the completion job (enqueued by the turn) always sees the mark.
+    if (target.dossierCode && deps.marks && isCounterAddress(counterNets, req.ip, target.unitCode)) {
+      await markCounterAnswer(deps.marks.redis, deps.marks.prefix, target.dossierCode, markTtlS);
+      deps.log.info({ channel: 'web', dossier: target.dossierCode }, 'web answer from a counter network');
+    }
+    const pressed: QuestionContext | null =
+      typeof body.qt === 'string'
+        ? {
+            text: body.qt.slice(0, 1000),
+            ...(typeof body.qp === 'string' ? { progress: body.qp.slice(0, 40) } : {}),
+          }
+        : null;
+    // The turn checks the binding again, atomically with applying it.
+    const turn = await deps.service.handle({
+      channel: 'web',
+      userId,
+      updateId: nextUpdateId(),
+      input,
+      dossierCode: target.dossierCode,
+    });
+    if (turn.refused)
+      return notice(reply, req, renderNotice(action, turn.lang, REFUSAL[turn.lang]), turn.lang, 409);
+    deps.log.debug({ channel: 'web', kind: input.kind }, 'web turn');
+    await send(reply, req, action, renderTurn(action, turn, pressed, typed), turn.lang);
   }
 
   /** A page that applies nothing: the notice, and no survey tools (there is no survey to act on). */
@@ -173,88 +266,42 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
       // Resolved before anything is created: a made-up token costs a read, never a contact.
       const v = await verify(token);
       if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
-      const userId = device(req, reply);
-      const turn = await deps.service.handle({
-        channel: 'web',
-        userId,
-        updateId: nextUpdateId(),
-        input: { kind: 'start', token },
-      });
-      await send(reply, req, token, renderTurn(`/s/${token}`, turn, null), turn.lang);
+      await open(req, reply, `/s/${token}`, token);
     });
 
     app.post<{ Params: { token: string }; Body: Record<string, string> | undefined }>(
       '/s/:token',
       async (req, reply) => {
         const { token } = req.params;
-        const action = `/s/${token}`;
-        const body = req.body && typeof req.body === 'object' ? req.body : {};
         const v = await verify(token);
         // Late answers get a polite "expired", not a silent failure; nothing is applied.
         if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
-        let input: InboundEvent['input'] | null = null;
-        let typed: string | null = null;
-        if (typeof body.cmd === 'string') {
-          const named = commandByName(body.cmd);
-          if (named?.kind === 'command') input = named;
-        } else if (typeof body.a === 'string') {
-          const a = decodeAction(body.a);
-          if (a) input = { kind: 'action', action: a };
-        } else if (typeof body.text === 'string' && body.text.trim() !== '') {
-          typed = body.text.slice(0, 1000);
-          // A typed "/start" or "bắt đầu" on the survey's own page is a reload: it resumes.
-          const command = parseCommand(typed);
-          input = command
-            ? command.kind === 'command' || command.kind === 'privacy'
-              ? command
-              : null
-            : { kind: 'text', text: typed };
-        }
-        if (!input) {
-          await reply.redirect(action, 303);
-          return;
-        }
-        // The device's active survey must be the URL's: answers never go to another survey.
-        const id = cookieId(req);
-        const userId = id ? userOf(id) : null;
-        const lang: Lang = 'vi';
-        // /dulieu and /xoa are about the device, whatever survey it is on now.
-        if (userId && input.kind === 'privacy') {
-          const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input });
-          await send(reply, req, token, renderTurn(action, turn, null, typed), turn.lang);
-          return;
-        }
-        if (!userId || (await deps.service.activeDossier('web', userId)) !== v.dossier.code) {
-          deps.log.info(
-            { channel: 'web', dossier: v.dossier.code },
-            "web answer refused: not the device's active survey",
-          );
-          return notice(reply, req, renderNotice(action, lang, REFUSAL[lang]), lang, 409);
-        }
-        // Before the turn, so the completion job (enqueued by the turn) always sees the mark.
-        if (deps.marks && isCounterAddress(counterNets, req.ip, v.dossier.unitCode)) {
-          await markCounterAnswer(deps.marks.redis, deps.marks.prefix, v.dossier.code, markTtlS);
-          deps.log.info({ channel: 'web', dossier: v.dossier.code }, 'web answer from a counter network');
-        }
-        const pressed: QuestionContext | null =
-          typeof body.qt === 'string'
-            ? {
-                text: body.qt.slice(0, 1000),
-                ...(typeof body.qp === 'string' ? { progress: body.qp.slice(0, 40) } : {}),
-              }
-            : null;
-        // The turn checks the binding again, atomically with applying it.
-        const turn = await deps.service.handle({
-          channel: 'web',
-          userId,
-          updateId: nextUpdateId(),
-          input,
+        return answer(req, reply, {
+          action: `/s/${token}`,
           dossierCode: v.dossier.code,
+          unitCode: v.dossier.unitCode,
         });
-        if (turn.refused)
-          return notice(reply, req, renderNotice(action, turn.lang, REFUSAL[turn.lang]), turn.lang, 409);
-        deps.log.debug({ channel: 'web', kind: input.kind }, 'web turn');
-        await send(reply, req, token, renderTurn(action, turn, pressed, typed), turn.lang);
+      },
+    );
+
+    // A unit's own survey, without a dossier (posters, the unit's website): /s/u/<unit code>.
+    app.get<{ Params: { unit: string } }>('/s/u/:unit', async (req, reply) => {
+      const start = `${UNIT_START_PREFIX}${req.params.unit}`;
+      if (!(await verifyUnitStart(start, now())).ok)
+        return notice(reply, req, renderNotice(null, 'vi', t('unknownToken', 'vi')), 'vi', 200);
+      await open(req, reply, `/s/u/${encodeURIComponent(req.params.unit)}`, start);
+    });
+
+    app.post<{ Params: { unit: string }; Body: Record<string, string> | undefined }>(
+      '/s/u/:unit',
+      async (req, reply) => {
+        const v = await verifyUnitStart(`${UNIT_START_PREFIX}${req.params.unit}`, now());
+        if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t('unknownToken', 'vi')), 'vi', 200);
+        return answer(req, reply, {
+          action: `/s/u/${encodeURIComponent(req.params.unit)}`,
+          dossierCode: null,
+          unitCode: v.unitCode,
+        });
       },
     );
     return Promise.resolve();

@@ -1,4 +1,5 @@
 import type { ApiRoute } from '../route';
+import { actionNoteRoutes } from './action-notes';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
 import { broadcastControlRoutes } from './broadcast-control';
@@ -27,6 +28,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
   ...unitRoutes,
   ...procedureRoutes,
+  ...actionNoteRoutes,
   ...userRoutes,
   ...apiKeyRoutes,
   ...auditRoutes,
