@@ -2,7 +2,7 @@
  * Benchmark (not a test): answers persisted per second by the ingest worker (BullMQ jobs →
  * MongoDB) against the raw driver's insertMany of the same documents in batches of 1,000,
  * same run, same database. The answers are queued through the production sink
- * (app/answer-sink.ts, which batches concurrent answers into `answers.record` jobs), all at
+ * (workers/answer-sink.ts, which batches concurrent answers into `answers.record` jobs), all at
  * once: a backlog, as after a worker outage or a burst. Queueing is not timed; the worker's
  * drain is. Run: bash scripts/with-services.sh npx tsx bench/ingest.ts
  */
@@ -15,7 +15,7 @@ import { logger } from '../lib/logger';
 import { createWorkerConnection } from '../lib/redis';
 import { Answer } from '../models/answer';
 import { Response } from '../models/response';
-import { jobAnswerSink } from '../app/answer-sink';
+import { jobAnswerSink } from '../workers/answer-sink';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 

@@ -1,7 +1,7 @@
 import type { Env } from '../../config/env';
 import { normalisePhone } from '../../lib/phone';
 import { Dossier } from '../../models/dossier';
-import { decryptSecret, encryptSecret, parseSecretsKey } from '../channels/zalo/token-crypto';
+import { decryptSecret, encryptSecret, parseSecretsKey } from '../../lib/secret-box';
 
 /**
  * The applicant's plain phone number, kept only for a Zalo ZNS invitation (ZNS goes by phone).

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { Answer } from '../../models/answer';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { Session } from '../../models/session';
-import { sharedContactKey } from '../../workers/aggregation/integrity-contact';
+import { sharedContactKey } from '../../workers/aggregation/integrity/shared-contact';
 import { recordOptOut } from '../../workers/broadcast/opt-outs';
 import { contactChangesKey } from '../../workers/jobs/contact-changes';
 import { PhoneInviteClaims } from '../../workers/jobs/invitation-phone-claim';
@@ -78,7 +78,7 @@ export async function eraseSubject(
     contactIds.length === 0 ? 0 : (await Contact.deleteMany({ _id: { $in: contactIds } })).deletedCount;
 
   let liveKeys = 0;
-  const hot = new HotStore(redis, prefix);
+  const hot = new LiveStore(redis, prefix);
   const claims = new PhoneInviteClaims(redis, prefix);
   for (const c of found.contacts) {
     const own = found.sessions.map((s) => s.id);

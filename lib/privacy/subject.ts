@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { Session } from '../../models/session';
@@ -66,7 +66,7 @@ export async function findSubject(subject: Subject, deps: PrivacyDeps): Promise<
       contacts.set(String(doc._id), { id: String(doc._id), channel, userId });
       if (doc.phoneHash) phoneHashes.add(doc.phoneHash);
     }
-    const hot = await new HotStore(deps.redis, deps.prefix).getContact(channel, userId);
+    const hot = await new LiveStore(deps.redis, deps.prefix).getContact(channel, userId);
     if (hot && !contacts.has(hot.id)) contacts.set(hot.id, { id: hot.id, channel, userId });
   }
   const ids = [...contacts.keys()].map((id) => new Types.ObjectId(id));

@@ -3,7 +3,7 @@ import type { ChoiceAction } from '../../bot/engine/types';
 import { FlowRepository } from '../../bot/flow/repository';
 import { isZaloEventDone } from '../../bot/channels/zalo/inbound-queue';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { issueSurveyToken } from '../../bot/survey/token';
 import { logger } from '../../lib/logger';

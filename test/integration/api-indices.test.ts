@@ -1,6 +1,6 @@
 import { API_PREFIX } from '../../bot/http/api/register';
 import { expandUnits } from '../../lib/auth/scope';
-import { buildReport } from '../../workers/aggregation/report';
+import { buildReport } from '../../indices/report';
 import { ApiClient, seedUnits, signedIn, type ApiResponse } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
 import { respond, rollUp } from '../support/figures-fixtures';

@@ -7,7 +7,7 @@ import {
   type ZaloInboundDeps,
 } from '../../bot/channels/zalo/inbound-processor';
 import type { ZaloEventJob } from '../../bot/channels/zalo/inbound-queue';
-import { jobConversationBackground } from '../../app/conversation-background';
+import { jobConversationBackground } from '../../workers/conversation-background';
 import { logger } from '../../lib/logger';
 import { Contact } from '../../models/contact';
 import { optOutKey } from '../../workers/broadcast/opt-outs';

@@ -5,18 +5,18 @@ import { logger } from '../../lib/logger';
 import { hashPhone, normalisePhone } from '../../lib/phone';
 import { describeSubjectData, subjectData } from '../../lib/privacy/access';
 import { eraseSubject } from '../../lib/privacy/erase';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { Answer } from '../../models/answer';
 import { AuditLog } from '../../models/audit-log';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
-import { rebuildRollups } from '../../workers/aggregation/rebuild';
-import { buildReport } from '../../workers/aggregation/report';
+import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
+import { buildReport } from '../../indices/report';
 import { optOutKey } from '../../workers/broadcast/opt-outs';
 import { recipientFilter } from '../../workers/broadcast/targeting';
-import { storeCompletion } from '../../workers/jobs/answer-store';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { contactUpdate } from '../../workers/jobs/contact-update';
 import { invitationJobId, OUTREACH_QUEUE, reminderJobId } from '../../workers/jobs/invitation-queue';
 import { sendInvitation, type OutreachDeps } from '../../workers/jobs/invitation-send';
@@ -108,7 +108,7 @@ async function citizen(chat: string, phone: string, code: string, values: number
     ],
     now,
   );
-  const hot = new HotStore(redis, prefix);
+  const hot = new LiveStore(redis, prefix);
   await hot.setContact('telegram', chat, { id: String(contactId), lang: 'vi' });
   await queue.add(
     'invitation.send',
@@ -171,7 +171,7 @@ test('erasing by phone removes the contact, its sessions, free text, dossier lin
   expect(d!.invitation).not.toHaveProperty('phoneSealed');
   expect(await queue.getJob(invitationJobId('D-A'))).toBeUndefined();
   expect(await queue.getJob(reminderJobId('D-A', 1))).toBeUndefined();
-  expect(await new HotStore(redis, prefix).getContact('telegram', '5551')).toBeNull();
+  expect(await new LiveStore(redis, prefix).getContact('telegram', '5551')).toBeNull();
   // The other citizen is untouched.
   expect(await Contact.countDocuments({ _id: b.contactId })).toBe(1);
   expect(await queue.getJob(reminderJobId('D-B', 1))).toBeDefined();

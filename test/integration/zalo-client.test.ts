@@ -8,7 +8,7 @@ import { ZaloApiError, ZaloHttpError } from '../../bot/channels/zalo/errors';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloRateLimitedError } from '../../bot/channels/zalo/rate-limiter';
 import { renderForZalo } from '../../bot/channels/zalo/renderer';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { FakeZaloServer, type FakeSent } from '../fakes/zalo-server';
 import { testZaloLimiter } from '../support/zalo';

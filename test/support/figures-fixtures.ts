@@ -1,6 +1,6 @@
 import { Dossier } from '../../models/dossier';
-import { storeCompletion } from '../../workers/jobs/answer-store';
-import { rebuildRollups } from '../../workers/aggregation/rebuild';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
+import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
 import type { TestApp } from './app';
 
 const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];

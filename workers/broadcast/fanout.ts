@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
+import { quietUntil } from '../../lib/quiet-hours';
 import { Broadcast, type BroadcastChannel } from '../../models/broadcast';
 import { enqueueDeliveries, holdBroadcast, type ControlDeps } from './control';
 import { DeliveryStore } from './delivery-store';

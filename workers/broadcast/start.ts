@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import type { BroadcastChannel } from '../../models/broadcast';
 import { resumeBroadcast } from './control';
 import { DeliveryProcessor } from './delivery';

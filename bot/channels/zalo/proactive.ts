@@ -7,7 +7,7 @@ import type { Outbound } from '../../engine/types';
 import type { ZaloClient } from './client';
 import { markZaloContact } from './contacts';
 import { classifyZaloError, ZaloApiError } from './errors';
-import { quietUntil } from './quiet-hours';
+import { quietUntil } from '../../../lib/quiet-hours';
 import { renderForZalo } from './renderer';
 
 /**

@@ -8,7 +8,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../../app/context';
+import type { AppContext } from '../../../lib/app-context';
 import { buildApiDeps } from './deps';
 import { apiErrorHandler } from './errors';
 import { closeProducers } from './producers';

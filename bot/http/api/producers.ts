@@ -1,7 +1,7 @@
-import type { AppContext } from '../../../app/context';
+import type { AppContext } from '../../../lib/app-context';
 import type { ControlDeps } from '../../../workers/broadcast/control';
 import { BroadcastQueues } from '../../../workers/broadcast/queues';
-import type { ScheduleDeps } from '../../../workers/aggregation/schedule';
+import type { ScheduleDeps } from '../../../workers/aggregation/rollups/schedule';
 import { JobProducer } from '../../../workers/producer';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { buildRanking } from '../../../../workers/aggregation/ranking';
-import { buildReport } from '../../../../workers/aggregation/report';
+import { buildRanking } from '../../../../indices/ranking';
+import { buildReport } from '../../../../indices/report';
 import { invalid } from '../errors';
 import { defineRoute } from '../route';
 import { figureChannel, period, unitCode } from '../schemas';

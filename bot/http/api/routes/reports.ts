@@ -1,6 +1,6 @@
 import { create as contentDisposition } from 'content-disposition';
 import { z } from 'zod';
-import { renderReport, type ReportFormat } from '../../../../workers/aggregation/report-file';
+import { renderReport, type ReportFormat } from '../../../../indices/report-file';
 import { invalid } from '../errors';
 import { defineRoute, REPLIED, type HandlerContext } from '../route';
 import { figureChannel, period, unitCode } from '../schemas';
