@@ -1,5 +1,5 @@
 import type { ConversationBackground } from '../bot/conversation/ports';
-import { appendContactChange } from './jobs/contact-changes';
+import { writeContact } from './jobs/contact-writer';
 import type { JobProducer } from './producer';
 
 export interface ConversationBackgroundOptions {
@@ -20,7 +20,6 @@ export function jobConversationBackground(
   producer: JobProducer,
   opts: ConversationBackgroundOptions = {},
 ): ConversationBackground {
-  let seq = 0;
   const laterMs = opts.laterMs ?? 20_000;
   return {
     async syncSession(sessionId, when) {
@@ -28,19 +27,6 @@ export function jobConversationBackground(
         when === 'soon' ? [`sess-${sessionId}`, SOON_MS] : [`sess-${sessionId}-later`, laterMs];
       await producer.add('session.sync', { sessionId }, { jobId, delay });
     },
-    async updateContact(p) {
-      // In the contact's ordered list first (workers/jobs/contact-changes.ts), then the job that drains it.
-      await appendContactChange(producer.connection, producer.prefix, p.contactId, {
-        channel: p.channel,
-        userId: p.userId,
-        set: { ...p.set },
-        ...(p.created ? { created: true } : {}),
-      });
-      await producer.add(
-        'contact.update',
-        { ...p, queued: true },
-        { jobId: `ct-${p.contactId}-${Date.now().toString(36)}-${(seq++).toString(36)}` },
-      );
-    },
+    updateContact: (p) => writeContact(producer, p),
   };
 }

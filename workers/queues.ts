@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 
 /** Queue names. A queue groups jobs that share a worker pool and its limits. */
-export const QUEUES = ['ingest', 'aggregate', 'outbound', 'broadcast', 'reminders'] as const;
+export const QUEUES = ['ingest', 'aggregate', 'outbound', 'broadcast'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 /**

@@ -81,6 +81,8 @@ export interface ContactChanges {
   unsubscribedAt?: string | null;
   blockedAt?: string | null;
   lastInteractionAt?: string;
+  /** Keyed hash of a phone the citizen shared (Zalo user_submit_info). */
+  phoneHash?: string;
 }
 
 /**

@@ -10,7 +10,7 @@ import { controlKey } from '../../workers/broadcast/queues';
 import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
-import { ingestHarness, waitForJob } from '../support/ingest';
+import { ingestHarness, waitForIdle, waitForJob } from '../support/ingest';
 
 /**
  * Someone who opts out while a broadcast is going out gets nothing more from it: the opt-out
@@ -128,6 +128,8 @@ test('a Zalo unfollow or a blocked user is in the opt-out log under the contact 
   const at = new Date('2026-11-27T03:00:00Z');
   await markZaloContact({ redis, prefix }, 'zalo-optout-1', 'unsubscribed', at);
   await markZaloContact({ redis, prefix }, 'zalo-optout-2', 'blocked', at);
+  // Through the one contact writer: the ingest workers apply the changes.
+  await waitForIdle(producer.getQueue('ingest'), 20_000);
   const [one, two] = await Promise.all(
     ['zalo-optout-1', 'zalo-optout-2'].map((u) =>
       Contact.findOne({ channel: 'zalo', channelUserId: u }).lean(),

@@ -15,6 +15,7 @@ import { FakeZaloServer } from '../fakes/zalo-server';
 import { connectedZaloClient } from '../support/zalo';
 import { waitBroadcastStatus } from '../support/broadcasts';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { startContactWriter } from '../support/contact-writer';
 
 /**
  * The Zalo broadcast sender against the fake Zalo platform: consultation messages with the link
@@ -29,18 +30,28 @@ let fake: FakeZaloServer;
 let redis: Redis;
 let client: ZaloClient;
 let limiter: ZaloRateLimiter;
+let writer: Awaited<ReturnType<typeof startContactWriter>>;
 let workers: BroadcastWorkers | null = null;
 const prefix = testPrefix('bczalo');
-const message = renderBroadcast({ text: 'Mời Ông/Bà đánh giá dịch vụ', buttons: [{ text: 'Khảo sát', url: 'https://example.gov.vn/s' }] }, 'vi');
+const message = renderBroadcast(
+  { text: 'Mời Ông/Bà đánh giá dịch vụ', buttons: [{ text: 'Khảo sát', url: 'https://example.gov.vn/s' }] },
+  'vi',
+);
 
 beforeAll(async () => {
   await connectTestDb('bczalo');
   redis = testRedis();
   fake = await new FakeZaloServer().start();
-  ({ client, limiter } = await connectedZaloClient(fake, redis, prefix, { secretsKey: '55'.repeat(32), limiter: { maxWaitMs: 0 }, rateLimitBackoffMs: 60_000 }));
+  ({ client, limiter } = await connectedZaloClient(fake, redis, prefix, {
+    secretsKey: '55'.repeat(32),
+    limiter: { maxWaitMs: 0 },
+    rateLimitBackoffMs: 60_000,
+  }));
+  writer = await startContactWriter(redis, prefix);
 });
 
 afterAll(async () => {
+  await writer.close();
   await workers?.close();
   await limiter.close();
   await fake.close();
@@ -66,7 +77,8 @@ test('delivers a consultation message with the link and /stop buttons', async ()
   const [sent] = fake.csTo('u-ok');
   expect(sent!.text).toContain('Mời Ông/Bà đánh giá dịch vụ');
   expect(sent!.text).toContain('/stop');
-  const buttons = (sent!.attachment as { payload: { buttons: Array<{ type: string; payload: unknown }> } }).payload.buttons;
+  const buttons = (sent!.attachment as { payload: { buttons: Array<{ type: string; payload: unknown }> } })
+    .payload.buttons;
   expect(buttons).toEqual([
     expect.objectContaining({ type: 'oa.open.url', payload: { url: 'https://example.gov.vn/s' } }),
     expect.objectContaining({ type: 'oa.query.hide', payload: '/stop' }),
@@ -81,7 +93,9 @@ test('maps Zalo refusals by cause: outside the window, blocked, not following, r
   expect(await failureOf(-213)).toEqual({ kind: 'dead', reason: 'zalo_-213', mark: 'unsubscribed' });
   expect(await failureOf(-32)).toMatchObject({ kind: 'rate_limited' });
   // The -32 paused every Zalo call of the app (the shared limiter): the next one is refused locally.
-  await expect(new ZaloBroadcastSender(client).send('u-paused', message)).rejects.toMatchObject({ failure: { kind: 'rate_limited' } });
+  await expect(new ZaloBroadcastSender(client).send('u-paused', message)).rejects.toMatchObject({
+    failure: { kind: 'rate_limited' },
+  });
   expect(fake.csTo('u-paused')).toEqual([]);
   expect(fake.csTo('u230')).toEqual([]);
   // Lift the pause (BullMQ's rate limit of the zalo-api queue) for the next test.
@@ -90,22 +104,51 @@ test('maps Zalo refusals by cause: outside the window, blocked, not following, r
 });
 
 test('a Zalo broadcast: one message each, a blocked user is marked and never retried, the per-minute rate is spread evenly', async () => {
-  const env = parseEnv({ NODE_ENV: 'test', QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00', ZALO_BROADCAST_RATE_PER_MIN: String(PER_MIN) });
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    QUIET_HOURS_START: '00:00',
+    QUIET_HOURS_END: '00:00',
+    ZALO_BROADCAST_RATE_PER_MIN: String(PER_MIN),
+  });
   const ctx = { env, log: logger, redis, prefix };
-  workers = await startBroadcastWorkers({ ctx, createConnection: testRedis, senders: { zalo: new ZaloBroadcastSender(client) }, finishIntervalMs: 200 });
+  workers = await startBroadcastWorkers({
+    ctx,
+    createConnection: testRedis,
+    senders: { zalo: new ZaloBroadcastSender(client) },
+    finishIntervalMs: 200,
+  });
   const users = Array.from({ length: N }, (_, i) => `zb-${i}`);
-  await Contact.insertMany(users.map((u) => ({ channel: 'zalo', channelUserId: u, consentAt: new Date(), lastInteractionAt: new Date(), tags: ['zb'] })));
+  await Contact.insertMany(
+    users.map((u) => ({
+      channel: 'zalo',
+      channelUserId: u,
+      consentAt: new Date(),
+      lastInteractionAt: new Date(),
+      tags: ['zb'],
+    })),
+  );
   // Outside the 7-day consultation window: never targeted.
-  await Contact.create({ channel: 'zalo', channelUserId: 'zb-old', consentAt: new Date(), lastInteractionAt: new Date(Date.now() - 8 * 24 * 3600_000), tags: ['zb'] });
+  await Contact.create({
+    channel: 'zalo',
+    channelUserId: 'zb-old',
+    consentAt: new Date(),
+    lastInteractionAt: new Date(Date.now() - 8 * 24 * 3600_000),
+    tags: ['zb'],
+  });
   const before = fake.sent.length;
   // The first broadcast call finds its user blocked (-227).
   fake.failNext('cs', -227);
-  const created = await createBroadcast({ text: 'Tuyên truyền qua Zalo', target: { tags: ['zb'], channels: ['zalo'] }, createdBy: 'staff-z' }, { redis, prefix, queues: workers.queues, env });
+  const created = await createBroadcast(
+    { text: 'Tuyên truyền qua Zalo', target: { tags: ['zb'], channels: ['zalo'] }, createdBy: 'staff-z' },
+    { redis, prefix, queues: workers.queues, env },
+  );
   expect(created.recipients.byChannel.zalo).toBe(N);
   await waitBroadcastStatus(created.id, ['completed'], 240_000);
 
   const sent = fake.sent.slice(before).filter((s) => s.endpoint === 'cs');
   const to = (s: (typeof sent)[number]) => (s.body.recipient as { user_id: string }).user_id;
+  // Through the one contact writer: the ingest workers apply the mark.
+  await writer.settled();
   const blocked = await Contact.find({ channelUserId: { $in: users }, blockedAt: { $ne: null } }).lean();
   expect(blocked).toHaveLength(1);
   expect(blocked[0]!.unsubscribedAt).not.toBeNull();
@@ -118,7 +161,8 @@ test('a Zalo broadcast: one message each, a blocked user is marked and never ret
 
   // 120/min is scheduled one call every ~500 ms: never a burst, far below 120 in any minute.
   const times = sent.map((s) => s.at!).sort((a, b) => a - b);
-  const perWindow = (ms: number) => Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + ms).length));
+  const perWindow = (ms: number) =>
+    Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + ms).length));
   expect(perWindow(60_000)).toBeLessThanOrEqual(PER_MIN);
   expect(perWindow(1000)).toBeLessThanOrEqual(4);
 });

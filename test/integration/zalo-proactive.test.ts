@@ -3,9 +3,15 @@ import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import { ZaloClient } from '../../bot/channels/zalo/client';
 import { ZaloProactiveSender } from '../../bot/channels/zalo/proactive';
-import { sliceBudget, ZALO_API_QUEUE, ZaloRateLimitedError, type ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
+import {
+  sliceBudget,
+  ZALO_API_QUEUE,
+  ZaloRateLimitedError,
+  type ZaloRateLimiter,
+} from '../../bot/channels/zalo/rate-limiter';
 import { FakeZaloServer } from '../fakes/zalo-server';
 import { connectedZaloClient, testZaloLimiter, testZaloProactiveSender } from '../support/zalo';
+import { startContactWriter } from '../support/contact-writer';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 let fake: FakeZaloServer;
@@ -13,8 +19,13 @@ let prefix: string;
 let redis: Redis;
 let client: ZaloClient;
 let limiter: ZaloRateLimiter;
+let writer: Awaited<ReturnType<typeof startContactWriter>>;
 const NOON = Date.parse('2026-03-10T12:00:00+07:00');
-const invitation = { messages: [{ kind: 'text' as const, text: 'Mời Ông/Bà đánh giá hồ sơ H57-1' }], vars: { ma: 'H57-1', donvi: 'UBND xã', thutuc: 'Cấp bản sao' }, dossierCode: 'H57-1' };
+const invitation = {
+  messages: [{ kind: 'text' as const, text: 'Mời Ông/Bà đánh giá hồ sơ H57-1' }],
+  vars: { ma: 'H57-1', donvi: 'UBND xã', thutuc: 'Cấp bản sao' },
+  dossierCode: 'H57-1',
+};
 
 function sender(now = NOON): ZaloProactiveSender {
   return testZaloProactiveSender(client, redis, prefix, { templateMode: 'production', now });
@@ -25,9 +36,14 @@ beforeAll(async () => {
   prefix = testPrefix('zaloproactive');
   redis = testRedis();
   fake = await new FakeZaloServer().start();
-  ({ client, limiter } = await connectedZaloClient(fake, redis, prefix, { limiter: { maxWaitMs: 0 }, rateLimitBackoffMs: 60_000 }));
+  ({ client, limiter } = await connectedZaloClient(fake, redis, prefix, {
+    limiter: { maxWaitMs: 0 },
+    rateLimitBackoffMs: 60_000,
+  }));
+  writer = await startContactWriter(redis, prefix);
 });
 afterAll(async () => {
+  await writer.close();
   await limiter.close();
   await fake.close();
   await ZaloToken.deleteMany({});
@@ -37,19 +53,30 @@ afterAll(async () => {
 });
 
 test('inside the 7-day window a consultation message is sent', async () => {
-  await Contact.create({ channel: 'zalo', channelUserId: 'u-in', lastInteractionAt: new Date(NOON - 3600_000) });
+  await Contact.create({
+    channel: 'zalo',
+    channelUserId: 'u-in',
+    lastInteractionAt: new Date(NOON - 3600_000),
+  });
   expect(await sender().send({ ...invitation, userId: 'u-in' })).toMatchObject({ status: 'sent', via: 'cs' });
   expect(fake.csTo('u-in').map((m) => m.text)).toEqual(['Mời Ông/Bà đánh giá hồ sơ H57-1']);
 });
 
 test('-230 (no interaction in 7 days) falls back to the rating template by user id', async () => {
-  await Contact.create({ channel: 'zalo', channelUserId: 'u-230', lastInteractionAt: new Date(NOON - 3600_000) });
+  await Contact.create({
+    channel: 'zalo',
+    channelUserId: 'u-230',
+    lastInteractionAt: new Date(NOON - 3600_000),
+  });
   fake.failNext('cs', -230);
   const result = await sender().send({ ...invitation, userId: 'u-230' });
   expect(result).toMatchObject({ status: 'sent', via: 'template_uid' });
   const tpl = fake.sent.filter((s) => s.endpoint === 'template' && s.body.user_id === 'u-230');
   expect(tpl).toHaveLength(1);
-  expect(tpl[0].body).toMatchObject({ template_id: 'TPL-RATING', template_data: { ma_ho_so: 'H57-1', ten_don_vi: 'UBND xã' } });
+  expect(tpl[0].body).toMatchObject({
+    template_id: 'TPL-RATING',
+    template_data: { ma_ho_so: 'H57-1', ten_don_vi: 'UBND xã' },
+  });
   expect(fake.csTo('u-230')).toHaveLength(0);
 });
 
@@ -58,7 +85,10 @@ test('outside the window (quota pre-flight) a template refused by UID goes by ph
   fake.failNext('template', -249);
   const byPhone = await sender().send({ ...invitation, userId: 'u-old', phone: '0912 345 678' });
   expect(byPhone).toMatchObject({ status: 'sent', via: 'template_phone' });
-  expect(fake.sent.filter((s) => s.endpoint === 'business_template').at(-1)!.body).toMatchObject({ phone: '84912345678', tracking_id: 'H57-1' });
+  expect(fake.sent.filter((s) => s.endpoint === 'business_template').at(-1)!.body).toMatchObject({
+    phone: '84912345678',
+    tracking_id: 'H57-1',
+  });
   fake.phonesWithoutZalo.add('84987654321');
   expect(await sender().send({ ...invitation, phone: '0987654321' })).toEqual({ status: 'no_zalo_account' });
 });
@@ -79,12 +109,24 @@ test('quiet hours hold template sends', async () => {
 });
 
 test('-244 marks the contact blocked and later invitations skip it', async () => {
-  await Contact.create({ channel: 'zalo', channelUserId: 'u-244', lastInteractionAt: new Date(NOON - 3600_000) });
+  await Contact.create({
+    channel: 'zalo',
+    channelUserId: 'u-244',
+    lastInteractionAt: new Date(NOON - 3600_000),
+  });
   fake.failNext('cs', -244);
-  expect(await sender().send({ ...invitation, userId: 'u-244' })).toEqual({ status: 'skipped', reason: 'blocked' });
+  expect(await sender().send({ ...invitation, userId: 'u-244' })).toEqual({
+    status: 'skipped',
+    reason: 'blocked',
+  });
+  // Through the one contact writer: the ingest workers apply the mark.
+  await writer.settled();
   expect((await Contact.findOne({ channelUserId: 'u-244' }).lean())?.blockedAt).toBeInstanceOf(Date);
   const before = fake.sent.length;
-  expect(await sender().send({ ...invitation, userId: 'u-244' })).toEqual({ status: 'skipped', reason: 'blocked' });
+  expect(await sender().send({ ...invitation, userId: 'u-244' })).toEqual({
+    status: 'skipped',
+    reason: 'blocked',
+  });
   expect(fake.sent.length).toBe(before);
 });
 
@@ -144,11 +186,15 @@ test('two processes together are admitted within the limit, spread by the global
     expect(a.budget).toEqual({ max: 2, duration: 100 });
     const admitted: number[] = [];
     const t0 = Date.now();
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).acquire().then(() => admitted.push(Date.now()))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).acquire().then(() => admitted.push(Date.now()))),
+    );
     admitted.sort((x, y) => x - y);
     // At most 30 in any second (sliding), and 40 permits could not all pass in the first second.
     for (let i = 0; i < admitted.length; i++) {
-      expect(admitted.filter((t) => t >= admitted[i]! && t < admitted[i]! + 1000).length).toBeLessThanOrEqual(30);
+      expect(admitted.filter((t) => t >= admitted[i]! && t < admitted[i]! + 1000).length).toBeLessThanOrEqual(
+        30,
+      );
     }
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   } finally {
@@ -160,15 +206,25 @@ test('two processes together are admitted within the limit, spread by the global
 test('two processes sending at once never exceed a platform that enforces the limit (no -32)', async () => {
   const p = `${prefix}y`;
   // Its own app id: the token record of this file's other fake stays untouched.
-  const strict = await new FakeZaloServer({ appId: '4000000000000000001', rateLimit: { max: 30, windowMs: 1000 } }).start();
+  const strict = await new FakeZaloServer({
+    appId: '4000000000000000001',
+    rateLimit: { max: 30, windowMs: 1000 },
+  }).start();
   const limiter = { limit: 30, windowMs: 1000, sliceMs: 100, jitterMs: 200, maxWaitMs: 20_000 };
-  const processes = [await connectedZaloClient(strict, redis, p, { limiter }), await connectedZaloClient(strict, redis, p, { limiter })];
+  const processes = [
+    await connectedZaloClient(strict, redis, p, { limiter }),
+    await connectedZaloClient(strict, redis, p, { limiter }),
+  ];
   try {
-    await Promise.all(Array.from({ length: 60 }, (_, i) => processes[i % 2]!.client.sendText(`u-${i}`, `tin ${i}`)));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => processes[i % 2]!.client.sendText(`u-${i}`, `tin ${i}`)),
+    );
     expect(strict.rateLimited).toBe(0);
     expect(strict.sent.filter((s) => s.endpoint === 'cs')).toHaveLength(60);
     const times = [...strict.requestTimes].sort((a, b) => a - b);
-    expect(Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length))).toBeLessThanOrEqual(30);
+    expect(
+      Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length)),
+    ).toBeLessThanOrEqual(30);
   } finally {
     await Promise.all(processes.map((x) => x.limiter.close()));
     await strict.close();

@@ -11,6 +11,7 @@ import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker'
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { FakeZaloServer } from '../fakes/zalo-server';
 import { connectedZaloClient, testZaloWebhookRoute } from '../support/zalo';
+import { startContactWriter } from '../support/contact-writer';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 import { until as waitUntil } from '../support/until';
 
@@ -34,6 +35,7 @@ let worker: Worker;
 let limiter: ZaloRateLimiter;
 let conversation: CountingConversation;
 let failAdds = 0;
+let writer: Awaited<ReturnType<typeof startContactWriter>>;
 /** Every job payload the route queued, as stored. */
 const queued: string[] = [];
 
@@ -65,9 +67,11 @@ beforeAll(async () => {
     deps: { conversation, client, redis, prefix, log: logger, phoneHashKey: 'k' },
   });
   fake.echoUrl = url;
+  writer = await startContactWriter(redis, prefix);
 });
 
 afterAll(async () => {
+  await writer.close();
   await worker.close();
   await limiter.close();
   await queue.close();
@@ -194,6 +198,7 @@ test('a citizen who chose English is thanked in English for sharing their detail
   await fake.deliver(url, fake.submitInfoEvent('u-en', { name: 'Tran Van B', phone: '0987654321' }));
   await until(() => fake.csTo('u-en').length === 1, 'the acknowledgement');
   expect(fake.csTo('u-en')).toEqual([{ text: 'Thank you for sharing your details.' }]);
+  await writer.settled();
   expect((await Contact.findOne({ channelUserId: 'u-en' }).lean())?.phoneHash).toMatch(/^[0-9a-f]{64}$/);
 });
 

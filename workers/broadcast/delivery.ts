@@ -4,7 +4,7 @@ import { quietUntil } from '../../lib/quiet-hours';
 import type { Logger } from '../../lib/logger';
 import { sleepUntil } from '../../lib/sleep-until';
 import { Broadcast } from '../../models/broadcast';
-import { Contact } from '../../models/contact';
+import { goneChanges, writeContact } from '../jobs/contact-writer';
 import { holdBroadcast, type ControlDeps } from './control';
 import { DeliveryStore, type HeldSlot } from './delivery-store';
 import type { ChannelLimiter } from './limiter';
@@ -60,7 +60,11 @@ export class DeliveryProcessor {
     if (!bc) throw new UnrecoverableError(`broadcast ${b} not found`);
 
     if (!bc.ignoreQuietHours) {
-      const until = quietUntil(now().getTime(), this.deps.env.QUIET_HOURS_START, this.deps.env.QUIET_HOURS_END);
+      const until = quietUntil(
+        now().getTime(),
+        this.deps.env.QUIET_HOURS_START,
+        this.deps.env.QUIET_HOURS_END,
+      );
       // The delivery stays queued; the resume at the end of quiet hours re-adds its job.
       if (until) return void (await holdBroadcast(b, until, this.deps));
     }
@@ -81,7 +85,11 @@ export class DeliveryProcessor {
       case 'rate_limited':
         return this.pauseChannel(claim.ms);
       case 'go':
-        if (claim.recovered) this.deps.log.warn({ broadcast: b, contact: c }, 'delivery was mid-send when its worker died: sending again');
+        if (claim.recovered)
+          this.deps.log.warn(
+            { broadcast: b, contact: c },
+            'delivery was mid-send when its worker died: sending again',
+          );
     }
     // The slot's start, on this process's clock: the claim computed the wait on the Redis clock
     // before its reply reached us, so counting it from now is never early.
@@ -113,15 +121,24 @@ export class DeliveryProcessor {
           this.pausedUntil = Math.max(this.pausedUntil, Date.now() + f.retryAfterMs);
           await this.store.release(b, c, slot);
           await this.deps.limiter.pause(f.retryAfterMs);
-          this.deps.log.warn({ channel: this.deps.sender.channel, retryAfterMs: f.retryAfterMs }, 'broadcast channel rate limited: pausing the channel');
+          this.deps.log.warn(
+            { channel: this.deps.sender.channel, retryAfterMs: f.retryAfterMs },
+            'broadcast channel rate limited: pausing the channel',
+          );
           return this.pauseChannel(f.retryAfterMs);
         case 'dead':
           // Contact first: once the delivery reads 'blocked' (and the broadcast may finish), the
-          // contact is already out of every future targeting. If MongoDB fails, the job retries.
+          // contact's change is already in its ordered list for the one contact writer. If Redis
+          // fails, the job retries.
           try {
             const at = now();
-            await Contact.updateOne({ _id: c }, { $set: { unsubscribedAt: at, ...(f.mark === 'blocked' ? { blockedAt: at } : {}) } });
-            // Other broadcasts going out now skip this contact too.
+            await writeContact(this.deps, {
+              contactId: c,
+              channel: this.deps.sender.channel,
+              userId: u,
+              set: goneChanges(f.mark, at),
+            });
+            // Other broadcasts going out now skip this contact too (the writer records it again later).
             await recordOptOut(this.deps.redis, this.deps.prefix, c, at);
           } catch (dbErr) {
             await this.store.release(b, c, slot);

@@ -15,6 +15,7 @@ const contactSetSchema = z
     unsubscribedAt: z.iso.datetime().nullable().optional(),
     blockedAt: z.iso.datetime().nullable().optional(),
     lastInteractionAt: z.iso.datetime().optional(),
+    phoneHash: z.string().min(1).max(128).optional(),
   })
   .strict();
 
@@ -62,7 +63,10 @@ async function writeContact(contactId: string, c: ContactChange): Promise<z.infe
   const parsed = contactSetSchema.parse(c.set);
   const set: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed)) {
-    set[k] = typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' ? new Date(v) : v;
+    set[k] =
+      typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' && k !== 'phoneHash'
+        ? new Date(v)
+        : v;
   }
   const units = c.addUnitCodes ?? [];
   if (c.created === true) {

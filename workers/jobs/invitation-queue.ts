@@ -1,4 +1,4 @@
-import { DelayedError, Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AppContext } from '../../lib/app-context';
@@ -41,11 +41,11 @@ const JOBS = {
 } as const;
 type JobName = keyof typeof JOBS;
 
-const DEFAULT_JOB_OPTIONS: JobsOptions = Object.freeze({
+const DEFAULT_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   attempts: 6,
-  backoff: { type: 'exponential', delay: 30_000 },
-  removeOnComplete: { age: 7 * 86400, count: 10_000 },
-  removeOnFail: { age: 30 * 86400 },
+  backoff: Object.freeze({ type: 'exponential', delay: 30_000 }),
+  removeOnComplete: Object.freeze({ age: 7 * 86400, count: 10_000 }),
+  removeOnFail: Object.freeze({ age: 30 * 86400 }),
 });
 
 export const invitationJobId = (code: string): string => `inv-${code}`;
@@ -98,7 +98,10 @@ export class Outreach implements OutreachScheduler {
       markBlocked: async (c) => {
         const at = this.now().toISOString();
         await contacts.updateContact({ ...c, set: { blockedAt: at, unsubscribedAt: at } });
-        ctx.log.info({ contactId: c.contactId, channel: c.channel }, 'outreach: the platform refused the contact (blocked): unsubscribed');
+        ctx.log.info(
+          { contactId: c.contactId, channel: c.channel },
+          'outreach: the platform refused the contact (blocked): unsubscribed',
+        );
       },
     };
     this.queue = new Queue(OUTREACH_QUEUE, {
@@ -217,7 +220,8 @@ export class Outreach implements OutreachScheduler {
       case 'reminder.send':
         return sendReminder(reminderSendSchema.parse(job.data), this.deps, now);
       default:
-        throw new Error(`unknown outreach job ${job.name}`);
+        // Retrying cannot make a name known: fail at once instead of burning attempts.
+        throw new UnrecoverableError(`unknown outreach job ${job.name}`);
     }
   }
 

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { Contact } from '../../../models/contact';
-import { recordOptOut } from '../../../workers/broadcast/opt-outs';
+import { goneChanges, writeContactOf } from '../../../workers/jobs/contact-writer';
 
 /**
  * Marks a Zalo contact that cannot or does not want to receive: unsubscribed (unfollowed, -213)
  * or blocked (-227 banned/inactive, -244 restricted our messages). Invitations skip both; a
- * broadcast going out skips the contact from its next delivery on (the opt-out log).
+ * broadcast going out skips the contact from its next delivery on (the opt-out log). Through the
+ * one contact writer (workers/jobs/contact-writer.ts).
  */
 export async function markZaloContact(
   store: { redis: Redis; prefix: string },
@@ -13,11 +13,5 @@ export async function markZaloContact(
   mark: 'unsubscribed' | 'blocked',
   at: Date,
 ): Promise<void> {
-  const field = mark === 'blocked' ? 'blockedAt' : 'unsubscribedAt';
-  const c = await Contact.findOneAndUpdate(
-    { channel: 'zalo', channelUserId: userId },
-    { $set: { [field]: at } },
-    { upsert: true, returnDocument: 'after', lean: true },
-  );
-  if (c) await recordOptOut(store.redis, store.prefix, c._id.toString(), at);
+  await writeContactOf(store, 'zalo', userId, goneChanges(mark, at));
 }

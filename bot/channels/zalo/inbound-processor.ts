@@ -3,12 +3,12 @@ import { key } from '../../../lib/redis';
 import type { Logger } from '../../../lib/logger';
 import { phoneHashOf } from '../../../lib/phone';
 import { Contact } from '../../../models/contact';
-import { clearOptOut } from '../../../workers/broadcast/opt-outs';
+import { writeContactOf } from '../../../workers/jobs/contact-writer';
 import type { InboundEvent, TurnReply } from '../channel';
 import { t } from '../../engine/messages';
 import type { Outbound } from '../../engine/types';
 import type { ZaloClient, ZaloMessage } from './client';
-import { ZaloApiError } from './errors';
+import { classifyZaloError, type ZaloApiError } from './errors';
 import { mapZaloEvent, redactedEvent, type ZaloMapped, type ZaloWebhookEvent } from './inbound';
 import { isZaloEventDone, markZaloEventDone, type ZaloEventJob } from './inbound-queue';
 import { markZaloContact } from './contacts';
@@ -65,12 +65,11 @@ export async function processZaloEvent(
       break;
     case 'follow': {
       // Following again is an explicit wish to hear from the OA.
-      const c = await Contact.findOneAndUpdate(
-        { channel: 'zalo', channelUserId: mapped.userId },
-        { $set: { lastInteractionAt: new Date(now()), unsubscribedAt: null } },
-        { upsert: true, returnDocument: 'after', lean: true },
-      );
-      if (c) await clearOptOut(deps.redis, deps.prefix, c._id.toString());
+      await writeContactOf(deps, 'zalo', mapped.userId, {
+        lastInteractionAt: new Date(now()).toISOString(),
+        unsubscribedAt: null,
+      });
+      const c = await Contact.findOne({ channel: 'zalo', channelUserId: mapped.userId }, { lang: 1 }).lean();
       if (!job.data.outbox) await saveOutbox(job, [{ text: t('noSurvey', c?.lang === 'en' ? 'en' : 'vi') }]);
       await sendOutbox(deps, job, mapped.userId);
       break;
@@ -80,11 +79,11 @@ export async function processZaloEvent(
       break;
     case 'submit_info': {
       const hash = mapped.phoneHash ?? (mapped.phone ? phoneHashOf(mapped.phone, deps.phoneHashKey) : null);
-      const c = await Contact.findOneAndUpdate(
-        { channel: 'zalo', channelUserId: mapped.userId },
-        { $set: { lastInteractionAt: new Date(now()), ...(hash ? { phoneHash: hash } : {}) } },
-        { upsert: true, returnDocument: 'after', lean: true },
-      );
+      await writeContactOf(deps, 'zalo', mapped.userId, {
+        lastInteractionAt: new Date(now()).toISOString(),
+        ...(hash ? { phoneHash: hash } : {}),
+      });
+      const c = await Contact.findOne({ channel: 'zalo', channelUserId: mapped.userId }, { lang: 1 }).lean();
       // Sharing details is writing to the OA: it gets an answer.
       if (!job.data.outbox)
         await saveOutbox(job, [{ text: t('infoThanks', c?.lang === 'en' ? 'en' : 'vi') }]);
@@ -158,23 +157,22 @@ async function sendOutbox(deps: ZaloInboundDeps, job: ZaloJobLike, userId: strin
     try {
       await deps.client.sendCs(userId, outbox[i]!);
     } catch (err) {
-      if (err instanceof ZaloApiError && err.reason === 'recipient_unavailable') {
-        await markZaloContact(deps, userId, err.mark ?? 'blocked', new Date());
+      const f = classifyZaloError(err);
+      if (f.kind === 'dead') {
+        await markZaloContact(deps, userId, f.mark, new Date());
         deps.log.info(
-          { eventId: job.data.eventId, code: err.code },
+          { eventId: job.data.eventId, reason: f.reason },
           'zalo recipient unavailable; contact marked',
         );
-        throw new ZaloUnrecoverableSend(err);
+        throw new ZaloUnrecoverableSend(err as ZaloApiError);
       }
-      if (
-        err instanceof ZaloApiError &&
-        (err.reason === 'permanent' || err.reason === 'out_of_window' || err.reason === 'no_zalo_account')
-      ) {
+      if (f.kind === 'refused') {
+        const e = err as ZaloApiError;
         deps.log.error(
-          { eventId: job.data.eventId, code: err.code, endpoint: err.endpoint },
+          { eventId: job.data.eventId, code: e.code, endpoint: e.endpoint },
           'zalo refused a reply',
         );
-        throw new ZaloUnrecoverableSend(err);
+        throw new ZaloUnrecoverableSend(e);
       }
       throw err;
     }

@@ -20,6 +20,8 @@ import { ZaloRateLimitedError } from './errors';
  * Zalo counts them. With the defaults (4,000/min, 1 s slices, 1 s jitter) that is 64 a second:
  * 3,840 a minute, 96% of the limit.
  */
+// A semaphore, not a job queue: its permits carry no payload and run no handler, so it stays
+// outside the job catalogue (workers/jobs) on purpose.
 export const ZALO_API_QUEUE = 'zalo-api';
 
 export interface ZaloRateLimiterOptions {

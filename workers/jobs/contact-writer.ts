@@ -1,0 +1,96 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import { Contact } from '../../models/contact';
+import type { ContactChanges } from '../../bot/conversation/ports';
+import type { JobProducer } from '../producer';
+import { DEFAULT_JOB_OPTIONS } from '../queues';
+import { appendContactChange } from './contact-changes';
+import { contactUpdate } from './contact-update';
+
+/**
+ * The one way to change a contact (blocked, unsubscribed, opted out, consent, language, last
+ * seen, phone hash): the change goes into the contact's ordered list (contact-changes.ts), then a
+ * `contact.update` job drains that list under the contact's lock (contact-update.ts), which
+ * writes MongoDB and the broadcasts' opt-out log. Nothing else writes these fields, so two
+ * sources (a reply that found the user gone, a broadcast, a Zalo unfollow) can never apply out
+ * of order or lose each other's change.
+ */
+export interface ContactWrite {
+  contactId: string;
+  channel: 'telegram' | 'zalo' | 'web';
+  userId: string;
+  set: ContactChanges;
+  /** The contact is new (MongoDB had none): its first write may be an insert. */
+  created?: boolean;
+}
+
+let seq = 0;
+
+/** `producer`, or a connection and prefix (a channel adapter, a broadcast worker): the same path. */
+export async function writeContact(
+  via: JobProducer | { redis: Redis; prefix: string },
+  p: ContactWrite,
+): Promise<void> {
+  const [redis, prefix] = 'add' in via ? [via.connection, via.prefix] : [via.redis, via.prefix];
+  await appendContactChange(redis, prefix, p.contactId, {
+    channel: p.channel,
+    userId: p.userId,
+    set: { ...p.set },
+    ...(p.created ? { created: true } : {}),
+  });
+  const payload = { ...p, set: { ...p.set }, queued: true };
+  const jobId = `ct-${p.contactId}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+  if ('add' in via) await via.add('contact.update', payload, { jobId });
+  else
+    await ingestQueueOf(redis, prefix).add(contactUpdate.name, contactUpdate.schema.parse(payload), {
+      jobId,
+    });
+}
+
+/** What a platform's "this user is gone" marks: blocked is also unsubscribed (nothing proactive). */
+export function goneChanges(mark: 'unsubscribed' | 'blocked', at: Date): ContactChanges {
+  const iso = at.toISOString();
+  return mark === 'blocked' ? { blockedAt: iso, unsubscribedAt: iso } : { unsubscribedAt: iso };
+}
+
+// Callers that hold only a connection (channel adapters) add the job on a queue of their own,
+// validated as the producer does. Not through JobProducer: it imports the job catalogue, whose
+// jobs import this file.
+const queues = new WeakMap<Redis, Map<string, Queue>>();
+function ingestQueueOf(redis: Redis, prefix: string): Queue {
+  let byPrefix = queues.get(redis);
+  if (!byPrefix) queues.set(redis, (byPrefix = new Map<string, Queue>()));
+  let q = byPrefix.get(prefix);
+  if (!q)
+    byPrefix.set(
+      prefix,
+      (q = new Queue(contactUpdate.queue, {
+        connection: redis,
+        prefix,
+        defaultJobOptions: { ...DEFAULT_JOB_OPTIONS },
+      })),
+    );
+  return q;
+}
+
+/**
+ * `writeContact` for a platform user known only by id (a Zalo webhook event, a send that found
+ * the user gone): the contact's id is read, or made for a new one (the write inserts it).
+ */
+export async function writeContactOf(
+  store: { redis: Redis; prefix: string },
+  channel: 'telegram' | 'zalo',
+  userId: string,
+  set: ContactChanges,
+): Promise<void> {
+  const found = await Contact.findOne({ channel, channelUserId: userId }, { _id: 1 }).lean();
+  const contactId = found ? String(found._id) : new Types.ObjectId().toHexString();
+  await writeContact(store, {
+    contactId,
+    channel,
+    userId,
+    set,
+    ...(found ? {} : { created: true }),
+  });
+}
