@@ -1,6 +1,11 @@
 import { API_PREFIX } from '../../bot/http/api/register';
 import type { ApiRoute } from '../../bot/http/api/route';
 import { API_ROUTES } from '../../bot/http/api/routes';
+import { PreviewStore } from '../../bot/conversation/preview';
+import { assign } from '../../bot/flow/assignments';
+import { defaultFlow, DEFAULT_FLOW_VERSIONS } from '../../bot/flow/default-flow';
+import { createDraft } from '../../bot/flow/drafts';
+import { FlowRepository } from '../../bot/flow/repository';
 import { createApiKey } from '../../lib/api-auth';
 import { appendAudit } from '../../lib/audit/writer';
 import { can, type CallerRole } from '../../lib/auth/roles';
@@ -133,6 +138,88 @@ const SAMPLES: Record<string, Sample> = {
   'audit.export': { request: () => ({ method: 'GET', path: '/audit/export' }), marker: (u) => `,${u},` },
   'audit.verify': { request: () => ({ method: 'GET', path: '/audit/verify' }) },
   'openapi.get': { request: () => ({ method: 'GET', path: '/openapi.json' }) },
+  'flows.list': { request: () => ({ method: 'GET', path: '/flows' }) },
+  'flows.getVersion': {
+    request: () => ({ method: 'GET', path: `/flows/default/versions/${defaultFlow.version}` }),
+  },
+  'flows.diff': {
+    request: () => ({ method: 'GET', path: '/flows/default/diff', query: { from: '1', to: '2' } }),
+  },
+  'flows.export': {
+    request: () => ({ method: 'GET', path: `/flows/default/versions/${defaultFlow.version}/export` }),
+  },
+  'flows.import': {
+    request: (u) => ({
+      method: 'POST',
+      path: '/flows/import',
+      body: { unitCode: u, document: { format: 'hailong.flow', formatVersion: 1, flow: matrixFlow() } },
+    }),
+  },
+  'flows.live': { request: (u) => ({ method: 'GET', path: '/flows/live', query: { unitCode: u } }) },
+  'flows.assignments': {
+    request: () => ({ method: 'GET', path: '/flows/assignments' }),
+    marker: (u) => `"unitCode":"${u}"`,
+  },
+  'flows.assign': {
+    request: (u) => ({
+      method: 'PUT',
+      path: '/flows/assignments',
+      body: { unitCode: u, procedureCode: null, flowKey: 'default', version: defaultFlow.version },
+    }),
+  },
+  'flows.unassign': {
+    request: async (u) => {
+      await assign({ unitCode: u, procedureCode: 'matrix.del', flowKey: 'default', version: 1 }, 'test');
+      return {
+        method: 'DELETE',
+        path: '/flows/assignments',
+        query: { unitCode: u, procedureCode: 'matrix.del' },
+      };
+    },
+  },
+  'flowDrafts.list': {
+    request: () => ({ method: 'GET', path: '/flow-drafts' }),
+    marker: (u) => `"unitCode":"${u}"`,
+  },
+  'flowDrafts.get': { request: async (u) => ({ method: 'GET', path: `/flow-drafts/${await draftOf(u)}` }) },
+  'flowDrafts.create': {
+    request: (u) => ({
+      method: 'POST',
+      path: '/flow-drafts',
+      body: { key: 'matrix', unitCode: u, definition: matrixFlow() },
+    }),
+  },
+  'flowDrafts.update': {
+    request: async (u) => ({
+      method: 'PUT',
+      path: `/flow-drafts/${await draftOf(u)}`,
+      body: { rev: 0, definition: matrixFlow() },
+    }),
+  },
+  'flowDrafts.delete': {
+    request: async (u) => ({ method: 'DELETE', path: `/flow-drafts/${await draftOf(u)}` }),
+  },
+  'flowDrafts.validate': {
+    request: async (u) => ({ method: 'POST', path: `/flow-drafts/${await draftOf(u)}/validate` }),
+  },
+  'flowDrafts.publish': {
+    request: async (u) => ({
+      method: 'POST',
+      path: `/flow-drafts/${await draftOf(u)}/publish`,
+      body: { rev: 0 },
+    }),
+  },
+  'preview.start': {
+    request: async (u) => ({ method: 'POST', path: '/previews', body: { draftId: await draftOf(u) } }),
+  },
+  'preview.get': { request: async (u) => ({ method: 'GET', path: `/previews/${await previewOf(u)}` }) },
+  'preview.send': {
+    request: async (u) => ({
+      method: 'POST',
+      path: `/previews/${await previewOf(u)}/inputs`,
+      body: { input: { kind: 'text', text: '1' } },
+    }),
+  },
   'dossiers.get': { request: async (u) => ({ method: 'GET', path: `/dossiers/${await makeDossier(u)}` }) },
   'responses.list': { request: (u) => ({ method: 'GET', path: '/responses', query: { unit: u } }) },
   'indices.get': { request: (u) => ({ method: 'GET', path: '/indices', query: { unit: u, period: YEAR } }) },
@@ -249,6 +336,33 @@ const SAMPLES: Record<string, Sample> = {
   },
 };
 
+/** The default flow under the matrix's own key, so publishing its drafts leaves `default` alone. */
+const matrixFlow = () => ({ ...defaultFlow, key: 'matrix' }) as unknown as Record<string, unknown>;
+/** A fresh valid draft of `unit`. */
+async function draftOf(unit: string): Promise<string> {
+  const d = await createDraft({
+    key: 'matrix',
+    unitCode: unit,
+    definition: matrixFlow(),
+    baseVersion: null,
+    by: 'test',
+  });
+  return d.id;
+}
+/** A fresh preview of a draft of `unit`. */
+async function previewOf(unit: string): Promise<string> {
+  const store = new PreviewStore(t.app.ctx.redis, t.app.ctx.prefix);
+  const { preview } = await store.start({
+    draftId: await draftOf(unit),
+    unitCode: unit,
+    by: 'test',
+    flow: { ...defaultFlow, key: 'matrix' },
+    lang: 'vi',
+    channel: 'telegram',
+  });
+  return preview.id;
+}
+
 async function clientFor(role: MatrixRole): Promise<ApiClient> {
   if (role === 'anonymous') return new ApiClient(t.baseUrl);
   if (role === 'key') return new ApiClient(t.baseUrl, keyForMatrix);
@@ -312,6 +426,14 @@ beforeAll(async () => {
       targetId: u,
       unitCode: u,
     });
+  }
+  for (const f of DEFAULT_FLOW_VERSIONS) await new FlowRepository().ensure(f);
+  for (const u of FIXTURE_UNITS) {
+    await assign(
+      { unitCode: u, procedureCode: null, flowKey: 'default', version: defaultFlow.version },
+      'test',
+    );
+    await draftOf(u);
   }
   keyForMatrix = (await createApiKey({ name: 'Matrix key', unitCodes: UNITS_OF.key })).key;
   contract = await OpenApiContract.load(t.baseUrl);

@@ -10,7 +10,11 @@ import { indexRoutes } from './indices';
 import { reportRoutes } from './reports';
 import { responseRoutes } from './responses';
 import { authRoutes } from './auth';
+import { flowAssignmentRoutes } from './flow-assignments';
+import { flowDraftRoutes } from './flow-drafts';
+import { flowRoutes } from './flows';
 import { openapiRoutes } from './openapi';
+import { previewRoutes } from './preview';
 import { procedureRoutes } from './procedures';
 import { unitRoutes } from './units';
 import { userRoutes } from './users';
@@ -26,6 +30,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...userRoutes,
   ...apiKeyRoutes,
   ...auditRoutes,
+  ...flowRoutes,
+  ...flowAssignmentRoutes,
+  ...flowDraftRoutes,
+  ...previewRoutes,
   ...openapiRoutes,
   ...dossierRoutes,
   ...responseRoutes,
