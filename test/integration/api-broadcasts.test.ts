@@ -165,7 +165,7 @@ test('progress streams as server-sent events until the broadcast ends', async ()
   const res = await fetch(`${t.baseUrl}${B}/${id}/stream`, { headers: { cookie: broadcaster.cookie! } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body!.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const first = new TextDecoder().decode((await reader.read()).value);
   expect(first).toContain('event: progress');
   expect(JSON.parse(first.split('data: ')[1]!.split('\n')[0]!)).toMatchObject({ id, status: 'sending' });

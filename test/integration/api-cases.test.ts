@@ -77,7 +77,10 @@ test('notes: added to the log; an empty one is 422', async () => {
   const r = await post(`/cases/${id}/notes`, { text: 'Đã liên hệ bộ phận một cửa' });
   expect(r.status).toBe(201);
   conforms('POST', '/cases/:caseId/notes', r);
-  expect((r.body.log as unknown[]).at(-1)).toMatchObject({ action: 'note', note: 'Đã liên hệ bộ phận một cửa' });
+  expect((r.body.log as unknown[]).at(-1)).toMatchObject({
+    action: 'note',
+    note: 'Đã liên hệ bộ phận một cửa',
+  });
   expect((await post(`/cases/${id}/notes`, { text: '   ' })).status).toBe(422);
 });
 

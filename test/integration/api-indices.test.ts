@@ -71,7 +71,11 @@ test('one formula: the API gives what the report module computes for the same un
 });
 
 test('ranking of the child units, only those in the caller’s units', async () => {
-  const r = await district.get(`${API_PREFIX}/indices/ranking`, { unit: '477', period: '2025-03', minN: '1' });
+  const r = await district.get(`${API_PREFIX}/indices/ranking`, {
+    unit: '477',
+    period: '2025-03',
+    minN: '1',
+  });
   expect(r.status).toBe(200);
   conforms('/indices/ranking', r);
   const rows = r.body.rows as Array<{ unitCode: string; rank: number | null }>;
