@@ -19,6 +19,7 @@ import { publicResultsRoutes } from '../bot/http/public/routes';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
 import { scheduleDigest } from '../workers/aggregation/digest/schedule';
+import { scheduleRetention } from '../workers/jobs/privacy-retention';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
@@ -109,6 +110,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     shutdown.add('workers', () => workers.close(), 20);
     await scheduleCaseEscalation(producer.getQueue('aggregate'));
     await scheduleDigest(producer.getQueue('aggregate'), env.DIGEST_AT);
+    await scheduleRetention(producer.getQueue('aggregate'), env.RETENTION_AT, env.RETENTION_DAYS);
   }
 
   const telegram = await startTelegram({ ctx, service, roles, shutdown, producer });

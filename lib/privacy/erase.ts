@@ -10,11 +10,11 @@ import { Session } from '../../models/session';
 import { sharedContactKey } from '../../workers/aggregation/integrity/shared-contact';
 import { recordOptOut } from '../../workers/broadcast/opt-outs';
 import { contactChangesKey } from '../../workers/jobs/contact-changes';
+import { invitationJobId, OUTREACH_QUEUE, reminderJobId } from '../../workers/jobs/outreach-ids';
 import { PhoneInviteClaims } from '../../workers/jobs/invitation-phone-claim';
-import { invitationJobId, OUTREACH_QUEUE, reminderJobId } from '../../workers/jobs/invitation-queue';
 import { appendAudit } from '../audit/writer';
 import { markErased } from './erased-mark';
-import { findSubject, type PrivacyDeps, type Subject } from './subject';
+import { findSubject, type FoundSubject, type PrivacyDeps, type Subject } from './subject';
 
 /** What an erasure removed, in counts (the CLI prints them; the audit entry keeps them). */
 export interface ErasureReport {
@@ -48,6 +48,27 @@ export async function eraseSubject(
 ): Promise<ErasureReport> {
   const now = deps.now ?? new Date();
   const found = await findSubject(subject, deps);
+  const counts = await eraseFound(found, deps, now);
+  const report: ErasureReport = { erasureId: randomUUID(), ...counts };
+  await appendAudit({
+    actor: deps.actor,
+    action: 'privacy.erased',
+    targetType: 'subject',
+    targetId: report.erasureId,
+    details: {
+      by: 'phone' in subject ? 'phone' : subject.channel,
+      contactIds: found.contacts.map((c) => c.id),
+      ...counts,
+    },
+    at: now,
+  });
+  return report;
+}
+
+export type ErasureCounts = Omit<ErasureReport, 'erasureId'>;
+
+/** Erases what `findSubject` found (the retention job's path too); no audit entry. */
+export async function eraseFound(found: FoundSubject, deps: PrivacyDeps, now: Date): Promise<ErasureCounts> {
   const contactIds = found.contacts.map((c) => new Types.ObjectId(c.id));
   const { redis, prefix } = deps;
 
@@ -90,33 +111,7 @@ export async function eraseSubject(
   }
   for (const h of found.phoneHashes) liveKeys += await claims.forget(h);
 
-  const report: ErasureReport = {
-    erasureId: randomUUID(),
-    contacts,
-    sessions,
-    freeTexts,
-    dossiers,
-    outreachJobs,
-    liveKeys,
-  };
-  await appendAudit({
-    actor: deps.actor,
-    action: 'privacy.erased',
-    targetType: 'subject',
-    targetId: report.erasureId,
-    details: {
-      by: 'phone' in subject ? 'phone' : subject.channel,
-      contactIds: found.contacts.map((c) => c.id),
-      contacts,
-      sessions,
-      freeTexts,
-      dossiers,
-      outreachJobs,
-      liveKeys,
-    },
-    at: now,
-  });
-  return report;
+  return { contacts, sessions, freeTexts, dossiers, outreachJobs, liveKeys };
 }
 
 async function unlinkDossiers(phoneHashes: string[], contactIds: Types.ObjectId[]): Promise<number> {

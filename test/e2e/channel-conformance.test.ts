@@ -8,8 +8,11 @@ import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { issueSurveyToken } from '../../bot/survey/token';
 import { logger } from '../../lib/logger';
 import { Answer } from '../../models/answer';
+import { AuditLog } from '../../models/audit-log';
+import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { Response } from '../../models/response';
+import { Session } from '../../models/session';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { FakeZaloServer } from '../fakes/zalo-server';
 import { startTestApp, type TestApp } from '../support/app';
@@ -473,7 +476,8 @@ function webDriver(): Driver {
       if (!page.includes(`name="cmd" value="${name}"`)) throw new Error(`web: no ${name} button on the page`);
       await request(path, { cmd: name });
     },
-    type: async (text) => request(path, { ...openForm()!.hidden, text }),
+    // A typed command (/dulieu, /xoa) may come when no question is open.
+    type: async (text) => request(path, { ...(openForm()?.hidden ?? {}), text }),
     press: async (b) => {
       const form = openForm()!;
       await request(path, { ...form.hidden, a: encodeAction(b.action) });
@@ -504,6 +508,16 @@ function webDriver(): Driver {
       return { texts, question, fresh: true };
     },
   };
+}
+
+async function until<T>(fn: () => Promise<T | null | undefined>, label: string, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function storedAnswers(code: string): Promise<Record<string, { value: unknown; text: unknown }>> {
@@ -596,6 +610,33 @@ describe.each(drivers)('%s', (name, driver, thanks) => {
     const d = await dossier();
     await run(driver(), d.token, typedStop(thanks));
     expect(await Response.countDocuments({ dossierCode: d.code, status: 'completed' })).toBe(0);
+  });
+
+  test('/dulieu shows what is held; /xoa asks first, "/xoa dongy" erases the contact and the session', async () => {
+    const d = await dossier();
+    const c = driver();
+    await run(c, d.token, [
+      [{ do: 'start' }, { q: 'consent', expects: 'choice' }],
+      [{ do: 'choose', choose: { kind: 'pick', label: 'Đồng ý' } }, { said: /\[intro\]/ }],
+    ]);
+    const session = await until(
+      () => Session.findOne({ dossierCode: d.code }).lean(),
+      'session copied to MongoDB',
+    );
+    await c.type('/dulieu');
+    await settle(c, {
+      said: new RegExp(`Dữ liệu hệ thống đang lưu[\\s\\S]*${d.code}[\\s\\S]*What we hold about you`),
+    });
+    await c.type('/xoa');
+    await settle(c, { said: /Để xác nhận, xin gửi: \/xoa dongy/ });
+    expect(await Session.countDocuments({ _id: session._id })).toBe(1);
+    await c.type('/xoa dongy');
+    await settle(c, { said: /Dữ liệu cá nhân của Quý ông\/bà đã được xóa/ });
+    expect(await Session.countDocuments({ _id: session._id })).toBe(0);
+    expect(await Contact.countDocuments({ _id: session.contactId })).toBe(0);
+    expect(
+      await AuditLog.countDocuments({ action: 'privacy.erased', actor: `citizen:${name}` }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   test('an answer after the invitation expired gets a polite "đã hết hạn"', async () => {

@@ -7,6 +7,7 @@ import { contactUpdate } from './contact-update';
 import { rollupMonth, rollupRecompute } from '../aggregation/rollups/jobs';
 import { caseEscalate, caseFollowUp, caseNotify } from '../aggregation/cases/case-jobs';
 import { digestRun, digestSend } from '../aggregation/digest/jobs';
+import { privacyRetention } from './privacy-retention';
 
 /** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
 export const JOBS = [
@@ -21,6 +22,7 @@ export const JOBS = [
   caseFollowUp,
   digestRun,
   digestSend,
+  privacyRetention,
 ] as const;
 
 export type RegisteredJob = (typeof JOBS)[number];

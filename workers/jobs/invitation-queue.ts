@@ -21,6 +21,9 @@ import {
   type OutreachDeps,
 } from './invitation-send';
 import { reminderSendSchema, sendReminder } from './reminder-send';
+import { invitationJobId, OUTREACH_QUEUE, phoneEraseJobId, reminderJobId } from './outreach-ids';
+
+export { invitationJobId, OUTREACH_QUEUE, phoneEraseJobId, reminderJobId };
 
 /**
  * The outreach queue: proactive invitations (`invitation.send`, job id `inv-<dossier>`) and
@@ -31,7 +34,6 @@ import { reminderSendSchema, sendReminder } from './reminder-send';
  * delivered twice, or re-added after its first run was removed, a no-op.
  * A job that comes due inside quiet hours (a retry, a worker that was down) waits for morning.
  */
-export const OUTREACH_QUEUE = 'outreach';
 
 const phoneEraseSchema = z.object({ dossierCode: z.string().min(1).max(64) });
 const JOBS = {
@@ -47,10 +49,6 @@ const DEFAULT_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   removeOnComplete: Object.freeze({ age: 7 * 86400, count: 10_000 }),
   removeOnFail: Object.freeze({ age: 30 * 86400 }),
 });
-
-export const invitationJobId = (code: string): string => `inv-${code}`;
-export const reminderJobId = (code: string, n: number): string => `rem:${code}:${n}`;
-export const phoneEraseJobId = (code: string): string => `erase-${code}`;
 
 export interface OutreachOptions {
   ctx: Pick<AppContext, 'redis' | 'prefix' | 'log'> & {
