@@ -74,7 +74,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   // Unique indexes make ingest idempotent: build them before anything writes.
   await Promise.all(Object.values(models).map((m) => m.syncIndexes()));
 
-  const redis = createProducerConnection(env.REDIS_URL);
+  const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
   const ctx: AppContext = { env, log, redis, prefix: env.REDIS_PREFIX };
   const producer = new JobProducer(redis, ctx.prefix);
@@ -100,7 +100,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     const workers = await startWorkers({
       ctx,
       producer,
-      createConnection: () => createWorkerConnection(env.REDIS_URL),
+      createConnection: () => createWorkerConnection(env),
     });
     shutdown.add('workers', () => workers.close(), 20);
     await scheduleCaseEscalation(producer.getQueue('aggregate'));
@@ -131,7 +131,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     outreach.startWorker();
     const broadcasts = await startBroadcastWorkers({
       ctx,
-      createConnection: () => createWorkerConnection(env.REDIS_URL),
+      createConnection: () => createWorkerConnection(env),
       senders: broadcastSenders(ctx, { zaloClient: zalo?.client ?? null }),
     });
     shutdown.add('broadcasts', () => broadcasts.close(), 20);

@@ -32,6 +32,32 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Cluster seed nodes, host:port comma-separated. Set, it wins over REDIS_URL: every
+   * connection (queues, live store, inbox, locks, limiters, sessions, rate limits) is a cluster
+   * client (lib/redis.ts). The client learns the other nodes from these.
+   */
+  REDIS_CLUSTER_NODES: csv
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[A-Za-z0-9._-]+:\d{1,5}$/,
+              'expected comma-separated host:port (e.g. redis-1:6379,redis-2:6379)',
+            )
+            .transform((hp) => {
+              const at = hp.lastIndexOf(':');
+              return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+            })
+            .refine((n) => n.port >= 1 && n.port <= 65535, 'expected a port from 1 to 65535'),
+        )
+        .min(1, 'expected at least one host:port'),
+    )
+    .optional(),
+  /** Password (AUTH) of the Redis Cluster nodes; with REDIS_URL the password goes in the URL. */
+  REDIS_PASSWORD: z.string().optional(),
   /** Every Redis key, BullMQ's included, lives under this hash-tagged prefix (Redis Cluster). */
   REDIS_PREFIX: z
     .string()

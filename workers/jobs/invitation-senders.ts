@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis';
 import type { Env } from '../../config/env';
 import type { Lang } from '../../bot/flow/schema';
 import { ZaloProactiveSender, type ZaloProactiveOptions } from '../../bot/channels/zalo/proactive';
@@ -123,7 +123,12 @@ export function znsInvitationSender(zalo: ZaloSendApi, log?: Logger): Invitation
   return {
     async send(to, msg) {
       if (!to.phone) return 'unreachable';
-      const r = await zalo.send({ phone: to.phone, messages: [], vars: msg.vars, dossierCode: to.dossierCode });
+      const r = await zalo.send({
+        phone: to.phone,
+        messages: [],
+        vars: msg.vars,
+        dossierCode: to.dossierCode,
+      });
       return zaloOutcome(r, 'zns', log);
     },
   };
@@ -135,7 +140,7 @@ export function znsInvitationSender(zalo: ZaloSendApi, log?: Logger): Invitation
  */
 export function znsProactiveSender(
   ctx: {
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     log: Logger;
     env: Pick<

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis';
 import { Contact } from '../../../models/contact';
 import { recordOptOut } from '../../../workers/broadcast/opt-outs';
 
@@ -8,7 +8,7 @@ import { recordOptOut } from '../../../workers/broadcast/opt-outs';
  * broadcast going out skips the contact from its next delivery on (the opt-out log).
  */
 export async function markZaloContact(
-  store: { redis: Redis; prefix: string },
+  store: { redis: RedisClient; prefix: string },
   userId: string,
   mark: 'unsubscribed' | 'blocked',
   at: Date,

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import type { Logger } from '../../../lib/logger';
 
@@ -32,7 +32,11 @@ async function pingMongo(): Promise<void> {
  * both answer within the timeout, else 503 naming the one that did not (for load balancers and
  * operators; no details that would help an attacker).
  */
-export function healthzRoute(deps: { redis: Redis; log: Logger; timeoutMs?: number }): FastifyPluginAsync {
+export function healthzRoute(deps: {
+  redis: RedisClient;
+  log: Logger;
+  timeoutMs?: number;
+}): FastifyPluginAsync {
   const timeout = deps.timeoutMs ?? 1500;
   return (app) => {
     app.get('/healthz', async (_req, reply) => {
