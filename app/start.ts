@@ -35,6 +35,7 @@ import { startWorkers } from '../workers/runner';
 import type { AppContext } from './context';
 import { jobAnswerSink } from './answer-sink';
 import { applyRolePriority } from './priority';
+import { startHeartbeat } from './heartbeat';
 import { jobConversationBackground } from './conversation-background';
 import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
@@ -165,6 +166,15 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   }
   await telegram.afterListen();
 
+  if (env.HEALTH_FILE) {
+    const heartbeat = startHeartbeat({
+      file: env.HEALTH_FILE,
+      intervalMs: env.HEALTH_INTERVAL_S * 1000,
+      redis,
+      log,
+    });
+    shutdown.add('heartbeat', () => Promise.resolve(heartbeat.stop()), 0);
+  }
   if (opts.handleSignals) shutdown.onSignals();
   log.info({ port }, 'process started');
   return { ctx, http, port, stop: () => shutdown.run() };

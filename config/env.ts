@@ -71,6 +71,14 @@ export const envSchema = z.object({
    * CPU to citizens' replies. 0 leaves it as started. See app/priority.ts.
    */
   WORKERS_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  /**
+   * Liveness file for container health checks (every role, the workers-only ones too, which
+   * serve no HTTP): rewritten every HEALTH_INTERVAL_S while this process's Redis and MongoDB
+   * connections answer; `node dist/bin/healthcheck.js` fails when it is older than three
+   * intervals. Unset: no file (the Dockerfile sets it).
+   */
+  HEALTH_FILE: z.string().min(1).optional(),
+  HEALTH_INTERVAL_S: z.coerce.number().int().min(1).max(300).default(10),
   HTTP_BODY_LIMIT: z.coerce
     .number()
     .int()
