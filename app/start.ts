@@ -97,13 +97,19 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     log,
   });
 
-  if (roles.has('workers')) {
+  // The queues this process consumes (WORKER_QUEUES), when it has the workers role.
+  const consumes = new Set(roles.has('workers') ? env.WORKER_QUEUES : []);
+  const registryQueues = (['ingest', 'aggregate', 'outbound'] as const).filter((q) => consumes.has(q));
+  if (registryQueues.length > 0) {
     const workers = await startWorkers({
       ctx,
       producer,
       createConnection: () => createWorkerConnection(env),
+      queues: registryQueues,
     });
     shutdown.add('workers', () => workers.close(), 20);
+  }
+  if (consumes.has('aggregate')) {
     await scheduleCaseEscalation(producer.getQueue('aggregate'));
     await scheduleDigest(producer.getQueue('aggregate'), env.DIGEST_AT);
   }
@@ -128,8 +134,8 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   setCaseZaloClient(zalo?.client ?? null);
   if (zalo && env.INVITE_CHANNEL_ORDER.includes('zns'))
     senders.zns = znsInvitationSender(znsProactiveSender(ctx, zalo.client), log);
-  if (roles.has('workers')) {
-    outreach.startWorker();
+  if (consumes.has('outreach')) outreach.startWorker();
+  if (consumes.has('broadcast')) {
     const broadcasts = await startBroadcastWorkers({
       ctx,
       createConnection: () => createWorkerConnection(env),

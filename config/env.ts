@@ -66,6 +66,14 @@ export const envSchema = z.object({
   /** Which roles this process runs: any of http, bot, workers. */
   ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
   /**
+   * Which queues a process with the workers role consumes: ingest, aggregate, outbound (the job
+   * registry's queues), outreach (invitations and reminders), broadcast. All by default; a
+   * deployment runs a pool per queue (deploy/docker-compose.yml) to scale and isolate them.
+   */
+  WORKER_QUEUES: csv
+    .pipe(z.array(z.enum(['ingest', 'aggregate', 'outbound', 'outreach', 'broadcast'])).min(1))
+    .default(['ingest', 'aggregate', 'outbound', 'outreach', 'broadcast']),
+  /**
    * CPU priority (nice, 0–19) of a process that runs the workers role without the bot or http
    * role: on a host it shares with the bot, persistence (asynchronous, queued in Redis) yields the
    * CPU to citizens' replies. 0 leaves it as started. See app/priority.ts.
