@@ -3,10 +3,11 @@ import { env as loadEnv, type Env } from '../config/env';
 import { logger } from '../lib/logger';
 import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
+import { privacyRequests } from '../lib/privacy/requests';
 import { createShutdown } from '../lib/shutdown';
-import * as models from '../models';
+import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
 import { ConversationService } from '../bot/conversation/service';
-import { HotStore } from '../bot/conversation/hot-store';
+import { LiveStore } from '../bot/conversation/live-store';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
@@ -14,9 +15,10 @@ import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
 import { apiPlugin } from '../bot/http/api/plugin';
+import { publicResultsRoutes } from '../bot/http/public/routes';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
-import { scheduleDigest } from '../workers/aggregation/digest-schedule';
+import { scheduleDigest } from '../workers/aggregation/digest/schedule';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
@@ -32,11 +34,11 @@ import { broadcastSenders } from '../workers/broadcast/channels';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
-import type { AppContext } from './context';
-import { jobAnswerSink } from './answer-sink';
+import type { AppContext } from '../lib/app-context';
+import { jobAnswerSink } from '../workers/answer-sink';
 import { applyRolePriority } from './priority';
 import { startHeartbeat } from './heartbeat';
-import { jobConversationBackground } from './conversation-background';
+import { jobConversationBackground } from '../workers/conversation-background';
 import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
 
@@ -72,8 +74,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   await connectMongo(env.MONGODB_URI);
   shutdown.add('mongodb', disconnectMongo, 100);
-  // Unique indexes make ingest idempotent: build them before anything writes.
-  await Promise.all(Object.values(models).map((m) => m.syncIndexes()));
+  // Unique indexes make ingest idempotent: present before anything writes (lib/db/indexes.ts).
+  if (buildsIndexesAtStart(env)) await buildIndexes();
+  else await requireIndexes();
 
   const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
@@ -90,10 +93,11 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const service = new ConversationService({
     flows,
     sink,
-    store: new HotStore(redis, ctx.prefix),
+    store: new LiveStore(redis, ctx.prefix),
     background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
     resolveToken: resolveSurveyToken,
     hooks: outreach.hooks(),
+    privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
     log,
   });
 
@@ -159,6 +163,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     await http.register(dossierRoutes({ ctx, outreach }));
     await http.register(reportRoutes({ ctx }));
     await http.register(apiPlugin({ ctx }));
+    await http.register(publicResultsRoutes({ env }));
     await http.register(
       surveyPageRoutes({
         env,

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ApiKey } from '../models/api-key';
 import { appendAudit } from './audit/writer';
-import { decryptSecret, encryptSecret, parseSecretsKey } from '../bot/channels/zalo/token-crypto';
+import { decryptSecret, encryptSecret, parseSecretsKey } from './secret-box';
 import { key as redisKey, type RedisClient } from './redis';
 
 /**

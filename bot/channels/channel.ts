@@ -16,7 +16,11 @@ export interface InboundEvent {
   updateId: number;
   /** Platform language hint (Telegram language_code), used only for a new contact. */
   langHint?: string;
-  input: Inbound | { kind: 'start'; token?: string };
+  input:
+    | Inbound
+    | { kind: 'start'; token?: string }
+    /** /dulieu (access) and /xoa (erase; `confirmed` by "/xoa dongy"): lib/privacy, not the engine. */
+    | { kind: 'privacy'; request: 'access' | 'erase'; confirmed?: boolean };
   /**
    * The turn applies only to an active session of this dossier; otherwise nothing changes and
    * the reply says `refused` (the web chat: a page bound to one survey must not answer another).
@@ -49,11 +53,4 @@ export interface TurnReply {
    * it has not delivered yet (a retry after a failed send).
    */
   replayed?: true;
-}
-
-/** A channel renders replies its own way (buttons, numbered lists, HTML). */
-export interface ChannelAdapter {
-  readonly channel: ChannelName;
-  /** Sends messages proactively (invitation, reminder, follow-up) to one user. */
-  send(userId: string, messages: Outbound[], lang: Lang): Promise<void>;
 }

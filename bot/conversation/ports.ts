@@ -1,7 +1,7 @@
 import type { RecordedAnswer } from '../engine/types';
 import type { ChannelName } from '../channels/channel';
 
-/** Everything about a response except identity: what the ingest jobs carry (Decree 13/2023). */
+/** Everything about a response except identity: what the ingest jobs carry (Law 91/2025/QH15). */
 export interface ResponseMeta {
   dossierCode: string | null;
   unitCode: string | null;
@@ -19,7 +19,7 @@ export interface ResponseMeta {
 /**
  * Where answers go. The bot never writes answers to MongoDB itself: the production sink adds
  * `answers.record` jobs (concurrent answers batched) and `response.complete` jobs with stable
- * jobIds (see app/answer-sink.ts).
+ * jobIds (see workers/answer-sink.ts).
  */
 export interface AnswerSink {
   answer(p: {
@@ -51,6 +51,14 @@ export type TokenResolution =
   { ok: true; dossier: TokenDossier } | { ok: false; reason: 'unknown' | 'expired' | 'used' };
 export type TokenResolver = (token: string, now: Date) => Promise<TokenResolution>;
 
+/** A citizen's own privacy requests from a chat (lib/privacy/requests.ts). */
+export interface PrivacyRequests {
+  /** What is held about this channel user, as the text to send them. */
+  access(channel: ChannelName, userId: string, lang: 'vi' | 'en'): Promise<string>;
+  /** Erases this channel user; returns the erasure id (the audit entry's target). */
+  erase(channel: ChannelName, userId: string): Promise<string>;
+}
+
 /** Lifecycle notifications (invitation stats, reminders cancellation, cases). Optional. */
 export interface ConversationHooks {
   onStarted?(p: { dossierCode: string | null; responseId: string; channel: ChannelName }): Promise<void>;
@@ -74,7 +82,7 @@ export interface ContactChanges {
 
 /**
  * Writes a conversation makes to MongoDB off the turn's path (jobs in production,
- * app/conversation-background.ts): the durable copy of a session, contact changes.
+ * workers/conversation-background.ts): the durable copy of a session, contact changes.
  */
 export interface ConversationBackground {
   /**

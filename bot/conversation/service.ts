@@ -11,12 +11,13 @@ import type { EngineResult, EngineState } from '../engine/types';
 import { GENERAL_VARS } from '../flow/default-flow';
 import type { FlowRepository } from '../flow/repository';
 import type { Lang } from '../flow/schema';
-import type { HotContact, HotSession, HotStore, TurnContext } from './hot-store';
+import type { LiveContact, LiveSession, LiveStore, TurnContext } from './live-store';
 import type {
   AnswerSink,
   ContactChanges,
   ConversationBackground,
   ConversationHooks,
+  PrivacyRequests,
   ResponseMeta,
   TokenDossier,
   TokenResolver,
@@ -25,16 +26,20 @@ import type {
 export interface ConversationDeps {
   flows: FlowRepository;
   sink: AnswerSink;
-  store: HotStore;
+  store: LiveStore;
   background: ConversationBackground;
   resolveToken: TokenResolver;
   log: Logger;
   hooks?: ConversationHooks;
+  /** /dulieu and /xoa; without it the citizen is told to ask at the counter. */
+  privacy?: PrivacyRequests;
   now?: () => Date;
   flowKey?: string;
   /** Record a contact's last interaction at most this often (ms). */
   touchEveryMs?: number;
 }
+
+const langOf = (hint: string | undefined): Lang => (hint?.toLowerCase().startsWith('en') ? 'en' : 'vi');
 
 /** Thrown when another process applied a turn to the same session first; the caller retries. */
 export class ConcurrentTurnError extends Error {
@@ -68,6 +73,9 @@ export class ConversationService {
     // A retry of a turn that was applied but whose reply was not delivered: the same reply again
     // (else the session's "duplicate" rule below would answer nothing, or a finished survey "no survey").
     if (pre.appliedReply) return { ...pre.appliedReply, replayed: true };
+    // Before a contact is made: asking what is held, or to be erased, creates no record.
+    if (ev.input.kind === 'privacy')
+      return this.privacy(ev, ev.input, pre.contact?.lang ?? langOf(ev.langHint));
     const { contact, created } = await this.contactFor(ev, now, pre);
     const session = await this.activeSession(ev, contact, pre, created);
 
@@ -112,7 +120,10 @@ export class ConversationService {
     if (hot) return hot.status === 'active' ? hot.dossierCode : null;
     const contact = await Contact.findOne({ channel, channelUserId: userId }, { _id: 1 }).lean();
     if (!contact) return null;
-    const doc = await Session.findOne({ contactId: contact._id, channel, status: 'active' }, { dossierCode: 1 }).lean();
+    const doc = await Session.findOne(
+      { contactId: contact._id, channel, status: 'active' },
+      { dossierCode: 1 },
+    ).lean();
     return doc?.dossierCode ?? null;
   }
 
@@ -145,7 +156,7 @@ export class ConversationService {
     ev: InboundEvent,
     now: Date,
     pre: TurnContext,
-  ): Promise<{ contact: HotContact; created: boolean }> {
+  ): Promise<{ contact: LiveContact; created: boolean }> {
     const { store, background } = this.deps;
     let c = pre.contact;
     let touch = pre.touch;
@@ -193,10 +204,10 @@ export class ConversationService {
    */
   private async activeSession(
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     pre: TurnContext,
     contactCreated: boolean,
-  ): Promise<HotSession | null> {
+  ): Promise<LiveSession | null> {
     if (pre.knownNoActive) return null;
     const hot = pre.activeId ? await this.deps.store.getById(pre.activeId) : null;
     if (hot) return hot;
@@ -215,7 +226,7 @@ export class ConversationService {
     // whatever the live store says (e.g. completed a moment ago), never the older copy.
     const live = await this.deps.store.getById(String(doc._id));
     if (live) return live.status === 'active' ? live : null;
-    const restored: HotSession = {
+    const restored: LiveSession = {
       id: String(doc._id),
       contactId: contact.id,
       channel: ev.channel,
@@ -240,9 +251,9 @@ export class ConversationService {
 
   private async start(
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     contactCreated: boolean,
-    session: HotSession | null,
+    session: LiveSession | null,
     token: string | undefined,
     now: Date,
   ): Promise<TurnReply> {
@@ -306,7 +317,7 @@ export class ConversationService {
         (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
       if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
     }
-    const flow = await this.deps.flows.latestPublished(this.flowKey);
+    const flow = await this.deps.flows.live(this.flowKey, dossier);
     const vars = dossier ? await this.varsFor(dossier, lang) : { ...GENERAL_VARS[lang] };
     const result = startSession(flow, { lang, vars, reachable: reachesBack(ev.channel) });
     const meta: ResponseMeta = {
@@ -322,7 +333,7 @@ export class ConversationService {
       lang,
       startedAt: now.toISOString(),
     };
-    const created: HotSession = {
+    const created: LiveSession = {
       id: new Types.ObjectId().toHexString(),
       contactId: contact.id,
       channel: ev.channel,
@@ -355,7 +366,7 @@ export class ConversationService {
   }
 
   /** A late answer to an expired invitation: a polite "đã hết hạn", and the survey ends. */
-  private async expire(session: HotSession, ev: InboundEvent, now: Date): Promise<TurnReply> {
+  private async expire(session: LiveSession, ev: InboundEvent, now: Date): Promise<TurnReply> {
     const lang = session.state.lang;
     const reply: TurnReply = {
       messages: [{ kind: 'text', text: t('expired', lang) }],
@@ -378,8 +389,8 @@ export class ConversationService {
     return reply;
   }
 
-  /** `reply`: the turn's, kept with the session for a retry of its update (hot-store.ts). */
-  private async save(next: HotSession, expectedRev: number, reply?: TurnReply): Promise<void> {
+  /** `reply`: the turn's, kept with the session for a retry of its update (live-store.ts). */
+  private async save(next: LiveSession, expectedRev: number, reply?: TurnReply): Promise<void> {
     if (!(await this.deps.store.save(next, expectedRev, reply))) throw new ConcurrentTurnError(next.id);
     // A new session or one that just ended is copied soon; progress in between later.
     const settled = expectedRev === -1 || next.status !== 'active';
@@ -391,12 +402,12 @@ export class ConversationService {
     return { ma: d.code, donvi: unit?.name ?? GENERAL_VARS[lang].donvi, thutuc: d.procedureName ?? '' };
   }
 
-  private async setLang(ev: InboundEvent, contact: HotContact, lang: Lang): Promise<void> {
+  private async setLang(ev: InboundEvent, contact: LiveContact, lang: Lang): Promise<void> {
     await this.deps.store.setContact(ev.channel, ev.userId, { ...contact, lang });
     await this.changeContact(ev, contact, { lang });
   }
 
-  private changeContact(ev: InboundEvent, contact: HotContact, set: ContactChanges): Promise<void> {
+  private changeContact(ev: InboundEvent, contact: LiveContact, set: ContactChanges): Promise<void> {
     return this.deps.background.updateContact({
       contactId: contact.id,
       channel: ev.channel,
@@ -405,9 +416,29 @@ export class ConversationService {
     });
   }
 
+  /**
+   * /dulieu answers with what is held; /xoa asks for a confirmation ("/xoa dongy") and then erases
+   * everything the live store and MongoDB hold about this channel user, the session in progress
+   * included (lib/privacy/erase.ts). Nothing is sent to them afterwards but this reply.
+   */
+  private async privacy(
+    ev: InboundEvent,
+    input: { request: 'access' | 'erase'; confirmed?: boolean },
+    lang: Lang,
+  ): Promise<TurnReply> {
+    const say = (text: string): TurnReply => ({ messages: [{ kind: 'text', text }], lang });
+    const port = this.deps.privacy;
+    if (!port) return say(t('privacyUnavailable', lang));
+    if (input.request === 'access') return say(await port.access(ev.channel, ev.userId, lang));
+    if (!input.confirmed) return say(t('eraseAsk', lang));
+    const id = await port.erase(ev.channel, ev.userId);
+    this.deps.log.info({ erasureId: id, channel: ev.channel }, 'privacy: erased on the citizen’s request');
+    return say(t('erased', lang, { id: id.slice(0, 8) }));
+  }
+
   private async commandWithoutSession(
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     name: 'help' | 'lang' | 'stop',
     arg: string | undefined,
     now: Date,
@@ -424,10 +455,10 @@ export class ConversationService {
   }
 
   private async apply(
-    session: HotSession,
+    session: LiveSession,
     result: EngineResult,
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     now: Date,
   ): Promise<TurnReply> {
     const meta: ResponseMeta = { ...(session.meta as ResponseMeta), lang: result.state.lang };
@@ -496,7 +527,7 @@ export class ConversationService {
    * recorded, its answers are not kept in the session, and the citizen is told politely.
    */
   private async answeredElsewhere(
-    session: HotSession,
+    session: LiveSession,
     result: EngineResult,
     ev: InboundEvent,
     now: Date,

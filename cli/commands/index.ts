@@ -14,6 +14,8 @@ import { registerCaseCommands } from './case';
 import { registerTelegramCommands } from './telegram';
 import { registerUserCommands } from './user';
 import { registerAuditCommands } from './audit';
+import { registerEraseCommand } from './erase';
+import { registerDbCommands } from './db';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -32,4 +34,6 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerTelegramCommands,
   registerUserCommands,
   registerAuditCommands,
+  registerEraseCommand,
+  registerDbCommands,
 ];

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import mongoose from 'mongoose';
 import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
+import { buildIndexes } from '../../lib/db/indexes';
 import { env } from '../../config/env';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
 import { createProducerConnection } from '../../lib/redis';
@@ -12,9 +13,9 @@ import { Flow } from '../../models/flow';
 import { Procedure } from '../../models/procedure';
 import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
-import { storeCompletion } from '../../workers/jobs/answer-store';
-import { rebuildRollups, type RebuildResult } from '../../workers/aggregation/rebuild';
-import type { RollupDeps } from '../../workers/aggregation/recompute';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
+import { rebuildRollups, type RebuildResult } from '../../workers/aggregation/rollups/rebuild';
+import type { RollupDeps } from '../../workers/aggregation/rollups/recompute';
 import { demoResponses } from '../seed-data/demo';
 import { SEED_PROCEDURES } from '../seed-data/procedures';
 import { SEED_UNITS } from '../seed-data/units';
@@ -32,7 +33,7 @@ export interface SeedReport {
 
 /**
  * What `--demo` needs besides the database: the rollups' Redis (their versions live there,
- * workers/aggregation/recompute.ts), so the reports show the demo's responses at once.
+ * workers/aggregation/rollups/recompute.ts), so the reports show the demo's responses at once.
  */
 export interface DemoSeedOptions {
   rollups: RollupDeps;
@@ -47,8 +48,7 @@ export interface DemoSeedOptions {
  */
 export async function runSeed(opts: { demo?: DemoSeedOptions } = {}): Promise<SeedReport> {
   // Unique indexes are what make ingest and this seed idempotent: build them first.
-  const models = Object.values(mongoose.models);
-  for (const m of models) await m.syncIndexes();
+  const built = await buildIndexes();
 
   const units = await Unit.bulkWrite(
     SEED_UNITS.map((u) => ({
@@ -84,7 +84,7 @@ export async function runSeed(opts: { demo?: DemoSeedOptions } = {}): Promise<Se
   for (const flow of DEFAULT_FLOW_VERSIONS) await flows.ensure(flow);
 
   const report: SeedReport = {
-    indexes: models.length,
+    indexes: built.length,
     units: units.upsertedCount,
     procedures: procedures.upsertedCount,
     flowInserted: !flowExisted,

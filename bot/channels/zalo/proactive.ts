@@ -5,13 +5,13 @@ import { Contact } from '../../../models/contact';
 import type { Outbound } from '../../engine/types';
 import type { ZaloClient } from './client';
 import { markZaloContact } from './contacts';
-import { ZaloApiError } from './errors';
-import { quietUntil } from './quiet-hours';
+import { classifyZaloError, ZaloApiError } from './errors';
+import { quietUntil } from '../../../lib/quiet-hours';
 import { renderForZalo } from './renderer';
 
 /**
  * Messages we start (invitation, reminder), not replies. Zalo allows a consultation message only
- * within 7 days of the user's last interaction (zalo.md §2); outside it, the approved rating
+ * within 7 days of the user's last interaction (docs/platform-limits.md); outside it, the approved rating
  * template goes by user id, then by phone. A phone without Zalo (-118) is reported so the caller
  * can use another channel. Templates wait out the quiet hours.
  */
@@ -51,6 +51,18 @@ export interface ZaloProactiveOptions {
 export const TEMPLATE_LINK_TTL_S = 60 * 24 * 3600;
 export function templateLinkKey(prefix: string, messageId: string): string {
   return key(prefix, 'zalo', 'tpl', messageId);
+}
+
+/** Unreachable, 5xx, an expired token, rate limited: the caller's job retries later. */
+function retryLater(err: unknown): boolean {
+  const kind = classifyZaloError(err).kind;
+  return kind === 'transient' || kind === 'rate_limited';
+}
+
+function failed(err: unknown): ZaloSendResult {
+  return err instanceof ZaloApiError
+    ? { status: 'failed', reason: err.message, code: err.code }
+    : { status: 'failed', reason: err instanceof Error ? err.message : 'unknown' };
 }
 
 export class ZaloProactiveSender {
@@ -129,19 +141,9 @@ export class ZaloProactiveSender {
         await this.link(sent.messageId, inv.dossierCode);
         return { status: 'sent', via: 'template_uid', messageId: sent.messageId };
       } catch (err) {
-        if (
-          !(err instanceof ZaloApiError) ||
-          err.reason === 'transient' ||
-          err.reason === 'rate_limited' ||
-          err.reason === 'token_expired'
-        )
-          throw err;
+        if (retryLater(err)) throw err;
         // -249 (not sendable by UID), -213/-227/-244 and the like: the phone may still work.
-        last = (await this.refusal(err, inv.userId)) ?? {
-          status: 'failed',
-          reason: err.message,
-          code: err.code,
-        };
+        last = (await this.refusal(err, inv.userId)) ?? failed(err);
       }
     }
     const phone = inv.phone ? normalisePhone(inv.phone) : null;
@@ -155,32 +157,24 @@ export class ZaloProactiveSender {
         await this.link(sent.messageId, inv.dossierCode);
         return { status: 'sent', via: 'template_phone', messageId: sent.messageId };
       } catch (err) {
-        if (
-          !(err instanceof ZaloApiError) ||
-          err.reason === 'transient' ||
-          err.reason === 'rate_limited' ||
-          err.reason === 'token_expired'
-        )
-          throw err;
-        if (err.reason === 'no_zalo_account') return { status: 'no_zalo_account' };
-        return { status: 'failed', reason: err.message, code: err.code };
+        if (retryLater(err)) throw err;
+        if (err instanceof ZaloApiError && err.reason === 'no_zalo_account')
+          return { status: 'no_zalo_account' };
+        return failed(err);
       }
     }
     return last;
   }
 
   /** Acts on a refusal about the recipient; null when it is not one. */
-  private async refusal(
-    err: ZaloApiError,
-    userId: string | null | undefined,
-  ): Promise<ZaloSendResult | null> {
-    if (err.reason === 'recipient_unavailable' && userId) {
-      const mark = err.mark ?? 'blocked';
-      await markZaloContact(this.opts, userId, mark, new Date(this.now()));
-      this.opts.log.info({ code: err.code, mark }, 'zalo recipient unavailable; contact marked');
-      return { status: 'skipped', reason: mark };
+  private async refusal(err: unknown, userId: string | null | undefined): Promise<ZaloSendResult | null> {
+    const f = classifyZaloError(err);
+    if (f.kind === 'dead' && userId) {
+      await markZaloContact(this.opts, userId, f.mark, new Date(this.now()));
+      this.opts.log.info({ reason: f.reason, mark: f.mark }, 'zalo recipient unavailable; contact marked');
+      return { status: 'skipped', reason: f.mark };
     }
-    if (err.reason === 'permanent') return { status: 'failed', reason: err.message, code: err.code };
+    if (err instanceof ZaloApiError && err.reason === 'permanent') return failed(err);
     return null;
   }
 

@@ -1,9 +1,10 @@
 import type { RedisClient } from '../../../lib/redis';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import type { Logger } from '../../../lib/logger';
+import { ZaloRateLimitedError } from './errors';
 
 /**
- * Zalo allows 4,000 API requests per minute per app (-32 beyond it, zalo.md §2). Every outbound
+ * Zalo allows 4,000 API requests per minute per app (-32 beyond it; docs/platform-limits.md). Every outbound
  * Zalo request of every process waits for a permit from one BullMQ queue, `zalo-api`, whose
  * global rate limit (`Queue.setGlobalRateLimit`, kept in the queue's meta in Redis and honoured
  * by every worker of the queue) is the shared limiter. Each process admits permits with a small
@@ -38,12 +39,7 @@ export interface ZaloRateLimiterOptions {
   log?: Logger;
 }
 
-export class ZaloRateLimitedError extends Error {
-  constructor(readonly retryAfterMs: number) {
-    super(`Zalo rate limit: retry in ${retryAfterMs} ms`);
-    this.name = 'ZaloRateLimitedError';
-  }
-}
+export { ZaloRateLimitedError } from './errors';
 
 /** The BullMQ global rate limit that keeps any window of `windowMs` at or under `limit`. */
 export function sliceBudget(
