@@ -41,7 +41,9 @@ function interpolate(v: string): string {
   );
 }
 
-const appServices = Object.entries(services).filter(([, s]) => s.image?.startsWith('hailong:'));
+const appServices = Object.entries(services).filter(
+  ([, s]) => s.image?.startsWith('hailong:') && s.command?.[0] === 'start',
+);
 function settingsOf(s: Service): Record<string, string> {
   const env: Record<string, string> = { ...active };
   for (const [k, v] of Object.entries(s.environment ?? {})) env[k] = interpolate(String(v));
@@ -69,6 +71,11 @@ test('MongoDB is a three-member replica set, initiated once; Redis keeps an AOF 
   expect(redis[redis.indexOf('--appendonly') + 1]).toBe('yes');
   expect(redis[redis.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
   expect(services.redis.image).toMatch(/^redis:7/);
+  // Indexes are built once the replica set exists, before any app process starts.
+  expect(services['db-indexes'].command).toEqual(['db', 'indexes']);
+  expect(services['db-indexes'].depends_on).toEqual({
+    'mongo-init': { condition: 'service_completed_successfully' },
+  });
 });
 
 test('two http+bot processes, a worker pool for every queue, a TLS proxy in front', () => {
@@ -92,13 +99,13 @@ test('two http+bot processes, a worker pool for every queue, a TLS proxy in fron
 
 test('every service has a health check; the app image checks its heartbeat, for every role', () => {
   for (const [name, s] of Object.entries(services)) {
-    if (name === 'mongo-init') continue;
+    if (name === 'mongo-init' || name === 'db-indexes') continue;
     expect([name, s.healthcheck?.test.length]).toEqual([name, expect.any(Number)]);
   }
   for (const [, s] of appServices) {
     expect(s.healthcheck!.test).toEqual(['CMD', 'node', 'dist/bin/healthcheck.js']);
     expect(s.depends_on).toMatchObject({
-      'mongo-init': { condition: 'service_completed_successfully' },
+      'db-indexes': { condition: 'service_completed_successfully' },
       redis: { condition: 'service_healthy' },
     });
   }
