@@ -35,10 +35,14 @@ COPY --chown=root:root package.json ./
 COPY --from=build --chown=root:root /app/dist ./dist
 # Static assets (web chat, console) are read at run time from the source tree's asset folders.
 COPY --from=build --chown=root:root /app/bot ./bot
-# The code belongs to root and is read-only for the process; it writes nothing to disk.
+# The code belongs to root and is read-only for the process; it writes only its heartbeat.
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+# Every role, workers-only processes included (they serve no HTTP): the process rewrites
+# HEALTH_FILE every HEALTH_INTERVAL_S while its Redis and MongoDB connections answer
+# (app/heartbeat.ts); the check fails when the file is older than three intervals.
+ENV HEALTH_FILE=/tmp/hailong-health
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "dist/bin/healthcheck.js"]
 ENTRYPOINT ["node", "dist/bin/hailong.js"]
 CMD ["start"]

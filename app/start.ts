@@ -38,6 +38,7 @@ import { startWorkers } from '../workers/runner';
 import type { AppContext } from '../lib/app-context';
 import { jobAnswerSink } from '../workers/answer-sink';
 import { applyRolePriority } from './priority';
+import { startHeartbeat } from './heartbeat';
 import { jobConversationBackground } from '../workers/conversation-background';
 import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
@@ -78,7 +79,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   if (buildsIndexesAtStart(env)) await buildIndexes();
   else await requireIndexes();
 
-  const redis = createProducerConnection(env.REDIS_URL);
+  const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
   const ctx: AppContext = { env, log, redis, prefix: env.REDIS_PREFIX };
   const producer = new JobProducer(redis, ctx.prefix);
@@ -101,13 +102,19 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     log,
   });
 
-  if (roles.has('workers')) {
+  // The queues this process consumes (WORKER_QUEUES), when it has the workers role.
+  const consumes = new Set(roles.has('workers') ? env.WORKER_QUEUES : []);
+  const registryQueues = (['ingest', 'aggregate', 'outbound'] as const).filter((q) => consumes.has(q));
+  if (registryQueues.length > 0) {
     const workers = await startWorkers({
       ctx,
       producer,
-      createConnection: () => createWorkerConnection(env.REDIS_URL),
+      createConnection: () => createWorkerConnection(env),
+      queues: registryQueues,
     });
     shutdown.add('workers', () => workers.close(), 20);
+  }
+  if (consumes.has('aggregate')) {
     await scheduleCaseEscalation(producer.getQueue('aggregate'));
     await scheduleDigest(producer.getQueue('aggregate'), env.DIGEST_AT);
     await scheduleRetention(producer.getQueue('aggregate'), env.RETENTION_AT, env.RETENTION_DAYS);
@@ -133,11 +140,11 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   setCaseZaloClient(zalo?.client ?? null);
   if (zalo && env.INVITE_CHANNEL_ORDER.includes('zns'))
     senders.zns = znsInvitationSender(znsProactiveSender(ctx, zalo.client), log);
-  if (roles.has('workers')) {
-    outreach.startWorker();
+  if (consumes.has('outreach')) outreach.startWorker();
+  if (consumes.has('broadcast')) {
     const broadcasts = await startBroadcastWorkers({
       ctx,
-      createConnection: () => createWorkerConnection(env.REDIS_URL),
+      createConnection: () => createWorkerConnection(env),
       senders: broadcastSenders(ctx, { zaloClient: zalo?.client ?? null }),
     });
     shutdown.add('broadcasts', () => broadcasts.close(), 20);
@@ -172,6 +179,15 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   }
   await telegram.afterListen();
 
+  if (env.HEALTH_FILE) {
+    const heartbeat = startHeartbeat({
+      file: env.HEALTH_FILE,
+      intervalMs: env.HEALTH_INTERVAL_S * 1000,
+      redis,
+      log,
+    });
+    shutdown.add('heartbeat', () => Promise.resolve(heartbeat.stop()), 0);
+  }
   if (opts.handleSignals) shutdown.onSignals();
   log.info({ port }, 'process started');
   return { ctx, http, port, stop: () => shutdown.run() };

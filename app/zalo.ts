@@ -32,14 +32,19 @@ export function startZalo(opts: {
     sink: opts.sink,
     hooks: opts.hooks,
     onRefreshFailed: async (f) => {
-      ctx.log.error({ failure: f }, 'ZALO TOKEN REFRESH FAILED: the Zalo channel is down until an admin reconnects (hailong zalo connect)');
-      await opts.alertAdmins?.('⚠️ Hài Lòng: làm mới token Zalo OA thất bại, kênh Zalo đang dừng. Quản trị viên cần kết nối lại: `hailong zalo connect`.').catch((err: Error) =>
-        ctx.log.error({ err: err.message }, 'admin alert failed'),
+      ctx.log.error(
+        { failure: f },
+        'ZALO TOKEN REFRESH FAILED: the Zalo channel is down until an admin reconnects (hailong zalo connect)',
       );
+      await opts
+        .alertAdmins?.(
+          '⚠️ Hài Lòng: làm mới token Zalo OA thất bại, kênh Zalo đang dừng. Quản trị viên cần kết nối lại: `hailong zalo connect`.',
+        )
+        .catch((err: Error) => ctx.log.error({ err: err.message }, 'admin alert failed'));
     },
   });
   if (roles.has('bot')) {
-    const connection = createWorkerConnection(ctx.env.REDIS_URL);
+    const connection = createWorkerConnection(ctx.env);
     zalo.startWorker(connection);
     zalo.startTokenKeeper();
     shutdown.add('zalo-connection', async () => void (await connection.quit()), 85);

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     ctx,
     producer,
     queues: ['ingest'],
-    createConnection: () => createWorkerConnection(env.REDIS_URL),
+    createConnection: () => createWorkerConnection(env),
   });
   await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
   let settled = 0;

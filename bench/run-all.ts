@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const ALL = ['bot-turns', 'ingest', 'aggregation', 'broadcast', 'fanout', 'timer-early'];
+const ALL = ['bot-turns', 'ingest', 'aggregation', 'broadcast', 'fanout', 'timer-early', 'redis-queue-ceiling'];
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 const unknown = names.filter((n) => !ALL.includes(n) || !existsSync(path.join(__dirname, `${n}.ts`)));
 if (unknown.length > 0) {

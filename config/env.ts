@@ -32,6 +32,32 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Cluster seed nodes, host:port comma-separated. Set, it wins over REDIS_URL: every
+   * connection (queues, live store, inbox, locks, limiters, sessions, rate limits) is a cluster
+   * client (lib/redis.ts). The client learns the other nodes from these.
+   */
+  REDIS_CLUSTER_NODES: csv
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[A-Za-z0-9._-]+:\d{1,5}$/,
+              'expected comma-separated host:port (e.g. redis-1:6379,redis-2:6379)',
+            )
+            .transform((hp) => {
+              const at = hp.lastIndexOf(':');
+              return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+            })
+            .refine((n) => n.port >= 1 && n.port <= 65535, 'expected a port from 1 to 65535'),
+        )
+        .min(1, 'expected at least one host:port'),
+    )
+    .optional(),
+  /** Password (AUTH) of the Redis Cluster nodes; with REDIS_URL the password goes in the URL. */
+  REDIS_PASSWORD: z.string().optional(),
   /** Every Redis key, BullMQ's included, lives under this hash-tagged prefix (Redis Cluster). */
   REDIS_PREFIX: z
     .string()
@@ -40,11 +66,27 @@ export const envSchema = z.object({
   /** Which roles this process runs: any of http, bot, workers. */
   ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
   /**
+   * Which queues a process with the workers role consumes: ingest, aggregate, outbound (the job
+   * registry's queues), outreach (invitations and reminders), broadcast. All by default; a
+   * deployment runs a pool per queue (deploy/docker-compose.yml) to scale and isolate them.
+   */
+  WORKER_QUEUES: csv
+    .pipe(z.array(z.enum(['ingest', 'aggregate', 'outbound', 'outreach', 'broadcast'])).min(1))
+    .default(['ingest', 'aggregate', 'outbound', 'outreach', 'broadcast']),
+  /**
    * CPU priority (nice, 0–19) of a process that runs the workers role without the bot or http
    * role: on a host it shares with the bot, persistence (asynchronous, queued in Redis) yields the
    * CPU to citizens' replies. 0 leaves it as started. See app/priority.ts.
    */
   WORKERS_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  /**
+   * Liveness file for container health checks (every role, the workers-only ones too, which
+   * serve no HTTP): rewritten every HEALTH_INTERVAL_S while this process's Redis and MongoDB
+   * connections answer; `node dist/bin/healthcheck.js` fails when it is older than three
+   * intervals. Unset: no file (the Dockerfile sets it).
+   */
+  HEALTH_FILE: z.string().min(1).optional(),
+  HEALTH_INTERVAL_S: z.coerce.number().int().min(1).max(300).default(10),
   HTTP_BODY_LIMIT: z.coerce
     .number()
     .int()

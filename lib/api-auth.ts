@@ -1,9 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { ApiKey } from '../models/api-key';
 import { appendAudit } from './audit/writer';
 import { decryptSecret, encryptSecret, parseSecretsKey } from './secret-box';
-import { key as redisKey } from './redis';
+import { key as redisKey, type RedisClient } from './redis';
 
 /**
  * Authentication of one-stop systems posting dossier events. Two ways, per key:
@@ -98,7 +97,7 @@ export async function revokeApiKey(
 }
 
 export interface AuthDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   secretsKey?: string;
   now?: () => Date;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis';
 import type { Env } from '../config/env';
 import type { Logger } from './logger';
 
@@ -10,7 +10,7 @@ export interface AppContext {
   env: Env;
   log: Logger;
   /** Producer connection: fails fast, for request paths and enqueueing. */
-  redis: Redis;
+  redis: RedisClient;
   /** Hash-tagged prefix of every Redis key, BullMQ's included ({hl} in production). */
   prefix: string;
 }

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../lib/redis';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { DEFAULT_JOB_OPTIONS, type QueueName } from './queues';
 import { findJob, type JobName, type PayloadOf } from './jobs';
 import type { JobDefinition } from './registry';
@@ -39,7 +39,7 @@ export class JobProducer {
 
   constructor(
     /** The producer's Redis connection (also for keys a job's producer writes beside it). */
-    readonly connection: Redis,
+    readonly connection: RedisClient,
     readonly prefix: string,
   ) {}
 

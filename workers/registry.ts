@@ -1,5 +1,5 @@
+import type { RedisClient } from '../lib/redis';
 import type { Job, JobsOptions, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Env } from '../config/env';
 import type { Logger } from '../lib/logger';
@@ -13,7 +13,7 @@ export interface JobContext {
   /** To enqueue follow-up jobs, typed through the registry. */
   producer: JobProducer;
   /** The process's producer connection (fails fast); keys under `prefix`. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   env: Env;
   job: Job;

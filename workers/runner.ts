@@ -1,5 +1,5 @@
+import type { RedisClient } from '../lib/redis';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { AppContext } from '../lib/app-context';
 import { findJob } from './jobs';
 import type { JobProducer } from './producer';
@@ -11,7 +11,7 @@ export interface RunnerOptions {
   ctx: AppContext;
   producer: JobProducer;
   /** A blocking connection per worker (lib/redis.ts createWorkerConnection: maxRetriesPerRequest null). */
-  createConnection: () => Redis;
+  createConnection: () => RedisClient;
   /**
    * Queues this process consumes. Default: all but 'broadcast', whose consumer lives in
    * workers/broadcast (it needs per-channel rate limits the generic runner does not apply).
@@ -56,7 +56,7 @@ export async function dispatch(
  */
 export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers> {
   const { ctx, producer } = opts;
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const workers = (opts.queues ?? QUEUES.filter((q) => q !== 'broadcast')).map((queue) => {
     const connection = opts.createConnection();
     connections.push(connection);

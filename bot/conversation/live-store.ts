@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis';
 import type { EngineState, SessionStatus } from '../engine/types';
 import type { ChannelName, TurnReply } from '../channels/channel';
 import type { ResponseMeta } from './ports';
@@ -112,7 +112,7 @@ export interface TurnContext {
 
 export class LiveStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

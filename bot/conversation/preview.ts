@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
+import { key, type RedisClient } from '../../lib/redis';
 import { reachesBack, type ChannelName } from '../channels/channel';
 import { handle, startSession } from '../engine/engine';
 import type { EngineResult, EngineState, Inbound, Outbound, RecordedAnswer } from '../engine/types';
@@ -42,7 +41,7 @@ const MAX_TURNS = 100;
  */
 export class PreviewStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlS = 1800,
     private readonly now: () => Date = () => new Date(),

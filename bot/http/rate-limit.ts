@@ -1,7 +1,7 @@
+import type { RedisClient } from '../../lib/redis';
 import { createHmac } from 'node:crypto';
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env';
 
 /**
@@ -25,7 +25,7 @@ export interface RateLimits {
 export type KeyBudget = 'dossiers' | 'reports';
 
 export interface RateLimitOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   limits: RateLimits;
   /** Keys the hash of client addresses (PHONE_HASH_KEY, domain-separated). */

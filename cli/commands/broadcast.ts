@@ -4,11 +4,10 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import mongoose, { isValidObjectId } from 'mongoose';
-import type { Redis } from 'ioredis';
 import { env, type Env } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
-import { createProducerConnection } from '../../lib/redis';
+import { createProducerConnection, type RedisClient } from '../../lib/redis';
 import { ZONE, formatDateTime } from '../../lib/time';
 import { UserError } from '../../lib/user-error';
 import { Broadcast, type BroadcastChannel } from '../../models/broadcast';
@@ -33,11 +32,13 @@ import { requireUnits } from './unit-option';
  * CODE] [--channel telegram|zalo] [--at TIME] [--ignore-quiet-hours] --yes` prints the broadcast
  * id on its last line; `broadcast status ID --json` prints its counts.
  */
-async function withDeps<T>(fn: (deps: ControlDeps & { e: Env; redis: Redis }) => Promise<T>): Promise<T> {
+async function withDeps<T>(
+  fn: (deps: ControlDeps & { e: Env; redis: RedisClient }) => Promise<T>,
+): Promise<T> {
   const e = env();
   const own = mongoose.connection.readyState !== 1;
   if (own) await connectMongo(e.MONGODB_URI);
-  const redis = createProducerConnection(e.REDIS_URL);
+  const redis = createProducerConnection(e);
   const queues = new BroadcastQueues(redis, e.REDIS_PREFIX);
   try {
     return await fn({ e, redis, prefix: e.REDIS_PREFIX, queues, env: e });

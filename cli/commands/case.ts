@@ -70,9 +70,9 @@ async function followUp(
   waitS: number,
 ): Promise<void> {
   const e = env();
-  const redis = createProducerConnection(e.REDIS_URL);
+  const redis = createProducerConnection(e);
   const producer = new JobProducer(redis, e.REDIS_PREFIX);
-  const blocking = waitS > 0 ? createWorkerConnection(e.REDIS_URL) : null;
+  const blocking = waitS > 0 ? createWorkerConnection(e) : null;
   const events = blocking
     ? new QueueEvents('outbound', { connection: blocking, prefix: e.REDIS_PREFIX })
     : null;

@@ -57,7 +57,7 @@ async function withRedis<T>(
   }) => Promise<T>,
 ): Promise<T> {
   const e = env();
-  const redis = createProducerConnection(e.REDIS_URL);
+  const redis = createProducerConnection(e);
   try {
     return await withMongo(() => fn({ redis, prefix: e.REDIS_PREFIX, phoneHashKey: e.PHONE_HASH_KEY }));
   } finally {

@@ -81,7 +81,7 @@ export function registerFlagsCommand(program: Command): void {
     .requiredOption('--by <name>', 'người quyết định / who decides')
     .action(async (responseId: string, opts: ExcludeOpts) => {
       const e = env();
-      const redis = createProducerConnection(e.REDIS_URL);
+      const redis = createProducerConnection(e);
       const producer = new JobProducer(redis, e.REDIS_PREFIX);
       try {
         await withMongo(async () => {

@@ -30,7 +30,7 @@ export function registerRollupsCommand(program: Command): void {
     .description('Tính lại từ dữ liệu gốc / recompute from the raw answers')
     .action(async (opts: RangeOpts) => {
       const e = env();
-      const redis = createProducerConnection(e.REDIS_URL);
+      const redis = createProducerConnection(e);
       try {
         await withMongo(async () => {
           const started = Date.now();
@@ -44,12 +44,16 @@ export function registerRollupsCommand(program: Command): void {
       }
     });
   withDayRange(cmd.command('backfill'))
-    .description('Gắn đơn vị và ngày cho câu trả lời cũ / stamp old answers with their unit and day (migration)')
+    .description(
+      'Gắn đơn vị và ngày cho câu trả lời cũ / stamp old answers with their unit and day (migration)',
+    )
     .action(async (opts: RangeOpts) => {
       await withMongo(async () => {
         const started = Date.now();
         const r = await backfillAnswerBuckets(opts.from, opts.to);
-        console.log(`stamped ${r.answers} answers of ${r.responses} completed responses in ${Date.now() - started} ms; now run \`hailong rollups rebuild\``);
+        console.log(
+          `stamped ${r.answers} answers of ${r.responses} completed responses in ${Date.now() - started} ms; now run \`hailong rollups rebuild\``,
+        );
       });
     });
 }

@@ -168,7 +168,7 @@ export function registerSeedCommand(program: Command): void {
       const e = env();
       const own = mongoose.connection.readyState !== mongoose.ConnectionStates.connected;
       if (own) await connectMongo(e.MONGODB_URI);
-      const redis = opts.demo ? createProducerConnection(e.REDIS_URL) : null;
+      const redis = opts.demo ? createProducerConnection(e) : null;
       try {
         const report = await runSeed(redis ? { demo: { rollups: { redis, prefix: e.REDIS_PREFIX } } } : {});
         const r = report.rollups;

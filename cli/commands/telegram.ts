@@ -16,7 +16,7 @@ async function withInbox<T>(fn: (inbox: UpdateInbox, key: Buffer | null) => Prom
   const e = env();
   if (!e.TELEGRAM_BOT_TOKEN) throw new Error('set TELEGRAM_BOT_TOKEN first: dead letters are kept per bot');
   const key = e.SECRETS_KEY ? parseSecretsKey(e.SECRETS_KEY) : null;
-  const redis = createProducerConnection(e.REDIS_URL);
+  const redis = createProducerConnection(e);
   try {
     const inbox = new UpdateInbox(
       redis,

@@ -76,7 +76,7 @@ export function registerUnitCommands(program: Command): void {
     .requiredOption('--unit <code>', 'mã đơn vị / unit code')
     .action(async (o: { unit: string }) => {
       const e = env();
-      const redis = createProducerConnection(e.REDIS_URL);
+      const redis = createProducerConnection(e);
       try {
         await withDb(async () => {
           const { code, expiresAt } = await issueConnectCode(redis, e.REDIS_PREFIX, o.unit);

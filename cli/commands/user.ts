@@ -16,7 +16,7 @@ import { withDb } from './apikey';
  */
 async function withAccounts(fn: (accounts: Accounts) => Promise<void>): Promise<void> {
   const e = env();
-  const redis = createProducerConnection(e.REDIS_URL);
+  const redis = createProducerConnection(e);
   try {
     const sessions = new SessionStore(redis, e.REDIS_PREFIX, {
       idleMs: e.AUTH_SESSION_IDLE_MIN * 60_000,

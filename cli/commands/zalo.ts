@@ -29,7 +29,7 @@ async function withZalo<T>(
     );
   const own = mongoose.connection.readyState !== 1;
   if (own) await connectMongo(e.MONGODB_URI);
-  const redis = createProducerConnection(e.REDIS_URL);
+  const redis = createProducerConnection(e);
   try {
     const oauth = new ZaloOAuthClient({
       oauthRoot: e.ZALO_OAUTH_ROOT,

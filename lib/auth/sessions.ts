@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { UserRole } from '../../models/user';
-import { key } from '../redis';
+import { key, type RedisClient } from '../redis';
 
 /** What a session remembers of its account (all of it is refreshed by a new sign-in). */
 export interface SessionUser {
@@ -46,7 +45,7 @@ const TOKEN_RE = /^([a-f0-9]{24})\.[A-Za-z0-9_-]{43}$/;
  */
 export class SessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly times: SessionTimes,
     private readonly now: () => Date = () => new Date(),

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { key } from '../redis';
+import { key, type RedisClient } from '../redis';
 
 export interface ThrottleLimits {
   maxFailsPerUser: number;
@@ -21,7 +20,7 @@ export class LoginThrottle {
   private readonly byIp: RateLimiterRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     private readonly limits: ThrottleLimits,
   ) {

@@ -1,6 +1,6 @@
+import type { RedisClient } from '../redis';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { Answer } from '../../models/answer';
@@ -139,7 +139,7 @@ async function unlinkDossiers(phoneHashes: string[], contactIds: Types.ObjectId[
 }
 
 /** Removes queued invitations and reminders of these dossiers; one already running finds no contact. */
-async function removeOutreach(redis: Redis, prefix: string, dossierCodes: string[]): Promise<number> {
+async function removeOutreach(redis: RedisClient, prefix: string, dossierCodes: string[]): Promise<number> {
   if (dossierCodes.length === 0) return 0;
   const queue = new Queue(OUTREACH_QUEUE, { connection: redis, prefix });
   let removed = 0;

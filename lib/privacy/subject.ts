@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import { Types } from 'mongoose';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { Contact } from '../../models/contact';
@@ -17,7 +17,7 @@ export type SubjectChannel = 'telegram' | 'zalo' | 'web';
 export type Subject = { phone: string } | { channel: SubjectChannel; userId: string };
 
 export interface PrivacyDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** PHONE_HASH_KEY: the key of the stored phone hashes. */
   phoneHashKey: string;

@@ -84,7 +84,7 @@ beforeAll(async () => {
   workers = await startWorkers({
     ctx,
     producer,
-    createConnection: () => createWorkerConnection(env.REDIS_URL),
+    createConnection: () => createWorkerConnection(env),
     queues: ['ingest', 'aggregate'],
   });
   outreach = new Outreach({ ctx, senders: {} });

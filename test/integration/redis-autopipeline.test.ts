@@ -2,8 +2,8 @@ import { createProducerConnection, createWorkerConnection } from '../../lib/redi
 import { redisUrl } from '../support/services';
 
 test('a producer connection sends the commands of one event-loop tick as one pipeline; a worker connection does not', async () => {
-  const producer = createProducerConnection(redisUrl());
-  const worker = createWorkerConnection(redisUrl());
+  const producer = createProducerConnection({ REDIS_URL: redisUrl() });
+  const worker = createWorkerConnection({ REDIS_URL: redisUrl() });
   try {
     await Promise.all([producer.ping(), worker.ping()]);
     const sent = [producer.ping('a'), producer.ping('b'), producer.ping('c')];

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../lib/redis';
 import { setImmediate } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env';
 import { UserError } from '../../lib/user-error';
 import { quietUntil } from '../../lib/quiet-hours';
@@ -7,7 +7,17 @@ import { Broadcast, type BroadcastChannel, type BroadcastStatus } from '../../mo
 import { DeliveryStore } from './delivery-store';
 import { validateContent, type BroadcastContent } from './render';
 import { countRecipients, type BroadcastTarget, type RecipientCount } from './targeting';
-import { CONTROL_TTL_S, controlKey, deliveryJobId, JOB_DELIVER, JOB_FANOUT, JOB_RESUME, type BroadcastQueues, type ControlState, type DeliveryPayload } from './queues';
+import {
+  CONTROL_TTL_S,
+  controlKey,
+  deliveryJobId,
+  JOB_DELIVER,
+  JOB_FANOUT,
+  JOB_RESUME,
+  type BroadcastQueues,
+  type ControlState,
+  type DeliveryPayload,
+} from './queues';
 
 /**
  * What staff do with a broadcast: create (with approval, schedule and quiet hours), approve,
@@ -16,7 +26,7 @@ import { CONTROL_TTL_S, controlKey, deliveryJobId, JOB_DELIVER, JOB_FANOUT, JOB_
  * every delivery reads just before its send.
  */
 export interface ControlDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   queues: BroadcastQueues;
   env: Env;
@@ -26,7 +36,10 @@ export interface ControlDeps {
 /** The content or target cannot be sent as it is (problems in English, from render.ts). */
 export class BroadcastInputError extends UserError {
   constructor(readonly problems: string[]) {
-    super(`nội dung thông báo chưa hợp lệ (${problems.length} lỗi): ${problems.join('; ')}`, `broadcast refused: ${problems.join('; ')}`);
+    super(
+      `nội dung thông báo chưa hợp lệ (${problems.length} lỗi): ${problems.join('; ')}`,
+      `broadcast refused: ${problems.join('; ')}`,
+    );
     this.name = 'BroadcastInputError';
   }
 }
@@ -51,11 +64,22 @@ export interface CreatedBroadcast {
 
 const now = (d: ControlDeps) => (d.now ?? (() => new Date()))();
 
-export async function createBroadcast(input: CreateBroadcastInput, deps: ControlDeps): Promise<CreatedBroadcast> {
+export async function createBroadcast(
+  input: CreateBroadcastInput,
+  deps: ControlDeps,
+): Promise<CreatedBroadcast> {
   const problems = validateContent(input);
-  if (input.target.unitCode !== undefined && input.target.unitCode !== null && input.target.unitCode.trim() === '') problems.push('unit code is empty');
+  if (
+    input.target.unitCode !== undefined &&
+    input.target.unitCode !== null &&
+    input.target.unitCode.trim() === ''
+  )
+    problems.push('unit code is empty');
   if (problems.length > 0) throw new BroadcastInputError(problems);
-  const recipients = await countRecipients(input.target, { zaloWindowH: deps.env.ZALO_CS_WINDOW_H, now: now(deps) });
+  const recipients = await countRecipients(input.target, {
+    zaloWindowH: deps.env.ZALO_CS_WINDOW_H,
+    now: now(deps),
+  });
   const approvalRequired = input.requireApproval ?? deps.env.BROADCAST_REQUIRE_APPROVAL;
   const doc = await Broadcast.create({
     text: input.text,
@@ -65,7 +89,10 @@ export async function createBroadcast(input: CreateBroadcastInput, deps: Control
     buttons: input.buttons ?? [],
     target: {
       unitCode: input.target.unitCode ?? null,
-      channels: input.target.channels && input.target.channels.length > 0 ? input.target.channels : ['telegram', 'zalo'],
+      channels:
+        input.target.channels && input.target.channels.length > 0
+          ? input.target.channels
+          : ['telegram', 'zalo'],
       lang: input.target.lang ?? null,
       tags: input.target.tags ?? [],
     },
@@ -77,23 +104,40 @@ export async function createBroadcast(input: CreateBroadcastInput, deps: Control
     recipientCount: recipients.total,
   });
   const id = doc._id.toString();
-  if (approvalRequired) return { id, status: 'pending_approval', recipients, startsAt: null, heldByQuietHours: false };
+  if (approvalRequired)
+    return { id, status: 'pending_approval', recipients, startsAt: null, heldByQuietHours: false };
   const start = await scheduleFanout(id, input.sendAt ?? null, input.ignoreQuietHours ?? false, deps);
   return { id, status: 'scheduled', recipients, ...start };
 }
 
 /** The start time after quiet hours: a broadcast never starts at night unless told to. */
-export function startTime(sendAt: Date | null, ignoreQuietHours: boolean, env: Env, at: Date): { startsAt: Date; heldByQuietHours: boolean } {
+export function startTime(
+  sendAt: Date | null,
+  ignoreQuietHours: boolean,
+  env: Env,
+  at: Date,
+): { startsAt: Date; heldByQuietHours: boolean } {
   const wanted = sendAt && sendAt > at ? sendAt : at;
-  const quietEnd = ignoreQuietHours ? null : quietUntil(wanted.getTime(), env.QUIET_HOURS_START, env.QUIET_HOURS_END);
-  return quietEnd ? { startsAt: quietEnd, heldByQuietHours: true } : { startsAt: wanted, heldByQuietHours: false };
+  const quietEnd = ignoreQuietHours
+    ? null
+    : quietUntil(wanted.getTime(), env.QUIET_HOURS_START, env.QUIET_HOURS_END);
+  return quietEnd
+    ? { startsAt: quietEnd, heldByQuietHours: true }
+    : { startsAt: wanted, heldByQuietHours: false };
 }
 
 async function scheduleFanout(id: string, sendAt: Date | null, ignoreQuietHours: boolean, deps: ControlDeps) {
   const at = now(deps);
   const start = startTime(sendAt, ignoreQuietHours, deps.env, at);
   await deps.redis.set(controlKey(deps.prefix, id), 'running' satisfies ControlState, 'EX', CONTROL_TTL_S);
-  await deps.queues.control.add(JOB_FANOUT, { b: id }, { jobId: `bc-fanout-${id}-${start.startsAt.getTime()}`, delay: Math.max(0, start.startsAt.getTime() - at.getTime()) });
+  await deps.queues.control.add(
+    JOB_FANOUT,
+    { b: id },
+    {
+      jobId: `bc-fanout-${id}-${start.startsAt.getTime()}`,
+      delay: Math.max(0, start.startsAt.getTime() - at.getTime()),
+    },
+  );
   if (start.heldByQuietHours) await Broadcast.updateOne({ _id: id }, { $set: { heldUntil: start.startsAt } });
   return start;
 }
@@ -107,14 +151,32 @@ export class BroadcastStateError extends UserError {
 }
 
 /** A second person (not the author) lets a pending broadcast go out. */
-export async function approveBroadcast(id: string, approver: string, deps: ControlDeps): Promise<{ startsAt: Date; heldByQuietHours: boolean }> {
+export async function approveBroadcast(
+  id: string,
+  approver: string,
+  deps: ControlDeps,
+): Promise<{ startsAt: Date; heldByQuietHours: boolean }> {
   const bc = await Broadcast.findById(id).lean();
   if (!bc) throw new BroadcastStateError(`không có thông báo ${id}`, `no broadcast ${id}`);
-  if (bc.status !== 'pending_approval') throw new BroadcastStateError(`thông báo ${id} đang ở trạng thái ${bc.status}, không chờ duyệt`, `broadcast ${id} is ${bc.status}, not waiting for approval`);
+  if (bc.status !== 'pending_approval')
+    throw new BroadcastStateError(
+      `thông báo ${id} đang ở trạng thái ${bc.status}, không chờ duyệt`,
+      `broadcast ${id} is ${bc.status}, not waiting for approval`,
+    );
   if (approver.trim().toLowerCase() === bc.createdBy.trim().toLowerCase())
-    throw new BroadcastStateError('người soạn không được tự duyệt thông báo của mình, cần một người khác duyệt', 'the author cannot approve their own broadcast; another person must approve it');
-  const r = await Broadcast.updateOne({ _id: id, status: 'pending_approval' }, { $set: { status: 'scheduled', approvedBy: approver, approvedAt: now(deps) } });
-  if (r.modifiedCount !== 1) throw new BroadcastStateError(`thông báo ${id} vừa được thay đổi, xem lại trạng thái`, `broadcast ${id} changed meanwhile`);
+    throw new BroadcastStateError(
+      'người soạn không được tự duyệt thông báo của mình, cần một người khác duyệt',
+      'the author cannot approve their own broadcast; another person must approve it',
+    );
+  const r = await Broadcast.updateOne(
+    { _id: id, status: 'pending_approval' },
+    { $set: { status: 'scheduled', approvedBy: approver, approvedAt: now(deps) } },
+  );
+  if (r.modifiedCount !== 1)
+    throw new BroadcastStateError(
+      `thông báo ${id} vừa được thay đổi, xem lại trạng thái`,
+      `broadcast ${id} changed meanwhile`,
+    );
   return scheduleFanout(id, bc.sendAt ?? null, bc.ignoreQuietHours, deps);
 }
 
@@ -148,11 +210,22 @@ export async function rescheduleBroadcast(id: string, sendAt: Date | null, ignor
 const ADD_CHUNK = 50;
 
 /** Adds one delivery job per recipient with stable jobIds, per channel in bulks of ADD_CHUNK. */
-export async function enqueueDeliveries(broadcastId: string, rows: Array<{ contactId: string; channel: BroadcastChannel; chatId: string; lang: 'vi' | 'en' }>, queues: BroadcastQueues): Promise<void> {
-  const byChannel = new Map<BroadcastChannel, Array<{ name: string; data: DeliveryPayload; opts: { jobId: string } }>>();
+export async function enqueueDeliveries(
+  broadcastId: string,
+  rows: Array<{ contactId: string; channel: BroadcastChannel; chatId: string; lang: 'vi' | 'en' }>,
+  queues: BroadcastQueues,
+): Promise<void> {
+  const byChannel = new Map<
+    BroadcastChannel,
+    Array<{ name: string; data: DeliveryPayload; opts: { jobId: string } }>
+  >();
   for (const r of rows) {
     const list = byChannel.get(r.channel) ?? [];
-    list.push({ name: JOB_DELIVER, data: { b: broadcastId, c: r.contactId, u: r.chatId, l: r.lang }, opts: { jobId: deliveryJobId(broadcastId, r.contactId) } });
+    list.push({
+      name: JOB_DELIVER,
+      data: { b: broadcastId, c: r.contactId, u: r.chatId, l: r.lang },
+      opts: { jobId: deliveryJobId(broadcastId, r.contactId) },
+    });
     byChannel.set(r.channel, list);
   }
   // In small bulks, yielding between them: one addBulk of a 1,000-recipient page held the event
@@ -169,7 +242,9 @@ export async function enqueueDeliveries(broadcastId: string, rows: Array<{ conta
 async function removeQueuedJobs(id: string, deps: ControlDeps): Promise<void> {
   const store = new DeliveryStore(deps.redis, deps.prefix);
   for await (const page of store.queued(id)) {
-    await Promise.all(page.map((p) => deps.queues.deliveryQueue(p.channel).remove(deliveryJobId(id, p.contactId))));
+    await Promise.all(
+      page.map((p) => deps.queues.deliveryQueue(p.channel).remove(deliveryJobId(id, p.contactId))),
+    );
   }
 }
 
@@ -191,7 +266,11 @@ return 1`;
  * update does not happen (the broadcast finished, or it failed), the key goes back to running
  * unless the broadcast is paused after all (another operator won the race).
  */
-export async function pauseBroadcast(id: string, deps: ControlDeps, opts: { heldUntil?: Date } = {}): Promise<boolean> {
+export async function pauseBroadcast(
+  id: string,
+  deps: ControlDeps,
+  opts: { heldUntil?: Date } = {},
+): Promise<boolean> {
   const bc = await Broadcast.findById(id, { status: 1 }).lean();
   if (!bc || !PAUSABLE.includes(bc.status)) return false;
   const key = controlKey(deps.prefix, id);
@@ -204,7 +283,12 @@ export async function pauseBroadcast(id: string, deps: ControlDeps, opts: { held
     );
     modified = r.modifiedCount === 1;
   } finally {
-    const pausedAnyway = async () => (await Broadcast.findById(id, { status: 1 }).lean().catch(() => null))?.status === 'paused';
+    const pausedAnyway = async () =>
+      (
+        await Broadcast.findById(id, { status: 1 })
+          .lean()
+          .catch(() => null)
+      )?.status === 'paused';
     if (!modified && !(await pausedAnyway())) {
       await deps.redis.eval(UNSET_PAUSED, 1, key, CONTROL_TTL_S);
     }
@@ -213,7 +297,11 @@ export async function pauseBroadcast(id: string, deps: ControlDeps, opts: { held
   await removeQueuedJobs(id, deps);
   if (opts.heldUntil) {
     const at = opts.heldUntil.getTime();
-    await deps.queues.control.add(JOB_RESUME, { b: id, held: at }, { jobId: `bc-resume-${id}-${at}`, delay: Math.max(0, at - now(deps).getTime()) });
+    await deps.queues.control.add(
+      JOB_RESUME,
+      { b: id, held: at },
+      { jobId: `bc-resume-${id}-${at}`, delay: Math.max(0, at - now(deps).getTime()) },
+    );
   }
   return true;
 }
@@ -223,13 +311,20 @@ export function holdBroadcast(id: string, until: Date, deps: ControlDeps): Promi
   return pauseBroadcast(id, deps, { heldUntil: until });
 }
 
-export async function resumeBroadcast(id: string, deps: ControlDeps, opts: { onlyHeldUntil?: number } = {}): Promise<boolean> {
+export async function resumeBroadcast(
+  id: string,
+  deps: ControlDeps,
+  opts: { onlyHeldUntil?: number } = {},
+): Promise<boolean> {
   const bc = await Broadcast.findById(id).lean();
   if (!bc || bc.status !== 'paused') return false;
   // A quiet-hours resume job does nothing once staff paused it themselves (heldUntil cleared).
   if (opts.onlyHeldUntil !== undefined && bc.heldUntil?.getTime() !== opts.onlyHeldUntil) return false;
   const next: BroadcastStatus = bc.fanoutDone ? 'sending' : bc.startedAt ? 'fanning_out' : 'scheduled';
-  const r = await Broadcast.updateOne({ _id: id, status: 'paused' }, { $set: { status: next, pausedAt: null, heldUntil: null } });
+  const r = await Broadcast.updateOne(
+    { _id: id, status: 'paused' },
+    { $set: { status: next, pausedAt: null, heldUntil: null } },
+  );
   if (r.modifiedCount !== 1) return false;
   await deps.redis.set(controlKey(deps.prefix, id), 'running' satisfies ControlState, 'EX', CONTROL_TTL_S);
   if (!bc.fanoutDone) {
@@ -253,7 +348,13 @@ export interface CancelResult {
  * every send) and no delivery is left 'queued' to claim. Only those already 'sending' may finish.
  */
 export async function cancelBroadcast(id: string, deps: ControlDeps): Promise<CancelResult> {
-  const cancellable: BroadcastStatus[] = ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused'];
+  const cancellable: BroadcastStatus[] = [
+    'pending_approval',
+    'scheduled',
+    'fanning_out',
+    'sending',
+    'paused',
+  ];
   const bc = await Broadcast.findById(id, { status: 1 }).lean();
   if (!bc || !cancellable.includes(bc.status)) return { cancelled: false, inFlight: 0 };
   await deps.redis.set(controlKey(deps.prefix, id), 'cancelled' satisfies ControlState, 'EX', CONTROL_TTL_S);
@@ -265,6 +366,9 @@ export async function cancelBroadcast(id: string, deps: ControlDeps): Promise<Ca
   // so the finisher never records a report before the cancelled count is in.
   await removeQueuedJobs(id, deps);
   await store.cancelQueued(id);
-  await Broadcast.updateOne({ _id: id, status: { $in: cancellable } }, { $set: { status: 'cancelled', cancelledAt: now(deps) } });
+  await Broadcast.updateOne(
+    { _id: id, status: { $in: cancellable } },
+    { $set: { status: 'cancelled', cancelledAt: now(deps) } },
+  );
   return { cancelled: true, inFlight: sending };
 }

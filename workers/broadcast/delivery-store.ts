@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
+import { key, type RedisClient } from '../../lib/redis';
 import type { BroadcastChannel } from '../../models/broadcast';
 import { optOutKey } from './opt-outs';
 
@@ -19,7 +18,13 @@ import { optOutKey } from './opt-outs';
  * Outcomes are copied into the Broadcast document when it finishes (report).
  */
 export type SettledState = 'sent' | 'failed' | 'blocked' | 'skipped' | 'cancelled';
-const CODE: Record<SettledState, string> = { sent: 'S', failed: 'F', blocked: 'B', skipped: 'K', cancelled: 'X' };
+const CODE: Record<SettledState, string> = {
+  sent: 'S',
+  failed: 'F',
+  blocked: 'B',
+  skipped: 'K',
+  cancelled: 'X',
+};
 
 export type ClaimResult =
   /** Claimed, and its rate slot taken: start the platform call in `waitMs`, not before. */
@@ -178,10 +183,15 @@ function ago(slot: HeldSlot | null): string {
 }
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
-const SCRIPTS = { bcAdd: [2, ADD], bcClaim: [7, CLAIM], bcSettle: [4, SETTLE], bcRelease: [3, RELEASE] } as const;
+const SCRIPTS = {
+  bcAdd: [2, ADD],
+  bcClaim: [7, CLAIM],
+  bcSettle: [4, SETTLE],
+  bcRelease: [3, RELEASE],
+} as const;
 
 /** The scripts as commands of the connection (EVALSHA: the script text is not sent per call). */
-function scripts(redis: Redis): Record<keyof typeof SCRIPTS, ScriptFn> {
+function scripts(redis: RedisClient): Record<keyof typeof SCRIPTS, ScriptFn> {
   const r = redis as unknown as Record<string, ScriptFn | undefined>;
   for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) {
     if (typeof r[name] !== 'function') redis.defineCommand(name, { numberOfKeys, lua });
@@ -199,7 +209,11 @@ export interface DeliveryCounts {
   skipped: number;
   cancelled: number;
   inFlightAtCrash: number;
-  reasons: { failed: Record<string, number>; blocked: Record<string, number>; skipped: Record<string, number> };
+  reasons: {
+    failed: Record<string, number>;
+    blocked: Record<string, number>;
+    skipped: Record<string, number>;
+  };
 }
 
 export interface QueuedRecipient {
@@ -213,14 +227,18 @@ export class DeliveryStore {
   private readonly run: Record<keyof typeof SCRIPTS, ScriptFn>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     this.run = scripts(redis);
   }
 
   private keys(b: string) {
-    return { states: key(this.prefix, 'bc', b, 'st'), counts: key(this.prefix, 'bc', b, 'n'), rate: key(this.prefix, 'bc', b, 'rate') };
+    return {
+      states: key(this.prefix, 'bc', b, 'st'),
+      counts: key(this.prefix, 'bc', b, 'n'),
+      rate: key(this.prefix, 'bc', b, 'rate'),
+    };
   }
 
   /** Adds recipients as queued; ones already present (a repeated fan-out page) keep their state. */
@@ -236,29 +254,75 @@ export class DeliveryStore {
    * the platform call; the returned slot must be passed to settle/release. A recipient in the
    * opt-out log from `optOutsFrom` (ms) on is settled as skipped instead (opt-outs.ts).
    */
-  async claim(b: string, contactId: string, ctlKey: string, limiter: SlotLimiter, optOutsFrom: number): Promise<ClaimResult> {
+  async claim(
+    b: string,
+    contactId: string,
+    ctlKey: string,
+    limiter: SlotLimiter,
+    optOutsFrom: number,
+  ): Promise<ClaimResult> {
     const k = this.keys(b);
     const member = `${b}:${contactId}:${Math.random().toString(36).slice(2, 10)}`;
     const [kind, extra, wait] = (await this.run.bcClaim(
-      k.states, k.counts, ctlKey, limiter.pauseKey, limiter.logKey, limiter.tatKey, optOutKey(this.prefix),
-      contactId, limiter.limit, limiter.windowMs, limiter.intervalMs.toFixed(3), limiter.unsettledMs, member, optOutsFrom,
+      k.states,
+      k.counts,
+      ctlKey,
+      limiter.pauseKey,
+      limiter.logKey,
+      limiter.tatKey,
+      optOutKey(this.prefix),
+      contactId,
+      limiter.limit,
+      limiter.windowMs,
+      limiter.intervalMs.toFixed(3),
+      limiter.unsettledMs,
+      member,
+      optOutsFrom,
     )) as [string, string | undefined, string | undefined];
-    if (kind === 'go') return { kind: 'go', recovered: extra === 'recovered', waitMs: Number(wait), slot: member };
+    if (kind === 'go')
+      return { kind: 'go', recovered: extra === 'recovered', waitMs: Number(wait), slot: member };
     if (kind === 'rate_limited') return { kind: 'rate_limited', ms: Number(extra) };
     if (kind === 'wait') return { kind: 'wait', ms: Number(extra) };
     return { kind: kind as 'settled' | 'skipped' | 'cancelled' | 'paused' };
   }
 
-  async settle(b: string, contactId: string, state: SettledState, reason: string | null, slot: HeldSlot | null = null): Promise<boolean> {
+  async settle(
+    b: string,
+    contactId: string,
+    state: SettledState,
+    reason: string | null,
+    slot: HeldSlot | null = null,
+  ): Promise<boolean> {
     const k = this.keys(b);
     const reasonField = reason && state !== 'sent' ? `r:${CODE[state]}:${reason}` : '';
     const log = slot?.logKey ?? k.rate;
-    return Number(await this.run.bcSettle(k.states, k.counts, k.rate, log, contactId, CODE[state], reasonField, slot?.member ?? '', ago(slot))) === 1;
+    return (
+      Number(
+        await this.run.bcSettle(
+          k.states,
+          k.counts,
+          k.rate,
+          log,
+          contactId,
+          CODE[state],
+          reasonField,
+          slot?.member ?? '',
+          ago(slot),
+        ),
+      ) === 1
+    );
   }
 
   async release(b: string, contactId: string, slot: HeldSlot | null = null): Promise<void> {
     const k = this.keys(b);
-    await this.run.bcRelease(k.states, k.counts, slot?.logKey ?? k.states, contactId, slot?.member ?? '', ago(slot));
+    await this.run.bcRelease(
+      k.states,
+      k.counts,
+      slot?.logKey ?? k.states,
+      contactId,
+      slot?.member ?? '',
+      ago(slot),
+    );
   }
 
   async counts(b: string): Promise<DeliveryCounts> {
@@ -269,8 +333,21 @@ export class DeliveryStore {
       const m = /^r:([FBK]):(.+)$/.exec(f);
       if (m) reasons[m[1] === 'F' ? 'failed' : m[1] === 'B' ? 'blocked' : 'skipped'][m[2]!] = Number(v);
     }
-    const c = { total: n('total'), sending: n('sending'), sent: n('S'), failed: n('F'), blocked: n('B'), skipped: n('K'), cancelled: n('X'), inFlightAtCrash: n('inFlightAtCrash') };
-    return { ...c, queued: Math.max(0, c.total - c.sending - c.sent - c.failed - c.blocked - c.skipped - c.cancelled), reasons };
+    const c = {
+      total: n('total'),
+      sending: n('sending'),
+      sent: n('S'),
+      failed: n('F'),
+      blocked: n('B'),
+      skipped: n('K'),
+      cancelled: n('X'),
+      inFlightAtCrash: n('inFlightAtCrash'),
+    };
+    return {
+      ...c,
+      queued: Math.max(0, c.total - c.sending - c.sent - c.failed - c.blocked - c.skipped - c.cancelled),
+      reasons,
+    };
   }
 
   /** Settled deliveries per second over the last `seconds` whole seconds. */
@@ -294,7 +371,12 @@ export class DeliveryStore {
         const v = flat[i + 1]!;
         if (!v.startsWith('q|')) continue;
         const [, chatId, lang, channel] = v.split('|');
-        page.push({ contactId: flat[i]!, channel: channel === 'zalo' ? 'zalo' : 'telegram', chatId: chatId!, lang: lang === 'en' ? 'en' : 'vi' });
+        page.push({
+          contactId: flat[i]!,
+          channel: channel === 'zalo' ? 'zalo' : 'telegram',
+          chatId: chatId!,
+          lang: lang === 'en' ? 'en' : 'vi',
+        });
       }
       if (page.length > 0) yield page;
     } while (cursor !== '0');

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
+import { key, type RedisClient } from '../../lib/redis';
 import type { BroadcastChannel } from '../../models/broadcast';
 import { UNSETTLED_SLOT_MS } from './limits';
 
@@ -50,7 +49,7 @@ export class ChannelLimiter {
   readonly unsettledMs = UNSETTLED_SLOT_MS;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     readonly channel: BroadcastChannel,
     readonly params: LimiterParams,

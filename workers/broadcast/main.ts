@@ -13,16 +13,18 @@ import { startBroadcastWorkers } from './start';
  * Tests start it as a child process to kill it mid-broadcast.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'telegram-rate': { type: 'string' }, 'lock-ms': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { 'telegram-rate': { type: 'string' }, 'lock-ms': { type: 'string' } },
+  });
   const e = env();
   await connectMongo(e.MONGODB_URI);
-  const redis = createProducerConnection(e.REDIS_URL);
+  const redis = createProducerConnection(e);
   const ctx = { env: e, log: logger, redis, prefix: e.REDIS_PREFIX };
   const lockMs = values['lock-ms'] ? Number(values['lock-ms']) : undefined;
   const rate = values['telegram-rate'] ? Number(values['telegram-rate']) : undefined;
   const workers = await startBroadcastWorkers({
     ctx,
-    createConnection: () => createWorkerConnection(e.REDIS_URL),
+    createConnection: () => createWorkerConnection(e),
     senders: broadcastSenders(ctx),
     ...(rate ? { limits: { telegram: { limitPerS: rate } } } : {}),
     ...(lockMs ? { lockDuration: lockMs, stalledInterval: lockMs } : {}),

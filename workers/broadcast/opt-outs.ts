@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
+import { key, type RedisClient } from '../../lib/redis';
 
 /**
  * The opt-out log: contacts that unsubscribed or were found unreachable, with when (a Redis
@@ -26,13 +25,18 @@ export const OPT_OUT_KEEP_MS = 8 * 24 * 3600_000;
  */
 export const optOutsCountFrom = (broadcastCreatedAt: Date): number => broadcastCreatedAt.getTime() - 3600_000;
 
-export async function recordOptOut(redis: Redis, prefix: string, contactId: string, at: Date): Promise<void> {
+export async function recordOptOut(
+  redis: RedisClient,
+  prefix: string,
+  contactId: string,
+  at: Date,
+): Promise<void> {
   const k = optOutKey(prefix);
   await redis.zadd(k, at.getTime(), contactId);
   await redis.zremrangebyscore(k, '-inf', `(${at.getTime() - OPT_OUT_KEEP_MS}`);
 }
 
 /** The contact asked to hear from us again (/start, Zalo follow). */
-export async function clearOptOut(redis: Redis, prefix: string, contactId: string): Promise<void> {
+export async function clearOptOut(redis: RedisClient, prefix: string, contactId: string): Promise<void> {
   await redis.zrem(optOutKey(prefix), contactId);
 }

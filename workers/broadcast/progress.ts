@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../lib/redis';
 import { Types } from 'mongoose';
-import type { Redis } from 'ioredis';
 import { Broadcast, type BroadcastStatus } from '../../models/broadcast';
 import { DeliveryStore, type DeliveryCounts } from './delivery-store';
 import { controlKey } from './queues';
@@ -31,7 +31,11 @@ export interface BroadcastProgress {
   finishedAt: string | null;
 }
 
-export async function broadcastProgress(id: string, redis: Redis, prefix: string): Promise<BroadcastProgress | null> {
+export async function broadcastProgress(
+  id: string,
+  redis: RedisClient,
+  prefix: string,
+): Promise<BroadcastProgress | null> {
   if (!Types.ObjectId.isValid(id)) return null;
   const bc = await Broadcast.findById(id).lean();
   if (!bc) return null;
@@ -51,7 +55,15 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
     status: bc.status as BroadcastStatus,
     recipients,
     fanoutDone: bc.fanoutDone,
-    counts: { queued: bc.status === 'cancelled' ? 0 : bc.fanoutDone ? c.queued : remaining - c.sending, sending: c.sending, sent: c.sent, failed: c.failed, blocked: c.blocked, skipped: c.skipped, cancelled },
+    counts: {
+      queued: bc.status === 'cancelled' ? 0 : bc.fanoutDone ? c.queued : remaining - c.sending,
+      sending: c.sending,
+      sent: c.sent,
+      failed: c.failed,
+      blocked: c.blocked,
+      skipped: c.skipped,
+      cancelled,
+    },
     done,
     ratePerS: Math.round(ratePerS * 10) / 10,
     etaSeconds: remaining === 0 ? 0 : ratePerS > 0 ? Math.round(remaining / ratePerS) : null,
@@ -76,11 +88,18 @@ export async function broadcastProgress(id: string, redis: Redis, prefix: string
  * FerretDB, a concurrent update of the same document rewrites it whole: the fan-out's), so the key
  * is authoritative. Idempotent; any number of processes may run it.
  */
-export async function finishBroadcasts(redis: Redis, prefix: string, now = new Date()): Promise<number> {
+export async function finishBroadcasts(
+  redis: RedisClient,
+  prefix: string,
+  now = new Date(),
+): Promise<number> {
   const store = new DeliveryStore(redis, prefix);
   let finished = 0;
   const open = await Broadcast.find(
-    { finishedAt: null, status: { $in: ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused', 'cancelled'] } },
+    {
+      finishedAt: null,
+      status: { $in: ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused', 'cancelled'] },
+    },
     { _id: 1, status: 1, fanoutDone: 1 },
   ).lean();
   for (const bc of open) {
@@ -91,8 +110,13 @@ export async function finishBroadcasts(redis: Redis, prefix: string, now = new D
     // A cancelled broadcast may still see a fan-out page that was in progress at the cancel; its
     // jobs settle as cancelled, so wait for them too.
     if (c.sending > 0 || c.queued > 0) continue;
-    const status = cancelled ? { status: 'cancelled', ...(bc.status === 'cancelled' ? {} : { cancelledAt: now }) } : { status: 'completed' };
-    const r = await Broadcast.updateOne({ _id: bc._id, status: bc.status, finishedAt: null }, { $set: { finishedAt: now, report: c, ...status } });
+    const status = cancelled
+      ? { status: 'cancelled', ...(bc.status === 'cancelled' ? {} : { cancelledAt: now }) }
+      : { status: 'completed' };
+    const r = await Broadcast.updateOne(
+      { _id: bc._id, status: bc.status, finishedAt: null },
+      { $set: { finishedAt: now, report: c, ...status } },
+    );
     if (r.modifiedCount === 1) await store.expire(id);
     finished += r.modifiedCount;
   }

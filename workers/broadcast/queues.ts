@@ -1,6 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
+import { key, type RedisClient } from '../../lib/redis';
 import type { BroadcastChannel } from '../../models/broadcast';
 
 /**
@@ -17,7 +16,8 @@ export const JOB_RESUME = 'broadcast.resume';
 export const JOB_DELIVER = 'broadcast.deliver';
 
 /** Stable per (broadcast, contact): re-adding after a restart is a no-op while the job exists. */
-export const deliveryJobId = (broadcastId: string, contactId: string): string => `bc-${broadcastId}-${contactId}`;
+export const deliveryJobId = (broadcastId: string, contactId: string): string =>
+  `bc-${broadcastId}-${contactId}`;
 
 /** Broadcast id, contact id, chat/user id and language: all the send path needs. */
 export interface DeliveryPayload {
@@ -48,7 +48,8 @@ export const CONTROL_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
 
 /** Staff control of a running broadcast, read by every delivery just before its send. */
 export type ControlState = 'running' | 'paused' | 'cancelled';
-export const controlKey = (prefix: string, broadcastId: string): string => key(prefix, 'bc', broadcastId, 'ctl');
+export const controlKey = (prefix: string, broadcastId: string): string =>
+  key(prefix, 'bc', broadcastId, 'ctl');
 /** Control keys outlive any broadcast (a month), then Redis forgets them. */
 export const CONTROL_TTL_S = 31 * 24 * 3600;
 
@@ -57,16 +58,24 @@ export class BroadcastQueues {
   private readonly delivery = new Map<BroadcastChannel, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     readonly prefix: string,
   ) {
-    this.control = new Queue(CONTROL_QUEUE, { connection, prefix, defaultJobOptions: { ...CONTROL_JOB_OPTIONS } });
+    this.control = new Queue(CONTROL_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: { ...CONTROL_JOB_OPTIONS },
+    });
   }
 
   deliveryQueue(channel: BroadcastChannel): Queue {
     let q = this.delivery.get(channel);
     if (!q) {
-      q = new Queue(deliveryQueueName(channel), { connection: this.connection, prefix: this.prefix, defaultJobOptions: { ...DELIVERY_JOB_OPTIONS } });
+      q = new Queue(deliveryQueueName(channel), {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: { ...DELIVERY_JOB_OPTIONS },
+      });
       this.delivery.set(channel, q);
     }
     return q;

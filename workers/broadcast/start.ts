@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../lib/redis';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { AppContext } from '../../lib/app-context';
 import type { BroadcastChannel } from '../../models/broadcast';
 import { resumeBroadcast } from './control';
@@ -8,13 +8,20 @@ import { fanoutLead, runFanout } from './fanout';
 import { ChannelLimiter } from './limiter';
 import { channelLimits, concurrencyFor, rateWindow, type ChannelLimit } from './limits';
 import { finishBroadcasts } from './progress';
-import { BroadcastQueues, CONTROL_QUEUE, deliveryQueueName, JOB_FANOUT, JOB_RESUME, type DeliveryPayload } from './queues';
+import {
+  BroadcastQueues,
+  CONTROL_QUEUE,
+  deliveryQueueName,
+  JOB_FANOUT,
+  JOB_RESUME,
+  type DeliveryPayload,
+} from './queues';
 import type { BroadcastSender } from './senders';
 
 export interface BroadcastWorkersOptions {
   ctx: AppContext;
   /** A blocking connection per worker (maxRetriesPerRequest: null). */
-  createConnection: () => Redis;
+  createConnection: () => RedisClient;
   /** Channels this process delivers on; a channel without a sender is not consumed here. */
   senders: Partial<Record<BroadcastChannel, BroadcastSender>>;
   /** Overrides of the configured limits (tests, bench). */
@@ -52,12 +59,14 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
   const resolved = new Map<BroadcastChannel, ChannelLimit>();
   for (const channel of Object.keys(opts.senders) as BroadcastChannel[]) {
     const limitPerS = opts.limits?.[channel]?.limitPerS ?? configured[channel].limitPerS;
-    const concurrency = opts.limits?.[channel]?.concurrency ?? (opts.limits?.[channel]?.limitPerS ? concurrencyFor(limitPerS) : configured[channel].concurrency);
+    const concurrency =
+      opts.limits?.[channel]?.concurrency ??
+      (opts.limits?.[channel]?.limitPerS ? concurrencyFor(limitPerS) : configured[channel].concurrency);
     resolved.set(channel, { limitPerS, concurrency });
   }
   const lead = Object.fromEntries([...resolved].map(([ch, l]) => [ch, fanoutLead(l.limitPerS)]));
   const deps = { redis: ctx.redis, prefix: ctx.prefix, queues, env: ctx.env, log, lead };
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   const common = {
     prefix: ctx.prefix,
     // A killed worker's jobs come back after their lock expires; several kills must not fail them.
@@ -76,7 +85,12 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
         const id = typeof job.data.b === 'string' ? job.data.b : null;
         if (!id) throw new UnrecoverableError('payload without broadcast id');
         if (job.name === JOB_FANOUT) return runFanout(id, deps);
-        if (job.name === JOB_RESUME) return void (await resumeBroadcast(id, deps, typeof job.data.held === 'number' ? { onlyHeldUntil: job.data.held } : {}));
+        if (job.name === JOB_RESUME)
+          return void (await resumeBroadcast(
+            id,
+            deps,
+            typeof job.data.held === 'number' ? { onlyHeldUntil: job.data.held } : {},
+          ));
         throw new UnrecoverableError(`unknown job ${job.name} on ${CONTROL_QUEUE}`);
       },
       // A paced fan-out waits on its broadcast's sends (fanout.ts): room for several at once
@@ -85,10 +99,20 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
     ),
   );
 
-  for (const [channel, sender] of Object.entries(opts.senders) as Array<[BroadcastChannel, BroadcastSender]>) {
+  for (const [channel, sender] of Object.entries(opts.senders) as Array<
+    [BroadcastChannel, BroadcastSender]
+  >) {
     const { limitPerS, concurrency } = resolved.get(channel)!;
-    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, { ...rateWindow(channel, limitPerS), marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS });
-    const processor = new DeliveryProcessor({ ...deps, sender, limiter, queue: queues.deliveryQueue(channel) });
+    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, {
+      ...rateWindow(channel, limitPerS),
+      marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS,
+    });
+    const processor = new DeliveryProcessor({
+      ...deps,
+      sender,
+      limiter,
+      queue: queues.deliveryQueue(channel),
+    });
     // Several BullMQ workers share the channel's concurrency: a Worker fetches its jobs one round
     // trip after another, so a single one is slow to fill its slots at a broadcast's start.
     const fetchers = deliveryFetchers(concurrency);
@@ -108,10 +132,18 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
         }),
       );
     }
-    log.info({ channel, limitPerS, concurrency, fetchers, marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS }, 'broadcast delivery worker started');
+    log.info(
+      { channel, limitPerS, concurrency, fetchers, marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS },
+      'broadcast delivery worker started',
+    );
   }
   for (const w of workers) {
-    w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'broadcast job failed'));
+    w.on('failed', (job, err) =>
+      log.warn(
+        { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+        'broadcast job failed',
+      ),
+    );
     w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'broadcast worker error'));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));

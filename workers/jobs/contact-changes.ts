@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
+import { key, type RedisClient } from '../../lib/redis';
 
 /**
  * A contact's pending changes, in order of arrival, in Redis. Contact changes come from turns
@@ -35,7 +34,7 @@ const lockKey = (prefix: string, contactId: string): string => key(prefix, 'ct',
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export async function appendContactChange(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   contactId: string,
   change: ContactChange,
@@ -58,7 +57,7 @@ export class ContactBusyError extends Error {
  * ContactBusyError (the job is retried; its change is still in the list).
  */
 export async function drainContactChanges(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   contactId: string,
   write: (merged: ContactChange) => Promise<void>,

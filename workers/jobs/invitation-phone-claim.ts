@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { key } from '../../lib/redis';
+import { key, type RedisClient } from '../../lib/redis';
 
 /**
  * The per-citizen cooldown for invitations that have no contact record to claim (Zalo ZNS goes
@@ -11,7 +10,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 
 export class PhoneInviteClaims {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

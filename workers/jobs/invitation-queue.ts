@@ -1,9 +1,8 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AppContext } from '../../lib/app-context';
 import type { Env } from '../../config/env';
-import { createWorkerConnection } from '../../lib/redis';
+import { createWorkerConnection, type RedisClient } from '../../lib/redis';
 import { Dossier } from '../../models/dossier';
 import type { ConversationHooks } from '../../bot/conversation/ports';
 import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
@@ -75,7 +74,7 @@ export interface OutreachOptions {
 export class Outreach implements OutreachScheduler {
   readonly queue: Queue;
   private worker: Worker | null = null;
-  private workerConnection: Redis | null = null;
+  private workerConnection: RedisClient | null = null;
   private readonly now: () => Date;
   private readonly quiet: QuietHours;
   private readonly deps: OutreachDeps;
@@ -225,7 +224,7 @@ export class Outreach implements OutreachScheduler {
 
   startWorker(concurrency = 4): Worker {
     if (this.worker) return this.worker;
-    this.workerConnection = createWorkerConnection(this.opts.ctx.env.REDIS_URL);
+    this.workerConnection = createWorkerConnection(this.opts.ctx.env);
     this.worker = new Worker(OUTREACH_QUEUE, (job, token) => this.process(job, token), {
       connection: this.workerConnection,
       prefix: this.opts.ctx.prefix,

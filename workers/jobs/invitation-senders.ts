@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis';
 import type { Env } from '../../config/env';
 import type { Lang } from '../../bot/flow/schema';
 import { classifyTelegramError } from '../../bot/channels/telegram/errors';
@@ -121,7 +121,7 @@ export function znsInvitationSender(zalo: ZaloSendApi, log?: Logger): Invitation
  */
 export function znsProactiveSender(
   ctx: {
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     log: Logger;
     env: Pick<

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis';
 import type { Update } from 'telegraf/types';
 import { localise } from '../../engine/messages';
 import type { Lang } from '../../flow/schema';
@@ -188,7 +188,7 @@ export function textLostNotice(lang: Lang): string {
  */
 export class DeadLetterStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: (...parts: string[]) => string,
   ) {}
 

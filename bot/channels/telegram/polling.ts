@@ -1,6 +1,6 @@
+import type { RedisClient } from '../../../lib/redis';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
@@ -14,7 +14,7 @@ export interface Poller {
 export interface PollingOptions {
   telegram: Telegram;
   inbox: Pick<UpdateInbox, 'accept'>;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   onAccepted: (chatKey: string) => void;
   log: Logger;

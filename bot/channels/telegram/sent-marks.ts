@@ -1,5 +1,3 @@
-import type { Redis } from 'ioredis';
-
 /** As long as a turn's kept reply (bot/conversation/live-store.ts): a retry may come until then. */
 const SENT_MARK_TTL_S = 3 * 24 * 3600;
 
@@ -11,7 +9,7 @@ const SENT_MARK_TTL_S = 3 * 24 * 3600;
  */
 export class SentMarks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** `{hl}:tg:<bot>` */
     private readonly keyPrefix: string,
   ) {}
@@ -28,3 +26,4 @@ export class SentMarks {
     await this.redis.set(this.key(chatId, updateId), String(sent), 'EX', SENT_MARK_TTL_S);
   }
 }
+import type { RedisClient } from '../../../lib/redis';

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
 import { updatesDeadLettered } from '../../../lib/metrics';
@@ -155,7 +155,7 @@ export class UpdateInbox {
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly botId: string,
     private readonly handler: UpdateHandler,

@@ -1,8 +1,8 @@
+import type { RedisClient } from '../../../lib/redis';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Env } from '../../../config/env';
 import type { Logger } from '../../../lib/logger';
 import { commandByName, parseCommand } from '../../conversation/commands';
@@ -45,7 +45,7 @@ export interface WebChatDeps {
   log: Logger;
   now?: () => Date;
   /** Where counter-network marks go (Redis, keys under `prefix`); without it the rule is off. */
-  marks?: { redis: Redis; prefix: string };
+  marks?: { redis: RedisClient; prefix: string };
 }
 
 const COOKIE = 'hl_web';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis';
 import { goneChanges, writeContactOf } from '../../../workers/jobs/contact-writer';
 
 /**
@@ -8,7 +8,7 @@ import { goneChanges, writeContactOf } from '../../../workers/jobs/contact-write
  * one contact writer (workers/jobs/contact-writer.ts).
  */
 export async function markZaloContact(
-  store: { redis: Redis; prefix: string },
+  store: { redis: RedisClient; prefix: string },
   userId: string,
   mark: 'unsubscribed' | 'blocked',
   at: Date,

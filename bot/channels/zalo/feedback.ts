@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
 import { Dossier } from '../../../models/dossier';
 import type { AnswerSink, ConversationHooks, ResponseMeta } from '../../conversation/ports';
@@ -20,7 +20,7 @@ export const ZALO_RATING_QUESTION = 'zalo_rating';
 
 export function createZaloFeedbackRecorder(deps: {
   sink: AnswerSink;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   hooks?: Pick<ConversationHooks, 'onFinished'>;
@@ -31,7 +31,10 @@ export function createZaloFeedbackRecorder(deps: {
     const linked = f.msgId ? await deps.redis.get(templateLinkKey(deps.prefix, f.msgId)) : null;
     const code = linked ?? f.trackingId;
     if (!code || f.rate === null || f.rate < 1 || f.rate > 5) {
-      deps.log.warn({ msgId: f.msgId, hasDossier: Boolean(code) }, 'zalo rating feedback without dossier or valid rate; dropped');
+      deps.log.warn(
+        { msgId: f.msgId, hasDossier: Boolean(code) },
+        'zalo rating feedback without dossier or valid rate; dropped',
+      );
       return;
     }
     const dossier = await Dossier.findOne({ code }).lean();
@@ -59,7 +62,13 @@ export function createZaloFeedbackRecorder(deps: {
       lang: 'vi',
       startedAt: at,
     };
-    const answer = { questionId: ZALO_RATING_QUESTION, element: 'TONG_THE', type: 'rating', value: f.rate, text: f.note };
+    const answer = {
+      questionId: ZALO_RATING_QUESTION,
+      element: 'TONG_THE',
+      type: 'rating',
+      value: f.rate,
+      text: f.note,
+    };
     await deps.sink.answer({ responseId, meta, answer, answeredAt: at });
     await deps.sink.complete({ responseId, meta, answers: [answer], completedAt: at });
     await deps.hooks?.onFinished?.({ dossierCode: code, responseId, status: 'completed', channel: 'zalo' });

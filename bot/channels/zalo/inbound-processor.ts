@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { key } from '../../../lib/redis';
+import { key, type RedisClient } from '../../../lib/redis';
 import type { Logger } from '../../../lib/logger';
 import { phoneHashOf } from '../../../lib/phone';
 import { Contact } from '../../../models/contact';
@@ -19,7 +18,7 @@ export type ZaloFeedback = Extract<ZaloMapped, { type: 'feedback' }>;
 export interface ZaloInboundDeps {
   conversation: { handle(e: InboundEvent): Promise<TurnReply> };
   client: Pick<ZaloClient, 'sendCs'>;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   phoneHashKey: string;

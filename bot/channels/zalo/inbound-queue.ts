@@ -1,7 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { key } from '../../../lib/redis';
+import { key, type RedisClient } from '../../../lib/redis';
 
 /**
  * The queue between the Zalo webhook and the work it triggers. A job's id is the event's
@@ -30,8 +29,12 @@ export const ZALO_INBOUND_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
 
 export class ZaloInboundQueue {
   readonly queue: Queue;
-  constructor(connection: Redis, prefix: string) {
-    this.queue = new Queue(ZALO_INBOUND_QUEUE, { connection, prefix, defaultJobOptions: { ...ZALO_INBOUND_JOB_OPTIONS } });
+  constructor(connection: RedisClient, prefix: string) {
+    this.queue = new Queue(ZALO_INBOUND_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: { ...ZALO_INBOUND_JOB_OPTIONS },
+    });
   }
 
   async add(name: 'zalo.event', data: ZaloEventJob, opts: { jobId: string }): Promise<void> {
@@ -48,11 +51,11 @@ function doneKey(prefix: string, id: string): string {
   return key(prefix, 'zalo', 'done', id);
 }
 
-export async function isZaloEventDone(redis: Redis, prefix: string, id: string): Promise<boolean> {
+export async function isZaloEventDone(redis: RedisClient, prefix: string, id: string): Promise<boolean> {
   return (await redis.exists(doneKey(prefix, id))) === 1;
 }
 
 /** Returns false when the event was already marked done (a concurrent duplicate). */
-export async function markZaloEventDone(redis: Redis, prefix: string, id: string): Promise<boolean> {
+export async function markZaloEventDone(redis: RedisClient, prefix: string, id: string): Promise<boolean> {
   return (await redis.set(doneKey(prefix, id), '1', 'EX', ZALO_DONE_TTL_S, 'NX')) === 'OK';
 }

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { ZALO_INBOUND_QUEUE, zaloEventJobSchema } from './inbound-queue';
 import { processZaloEvent, ZaloUnrecoverableSend, type ZaloInboundDeps } from './inbound-processor';
 
@@ -9,7 +9,12 @@ import { processZaloEvent, ZaloUnrecoverableSend, type ZaloInboundDeps } from '.
  * (Zalo unreachable, rate limited, a concurrent turn) is retried with backoff.
  * Concurrency defaults to 1 so one user's messages are applied in the order they arrived.
  */
-export function createZaloInboundWorker(opts: { connection: Redis; prefix: string; deps: ZaloInboundDeps; concurrency?: number }): Worker {
+export function createZaloInboundWorker(opts: {
+  connection: RedisClient;
+  prefix: string;
+  deps: ZaloInboundDeps;
+  concurrency?: number;
+}): Worker {
   return new Worker(
     ZALO_INBOUND_QUEUE,
     async (job) => {

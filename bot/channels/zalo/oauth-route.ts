@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
 import { takeZaloVerifier } from './connect';
 import type { ZaloOAuthClient } from './oauth';
@@ -10,7 +10,13 @@ import type { ZaloTokenStore } from './token-store';
  * app. Exchanges the code (with the PKCE verifier of `state`) and stores the pair encrypted.
  * The page is for an official: Vietnamese first.
  */
-export function zaloOAuthRoute(opts: { redis: Redis; prefix: string; oauth: Pick<ZaloOAuthClient, 'exchangeCode'>; tokens: Pick<ZaloTokenStore, 'save'>; log: Logger }): FastifyPluginAsync {
+export function zaloOAuthRoute(opts: {
+  redis: RedisClient;
+  prefix: string;
+  oauth: Pick<ZaloOAuthClient, 'exchangeCode'>;
+  tokens: Pick<ZaloTokenStore, 'save'>;
+  log: Logger;
+}): FastifyPluginAsync {
   return async (app) => {
     app.get('/oauth/zalo/callback', async (req, reply) => {
       const q = req.query as Record<string, string | undefined>;
@@ -21,17 +27,26 @@ export function zaloOAuthRoute(opts: { redis: Redis; prefix: string; oauth: Pick
         return reply
           .status(400)
           .type('text/plain; charset=utf-8')
-          .send('Liên kết không hợp lệ hoặc đã hết hạn (10 phút). Chạy lại `hailong zalo connect`.\nInvalid or expired link: run `hailong zalo connect` again.');
+          .send(
+            'Liên kết không hợp lệ hoặc đã hết hạn (10 phút). Chạy lại `hailong zalo connect`.\nInvalid or expired link: run `hailong zalo connect` again.',
+          );
       }
       try {
         const pair = await opts.oauth.exchangeCode(code, verifier);
         await opts.tokens.save(pair, q.oa_id ?? null);
       } catch (err) {
         opts.log.error({ err: (err as Error).message }, 'zalo OAuth code exchange failed');
-        return reply.status(502).type('text/plain; charset=utf-8').send('Zalo từ chối mã cấp quyền. Chạy lại `hailong zalo connect`.\nZalo refused the code: run `hailong zalo connect` again.');
+        return reply
+          .status(502)
+          .type('text/plain; charset=utf-8')
+          .send(
+            'Zalo từ chối mã cấp quyền. Chạy lại `hailong zalo connect`.\nZalo refused the code: run `hailong zalo connect` again.',
+          );
       }
       opts.log.info({ oaId: q.oa_id ?? null }, 'zalo OA connected');
-      return reply.type('text/plain; charset=utf-8').send('Đã kết nối Zalo OA. Có thể đóng trang này.\nZalo OA connected. You may close this page.');
+      return reply
+        .type('text/plain; charset=utf-8')
+        .send('Đã kết nối Zalo OA. Có thể đóng trang này.\nZalo OA connected. You may close this page.');
     });
   };
 }

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { key } from '../../../lib/redis';
+import { key, type RedisClient } from '../../../lib/redis';
 import type { Logger } from '../../../lib/logger';
 import { normalisePhone } from '../../../lib/phone';
 import { Contact } from '../../../models/contact';
@@ -35,7 +34,7 @@ export type ZaloSendResult =
 
 export interface ZaloProactiveOptions {
   client: Pick<ZaloClient, 'sendCs' | 'getQuota' | 'sendTemplateByUid' | 'sendTemplateByPhone'>;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   csWindowMs: number;

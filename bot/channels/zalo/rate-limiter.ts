@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
 import { ZaloRateLimitedError } from './errors';
 
@@ -26,9 +26,9 @@ export const ZALO_API_QUEUE = 'zalo-api';
 
 export interface ZaloRateLimiterOptions {
   /** Producer connection: adds permits and reads the limiter. */
-  redis: Redis;
+  redis: RedisClient;
   /** A new blocking connection (maxRetriesPerRequest: null), called twice: worker and events. Closed by `close()`. */
-  blockingConnection: () => Redis;
+  blockingConnection: () => RedisClient;
   prefix: string;
   /** Requests allowed in any window of `windowMs`. */
   limit: number;
@@ -71,10 +71,10 @@ export class ZaloRateLimiter {
   readonly budget: { max: number; duration: number };
   private readonly events: QueueEvents;
   private readonly worker: Worker;
-  private readonly connections: Redis[];
+  private readonly connections: RedisClient[];
   private ready: Promise<void> | null = null;
   private appliedAt = 0;
-  private readonly producer: Redis;
+  private readonly producer: RedisClient;
   private readonly onReconnect = (): void => {
     this.ready = null;
   };

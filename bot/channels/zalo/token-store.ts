@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { key } from '../../../lib/redis';
+import { key, type RedisClient } from '../../../lib/redis';
 import type { Logger } from '../../../lib/logger';
 import { ZaloToken } from '../../../models/zalo-token';
 import { ZaloApiError, ZaloTokenError } from './errors';
@@ -24,7 +23,7 @@ export interface ZaloRefreshFailure {
 export interface ZaloTokenStoreOptions {
   appId: string;
   secretsKey: Buffer;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   oauth: Pick<ZaloOAuthClient, 'refresh'>;
   log: Logger;
@@ -72,7 +71,13 @@ export class ZaloTokenStore implements ZaloTokenProvider {
     await ZaloToken.updateOne(
       { appId: this.opts.appId },
       {
-        $set: { ...this.sealed(pair), refreshedAt: new Date(this.now()), failedAt: null, failure: null, ...(oaId ? { oaId } : {}) },
+        $set: {
+          ...this.sealed(pair),
+          refreshedAt: new Date(this.now()),
+          failedAt: null,
+          failure: null,
+          ...(oaId ? { oaId } : {}),
+        },
         $inc: { version: 1 },
       },
       { upsert: true },
@@ -93,9 +98,15 @@ export class ZaloTokenStore implements ZaloTokenProvider {
 
   async health(): Promise<{ healthy: boolean; reason?: string; expiresAt?: Date }> {
     const doc = await ZaloToken.findOne({ appId: this.opts.appId }).lean();
-    if (!doc) return { healthy: false, reason: 'not connected: run `hailong zalo connect` or `hailong zalo set-token`' };
-    if (doc.failedAt) return { healthy: false, reason: 'token refresh failed: reconnect the OA', expiresAt: doc.expiresAt };
-    if (doc.expiresAt.getTime() <= this.now()) return { healthy: false, reason: 'access token expired', expiresAt: doc.expiresAt };
+    if (!doc)
+      return {
+        healthy: false,
+        reason: 'not connected: run `hailong zalo connect` or `hailong zalo set-token`',
+      };
+    if (doc.failedAt)
+      return { healthy: false, reason: 'token refresh failed: reconnect the OA', expiresAt: doc.expiresAt };
+    if (doc.expiresAt.getTime() <= this.now())
+      return { healthy: false, reason: 'access token expired', expiresAt: doc.expiresAt };
     return { healthy: true, expiresAt: doc.expiresAt };
   }
 
@@ -152,7 +163,8 @@ export class ZaloTokenStore implements ZaloTokenProvider {
         this.cache = { ...cur, loadedAt: this.now() };
         return cur.accessToken;
       }
-      if (this.now() > deadline) throw new ZaloTokenError('timed out waiting for another process to refresh the Zalo token');
+      if (this.now() > deadline)
+        throw new ZaloTokenError('timed out waiting for another process to refresh the Zalo token');
     }
   }
 
@@ -171,11 +183,17 @@ export class ZaloTokenStore implements ZaloTokenProvider {
     }
     const res = await ZaloToken.updateOne(
       { appId: this.opts.appId, version: cur.version },
-      { $set: { ...this.sealed(pair), refreshedAt: new Date(this.now()), failedAt: null, failure: null }, $inc: { version: 1 } },
+      {
+        $set: { ...this.sealed(pair), refreshedAt: new Date(this.now()), failedAt: null, failure: null },
+        $inc: { version: 1 },
+      },
     );
     if (res.modifiedCount !== 1) {
       // Someone stored a pair without the lock (an operator's set-token): theirs wins.
-      this.opts.log.error({ appId: this.opts.appId }, 'zalo token changed during refresh; keeping the stored pair');
+      this.opts.log.error(
+        { appId: this.opts.appId },
+        'zalo token changed during refresh; keeping the stored pair',
+      );
       const stored = await this.load();
       this.cache = { ...stored, loadedAt: this.now() };
       return stored.accessToken;
@@ -189,14 +207,23 @@ export class ZaloTokenStore implements ZaloTokenProvider {
     const permanent = err instanceof ZaloApiError;
     const message = err instanceof Error ? err.message : String(err);
     if (permanent) {
-      await ZaloToken.updateOne({ appId: this.opts.appId }, { $set: { failedAt: new Date(this.now()), failure: message } });
+      await ZaloToken.updateOne(
+        { appId: this.opts.appId },
+        { $set: { failedAt: new Date(this.now()), failure: message } },
+      );
     }
     this.cache = null;
-    this.opts.log.error({ appId: this.opts.appId, permanent, err: message }, 'zalo token refresh failed: admins alerted');
+    this.opts.log.error(
+      { appId: this.opts.appId, permanent, err: message },
+      'zalo token refresh failed: admins alerted',
+    );
     try {
       await this.opts.onRefreshFailed?.({ appId: this.opts.appId, error: message, permanent });
     } catch (hookErr) {
-      this.opts.log.error({ appId: this.opts.appId, err: (hookErr as Error).message }, 'zalo refresh alert hook failed');
+      this.opts.log.error(
+        { appId: this.opts.appId, err: (hookErr as Error).message },
+        'zalo refresh alert hook failed',
+      );
     }
   }
 }

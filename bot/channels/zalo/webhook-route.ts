@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
 import { phoneHashOf } from '../../../lib/phone';
 import { eventId, mapZaloEvent, sealSharedInfo, type ZaloWebhookEvent } from './inbound';
@@ -14,7 +14,7 @@ export interface ZaloWebhookOptions {
   timestampSource: 'body' | 'header';
   maxAgeMs: number;
   maxSkewMs: number;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   queue: ZaloInboundQueue;
   /** PHONE_HASH_KEY: a shared phone number is hashed before the event is queued. */
@@ -35,29 +35,53 @@ export function zaloWebhookRoute(opts: ZaloWebhookOptions): FastifyPluginAsync {
     app.post('/webhooks/zalo', async (req, reply) => {
       const raw = req.rawBody;
       const body = (req.body ?? null) as ZaloWebhookEvent | null;
-      if (!raw || !body || typeof body !== 'object') return reply.status(400).send({ error: 'bad_request', message: 'JSON body expected' });
+      if (!raw || !body || typeof body !== 'object')
+        return reply.status(400).send({ error: 'bad_request', message: 'JSON body expected' });
       const tsHeader = req.headers['x-zevent-timestamp'];
-      const timestamp = opts.timestampSource === 'header' ? (typeof tsHeader === 'string' ? tsHeader : '') : String(body.timestamp ?? '');
+      const timestamp =
+        opts.timestampSource === 'header'
+          ? typeof tsHeader === 'string'
+            ? tsHeader
+            : ''
+          : String(body.timestamp ?? '');
       const sig = req.headers['x-zevent-signature'];
-      if (!verifyZaloSignature(typeof sig === 'string' ? sig : undefined, opts.appId, raw, timestamp, opts.secret)) {
+      if (
+        !verifyZaloSignature(
+          typeof sig === 'string' ? sig : undefined,
+          opts.appId,
+          raw,
+          timestamp,
+          opts.secret,
+        )
+      ) {
         opts.log.warn({ event: body.event_name ?? null }, 'zalo webhook refused: bad signature');
         return reply.status(401).send({ error: 'unauthorized', message: 'bad signature' });
       }
       const ts = Number(timestamp);
       const age = now() - ts;
       if (!Number.isFinite(ts) || age > opts.maxAgeMs || -age > opts.maxSkewMs) {
-        opts.log.warn({ event: body.event_name ?? null, ageMs: Number.isFinite(age) ? age : null }, 'zalo webhook refused: timestamp out of range');
+        opts.log.warn(
+          { event: body.event_name ?? null, ageMs: Number.isFinite(age) ? age : null },
+          'zalo webhook refused: timestamp out of range',
+        );
         return reply.status(401).send({ error: 'unauthorized', message: 'stale or future timestamp' });
       }
       const mapped = mapZaloEvent(body, now());
       if (mapped.type === 'ignore') return reply.status(200).send({ ok: true, ignored: mapped.reason });
       const id = eventId(body);
       if (!id) return reply.status(200).send({ ok: true, ignored: 'no event identity' });
-      if (await isZaloEventDone(opts.redis, opts.prefix, id)) return reply.status(200).send({ ok: true, duplicate: true });
+      if (await isZaloEventDone(opts.redis, opts.prefix, id))
+        return reply.status(200).send({ ok: true, duplicate: true });
       const retry = Number(req.headers['num_retry'] ?? 0);
-      const event = sealSharedInfo(body, (phone) => phoneHashOf(phone, opts.phoneHashKey)) as Record<string, unknown>;
+      const event = sealSharedInfo(body, (phone) => phoneHashOf(phone, opts.phoneHashKey)) as Record<
+        string,
+        unknown
+      >;
       await opts.queue.add('zalo.event', { eventId: id, event, receivedAt: now() }, { jobId: id });
-      opts.log.debug({ eventId: id, event: body.event_name, numRetry: Number.isFinite(retry) ? retry : null }, 'zalo webhook queued');
+      opts.log.debug(
+        { eventId: id, event: body.event_name, numRetry: Number.isFinite(retry) ? retry : null },
+        'zalo webhook queued',
+      );
       return reply.status(200).send({ ok: true });
     });
   };

@@ -1,8 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { AppContext } from '../../../lib/app-context';
-import { createWorkerConnection } from '../../../lib/redis';
+import { createWorkerConnection, type RedisClient } from '../../../lib/redis';
 import type { AnswerSink, ConversationHooks } from '../../conversation/ports';
 import type { InboundEvent, TurnReply } from '../channel';
 import { ZaloClient } from './client';
@@ -28,7 +27,7 @@ export interface ZaloChannel {
   /** Register on the HTTP server: POST /webhooks/zalo and GET /oauth/zalo/callback. */
   routes: FastifyPluginAsync;
   /** Start in a process with the `workers` role; needs a blocking (worker) connection. */
-  startWorker(connection: Redis, opts?: { concurrency?: number }): Worker;
+  startWorker(connection: RedisClient, opts?: { concurrency?: number }): Worker;
   /** Refreshes the token ahead of expiry even without traffic (./token-keeper.ts); stopped by close(). */
   startTokenKeeper(everyMs?: number): void;
   health(): Promise<{ healthy: boolean; reason?: string }>;
@@ -48,7 +47,9 @@ export interface ZaloChannelDeps {
 /** Builds the Zalo channel from the app context; throws when the Zalo variables are missing. */
 export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloChannel {
   const e = ctx.env;
-  const missing = (['ZALO_APP_ID', 'ZALO_APP_SECRET', 'ZALO_OA_SECRET_KEY', 'SECRETS_KEY'] as const).filter((k) => !e[k]);
+  const missing = (['ZALO_APP_ID', 'ZALO_APP_SECRET', 'ZALO_OA_SECRET_KEY', 'SECRETS_KEY'] as const).filter(
+    (k) => !e[k],
+  );
   if (missing.length > 0) throw new Error(`Zalo channel needs ${missing.join(', ')}`);
   const appId = e.ZALO_APP_ID!;
   const oauth = new ZaloOAuthClient({ oauthRoot: e.ZALO_OAUTH_ROOT, appId, appSecret: e.ZALO_APP_SECRET! });
@@ -64,12 +65,17 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
   });
   const limiter = new ZaloRateLimiter({
     redis: ctx.redis,
-    blockingConnection: () => createWorkerConnection(e.REDIS_URL),
+    blockingConnection: () => createWorkerConnection(e),
     prefix: ctx.prefix,
     limit: e.ZALO_RATE_LIMIT_PER_MIN,
     log: ctx.log,
   });
-  const client = new ZaloClient({ apiRoot: e.ZALO_API_ROOT, businessApiRoot: e.ZALO_BUSINESS_API_ROOT, tokens, limiter });
+  const client = new ZaloClient({
+    apiRoot: e.ZALO_API_ROOT,
+    businessApiRoot: e.ZALO_BUSINESS_API_ROOT,
+    tokens,
+    limiter,
+  });
   const proactive = new ZaloProactiveSender({
     client,
     redis: ctx.redis,
@@ -111,12 +117,28 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
       await app.register(callback);
     },
     startWorker(connection, opts = {}) {
-      const feedback = deps.sink ? createZaloFeedbackRecorder({ sink: deps.sink, redis: ctx.redis, prefix: ctx.prefix, log: ctx.log, ...(deps.hooks ? { hooks: deps.hooks } : {}) }) : undefined;
+      const feedback = deps.sink
+        ? createZaloFeedbackRecorder({
+            sink: deps.sink,
+            redis: ctx.redis,
+            prefix: ctx.prefix,
+            log: ctx.log,
+            ...(deps.hooks ? { hooks: deps.hooks } : {}),
+          })
+        : undefined;
       const w = createZaloInboundWorker({
         connection,
         prefix: ctx.prefix,
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-        deps: { conversation: deps.conversation, client, redis: ctx.redis, prefix: ctx.prefix, log: ctx.log, phoneHashKey: e.PHONE_HASH_KEY, ...(feedback ? { feedback } : {}) },
+        deps: {
+          conversation: deps.conversation,
+          client,
+          redis: ctx.redis,
+          prefix: ctx.prefix,
+          log: ctx.log,
+          phoneHashKey: e.PHONE_HASH_KEY,
+          ...(feedback ? { feedback } : {}),
+        },
       });
       workers.push(w);
       return w;

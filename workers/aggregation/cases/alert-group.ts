@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { key } from '../../../lib/redis';
+import { key, type RedisClient } from '../../../lib/redis';
 import { appendAudit } from '../../../lib/audit/writer';
 import { Unit } from '../../../models/unit';
 
@@ -32,7 +31,7 @@ export function normaliseConnectCode(text: string): string | null {
 }
 
 export async function issueConnectCode(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   unitCode: string,
   now = new Date(),
@@ -54,7 +53,7 @@ export type ConnectResult =
 
 /** Redeems a code posted in group `chatId` by `by` (an official's id, `tg:<user id>`). */
 export async function redeemConnectCode(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   typed: string,
   chatId: string,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis';
 import type { GroupCaseActions, GroupReaction } from '../../../bot/channels/telegram/group-commands';
 import type { Logger } from '../../../lib/logger';
 import { formatDateTime } from '../../../lib/time';
@@ -30,7 +30,7 @@ const GONE = 'Không tìm thấy phiếu. / Case not found.';
 const ALREADY_CLOSED = 'Phiếu đã đóng. / The case is already closed.';
 
 export interface GroupActionDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   producer: Pick<JobProducer, 'add'>;
   log: Logger;

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../../../lib/redis';
 import { BlockList, isIP } from 'node:net';
-import type { Redis } from 'ioredis';
 import { hcmDay } from '../../../lib/time';
 import type { ResponseCompletePayload } from '../../jobs/response-complete';
 import type { JobContext } from '../../registry';
@@ -64,12 +64,21 @@ export function isCounterAddress(nets: CounterNetworks, ip: string, unitCode: st
 const markKey = (prefix: string, dossierCode: string) => `${prefix}:integ:counter:${dossierCode}`;
 
 /** Remembers that an answer for this dossier came from a counter network (a boolean, never the IP). */
-export async function markCounterAnswer(redis: Redis, prefix: string, dossierCode: string, ttlS: number): Promise<void> {
+export async function markCounterAnswer(
+  redis: RedisClient,
+  prefix: string,
+  dossierCode: string,
+  ttlS: number,
+): Promise<void> {
   await redis.set(markKey(prefix, dossierCode), '1', 'EX', Math.max(60, Math.ceil(ttlS)));
 }
 
 /** After completion: a web-chat response whose dossier carries the mark is flagged `counter_network`. */
-export async function checkCounterNetwork(p: ResponseCompletePayload, ctx: Pick<JobContext, 'redis' | 'prefix'>, now = new Date()): Promise<boolean> {
+export async function checkCounterNetwork(
+  p: ResponseCompletePayload,
+  ctx: Pick<JobContext, 'redis' | 'prefix'>,
+  now = new Date(),
+): Promise<boolean> {
   const { dossierCode, unitCode, surveyChannel } = p.meta;
   if (surveyChannel !== 'web' || !dossierCode || !unitCode) return false;
   if ((await ctx.redis.exists(markKey(ctx.prefix, dossierCode))) === 0) return false;

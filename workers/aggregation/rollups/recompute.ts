@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { key } from '../../../lib/redis';
+import { key, type RedisClient } from '../../../lib/redis';
 import { isDuplicateKey, onlyDuplicateKeys } from '../../../lib/mongo';
 import { Answer } from '../../../models/answer';
 import { Response } from '../../../models/response';
@@ -20,7 +19,7 @@ import { monthOf } from './month';
  *     moved on and the name is new (so a fresh job runs). No update is lost to deduplication.
  */
 export interface RollupDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   now?: () => Date;
 }
@@ -29,7 +28,17 @@ export function epochKey(prefix: string, unitCode: string, day: string): string 
   return key(prefix, 'rollup', 'epoch', unitCode, day);
 }
 
-const RESPONSE_FIELDS = { responseId: 1, unitCode: 1, day: 1, procedureCode: 1, officerId: 1, dossierChannel: 1, onlineLevel: 1, dissatisfied: 1, excluded: 1 } as const;
+const RESPONSE_FIELDS = {
+  responseId: 1,
+  unitCode: 1,
+  day: 1,
+  procedureCode: 1,
+  officerId: 1,
+  dossierChannel: 1,
+  onlineLevel: 1,
+  dissatisfied: 1,
+  excluded: 1,
+} as const;
 
 interface RawResponse {
   responseId: string;
@@ -67,7 +76,9 @@ const ANSWER_FIELDS = { _id: 0, responseId: 1, questionId: 1, element: 1, value:
  */
 export async function loadAnswers(responseIds: string[]): Promise<BucketAnswer[]> {
   if (responseIds.length === 0) return [];
-  return Answer.find({ responseId: { $in: responseIds }, element: { $ne: null } }, ANSWER_FIELDS).lean<BucketAnswer[]>();
+  return Answer.find({ responseId: { $in: responseIds }, element: { $ne: null } }, ANSWER_FIELDS).lean<
+    BucketAnswer[]
+  >();
 }
 
 /**
@@ -79,11 +90,20 @@ export async function loadBucketAnswers(unitCode: string, day: string): Promise<
 }
 
 /** Writes a bucket unless a newer version is already there. Returns false when it was stale. */
-export async function writeBucket(unitCode: string, day: string, version: number, bucket: Bucket, now: Date): Promise<boolean> {
+export async function writeBucket(
+  unitCode: string,
+  day: string,
+  version: number,
+  bucket: Bucket,
+  now: Date,
+): Promise<boolean> {
   try {
     await Rollup.updateOne(
       { unitCode, day, version: { $lt: version } },
-      { $set: { ...bucket, month: monthOf(day), formulaVersion: FORMULA_VERSION, version, computedAt: now }, $setOnInsert: { unitCode, day } },
+      {
+        $set: { ...bucket, month: monthOf(day), formulaVersion: FORMULA_VERSION, version, computedAt: now },
+        $setOnInsert: { unitCode, day },
+      },
       { upsert: true },
     );
     return true;
@@ -104,12 +124,25 @@ export interface BucketWrite {
  * writeBucket for many days of one unit in one round trip (the rebuild). Returns how many were
  * written; the others were stale (a newer version was already there).
  */
-export async function writeBuckets(unitCode: string, writes: readonly BucketWrite[], now: Date): Promise<number> {
+export async function writeBuckets(
+  unitCode: string,
+  writes: readonly BucketWrite[],
+  now: Date,
+): Promise<number> {
   if (writes.length === 0) return 0;
   const ops = writes.map((w) => ({
     updateOne: {
       filter: { unitCode, day: w.day, version: { $lt: w.version } },
-      update: { $set: { ...w.bucket, month: monthOf(w.day), formulaVersion: FORMULA_VERSION, version: w.version, computedAt: now }, $setOnInsert: { unitCode, day: w.day } },
+      update: {
+        $set: {
+          ...w.bucket,
+          month: monthOf(w.day),
+          formulaVersion: FORMULA_VERSION,
+          version: w.version,
+          computedAt: now,
+        },
+        $setOnInsert: { unitCode, day: w.day },
+      },
       upsert: true,
     },
   }));
@@ -128,7 +161,11 @@ export async function nextVersion(deps: RollupDeps, unitCode: string, day: strin
 }
 
 /** nextVersion for many days of one unit, in one round trip. */
-export async function nextVersions(deps: RollupDeps, unitCode: string, days: readonly string[]): Promise<number[]> {
+export async function nextVersions(
+  deps: RollupDeps,
+  unitCode: string,
+  days: readonly string[],
+): Promise<number[]> {
   if (days.length === 0) return [];
   const pipe = deps.redis.pipeline();
   for (const d of days) pipe.incr(epochKey(deps.prefix, unitCode, d));
@@ -141,7 +178,11 @@ export async function nextVersions(deps: RollupDeps, unitCode: string, days: rea
 }
 
 /** Recomputes one unit-day from the raw answers (idempotent). */
-export async function recomputeBucket(deps: RollupDeps, unitCode: string, day: string): Promise<{ version: number; written: boolean }> {
+export async function recomputeBucket(
+  deps: RollupDeps,
+  unitCode: string,
+  day: string,
+): Promise<{ version: number; written: boolean }> {
   const version = await nextVersion(deps, unitCode, day);
   const responses = await loadResponses({ unitCode, day });
   // Read after the responses: an answer is stamped before its response is marked completed.
