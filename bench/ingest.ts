@@ -74,10 +74,9 @@ async function main(): Promise<void> {
   const jobs = await queue.getJobCounts('waiting');
   const ctx = { env: { ...env, REDIS_PREFIX: prefix }, log: logger, redis, prefix };
   // The worker is started and connected with the queue paused, so its start-up is not timed
-  // either; the clock runs from "resume" until every job has completed. (This bench used to
-  // poll estimatedDocumentCount(). FerretDB answers a count by reading every document of the
-  // collection, so each poll competed with the inserts it waited for, and the loop saw the last
-  // insert ~1.2 s after it ended: a third of the measured time.)
+  // either; the clock runs from "resume" until every job has completed. It does not poll a
+  // count: FerretDB answers one by reading every document of the collection, so each poll would
+  // compete with the inserts it waits for and see the last one late (bench/RESULTS.md, ingest).
   await queue.pause();
   const workers = await startWorkers({
     ctx,

@@ -128,11 +128,16 @@ export const envSchema = z.object({
   ZALO_OAUTH_ROOT: z.url().default('https://oauth.zaloapp.com'),
   ZALO_BUSINESS_API_ROOT: z.url().default('https://business.openapi.zalo.me'),
   ZALO_RATING_TEMPLATE_ID: z.string().optional(),
+  /** The Official Account's id: its chat link https://zalo.me/<id> goes on posters (UNCONFIRMED: Zalo documents no start payload for it). */
+  ZALO_OA_ID: z
+    .string()
+    .regex(/^\d{5,25}$/, 'expected the numeric Official Account id')
+    .optional(),
   /** Zalo webhook: events older than this are refused (Zalo retries for about 2 h). */
   ZALO_WEBHOOK_MAX_AGE_S: z.coerce.number().int().positive().default(7200),
   /** Zalo webhook: tolerated clock skew for timestamps slightly in the future. */
   ZALO_WEBHOOK_MAX_SKEW_S: z.coerce.number().int().min(0).default(300),
-  /** Which secret ends the webhook MAC (UNCONFIRMED in zalo.md: OA secret key per most sources). */
+  /** Which secret ends the webhook MAC (UNCONFIRMED: OA secret key per most sources, platform-limits.md). */
   ZALO_SIGNATURE_KEY: z.enum(['oa_secret_key', 'app_secret']).default('oa_secret_key'),
   /** Where the MAC's timestamp comes from (UNCONFIRMED: body per SDKs, some code reads X-ZEvent-Timestamp). */
   ZALO_SIGNATURE_TIMESTAMP: z.enum(['body', 'header']).default('body'),
@@ -223,6 +228,14 @@ export const envSchema = z.object({
     .regex(/^-?\d+$/, 'expected a numeric Telegram chat id')
     .optional(),
   OFFICER_MIN_N: z.coerce.number().int().min(1).default(5),
+  /**
+   * Public results (/ket-qua, open data, posters): a unit's figures for a period are published only
+   * from this many completed responses up; below it the page says "chưa đủ số phiếu" and nothing
+   * of that period is shown (docs/public-results.md).
+   */
+  PUBLIC_MIN_N: z.coerce.number().int().min(1).default(30),
+  /** How long a public results page's figures are reused before the rollups are read again (seconds). */
+  PUBLIC_CACHE_S: z.coerce.number().int().min(0).max(3600).default(300),
   CASE_SLA_HOURS: z.coerce.number().positive().default(72),
   /**
    * How long a survey's progress may wait before its MongoDB copy is written (ms); starts and

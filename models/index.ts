@@ -3,6 +3,7 @@
  * unique ones are what make writes idempotent: a model missing here runs without its indexes.
  * test/unit/models-index.test.ts checks that every model file is listed.
  */
+export { ActionNote } from './action-note';
 export { Answer } from './answer';
 export { ApiKey } from './api-key';
 export { AuditLog } from './audit-log';
@@ -12,6 +13,8 @@ export { Contact } from './contact';
 export { Dossier } from './dossier';
 export { Flag } from './flag';
 export { Flow } from './flow';
+export { FlowAssignment } from './flow-assignment';
+export { FlowDraft } from './flow-draft';
 export { InvitationStat } from './invitation';
 export { Procedure } from './procedure';
 export { Response } from './response';

@@ -29,6 +29,11 @@ const unitSchema = new Schema(
      */
     alertTelegramChatId: { type: String, default: null },
     alertTelegramConnectedAt: { type: Date, default: null },
+    /**
+     * The unit chose to publish its officers' indices on its public results page (those with at
+     * least PUBLIC_MIN_N responses in the period); off by default (docs/public-results.md).
+     */
+    publishOfficerIndices: { type: Boolean, default: false },
   },
   { timestamps: true },
 );

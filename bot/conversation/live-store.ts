@@ -214,6 +214,24 @@ export class LiveStore {
     );
   }
 
+  /**
+   * Erasure (lib/privacy/erase.ts): drops everything the live store holds about a channel user
+   * and these sessions (their state holds the answers, free text included). Returns the number
+   * of keys that existed. The next message from the user starts as from a stranger.
+   */
+  async forget(channel: string, userId: string, sessionIds: readonly string[]): Promise<number> {
+    const active = await this.redis.get(this.activeKey(channel, userId));
+    const ids = new Set(sessionIds);
+    if (active && active !== NO_ACTIVE) ids.add(active);
+    return this.redis.del(
+      this.contactKey(channel, userId),
+      this.touchKey(channel, userId),
+      this.activeKey(channel, userId),
+      this.replyKey(channel, userId),
+      ...[...ids].map((id) => this.sessionKey(id)),
+    );
+  }
+
   async getActive(channel: string, userId: string): Promise<LiveSession | null> {
     const id = await this.redis.get(this.activeKey(channel, userId));
     return id && id !== NO_ACTIVE ? this.getById(id) : null;

@@ -1,7 +1,7 @@
 import type { RecordedAnswer } from '../engine/types';
 import type { ChannelName } from '../channels/channel';
 
-/** Everything about a response except identity: what the ingest jobs carry (Decree 13/2023). */
+/** Everything about a response except identity: what the ingest jobs carry (Law 91/2025/QH15). */
 export interface ResponseMeta {
   dossierCode: string | null;
   unitCode: string | null;

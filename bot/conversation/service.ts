@@ -306,7 +306,7 @@ export class ConversationService {
         (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
       if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
     }
-    const flow = await this.deps.flows.latestPublished(this.flowKey);
+    const flow = await this.deps.flows.live(this.flowKey, dossier);
     const vars = dossier ? await this.varsFor(dossier, lang) : { ...GENERAL_VARS[lang] };
     const result = startSession(flow, { lang, vars, reachable: reachesBack(ev.channel) });
     const meta: ResponseMeta = {

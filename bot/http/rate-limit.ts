@@ -7,7 +7,7 @@ import type { Env } from '../../config/env';
 /**
  * Request budgets per minute, counted in Redis under the prefix so that every process of the
  * deployment shares them (@fastify/rate-limit's Redis store on the producer connection):
- *  - per client address on the public survey pages (/s/...) and on the API (/api/v1/dossiers*,
+ *  - per client address on the public survey and results pages (/s/..., /ket-qua...) and on the API (/api/v1/dossiers*,
  *    /api/v1/reports/*), counted before authentication, so refused requests count too;
  *  - per API key, counted once the key is authenticated (an unauthenticated client cannot spend
  *    someone else's budget by naming their key id): posting dossiers and reading reports apart.
@@ -52,7 +52,7 @@ export function rateLimitsOf(env: Env): RateLimits {
 
 /** Which address budget a route counts against, by its URL pattern; null for none. */
 export function addressBudgetOf(url: string): 'web' | 'api' | null {
-  if (url.startsWith('/s/')) return 'web';
+  if (url.startsWith('/s/') || url === '/ket-qua' || url.startsWith('/ket-qua/')) return 'web';
   if (url === '/api/v1/dossiers' || url.startsWith('/api/v1/dossiers/') || url.startsWith('/api/v1/reports/'))
     return 'api';
   return null;

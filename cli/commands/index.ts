@@ -14,6 +14,7 @@ import { registerCaseCommands } from './case';
 import { registerTelegramCommands } from './telegram';
 import { registerUserCommands } from './user';
 import { registerAuditCommands } from './audit';
+import { registerEraseCommand } from './erase';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -32,4 +33,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerTelegramCommands,
   registerUserCommands,
   registerAuditCommands,
+  registerEraseCommand,
 ];

@@ -13,7 +13,7 @@ export interface BroadcastTarget {
 }
 
 export interface TargetingLimits {
-  /** Zalo consultation messages reach only users who interacted within this many hours (zalo.md §2). */
+  /** Zalo consultation messages reach only users who interacted within this many hours (7-day window). */
   zaloWindowH: number;
   now?: Date;
 }

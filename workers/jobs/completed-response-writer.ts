@@ -65,7 +65,7 @@ function answerOps(
   }));
 }
 
-/** True when a 1 or 2 was given on any index element (sipas.md: a "không hài lòng"). */
+/** True when a 1 or 2 was given on any index element (a "không hài lòng", docs/sipas-method.md). */
 export function isDissatisfied(answers: RecordedAnswer[]): boolean {
   return answers.some(
     (a) => a.element !== null && typeof a.value === 'number' && (a.value === 1 || a.value === 2),
@@ -108,7 +108,7 @@ function upToDate(
  * The `response.complete` job first waits for the answers this process is still inserting
  * (answerBatcher.drain(), response-complete.ts): otherwise the completion overtakes its own
  * turn-by-turn answers queued in the batcher, upserts them itself, and their batch then fails on
- * the unique index (docs/architecture.md, "Where saturation's CPU goes").
+ * the unique index (docs/architecture.md, "An answer is written twice").
  */
 export async function storeCompletion(
   responseId: string,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isDuplicateKey } from '../../lib/mongo';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { Session } from '../../models/session';
+import { wasErased } from '../../lib/privacy/erased-mark';
 import { defineJob } from '../registry';
 import { addAnsweredUnit } from './contact-units';
 
@@ -25,6 +26,8 @@ export const sessionSync = defineJob({
       ctx.log.debug({ sessionId: p.sessionId }, 'session.sync: nothing in the live store');
       return;
     }
+    // Read before the erasure deleted it: writing it back would link the response to the person again.
+    if (await wasErased(ctx.redis, ctx.prefix, s.contactId)) return;
     const _id = new Types.ObjectId(s.id);
     const fields = {
       contactId: new Types.ObjectId(s.contactId),

@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Env } from '../../../config/env';
 import type { Logger } from '../../../lib/logger';
+import { commandByName, parseCommand } from '../../conversation/commands';
 import { decodeAction } from '../../engine/callback-data';
 import { t, type TextKey } from '../../engine/messages';
 import type { Inbound } from '../../engine/types';
@@ -194,14 +195,17 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
         let input: Inbound | null = null;
         let typed: string | null = null;
-        if (body.cmd === 'lang' || body.cmd === 'help' || body.cmd === 'stop')
-          input = { kind: 'command', name: body.cmd };
-        else if (typeof body.a === 'string') {
+        if (typeof body.cmd === 'string') {
+          const named = commandByName(body.cmd);
+          if (named?.kind === 'command') input = named;
+        } else if (typeof body.a === 'string') {
           const a = decodeAction(body.a);
           if (a) input = { kind: 'action', action: a };
         } else if (typeof body.text === 'string' && body.text.trim() !== '') {
-          input = { kind: 'text', text: body.text.slice(0, 1000) };
-          typed = input.text;
+          typed = body.text.slice(0, 1000);
+          // A typed "/start" or "bắt đầu" on the survey's own page is a reload: it resumes.
+          const command = parseCommand(typed);
+          input = command ? (command.kind === 'command' ? command : null) : { kind: 'text', text: typed };
         }
         if (!input) {
           await reply.redirect(action, 303);

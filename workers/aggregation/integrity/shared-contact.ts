@@ -13,7 +13,7 @@ import { upsertFlags, type FlagTarget } from './flags';
  * told apart by the dossier's applicant phone hash, else by the dossier: one citizen answering
  * for several of their own dossiers is not flagged.
  *
- * Responses carry no contact id (Decree 13/2023), so the link needed here lives in Redis only for
+ * Responses carry no contact id (Law 91/2025/QH15), so the link needed here lives in Redis only for
  * the window (a sorted set per keyed hash of the contact, expiring), never in MongoDB; flags
  * carry counts only.
  */
@@ -67,6 +67,12 @@ export function ruleFromEnv(env: JobContext['env']): SharedContactRule {
  * of this contact in a window with too many applicants. Idempotent (a set member and a flag per
  * response). Responses without a session (imported, tests) or without a dossier are skipped.
  */
+/** The Redis key of one contact's recent answers (a keyed hash: the contact id is not in it). */
+export function sharedContactKey(prefix: string, hashKey: string, channel: string, contactId: string): string {
+  const contact = createHmac('sha256', hashKey).update(`contact:${channel}:${contactId}`).digest('base64url').slice(0, 32);
+  return `${prefix}:integ:contact:${contact}`;
+}
+
 export async function checkSharedContact(p: ResponseCompletePayload, ctx: Pick<JobContext, 'redis' | 'prefix' | 'env'>, now = new Date()): Promise<number> {
   const { dossierCode, unitCode } = p.meta;
   if (!dossierCode || !unitCode) return 0;
@@ -82,8 +88,7 @@ export async function checkSharedContact(p: ResponseCompletePayload, ctx: Pick<J
     day: hcmDay(new Date(at)),
     at,
   };
-  const contact = createHmac('sha256', ctx.env.PHONE_HASH_KEY).update(`contact:${session.channel}:${String(session.contactId)}`).digest('base64url').slice(0, 32);
-  const key = `${ctx.prefix}:integ:contact:${contact}`;
+  const key = sharedContactKey(ctx.prefix, ctx.env.PHONE_HASH_KEY, session.channel, String(session.contactId));
   const got = await ctx.redis
     .multi()
     .zadd(key, at, encode(me))

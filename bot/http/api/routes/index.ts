@@ -1,6 +1,10 @@
 import type { ApiRoute } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
+import { dossierRoutes } from './dossiers';
+import { indexRoutes } from './indices';
+import { reportRoutes } from './reports';
+import { responseRoutes } from './responses';
 import { authRoutes } from './auth';
 import { openapiRoutes } from './openapi';
 import { procedureRoutes } from './procedures';
@@ -19,4 +23,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...apiKeyRoutes,
   ...auditRoutes,
   ...openapiRoutes,
+  ...dossierRoutes,
+  ...responseRoutes,
+  ...indexRoutes,
+  ...reportRoutes,
 ];
