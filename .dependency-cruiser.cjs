@@ -15,7 +15,7 @@ module.exports = {
       comment: 'lib/ is shared by every layer, so it imports none of them.',
       severity: 'error',
       from: { path: '^lib/' },
-      to: { path: '^(app|bin|bot|cli|indices|workers)/' },
+      to: { path: '^(app|bin|bot|cli|indices|privacy|workers)/' },
     },
     {
       name: 'workers-below-app',
@@ -29,7 +29,7 @@ module.exports = {
       comment: 'models/ holds the MongoDB schemas: they import only lib/, config/ and each other.',
       severity: 'error',
       from: { path: '^models/' },
-      to: { path: '^(app|bin|bot|cli|indices|workers)/' },
+      to: { path: '^(app|bin|bot|cli|indices|privacy|workers)/' },
     },
     {
       name: 'engine-is-pure',
@@ -38,7 +38,7 @@ module.exports = {
       from: { path: '^bot/engine/' },
       to: {
         path: [
-          '^(app|bin|cli|indices|models|workers)/',
+          '^(app|bin|cli|indices|models|privacy|workers)/',
           '^bot/(channels|conversation|http|survey)/',
           '^bot/flow/repository',
           '^lib/(redis|mongo|logger|metrics|shutdown|api-auth|audit/)',
@@ -60,7 +60,7 @@ module.exports = {
         'the flow definitions (bot/flow) and their wording (bot/engine/render), which an index is computed over.',
       severity: 'error',
       from: { path: '^indices/' },
-      to: { path: '^(app|bin|bot|cli|workers)/', pathNot: '^bot/(flow/|engine/render\\.ts$)' },
+      to: { path: '^(app|bin|bot|cli|privacy|workers)/', pathNot: '^bot/(flow/|engine/render\\.ts$)' },
     },
     {
       name: 'no-circular',

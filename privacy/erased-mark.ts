@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { key } from '../redis';
+import { key } from '../lib/redis';
 
 /**
  * A mark left by an erasure on each erased contact id, for as long as a job queued before it may
