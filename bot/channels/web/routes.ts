@@ -8,7 +8,6 @@ import type { Logger } from '../../../lib/logger';
 import { commandByName, parseCommand } from '../../conversation/commands';
 import { decodeAction } from '../../engine/callback-data';
 import { t, type TextKey } from '../../engine/messages';
-import type { Inbound } from '../../engine/types';
 import type { Lang } from '../../flow/schema';
 import type { InboundEvent, TurnReply } from '../channel';
 import { TOKEN_RE, verifySurveyToken } from '../../survey/token';
@@ -193,7 +192,7 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         const v = await verify(token);
         // Late answers get a polite "expired", not a silent failure; nothing is applied.
         if (!v.ok) return notice(reply, req, renderNotice(null, 'vi', t(NOT_OK[v.reason], 'vi')), 'vi', 200);
-        let input: Inbound | null = null;
+        let input: InboundEvent['input'] | null = null;
         let typed: string | null = null;
         if (typeof body.cmd === 'string') {
           const named = commandByName(body.cmd);
@@ -205,7 +204,11 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
           typed = body.text.slice(0, 1000);
           // A typed "/start" or "bắt đầu" on the survey's own page is a reload: it resumes.
           const command = parseCommand(typed);
-          input = command ? (command.kind === 'command' ? command : null) : { kind: 'text', text: typed };
+          input = command
+            ? command.kind === 'command' || command.kind === 'privacy'
+              ? command
+              : null
+            : { kind: 'text', text: typed };
         }
         if (!input) {
           await reply.redirect(action, 303);
@@ -215,6 +218,12 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
         const id = cookieId(req);
         const userId = id ? userOf(id) : null;
         const lang: Lang = 'vi';
+        // /dulieu and /xoa are about the device, whatever survey it is on now.
+        if (userId && input.kind === 'privacy') {
+          const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input });
+          await send(reply, req, token, renderTurn(action, turn, null, typed), turn.lang);
+          return;
+        }
         if (!userId || (await deps.service.activeDossier('web', userId)) !== v.dossier.code) {
           deps.log.info(
             { channel: 'web', dossier: v.dossier.code },
