@@ -19,6 +19,7 @@ COPY config ./config
 COPY indices ./indices
 COPY lib ./lib
 COPY models ./models
+COPY privacy ./privacy
 COPY workers ./workers
 RUN npm run build
 

@@ -3,7 +3,7 @@ import { env as loadEnv, type Env } from '../config/env';
 import { logger } from '../lib/logger';
 import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
-import { privacyRequests } from '../lib/privacy/requests';
+import { privacyRequests } from '../privacy/requests';
 import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
 import { ConversationService } from '../bot/conversation/service';

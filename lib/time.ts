@@ -12,6 +12,11 @@ export function hcmDay(date: Date): string {
   return hcm(date).toFormat('yyyy-LL-dd');
 }
 
+/** The month 'YYYY-MM' of a day 'YYYY-MM-DD'. */
+export function monthOf(day: string): string {
+  return day.slice(0, 7);
+}
+
 export function hcmMonth(date: Date): string {
   return hcm(date).toFormat('yyyy-LL');
 }

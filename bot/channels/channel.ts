@@ -19,7 +19,7 @@ export interface InboundEvent {
   input:
     | Inbound
     | { kind: 'start'; token?: string }
-    /** /dulieu (access) and /xoa (erase; `confirmed` by "/xoa dongy"): lib/privacy, not the engine. */
+    /** /dulieu (access) and /xoa (erase; `confirmed` by "/xoa dongy"): privacy/, not the engine. */
     | { kind: 'privacy'; request: 'access' | 'erase'; confirmed?: boolean };
   /**
    * The turn applies only to an active session of this dossier; otherwise nothing changes and

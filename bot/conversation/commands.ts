@@ -67,13 +67,13 @@ export const COMMANDS = {
     words: ['tiếng việt', 'tieng viet'],
     input: () => ({ kind: 'command', name: 'lang', arg: 'vi' }),
   },
-  /** What is held about me (Law 91/2025/QH15, the right of access): lib/privacy/access.ts. */
+  /** What is held about me (Law 91/2025/QH15, the right of access): privacy/access.ts. */
   data: {
     slash: ['dulieu'],
     words: ['dữ liệu của tôi', 'du lieu cua toi', 'my data'],
     input: () => ({ kind: 'privacy', request: 'access' }),
   },
-  /** Erase me: asks first; "/xoa dongy" confirms (lib/privacy/erase.ts). */
+  /** Erase me: asks first; "/xoa dongy" confirms (privacy/erase.ts). */
   erase: {
     slash: ['xoa'],
     words: ['xóa dữ liệu', 'xoá dữ liệu', 'xoa du lieu', 'delete my data'],

@@ -215,7 +215,7 @@ export class LiveStore {
   }
 
   /**
-   * Erasure (lib/privacy/erase.ts): drops everything the live store holds about a channel user
+   * Erasure (privacy/erase.ts): drops everything the live store holds about a channel user
    * and these sessions (their state holds the answers, free text included). Returns the number
    * of keys that existed. The next message from the user starts as from a stranger.
    */

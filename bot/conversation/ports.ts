@@ -54,7 +54,7 @@ export type TokenResolution =
   | { ok: false; reason: 'unknown' | 'expired' | 'used' };
 export type TokenResolver = (token: string, now: Date) => Promise<TokenResolution>;
 
-/** A citizen's own privacy requests from a chat (lib/privacy/requests.ts). */
+/** A citizen's own privacy requests from a chat (privacy/requests.ts). */
 export interface PrivacyRequests {
   /** What is held about this channel user, as the text to send them. */
   access(channel: ChannelName, userId: string, lang: 'vi' | 'en'): Promise<string>;

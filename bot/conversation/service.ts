@@ -421,7 +421,7 @@ export class ConversationService {
   /**
    * /dulieu answers with what is held; /xoa asks for a confirmation ("/xoa dongy") and then erases
    * everything the live store and MongoDB hold about this channel user, the session in progress
-   * included (lib/privacy/erase.ts). Nothing is sent to them afterwards but this reply.
+   * included (privacy/erase.ts). Nothing is sent to them afterwards but this reply.
    */
   private async privacy(
     ev: InboundEvent,

@@ -1,8 +1,8 @@
 import { type Command, Option } from 'commander';
 import { env } from '../../config/env';
-import { describeSubjectData, subjectData } from '../../lib/privacy/access';
-import { eraseSubject, type ErasureReport } from '../../lib/privacy/erase';
-import type { Subject } from '../../lib/privacy/subject';
+import { describeSubjectData, subjectData } from '../../privacy/access';
+import { eraseSubject, type ErasureReport } from '../../privacy/erase';
+import type { Subject } from '../../privacy/subject';
 import { createProducerConnection } from '../../lib/redis';
 import { UserError } from '../../lib/user-error';
 import { withMongo } from './report';
@@ -68,7 +68,7 @@ async function withRedis<T>(
 /**
  * `hailong erase --phone … | --channel telegram|zalo|web --user …`: a citizen's request for
  * erasure that arrives on paper or at the counter (Law 91/2025/QH15). Removes what
- * lib/privacy/erase.ts removes, prints the counts, and leaves an audit entry (ids and counts).
+ * privacy/erase.ts removes, prints the counts, and leaves an audit entry (ids and counts).
  * `hailong access` with the same options prints what is held (the paper form of /dulieu).
  */
 export function registerEraseCommand(program: Command): void {

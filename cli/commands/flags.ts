@@ -5,7 +5,7 @@ import { UserError } from '../../lib/user-error';
 import type { FlagReason } from '../../models/flag';
 import { JobProducer } from '../../workers/producer';
 import { excludeResponse, ExclusionReasonError } from '../../workers/aggregation/integrity/bursts';
-import { listFlags } from '../../workers/aggregation/integrity/flags';
+import { listFlags } from '../../indices/flag-list';
 import { scopedUnits } from '../../indices/units';
 import { parseDay } from './day-option';
 import { withMongo } from './report';

@@ -15,7 +15,7 @@ import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
 import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { rebuildRollups, type RebuildResult } from '../../workers/aggregation/rollups/rebuild';
-import type { RollupDeps } from '../../workers/aggregation/rollups/recompute';
+import type { RollupDeps } from '../../workers/aggregation/rollups/epochs';
 import { demoResponses } from '../seed-data/demo';
 import { SEED_PROCEDURES } from '../seed-data/procedures';
 import { SEED_UNITS } from '../seed-data/units';

@@ -1,5 +1,5 @@
 import { hcmDay } from '../../lib/time';
-import type { ResponseCompletePayload } from '../jobs/response-complete';
+import type { ResponseCompletePayload } from '../jobs/response-meta';
 import type { JobContext } from '../registry';
 import { notifyJobId } from './cases/case-jobs';
 import { openCase } from './cases/open-case';

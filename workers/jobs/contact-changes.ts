@@ -27,7 +27,7 @@ export interface ContactChange {
 }
 
 const listKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'chg', contactId);
-/** The contact's pending changes (an erasure deletes them: lib/privacy/erase.ts). */
+/** The contact's pending changes (an erasure deletes them: privacy/erase.ts). */
 export const contactChangesKey = listKey;
 const lockKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'lock', contactId);
 

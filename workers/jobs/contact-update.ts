@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
 import { clearOptOut, recordOptOut } from '../broadcast/opt-outs';
-import { wasErased } from '../../lib/privacy/erased-mark';
+import { wasErased } from '../../privacy/erased-mark';
 import { defineJob } from '../registry';
 import { drainContactChanges, type ContactChange } from './contact-changes';
 

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis';
 import { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import type { ContactChanges } from '../../bot/conversation/ports';
@@ -29,7 +29,7 @@ let seq = 0;
 
 /** `producer`, or a connection and prefix (a channel adapter, a broadcast worker): the same path. */
 export async function writeContact(
-  via: JobProducer | { redis: Redis; prefix: string },
+  via: JobProducer | { redis: RedisClient; prefix: string },
   p: ContactWrite,
 ): Promise<void> {
   const [redis, prefix] = 'add' in via ? [via.connection, via.prefix] : [via.redis, via.prefix];
@@ -57,8 +57,8 @@ export function goneChanges(mark: 'unsubscribed' | 'blocked', at: Date): Contact
 // Callers that hold only a connection (channel adapters) add the job on a queue of their own,
 // validated as the producer does. Not through JobProducer: it imports the job catalogue, whose
 // jobs import this file.
-const queues = new WeakMap<Redis, Map<string, Queue>>();
-function ingestQueueOf(redis: Redis, prefix: string): Queue {
+const queues = new WeakMap<RedisClient, Map<string, Queue>>();
+function ingestQueueOf(redis: RedisClient, prefix: string): Queue {
   let byPrefix = queues.get(redis);
   if (!byPrefix) queues.set(redis, (byPrefix = new Map<string, Queue>()));
   let q = byPrefix.get(prefix);
@@ -79,7 +79,7 @@ function ingestQueueOf(redis: Redis, prefix: string): Queue {
  * the user gone): the contact's id is read, or made for a new one (the write inserts it).
  */
 export async function writeContactOf(
-  store: { redis: Redis; prefix: string },
+  store: { redis: RedisClient; prefix: string },
   channel: 'telegram' | 'zalo',
   userId: string,
   set: ContactChanges,

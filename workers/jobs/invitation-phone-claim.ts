@@ -32,7 +32,7 @@ export class PhoneInviteClaims {
     return (await this.redis.get(this.key(phoneHash))) === dossierCode;
   }
 
-  /** Erasure (lib/privacy/erase.ts): the hash leaves the live state too. Returns keys deleted. */
+  /** Erasure (privacy/erase.ts): the hash leaves the live state too. Returns keys deleted. */
   async forget(phoneHash: string): Promise<number> {
     return this.redis.del(this.key(phoneHash));
   }

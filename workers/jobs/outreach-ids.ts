@@ -1,6 +1,6 @@
 /**
  * The outreach queue's name and job ids (invitation-queue.ts), in a module of their own so that
- * an erasure (lib/privacy/erase.ts) can remove a person's queued invitations and reminders
+ * an erasure (privacy/erase.ts) can remove a person's queued invitations and reminders
  * without loading the queue's module and, through it, the job registry.
  */
 export const OUTREACH_QUEUE = 'outreach';

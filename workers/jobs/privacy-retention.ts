@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import { runRetention } from '../../lib/privacy/retention';
+import { runRetention } from '../../privacy/retention';
 import { ZONE } from '../../lib/time';
 import { defineJob } from '../registry';
 

@@ -1,18 +1,9 @@
-import { z } from 'zod';
 import type { JobContext } from '../registry';
 import { defineJob } from '../registry';
 import { answerBatcher } from './in-progress-answer-writer';
 import { storeCompletion } from './completed-response-writer';
-import { recordedAnswerSchema, responseMetaSchema } from './response-meta';
+import { responseCompleteSchema, type ResponseCompletePayload } from './response-meta';
 import { aggregateAfterComplete } from '../aggregation/after-complete';
-
-const schema = z.object({
-  responseId: z.string().min(8).max(64),
-  meta: responseMetaSchema,
-  answers: z.array(recordedAnswerSchema).max(500),
-  completedAt: z.iso.datetime(),
-});
-export type ResponseCompletePayload = z.output<typeof schema>;
 
 /**
  * What else must happen once a response is stored as completed (rollups, cases, funnel counts).
@@ -26,7 +17,7 @@ export const afterResponseComplete: Array<(p: ResponseCompletePayload, ctx: JobC
 export const responseComplete = defineJob({
   name: 'response.complete',
   queue: 'ingest',
-  schema,
+  schema: responseCompleteSchema,
   async handle(p, ctx) {
     // The answers of this survey recorded turn by turn and still in this process's batch go in
     // first: then the completion finds them and only stamps them (completed-response-writer.ts).

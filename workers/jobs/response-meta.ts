@@ -22,3 +22,15 @@ export const recordedAnswerSchema = z.object({
   value: z.union([z.number(), z.string(), z.array(z.string()), z.null()]),
   text: z.string().max(4000).nullable(),
 });
+
+/**
+ * A completed response with all its answers (the `response.complete` job). Here rather than in
+ * the job's file: the steps it runs (workers/aggregation) read the type, and the job imports them.
+ */
+export const responseCompleteSchema = z.object({
+  responseId: z.string().min(8).max(64),
+  meta: responseMetaSchema,
+  answers: z.array(recordedAnswerSchema).max(500),
+  completedAt: z.iso.datetime(),
+});
+export type ResponseCompletePayload = z.output<typeof responseCompleteSchema>;

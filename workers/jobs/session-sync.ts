@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isDuplicateKey } from '../../lib/mongo';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { Session } from '../../models/session';
-import { wasErased } from '../../lib/privacy/erased-mark';
+import { wasErased } from '../../privacy/erased-mark';
 import { defineJob } from '../registry';
 import { addAnsweredUnit } from './contact-units';
 

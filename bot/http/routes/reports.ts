@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AppContext } from '../../../lib/app-context';
 import { listCases } from '../../../indices/case-list';
-import { listFlags } from '../../../workers/aggregation/integrity/flags';
+import { listFlags } from '../../../indices/flag-list';
 import { buildRanking } from '../../../indices/ranking';
 import { renderReport } from '../../../indices/report-file';
 import { Unit } from '../../../models/unit';

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../../../lib/redis';
 import { BlockList, isIP } from 'node:net';
 import { hcmDay } from '../../../lib/time';
-import type { ResponseCompletePayload } from '../../jobs/response-complete';
+import type { ResponseCompletePayload } from '../../jobs/response-meta';
 import type { JobContext } from '../../registry';
 import { upsertFlags } from './flags';
 

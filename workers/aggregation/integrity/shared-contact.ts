@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { hcmDay } from '../../../lib/time';
 import { Dossier } from '../../../models/dossier';
 import { Session } from '../../../models/session';
-import type { ResponseCompletePayload } from '../../jobs/response-complete';
+import type { ResponseCompletePayload } from '../../jobs/response-meta';
 import type { JobContext } from '../../registry';
 import { upsertFlags, type FlagTarget } from './flags';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineJob } from '../../registry';
-import { monthOf, recomputeMonth, scheduleMonth } from './month';
+import { monthOf } from '../../../lib/time';
+import { recomputeMonth, scheduleMonth } from './month';
 import { recomputeBucket } from './recompute';
 import { aggregationSettings } from '../after-complete';
 

@@ -1,9 +1,8 @@
-import { key } from '../../../lib/redis';
 import { isDuplicateKey } from '../../../lib/mongo';
 import { RollupMonth, rollupMonthId } from '../../../models/rollup-month';
 import { FORMULA_VERSION } from '../../../indices/formula';
 import { loadMonthDays, sumTotals, type PeriodTotals } from '../../../indices/period-sum';
-import type { RollupDeps } from './recompute';
+import { monthEpochKey, type RollupDeps } from './epochs';
 import { cellsOf } from './bucket';
 import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
 
@@ -14,12 +13,6 @@ import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
  * a day write schedules the month job named after the epoch it reads after that write
  * (scheduleMonth), so a waiting job coalesces and a started one is followed by a new one.
  */
-export function monthEpochKey(prefix: string, unitCode: string, month: string): string {
-  return key(prefix, 'rollup', 'mepoch', unitCode, month);
-}
-
-export const monthOf = (day: string): string => day.slice(0, 7);
-
 export function monthJobId(unitCode: string, month: string, epoch: string): string {
   return `rollup-month-${unitCode}-${month}-e${epoch}`;
 }

@@ -2,8 +2,10 @@ import { Answer } from '../../../models/answer';
 import { Response } from '../../../models/response';
 import { Rollup } from '../../../models/rollup';
 import { buildBucket, type BucketAnswer } from './bucket';
-import { monthOf, recomputeMonth } from './month';
-import { loadResponses, nextVersions, toBucketResponse, writeBuckets, type BucketWrite, type RollupDeps } from './recompute';
+import { monthOf } from '../../../lib/time';
+import { recomputeMonth } from './month';
+import { loadResponses, nextVersions, toBucketResponse, writeBuckets, type BucketWrite } from './recompute';
+import type { RollupDeps } from './epochs';
 
 export interface RebuildResult {
   units: number;

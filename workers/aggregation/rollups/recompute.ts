@@ -1,11 +1,11 @@
-import { key, type RedisClient } from '../../../lib/redis';
 import { isDuplicateKey, onlyDuplicateKeys } from '../../../lib/mongo';
 import { Answer } from '../../../models/answer';
 import { Response } from '../../../models/response';
 import { Rollup } from '../../../models/rollup';
 import { buildBucket, type Bucket, type BucketAnswer, type BucketResponse } from './bucket';
 import { FORMULA_VERSION } from '../../../indices/formula';
-import { monthOf } from './month';
+import { monthOf } from '../../../lib/time';
+import { epochKey, type RollupDeps } from './epochs';
 
 /**
  * Rebuilds unit-day buckets from the raw answers. Exact under retries, duplicate jobs, crashes
@@ -18,16 +18,6 @@ import { monthOf } from './month';
  *     stored: either that job has not INCRed yet (so it reads after the answer) or the epoch has
  *     moved on and the name is new (so a fresh job runs). No update is lost to deduplication.
  */
-export interface RollupDeps {
-  redis: RedisClient;
-  prefix: string;
-  now?: () => Date;
-}
-
-export function epochKey(prefix: string, unitCode: string, day: string): string {
-  return key(prefix, 'rollup', 'epoch', unitCode, day);
-}
-
 const RESPONSE_FIELDS = {
   responseId: 1,
   unitCode: 1,

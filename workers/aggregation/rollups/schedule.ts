@@ -1,5 +1,5 @@
 import type { RedisClient } from '../../../lib/redis';
-import { epochKey } from './recompute';
+import { epochKey } from './epochs';
 
 /** Answers landing within this window of each other are counted by one recompute. */
 export const ROLLUP_COALESCE_MS = 2000;

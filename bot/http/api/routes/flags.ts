@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Flag, FLAG_REASONS } from '../../../../models/flag';
 import { Response } from '../../../../models/response';
 import { excludeResponse, ExclusionReasonError } from '../../../../workers/aggregation/integrity/bursts';
-import { listFlags } from '../../../../workers/aggregation/integrity/flags';
+import { listFlags } from '../../../../indices/flag-list';
 import { ApiError, invalid, notFound } from '../errors';
 import { scheduleDeps } from '../producers';
 import { defineRoute } from '../route';

@@ -1,4 +1,4 @@
-import type { PrivacyRequests } from '../../bot/conversation/ports';
+import type { PrivacyRequests } from '../bot/conversation/ports';
 import { describeSubjectData, subjectData } from './access';
 import { eraseSubject } from './erase';
 import type { PrivacyDeps } from './subject';

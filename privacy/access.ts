@@ -1,9 +1,9 @@
 import { Types } from 'mongoose';
-import { Answer } from '../../models/answer';
-import { Contact } from '../../models/contact';
-import { Session } from '../../models/session';
-import type { Lang } from '../../bot/flow/schema';
-import { hcmDay } from '../time';
+import { Answer } from '../models/answer';
+import { Contact } from '../models/contact';
+import { Session } from '../models/session';
+import type { Lang } from '../bot/flow/schema';
+import { hcmDay } from '../lib/time';
 import { findSubject, type PrivacyDeps, type Subject } from './subject';
 
 /** What is held about a data subject (Law 91/2025/QH15, the right of access), as facts. */

@@ -1,11 +1,11 @@
-import type { RedisClient } from '../redis';
+import type { RedisClient } from '../lib/redis';
 import { Types } from 'mongoose';
-import { LiveStore } from '../../bot/conversation/live-store';
-import { Contact } from '../../models/contact';
-import { Dossier } from '../../models/dossier';
-import { Session } from '../../models/session';
-import { normalisePhone, hashPhone } from '../phone';
-import { UserError } from '../user-error';
+import { LiveStore } from '../bot/conversation/live-store';
+import { Contact } from '../models/contact';
+import { Dossier } from '../models/dossier';
+import { Session } from '../models/session';
+import { normalisePhone, hashPhone } from '../lib/phone';
+import { UserError } from '../lib/user-error';
 
 export type SubjectChannel = 'telegram' | 'zalo' | 'web';
 

@@ -1,9 +1,9 @@
-import { Answer } from '../../models/answer';
-import { Contact } from '../../models/contact';
-import { Dossier } from '../../models/dossier';
-import { Session } from '../../models/session';
-import { appendAudit } from '../audit/writer';
-import { hcmDay } from '../time';
+import { Answer } from '../models/answer';
+import { Contact } from '../models/contact';
+import { Dossier } from '../models/dossier';
+import { Session } from '../models/session';
+import { appendAudit } from '../lib/audit/writer';
+import { hcmDay } from '../lib/time';
 import { eraseFound, type ErasureCounts } from './erase';
 import { findSubject, type PrivacyDeps } from './subject';
 

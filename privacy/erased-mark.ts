@@ -1,4 +1,4 @@
-import { key, type RedisClient } from '../redis';
+import { key, type RedisClient } from '../lib/redis';
 
 /**
  * A mark left by an erasure on each erased contact id, for as long as a job queued before it may
