@@ -58,7 +58,19 @@ const QUERY_RUNS = Number(args['query-runs']);
 const SCAN_RUNS = Number(args['scan-runs']);
 const DISTRICT_RUNS = Number(args['district-runs']);
 const REPORT_RUNS = Number(args['report-runs']);
-const UNITS = ['19867', '19870', '19873', '19876', '19879', '19882', '19885', '19888', '19891', '19894', '19897'];
+const UNITS = [
+  '19867',
+  '19870',
+  '19873',
+  '19876',
+  '19879',
+  '19882',
+  '19885',
+  '19888',
+  '19891',
+  '19894',
+  '19897',
+];
 const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
 const YEAR_START = Date.UTC(2023, 11, 31, 17, 0); // 2024-01-01 00:00 in Huế
 const QUERY_UNIT = UNITS[0];
@@ -91,7 +103,10 @@ function scaleValue(rand: () => number, element: string): number {
   return element === 'PAKN' && rand() < 0.5 ? 0 : 1 + Math.floor(rand() ** 0.5 * 5);
 }
 
-function dossierChannel(rand: () => number): { dossierChannel: 'in_person' | 'online' | 'post'; onlineLevel: number | null } {
+function dossierChannel(rand: () => number): {
+  dossierChannel: 'in_person' | 'online' | 'post';
+  onlineLevel: number | null;
+} {
   const x = rand();
   if (x < 0.6) return { dossierChannel: 'in_person', onlineLevel: null };
   if (x < 0.95) return { dossierChannel: 'online', onlineLevel: x < 0.8 ? 3 : 4 };
@@ -140,13 +155,29 @@ async function generate(): Promise<void> {
         updatedAt: at,
       });
       values.forEach((value, k) =>
-        answers.push({ responseId, questionId: `q${k + 1}`, element: ELEMENTS[k], type: 'scale5', value, text: null, answeredAt: at, unitCode, day, createdAt: at, updatedAt: at }),
+        answers.push({
+          responseId,
+          questionId: `q${k + 1}`,
+          element: ELEMENTS[k],
+          type: 'scale5',
+          value,
+          text: null,
+          answeredAt: at,
+          unitCode,
+          day,
+          createdAt: at,
+          updatedAt: at,
+        }),
       );
     }
     // One batch in flight while the next is generated.
     await inFlight;
-    inFlight = Promise.all([responsesCol.insertMany(responses, { ordered: false }), answersCol.insertMany(answers, { ordered: false })]);
-    if ((start / batch) % 4 === 0) process.stderr.write(`  generated ${Math.min(TOTAL, start + batch)}/${TOTAL} (load ${load()})\n`);
+    inFlight = Promise.all([
+      responsesCol.insertMany(responses, { ordered: false }),
+      answersCol.insertMany(answers, { ordered: false }),
+    ]);
+    if ((start / batch) % 4 === 0)
+      process.stderr.write(`  generated ${Math.min(TOTAL, start + batch)}/${TOTAL} (load ${load()})\n`);
   }
   await inFlight;
 }
@@ -182,20 +213,34 @@ async function scanGroup(unitCode: string): Promise<number | null> {
     const k = `${r._id.e}|${r._id.q}`;
     let c = cells.get(k);
     if (!c) cells.set(k, (c = emptyCounts()));
-    addCounts(c, { n: s.n * r.n, satisfied: s.satisfied * r.n, dissatisfied: s.dissatisfied * r.n, na: s.na * r.n });
+    addCounts(c, {
+      n: s.n * r.n,
+      satisfied: s.satisfied * r.n,
+      dissatisfied: s.dissatisfied * r.n,
+      na: s.na * r.n,
+    });
   }
   return elementShares(cells).overall.index;
 }
 
-async function incremental(redis: Redis, prefix: string): Promise<{ perResponseMs: number; wallMs: number; exact: boolean; failed: number; recomputeMs: number[] }> {
-  const env = parseEnv({ PHONE_HASH_KEY: 'bench-only-phone-hash-key', ...process.env, LOG_LEVEL: 'warn', REDIS_PREFIX: prefix });
+async function incremental(
+  redis: Redis,
+  prefix: string,
+): Promise<{ perResponseMs: number; wallMs: number; exact: boolean; failed: number; recomputeMs: number[] }> {
+  const env = parseEnv({
+    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    REDIS_PREFIX: prefix,
+  });
   const producer = new JobProducer(redis, prefix);
   // Work, not waiting: the production coalescing delay (2 s) would only add idle time here.
   aggregationSettings.coalesceMs = 0;
   const rand = rng(7);
   const buckets = [...generatedPerBucket.keys()];
   const chosen = new Set<string>();
-  while (chosen.size < Math.min(SAMPLE, buckets.length)) chosen.add(buckets[Math.floor(rand() * buckets.length)]);
+  while (chosen.size < Math.min(SAMPLE, buckets.length))
+    chosen.add(buckets[Math.floor(rand() * buckets.length)]);
   const payloads = [...chosen].map((b, i) => {
     const [unitCode, day] = b.split('|');
     const completedAt = new Date(`${day}T05:00:00.000Z`); // 12:00 in Huế, same day
@@ -214,7 +259,13 @@ async function incremental(redis: Redis, prefix: string): Promise<{ perResponseM
         lang: 'vi' as const,
         startedAt: new Date(completedAt.getTime() - 120_000).toISOString(),
       },
-      answers: values.map((value, k) => ({ questionId: `q${k + 1}`, element: ELEMENTS[k], type: 'scale5', value, text: null })),
+      answers: values.map((value, k) => ({
+        questionId: `q${k + 1}`,
+        element: ELEMENTS[k],
+        type: 'scale5',
+        value,
+        text: null,
+      })),
       completedAt: completedAt.toISOString(),
     };
   });
@@ -228,36 +279,70 @@ async function incremental(redis: Redis, prefix: string): Promise<{ perResponseM
   });
   const queues = [producer.getQueue('ingest'), producer.getQueue('aggregate')];
   const t0 = performance.now();
-  await Promise.all(payloads.map((p) => producer.add('response.complete', p, { jobId: `done-${p.responseId}` })));
+  await Promise.all(
+    payloads.map((p) => producer.add('response.complete', p, { jobId: `done-${p.responseId}` })),
+  );
   let failed = 0;
   for (;;) {
-    const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')));
+    const counts = await Promise.all(
+      queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')),
+    );
     failed = counts.reduce((n, c) => n + (c.failed ?? 0), 0);
     if (counts.every((c) => c.waiting + c.active + c.delayed + c.prioritized === 0)) break;
-    if (performance.now() - t0 > 600_000) throw new Error(`incremental phase not drained in 10 min: ${JSON.stringify(counts)}`);
+    if (performance.now() - t0 > 600_000)
+      throw new Error(`incremental phase not drained in 10 min: ${JSON.stringify(counts)}`);
     await sleep(20);
   }
   const wallMs = performance.now() - t0;
   await workers.close();
   await producer.close();
   // Exact: each chosen bucket now counts its generated responses plus the one completion.
-  const docs = await Promise.all(payloads.map((p) => Rollup.findOne({ unitCode: p.meta.unitCode, day: hcmDay(new Date(p.completedAt)) }, { responses: 1 }).lean()));
-  const exact = payloads.every((p, i) => docs[i]?.responses === (generatedPerBucket.get(`${p.meta.unitCode}|${hcmDay(new Date(p.completedAt))}`) ?? 0) + 1);
+  const docs = await Promise.all(
+    payloads.map((p) =>
+      Rollup.findOne(
+        { unitCode: p.meta.unitCode, day: hcmDay(new Date(p.completedAt)) },
+        { responses: 1 },
+      ).lean(),
+    ),
+  );
+  const exact = payloads.every(
+    (p, i) =>
+      docs[i]?.responses ===
+      (generatedPerBucket.get(`${p.meta.unitCode}|${hcmDay(new Date(p.completedAt))}`) ?? 0) + 1,
+  );
   // And their months: each month total is the sum of its days, after the `rollup.month` jobs.
-  const months = [...new Set(payloads.map((p) => `${p.meta.unitCode}|${hcmDay(new Date(p.completedAt)).slice(0, 7)}`))];
+  const months = [
+    ...new Set(payloads.map((p) => `${p.meta.unitCode}|${hcmDay(new Date(p.completedAt)).slice(0, 7)}`)),
+  ];
   const monthsExact = (
     await Promise.all(
       months.map(async (m) => {
         const [unitCode, month] = m.split('|');
-        const [total, days] = await Promise.all([RollupMonth.findById(m).lean(), Rollup.find({ unitCode, month }, { responses: 1 }).lean()]);
+        const [total, days] = await Promise.all([
+          RollupMonth.findById(m).lean(),
+          Rollup.find({ unitCode, month }, { responses: 1 }).lean(),
+        ]);
         return total?.responses === days.reduce((n, d) => n + d.responses, 0);
       }),
     )
   ).every(Boolean);
   // The bare recompute of one bucket (~N/11/366 responses), serially.
   const recomputeMs: number[] = [];
-  for (const p of payloads.slice(0, 30)) recomputeMs.push((await timed(() => recomputeBucket({ redis, prefix }, p.meta.unitCode, hcmDay(new Date(p.completedAt)))))[1]);
-  return { perResponseMs: wallMs / payloads.length, wallMs, exact: exact && monthsExact, failed, recomputeMs };
+  for (const p of payloads.slice(0, 30))
+    recomputeMs.push(
+      (
+        await timed(() =>
+          recomputeBucket({ redis, prefix }, p.meta.unitCode, hcmDay(new Date(p.completedAt))),
+        )
+      )[1],
+    );
+  return {
+    perResponseMs: wallMs / payloads.length,
+    wallMs,
+    exact: exact && monthsExact,
+    failed,
+    recomputeMs,
+  };
 }
 
 async function main(): Promise<void> {
@@ -266,27 +351,56 @@ async function main(): Promise<void> {
   const prefix = `{bench${randomBytes(4).toString('hex')}}`;
   await mongoose.connect(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017', { dbName, maxPoolSize: 10 });
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-  const out: Record<string, unknown> = { responses: TOTAL, answers: TOTAL * 6, cpus: os.cpus().length, loadStart };
+  const out: Record<string, unknown> = {
+    responses: TOTAL,
+    answers: TOTAL * 6,
+    cpus: os.cpus().length,
+    loadStart,
+  };
   try {
     await Promise.all(Object.values(mongoose.models).map((m) => m.syncIndexes()));
-    await Unit.insertMany([{ code: '477', name: 'Huyện Quảng Điền', level: 'district' }, ...UNITS.map((code) => ({ code, name: code, level: 'commune', parentCode: '477' }))]);
-    console.log(`aggregation benchmark: ${TOTAL} responses (${TOTAL * 6} answers), 11 units, 50 procedures, 2024; ${os.cpus().length} CPUs, load average ${loadStart}`);
+    await Unit.insertMany([
+      { code: '477', name: 'Huyện Quảng Điền', level: 'district' },
+      ...UNITS.map((code) => ({ code, name: code, level: 'commune', parentCode: '477' })),
+    ]);
+    console.log(
+      `aggregation benchmark: ${TOTAL} responses (${TOTAL * 6} answers), 11 units, 50 procedures, 2024; ${os.cpus().length} CPUs, load average ${loadStart}`,
+    );
     const [, genMs] = await timed(generate);
-    console.log(`generated in ${(genMs / 1000).toFixed(1)} s (${Math.round((TOTAL * 7) / (genMs / 1000))} documents/s), load ${load()}`);
+    console.log(
+      `generated in ${(genMs / 1000).toFixed(1)} s (${Math.round((TOTAL * 7) / (genMs / 1000))} documents/s), load ${load()}`,
+    );
     out.generateS = genMs / 1000;
 
-    const [rb, rebuildMs] = await timed(() => rebuildRollups({ redis, prefix }, undefined, undefined, (p) => process.stderr.write(`  rebuilt unit ${p.unitCode}: ${p.buckets} days, ${p.responses} responses (load ${load()})\n`)));
+    const [rb, rebuildMs] = await timed(() =>
+      rebuildRollups({ redis, prefix }, undefined, undefined, (p) =>
+        process.stderr.write(
+          `  rebuilt unit ${p.unitCode}: ${p.buckets} days, ${p.responses} responses (load ${load()})\n`,
+        ),
+      ),
+    );
     console.log(
       `rebuild of the year: ${rb.buckets} unit-day rollups (${rb.stale} stale) and ${rb.months} unit-month totals from ${rb.responses} responses in ${(rebuildMs / 1000).toFixed(1)} s = ${Math.round(rb.responses / (rebuildMs / 1000))} responses/s, load ${load()}`,
     );
-    Object.assign(out, { rebuildS: rebuildMs / 1000, rebuildResponsesPerS: rb.responses / (rebuildMs / 1000), rebuildBuckets: rb.buckets });
+    Object.assign(out, {
+      rebuildS: rebuildMs / 1000,
+      rebuildResponsesPerS: rb.responses / (rebuildMs / 1000),
+      rebuildBuckets: rb.buckets,
+    });
 
     const inc = await incremental(redis, prefix);
     console.log(
       `incremental: ${SAMPLE} completions (each in its own unit-day of ~${Math.round(TOTAL / 11 / 366)} responses) through response.complete → rollup.recompute → rollup.month on workers: ${(inc.wallMs / 1000).toFixed(1)} s wall = ${inc.perResponseMs.toFixed(1)} ms per completion; day rollups and month totals exact: ${inc.exact}; failed jobs: ${inc.failed}`,
     );
-    console.log(`  bare recompute of one unit-day, serial: median ${median(inc.recomputeMs).toFixed(1)} ms, p95 ${pct(inc.recomputeMs, 0.95).toFixed(1)} ms; load ${load()}`);
-    Object.assign(out, { incrementalMsPerCompletion: inc.perResponseMs, incrementalExact: inc.exact, incrementalFailed: inc.failed, recomputeMedianMs: median(inc.recomputeMs) });
+    console.log(
+      `  bare recompute of one unit-day, serial: median ${median(inc.recomputeMs).toFixed(1)} ms, p95 ${pct(inc.recomputeMs, 0.95).toFixed(1)} ms; load ${load()}`,
+    );
+    Object.assign(out, {
+      incrementalMsPerCompletion: inc.perResponseMs,
+      incrementalExact: inc.exact,
+      incrementalFailed: inc.failed,
+      recomputeMedianMs: median(inc.recomputeMs),
+    });
 
     // The index query: the index part of buildReport (indices/report.ts), same
     // functions: the unit's scope, its month totals of the year, summed, the formulas.
@@ -296,10 +410,13 @@ async function main(): Promise<void> {
     };
     await q(QUERY_UNIT); // warm-up (connection, unit tree)
     // The same figures from the 366 day rollups (what the query read before month totals).
-    const fromDays = async (unit: string) => figuresOf(sumTotals(await loadRollups(await scopedUnits(unit, null), '2024-01-01', '2024-12-31')));
+    const fromDays = async (unit: string) =>
+      figuresOf(sumTotals(await loadRollups(await scopedUnits(unit, null), '2024-01-01', '2024-12-31')));
     const [dayFigures, dayMs] = await timed(() => fromDays(QUERY_UNIT));
     const monthsMatchDays = JSON.stringify(dayFigures) === JSON.stringify(await q(QUERY_UNIT));
-    console.log(`same figures from month totals and from the day rollups: ${monthsMatchDays} (the day rollups took ${dayMs.toFixed(0)} ms)`);
+    console.log(
+      `same figures from month totals and from the day rollups: ${monthsMatchDays} (the day rollups took ${dayMs.toFixed(0)} ms)`,
+    );
     if (!monthsMatchDays) throw new Error('month totals differ from the day rollups');
     Object.assign(out, { monthsMatchDays, dayRollupsQueryMs: dayMs });
     const unitTimes: number[] = [];
@@ -314,8 +431,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < DISTRICT_RUNS; i++) districtTimes.push((await timed(() => q('477')))[1]);
     // The whole buildReport (indexOnly): also the response rate and the 766 ratio, which read dossiers and raw responses.
     for (let i = 0; i < REPORT_RUNS; i++) {
-      const [r, ms] = await timed(() => buildReport({ unit: QUERY_UNIT, period: '2024', units: null, officerMinN: 5, indexOnly: true }));
-      if (r.overall.index !== unitIndex) throw new Error(`buildReport index ${r.overall.index} differs from the index query's ${unitIndex}`);
+      const [r, ms] = await timed(() =>
+        buildReport({ unit: QUERY_UNIT, period: '2024', units: null, officerMinN: 5, indexOnly: true }),
+      );
+      if (r.overall.index !== unitIndex)
+        throw new Error(`buildReport index ${r.overall.index} differs from the index query's ${unitIndex}`);
       reportTimes.push(ms);
     }
     const findTimes: number[] = [];
@@ -333,14 +453,24 @@ async function main(): Promise<void> {
     const uq = median(unitTimes);
     const baseline = Math.min(median(findTimes), median(groupTimes));
     const same = (x: number | null) => x !== null && unitIndex !== null && Math.abs(x - unitIndex) < 1e-9;
-    console.log(`unit-year index query (report code on month totals, ${QUERY_RUNS} runs): median ${uq.toFixed(1)} ms, p95 ${pct(unitTimes, 0.95).toFixed(1)} ms`);
-    console.log(`district-year (11 communes, ${DISTRICT_RUNS} runs): median ${median(districtTimes).toFixed(1)} ms, p95 ${pct(districtTimes, 0.95).toFixed(1)} ms`);
-    console.log(`whole buildReport indexOnly (+ response rate and 766 ratio over dossiers and raw responses, ${REPORT_RUNS} runs): median ${median(reportTimes).toFixed(0)} ms`);
-    console.log(`baseline scan-and-count of the unit-year's raw answers (${SCAN_RUNS} runs): find + count in Node median ${median(findTimes).toFixed(0)} ms; $match/$group median ${median(groupTimes).toFixed(0)} ms`);
+    console.log(
+      `unit-year index query (report code on month totals, ${QUERY_RUNS} runs): median ${uq.toFixed(1)} ms, p95 ${pct(unitTimes, 0.95).toFixed(1)} ms`,
+    );
+    console.log(
+      `district-year (11 communes, ${DISTRICT_RUNS} runs): median ${median(districtTimes).toFixed(1)} ms, p95 ${pct(districtTimes, 0.95).toFixed(1)} ms`,
+    );
+    console.log(
+      `whole buildReport indexOnly (+ response rate and 766 ratio over dossiers and raw responses, ${REPORT_RUNS} runs): median ${median(reportTimes).toFixed(0)} ms`,
+    );
+    console.log(
+      `baseline scan-and-count of the unit-year's raw answers (${SCAN_RUNS} runs): find + count in Node median ${median(findTimes).toFixed(0)} ms; $match/$group median ${median(groupTimes).toFixed(0)} ms`,
+    );
     console.log(`same overall index both ways: ${same(findIndex) && same(groupIndex)} (${unitIndex})`);
     const ratio = baseline / uq;
     const met = uq < 100 && ratio >= 50;
-    console.log(`ratio baseline / index query: ${ratio.toFixed(0)}x; target (< 100 ms and >= 50x): ${met ? 'MET' : 'NOT MET'}; load at the end ${load()}`);
+    console.log(
+      `ratio baseline / index query: ${ratio.toFixed(0)}x; target (< 100 ms and >= 50x): ${met ? 'MET' : 'NOT MET'}; load at the end ${load()}`,
+    );
     Object.assign(out, {
       unitQueryMedianMs: uq,
       unitQueryP95Ms: pct(unitTimes, 0.95),

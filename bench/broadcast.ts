@@ -128,7 +128,13 @@ async function main(): Promise<void> {
   const baseline = 2000 / ((Date.now() - t0) / 1000);
   rows.push(`baseline (bare client, concurrency ${CONC}): ${baseline.toFixed(0)} msg/s`);
 
-  const run = async (label: string, limitPerS: number, concurrency: number, cutAfterS: number | null, procs = 1) => {
+  const run = async (
+    label: string,
+    limitPerS: number,
+    concurrency: number,
+    cutAfterS: number | null,
+    procs = 1,
+  ) => {
     const prefix = testPrefix(`bench${label}`);
     const ctx = { env, log: logger, redis, prefix };
     let workers: { queues: BroadcastQueues; close(): Promise<void> };
@@ -141,10 +147,20 @@ async function main(): Promise<void> {
         finishIntervalMs: 250,
       });
     } else {
-      const each = { dbName, prefix, apiRoot: fake.apiRoot, token: fake.token, limitPerS, concurrency: Math.ceil(concurrency / procs) };
+      const each = {
+        dbName,
+        prefix,
+        apiRoot: fake.apiRoot,
+        token: fake.token,
+        limitPerS,
+        concurrency: Math.ceil(concurrency / procs),
+      };
       const children = await Promise.all(Array.from({ length: procs }, () => startWorkersChild(each)));
       const queues = new BroadcastQueues(redis, prefix);
-      workers = { queues, close: async () => void (await Promise.all([...children.map((c) => c.close()), queues.close()])) };
+      workers = {
+        queues,
+        close: async () => void (await Promise.all([...children.map((c) => c.close()), queues.close()])),
+      };
     }
     const deps: ControlDeps = { redis, prefix, queues: workers.queues, env };
     const before = await fake.count();

@@ -8,7 +8,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const ALL = ['bot-turns', 'ingest', 'aggregation', 'broadcast', 'fanout', 'timer-early', 'redis-queue-ceiling'];
+const ALL = [
+  'bot-turns',
+  'ingest',
+  'aggregation',
+  'broadcast',
+  'fanout',
+  'timer-early',
+  'redis-queue-ceiling',
+];
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ALL;
 const unknown = names.filter((n) => !ALL.includes(n) || !existsSync(path.join(__dirname, `${n}.ts`)));
 if (unknown.length > 0) {
@@ -18,7 +26,9 @@ if (unknown.length > 0) {
 let failed = 0;
 for (const name of names) {
   console.log(`\n== bench/${name}.ts`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, `${name}.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, `${name}.ts`)], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);

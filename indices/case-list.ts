@@ -20,10 +20,19 @@ export interface CaseRow {
 }
 
 /** Cases opened in a period under a unit (its subtree and predecessors), oldest first. */
-export async function listCases(q: { unit: string; period: string; units: readonly string[] | null; status?: string; limit?: number }): Promise<CaseRow[]> {
+export async function listCases(q: {
+  unit: string;
+  period: string;
+  units: readonly string[] | null;
+  status?: string;
+  limit?: number;
+}): Promise<CaseRow[]> {
   const p = parsePeriod(q.period);
   const codes = await scopedUnits(q.unit, q.units);
-  const filter: Record<string, unknown> = { unitCode: { $in: codes }, day: { $gte: p.firstDay, $lte: p.lastDay } };
+  const filter: Record<string, unknown> = {
+    unitCode: { $in: codes },
+    day: { $gte: p.firstDay, $lte: p.lastDay },
+  };
   if (q.status) filter.status = q.status;
   const docs = await Case.find(filter, { _id: 0, log: 0 })
     .sort({ openedAt: 1 })
@@ -36,7 +45,12 @@ export async function listCases(q: { unit: string; period: string; units: readon
     unitCode: c.unitCode,
     procedureCode: c.procedureCode ?? null,
     elements: [...new Set(c.items.map((i) => i.element))],
-    items: c.items.map((i) => ({ element: i.element, questionId: i.questionId, value: i.value, reasons: [...i.reasons] })),
+    items: c.items.map((i) => ({
+      element: i.element,
+      questionId: i.questionId,
+      value: i.value,
+      reasons: [...i.reasons],
+    })),
     status: c.status,
     openedAt: c.openedAt,
     dueAt: c.dueAt,

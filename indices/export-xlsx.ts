@@ -64,7 +64,15 @@ function printSetup(ws: ExcelJS.Worksheet, titleRows: number): void {
   ws.views = [{ state: 'frozen', ySplit: titleRows }];
 }
 
-const SHARE_HEADERS = ['Số ý kiến (n)', 'Hài lòng', 'Không hài lòng', 'Không áp dụng', 'Chỉ số', 'Cận dưới 95%', 'Cận trên 95%'];
+const SHARE_HEADERS = [
+  'Số ý kiến (n)',
+  'Hài lòng',
+  'Không hài lòng',
+  'Không áp dụng',
+  'Chỉ số',
+  'Cận dưới 95%',
+  'Cận trên 95%',
+];
 
 function shareCells(s: Figures['overall']): Array<number | null> {
   return [s.n, s.satisfied, s.dissatisfied, s.na, s.index, s.ci95?.low ?? null, s.ci95?.high ?? null];
@@ -91,7 +99,9 @@ export async function buildWorkbook(input: WorkbookInput): Promise<ExcelJS.Workb
 
   const s = wb.addWorksheet(SHEETS.summary);
   s.addRow([`BÁO CÁO ${r.label.toUpperCase()}`]).font = { bold: true, size: 14 };
-  s.addRow(['(Kết quả tự đánh giá qua khảo sát trực tuyến, không phải kết quả SIPAS chính thức của Bộ Nội vụ)']);
+  s.addRow([
+    '(Kết quả tự đánh giá qua khảo sát trực tuyến, không phải kết quả SIPAS chính thức của Bộ Nội vụ)',
+  ]);
   s.addRow(['Đơn vị', r.unitName ? `${r.unitName} (${r.unit})` : r.unit]);
   s.addRow(['Kỳ báo cáo', r.period]);
   s.addRow(['Từ ngày', dayDate(r.from)]).getCell(2).numFmt = DATE_FMT;
@@ -100,15 +110,32 @@ export async function buildWorkbook(input: WorkbookInput): Promise<ExcelJS.Workb
   s.addRow(['Phiên bản công thức', r.formulaVersion]);
   s.addRow([]);
   header(s, ['Yếu tố', 'Mã', ...SHARE_HEADERS]);
-  for (const [code, share] of Object.entries(r.elements)) s.addRow([ELEMENT_NAMES_VI[code] ?? code, code, ...shareCells(share)]);
+  for (const [code, share] of Object.entries(r.elements))
+    s.addRow([ELEMENT_NAMES_VI[code] ?? code, code, ...shareCells(share)]);
   s.addRow(['Chỉ số chung (trung bình 5 yếu tố)', 'CHUNG', ...shareCells(r.overall)]).font = { bold: true };
   s.addRow([]);
   header(s, ['Chỉ tiêu', 'Tử số', 'Mẫu số', 'Tỷ lệ']);
   s.addRow(['Số phiếu hoàn thành', r.responses, null, null]);
   s.addRow(['Số phiếu bị loại (kiểm tra bất thường)', r.excludedResponses, null, null]);
-  s.addRow(['Tỷ lệ phản hồi (phiếu / hồ sơ hoàn thành)', r.responseRate.numerator, r.responseRate.denominator, r.responseRate.value]);
-  s.addRow(['Tỷ lệ hồ sơ không bị phản ánh không hài lòng (QĐ 766)', r.ratio766.numerator, r.ratio766.denominator, r.ratio766.value]);
-  if (r.cases) s.addRow(['Phiếu không hài lòng xử lý đúng hạn', r.cases.onTime.numerator, r.cases.onTime.denominator, r.cases.onTime.value]);
+  s.addRow([
+    'Tỷ lệ phản hồi (phiếu / hồ sơ hoàn thành)',
+    r.responseRate.numerator,
+    r.responseRate.denominator,
+    r.responseRate.value,
+  ]);
+  s.addRow([
+    'Tỷ lệ hồ sơ không bị phản ánh không hài lòng (QĐ 766)',
+    r.ratio766.numerator,
+    r.ratio766.denominator,
+    r.ratio766.value,
+  ]);
+  if (r.cases)
+    s.addRow([
+      'Phiếu không hài lòng xử lý đúng hạn',
+      r.cases.onTime.numerator,
+      r.cases.onTime.denominator,
+      r.cases.onTime.value,
+    ]);
   s.getColumn(1).width = 52;
   s.getColumn(2).width = 22;
   for (let c = 3; c <= 9; c++) s.getColumn(c).width = 14;
@@ -116,7 +143,8 @@ export async function buildWorkbook(input: WorkbookInput): Promise<ExcelJS.Workb
   s.eachRow((row) => {
     const label = row.getCell(1).value;
     if (typeof label === 'string' && label.startsWith('Tỷ lệ')) row.getCell(4).numFmt = PCT_FMT;
-    else if (typeof row.getCell(2).value === 'string' && typeof row.getCell(3).value === 'number') [7, 8, 9].forEach((c) => (row.getCell(c).numFmt = PCT_FMT));
+    else if (typeof row.getCell(2).value === 'string' && typeof row.getCell(3).value === 'number')
+      [7, 8, 9].forEach((c) => (row.getCell(c).numFmt = PCT_FMT));
   });
   printSetup(s, 2);
 
@@ -130,8 +158,16 @@ export async function buildWorkbook(input: WorkbookInput): Promise<ExcelJS.Workb
       ['Thủ tục', r.byProcedure],
       ['Cán bộ tiếp nhận', r.byOfficer?.rows],
     ];
-    for (const [label, rows] of groups) for (const g of rows ?? []) ws.addRow([label, label === 'Kênh nộp hồ sơ' ? (CHANNEL_VI[g.key] ?? g.key) : g.key, g.responses, ...shareCells(g.elements[code])]);
-    if (r.byOfficer && r.byOfficer.withheld > 0) ws.addRow([`Không hiển thị ${r.byOfficer.withheld} cán bộ có dưới ${r.byOfficer.minN} phiếu`]);
+    for (const [label, rows] of groups)
+      for (const g of rows ?? [])
+        ws.addRow([
+          label,
+          label === 'Kênh nộp hồ sơ' ? (CHANNEL_VI[g.key] ?? g.key) : g.key,
+          g.responses,
+          ...shareCells(g.elements[code]),
+        ]);
+    if (r.byOfficer && r.byOfficer.withheld > 0)
+      ws.addRow([`Không hiển thị ${r.byOfficer.withheld} cán bộ có dưới ${r.byOfficer.minN} phiếu`]);
     pctColumns(ws, [8, 9, 10]);
     ws.getColumn(1).width = 20;
     ws.getColumn(2).width = 30;
@@ -139,17 +175,52 @@ export async function buildWorkbook(input: WorkbookInput): Promise<ExcelJS.Workb
   }
 
   const rk = wb.addWorksheet(SHEETS.ranking);
-  header(rk, ['Hạng', 'Mã đơn vị', 'Tên đơn vị', 'Số phiếu', 'Chỉ số chung', 'Cận dưới 95%', 'Cận trên 95%', 'Ghi chú']);
+  header(rk, [
+    'Hạng',
+    'Mã đơn vị',
+    'Tên đơn vị',
+    'Số phiếu',
+    'Chỉ số chung',
+    'Cận dưới 95%',
+    'Cận trên 95%',
+    'Ghi chú',
+  ]);
   for (const row of input.ranking?.rows ?? [])
-    rk.addRow([row.rank, row.unitCode, row.name, row.responses, row.index, row.ci95?.low ?? null, row.ci95?.high ?? null, row.status === NOT_ENOUGH_DATA ? `${NOT_ENOUGH_DATA} (dưới ${input.ranking!.minN} phiếu)` : '']);
+    rk.addRow([
+      row.rank,
+      row.unitCode,
+      row.name,
+      row.responses,
+      row.index,
+      row.ci95?.low ?? null,
+      row.ci95?.high ?? null,
+      row.status === NOT_ENOUGH_DATA ? `${NOT_ENOUGH_DATA} (dưới ${input.ranking!.minN} phiếu)` : '',
+    ]);
   pctColumns(rk, [5, 6, 7]);
   rk.getColumn(3).width = 30;
   rk.getColumn(8).width = 30;
   printSetup(rk, 1);
 
   const cs = wb.addWorksheet(SHEETS.cases);
-  header(cs, ['Mã hồ sơ', 'Mã đơn vị', 'Thủ tục', 'Yếu tố', 'Điểm', 'Lý do', 'Ngày mở', 'Hạn xử lý', 'Trạng thái', 'Ngày đóng', 'Đúng hạn', 'Chuyển lên']);
-  const STATUS_VI: Record<string, string> = { open: 'Chưa xử lý', in_progress: 'Đang xử lý', closed: 'Đã xử lý' };
+  header(cs, [
+    'Mã hồ sơ',
+    'Mã đơn vị',
+    'Thủ tục',
+    'Yếu tố',
+    'Điểm',
+    'Lý do',
+    'Ngày mở',
+    'Hạn xử lý',
+    'Trạng thái',
+    'Ngày đóng',
+    'Đúng hạn',
+    'Chuyển lên',
+  ]);
+  const STATUS_VI: Record<string, string> = {
+    open: 'Chưa xử lý',
+    in_progress: 'Đang xử lý',
+    closed: 'Đã xử lý',
+  };
   for (const c of input.cases) {
     // Scores and reasons in the words of the version the citizen answered (stored: values, codes).
     const flow = input.caseFlows?.get(c.responseId);

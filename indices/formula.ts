@@ -93,12 +93,16 @@ export function criterionShare(c: Counts): Share {
 export function meanShare(parts: readonly Share[]): Share {
   const pooled = parts.reduce((acc, p) => addCounts(acc, p), emptyCounts());
   const withData = parts.filter((p) => p.index !== null);
-  const index = withData.length > 0 ? withData.reduce((s, p) => s + (p.index ?? 0), 0) / withData.length : null;
+  const index =
+    withData.length > 0 ? withData.reduce((s, p) => s + (p.index ?? 0), 0) / withData.length : null;
   return { ...pooled, index, ci95: wilson95(pooled.satisfied, pooled.n) };
 }
 
 /** criterion counts keyed by `${element}|${questionId}` → element shares and overall. */
-export function elementShares(criteria: ReadonlyMap<string, Counts>): { elements: Record<string, Share>; overall: Share } {
+export function elementShares(criteria: ReadonlyMap<string, Counts>): {
+  elements: Record<string, Share>;
+  overall: Share;
+} {
   const byElement = new Map<string, Share[]>();
   for (const [key, c] of criteria) {
     const element = key.slice(0, key.indexOf('|'));
@@ -107,7 +111,10 @@ export function elementShares(criteria: ReadonlyMap<string, Counts>): { elements
     byElement.set(element, list);
   }
   const elements: Record<string, Share> = {};
-  const ordered = [...ELEMENTS, ...[...byElement.keys()].filter((e) => !(ELEMENTS as readonly string[]).includes(e)).sort()];
+  const ordered = [
+    ...ELEMENTS,
+    ...[...byElement.keys()].filter((e) => !(ELEMENTS as readonly string[]).includes(e)).sort(),
+  ];
   for (const e of ordered) elements[e] = meanShare(byElement.get(e) ?? []);
   const overall = meanShare(OVERALL_ELEMENTS.map((e) => elements[e]!).filter((s) => s.n > 0 || s.na > 0));
   return { elements, overall };
@@ -139,7 +146,10 @@ export function ratio766(completedDossiers: number, badDossiers: number): Ratio 
 
 /** Response rate: completed responses / completed dossiers (may exceed 1 when responses arrive for dossiers finished earlier). */
 export function responseRate(completedResponses: number, completedDossiers: number): Ratio {
-  return { ...ratio(completedResponses, completedDossiers), ci95: completedResponses <= completedDossiers ? wilson95(completedResponses, completedDossiers) : null };
+  return {
+    ...ratio(completedResponses, completedDossiers),
+    ci95: completedResponses <= completedDossiers ? wilson95(completedResponses, completedDossiers) : null,
+  };
 }
 
 export interface RankInput {

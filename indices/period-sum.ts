@@ -33,21 +33,41 @@ export interface GroupLike {
 const CORE = { unitCode: 1, day: 1, responses: 1, dissatisfiedResponses: 1, excluded: 1, total: 1 } as const;
 
 /** The day rollups of a period with their breakdowns (a report filtered or broken down by procedure, officer or channel). */
-export async function loadRollups(units: readonly string[], firstDay: string, lastDay: string): Promise<DayRollup[]> {
+export async function loadRollups(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+): Promise<DayRollup[]> {
   const projection = { ...CORE, byProcedure: 1, byOfficer: 1, byChannel: 1 };
   // One query per unit by equality, not `unitCode: {$in}`: FerretDB 1.24 uses no index for $in
   // (a scan of every rollup); MongoDB answers both from the {unitCode, day} index.
   const perUnit = await Promise.all(
-    [...new Set(units)].map((unitCode) => Rollup.find({ unitCode, day: { $gte: firstDay, $lte: lastDay } }, { _id: 0, ...projection }).lean<DayRollup[]>()),
+    [...new Set(units)].map((unitCode) =>
+      Rollup.find({ unitCode, day: { $gte: firstDay, $lte: lastDay } }, { _id: 0, ...projection }).lean<
+        DayRollup[]
+      >(),
+    ),
   );
   return perUnit.flat();
 }
 
-const TOTALS = { _id: 0, unitCode: 1, responses: 1, dissatisfiedResponses: 1, excluded: 1, total: 1 } as const;
+const TOTALS = {
+  _id: 0,
+  unitCode: 1,
+  responses: 1,
+  dissatisfiedResponses: 1,
+  excluded: 1,
+  total: 1,
+} as const;
 
 /** One unit-month's day rollups, totals only, read by `{unitCode, month}` equality. */
-export function loadMonthDays(unitCode: string, month: string): Promise<Array<PeriodTotals & { day: string }>> {
-  return Rollup.find({ unitCode, month }, { ...TOTALS, day: 1 }).lean<Array<PeriodTotals & { day: string }>>();
+export function loadMonthDays(
+  unitCode: string,
+  month: string,
+): Promise<Array<PeriodTotals & { day: string }>> {
+  return Rollup.find({ unitCode, month }, { ...TOTALS, day: 1 }).lean<
+    Array<PeriodTotals & { day: string }>
+  >();
 }
 
 /**
@@ -57,25 +77,44 @@ export function loadMonthDays(unitCode: string, month: string): Promise<Array<Pe
  * down; a unit-year is 12 small documents. Month totals follow their days by the `rollup.month`
  * job's coalescing delay.
  */
-export async function loadTotals(units: readonly string[], firstDay: string, lastDay: string): Promise<PeriodTotals[]> {
+export async function loadTotals(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+): Promise<PeriodTotals[]> {
   const whole: string[] = [];
   const edges: Array<{ month: string; from: string; to: string }> = [];
-  for (let m = DateTime.fromISO(firstDay, { zone: 'utc' }).startOf('month'); m.toISODate()! <= lastDay; m = m.plus({ months: 1 })) {
+  for (
+    let m = DateTime.fromISO(firstDay, { zone: 'utc' }).startOf('month');
+    m.toISODate()! <= lastDay;
+    m = m.plus({ months: 1 })
+  ) {
     const first = m.toISODate()!;
     const last = m.endOf('month').toISODate()!;
     if (first >= firstDay && last <= lastDay) whole.push(m.toFormat('yyyy-MM'));
-    else edges.push({ month: m.toFormat('yyyy-MM'), from: first < firstDay ? firstDay : first, to: last > lastDay ? lastDay : last });
+    else
+      edges.push({
+        month: m.toFormat('yyyy-MM'),
+        from: first < firstDay ? firstDay : first,
+        to: last > lastDay ? lastDay : last,
+      });
   }
   const reads: Array<Promise<PeriodTotals[]>> = [];
   for (const unitCode of new Set(units)) {
     if (whole.length > 0) {
-      reads.push(RollupMonth.find({ unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } }, TOTALS).lean<PeriodTotals[]>());
+      reads.push(
+        RollupMonth.find({ unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } }, TOTALS).lean<
+          PeriodTotals[]
+        >(),
+      );
     }
     for (const e of edges) {
       reads.push(
         e.from === e.to
           ? Rollup.find({ unitCode, day: e.from }, TOTALS).lean<PeriodTotals[]>()
-          : loadMonthDays(unitCode, e.month).then((days) => days.filter((d) => d.day >= e.from && d.day <= e.to)),
+          : loadMonthDays(unitCode, e.month).then((days) =>
+              days.filter((d) => d.day >= e.from && d.day <= e.to),
+            ),
       );
     }
   }
@@ -112,7 +151,10 @@ export function sumTotals(docs: readonly PeriodTotals[]): Summed & { excluded: n
 }
 
 /** Sums one breakdown (procedure, officer or channel) into a map by key. */
-export function sumGroups(docs: readonly DayRollup[], pick: (d: DayRollup) => GroupLike[] | undefined): Map<string, Summed> {
+export function sumGroups(
+  docs: readonly DayRollup[],
+  pick: (d: DayRollup) => GroupLike[] | undefined,
+): Map<string, Summed> {
   const out = new Map<string, Summed>();
   for (const d of docs) {
     for (const g of pick(d) ?? []) {

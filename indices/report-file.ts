@@ -58,7 +58,13 @@ export async function renderReport(
     }),
     listCases({ unit: q.unit, period: q.period, units: q.units }),
   ]);
-  const wb = await buildWorkbook({ report, ranking, cases, caseFlows: await caseFlows(cases), generatedAt: q.now ?? new Date() });
+  const wb = await buildWorkbook({
+    report,
+    ranking,
+    cases,
+    caseFlows: await caseFlows(cases),
+    generatedAt: q.now ?? new Date(),
+  });
   const body = Buffer.from(await wb.xlsx.writeBuffer());
   return {
     format: 'xlsx',
@@ -77,7 +83,10 @@ async function caseFlows(cases: readonly CaseRow[]): Promise<Map<string, Flow>> 
   const flows = new Map<string, Flow>();
   if (cases.length === 0) return flows;
   const repo = new FlowRepository();
-  const responses = await Response.find({ responseId: { $in: cases.map((c) => c.responseId) } }, { _id: 0, responseId: 1, flowKey: 1, flowVersion: 1 }).lean();
+  const responses = await Response.find(
+    { responseId: { $in: cases.map((c) => c.responseId) } },
+    { _id: 0, responseId: 1, flowKey: 1, flowVersion: 1 },
+  ).lean();
   for (const r of responses) {
     const flow = await repo.get(r.flowKey, r.flowVersion).catch(() => null);
     if (flow) flows.set(r.responseId, flow);

@@ -77,7 +77,11 @@ export function figuresOf(s: Summed): Figures {
   return { responses: s.responses, dissatisfiedResponses: s.dissatisfiedResponses, elements, overall };
 }
 
-function filtered(docs: DayRollup[], base: Summed & { excluded: number }, q: ReportQuery): Summed & { excluded: number } {
+function filtered(
+  docs: DayRollup[],
+  base: Summed & { excluded: number },
+  q: ReportQuery,
+): Summed & { excluded: number } {
   const filters: Array<[string | undefined, (d: DayRollup) => DayRollup['byProcedure']]> = [
     [q.procedure, (d) => d.byProcedure],
     [q.officer, (d) => d.byOfficer],
@@ -89,8 +93,13 @@ function filtered(docs: DayRollup[], base: Summed & { excluded: number }, q: Rep
   if (active.length > 1) throw new Error('filter by one of procedure, officer or channel at a time');
   const [value, pick] = active[0];
   const g = sumGroups(docs, pick).get(value!);
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- an empty Map for a group with no rows
-  return { responses: g?.responses ?? 0, dissatisfiedResponses: g?.dissatisfiedResponses ?? 0, cells: g?.cells ?? new Map(), excluded: base.excluded };
+  return {
+    responses: g?.responses ?? 0,
+    dissatisfiedResponses: g?.dissatisfiedResponses ?? 0,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- an empty Map for a group with no rows
+    cells: g?.cells ?? new Map(),
+    excluded: base.excluded,
+  };
 }
 
 /**
@@ -102,12 +111,28 @@ async function dossierFigures(codes: string[], p: Period, responses: number) {
   const perUnit = await Promise.all(
     [...new Set(codes)].map(async (unitCode) => {
       const [finished, dissatisfied, openCases] = await Promise.all([
-        Dossier.find({ unitCode, status: { $in: ['finished', 'returned'] }, finishedAt: { $gte: p.start, $lt: p.end } }, { _id: 0, code: 1 }).lean(),
+        Dossier.find(
+          { unitCode, status: { $in: ['finished', 'returned'] }, finishedAt: { $gte: p.start, $lt: p.end } },
+          { _id: 0, code: 1 },
+        ).lean(),
         // Responses and cases come after the dossier is finished, so looking from the period's start is enough.
-        Response.find({ unitCode, dissatisfied: true, day: { $gte: p.firstDay }, 'excluded.at': null }, { _id: 0, dossierCode: 1 }).lean(),
-        Case.find({ unitCode, day: { $gte: p.firstDay }, $or: [{ status: { $ne: 'closed' } }, { closedOnTime: false }] }, { _id: 0, dossierCode: 1 }).lean(),
+        Response.find(
+          { unitCode, dissatisfied: true, day: { $gte: p.firstDay }, 'excluded.at': null },
+          { _id: 0, dossierCode: 1 },
+        ).lean(),
+        Case.find(
+          {
+            unitCode,
+            day: { $gte: p.firstDay },
+            $or: [{ status: { $ne: 'closed' } }, { closedOnTime: false }],
+          },
+          { _id: 0, dossierCode: 1 },
+        ).lean(),
       ]);
-      return { finished: finished.map((d) => d.code), bad: [...dissatisfied, ...openCases].map((d) => d.dossierCode) };
+      return {
+        finished: finished.map((d) => d.code),
+        bad: [...dissatisfied, ...openCases].map((d) => d.dossierCode),
+      };
     }),
   );
   const bad = new Set(perUnit.flatMap((u) => u.bad).filter((c): c is string => !!c));
@@ -116,7 +141,11 @@ async function dossierFigures(codes: string[], p: Period, responses: number) {
   const badDossiers = [...finished].filter((c) => bad.has(c)).length;
   return {
     responseRate: responseRate(responses, completedDossiers),
-    ratio766: { ...ratio766(completedDossiers, badDossiers), completedDossiers, dossiersWithDissatisfactionOrOpenCase: badDossiers },
+    ratio766: {
+      ...ratio766(completedDossiers, badDossiers),
+      completedDossiers,
+      dossiersWithDissatisfactionOrOpenCase: badDossiers,
+    },
   };
 }
 
@@ -125,7 +154,10 @@ export async function caseStats(codes: string[], p: Period, now: Date): Promise<
   const cases = (
     await Promise.all(
       [...new Set(codes)].map((unitCode) =>
-        Case.find({ unitCode, day: { $gte: p.firstDay, $lte: p.lastDay } }, { _id: 0, status: 1, dueAt: 1, escalatedAt: 1, closedOnTime: 1 }).lean(),
+        Case.find(
+          { unitCode, day: { $gte: p.firstDay, $lte: p.lastDay } },
+          { _id: 0, status: 1, dueAt: 1, escalatedAt: 1, closedOnTime: 1 },
+        ).lean(),
       ),
     )
   ).flat();
@@ -144,8 +176,13 @@ export async function caseStats(codes: string[], p: Period, now: Date): Promise<
   };
 }
 
-function breakdown(docs: DayRollup[], pick: (d: DayRollup) => DayRollup['byProcedure']): Array<Figures & { key: string }> {
-  return [...sumGroups(docs, pick).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, s]) => ({ key, ...figuresOf(s) }));
+function breakdown(
+  docs: DayRollup[],
+  pick: (d: DayRollup) => DayRollup['byProcedure'],
+): Array<Figures & { key: string }> {
+  return [...sumGroups(docs, pick).entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, s]) => ({ key, ...figuresOf(s) }));
 }
 
 /** The report of one unit (with its subtree and predecessors) for one period. */

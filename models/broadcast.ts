@@ -7,12 +7,27 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
  * Status: pending_approval → scheduled → fanning_out → sending → completed, with paused
  * (by staff, or held over quiet hours) and cancelled on the side.
  */
-export const BROADCAST_STATUSES = ['pending_approval', 'scheduled', 'fanning_out', 'sending', 'paused', 'completed', 'cancelled'] as const;
+export const BROADCAST_STATUSES = [
+  'pending_approval',
+  'scheduled',
+  'fanning_out',
+  'sending',
+  'paused',
+  'completed',
+  'cancelled',
+] as const;
 export type BroadcastStatus = (typeof BROADCAST_STATUSES)[number];
 export const BROADCAST_CHANNELS = ['telegram', 'zalo'] as const;
 export type BroadcastChannel = (typeof BROADCAST_CHANNELS)[number];
 
-const buttonSchema = new Schema({ text: { type: String, required: true }, textEn: { type: String, default: null }, url: { type: String, required: true } }, { _id: false });
+const buttonSchema = new Schema(
+  {
+    text: { type: String, required: true },
+    textEn: { type: String, default: null },
+    url: { type: String, required: true },
+  },
+  { _id: false },
+);
 
 const broadcastSchema = new Schema(
   {

@@ -16,7 +16,11 @@ const dossierSchema = new Schema(
     dueAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
     returnedAt: { type: Date, default: null },
-    status: { type: String, enum: ['received', 'processing', 'finished', 'returned', 'cancelled'], required: true },
+    status: {
+      type: String,
+      enum: ['received', 'processing', 'finished', 'returned', 'cancelled'],
+      required: true,
+    },
     officerId: { type: String, default: null },
     applicantPhoneHash: { type: String, default: null },
     /** Contacts already linked to this dossier's applicant (ids of Contact), for proactive invitations. */

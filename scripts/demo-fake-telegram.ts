@@ -8,14 +8,20 @@ import readline from 'node:readline';
 import { FakeTelegram } from '../test/fakes/telegram-server';
 
 async function main(): Promise<void> {
-  const fake = await FakeTelegram.start({ token: process.env.DEMO_TELEGRAM_TOKEN ?? '123456:DEMO-token-abcdefghijklmnopqrstuv' });
+  const fake = await FakeTelegram.start({
+    token: process.env.DEMO_TELEGRAM_TOKEN ?? '123456:DEMO-token-abcdefghijklmnopqrstuv',
+  });
   console.log(fake.apiRoot);
   let shown = 0;
   setInterval(() => {
     const sent = fake.sentTo(9001);
     for (; shown < sent.length; shown++) {
       const m = sent[shown];
-      const buttons = m.replyMarkup?.inline_keyboard.flat().map((b) => `[${b.text}]`).join(' ') ?? '';
+      const buttons =
+        m.replyMarkup?.inline_keyboard
+          .flat()
+          .map((b) => `[${b.text}]`)
+          .join(' ') ?? '';
       process.stderr.write(`\n🤖 ${m.text}${buttons ? `\n   ${buttons}` : ''}\n> `);
     }
   }, 100).unref();
@@ -25,9 +31,13 @@ async function main(): Promise<void> {
     const text = line.trim();
     if (!text) return;
     const tap = /^tap\s+(.+)$/i.exec(text);
-    void (tap ? citizen.tapLabel(tap[1]) : text.startsWith('/') ? citizen.command(text.split(' ')[0], text.split(' ')[1]) : citizen.send(text)).catch((err: Error) =>
-      process.stderr.write(`(${err.message})\n`),
-    );
+    void (
+      tap
+        ? citizen.tapLabel(tap[1])
+        : text.startsWith('/')
+          ? citizen.command(text.split(' ')[0], text.split(' ')[1])
+          : citizen.send(text)
+    ).catch((err: Error) => process.stderr.write(`(${err.message})\n`));
   });
   const stop = () => void fake.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);

@@ -36,9 +36,17 @@ export class BotApiSink {
       const method = (req.url ?? '').split('/').pop() ?? '';
       let result: unknown = true;
       if (method === 'sendMessage') {
-        const p = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { chat_id: number | string; text: string };
+        const p = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          chat_id: number | string;
+          text: string;
+        };
         this.sent++;
-        result = { message_id: ++this.messageId, date: Math.floor(Date.now() / 1000), chat: { id: Number(p.chat_id), type: 'private' }, text: p.text };
+        result = {
+          message_id: ++this.messageId,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: Number(p.chat_id), type: 'private' },
+          text: p.text,
+        };
         const w = this.waiting.get(String(p.chat_id));
         if (w) {
           this.waiting.delete(String(p.chat_id));
@@ -72,14 +80,27 @@ export function postText(url: string, secret: string | null, chatId: number, tex
       chat: { id: chatId, type: 'private', first_name: 'Dân' },
       from: { id: chatId, is_bot: false, first_name: 'Dân', language_code: 'vi' },
       text,
-      ...(isCommand ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0].length }] } : {}),
+      ...(isCommand
+        ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0].length }] }
+        : {}),
     },
   };
   const body = Buffer.from(JSON.stringify(update));
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}) } },
+      {
+        agent,
+        hostname: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}),
+        },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));

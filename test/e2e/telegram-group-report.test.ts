@@ -24,7 +24,9 @@ function groupSays(chatId: number, text: string): Promise<number> {
         chat: { id: chatId, type: 'supergroup', title: 'Một cửa' },
         date: Math.floor(Date.now() / 1000),
         text,
-        ...(text.startsWith('/') ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] } : {}),
+        ...(text.startsWith('/')
+          ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] }
+          : {}),
       },
     },
     chatId,
@@ -45,11 +47,27 @@ beforeAll(async () => {
   const now = new Date();
   await storeCompletion(
     'grp-resp-1',
-    { dossierCode: 'HS-GRP-1', unitCode: '19870', procedureCode: 'P1', officerId: null, dossierChannel: 'in_person', onlineLevel: null, surveyChannel: 'telegram', flowKey: 'default', flowVersion: 1, lang: 'vi', startedAt: now.toISOString() },
+    {
+      dossierCode: 'HS-GRP-1',
+      unitCode: '19870',
+      procedureCode: 'P1',
+      officerId: null,
+      dossierChannel: 'in_person',
+      onlineLevel: null,
+      surveyChannel: 'telegram',
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi',
+      startedAt: now.toISOString(),
+    },
     [{ questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: 5, text: null }],
     now,
   );
-  await recomputeBucket({ redis: t.redis, prefix: t.env.REDIS_PREFIX }, '19870', hcm(now).toFormat('yyyy-LL-dd'));
+  await recomputeBucket(
+    { redis: t.redis, prefix: t.env.REDIS_PREFIX },
+    '19870',
+    hcm(now).toFormat('yyyy-LL-dd'),
+  );
 });
 
 afterAll(async () => {

@@ -76,7 +76,9 @@ test('the thanks of the turn that completed the survey, lost to a 5xx, is sent b
   expect(fake.lastMessageTo(2003)!.text).toContain('Ông/Bà có góp ý gì thêm');
   fake.failNext('sendMessage', { code: 502 });
   await u.send('bỏ qua');
-  expect((await nth(2003, 9)).text).toBe('Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Bộ phận Một cửa.');
+  expect((await nth(2003, 9)).text).toBe(
+    'Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Bộ phận Một cửa.',
+  );
   expect(texts(2003).filter((x) => x.startsWith('Xin chào!'))).toEqual([]);
   expect(texts(2003)).toHaveLength(9);
 });

@@ -90,7 +90,9 @@ test('two chats on one dossier link: the first to finish is thanked and counted,
     await nth(id, 2);
   }
   await answerAll(3001, '5. Rất hài lòng');
-  expect(fake.lastMessageTo(3001)!.text).toBe('Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Xã Quảng Thái.');
+  expect(fake.lastMessageTo(3001)!.text).toBe(
+    'Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Xã Quảng Thái.',
+  );
   // The second had started before and gives low ratings: told at the end, nothing recorded.
   await answerAll(3002, 'Rất không hài lòng');
   expect(fake.lastMessageTo(3002)!.text).toBe(ALREADY);

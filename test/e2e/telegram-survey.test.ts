@@ -26,7 +26,11 @@ async function dossierWithToken(code: string, ttlHours = 24): Promise<string> {
   return (await issueSurveyToken(code, new Date(), ttlHours)).token;
 }
 
-async function until<T>(fn: () => Promise<T | null | undefined | false>, label: string, ms = 15_000): Promise<T> {
+async function until<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  label: string,
+  ms = 15_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -68,8 +72,13 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const u = fake.user(1001);
     await u.command('/start', token);
     const consent = await nth(1001, 1);
-    expect(consent.text).toContain(`Xã Quảng Thái trân trọng mời Ông/Bà cho ý kiến về việc giải quyết hồ sơ ${code}.`);
-    expect(consent.replyMarkup!.inline_keyboard.flat().map((b) => b.text)).toEqual(['Đồng ý', 'Không đồng ý']);
+    expect(consent.text).toContain(
+      `Xã Quảng Thái trân trọng mời Ông/Bà cho ý kiến về việc giải quyết hồ sơ ${code}.`,
+    );
+    expect(consent.replyMarkup!.inline_keyboard.flat().map((b) => b.text)).toEqual([
+      'Đồng ý',
+      'Không đồng ý',
+    ]);
 
     await u.tapLabel('Đồng ý');
     const q1 = await nth(1001, 2);
@@ -82,9 +91,19 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const r1 = await nth(1001, 3);
     expect(r1.text).toBe('Câu 1/7\nÔng/Bà chưa hài lòng về điều gì?');
     await u.tapLabel('chờ lâu');
-    await fake.waitFor(() => fake.lastMessageTo(1001)!.replyMarkup!.inline_keyboard.flat().some((b) => b.text.startsWith('☑ Phải chờ lâu')));
+    await fake.waitFor(() =>
+      fake
+        .lastMessageTo(1001)!
+        .replyMarkup!.inline_keyboard.flat()
+        .some((b) => b.text.startsWith('☑ Phải chờ lâu')),
+    );
     await u.tapLabel('Lý do khác');
-    await fake.waitFor(() => fake.lastMessageTo(1001)!.replyMarkup!.inline_keyboard.flat().some((b) => b.text.startsWith('☑ Lý do khác')));
+    await fake.waitFor(() =>
+      fake
+        .lastMessageTo(1001)!
+        .replyMarkup!.inline_keyboard.flat()
+        .some((b) => b.text.startsWith('☑ Lý do khác')),
+    );
     await u.tapLabel('Xong');
     const other = await nth(1001, 4);
     expect(other.text).toBe('Câu 1/7\nXin Ông/Bà ghi rõ lý do khác:');
@@ -92,19 +111,40 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     await u.send('Không có chỗ để xe');
     expect((await nth(1001, 5)).text).toContain('giấy tờ, phí, lệ phí');
 
-    for (const [i, label] of [[6, 'Hài lòng'], [7, 'Rất hài lòng'], [8, 'Bình thường'], [9, 'Rất hài lòng']] as const) {
+    for (const [i, label] of [
+      [6, 'Hài lòng'],
+      [7, 'Rất hài lòng'],
+      [8, 'Bình thường'],
+      [9, 'Rất hài lòng'],
+    ] as const) {
       await u.tapLabel(label === 'Hài lòng' ? '4. Hài lòng' : label);
       await nth(1001, i);
     }
-    expect(fake.lastMessageTo(1001)!.text).toBe('Câu 6/7\nNhìn chung, Ông/Bà hài lòng ở mức nào với việc giải quyết hồ sơ này?');
+    expect(fake.lastMessageTo(1001)!.text).toBe(
+      'Câu 6/7\nNhìn chung, Ông/Bà hài lòng ở mức nào với việc giải quyết hồ sơ này?',
+    );
     await u.tapLabel('4. Hài lòng');
-    expect((await nth(1001, 10)).text).toBe('Câu 7/7\nÔng/Bà có góp ý gì thêm để chúng tôi phục vụ tốt hơn không? (không bắt buộc)');
+    expect((await nth(1001, 10)).text).toBe(
+      'Câu 7/7\nÔng/Bà có góp ý gì thêm để chúng tôi phục vụ tốt hơn không? (không bắt buộc)',
+    );
     await u.send('Nên có thêm ghế chờ');
     // A 1 on q1 opens a case: the unit head will see it, and may follow up in this chat.
-    expect((await nth(1001, 11)).text).toMatch(/^Trân trọng cảm ơn Ông\/Bà đã cho ý kiến\. .*lãnh đạo Xã Quảng Thái.*qua kênh này/);
+    expect((await nth(1001, 11)).text).toMatch(
+      /^Trân trọng cảm ơn Ông\/Bà đã cho ý kiến\. .*lãnh đạo Xã Quảng Thái.*qua kênh này/,
+    );
 
-    const response = await until(() => Response.findOne({ dossierCode: code, status: 'completed' }).lean(), 'completed response');
-    expect(response).toMatchObject({ unitCode: '19870', procedureCode: '1.001234', officerId: 'cb-07', dossierChannel: 'in_person', surveyChannel: 'telegram', dissatisfied: true });
+    const response = await until(
+      () => Response.findOne({ dossierCode: code, status: 'completed' }).lean(),
+      'completed response',
+    );
+    expect(response).toMatchObject({
+      unitCode: '19870',
+      procedureCode: '1.001234',
+      officerId: 'cb-07',
+      dossierChannel: 'in_person',
+      surveyChannel: 'telegram',
+      dissatisfied: true,
+    });
     // Law 91/2025/QH15: the response carries no identity.
     expect(JSON.stringify(response)).not.toContain('1001');
     const answers = await Answer.find({ responseId: response.responseId }).lean();
@@ -119,7 +159,9 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const contact = await Contact.findOne({ channel: 'telegram', channelUserId: '1001' }).lean();
     expect(contact?.consentAt).toBeInstanceOf(Date);
     // Every button press was answered.
-    const taps = fake.calls.filter((c) => c.method === 'answerCallbackQuery' && String(c.params.callback_query_id).startsWith('1001'));
+    const taps = fake.calls.filter(
+      (c) => c.method === 'answerCallbackQuery' && String(c.params.callback_query_id).startsWith('1001'),
+    );
     expect(taps.map((c) => c.outcome)).toEqual(Array(10).fill('ok'));
   });
 
@@ -130,7 +172,9 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     await u.tapLabel('Đồng ý');
     await nth(1002, 2);
     const q1 = fake.lastMessageTo(1002)!;
-    const staleData = q1.replyMarkup!.inline_keyboard.flat().find((b) => b.text.startsWith('1.'))!.callback_data!;
+    const staleData = q1
+      .replyMarkup!.inline_keyboard.flat()
+      .find((b) => b.text.startsWith('1.'))!.callback_data!;
     for (let i = 3; i <= 8; i++) {
       await u.tapLabel('5. Rất hài lòng');
       await nth(1002, i);
@@ -138,11 +182,18 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     // A button of q1, pressed again now: "already answered", no new message, no new answer.
     const before = fake.sentTo(1002).length;
     await u.tap(staleData, q1.messageId);
-    await fake.waitFor(() => fake.callbackAnswers().some((c) => c.params.text === 'Câu hỏi này đã được trả lời.'));
+    await fake.waitFor(() =>
+      fake.callbackAnswers().some((c) => c.params.text === 'Câu hỏi này đã được trả lời.'),
+    );
     await u.send('bỏ qua');
-    expect((await nth(1002, before + 1)).text).toBe('Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Bộ phận Một cửa.');
+    expect((await nth(1002, before + 1)).text).toBe(
+      'Trân trọng cảm ơn Ông/Bà đã dành thời gian cho ý kiến. Ý kiến của Ông/Bà đã được gửi đến Bộ phận Một cửa.',
+    );
     // The durable copy of the session is written behind (session.sync job).
-    const session = await until(() => Session.findOne({ status: 'completed', dossierCode: null }).lean(), 'completed session in MongoDB');
+    const session = await until(
+      () => Session.findOne({ status: 'completed', dossierCode: null }).lean(),
+      'completed session in MongoDB',
+    );
     const answers = await until(async () => {
       const a = await Answer.find({ responseId: session.responseId }).lean();
       return a.length === 6 ? a : null;
@@ -161,7 +212,10 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     await sleep(300);
     expect(fake.sentTo(1003)).toHaveLength(2);
     const acks = fake.callbackAnswers().filter((c) => String(c.params.callback_query_id).startsWith('1003'));
-    expect(acks.map((a) => a.params.text ?? '').sort()).toEqual(['Câu hỏi này đã được trả lời.', 'Đã chọn: Đồng ý']);
+    expect(acks.map((a) => a.params.text ?? '').sort()).toEqual([
+      'Câu hỏi này đã được trả lời.',
+      'Đã chọn: Đồng ý',
+    ]);
     // Webhook deliveries of the duplicated update were answered 200 (Telegram stops retrying).
     expect(fake.webhookDeliveries.every((d) => d.status === 200)).toBe(true);
   });
@@ -173,7 +227,9 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     await nth(1008, 1);
     await sleep(2100);
     await u.tapLabel('Đồng ý');
-    expect((await nth(1008, 2)).text).toBe('Rất tiếc, lời mời khảo sát này đã hết hạn. Cảm ơn Ông/Bà đã quan tâm.');
+    expect((await nth(1008, 2)).text).toBe(
+      'Rất tiếc, lời mời khảo sát này đã hết hạn. Cảm ơn Ông/Bà đã quan tâm.',
+    );
     await u.send('5');
     expect((await nth(1008, 3)).text).toContain('Gõ /start');
     expect(await Response.countDocuments({ dossierCode: '000.00.19.H57-251120-0009' })).toBe(0);
@@ -199,7 +255,10 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     expect((await nth(1005, 4)).text).toContain('/stop');
     await u.command('/stop');
     await fake.waitFor(() => fake.sentTo(1005).some((m) => m.text.includes('unsubscribed')));
-    const c = await until(() => Contact.findOne({ channelUserId: '1005', unsubscribedAt: { $ne: null } }).lean(), 'unsubscribed contact');
+    const c = await until(
+      () => Contact.findOne({ channelUserId: '1005', unsubscribedAt: { $ne: null } }).lean(),
+      'unsubscribed contact',
+    );
     expect(c.lang).toBe('en');
   });
 
@@ -218,19 +277,33 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
   test('a citizen who blocked the bot is marked unsubscribed, and the update is not retried forever', async () => {
     fake.block(1007, 'blocked');
     await fake.user(1007).command('/start');
-    const c = await until(() => Contact.findOne({ channelUserId: '1007', blockedAt: { $ne: null } }).lean(), 'blocked contact');
+    const c = await until(
+      () => Contact.findOne({ channelUserId: '1007', blockedAt: { $ne: null } }).lean(),
+      'blocked contact',
+    );
     expect(c.unsubscribedAt).toBeInstanceOf(Date);
-    expect(fake.callsOf('sendMessage').filter((x) => x.params.chat_id === 1007 || x.params.chat_id === '1007')).toHaveLength(1);
+    expect(
+      fake.callsOf('sendMessage').filter((x) => x.params.chat_id === 1007 || x.params.chat_id === '1007'),
+    ).toHaveLength(1);
   });
 
   test('the webhook refuses a wrong or missing secret, malformed JSON and oversized bodies, and stores nothing', async () => {
     const url = `${t.baseUrl}/webhooks/telegram`;
-    const update = JSON.stringify({ update_id: 999_999_001, message: { message_id: 1, date: 1, chat: { id: 1099, type: 'private' }, text: '/start' } });
+    const update = JSON.stringify({
+      update_id: 999_999_001,
+      message: { message_id: 1, date: 1, chat: { id: 1099, type: 'private' }, text: '/start' },
+    });
     expect(await fake.postRaw(url, update, { 'x-telegram-bot-api-secret-token': 'wrong' })).toBe(401);
     expect(await fake.postRaw(url, update)).toBe(401);
-    expect(await fake.postRaw(url, '{"update_id": 5,', { 'x-telegram-bot-api-secret-token': SECRET })).toBe(400);
+    expect(await fake.postRaw(url, '{"update_id": 5,', { 'x-telegram-bot-api-secret-token': SECRET })).toBe(
+      400,
+    );
     expect(await fake.postRaw(url, '{"hello": 1}', { 'x-telegram-bot-api-secret-token': SECRET })).toBe(400);
-    expect(await fake.postRaw(url, JSON.stringify({ update_id: 999_999_002, pad: 'x'.repeat(400_000) }), { 'x-telegram-bot-api-secret-token': SECRET })).toBe(413);
+    expect(
+      await fake.postRaw(url, JSON.stringify({ update_id: 999_999_002, pad: 'x'.repeat(400_000) }), {
+        'x-telegram-bot-api-secret-token': SECRET,
+      }),
+    ).toBe(413);
     await sleep(200);
     expect(await Contact.countDocuments({ channelUserId: '1099' })).toBe(0);
     expect(fake.sentTo(1099)).toHaveLength(0);

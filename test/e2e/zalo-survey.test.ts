@@ -16,7 +16,10 @@ import { LiveStore } from '../../bot/conversation/live-store';
 import { JobProducer } from '../../workers/producer';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
-type Sent = Record<string, unknown> & { text?: string; attachment?: { payload: { buttons: Array<{ title: string; payload: string }> } } };
+type Sent = Record<string, unknown> & {
+  text?: string;
+  attachment?: { payload: { buttons: Array<{ title: string; payload: string }> } };
+};
 
 const answers: RecordedAnswer[] = [];
 let completed: RecordedAnswer[] | null = null;
@@ -50,7 +53,17 @@ beforeAll(async () => {
     background: jobConversationBackground(new JobProducer(redis, prefix)),
     log: logger,
     resolveToken: async (token) =>
-      token === 'TOKEN1' ? { ok: true, dossier: { code: 'H57.22-260301-0001', unitCode: 'H57.22', procedureCode: '1.0001', channel: 'in_person' } } : { ok: false, reason: 'unknown' },
+      token === 'TOKEN1'
+        ? {
+            ok: true,
+            dossier: {
+              code: 'H57.22-260301-0001',
+              unitCode: 'H57.22',
+              procedureCode: '1.0001',
+              channel: 'in_person',
+            },
+          }
+        : { ok: false, reason: 'unknown' },
   });
   const env = parseEnv({
     NODE_ENV: 'test',
@@ -85,7 +98,8 @@ async function say(text: string): Promise<Sent[]> {
   const msgId = `m${(clock += 10)}`;
   const statuses = await fake.deliver(url, fake.textEvent(USER, text, msgId), { timestamp: clock });
   expect(statuses).toEqual([200]);
-  for (let i = 0; i < 200 && !(await isZaloEventDone(redis, prefix, `m-${msgId}`)); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 200 && !(await isZaloEventDone(redis, prefix, `m-${msgId}`)); i++)
+    await new Promise((r) => setTimeout(r, 20));
   expect(await isZaloEventDone(redis, prefix, `m-${msgId}`)).toBe(true);
   return fake.csTo(USER).slice(before);
 }
@@ -98,7 +112,12 @@ function lastButtons(sent: Sent[]): Array<{ title: string; payload: string }> {
 
 async function tap(sent: Sent[], title: RegExp): Promise<Sent[]> {
   const button = lastButtons(sent).find((b) => title.test(b.title));
-  if (!button) throw new Error(`no button ${title} among ${lastButtons(sent).map((b) => b.title).join(' | ')}`);
+  if (!button)
+    throw new Error(
+      `no button ${title} among ${lastButtons(sent)
+        .map((b) => b.title)
+        .join(' | ')}`,
+    );
   return say(button.payload);
 }
 
@@ -114,12 +133,18 @@ test('a whole survey completes on Zalo with buttons and typed numbers', async ()
   // r1: why? four reasons and "Xong" = five buttons; toggles re-send the question with ticks.
   expect(sent.map((m) => m.text)).toContain('Đã chọn: 2. Không hài lòng');
   sent = await tap(sent, /chờ lâu/);
-  expect(lastButtons(sent).find((b) => /chờ lâu/.test(b.title))!.title.startsWith('☑')).toBe(true);
+  expect(
+    lastButtons(sent)
+      .find((b) => /chờ lâu/.test(b.title))!
+      .title.startsWith('☑'),
+  ).toBe(true);
   sent = await tap(sent, /thiết bị/);
   sent = await tap(sent, /^Xong/);
   // q2, q3 answered by typing the number while buttons are shown.
   // Done: the choices are said back.
-  expect(sent.map((m) => m.text)).toContain('Đã chọn: Phải chờ lâu, thiếu chỗ ngồi; Trang thiết bị hoặc cổng trực tuyến bị lỗi');
+  expect(sent.map((m) => m.text)).toContain(
+    'Đã chọn: Phải chờ lâu, thiếu chỗ ngồi; Trang thiết bị hoặc cổng trực tuyến bị lỗi',
+  );
   expect(sent[sent.length - 1].text).toMatch(/^Câu 2\/7\n.*giấy tờ, phí, lệ phí/);
   sent = await say('4');
   sent = await say('5');
@@ -141,7 +166,16 @@ test('a whole survey completes on Zalo with buttons and typed numbers', async ()
 
   expect(completed).not.toBeNull();
   const byId = Object.fromEntries(completed!.map((a) => [a.questionId, a.value]));
-  expect(byId).toEqual({ q1: 2, r1: ['cho', 'thiet_bi'], q2: 4, q3: 5, q4: 4, q5: 1, r5: ['khong_kenh', 'cham'], q6: 5 });
+  expect(byId).toEqual({
+    q1: 2,
+    r1: ['cho', 'thiet_bi'],
+    q2: 4,
+    q3: 5,
+    q4: 4,
+    q5: 1,
+    r5: ['khong_kenh', 'cham'],
+    q6: 5,
+  });
   // The survey is over: no active session left in the live store.
   expect(await new LiveStore(redis, prefix).getActive('zalo', USER)).toBeNull();
   // A citizen who writes after the survey still gets an answer.

@@ -41,14 +41,34 @@ const prefix = testPrefix('aggintegrity');
 // The `hailong` commands below read their environment once: this file's key prefix.
 process.env.REDIS_PREFIX = prefix;
 const enqueued: Array<{ name: string; jobId?: string }> = [];
-const deps = { redis, prefix, enqueue: async (name: string, _p: unknown, o?: { jobId?: string }) => void enqueued.push({ name, ...(o?.jobId ? { jobId: o.jobId } : {}) }) };
+const deps = {
+  redis,
+  prefix,
+  enqueue: async (name: string, _p: unknown, o?: { jobId?: string }) =>
+    void enqueued.push({ name, ...(o?.jobId ? { jobId: o.jobId } : {}) }),
+};
 
 async function complete(id: string, minute: number, v: number) {
   const at = new Date(Date.UTC(2025, 5, 2, 2, minute));
   await storeCompletion(
     id,
-    { dossierCode: `D-${id}`, unitCode: 'U9', procedureCode: 'P', officerId: 'O', dossierChannel: 'in_person', onlineLevel: null, surveyChannel: 'web', flowKey: 'default', flowVersion: 1, lang: 'vi', startedAt: at.toISOString() },
-    [{ questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: v, text: null }, { questionId: 'q6', element: 'TONG_THE', type: 'scale5', value: v, text: null }],
+    {
+      dossierCode: `D-${id}`,
+      unitCode: 'U9',
+      procedureCode: 'P',
+      officerId: 'O',
+      dossierChannel: 'in_person',
+      onlineLevel: null,
+      surveyChannel: 'web',
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi',
+      startedAt: at.toISOString(),
+    },
+    [
+      { questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: v, text: null },
+      { questionId: 'q6', element: 'TONG_THE', type: 'scale5', value: v, text: null },
+    ],
     at,
   );
 }
@@ -69,7 +89,13 @@ test('identical answers in a burst are flagged once, with the reason', async () 
   expect(await flagBursts('U9', '2025-06-02')).toBe(5);
   await flagBursts('U9', '2025-06-02');
   const flags = await Flag.find({}).lean();
-  expect(flags.map((f) => f.responseId).sort()).toEqual(['burst-0', 'burst-1', 'burst-2', 'burst-3', 'burst-4']);
+  expect(flags.map((f) => f.responseId).sort()).toEqual([
+    'burst-0',
+    'burst-1',
+    'burst-2',
+    'burst-3',
+    'burst-4',
+  ]);
   expect(flags[0].detail).toBe('5 identical within 10 min');
 });
 
@@ -81,33 +107,86 @@ test('an admin exclusion needs a reason, is audited, recomputes the bucket and s
   expect(enqueued.map((e) => e.name)).toEqual(['rollup.recompute']);
   const audit = await AuditLog.find({ targetId: 'burst-0' }).lean();
   expect(audit).toHaveLength(1);
-  expect(audit[0]).toMatchObject({ actor: 'admin.tran', action: 'response.excluded', reason: 'Nhập hộ tại quầy một cửa' });
+  expect(audit[0]).toMatchObject({
+    actor: 'admin.tran',
+    action: 'response.excluded',
+    reason: 'Nhập hộ tại quầy một cửa',
+  });
   await recomputeDay('U9', '2025-06-02');
-  const r = await buildReport({ unit: 'U9', period: '2025-06', units: null, officerMinN: 5, indexOnly: true });
+  const r = await buildReport({
+    unit: 'U9',
+    period: '2025-06',
+    units: null,
+    officerMinN: 5,
+    indexOnly: true,
+  });
   expect(r.responses).toBe(5);
   expect(r.excludedResponses).toBe(1);
   expect(r.elements.TIEP_CAN).toMatchObject({ n: 5, satisfied: 5 });
 });
 
 describe('shared contact rule (one chat, Zalo user or web device answering for many applicants)', () => {
-  const env = parseEnv({ NODE_ENV: 'test', INTEGRITY_CONTACT_MIN_APPLICANTS: '3', INTEGRITY_CONTACT_WINDOW_HOURS: '24' });
+  const env = parseEnv({
+    NODE_ENV: 'test',
+    INTEGRITY_CONTACT_MIN_APPLICANTS: '3',
+    INTEGRITY_CONTACT_WINDOW_HOURS: '24',
+  });
   const ctx = { redis, prefix, env };
   const t0 = Date.UTC(2025, 6, 1, 2, 0);
   const values: Record<string, number> = {};
 
   /** A completed response of `contact` for a new dossier of `applicant`, `hours` after t0. */
-  async function answered(id: string, contact: Types.ObjectId, channel: 'telegram' | 'zalo' | 'web', applicant: string | null, hours: number, v = 5): Promise<ResponseCompletePayload> {
+  async function answered(
+    id: string,
+    contact: Types.ObjectId,
+    channel: 'telegram' | 'zalo' | 'web',
+    applicant: string | null,
+    hours: number,
+    v = 5,
+  ): Promise<ResponseCompletePayload> {
     const at = new Date(t0 + hours * 3_600_000);
     const dossierCode = `D-${id}`;
-    await Dossier.create({ code: dossierCode, procedureCode: 'P', unitCode: 'U7', channel: 'in_person', status: 'finished', finishedAt: at, applicantPhoneHash: applicant });
-    await Session.create({ contactId: contact, channel, dossierCode, responseId: id, flowKey: 'default', flowVersion: 1, status: 'completed', state: {}, startedAt: at, completedAt: at });
-    const meta = { dossierCode, unitCode: 'U7', procedureCode: 'P', officerId: 'O', dossierChannel: 'in_person' as const, onlineLevel: null, surveyChannel: channel, flowKey: 'default', flowVersion: 1, lang: 'vi' as const, startedAt: at.toISOString() };
+    await Dossier.create({
+      code: dossierCode,
+      procedureCode: 'P',
+      unitCode: 'U7',
+      channel: 'in_person',
+      status: 'finished',
+      finishedAt: at,
+      applicantPhoneHash: applicant,
+    });
+    await Session.create({
+      contactId: contact,
+      channel,
+      dossierCode,
+      responseId: id,
+      flowKey: 'default',
+      flowVersion: 1,
+      status: 'completed',
+      state: {},
+      startedAt: at,
+      completedAt: at,
+    });
+    const meta = {
+      dossierCode,
+      unitCode: 'U7',
+      procedureCode: 'P',
+      officerId: 'O',
+      dossierChannel: 'in_person' as const,
+      onlineLevel: null,
+      surveyChannel: channel,
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi' as const,
+      startedAt: at.toISOString(),
+    };
     const answers = [{ questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: v, text: null }];
     await storeCompletion(id, meta, answers, at);
     values[id] = v;
     return { responseId: id, meta, answers, completedAt: at.toISOString() };
   }
-  const flagged = async () => (await Flag.find({ reason: 'shared_contact' }, { responseId: 1 }).lean()).map((f) => f.responseId).sort();
+  const flagged = async () =>
+    (await Flag.find({ reason: 'shared_contact' }, { responseId: 1 }).lean()).map((f) => f.responseId).sort();
 
   test('two applicants are fine; a third within 24 h flags all three, once, without identity in the flag', async () => {
     const c = new Types.ObjectId();
@@ -121,17 +200,26 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
     expect(await checkSharedContact(third, ctx)).toBe(0); // a rerun adds nothing
     expect(await flagged()).toEqual(['sc-a1', 'sc-b1', 'sc-c1']);
     const f = await Flag.findOne({ responseId: 'sc-a1' }).lean();
-    expect(f).toMatchObject({ unitCode: 'U7', day: '2025-07-01', detail: 'one contact, 3 applicants within 24 h' });
+    expect(f).toMatchObject({
+      unitCode: 'U7',
+      day: '2025-07-01',
+      detail: 'one contact, 3 applicants within 24 h',
+    });
     expect(JSON.stringify(f)).not.toMatch(/hashA|telegram/);
   });
 
   test('just outside the window, the same applicant again, or another contact: no flag', async () => {
     const c = new Types.ObjectId();
-    for (const p of [await answered('sc-x1', c, 'web', 'hashX', 0), await answered('sc-x2', c, 'web', 'hashY', 1)]) await checkSharedContact(p, ctx);
+    for (const p of [
+      await answered('sc-x1', c, 'web', 'hashX', 0),
+      await answered('sc-x2', c, 'web', 'hashY', 1),
+    ])
+      await checkSharedContact(p, ctx);
     const late = await answered('sc-x3', c, 'web', 'hashZ', 25.01);
     expect(await checkSharedContact(late, ctx)).toBe(0);
     const same = new Types.ObjectId();
-    for (const [i, h] of [0, 1, 2, 3].entries()) expect(await checkSharedContact(await answered(`sc-s${i}`, same, 'zalo', 'hashS', h), ctx)).toBe(0);
+    for (const [i, h] of [0, 1, 2, 3].entries())
+      expect(await checkSharedContact(await answered(`sc-s${i}`, same, 'zalo', 'hashS', h), ctx)).toBe(0);
     const other = new Types.ObjectId();
     expect(await checkSharedContact(await answered('sc-o1', other, 'web', 'hashO', 2), ctx)).toBe(0);
     expect(await flagged()).toEqual(['sc-a1', 'sc-b1', 'sc-c1']);
@@ -139,7 +227,11 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
 
   test('flags are listed with their reason; excluding a flagged response changes the index', async () => {
     const list = await listFlags({ units: ['U7'], from: '2025-07-01', to: '2025-07-02' });
-    expect(list.map((f) => [f.responseId, f.reason])).toEqual([['sc-a1', 'shared_contact'], ['sc-b1', 'shared_contact'], ['sc-c1', 'shared_contact']]);
+    expect(list.map((f) => [f.responseId, f.reason])).toEqual([
+      ['sc-a1', 'shared_contact'],
+      ['sc-b1', 'shared_contact'],
+      ['sc-c1', 'shared_contact'],
+    ]);
     const q = { unit: 'U7', period: '2025-07', units: null, officerMinN: 5, indexOnly: true };
     for (const d of ['2025-07-01', '2025-07-02']) await recomputeDay('U7', d);
     const before = await buildReport(q);
@@ -157,10 +249,18 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
   test('`hailong flags list` shows the flags with their state; `flags exclude` needs a reason, is audited and recomputes the day', async () => {
     const run = async (...args: string[]) => {
       const out: string[] = [];
-      const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-      const err = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+      const log = jest
+        .spyOn(console, 'log')
+        .mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+      const err = jest
+        .spyOn(console, 'error')
+        .mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
       // Refusals are printed by the CLI's one error path (cli/failure.ts) on stderr.
-      const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (out.push(Buffer.from(c).toString().trimEnd()), true));
+      const stderr = jest
+        .spyOn(process.stderr, 'write')
+        .mockImplementation(
+          (c: string | Uint8Array) => (out.push(Buffer.from(c).toString().trimEnd()), true),
+        );
       process.exitCode = 0;
       try {
         return { out, code: await runCli(args, { from: 'user' }) };
@@ -172,12 +272,44 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
       }
     };
     // The CLI refuses unit codes it does not know.
-    await Unit.updateOne({ code: 'U7' }, { $setOnInsert: { code: 'U7', name: 'Đơn vị U7', level: 'commune' } }, { upsert: true });
-    const listed = await run('flags', 'list', '--unit', 'U7', '--from', '2025-07-01', '--to', '2025-07-02', '--json');
-    const rows = JSON.parse(listed.out[0]!) as Array<{ responseId: string; reason: string; excluded: boolean }>;
-    expect(rows.map((r) => [r.responseId, r.reason, r.excluded])).toEqual([['sc-a1', 'shared_contact', false], ['sc-b1', 'shared_contact', false], ['sc-c1', 'shared_contact', true]]);
+    await Unit.updateOne(
+      { code: 'U7' },
+      { $setOnInsert: { code: 'U7', name: 'Đơn vị U7', level: 'commune' } },
+      { upsert: true },
+    );
+    const listed = await run(
+      'flags',
+      'list',
+      '--unit',
+      'U7',
+      '--from',
+      '2025-07-01',
+      '--to',
+      '2025-07-02',
+      '--json',
+    );
+    const rows = JSON.parse(listed.out[0]!) as Array<{
+      responseId: string;
+      reason: string;
+      excluded: boolean;
+    }>;
+    expect(rows.map((r) => [r.responseId, r.reason, r.excluded])).toEqual([
+      ['sc-a1', 'shared_contact', false],
+      ['sc-b1', 'shared_contact', false],
+      ['sc-c1', 'shared_contact', true],
+    ]);
     const table = await run('flags', 'list', '--unit', 'U7', '--from', '2025-07-01', '--to', '2025-07-02');
-    expect(table.out[0]).toBe(['2025-07-01', 'U7', 'sc-a1', 'shared_contact', 'một tài khoản trả lời cho nhiều người nộp hồ sơ', 'one contact, 3 applicants within 24 h', 'đang tính / counted'].join('\t'));
+    expect(table.out[0]).toBe(
+      [
+        '2025-07-01',
+        'U7',
+        'sc-a1',
+        'shared_contact',
+        'một tài khoản trả lời cho nhiều người nộp hồ sơ',
+        'one contact, 3 applicants within 24 h',
+        'đang tính / counted',
+      ].join('\t'),
+    );
 
     const queue = new Queue('aggregate', { connection: redis, prefix });
     try {
@@ -186,15 +318,41 @@ describe('shared contact rule (one chat, Zalo user or web device answering for m
       expect(refused.out.join('\n')).toMatch(/a written reason is required/);
       expect((await Response.findOne({ responseId: 'sc-a1' }).lean())!.excluded?.at ?? null).toBeNull();
 
-      const done = await run('flags', 'exclude', 'sc-a1', '--reason', 'Một người trả lời hộ nhiều hồ sơ', '--by', 'admin.le');
+      const done = await run(
+        'flags',
+        'exclude',
+        'sc-a1',
+        '--reason',
+        'Một người trả lời hộ nhiều hồ sơ',
+        '--by',
+        'admin.le',
+      );
       expect(done.code).toBe(0);
       expect(done.out.join('\n')).toMatch(/Đã loại phiếu sc-a1/);
-      expect((await Response.findOne({ responseId: 'sc-a1' }).lean())!.excluded).toMatchObject({ by: 'admin.le', reason: 'Một người trả lời hộ nhiều hồ sơ' });
-      expect(await AuditLog.countDocuments({ targetId: 'sc-a1', action: 'response.excluded', actor: 'admin.le' })).toBe(1);
+      expect((await Response.findOne({ responseId: 'sc-a1' }).lean())!.excluded).toMatchObject({
+        by: 'admin.le',
+        reason: 'Một người trả lời hộ nhiều hồ sơ',
+      });
+      expect(
+        await AuditLog.countDocuments({ targetId: 'sc-a1', action: 'response.excluded', actor: 'admin.le' }),
+      ).toBe(1);
       // Its day is recomputed, under this deployment's prefix.
-      expect((await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).map((j) => [j.name, j.data as unknown])).toContainEqual(['rollup.recompute', { unitCode: 'U7', day: '2025-07-01' }]);
+      expect(
+        (await queue.getJobs(['waiting', 'delayed', 'active', 'completed'])).map((j) => [
+          j.name,
+          j.data as unknown,
+        ]),
+      ).toContainEqual(['rollup.recompute', { unitCode: 'U7', day: '2025-07-01' }]);
 
-      const again = await run('flags', 'exclude', 'sc-a1', '--reason', 'Một người trả lời hộ nhiều hồ sơ', '--by', 'admin.le');
+      const again = await run(
+        'flags',
+        'exclude',
+        'sc-a1',
+        '--reason',
+        'Một người trả lời hộ nhiều hồ sơ',
+        '--by',
+        'admin.le',
+      );
       expect(again.code).toBe(1);
       expect(await AuditLog.countDocuments({ targetId: 'sc-a1' })).toBe(1);
     } finally {
@@ -230,17 +388,44 @@ describe('counter network rule (web chat only)', () => {
   afterAll(() => app.close());
 
   async function dossier(code: string, unitCode: string): Promise<string> {
-    await Dossier.create({ code, procedureCode: 'P', unitCode, channel: 'in_person', status: 'finished', finishedAt: new Date() });
+    await Dossier.create({
+      code,
+      procedureCode: 'P',
+      unitCode,
+      channel: 'in_person',
+      status: 'finished',
+      finishedAt: new Date(),
+    });
     return (await issueSurveyToken(code, new Date(), 24)).token;
   }
   const answer = async (token: string, ip: string) => {
     const page = await fetch(`${base}/s/${token}`);
     const cookie = /hl_web=[A-Za-z0-9_-]{22}/.exec(String(page.headers.get('set-cookie')))![0];
-    return fetch(`${base}/s/${token}`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip }, body: 'text=xin%20chao' });
+    return fetch(`${base}/s/${token}`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+      body: 'text=xin%20chao',
+    });
   };
-  const completion = (code: string, unitCode: string, surveyChannel: 'web' | 'telegram'): ResponseCompletePayload => ({
+  const completion = (
+    code: string,
+    unitCode: string,
+    surveyChannel: 'web' | 'telegram',
+  ): ResponseCompletePayload => ({
     responseId: `r-${code}`,
-    meta: { dossierCode: code, unitCode, procedureCode: 'P', officerId: null, dossierChannel: 'in_person', onlineLevel: null, surveyChannel, flowKey: 'default', flowVersion: 1, lang: 'vi', startedAt: '2025-08-01T01:00:00.000Z' },
+    meta: {
+      dossierCode: code,
+      unitCode,
+      procedureCode: 'P',
+      officerId: null,
+      dossierChannel: 'in_person',
+      onlineLevel: null,
+      surveyChannel,
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi',
+      startedAt: '2025-08-01T01:00:00.000Z',
+    },
     answers: [],
     completedAt: '2025-08-01T02:00:00.000Z',
   });
@@ -276,7 +461,11 @@ describe('counter network rule (web chat only)', () => {
     const token = await dossier('CN-5', 'U9');
     const first = await fetch(`${base}/s/${token}`);
     const cookie = /hl_web=([A-Za-z0-9_-]{22})/.exec(String(first.headers.get('set-cookie')))![1]!;
-    const second = await fetch(`${base}/s/${token}`, { method: 'POST', headers: { cookie: `hl_web=${cookie}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'text=a' });
+    const second = await fetch(`${base}/s/${token}`, {
+      method: 'POST',
+      headers: { cookie: `hl_web=${cookie}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'text=a',
+    });
     expect(second.status).toBe(200);
     const users = seen.slice(-2).map((e) => e.userId);
     expect(users[0]).toBe(users[1]);
@@ -290,22 +479,71 @@ describe('the rules run after every completion (response.complete job)', () => {
     const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent' });
     const producer = new JobProducer(redis, prefix);
     aggregationSettings.coalesceMs = 50;
-    const workers = await startWorkers({ ctx: { env, log: logger, redis, prefix }, producer, createConnection: () => testRedis(), queues: ['ingest', 'aggregate'] });
+    const workers = await startWorkers({
+      ctx: { env, log: logger, redis, prefix },
+      producer,
+      createConnection: () => testRedis(),
+      queues: ['ingest', 'aggregate'],
+    });
     try {
       const contact = new Types.ObjectId();
       const jobs: string[] = [];
       for (const [i, channel] of (['telegram', 'telegram', 'telegram', 'web'] as const).entries()) {
         const id = `pipeline-${i}`;
         const at = new Date(Date.UTC(2025, 8, 1, 2, i));
-        await Dossier.create({ code: `D-${id}`, procedureCode: 'P', unitCode: 'U6', channel: 'in_person', status: 'finished', finishedAt: at, applicantPhoneHash: `h${i}` });
-        if (channel === 'telegram') await Session.create({ contactId: contact, channel, dossierCode: `D-${id}`, responseId: id, flowKey: 'default', flowVersion: 1, status: 'active', state: {}, startedAt: at });
+        await Dossier.create({
+          code: `D-${id}`,
+          procedureCode: 'P',
+          unitCode: 'U6',
+          channel: 'in_person',
+          status: 'finished',
+          finishedAt: at,
+          applicantPhoneHash: `h${i}`,
+        });
+        if (channel === 'telegram')
+          await Session.create({
+            contactId: contact,
+            channel,
+            dossierCode: `D-${id}`,
+            responseId: id,
+            flowKey: 'default',
+            flowVersion: 1,
+            status: 'active',
+            state: {},
+            startedAt: at,
+          });
         else await markCounterAnswer(redis, prefix, `D-${id}`, 3600);
-        const meta = { dossierCode: `D-${id}`, unitCode: 'U6', procedureCode: 'P', officerId: null, dossierChannel: 'in_person' as const, onlineLevel: null, surveyChannel: channel, flowKey: 'default', flowVersion: 1, lang: 'vi' as const, startedAt: at.toISOString() };
-        jobs.push(await producer.add('response.complete', { responseId: id, meta, answers: [{ questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: 5, text: null }], completedAt: at.toISOString() }));
+        const meta = {
+          dossierCode: `D-${id}`,
+          unitCode: 'U6',
+          procedureCode: 'P',
+          officerId: null,
+          dossierChannel: 'in_person' as const,
+          onlineLevel: null,
+          surveyChannel: channel,
+          flowKey: 'default',
+          flowVersion: 1,
+          lang: 'vi' as const,
+          startedAt: at.toISOString(),
+        };
+        jobs.push(
+          await producer.add('response.complete', {
+            responseId: id,
+            meta,
+            answers: [{ questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: 5, text: null }],
+            completedAt: at.toISOString(),
+          }),
+        );
       }
-      for (const j of jobs) expect(await waitForJob(producer.getQueue('ingest'), j, 30_000)).toBe('completed');
+      for (const j of jobs)
+        expect(await waitForJob(producer.getQueue('ingest'), j, 30_000)).toBe('completed');
       const flags = await Flag.find({ unitCode: 'U6' }, { _id: 0, responseId: 1, reason: 1 }).lean();
-      expect(flags.map((f) => `${f.responseId}:${f.reason}`).sort()).toEqual(['pipeline-0:shared_contact', 'pipeline-1:shared_contact', 'pipeline-2:shared_contact', 'pipeline-3:counter_network']);
+      expect(flags.map((f) => `${f.responseId}:${f.reason}`).sort()).toEqual([
+        'pipeline-0:shared_contact',
+        'pipeline-1:shared_contact',
+        'pipeline-2:shared_contact',
+        'pipeline-3:counter_network',
+      ]);
     } finally {
       await workers.close();
       await producer.close();

@@ -30,7 +30,17 @@ let workers: RunningWorkers | undefined;
 
 const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
 let seq = 0;
-function completion(unitCode: string, at: string, values: number[], extra: Partial<{ procedureCode: string; officerId: string; channel: 'in_person' | 'online' | 'post'; level: number | null }> = {}) {
+function completion(
+  unitCode: string,
+  at: string,
+  values: number[],
+  extra: Partial<{
+    procedureCode: string;
+    officerId: string;
+    channel: 'in_person' | 'online' | 'post';
+    level: number | null;
+  }> = {},
+) {
   seq++;
   return {
     responseId: `resp-${String(seq).padStart(6, '0')}`,
@@ -47,14 +57,22 @@ function completion(unitCode: string, at: string, values: number[], extra: Parti
       lang: 'vi' as const,
       startedAt: at,
     },
-    answers: values.map((v, i) => ({ questionId: `q${i + 1}`, element: ELEMENTS[i], type: 'single_choice', value: v, text: null })),
+    answers: values.map((v, i) => ({
+      questionId: `q${i + 1}`,
+      element: ELEMENTS[i],
+      type: 'single_choice',
+      value: v,
+      text: null,
+    })),
     completedAt: at,
   };
 }
 
 /** A rollup without the fields that name the run that wrote it. */
 async function snapshot() {
-  const docs = await Rollup.find({}, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ unitCode: 1, day: 1 }).lean();
+  const docs = await Rollup.find({}, { _id: 0, version: 0, computedAt: 0, __v: 0 })
+    .sort({ unitCode: 1, day: 1 })
+    .lean();
   return JSON.parse(JSON.stringify(docs)) as unknown[];
 }
 
@@ -88,12 +106,26 @@ afterAll(async () => {
 });
 
 test('a burst of completions through the workers gives the same documents as a rebuild', async () => {
-  workers = await startWorkers({ ctx: { env, log: logger, redis, prefix }, producer, createConnection: () => testRedis(), queues: ['ingest', 'aggregate'] });
+  workers = await startWorkers({
+    ctx: { env, log: logger, redis, prefix },
+    producer,
+    createConnection: () => testRedis(),
+    queues: ['ingest', 'aggregate'],
+  });
   const items = [
     // 23:30 UTC is 06:30 next day in Huế: the day is the Asia/Ho_Chi_Minh day.
     completion('U1', '2025-03-01T23:30:00.000Z', [5, 4, 3, 2, 0, 4], { procedureCode: 'P1', officerId: 'A' }),
-    completion('U1', '2025-03-02T01:00:00.000Z', [1, 5, 5, 5, 5, 5], { procedureCode: 'P2', officerId: 'B', channel: 'online', level: 4 }),
-    completion('U1', '2025-03-02T02:00:00.000Z', [4, 4, 4, 4, 4, 4], { procedureCode: 'P2', channel: 'online', level: 3 }),
+    completion('U1', '2025-03-02T01:00:00.000Z', [1, 5, 5, 5, 5, 5], {
+      procedureCode: 'P2',
+      officerId: 'B',
+      channel: 'online',
+      level: 4,
+    }),
+    completion('U1', '2025-03-02T02:00:00.000Z', [4, 4, 4, 4, 4, 4], {
+      procedureCode: 'P2',
+      channel: 'online',
+      level: 3,
+    }),
     completion('U2', '2025-03-02T03:00:00.000Z', [3, 3, 3, 3, 3, 3], { channel: 'post' }),
     completion('U2', '2025-03-05T03:00:00.000Z', [5, 5, 5, 5, 0, 5]),
   ];
@@ -164,7 +196,20 @@ test('an answer landing while the recompute is active gets a new job id, so it i
   const second = await recomputeBucket({ redis, prefix }, 'U3', day);
   expect(second.version).toBeGreaterThan(v);
   // ...then the slow first run writes its stale read (only the first response): refused.
-  const stale = buildBucket([{ responseId: first.responseId, procedureCode: 'P1', officerId: 'OFF1', dossierChannel: 'in_person', onlineLevel: null, dissatisfied: false, excluded: false }], []);
+  const stale = buildBucket(
+    [
+      {
+        responseId: first.responseId,
+        procedureCode: 'P1',
+        officerId: 'OFF1',
+        dossierChannel: 'in_person',
+        onlineLevel: null,
+        dissatisfied: false,
+        excluded: false,
+      },
+    ],
+    [],
+  );
   expect(await writeBucket('U3', day, v, stale, new Date())).toBe(false);
   const doc = await Rollup.findOne({ unitCode: 'U3', day }).lean();
   expect(doc!.responses).toBe(2);
@@ -175,7 +220,10 @@ test('an answer landing while the recompute is active gets a new job id, so it i
 test('an excluded response leaves every count and is counted as excluded', async () => {
   const day = '2025-04-01';
   const r = await Response.findOne({ unitCode: 'U3', dissatisfied: true }).lean();
-  await Response.updateOne({ responseId: r!.responseId }, { $set: { excluded: { at: new Date(), by: 'admin', reason: 'test' } } });
+  await Response.updateOne(
+    { responseId: r!.responseId },
+    { $set: { excluded: { at: new Date(), by: 'admin', reason: 'test' } } },
+  );
   await recomputeBucket({ redis, prefix }, 'U3', day);
   const doc = await Rollup.findOne({ unitCode: 'U3', day }).lean();
   expect(doc).toMatchObject({ responses: 1, dissatisfiedResponses: 0, excluded: 1 });
@@ -186,9 +234,20 @@ test('an excluded response leaves every count and is counted as excluded', async
 test('answers recorded turn by turn are stamped with the unit and the Vietnam day when the response completes', async () => {
   const c = completion('U4', '2025-05-01T18:00:00.000Z', [5, 4, 2, 5, 5, 5]);
   // Recorded turn by turn first (the answers.record path), one of them with a value the citizen changed later...
-  for (const a of c.answers) await answerBatcher.add({ responseId: c.responseId, meta: c.meta, answer: a.questionId === 'q3' ? { ...a, value: 5 } : a, answeredAt: new Date('2025-05-01T17:50:00.000Z') });
+  for (const a of c.answers)
+    await answerBatcher.add({
+      responseId: c.responseId,
+      meta: c.meta,
+      answer: a.questionId === 'q3' ? { ...a, value: 5 } : a,
+      answeredAt: new Date('2025-05-01T17:50:00.000Z'),
+    });
   // ...and one answer that the completion payload does not carry.
-  await answerBatcher.add({ responseId: c.responseId, meta: c.meta, answer: { questionId: 'extra', element: null, type: 'text', value: null, text: 'x' }, answeredAt: new Date('2025-05-01T17:55:00.000Z') });
+  await answerBatcher.add({
+    responseId: c.responseId,
+    meta: c.meta,
+    answer: { questionId: 'extra', element: null, type: 'text', value: null, text: 'x' },
+    answeredAt: new Date('2025-05-01T17:55:00.000Z'),
+  });
   expect(await Answer.countDocuments({ responseId: c.responseId, day: null })).toBe(7);
 
   await storeCompletion(c.responseId, c.meta, c.answers, new Date(c.completedAt));
@@ -202,7 +261,11 @@ test('answers recorded turn by turn are stamped with the unit and the Vietnam da
   await recomputeBucket({ redis, prefix }, 'U4', '2025-05-02');
   const doc = await Rollup.findOne({ unitCode: 'U4', day: '2025-05-02' }).lean();
   expect(doc).toMatchObject({ responses: 1, dissatisfiedResponses: 1 });
-  expect(doc!.total.find((cell) => cell.element === 'CONG_CHUC')).toMatchObject({ n: 1, satisfied: 0, dissatisfied: 1 });
+  expect(doc!.total.find((cell) => cell.element === 'CONG_CHUC')).toMatchObject({
+    n: 1,
+    satisfied: 0,
+    dissatisfied: 1,
+  });
 });
 
 test('answers stored before the stamp are found again after `rollups backfill`, and the rebuild counts them', async () => {
@@ -210,11 +273,16 @@ test('answers stored before the stamp are found again after `rollups backfill`, 
   const b = completion('U5', '2025-06-11T03:00:00.000Z', [4, 4, 4, 4, 4, 4]);
   for (const c of [a, b]) await storeCompletion(c.responseId, c.meta, c.answers, new Date(c.completedAt));
   await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
-  const expected = await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ day: 1 }).lean();
+  const expected = await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 })
+    .sort({ day: 1 })
+    .lean();
   expect(expected.map((d) => d.responses)).toEqual([1, 1]);
 
   // Legacy data: answers without unit and day (as stored before this field existed).
-  await Answer.collection.updateMany({ responseId: { $in: [a.responseId, b.responseId] } }, { $unset: { unitCode: '', day: '' } });
+  await Answer.collection.updateMany(
+    { responseId: { $in: [a.responseId, b.responseId] } },
+    { $unset: { unitCode: '', day: '' } },
+  );
   await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
   const blind = await Rollup.findOne({ unitCode: 'U5', day: '2025-06-10' }).lean();
   expect(blind!.total).toEqual([]);
@@ -225,19 +293,43 @@ test('answers stored before the stamp are found again after `rollups backfill`, 
   // The same through the command line: nothing left to stamp.
   const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
   try {
-    await buildProgram().exitOverride().parseAsync(['rollups', 'backfill', '--from', '2025-06-10', '--to', '2025-06-11'], { from: 'user' });
-    expect(log.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/stamped 0 answers of 2 completed responses/);
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(['rollups', 'backfill', '--from', '2025-06-10', '--to', '2025-06-11'], { from: 'user' });
+    expect(log.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(
+      /stamped 0 answers of 2 completed responses/,
+    );
   } finally {
     log.mockRestore();
   }
   const rb = await rebuildRollups({ redis, prefix }, '2025-06-10', '2025-06-11');
   expect(rb).toMatchObject({ units: 1, days: 2, buckets: 2, stale: 0, responses: 2 });
-  expect(await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 }).sort({ day: 1 }).lean()).toEqual(expected);
+  expect(
+    await Rollup.find({ unitCode: 'U5' }, { _id: 0, version: 0, computedAt: 0, __v: 0 })
+      .sort({ day: 1 })
+      .lean(),
+  ).toEqual(expected);
 });
 
 test('a period sums month totals for whole months and days at its edges: the same figures as summing every day', async () => {
-  const days = ['2025-01-31', '2025-02-01', '2025-02-15', '2025-02-28', '2025-03-01', '2025-03-10', '2025-12-31'];
-  const values = [[5, 5, 5, 5, 5, 5], [1, 2, 4, 5, 0, 3], [4, 4, 4, 4, 4, 4], [2, 2, 2, 2, 2, 2], [5, 4, 0, 5, 5, 5], [3, 5, 5, 1, 5, 4], [5, 5, 5, 5, 5, 1]];
+  const days = [
+    '2025-01-31',
+    '2025-02-01',
+    '2025-02-15',
+    '2025-02-28',
+    '2025-03-01',
+    '2025-03-10',
+    '2025-12-31',
+  ];
+  const values = [
+    [5, 5, 5, 5, 5, 5],
+    [1, 2, 4, 5, 0, 3],
+    [4, 4, 4, 4, 4, 4],
+    [2, 2, 2, 2, 2, 2],
+    [5, 4, 0, 5, 5, 5],
+    [3, 5, 5, 1, 5, 4],
+    [5, 5, 5, 5, 5, 1],
+  ];
   for (const [i, day] of days.entries()) {
     // 03:00 UTC is 10:00 the same day in Huế; two responses a day, from two units.
     for (const unit of ['U6', 'U7']) {
@@ -248,9 +340,20 @@ test('a period sums month totals for whole months and days at its edges: the sam
   await rebuildRollups({ redis, prefix }, '2025-01-01', '2025-12-31');
   for (const unitCode of ['U6', 'U7']) {
     expect(await Rollup.countDocuments({ unitCode })).toBe(7);
-    expect((await RollupMonth.find({ unitCode }).lean()).map((m) => m.month).sort()).toEqual(['2025-01', '2025-02', '2025-03', '2025-12']);
+    expect((await RollupMonth.find({ unitCode }).lean()).map((m) => m.month).sort()).toEqual([
+      '2025-01',
+      '2025-02',
+      '2025-03',
+      '2025-12',
+    ]);
   }
-  expect(await RollupMonth.findById('U6|2025-02').lean()).toMatchObject({ unitCode: 'U6', month: '2025-02', days: 3, responses: 3, dissatisfiedResponses: 2 });
+  expect(await RollupMonth.findById('U6|2025-02').lean()).toMatchObject({
+    unitCode: 'U6',
+    month: '2025-02',
+    days: 3,
+    responses: 3,
+    dissatisfiedResponses: 2,
+  });
 
   const ranges: Array<[string, string]> = [
     ['2025-01-01', '2025-12-31'], // whole months only
@@ -275,5 +378,9 @@ test('month totals follow the same version rule as days: a slower, older run nev
   expect(await redis.get(monthEpochKey(prefix, 'U6', '2025-02'))).toBe(String(newer.version));
   // An older run's read (no days) lands after: refused, the document keeps the newer sum.
   expect(await writeMonth('U6', '2025-02', newer.version - 1, [], new Date())).toBe(false);
-  expect(await RollupMonth.findById('U6|2025-02').lean()).toMatchObject({ version: newer.version, days: 3, responses: 3 });
+  expect(await RollupMonth.findById('U6|2025-02').lean()).toMatchObject({
+    version: newer.version,
+    days: 3,
+    responses: 3,
+  });
 });

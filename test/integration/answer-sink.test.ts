@@ -60,5 +60,11 @@ test('concurrent answers share jobs; each is stored once, a replayed one too; a 
   const hydrated = new Response({ ...response }).toObject({ versionKey: false }) as Record<string, unknown>;
   delete hydrated._id;
   expect(Object.keys(response!).sort()).toEqual(Object.keys(hydrated).sort());
-  expect(response).toMatchObject({ status: 'started', completedAt: null, day: null, dissatisfied: false, excluded: { at: null, by: null, reason: null } });
+  expect(response).toMatchObject({
+    status: 'started',
+    completedAt: null,
+    day: null,
+    dissatisfied: false,
+    excluded: { at: null, by: null, reason: null },
+  });
 });

@@ -7,7 +7,15 @@ import { Unit } from '../../models/unit';
 import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
-import { clearPrefix, connectTestDb, dropTestDb, mongoUri, redisUrl, testPrefix, testRedis } from '../support/services';
+import {
+  clearPrefix,
+  connectTestDb,
+  dropTestDb,
+  mongoUri,
+  redisUrl,
+  testPrefix,
+  testRedis,
+} from '../support/services';
 
 /**
  * The CLI contract, run as the real command (bin/hailong.ts in a child process, as `npx hailong`
@@ -26,19 +34,41 @@ let workers: BroadcastWorkers;
 async function hailong(...args: string[]): Promise<string[]> {
   const uri = new URL(mongoUri());
   uri.pathname = `/${dbName}`;
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../bin/hailong.ts'), ...args], {
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', MONGODB_URI: uri.toString(), REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' },
-    timeout: 120_000,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', path.join(__dirname, '../../bin/hailong.ts'), ...args],
+    {
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        MONGODB_URI: uri.toString(),
+        REDIS_URL: redisUrl(),
+        REDIS_PREFIX: prefix,
+        QUIET_HOURS_START: '00:00',
+        QUIET_HOURS_END: '00:00',
+      },
+      timeout: 120_000,
+    },
+  );
   return stdout.trimEnd().split('\n');
 }
 
 beforeAll(async () => {
   dbName = await connectTestDb('bccli');
   fake = await FakeTelegram.start();
-  ({ workers } = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: 200 } } }));
+  ({ workers } = await startTestBroadcastWorkers(fake, redis, prefix, {
+    limits: { telegram: { limitPerS: 200 } },
+  }));
   await Unit.create({ code: '27001', name: 'Phường Phú Hội', level: 'ward' });
-  await Contact.insertMany(Array.from({ length: N }, (_, i) => ({ channel: 'telegram', channelUserId: String(8_100_000 + i), consentAt: new Date(), unitCodes: ['27001'] })));
+  await Contact.insertMany(
+    Array.from({ length: N }, (_, i) => ({
+      channel: 'telegram',
+      channelUserId: String(8_100_000 + i),
+      consentAt: new Date(),
+      unitCodes: ['27001'],
+    })),
+  );
 });
 
 afterAll(async () => {
@@ -50,7 +80,16 @@ afterAll(async () => {
 });
 
 test('send --yes prints the broadcast id on its last line; status --json prints its counts', async () => {
-  const out = await hailong('broadcast', 'send', '--text', 'Mời Ông/Bà đánh giá dịch vụ', '--channel', 'telegram', '--ignore-quiet-hours', '--yes');
+  const out = await hailong(
+    'broadcast',
+    'send',
+    '--text',
+    'Mời Ông/Bà đánh giá dịch vụ',
+    '--channel',
+    'telegram',
+    '--ignore-quiet-hours',
+    '--yes',
+  );
   const id = out[out.length - 1]!;
   expect(id).toMatch(/^[a-f0-9]{24}$/);
   expect(out.join('\n')).toContain(`Người nhận / recipients: ${N}`);
@@ -58,9 +97,22 @@ test('send --yes prints the broadcast id on its last line; status --json prints 
   await waitBroadcastStatus(id, ['completed'], 120_000);
   expect(new Set(fake.sent.map((m) => m.chatId)).size).toBe(N);
 
-  const status = JSON.parse((await hailong('broadcast', 'status', id, '--json')).join('\n')) as { id: string; status: string; recipients: number; counts: Record<string, number> };
+  const status = JSON.parse((await hailong('broadcast', 'status', id, '--json')).join('\n')) as {
+    id: string;
+    status: string;
+    recipients: number;
+    counts: Record<string, number>;
+  };
   expect(status).toMatchObject({ id, status: 'completed', recipients: N });
-  expect(status.counts).toEqual({ queued: 0, sending: 0, sent: N, failed: 0, blocked: 0, skipped: 0, cancelled: 0 });
+  expect(status.counts).toEqual({
+    queued: 0,
+    sending: 0,
+    sent: N,
+    failed: 0,
+    blocked: 0,
+    skipped: 0,
+    cancelled: 0,
+  });
 });
 
 test('without --yes nothing is created: the preview and the recipient count only', async () => {

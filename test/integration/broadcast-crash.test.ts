@@ -8,7 +8,15 @@ import { BroadcastQueues } from '../../workers/broadcast/queues';
 import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { broadcastTestEnv, startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
-import { clearPrefix, connectTestDb, dropTestDb, mongoUri, redisUrl, testPrefix, testRedis } from '../support/services';
+import {
+  clearPrefix,
+  connectTestDb,
+  dropTestDb,
+  mongoUri,
+  redisUrl,
+  testPrefix,
+  testRedis,
+} from '../support/services';
 
 /**
  * A broadcast worker process is killed (SIGKILL) mid-broadcast; another one takes over. Every
@@ -29,11 +37,26 @@ let queues: BroadcastQueues;
 function startChild(): Promise<ChildProcess> {
   const uri = new URL(mongoUri());
   uri.pathname = `/${dbName}`;
-  const proc = fork(path.join(__dirname, '../../workers/broadcast/main.ts'), ['--telegram-rate', String(RATE), '--lock-ms', '1000'], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', MONGODB_URI: uri.toString(), REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, QUIET_HOURS_START: '00:00', QUIET_HOURS_END: '00:00' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const proc = fork(
+    path.join(__dirname, '../../workers/broadcast/main.ts'),
+    ['--telegram-rate', String(RATE), '--lock-ms', '1000'],
+    {
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        MONGODB_URI: uri.toString(),
+        REDIS_URL: redisUrl(),
+        REDIS_PREFIX: prefix,
+        TELEGRAM_BOT_TOKEN: fake.token,
+        TELEGRAM_API_ROOT: fake.apiRoot,
+        QUIET_HOURS_START: '00:00',
+        QUIET_HOURS_END: '00:00',
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   return new Promise((resolve, reject) => {
     proc.once('message', () => resolve(proc));
     proc.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
@@ -44,7 +67,13 @@ beforeAll(async () => {
   dbName = await connectTestDb('bccrash');
   fake = await FakeTelegram.start();
   queues = new BroadcastQueues(redis, prefix);
-  await Contact.insertMany(Array.from({ length: N }, (_, i) => ({ channel: 'telegram', channelUserId: String(7_000_000 + i), consentAt: new Date() })));
+  await Contact.insertMany(
+    Array.from({ length: N }, (_, i) => ({
+      channel: 'telegram',
+      channelUserId: String(7_000_000 + i),
+      consentAt: new Date(),
+    })),
+  );
 });
 
 afterAll(async () => {
@@ -60,7 +89,10 @@ afterAll(async () => {
 test('a worker killed mid-broadcast is taken over: everyone gets the message, only in-flight ones may get it twice, and those are counted', async () => {
   child = await startChild();
   const env = broadcastTestEnv(fake);
-  const created = await createBroadcast({ text: 'Khởi động lại', target: {}, createdBy: 'staff-a' }, { redis, prefix, queues, env });
+  const created = await createBroadcast(
+    { text: 'Khởi động lại', target: {}, createdBy: 'staff-a' },
+    { redis, prefix, queues, env },
+  );
   await fake.waitFor(() => fake.sent.length >= 400, 300_000, '400 sends');
 
   const exited = new Promise((r) => child!.once('exit', r));
@@ -72,7 +104,11 @@ test('a worker killed mid-broadcast is taken over: everyone gets the message, on
   // What the dead worker left mid-send: the only deliveries that may go out twice.
   const { sending: inFlightAtKill } = await new DeliveryStore(redis, prefix).counts(created.id);
 
-  ({ workers: takeover } = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: RATE } }, lockDuration: 1000, stalledInterval: 1000 }));
+  ({ workers: takeover } = await startTestBroadcastWorkers(fake, redis, prefix, {
+    limits: { telegram: { limitPerS: RATE } },
+    lockDuration: 1000,
+    stalledInterval: 1000,
+  }));
   await waitBroadcastStatus(created.id, ['completed'], 300_000);
 
   const perChat = new Map<string, number>();
@@ -85,5 +121,7 @@ test('a worker killed mid-broadcast is taken over: everyone gets the message, on
   const progress = (await broadcastProgress(created.id, redis, prefix))!;
   expect(progress.inFlightAtCrash).toBe(inFlightAtKill);
   expect(progress.counts.sent).toBe(N);
-  console.log(`crash: ${sentBeforeKill} sent before the kill, ${inFlightAtKill} in flight, ${twice} sent twice`);
+  console.log(
+    `crash: ${sentBeforeKill} sent before the kill, ${inFlightAtKill} in flight, ${twice} sent twice`,
+  );
 });

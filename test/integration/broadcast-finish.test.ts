@@ -25,7 +25,14 @@ afterAll(async () => {
   await dropTestDb();
 });
 
-const sending = () => Broadcast.create({ text: 'Thông báo', status: 'sending', fanoutDone: true, createdBy: 'staff-a', startedAt: new Date() });
+const sending = () =>
+  Broadcast.create({
+    text: 'Thông báo',
+    status: 'sending',
+    fanoutDone: true,
+    createdBy: 'staff-a',
+    startedAt: new Date(),
+  });
 
 test('a sending broadcast whose control key says cancelled finishes as cancelled, not completed', async () => {
   const cancelled = await sending();
@@ -36,10 +43,18 @@ test('a sending broadcast whose control key says cancelled finishes as cancelled
 
   expect(await finishBroadcasts(redis, prefix, at)).toBe(2);
   const c = (await Broadcast.findById(cancelled.id).lean())!;
-  expect([c.status, c.cancelledAt?.toISOString(), c.finishedAt?.toISOString()]).toEqual(['cancelled', at.toISOString(), at.toISOString()]);
+  expect([c.status, c.cancelledAt?.toISOString(), c.finishedAt?.toISOString()]).toEqual([
+    'cancelled',
+    at.toISOString(),
+    at.toISOString(),
+  ]);
   expect(c.report).toMatchObject({ queued: 0, sending: 0 });
   const d = (await Broadcast.findById(done.id).lean())!;
-  expect([d.status, d.cancelledAt, d.finishedAt?.toISOString()]).toEqual(['completed', null, at.toISOString()]);
+  expect([d.status, d.cancelledAt, d.finishedAt?.toISOString()]).toEqual([
+    'completed',
+    null,
+    at.toISOString(),
+  ]);
 
   // Finished is finished: a second pass changes nothing.
   expect(await finishBroadcasts(redis, prefix, new Date())).toBe(0);
@@ -51,7 +66,15 @@ test('a delivery whose job runs after the cancel is counted as cancelled, so the
   const id = bc.id as string;
   const store = new DeliveryStore(redis, prefix);
   const limiter = new ChannelLimiter(redis, prefix, 'telegram', { max: 30, periodMs: 1000, marginMs: 25 });
-  await store.add(id, [1, 2, 3].map((i) => ({ contactId: `c${i}`, channel: 'telegram' as const, chatId: String(700 + i), lang: 'vi' as const })));
+  await store.add(
+    id,
+    [1, 2, 3].map((i) => ({
+      contactId: `c${i}`,
+      channel: 'telegram' as const,
+      chatId: String(700 + i),
+      lang: 'vi' as const,
+    })),
+  );
   // One delivery is claimed before the cancel; the cancel lands; the other two jobs run after it.
   expect((await store.claim(id, 'c1', controlKey(prefix, id), limiter, 0)).kind).toBe('go');
   await redis.set(controlKey(prefix, id), 'cancelled', 'EX', CONTROL_TTL_S);
@@ -64,7 +87,12 @@ test('a delivery whose job runs after the cancel is counted as cancelled, so the
 });
 
 test('a cancel whose status write was lost (the broadcast still says fanning_out) ends cancelled once nothing is in flight', async () => {
-  const bc = await Broadcast.create({ text: 'Thông báo', status: 'fanning_out', createdBy: 'staff-a', startedAt: new Date() });
+  const bc = await Broadcast.create({
+    text: 'Thông báo',
+    status: 'fanning_out',
+    createdBy: 'staff-a',
+    startedAt: new Date(),
+  });
   const id = bc.id as string;
   const store = new DeliveryStore(redis, prefix);
   await store.add(id, [{ contactId: 'c9', channel: 'telegram', chatId: '709', lang: 'vi' }]);
@@ -73,5 +101,8 @@ test('a cancel whose status write was lost (the broadcast still says fanning_out
   expect(await finishBroadcasts(redis, prefix)).toBe(0);
   expect(await store.cancelQueued(id)).toBe(1);
   expect(await finishBroadcasts(redis, prefix)).toBe(1);
-  expect((await Broadcast.findById(id).lean())).toMatchObject({ status: 'cancelled', report: { cancelled: 1, queued: 0 } });
+  expect(await Broadcast.findById(id).lean()).toMatchObject({
+    status: 'cancelled',
+    report: { cancelled: 1, queued: 0 },
+  });
 });

@@ -21,7 +21,15 @@ afterAll(async () => {
 test('limit 3: three calls start, the fourth waits for a reply, then starts a window after it', async () => {
   const store = new DeliveryStore(redis, prefix);
   const limiter = new ChannelLimiter(redis, prefix, 'telegram', { max: 3, periodMs: 1000, marginMs: 25 });
-  await store.add(B, ['c1', 'c2', 'c3', 'c4'].map((c) => ({ contactId: c, channel: 'telegram' as const, chatId: c, lang: 'vi' as const })));
+  await store.add(
+    B,
+    ['c1', 'c2', 'c3', 'c4'].map((c) => ({
+      contactId: c,
+      channel: 'telegram' as const,
+      chatId: c,
+      lang: 'vi' as const,
+    })),
+  );
   const ctl = controlKey(prefix, B);
 
   const slots: HeldSlot[] = [];

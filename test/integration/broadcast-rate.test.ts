@@ -22,8 +22,13 @@ test('at 30/s with network jitter the fake never counts more than 30 in any seco
   fake.rateLimit = { globalPerSecond: LOW_LIMIT, retryAfter: 1 };
   fake.sendLatencyMs = { min: 0, max: 150 };
   const ids = Array.from({ length: N }, (_, i) => 4_000_000 + i);
-  await Contact.insertMany(ids.map((id) => ({ channel: 'telegram', channelUserId: String(id), consentAt: new Date() })));
-  const created = await createBroadcast({ text: 'Giới hạn 30/giây', target: {}, createdBy: 'staff-a' }, { redis, prefix, queues: workers.queues, env });
+  await Contact.insertMany(
+    ids.map((id) => ({ channel: 'telegram', channelUserId: String(id), consentAt: new Date() })),
+  );
+  const created = await createBroadcast(
+    { text: 'Giới hạn 30/giây', target: {}, createdBy: 'staff-a' },
+    { redis, prefix, queues: workers.queues, env },
+  );
   await waitBroadcastStatus(created.id, ['completed'], 240_000);
   const calls = fake.calls.filter((c) => c.method === 'sendMessage');
   expect(calls.filter((c) => c.outcome !== 'ok')).toEqual([]);
@@ -32,5 +37,7 @@ test('at 30/s with network jitter the fake never counts more than 30 in any seco
   const busiest = maxPerSecond(calls.map((c) => c.at));
   expect(busiest).toBeLessThanOrEqual(LOW_LIMIT);
   const span = (calls[calls.length - 1]!.at - calls[0]!.at) / 1000;
-  console.log(`30/s with jitter: busiest 1 s window ${busiest}, ${((ids.length - 1) / span).toFixed(1)}/s over ${ids.length} sends`);
+  console.log(
+    `30/s with jitter: busiest 1 s window ${busiest}, ${((ids.length - 1) / span).toFixed(1)}/s over ${ids.length} sends`,
+  );
 });

@@ -29,7 +29,10 @@ const evOf = (userId: string, input: InboundEvent['input']): InboundEvent => ({
 const ev = (input: InboundEvent['input']): InboundEvent => evOf('7001', input);
 
 /** The write-behind MongoDB copy of a live session, as the session.sync job would have written it: "active". */
-function mongoCopy(live: LiveSession, at: { rev: number; meta?: LiveSession['meta']; lastUpdateId?: number }) {
+function mongoCopy(
+  live: LiveSession,
+  at: { rev: number; meta?: LiveSession['meta']; lastUpdateId?: number },
+) {
   return Session.create({
     _id: new Types.ObjectId(live.id),
     contactId: new Types.ObjectId(live.contactId),

@@ -26,8 +26,26 @@ async function respond(id: string, unitCode: string, values: number[]): Promise<
   const at = new Date('2025-06-01T03:00:00Z');
   await storeCompletion(
     id,
-    { dossierCode: `HS-${id}`, unitCode, procedureCode: 'P1', officerId: 'O1', dossierChannel: 'in_person', onlineLevel: null, surveyChannel: 'telegram', flowKey: 'default', flowVersion: 1, lang: 'vi', startedAt: at.toISOString() },
-    values.map((v, i) => ({ questionId: `q${i + 1}`, element: elements[i]!, type: 'scale5', value: v, text: i === 0 ? 'Nguyễn Văn A 0912345678' : null })),
+    {
+      dossierCode: `HS-${id}`,
+      unitCode,
+      procedureCode: 'P1',
+      officerId: 'O1',
+      dossierChannel: 'in_person',
+      onlineLevel: null,
+      surveyChannel: 'telegram',
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi',
+      startedAt: at.toISOString(),
+    },
+    values.map((v, i) => ({
+      questionId: `q${i + 1}`,
+      element: elements[i]!,
+      type: 'scale5',
+      value: v,
+      text: i === 0 ? 'Nguyễn Văn A 0912345678' : null,
+    })),
     at,
   );
 }
@@ -41,7 +59,13 @@ beforeAll(async () => {
   await connectTestDb('digest');
   await Unit.insertMany([
     { code: '477', name: 'Huyện Quảng Điền', level: 'district', alertTelegramChatId: '-100477' },
-    { code: '19870', name: 'Xã Quảng Thái', level: 'commune', parentCode: '477', alertTelegramChatId: '-100198' },
+    {
+      code: '19870',
+      name: 'Xã Quảng Thái',
+      level: 'commune',
+      parentCode: '477',
+      alertTelegramChatId: '-100198',
+    },
     { code: '19873', name: 'Xã Quảng Ngạn', level: 'commune', parentCode: '477' },
   ]);
   await respond('r1', '19870', [5, 5, 4, 5, 0, 5]);
@@ -51,15 +75,65 @@ beforeAll(async () => {
   // Five identical answer sets at once: a burst the daily run flags before the digests count flags.
   for (let i = 0; i < 5; i++) await respond(`b${i}`, '19873', [3, 3, 3, 3, 3, 3]);
   for (const u of ['19870', '19873']) await recomputeBucket({ redis, prefix }, u, DAY);
-  await Flag.create({ responseId: 'r3', unitCode: '19870', day: DAY, reason: 'shared_contact', detail: 'x', createdAt: new Date() });
+  await Flag.create({
+    responseId: 'r3',
+    unitCode: '19870',
+    day: DAY,
+    reason: 'shared_contact',
+    detail: 'x',
+    createdAt: new Date(),
+  });
   const base = { items: [], procedureCode: 'P1' };
   await Case.insertMany([
-    { ...base, caseId: 'case-r2', responseId: 'r2', dossierCode: 'HS-r2', unitCode: '19870', status: 'open', openedAt: new Date('2025-06-01T03:00:00Z'), dueAt: new Date('2099-01-01'), day: DAY },
-    { ...base, caseId: 'case-old', responseId: 'old', dossierCode: 'HS-old', unitCode: '19870', status: 'in_progress', openedAt: new Date('2025-05-20T03:00:00Z'), dueAt: new Date('2025-05-23T03:00:00Z'), day: '2025-05-20' },
-    { ...base, caseId: 'case-done', responseId: 'done', dossierCode: 'HS-done', unitCode: '19870', status: 'closed', openedAt: new Date('2025-05-20T03:00:00Z'), dueAt: new Date('2025-05-23T03:00:00Z'), day: '2025-05-20' },
+    {
+      ...base,
+      caseId: 'case-r2',
+      responseId: 'r2',
+      dossierCode: 'HS-r2',
+      unitCode: '19870',
+      status: 'open',
+      openedAt: new Date('2025-06-01T03:00:00Z'),
+      dueAt: new Date('2099-01-01'),
+      day: DAY,
+    },
+    {
+      ...base,
+      caseId: 'case-old',
+      responseId: 'old',
+      dossierCode: 'HS-old',
+      unitCode: '19870',
+      status: 'in_progress',
+      openedAt: new Date('2025-05-20T03:00:00Z'),
+      dueAt: new Date('2025-05-23T03:00:00Z'),
+      day: '2025-05-20',
+    },
+    {
+      ...base,
+      caseId: 'case-done',
+      responseId: 'done',
+      dossierCode: 'HS-done',
+      unitCode: '19870',
+      status: 'closed',
+      openedAt: new Date('2025-05-20T03:00:00Z'),
+      dueAt: new Date('2025-05-23T03:00:00Z'),
+      day: '2025-05-20',
+    },
   ]);
-  const env = parseEnv({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot, TELEGRAM_MAX_RETRIES: '1', REDIS_PREFIX: prefix });
-  workers = await startWorkers({ ctx: { env, log: logger, redis, prefix }, producer, createConnection: () => testRedis(), queues: ['aggregate', 'outbound'] });
+  const env = parseEnv({
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_API_ROOT: fake.apiRoot,
+    TELEGRAM_MAX_RETRIES: '1',
+    REDIS_PREFIX: prefix,
+  });
+  workers = await startWorkers({
+    ctx: { env, log: logger, redis, prefix },
+    producer,
+    createConnection: () => testRedis(),
+    queues: ['aggregate', 'outbound'],
+  });
 });
 
 afterAll(async () => {
@@ -73,7 +147,11 @@ afterAll(async () => {
 
 test("each unit group gets yesterday's responses, index, new and overdue cases, without personal data", async () => {
   await producer.add('digest.run', { day: DAY });
-  await fake.waitFor(() => fake.sentTo('-100198').length >= 1 && fake.sentTo('-100477').length >= 1, 30_000, 'two digests');
+  await fake.waitFor(
+    () => fake.sentTo('-100198').length >= 1 && fake.sentTo('-100477').length >= 1,
+    30_000,
+    'two digests',
+  );
   await idle();
   const commune = fake.sentTo('-100198');
   expect(commune).toHaveLength(1);
@@ -92,7 +170,13 @@ test("each unit group gets yesterday's responses, index, new and overdue cases, 
   const district = fake.sentTo('-100477')[0]!.text;
   expect(district).toContain('Phiếu hoàn thành: 9');
   expect(district).toContain('Phiếu nghi vấn cần xem xét: 6');
-  expect((await Flag.find({ reason: 'identical_burst' }).lean()).map((f) => f.responseId).sort()).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
+  expect((await Flag.find({ reason: 'identical_burst' }).lean()).map((f) => f.responseId).sort()).toEqual([
+    'b0',
+    'b1',
+    'b2',
+    'b3',
+    'b4',
+  ]);
   // A unit without a group gets nothing, and nothing else was sent.
   expect(fake.callsOf('sendMessage')).toHaveLength(2);
 });
@@ -100,7 +184,11 @@ test("each unit group gets yesterday's responses, index, new and overdue cases, 
 test('a rerun of the day, or the same digest once BullMQ forgot its job id, sends nothing more', async () => {
   await producer.add('digest.run', { day: DAY });
   await idle();
-  const again = await producer.add('digest.send', { unitCode: '19870', day: DAY }, { jobId: 'digest-19870-2025-06-01-later' });
+  const again = await producer.add(
+    'digest.send',
+    { unitCode: '19870', day: DAY },
+    { jobId: 'digest-19870-2025-06-01-later' },
+  );
   expect(await waitForJob(producer.getQueue('outbound'), again, 30_000)).toBe('completed');
   expect(fake.sentTo('-100198')).toHaveLength(1);
   expect(fake.sentTo('-100477')).toHaveLength(1);
@@ -122,7 +210,11 @@ test('a failed send releases the claim, and the retry sends it once', async () =
 test('without a day, the scheduled run reports the Asia/Ho_Chi_Minh day before', async () => {
   await producer.add('digest.run', {});
   const yesterday = hcm(new Date()).minus({ days: 1 }).toFormat('dd/LL/yyyy');
-  await fake.waitFor(() => fake.sentTo('-100198').some((m) => m.text.includes(`Báo cáo ngày ${yesterday}`)), 30_000, "yesterday's digest");
+  await fake.waitFor(
+    () => fake.sentTo('-100198').some((m) => m.text.includes(`Báo cáo ngày ${yesterday}`)),
+    30_000,
+    "yesterday's digest",
+  );
 });
 
 test('the schedule is a job scheduler at DIGEST_AT, Asia/Ho_Chi_Minh; "off" removes it', async () => {

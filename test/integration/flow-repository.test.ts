@@ -50,6 +50,8 @@ test('another process picks up a newly published version within its time to live
 test('a version that is not published is an error, and the error is not cached', async () => {
   const repo = new FlowRepository();
   await expect(repo.get(defaultFlow.key, 999)).rejects.toThrow('is not published');
-  await expect(repo.latestPublished('no-such-flow')).rejects.toThrow('no published version of flow "no-such-flow"');
+  await expect(repo.latestPublished('no-such-flow')).rejects.toThrow(
+    'no published version of flow "no-such-flow"',
+  );
   await expect(repo.latestPublished('no-such-flow')).rejects.toThrow('no published version');
 });

@@ -67,7 +67,12 @@ beforeAll(async () => {
   outreach.startWorker();
   // The ingest workers apply contact changes (a contact found blocked).
   producer = new JobProducer(redis, prefix);
-  ingest = await startWorkers({ ctx: { env: testEnv(prefix), log: logger, redis, prefix }, producer, createConnection: testRedis, queues: ['ingest'] });
+  ingest = await startWorkers({
+    ctx: { env: testEnv(prefix), log: logger, redis, prefix },
+    producer,
+    createConnection: testRedis,
+    queues: ['ingest'],
+  });
   await Unit.create({ code: '19867', name: 'Thị trấn Sịa', level: 'town' });
   await Contact.create([
     { channel: 'telegram', channelUserId: '777001', consentAt: new Date('2025-01-01'), phoneHash: null },
@@ -146,10 +151,15 @@ test('no consent on record, or a blocked chat, means no proactive invitation', a
   // A refused send does not count against the cooldown: the contact was not invited.
   expect((await Contact.findOne({ channelUserId: '403' }).lean())?.lastInvitedAt).toBeNull();
   // The 403 marks the contact blocked and unsubscribed, so nothing proactive tries it again.
-  const marked = await waitFor(async () => (await Contact.findOne({ channelUserId: '403', blockedAt: { $ne: null } }).lean()) ?? null);
+  const marked = await waitFor(
+    async () => (await Contact.findOne({ channelUserId: '403', blockedAt: { $ne: null } }).lean()) ?? null,
+  );
   expect(marked.unsubscribedAt).not.toBeNull();
   await event('INV-0403', { telegramChatId: '403' });
-  await waitFor(async () => (await Dossier.findOne({ code: 'INV-0403', 'invitation.skipped': 'no_channel' }).lean()) ?? null);
+  await waitFor(
+    async () =>
+      (await Dossier.findOne({ code: 'INV-0403', 'invitation.skipped': 'no_channel' }).lean()) ?? null,
+  );
   expect(fake.callsOf('sendMessage').filter((c) => String(c.params.chat_id) === '403')).toHaveLength(1);
 });
 

@@ -163,7 +163,10 @@ beforeAll(async () => {
   senders = {
     telegram: telegramInvitationSender(new Telegram(tg.token, { apiRoot: tg.apiRoot })),
     zalo: zaloInvitationSender(zaloSender(client), log),
-    zns: znsInvitationSender(znsProactiveSender({ env, log, redis, prefix }, client, () => clock.getTime()), log),
+    zns: znsInvitationSender(
+      znsProactiveSender({ env, log, redis, prefix }, client, () => clock.getTime()),
+      log,
+    ),
   };
   outreach = new Outreach({
     ctx: { env, log, redis, prefix },

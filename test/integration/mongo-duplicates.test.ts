@@ -3,7 +3,10 @@ import { isDuplicateKey, onlyDuplicateKeys, retryOnDuplicate } from '../../lib/m
 import { connectTestDb, dropTestDb } from '../support/services';
 
 /** The duplicate-key helpers read the errors the real server and driver produce. */
-const Thing = mongoose.model('DupThing', new Schema({ k: { type: String, required: true, unique: true }, n: { type: Number, required: true } }));
+const Thing = mongoose.model(
+  'DupThing',
+  new Schema({ k: { type: String, required: true, unique: true }, n: { type: Number, required: true } }),
+);
 
 beforeAll(async () => {
   await connectTestDb('dups');
@@ -25,7 +28,11 @@ test('an unordered bulk insert refused only on taken keys counts them; nothing e
   await Thing.create({ k: 'c', n: 1 });
   await Thing.create({ k: 'd', n: 1 });
   const replay = await Thing.insertMany(
-    [{ k: 'c', n: 1 }, { k: 'd', n: 1 }, { k: 'e', n: 1 }],
+    [
+      { k: 'c', n: 1 },
+      { k: 'd', n: 1 },
+      { k: 'e', n: 1 },
+    ],
     { ordered: false },
   ).catch((e: unknown) => e);
   expect(onlyDuplicateKeys(replay)).toBe(2);
@@ -50,6 +57,8 @@ test('retryOnDuplicate runs the write again after a duplicate, and gives up on o
   ).rejects.toThrow('network');
   expect(calls).toBe(1);
   calls = 0;
-  await expect(retryOnDuplicate(() => (calls++, Thing.create({ k: 'a', n: 3 })), 3)).rejects.toMatchObject({ code: 11000 });
+  await expect(retryOnDuplicate(() => (calls++, Thing.create({ k: 'a', n: 3 })), 3)).rejects.toMatchObject({
+    code: 11000,
+  });
   expect(calls).toBe(3);
 });

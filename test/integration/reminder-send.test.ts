@@ -120,7 +120,11 @@ test('completing the survey cancels the reminders, and one that fires anyway doe
   await finished('REM-0002', '880002', slowOutreach);
   expect(await (await slowOutreach.queue.getJob(reminderJobId('REM-0002', 1)))?.getState()).toBe('delayed');
   await waitForCount('880002', 1);
-  await slowOutreach.hooks().onStarted!({ dossierCode: 'REM-0002', responseId: 'resp-2', channel: 'telegram' });
+  await slowOutreach.hooks().onStarted!({
+    dossierCode: 'REM-0002',
+    responseId: 'resp-2',
+    channel: 'telegram',
+  });
   await slowOutreach.hooks().onFinished!({
     dossierCode: 'REM-0002',
     responseId: 'resp-2',

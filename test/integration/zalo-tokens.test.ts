@@ -30,7 +30,16 @@ function redis(): Redis {
 function store(extra: Partial<ConstructorParameters<typeof ZaloTokenStore>[0]> = {}): ZaloTokenStore {
   const oauth = new ZaloOAuthClient({ oauthRoot: fake.url, appId: fake.appId, appSecret: fake.appSecret });
   // Each store its own Redis connection: two processes sharing one Redis.
-  return new ZaloTokenStore({ appId: fake.appId, secretsKey, redis: redis(), prefix, oauth, log: logger, refreshAheadMs: 5 * 3600_000, ...extra });
+  return new ZaloTokenStore({
+    appId: fake.appId,
+    secretsKey,
+    redis: redis(),
+    prefix,
+    oauth,
+    log: logger,
+    refreshAheadMs: 5 * 3600_000,
+    ...extra,
+  });
 }
 
 function client(tokens: ZaloTokenStore): ZaloClient {
@@ -108,7 +117,13 @@ test('connect prints a PKCE permission link; the callback stores a working pair 
   const app = Fastify();
   await app.register(zaloOAuthRoute({ redis: redis(), prefix, oauth, tokens: s, log: logger }));
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  const { url } = await startZaloConnect({ redis: redis(), prefix, oauthRoot: fake.url, appId: fake.appId, redirectUri: 'https://hailong.example/oauth/zalo/callback' });
+  const { url } = await startZaloConnect({
+    redis: redis(),
+    prefix,
+    oauthRoot: fake.url,
+    appId: fake.appId,
+    redirectUri: 'https://hailong.example/oauth/zalo/callback',
+  });
   expect(url).toContain('/v4/oa/permission?app_id=');
   const granted = await fetch(url, { redirect: 'manual' });
   const location = new URL(granted.headers.get('location')!);
@@ -132,13 +147,19 @@ test('without any traffic, the keeper refreshes a token due for refresh once, ac
   await a.save(first);
   const keepers = [keepZaloTokenFresh(a, logger, 50), keepZaloTokenFresh(b, logger, 50)];
   try {
-    await until(async () => fake.refreshCalls >= 1 && (await ZaloToken.findOne({ appId: fake.appId }).lean())?.version === 2, 'the refresh');
+    await until(
+      async () =>
+        fake.refreshCalls >= 1 && (await ZaloToken.findOne({ appId: fake.appId }).lean())?.version === 2,
+      'the refresh',
+    );
     // A few more checks by both: the new pair is not due, nobody refreshes again.
     await new Promise((r) => setTimeout(r, 300));
     expect(fake.refreshCalls).toBe(1);
     expect(fake.isValidAccess(first.accessToken)).toBe(false);
     expect(fake.isValidAccess(await a.getAccessToken())).toBe(true);
-    expect((await ZaloToken.findOne({ appId: fake.appId }).lean())?.expiresAt.getTime()).toBeGreaterThan(Date.now() + 20 * 3600_000);
+    expect((await ZaloToken.findOne({ appId: fake.appId }).lean())?.expiresAt.getTime()).toBeGreaterThan(
+      Date.now() + 20 * 3600_000,
+    );
   } finally {
     await Promise.all(keepers.map((k) => k.stop()));
   }

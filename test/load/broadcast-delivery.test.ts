@@ -3,7 +3,13 @@ import { logger } from '../../lib/logger';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
 import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
-import { cancelBroadcast, createBroadcast, pauseBroadcast, resumeBroadcast, type ControlDeps } from '../../workers/broadcast/control';
+import {
+  cancelBroadcast,
+  createBroadcast,
+  pauseBroadcast,
+  resumeBroadcast,
+  type ControlDeps,
+} from '../../workers/broadcast/control';
 import { broadcastProgress } from '../../workers/broadcast/progress';
 import { controlKey } from '../../workers/broadcast/queues';
 import type { BroadcastWorkers } from '../../workers/broadcast/start';
@@ -37,7 +43,14 @@ async function seed(tag: string, count: number, base: number): Promise<number[]>
   const ids = Array.from({ length: count }, (_, i) => base + i);
   for (let i = 0; i < ids.length; i += 2000) {
     await Contact.insertMany(
-      ids.slice(i, i + 2000).map((id) => ({ channel: 'telegram', channelUserId: String(id), consentAt: new Date(), lang: id % 10 === 0 ? 'en' : 'vi', unitCodes: ['X1'], tags: [tag] })),
+      ids.slice(i, i + 2000).map((id) => ({
+        channel: 'telegram',
+        channelUserId: String(id),
+        consentAt: new Date(),
+        lang: id % 10 === 0 ? 'en' : 'vi',
+        unitCodes: ['X1'],
+        tags: [tag],
+      })),
       { ordered: false },
     );
   }
@@ -52,7 +65,8 @@ async function waitFinished(id: string, timeoutMs = 300_000): Promise<void> {
   }
 }
 
-const broadcastCalls = (tagIds: Set<string>): RecordedCall[] => fake.calls.filter((c) => c.method === 'sendMessage' && tagIds.has(String(c.params.chat_id)));
+const broadcastCalls = (tagIds: Set<string>): RecordedCall[] =>
+  fake.calls.filter((c) => c.method === 'sendMessage' && tagIds.has(String(c.params.chat_id)));
 
 /** A predicate over the fake's calls that only looks at calls recorded since its last look. */
 function callsCounter(match: (c: RecordedCall) => boolean): () => number {
@@ -70,7 +84,9 @@ beforeAll(async () => {
   await connectTestDb('broadcast');
   fake = await FakeTelegram.start();
   fake.rateLimit = { globalPerSecond: LIMIT, retryAfter: 1 };
-  const started = await startTestBroadcastWorkers(fake, redis, prefix, { limits: { telegram: { limitPerS: LIMIT, concurrency: CONCURRENCY } } });
+  const started = await startTestBroadcastWorkers(fake, redis, prefix, {
+    limits: { telegram: { limitPerS: LIMIT, concurrency: CONCURRENCY } },
+  });
   workers = started.workers;
   deps = { redis, prefix, queues: workers.queues, env: started.env };
 });
@@ -92,16 +108,39 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   // Never targeted: no consent, unsubscribed, blocked earlier, another tag, web chat.
   await Contact.insertMany([
     { channel: 'telegram', channelUserId: '900001', consentAt: null, tags: ['big'] },
-    { channel: 'telegram', channelUserId: '900002', consentAt: new Date(), unsubscribedAt: new Date(), tags: ['big'] },
-    { channel: 'telegram', channelUserId: '900003', consentAt: new Date(), blockedAt: new Date(), tags: ['big'] },
+    {
+      channel: 'telegram',
+      channelUserId: '900002',
+      consentAt: new Date(),
+      unsubscribedAt: new Date(),
+      tags: ['big'],
+    },
+    {
+      channel: 'telegram',
+      channelUserId: '900003',
+      consentAt: new Date(),
+      blockedAt: new Date(),
+      tags: ['big'],
+    },
     { channel: 'telegram', channelUserId: '900004', consentAt: new Date(), tags: ['other'] },
     { channel: 'web', channelUserId: '900005', consentAt: new Date(), tags: ['big'] },
   ]);
   const blocked = ids.filter((id) => id % 97 === 0);
-  blocked.forEach((id, i) => fake.block(id, i % 3 === 0 ? 'blocked' : i % 3 === 1 ? 'deactivated' : 'not_found'));
+  blocked.forEach((id, i) =>
+    fake.block(id, i % 3 === 0 ? 'blocked' : i % 3 === 1 ? 'deactivated' : 'not_found'),
+  );
   const reachable = ids.filter((id) => id % 97 !== 0);
 
-  const created = await createBroadcast({ text: 'Mời Ông/Bà đánh giá <dịch vụ> & góp ý', textEn: 'Please rate our service', buttons: [{ text: 'Khảo sát', url: 'https://example.gov.vn/s' }], target: { tags: ['big'], channels: ['telegram'] }, createdBy: 'staff-a' }, deps);
+  const created = await createBroadcast(
+    {
+      text: 'Mời Ông/Bà đánh giá <dịch vụ> & góp ý',
+      textEn: 'Please rate our service',
+      buttons: [{ text: 'Khảo sát', url: 'https://example.gov.vn/s' }],
+      target: { tags: ['big'], channels: ['telegram'] },
+      createdBy: 'staff-a',
+    },
+    deps,
+  );
   expect(created.recipients.byChannel.telegram).toBe(N);
 
   // A 429 a third of the way through.
@@ -111,7 +150,13 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   // A survey reply while the broadcast runs: its own client, its own path.
   const refused = callsCounter((c) => c.outcome === 429);
   await fake.waitFor(() => refused() > 0, 300_000, 'the 429');
-  const conversation = createTelegramClient({ token: fake.token, apiRoot: fake.apiRoot, maxRetries: 3, maxRetryAfterS: 5, log: logger });
+  const conversation = createTelegramClient({
+    token: fake.token,
+    apiRoot: fake.apiRoot,
+    maxRetries: 3,
+    maxRetryAfterS: 5,
+    log: logger,
+  });
   await fake.waitFor(() => fake.sent.length >= 6000, 300_000, '6000 sends');
   await conversation.sendMessage(CONVERSATION_CHAT, 'Câu hỏi tiếp theo');
 
@@ -130,12 +175,21 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   const vi = fake.sentTo(1_000_001)[0]!;
   expect(vi.text).toContain('Mời Ông/Bà đánh giá &lt;dịch vụ&gt; &amp; góp ý');
   expect(vi.text).toContain('/stop');
-  expect(vi.replyMarkup?.inline_keyboard.flat().map((b) => b.callback_data ?? b.url)).toEqual(['https://example.gov.vn/s', 'stop']);
+  expect(vi.replyMarkup?.inline_keyboard.flat().map((b) => b.callback_data ?? b.url)).toEqual([
+    'https://example.gov.vn/s',
+    'stop',
+  ]);
   expect(fake.sentTo(1_000_010)[0]!.text).toContain('Please rate our service');
 
   // Blocked recipients: marked in the report and unsubscribed, each tried once.
-  expect(await Contact.countDocuments({ channelUserId: { $in: blocked.map(String) }, unsubscribedAt: { $ne: null } })).toBe(blocked.length);
-  for (const id of blocked) expect(calls.filter((c) => String(c.params.chat_id) === String(id)).length).toBe(1);
+  expect(
+    await Contact.countDocuments({
+      channelUserId: { $in: blocked.map(String) },
+      unsubscribedAt: { $ne: null },
+    }),
+  ).toBe(blocked.length);
+  for (const id of blocked)
+    expect(calls.filter((c) => String(c.params.chat_id) === String(id)).length).toBe(1);
 
   // Never above the limit in any 1 s window (fake's clock), and the fake never had to refuse.
   expect(maxPerSecond(calls.map((c) => c.at))).toBeLessThanOrEqual(LIMIT);
@@ -154,10 +208,22 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   expect(calls.filter((c) => c.at > reply.at).length).toBeGreaterThan(0);
 
   const progress = (await broadcastProgress(created.id, redis, prefix))!;
-  expect(progress.counts).toMatchObject({ sent: reachable.length, blocked: blocked.length, failed: 0, queued: 0, sending: 0 });
-  expect(progress.blockedReasons).toMatchObject({ blocked: expect.any(Number), deactivated: expect.any(Number), chat_not_found: expect.any(Number) });
+  expect(progress.counts).toMatchObject({
+    sent: reachable.length,
+    blocked: blocked.length,
+    failed: 0,
+    queued: 0,
+    sending: 0,
+  });
+  expect(progress.blockedReasons).toMatchObject({
+    blocked: expect.any(Number),
+    deactivated: expect.any(Number),
+    chat_not_found: expect.any(Number),
+  });
   expect(progress.inFlightAtCrash).toBe(0);
-  console.log(`10k broadcast: max ${maxPerSecond(calls.map((c) => c.at))}/s of ${LIMIT}, ${duringPause} in flight during the 429 pause`);
+  console.log(
+    `10k broadcast: max ${maxPerSecond(calls.map((c) => c.at))}/s of ${LIMIT}, ${duringPause} in flight during the 429 pause`,
+  );
 }, 600_000);
 
 test('after a cancel is acknowledged nothing more is sent except what was in flight', async () => {
@@ -166,7 +232,10 @@ test('after a cancel is acknowledged nothing more is sent except what was in fli
   // Slow platform (0.5-1 s per call, ~85 calls/s at this concurrency): the broadcast must still
   // be running when the cancel lands, however slow the cancel's MongoDB writes are on CI.
   fake.sendLatencyMs = { min: 500, max: 1000 };
-  const created = await createBroadcast({ text: 'Huỷ giữa chừng', target: { tags: ['cancel'] }, createdBy: 'staff-a' }, deps);
+  const created = await createBroadcast(
+    { text: 'Huỷ giữa chừng', target: { tags: ['cancel'] }, createdBy: 'staff-a' },
+    deps,
+  );
   const sent = callsCounter((c) => c.method === 'sendMessage' && tagIds.has(String(c.params.chat_id)));
   await fake.waitFor(() => sent() >= 200, 300_000, '200 sends');
   const result = await cancelBroadcast(created.id, deps);
@@ -190,7 +259,10 @@ test('a paused broadcast sends nothing until resumed, then finishes with one mes
   const ids = await seed('pause', 1500, 3_000_000);
   const tagIds = new Set(ids.map(String));
   fake.sendLatencyMs = { min: 500, max: 1000 }; // still running when the pause lands (see cancel)
-  const created = await createBroadcast({ text: 'Tạm dừng rồi tiếp tục', target: { tags: ['pause'] }, createdBy: 'staff-a' }, deps);
+  const created = await createBroadcast(
+    { text: 'Tạm dừng rồi tiếp tục', target: { tags: ['pause'] }, createdBy: 'staff-a' },
+    deps,
+  );
   const sent = callsCounter((c) => c.method === 'sendMessage' && tagIds.has(String(c.params.chat_id)));
   await fake.waitFor(() => sent() >= 150, 300_000, '150 sends');
   expect(await pauseBroadcast(created.id, deps)).toBe(true);
@@ -208,14 +280,17 @@ test('a paused broadcast sends nothing until resumed, then finishes with one mes
   expect(await resumeBroadcast(created.id, deps)).toBe(true);
   await waitBroadcastStatus(created.id, ['completed'], 300_000);
   const perChat = new Map<string, number>();
-  for (const c of broadcastCalls(tagIds)) perChat.set(String(c.params.chat_id), (perChat.get(String(c.params.chat_id)) ?? 0) + 1);
+  for (const c of broadcastCalls(tagIds))
+    perChat.set(String(c.params.chat_id), (perChat.get(String(c.params.chat_id)) ?? 0) + 1);
   expect(ids.filter((id) => perChat.get(String(id)) !== 1)).toEqual([]);
 }, 600_000);
 
-
 test('a pause loses to a cancel and to a finished broadcast: refused, and the control key is left as it was', async () => {
   await seed('late', 3, 4_000_000);
-  const done = await createBroadcast({ text: 'Đã xong', target: { tags: ['late'] }, createdBy: 'staff-a' }, deps);
+  const done = await createBroadcast(
+    { text: 'Đã xong', target: { tags: ['late'] }, createdBy: 'staff-a' },
+    deps,
+  );
   await waitBroadcastStatus(done.id, ['completed'], 300_000);
   const doneKey = await redis.get(controlKey(prefix, done.id));
   expect(await pauseBroadcast(done.id, deps)).toBe(false);
@@ -224,7 +299,10 @@ test('a pause loses to a cancel and to a finished broadcast: refused, and the co
 
   fake.sendLatencyMs = { min: 500, max: 1000 };
   await seed('gone', 300, 4_100_000);
-  const gone = await createBroadcast({ text: 'Huỷ trước', target: { tags: ['gone'] }, createdBy: 'staff-a' }, deps);
+  const gone = await createBroadcast(
+    { text: 'Huỷ trước', target: { tags: ['gone'] }, createdBy: 'staff-a' },
+    deps,
+  );
   expect((await cancelBroadcast(gone.id, deps)).cancelled).toBe(true);
   expect(await pauseBroadcast(gone.id, deps)).toBe(false);
   expect(await redis.get(controlKey(prefix, gone.id))).toBe('cancelled');

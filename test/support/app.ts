@@ -38,7 +38,11 @@ export interface TestApp {
  * Starts the whole process (startApp) on a free port with a fresh database and key prefix,
  * seeded with the default flow and one unit. `stop()` drains it and removes its data.
  */
-export async function startTestApp(label: string, overrides: Record<string, string> = {}, roles?: Role[]): Promise<TestApp> {
+export async function startTestApp(
+  label: string,
+  overrides: Record<string, string> = {},
+  roles?: Role[],
+): Promise<TestApp> {
   const port = await freePort();
   const prefix = testPrefix(label);
   const env = parseEnv({
@@ -56,7 +60,16 @@ export async function startTestApp(label: string, overrides: Record<string, stri
   await new FlowRepository().ensure(defaultFlow);
   await Unit.updateOne(
     { code: '19870' },
-    { $setOnInsert: { code: '19870', name: 'Xã Quảng Thái', level: 'commune', parentCode: '477', validTo: new Date('2025-06-30T16:59:59Z'), successorCode: 'QD-DAN-DIEN' } },
+    {
+      $setOnInsert: {
+        code: '19870',
+        name: 'Xã Quảng Thái',
+        level: 'commune',
+        parentCode: '477',
+        validTo: new Date('2025-06-30T16:59:59Z'),
+        successorCode: 'QD-DAN-DIEN',
+      },
+    },
     { upsert: true },
   );
   const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });

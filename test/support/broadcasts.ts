@@ -16,7 +16,10 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
  * The configuration broadcast tests and benchmarks run with: Telegram at the fake Bot API, and
  * no quiet hours (start = end), so a broadcast goes out whatever the hour of the run.
  */
-export function broadcastTestEnv(fake: { token: string; apiRoot: string }, extra: Record<string, string | undefined> = {}): Env {
+export function broadcastTestEnv(
+  fake: { token: string; apiRoot: string },
+  extra: Record<string, string | undefined> = {},
+): Env {
   return parseEnv({
     NODE_ENV: 'test',
     TELEGRAM_BOT_TOKEN: fake.token,
@@ -58,7 +61,9 @@ export interface TelegramBroadcastHarness {
   /** The fake Bot API, started before the file's tests. */
   readonly fake: FakeTelegram;
   /** startTestBroadcastWorkers against the fake; the workers stop after the file. */
-  startWorkers(opts?: Parameters<typeof startTestBroadcastWorkers>[3]): Promise<{ env: Env; workers: BroadcastWorkers }>;
+  startWorkers(
+    opts?: Parameters<typeof startTestBroadcastWorkers>[3],
+  ): Promise<{ env: Env; workers: BroadcastWorkers }>;
 }
 
 /**

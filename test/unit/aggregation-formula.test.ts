@@ -12,7 +12,12 @@ import {
   type Counts,
 } from '../../indices/formula';
 
-const c = (n: number, satisfied: number, dissatisfied = 0, na = 0): Counts => ({ n, satisfied, dissatisfied, na });
+const c = (n: number, satisfied: number, dissatisfied = 0, na = 0): Counts => ({
+  n,
+  satisfied,
+  dissatisfied,
+  na,
+});
 
 describe('Wilson 95% interval', () => {
   test('matches the published values for 8 of 10', () => {

@@ -11,11 +11,20 @@ async function ipSeen(trustProxy: boolean | string | undefined, from: string): P
   const port = (app.server.address() as AddressInfo).port;
   try {
     const body = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/ip', localAddress: from, headers: { 'x-forwarded-for': '10.20.0.7' } }, (res) => {
-        let b = '';
-        res.on('data', (c: Buffer) => (b += c.toString()));
-        res.on('end', () => resolve(b));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/ip',
+          localAddress: from,
+          headers: { 'x-forwarded-for': '10.20.0.7' },
+        },
+        (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -35,6 +44,8 @@ test('TRUST_PROXY names the proxies: any other peer is seen as itself; false bel
   expect(await ipSeen('127.0.0.2/32', '127.0.0.1')).toBe('127.0.0.1');
   expect(await ipSeen(false, '127.0.0.1')).toBe('127.0.0.1');
   expect(parseEnv({ NODE_ENV: 'test', TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
-  expect(parseEnv({ NODE_ENV: 'test', TRUST_PROXY: '10.0.0.0/8,loopback' }).TRUST_PROXY).toBe('10.0.0.0/8,loopback');
+  expect(parseEnv({ NODE_ENV: 'test', TRUST_PROXY: '10.0.0.0/8,loopback' }).TRUST_PROXY).toBe(
+    '10.0.0.0/8,loopback',
+  );
   expect(parseEnv({ NODE_ENV: 'test' }).TRUST_PROXY).toBe('loopback');
 });

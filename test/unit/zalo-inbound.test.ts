@@ -8,8 +8,14 @@ import { encodeAction } from '../../bot/engine/callback-data';
 
 test('a button tap (text equal to the payload, even wrapped in {content}) becomes an action', () => {
   const payload = encodeAction({ kind: 'pick', step: 4, node: 'q2', value: '5' });
-  expect(mapText(payload)).toEqual({ kind: 'action', action: { kind: 'pick', step: 4, node: 'q2', value: '5' } });
-  expect(mapText(JSON.stringify({ content: payload }))).toEqual({ kind: 'action', action: { kind: 'pick', step: 4, node: 'q2', value: '5' } });
+  expect(mapText(payload)).toEqual({
+    kind: 'action',
+    action: { kind: 'pick', step: 4, node: 'q2', value: '5' },
+  });
+  expect(mapText(JSON.stringify({ content: payload }))).toEqual({
+    kind: 'action',
+    action: { kind: 'pick', step: 4, node: 'q2', value: '5' },
+  });
 });
 
 test('stop words are commands but "Đúng" stays an answer', () => {
@@ -23,12 +29,35 @@ test('stop words are commands but "Đúng" stays an answer', () => {
 });
 
 test('maps webhook events: text turns, follows, echoes ignored, stickers still answered', () => {
-  const text = { event_name: 'user_send_text', sender: { id: 'u1' }, message: { text: '3', msg_id: 'm1' }, timestamp: '1700000000000' };
-  expect(mapZaloEvent(text, 0)).toEqual({ type: 'turn', event: { channel: 'zalo', userId: 'u1', updateId: 1700000000000, input: { kind: 'text', text: '3' } } });
-  expect(mapZaloEvent({ event_name: 'oa_send_text', sender: { id: 'oa' }, message: { text: 'x', msg_id: 'm2' } }, 0)).toEqual({ type: 'ignore', reason: 'echo' });
-  expect(mapZaloEvent({ event_name: 'unfollow', follower: { id: 'u1' }, timestamp: '5' }, 0)).toEqual({ type: 'unfollow', userId: 'u1', at: 5 });
-  const sticker = mapZaloEvent({ event_name: 'user_send_sticker', sender: { id: 'u1' }, message: { msg_id: 'm3' }, timestamp: '6' }, 0);
-  expect(sticker).toEqual({ type: 'turn', event: { channel: 'zalo', userId: 'u1', updateId: 6, input: { kind: 'text', text: '' } } });
+  const text = {
+    event_name: 'user_send_text',
+    sender: { id: 'u1' },
+    message: { text: '3', msg_id: 'm1' },
+    timestamp: '1700000000000',
+  };
+  expect(mapZaloEvent(text, 0)).toEqual({
+    type: 'turn',
+    event: { channel: 'zalo', userId: 'u1', updateId: 1700000000000, input: { kind: 'text', text: '3' } },
+  });
+  expect(
+    mapZaloEvent(
+      { event_name: 'oa_send_text', sender: { id: 'oa' }, message: { text: 'x', msg_id: 'm2' } },
+      0,
+    ),
+  ).toEqual({ type: 'ignore', reason: 'echo' });
+  expect(mapZaloEvent({ event_name: 'unfollow', follower: { id: 'u1' }, timestamp: '5' }, 0)).toEqual({
+    type: 'unfollow',
+    userId: 'u1',
+    at: 5,
+  });
+  const sticker = mapZaloEvent(
+    { event_name: 'user_send_sticker', sender: { id: 'u1' }, message: { msg_id: 'm3' }, timestamp: '6' },
+    0,
+  );
+  expect(sticker).toEqual({
+    type: 'turn',
+    event: { channel: 'zalo', userId: 'u1', updateId: 6, input: { kind: 'text', text: '' } },
+  });
   expect(eventId(text)).toBe('m-m1');
   expect(eventId({ event_name: 'follow', follower: { id: 'u1' }, timestamp: '9' })).toBe('follow-u1-9');
 });
@@ -38,7 +67,9 @@ test('the MAC is SHA-256 of appId + raw body + timestamp + OA secret, checked in
   const header = zaloSignatureHeader('app', raw, '154390853474', 'secret');
   expect(header).toMatch(/^mac=[0-9a-f]{64}$/);
   expect(verifyZaloSignature(header, 'app', raw, '154390853474', 'secret')).toBe(true);
-  expect(verifyZaloSignature(header, 'app', Buffer.from(`${raw.toString()} `), '154390853474', 'secret')).toBe(false);
+  expect(
+    verifyZaloSignature(header, 'app', Buffer.from(`${raw.toString()} `), '154390853474', 'secret'),
+  ).toBe(false);
   expect(verifyZaloSignature(header, 'app', raw, '154390853474', 'other')).toBe(false);
   expect(verifyZaloSignature(undefined, 'app', raw, '154390853474', 'secret')).toBe(false);
   expect(verifyZaloSignature('mac=00', 'app', raw, '154390853474', 'secret')).toBe(false);

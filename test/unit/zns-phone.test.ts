@@ -3,7 +3,11 @@ import { ConfigError, parseEnv } from '../../config/env';
 import { openPhone, sealPhone, znsEnabled, type ZnsEnv } from '../../bot/survey/zns-phone';
 
 const SECRETS_KEY = randomBytes(32).toString('hex');
-const env: ZnsEnv = { INVITE_CHANNEL_ORDER: ['telegram', 'zalo', 'zns'], ZALO_ZNS_TEMPLATE_ID: 'T1', SECRETS_KEY };
+const env: ZnsEnv = {
+  INVITE_CHANNEL_ORDER: ['telegram', 'zalo', 'zns'],
+  ZALO_ZNS_TEMPLATE_ID: 'T1',
+  SECRETS_KEY,
+};
 
 describe('the phone number kept for Zalo ZNS', () => {
   test('is sealed in its normalised form and opens only for its own dossier', () => {
@@ -39,9 +43,17 @@ describe('INVITE_CHANNEL_ORDER with zns', () => {
   });
 
   test('accepts it when they are set, and the default order has no zns', () => {
-    const e = parseEnv({ NODE_ENV: 'test', INVITE_CHANNEL_ORDER: 'zns,telegram', ZALO_ZNS_TEMPLATE_ID: 'T1', SECRETS_KEY, ZALO_APP_ID: '1' });
+    const e = parseEnv({
+      NODE_ENV: 'test',
+      INVITE_CHANNEL_ORDER: 'zns,telegram',
+      ZALO_ZNS_TEMPLATE_ID: 'T1',
+      SECRETS_KEY,
+      ZALO_APP_ID: '1',
+    });
     expect(e.INVITE_CHANNEL_ORDER).toEqual(['zns', 'telegram']);
     expect(parseEnv({ NODE_ENV: 'test' }).INVITE_CHANNEL_ORDER).toEqual(['telegram', 'zalo']);
-    expect(() => parseEnv({ NODE_ENV: 'test', INVITE_CHANNEL_ORDER: 'telegram,sms' })).toThrow(/INVITE_CHANNEL_ORDER/);
+    expect(() => parseEnv({ NODE_ENV: 'test', INVITE_CHANNEL_ORDER: 'telegram,sms' })).toThrow(
+      /INVITE_CHANNEL_ORDER/,
+    );
   });
 });

@@ -27,10 +27,16 @@ export const afterCompleteSteps: Array<(p: ResponseCompletePayload, ctx: JobCont
 export async function aggregateAfterComplete(p: ResponseCompletePayload, ctx: JobContext): Promise<void> {
   if (p.meta.unitCode) {
     const day = hcmDay(new Date(p.completedAt));
-    await scheduleRollup({ redis: ctx.redis, prefix: ctx.prefix, enqueue: (name, payload, o) => ctx.enqueue(name, payload, o) }, p.meta.unitCode, day, aggregationSettings.coalesceMs);
+    await scheduleRollup(
+      { redis: ctx.redis, prefix: ctx.prefix, enqueue: (name, payload, o) => ctx.enqueue(name, payload, o) },
+      p.meta.unitCode,
+      day,
+      aggregationSettings.coalesceMs,
+    );
   }
   // A 1 or 2 anywhere opens a case (once per response) and alerts the unit (once per case).
   const opened = await openCase(p, { slaHours: ctx.env.CASE_SLA_HOURS });
-  if (opened) await ctx.enqueue('case.notify', { caseId: opened.caseId }, { jobId: notifyJobId(opened.caseId) });
+  if (opened)
+    await ctx.enqueue('case.notify', { caseId: opened.caseId }, { jobId: notifyJobId(opened.caseId) });
   for (const step of afterCompleteSteps) await step(p, ctx);
 }

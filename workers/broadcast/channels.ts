@@ -10,7 +10,10 @@ import { TelegramBroadcastSender, ZaloBroadcastSender, type BroadcastSender } fr
  * inline retries (BullMQ retries with backoff; every call is one rate slot). Zalo reuses the channel's client, whose limiter
  * is shared with conversations.
  */
-export function broadcastSenders(ctx: AppContext, opts: { zaloClient?: Pick<ZaloClient, 'sendCs' | 'sendImage'> | null } = {}): Partial<Record<BroadcastChannel, BroadcastSender>> {
+export function broadcastSenders(
+  ctx: AppContext,
+  opts: { zaloClient?: Pick<ZaloClient, 'sendCs' | 'sendImage'> | null } = {},
+): Partial<Record<BroadcastChannel, BroadcastSender>> {
   const senders: Partial<Record<BroadcastChannel, BroadcastSender>> = {};
   const e = ctx.env;
   if (e.TELEGRAM_BOT_TOKEN) {

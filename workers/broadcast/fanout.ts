@@ -51,9 +51,17 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
     const until = quietUntil(at.getTime(), deps.env.QUIET_HOURS_START, deps.env.QUIET_HOURS_END);
     if (until) return void (await holdBroadcast(broadcastId, until, deps));
   }
-  await Broadcast.updateOne({ _id: bc._id, status: 'scheduled' }, { $set: { status: 'fanning_out', startedAt: at } });
+  await Broadcast.updateOne(
+    { _id: bc._id, status: 'scheduled' },
+    { $set: { status: 'fanning_out', startedAt: at } },
+  );
   const store = new DeliveryStore(deps.redis, deps.prefix);
-  const target = { unitCode: bc.target?.unitCode ?? null, channels: (bc.target?.channels ?? []) as BroadcastChannel[], lang: (bc.target?.lang ?? null) as 'vi' | 'en' | null, tags: bc.target?.tags ?? [] };
+  const target = {
+    unitCode: bc.target?.unitCode ?? null,
+    channels: (bc.target?.channels ?? []) as BroadcastChannel[],
+    lang: (bc.target?.lang ?? null) as 'vi' | 'en' | null,
+    tags: bc.target?.tags ?? [],
+  };
   const limits = { zaloWindowH: deps.env.ZALO_CS_WINDOW_H, now: at };
   const channels = targetChannels(target);
   const filters = await Promise.all(channels.map((ch) => recipientFilter(target, ch, limits)));
@@ -65,7 +73,12 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
     let reopen = false;
     for await (const page of recipientPages(filter, cursor, FANOUT_PAGE)) {
       if (await halted(broadcastId, deps)) return;
-      const rows = page.map((p) => ({ contactId: p._id.toString(), channel: p.channel, chatId: p.channelUserId, lang: p.lang }));
+      const rows = page.map((p) => ({
+        contactId: p._id.toString(),
+        channel: p.channel,
+        chatId: p.channelUserId,
+        lang: p.lang,
+      }));
       await store.add(broadcastId, rows);
       await enqueueDeliveries(broadcastId, rows, deps.queues);
       const { total } = await store.counts(broadcastId);
@@ -73,10 +86,16 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
       await Broadcast.updateOne({ _id: bc._id }, { $set: { fanoutCursor: cursor, fannedOut: total } });
       // Its deliveries are going out: staff see 'sending' while the rest is read (fanoutDone
       // says when it is all queued). Not over a pause or cancel written meanwhile.
-      if (fed.size === 0) await Broadcast.updateOne({ _id: bc._id, status: 'fanning_out' }, { $set: { status: 'sending' } });
+      if (fed.size === 0)
+        await Broadcast.updateOne({ _id: bc._id, status: 'fanning_out' }, { $set: { status: 'sending' } });
       rows.forEach((r) => fed.add(r.channel));
       if (page.length < FANOUT_PAGE) break;
-      const paced = await untilNeeded(broadcastId, [...fed], deps, deps.cursorIdleMaxMs ?? CURSOR_IDLE_MAX_MS);
+      const paced = await untilNeeded(
+        broadcastId,
+        [...fed],
+        deps,
+        deps.cursorIdleMaxMs ?? CURSOR_IDLE_MAX_MS,
+      );
       if (paced === 'stop') return;
       if (paced === 'later') {
         reopen = true;
@@ -88,7 +107,10 @@ export async function runFanout(broadcastId: string, deps: FanoutDeps): Promise<
     if ((await untilNeeded(broadcastId, [...fed], deps, Infinity)) === 'stop') return;
   }
   const { total } = await store.counts(broadcastId);
-  await Broadcast.updateOne({ _id: bc._id, status: { $in: ['fanning_out', 'sending'] } }, { $set: { status: 'sending', fanoutDone: true, fannedOut: total } });
+  await Broadcast.updateOne(
+    { _id: bc._id, status: { $in: ['fanning_out', 'sending'] } },
+    { $set: { status: 'sending', fanoutDone: true, fannedOut: total } },
+  );
   deps.log.info({ broadcast: broadcastId, recipients: total }, 'broadcast fanned out');
 }
 
@@ -102,7 +124,12 @@ async function halted(broadcastId: string, deps: ControlDeps): Promise<boolean> 
  * Waits while every targeted channel still has its lead of jobs waiting. 'stop': paused or
  * cancelled meanwhile; 'later': still not needed after `maxMs`.
  */
-async function untilNeeded(broadcastId: string, channels: BroadcastChannel[], deps: FanoutDeps, maxMs: number): Promise<'go' | 'stop' | 'later'> {
+async function untilNeeded(
+  broadcastId: string,
+  channels: BroadcastChannel[],
+  deps: FanoutDeps,
+  maxMs: number,
+): Promise<'go' | 'stop' | 'later'> {
   const lead = deps.lead;
   if (!lead) return 'go';
   const started = Date.now();

@@ -24,9 +24,17 @@ export interface ChannelLimit {
  * the app's shared limit minus the same share kept for conversations.
  */
 export function channelLimits(env: Env): Record<BroadcastChannel, ChannelLimit> {
-  const overall = env.TELEGRAM_PAID_BROADCAST ? env.TELEGRAM_PAID_BROADCAST_LIMIT_PER_S : TELEGRAM_FREE_LIMIT_PER_S;
-  const telegram = Math.max(1, Math.min(env.TELEGRAM_BROADCAST_RATE_PER_S, overall - env.TELEGRAM_CONVERSATION_RESERVE_PER_S));
-  const zaloPerMin = Math.max(1, Math.min(env.ZALO_BROADCAST_RATE_PER_MIN, env.ZALO_RATE_LIMIT_PER_MIN * 0.75));
+  const overall = env.TELEGRAM_PAID_BROADCAST
+    ? env.TELEGRAM_PAID_BROADCAST_LIMIT_PER_S
+    : TELEGRAM_FREE_LIMIT_PER_S;
+  const telegram = Math.max(
+    1,
+    Math.min(env.TELEGRAM_BROADCAST_RATE_PER_S, overall - env.TELEGRAM_CONVERSATION_RESERVE_PER_S),
+  );
+  const zaloPerMin = Math.max(
+    1,
+    Math.min(env.ZALO_BROADCAST_RATE_PER_MIN, env.ZALO_RATE_LIMIT_PER_MIN * 0.75),
+  );
   return {
     telegram: { limitPerS: telegram, concurrency: concurrencyFor(telegram) },
     zalo: { limitPerS: zaloPerMin / 60, concurrency: concurrencyFor(zaloPerMin / 60) },
@@ -43,7 +51,9 @@ export function concurrencyFor(limitPerS: number): number {
  * per-minute one (4,000 requests/min per app).
  */
 export function rateWindow(channel: BroadcastChannel, limitPerS: number): { max: number; periodMs: number } {
-  return channel === 'zalo' ? { max: Math.max(1, Math.floor(limitPerS * 60 + 1e-9)), periodMs: 60_000 } : { max: Math.max(1, Math.floor(limitPerS + 1e-9)), periodMs: 1000 };
+  return channel === 'zalo'
+    ? { max: Math.max(1, Math.floor(limitPerS * 60 + 1e-9)), periodMs: 60_000 }
+    : { max: Math.max(1, Math.floor(limitPerS + 1e-9)), periodMs: 1000 };
 }
 
 /**

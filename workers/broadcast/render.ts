@@ -58,7 +58,8 @@ export function checkHtml(html: string): string[] {
     else if (closing) {
       if (stack.pop() !== name) problems.push(`</${name}> does not close the open tag`);
     } else {
-      if (name === 'a' && !/^\s+href="https?:\/\/[^"\s<>]+"\s*$/.test(attrs ?? '')) problems.push('<a> needs exactly href="http(s)://…"');
+      if (name === 'a' && !/^\s+href="https?:\/\/[^"\s<>]+"\s*$/.test(attrs ?? ''))
+        problems.push('<a> needs exactly href="http(s)://…"');
       if (name !== 'a' && attrs && attrs.trim() !== '') problems.push(`<${name}> takes no attributes`);
       stack.push(name);
     }
@@ -71,7 +72,12 @@ export function checkHtml(html: string): string[] {
 }
 
 function htmlToPlain(html: string): string {
-  return html.replace(TAG, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  return html
+    .replace(TAG, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
 }
 
 /** Problems that would make the broadcast fail for everybody; checked when it is created. */
@@ -92,7 +98,10 @@ export function validateContent(c: BroadcastContent): string[] {
     if (lang === 'en' && !c.textEn) continue;
     const r = renderBroadcast(c, lang);
     const max = c.imageUrl ? TELEGRAM_CAPTION_MAX : TELEGRAM_TEXT_MAX;
-    if (htmlToPlain(r.html).length > max) problems.push(`${lang} text too long for Telegram (${max} characters with the unsubscribe line${c.imageUrl ? ', as a photo caption' : ''})`);
+    if (htmlToPlain(r.html).length > max)
+      problems.push(
+        `${lang} text too long for Telegram (${max} characters with the unsubscribe line${c.imageUrl ? ', as a photo caption' : ''})`,
+      );
     if (r.plain.length > ZALO_TEXT_MAX) problems.push(`${lang} text too long for Zalo (${ZALO_TEXT_MAX})`);
   }
   return problems;
@@ -108,7 +117,10 @@ export function renderBroadcast(c: BroadcastContent, contactLang: 'vi' | 'en'): 
     html: `${bodyHtml}\n\n<i>${escapeHtml(FOOTER[lang])}</i>`,
     plain: `${bodyPlain}\n\n${FOOTER[lang]}`,
     imageUrl: c.imageUrl ?? null,
-    links: (c.buttons ?? []).map((b) => ({ text: lang === 'en' && b.textEn ? b.textEn : b.text, url: b.url })),
+    links: (c.buttons ?? []).map((b) => ({
+      text: lang === 'en' && b.textEn ? b.textEn : b.text,
+      url: b.url,
+    })),
     stopButton: STOP_LABEL[lang],
   };
 }

@@ -20,7 +20,11 @@ export interface AnswerItem {
  * that never change once written (an answer of a response; a response's "started" record,
  * which a completed one already supersedes). One round trip for a whole batch.
  */
-export async function insertIgnoringDuplicates(model: Model<never>, docs: object[], opts: { lean?: boolean } = {}): Promise<void> {
+export async function insertIgnoringDuplicates(
+  model: Model<never>,
+  docs: object[],
+  opts: { lean?: boolean } = {},
+): Promise<void> {
   if (docs.length === 0) return;
   try {
     // lean: the caller built complete documents, so mongoose's hydration, the largest part of

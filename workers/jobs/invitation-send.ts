@@ -145,7 +145,11 @@ async function decideInvitation(d: DossierLean, deps: OutreachDeps, now: Date): 
   return skip(d.code, 'no_channel', deps);
 }
 
-async function skip(code: string, why: 'cooldown' | 'no_channel', deps: OutreachDeps): Promise<InvitationResult> {
+async function skip(
+  code: string,
+  why: 'cooldown' | 'no_channel',
+  deps: OutreachDeps,
+): Promise<InvitationResult> {
   await Dossier.updateOne({ code, 'invitation.sentAt': null }, { $set: { 'invitation.skipped': why } });
   deps.log.info({ dossier: code, why }, 'invitation not sent');
   return why;
@@ -210,7 +214,8 @@ async function sendToContact(
   );
   // After the claim is given back: the mark is written by a job, and on FerretDB an update rewrites
   // the whole document, so a mark applied between the claim and its return could bring the claim back.
-  if (outcome === 'blocked') await deps.markBlocked?.({ contactId: String(c._id), channel, userId: c.channelUserId });
+  if (outcome === 'blocked')
+    await deps.markBlocked?.({ contactId: String(c._id), channel, userId: c.channelUserId });
   deps.log.info(
     { dossier: d.code, contactId: String(c._id), channel },
     'invitation: contact unreachable, trying the next channel',
@@ -239,7 +244,10 @@ async function sendByPhone(
     phone = openPhone(deps.env, d.code, sealed);
   } catch (err) {
     // A changed SECRETS_KEY or a damaged value: ZNS is impossible for this dossier.
-    deps.log.warn({ dossier: d.code, err: (err as Error).message }, 'sealed phone does not open; ZNS skipped');
+    deps.log.warn(
+      { dossier: d.code, err: (err as Error).message },
+      'sealed phone does not open; ZNS skipped',
+    );
     await deps.phoneClaims.release(phoneHash, d.code);
     return null;
   }

@@ -55,7 +55,8 @@ export async function sendReminder(
       { channelUserId: contact.channelUserId, lang, dossierCode: d.code },
       await messageFor(kind, d, channel, lang, deps.env),
     );
-    if (outcome === 'blocked' && channel !== 'zns') await deps.markBlocked?.({ contactId: String(contact._id), channel, userId: contact.channelUserId });
+    if (outcome === 'blocked' && channel !== 'zns')
+      await deps.markBlocked?.({ contactId: String(contact._id), channel, userId: contact.channelUserId });
     if (outcome !== 'sent') return 'unreachable';
   } catch (err) {
     // Transient: give the claim back so the retry sends.

@@ -52,12 +52,10 @@ export function telegramWebhookRoute(opts: TelegramWebhookRouteOptions): Fastify
         Array.isArray(body) ||
         !Number.isSafeInteger(body.update_id)
       ) {
-        return reply
-          .status(400)
-          .send({
-            error: 'bad_request',
-            message: 'expected a Telegram Update: a JSON object with an integer update_id',
-          });
+        return reply.status(400).send({
+          error: 'bad_request',
+          message: 'expected a Telegram Update: a JSON object with an integer update_id',
+        });
       }
       let accepted: { chatKey: string } | false;
       try {

@@ -20,7 +20,13 @@ export type ZaloMessage =
   | { text: string; attachment: { type: 'template'; payload: { buttons: ZaloButton[] } } }
   | {
       text?: string;
-      attachment: { type: 'template'; payload: { template_type: 'media'; elements: Array<{ media_type: 'image'; url?: string; attachment_id?: string }> } };
+      attachment: {
+        type: 'template';
+        payload: {
+          template_type: 'media';
+          elements: Array<{ media_type: 'image'; url?: string; attachment_id?: string }>;
+        };
+      };
     };
 
 export interface ZaloSent {
@@ -86,12 +92,27 @@ export class ZaloClient {
     return this.sendCs(userId, { text });
   }
 
-  sendImage(userId: string, image: { url?: string; attachmentId?: string }, text?: string): Promise<ZaloSent> {
-    const element = { media_type: 'image' as const, ...(image.url ? { url: image.url } : {}), ...(image.attachmentId ? { attachment_id: image.attachmentId } : {}) };
-    return this.sendCs(userId, { ...(text ? { text } : {}), attachment: { type: 'template', payload: { template_type: 'media', elements: [element] } } });
+  sendImage(
+    userId: string,
+    image: { url?: string; attachmentId?: string },
+    text?: string,
+  ): Promise<ZaloSent> {
+    const element = {
+      media_type: 'image' as const,
+      ...(image.url ? { url: image.url } : {}),
+      ...(image.attachmentId ? { attachment_id: image.attachmentId } : {}),
+    };
+    return this.sendCs(userId, {
+      ...(text ? { text } : {}),
+      attachment: { type: 'template', payload: { template_type: 'media', elements: [element] } },
+    });
   }
 
-  async sendTemplateByUid(userId: string, templateId: string, templateData: Record<string, string>): Promise<ZaloSent> {
+  async sendTemplateByUid(
+    userId: string,
+    templateId: string,
+    templateData: Record<string, string>,
+  ): Promise<ZaloSent> {
     const data = await this.request<{ message_id?: unknown }>({
       endpoint: 'message/template',
       method: 'POST',
@@ -138,13 +159,16 @@ export class ZaloClient {
       userId,
       displayName: typeof d?.display_name === 'string' ? d.display_name : null,
       isFollower: d?.user_is_follower === true,
-      lastInteractionDate: typeof d?.user_last_interaction_date === 'string' ? d.user_last_interaction_date : null,
+      lastInteractionDate:
+        typeof d?.user_last_interaction_date === 'string' ? d.user_last_interaction_date : null,
       sharedPhone: shared && typeof shared.phone === 'string' ? shared.phone : null,
     };
   }
 
   /** One page of followers (count ≤ 50); period TODAY|YESTERDAY|L7D|L30D|YYYY_MM_DD:YYYY_MM_DD. */
-  async getFollowers(opts: { offset?: number; count?: number; lastInteractionPeriod?: string } = {}): Promise<{ total: number; userIds: string[] }> {
+  async getFollowers(
+    opts: { offset?: number; count?: number; lastInteractionPeriod?: string } = {},
+  ): Promise<{ total: number; userIds: string[] }> {
     const query = {
       offset: opts.offset ?? 0,
       count: Math.min(opts.count ?? 50, 50),
@@ -158,7 +182,10 @@ export class ZaloClient {
       path: '/v3.0/oa/user/getlist',
       params: { data: JSON.stringify(query) },
     });
-    return { total: Number(d?.total ?? 0), userIds: (d?.users ?? []).map((u) => String(u.user_id ?? '')).filter((s) => s.length > 0) };
+    return {
+      total: Number(d?.total ?? 0),
+      userIds: (d?.users ?? []).map((u) => String(u.user_id ?? '')).filter((s) => s.length > 0),
+    };
   }
 
   /** Pre-flight before a proactive send: when did this user last interact with the OA? */
@@ -172,7 +199,10 @@ export class ZaloClient {
     });
     const last = Number(d?.last_interaction);
     const remain = Number(d?.cs_reply?.remain);
-    return { lastInteraction: Number.isFinite(last) && last > 0 ? last : null, csRemain: Number.isFinite(remain) ? remain : null };
+    return {
+      lastInteraction: Number.isFinite(last) && last > 0 ? last : null,
+      csRemain: Number.isFinite(remain) ? remain : null,
+    };
   }
 
   private async request<T>(req: Req): Promise<T | undefined> {
@@ -201,7 +231,10 @@ export class ZaloClient {
       res = await http.request({
         method: req.method,
         url: req.path,
-        headers: { access_token: token, ...(req.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          access_token: token,
+          ...(req.method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        },
         ...(req.data !== undefined ? { data: req.data } : {}),
         ...(req.params ? { params: req.params } : {}),
       });
@@ -214,7 +247,8 @@ export class ZaloClient {
     }
     const body = res.data as { error?: unknown; message?: unknown; data?: T };
     const code = Number(body.error ?? 0);
-    if (code !== 0) throw new ZaloApiError(Number.isFinite(code) ? code : -1, req.endpoint, String(body.message ?? ''));
+    if (code !== 0)
+      throw new ZaloApiError(Number.isFinite(code) ? code : -1, req.endpoint, String(body.message ?? ''));
     return body.data;
   }
 }

@@ -23,7 +23,10 @@ export function codeChallenge(verifier: string): string {
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');
 }
 
-export function permissionUrl(oauthRoot: string, opts: { appId: string; redirectUri: string; challenge: string; state: string }): string {
+export function permissionUrl(
+  oauthRoot: string,
+  opts: { appId: string; redirectUri: string; challenge: string; state: string },
+): string {
   const u = new URL('/v4/oa/permission', oauthRoot);
   u.searchParams.set('app_id', opts.appId);
   u.searchParams.set('redirect_uri', opts.redirectUri);
@@ -34,12 +37,23 @@ export function permissionUrl(oauthRoot: string, opts: { appId: string; redirect
 
 export class ZaloOAuthClient {
   private readonly http: AxiosInstance;
-  constructor(private readonly opts: { oauthRoot: string; appId: string; appSecret: string; timeoutMs?: number }) {
-    this.http = axios.create({ baseURL: opts.oauthRoot, timeout: opts.timeoutMs ?? 10_000, validateStatus: () => true });
+  constructor(
+    private readonly opts: { oauthRoot: string; appId: string; appSecret: string; timeoutMs?: number },
+  ) {
+    this.http = axios.create({
+      baseURL: opts.oauthRoot,
+      timeout: opts.timeoutMs ?? 10_000,
+      validateStatus: () => true,
+    });
   }
 
   exchangeCode(code: string, verifier: string): Promise<ZaloTokenPair> {
-    return this.post({ code, app_id: this.opts.appId, grant_type: 'authorization_code', code_verifier: verifier });
+    return this.post({
+      code,
+      app_id: this.opts.appId,
+      grant_type: 'authorization_code',
+      code_verifier: verifier,
+    });
   }
 
   refresh(refreshToken: string): Promise<ZaloTokenPair> {
@@ -59,14 +73,28 @@ export class ZaloOAuthClient {
     if (res.status >= 500 || typeof res.data !== 'object' || res.data === null) {
       throw new ZaloHttpError(endpoint, res.status, 'unexpected answer');
     }
-    const body = res.data as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown; error?: unknown; error_name?: unknown; message?: unknown; error_description?: unknown };
+    const body = res.data as {
+      access_token?: unknown;
+      refresh_token?: unknown;
+      expires_in?: unknown;
+      error?: unknown;
+      error_name?: unknown;
+      message?: unknown;
+      error_description?: unknown;
+    };
     if (typeof body.access_token === 'string' && typeof body.refresh_token === 'string') {
       const expiresIn = Number(body.expires_in);
-      return { accessToken: body.access_token, refreshToken: body.refresh_token, expiresIn: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 90_000 };
+      return {
+        accessToken: body.access_token,
+        refreshToken: body.refresh_token,
+        expiresIn: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 90_000,
+      };
     }
     // No refresh-token error code is documented: any refusal without a pair is permanent.
     const code = typeof body.error === 'number' ? body.error : Number(body.error ?? -1);
-    const description = String(body.error_description ?? body.message ?? body.error_name ?? 'no token in answer');
+    const description = String(
+      body.error_description ?? body.message ?? body.error_name ?? 'no token in answer',
+    );
     throw new ZaloApiError(Number.isFinite(code) ? code : -1, endpoint, description);
   }
 }

@@ -6,15 +6,31 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * re-serialising the parsed JSON would change them.
  */
 export function zaloMac(appId: string, rawBody: Buffer, timestamp: string, secret: string): string {
-  return createHash('sha256').update(appId, 'utf8').update(rawBody).update(timestamp, 'utf8').update(secret, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(appId, 'utf8')
+    .update(rawBody)
+    .update(timestamp, 'utf8')
+    .update(secret, 'utf8')
+    .digest('hex');
 }
 
-export function zaloSignatureHeader(appId: string, rawBody: Buffer, timestamp: string, secret: string): string {
+export function zaloSignatureHeader(
+  appId: string,
+  rawBody: Buffer,
+  timestamp: string,
+  secret: string,
+): string {
   return `mac=${zaloMac(appId, rawBody, timestamp, secret)}`;
 }
 
 /** Constant-time check of a header value against the expected MAC; false for any malformed header. */
-export function verifyZaloSignature(header: string | undefined, appId: string, rawBody: Buffer, timestamp: string, secret: string): boolean {
+export function verifyZaloSignature(
+  header: string | undefined,
+  appId: string,
+  rawBody: Buffer,
+  timestamp: string,
+  secret: string,
+): boolean {
   if (typeof header !== 'string') return false;
   const expected = Buffer.from(zaloSignatureHeader(appId, rawBody, timestamp, secret), 'utf8');
   const given = Buffer.from(header.trim().toLowerCase(), 'utf8');

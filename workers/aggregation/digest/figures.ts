@@ -35,19 +35,33 @@ export interface DigestFigures {
 
 const OVERDUE_SHOWN = 5;
 
-export async function buildDigest(q: { unitCode: string; day: string; now: Date; today?: boolean; minN?: number }): Promise<DigestFigures> {
+export async function buildDigest(q: {
+  unitCode: string;
+  day: string;
+  now: Date;
+  today?: boolean;
+  minN?: number;
+}): Promise<DigestFigures> {
   const codes = await expandUnits([q.unitCode]);
   const period = parsePeriod(q.day);
   const sum = sumTotals(await loadTotals(codes, q.day, q.day));
   const figures = figuresOf(sum);
-  const [unit, cases] = await Promise.all([Unit.findOne({ code: q.unitCode }, { name: 1 }).lean(), caseStats(codes, period, q.now)]);
+  const [unit, cases] = await Promise.all([
+    Unit.findOne({ code: q.unitCode }, { name: 1 }).lean(),
+    caseStats(codes, period, q.now),
+  ]);
   // One query per unit: `$in` does not use indexes on FerretDB; a unit's subtree is small.
   let flagged = 0;
   const overdue: Array<{ dossierCode?: string | null; dueAt: Date }> = [];
   for (const unitCode of codes) {
     const ids = await Flag.distinct('responseId', { unitCode, day: q.day });
     flagged += ids.length;
-    overdue.push(...(await Case.find({ unitCode, status: { $ne: 'closed' }, dueAt: { $lt: q.now } }, { _id: 0, dossierCode: 1, dueAt: 1 }).lean()));
+    overdue.push(
+      ...(await Case.find(
+        { unitCode, status: { $ne: 'closed' }, dueAt: { $lt: q.now } },
+        { _id: 0, dossierCode: 1, dueAt: 1 },
+      ).lean()),
+    );
   }
   overdue.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
   return {
@@ -76,9 +90,18 @@ export function yesterdayOf(now: Date): string {
  * `/baocao` in a Telegram group: the digest of the unit whose alert group it is, for today so far
  * or yesterday; null when the group belongs to no unit.
  */
-export async function digestForChat(chatId: string, which: 'today' | 'yesterday', now: Date): Promise<DigestFigures | null> {
+export async function digestForChat(
+  chatId: string,
+  which: 'today' | 'yesterday',
+  now: Date,
+): Promise<DigestFigures | null> {
   const unit = await Unit.findOne({ alertTelegramChatId: chatId }, { _id: 0, code: 1 }).lean();
   if (!unit) return null;
   const today = which === 'today';
-  return buildDigest({ unitCode: unit.code, day: today ? hcm(now).toFormat('yyyy-LL-dd') : yesterdayOf(now), now, today });
+  return buildDigest({
+    unitCode: unit.code,
+    day: today ? hcm(now).toFormat('yyyy-LL-dd') : yesterdayOf(now),
+    now,
+    today,
+  });
 }

@@ -13,5 +13,9 @@ export async function scheduleDigest(aggregateQueue: Queue, at: string): Promise
     return;
   }
   const [h, m] = at.split(':').map(Number);
-  await aggregateQueue.upsertJobScheduler(DIGEST_SCHEDULER_ID, { pattern: `0 ${m} ${h} * * *`, tz: ZONE }, { name: 'digest.run', data: {} });
+  await aggregateQueue.upsertJobScheduler(
+    DIGEST_SCHEDULER_ID,
+    { pattern: `0 ${m} ${h} * * *`, tz: ZONE },
+    { name: 'digest.run', data: {} },
+  );
 }

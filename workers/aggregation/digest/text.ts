@@ -1,5 +1,11 @@
 import { formatDateTime } from '../../../lib/time';
-import { ELEMENT_NAMES_VI, ELEMENTS, INDEX_LABEL_VI, NOT_ENOUGH_DATA, type Share } from '../../../indices/formula';
+import {
+  ELEMENT_NAMES_VI,
+  ELEMENTS,
+  INDEX_LABEL_VI,
+  NOT_ENOUGH_DATA,
+  type Share,
+} from '../../../indices/formula';
 import type { DigestFigures } from './figures';
 
 const pct = (x: number) => `${(x * 100).toFixed(1).replace('.', ',')}%`;
@@ -20,7 +26,9 @@ function share(s: Share): string {
  * Counts, shares and dossier codes only: no phone number, name, chat id or free text.
  */
 export function renderDigest(f: DigestFigures): string {
-  const when = f.asOf ? `hôm nay ${dayVi(f.day)} (đến ${formatDateTime(f.asOf).slice(11)})` : `ngày ${dayVi(f.day)}`;
+  const when = f.asOf
+    ? `hôm nay ${dayVi(f.day)} (đến ${formatDateTime(f.asOf).slice(11)})`
+    : `ngày ${dayVi(f.day)}`;
   const lines = [
     `📊 Báo cáo ${when}`,
     `Đơn vị: ${f.unitName ?? f.unitCode} (${f.unitCode})`,
@@ -34,7 +42,10 @@ export function renderDigest(f: DigestFigures): string {
     lines.push('Theo yếu tố:');
     for (const e of shown) {
       const s = f.elements[e]!;
-      const value = s.n >= f.minN && s.index !== null ? `${pct(s.index)} (n=${s.n})` : `${NOT_ENOUGH_DATA} (n=${s.n} < ${f.minN})`;
+      const value =
+        s.n >= f.minN && s.index !== null
+          ? `${pct(s.index)} (n=${s.n})`
+          : `${NOT_ENOUGH_DATA} (n=${s.n} < ${f.minN})`;
       lines.push(`• ${ELEMENT_NAMES_VI[e] ?? e}: ${value}`);
     }
   }

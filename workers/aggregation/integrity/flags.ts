@@ -8,13 +8,27 @@ export interface FlagTarget {
 }
 
 /** Flags responses for one reason; idempotent (one flag per response and reason, the first detail kept). */
-export async function upsertFlags(targets: readonly FlagTarget[], reason: FlagReason, detail: string, now = new Date()): Promise<number> {
+export async function upsertFlags(
+  targets: readonly FlagTarget[],
+  reason: FlagReason,
+  detail: string,
+  now = new Date(),
+): Promise<number> {
   if (targets.length === 0) return 0;
   const r = await Flag.bulkWrite(
     targets.map((t) => ({
       updateOne: {
         filter: { responseId: t.responseId, reason },
-        update: { $setOnInsert: { responseId: t.responseId, reason, unitCode: t.unitCode, day: t.day, detail, createdAt: now } },
+        update: {
+          $setOnInsert: {
+            responseId: t.responseId,
+            reason,
+            unitCode: t.unitCode,
+            day: t.day,
+            detail,
+            createdAt: now,
+          },
+        },
         upsert: true,
       },
     })),

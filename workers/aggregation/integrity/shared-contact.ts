@@ -42,7 +42,8 @@ export function findSharedContact(rows: readonly ContactAnswer[], rule: SharedCo
     end = Math.max(end, start);
     while (end + 1 < sorted.length && sorted[end + 1]!.at - sorted[start]!.at <= rule.windowMs) end++;
     const span = sorted.slice(start, end + 1);
-    if (new Set(span.map((r) => r.applicant)).size >= rule.minApplicants) for (let i = start; i <= end; i++) hit.add(i);
+    if (new Set(span.map((r) => r.applicant)).size >= rule.minApplicants)
+      for (let i = start; i <= end; i++) hit.add(i);
   }
   return [...hit].sort((a, b) => a - b).map((i) => sorted[i]!);
 }
@@ -59,7 +60,10 @@ function decode(member: string, score: string): ContactAnswer | null {
 }
 
 export function ruleFromEnv(env: JobContext['env']): SharedContactRule {
-  return { minApplicants: env.INTEGRITY_CONTACT_MIN_APPLICANTS, windowMs: env.INTEGRITY_CONTACT_WINDOW_HOURS * 3_600_000 };
+  return {
+    minApplicants: env.INTEGRITY_CONTACT_MIN_APPLICANTS,
+    windowMs: env.INTEGRITY_CONTACT_WINDOW_HOURS * 3_600_000,
+  };
 }
 
 /**
@@ -68,15 +72,30 @@ export function ruleFromEnv(env: JobContext['env']): SharedContactRule {
  * response). Responses without a session (imported, tests) or without a dossier are skipped.
  */
 /** The Redis key of one contact's recent answers (a keyed hash: the contact id is not in it). */
-export function sharedContactKey(prefix: string, hashKey: string, channel: string, contactId: string): string {
-  const contact = createHmac('sha256', hashKey).update(`contact:${channel}:${contactId}`).digest('base64url').slice(0, 32);
+export function sharedContactKey(
+  prefix: string,
+  hashKey: string,
+  channel: string,
+  contactId: string,
+): string {
+  const contact = createHmac('sha256', hashKey)
+    .update(`contact:${channel}:${contactId}`)
+    .digest('base64url')
+    .slice(0, 32);
   return `${prefix}:integ:contact:${contact}`;
 }
 
-export async function checkSharedContact(p: ResponseCompletePayload, ctx: Pick<JobContext, 'redis' | 'prefix' | 'env'>, now = new Date()): Promise<number> {
+export async function checkSharedContact(
+  p: ResponseCompletePayload,
+  ctx: Pick<JobContext, 'redis' | 'prefix' | 'env'>,
+  now = new Date(),
+): Promise<number> {
   const { dossierCode, unitCode } = p.meta;
   if (!dossierCode || !unitCode) return 0;
-  const session = await Session.findOne({ responseId: p.responseId }, { _id: 0, contactId: 1, channel: 1 }).lean();
+  const session = await Session.findOne(
+    { responseId: p.responseId },
+    { _id: 0, contactId: 1, channel: 1 },
+  ).lean();
   if (!session) return 0;
   const dossier = await Dossier.findOne({ code: dossierCode }, { _id: 0, applicantPhoneHash: 1 }).lean();
   const rule = ruleFromEnv(ctx.env);
@@ -88,7 +107,12 @@ export async function checkSharedContact(p: ResponseCompletePayload, ctx: Pick<J
     day: hcmDay(new Date(at)),
     at,
   };
-  const key = sharedContactKey(ctx.prefix, ctx.env.PHONE_HASH_KEY, session.channel, String(session.contactId));
+  const key = sharedContactKey(
+    ctx.prefix,
+    ctx.env.PHONE_HASH_KEY,
+    session.channel,
+    String(session.contactId),
+  );
   const got = await ctx.redis
     .multi()
     .zadd(key, at, encode(me))
@@ -105,5 +129,10 @@ export async function checkSharedContact(p: ResponseCompletePayload, ctx: Pick<J
   const hits = findSharedContact(rows, rule);
   if (hits.length === 0) return 0;
   const applicants = new Set(hits.map((h) => h.applicant)).size;
-  return upsertFlags(hits, 'shared_contact', `one contact, ${applicants} applicants within ${ctx.env.INTEGRITY_CONTACT_WINDOW_HOURS} h`, now);
+  return upsertFlags(
+    hits,
+    'shared_contact',
+    `one contact, ${applicants} applicants within ${ctx.env.INTEGRITY_CONTACT_WINDOW_HOURS} h`,
+    now,
+  );
 }

@@ -14,7 +14,12 @@ export interface BackfillResult {
  * by `responseId` equality (an index hit on MongoDB and FerretDB), a batch of responses per
  * round trip. Run it before `rollups rebuild`, which reads answers by unit and day.
  */
-export async function backfillAnswerBuckets(from?: string, to?: string, batchSize = 500, onBatch?: (r: BackfillResult) => void): Promise<BackfillResult> {
+export async function backfillAnswerBuckets(
+  from?: string,
+  to?: string,
+  batchSize = 500,
+  onBatch?: (r: BackfillResult) => void,
+): Promise<BackfillResult> {
   const day = from || to ? { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) } : { $ne: null };
   const result: BackfillResult = { responses: 0, answers: 0 };
   let ops: AnyBulkWriteOperation[] = [];
@@ -25,10 +30,17 @@ export async function backfillAnswerBuckets(from?: string, to?: string, batchSiz
     ops = [];
     onBatch?.({ ...result });
   };
-  const cursor = Response.find({ status: 'completed', day }, { _id: 0, responseId: 1, unitCode: 1, day: 1 }).lean().cursor();
+  const cursor = Response.find({ status: 'completed', day }, { _id: 0, responseId: 1, unitCode: 1, day: 1 })
+    .lean()
+    .cursor();
   for await (const r of cursor) {
     result.responses++;
-    ops.push({ updateMany: { filter: { responseId: r.responseId, day: null }, update: { $set: { unitCode: r.unitCode ?? null, day: r.day } } } });
+    ops.push({
+      updateMany: {
+        filter: { responseId: r.responseId, day: null },
+        update: { $set: { unitCode: r.unitCode ?? null, day: r.day } },
+      },
+    });
     if (ops.length >= batchSize) await flush();
   }
   await flush();

@@ -59,7 +59,14 @@ export function cellsOf(map: ReadonlyMap<string, Counts>): Cell[] {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, c]) => {
       const i = k.indexOf('|');
-      return { element: k.slice(0, i), questionId: k.slice(i + 1), n: c.n, satisfied: c.satisfied, dissatisfied: c.dissatisfied, na: c.na };
+      return {
+        element: k.slice(0, i),
+        questionId: k.slice(i + 1),
+        n: c.n,
+        satisfied: c.satisfied,
+        dissatisfied: c.dissatisfied,
+        na: c.na,
+      };
     });
 }
 
@@ -72,7 +79,12 @@ interface GroupAcc {
 function groupsOf(map: Map<string, GroupAcc>): Group[] {
   return [...map.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, g]) => ({ key, responses: g.responses, dissatisfiedResponses: g.dissatisfiedResponses, cells: cellsOf(g.cells) }));
+    .map(([key, g]) => ({
+      key,
+      responses: g.responses,
+      dissatisfiedResponses: g.dissatisfiedResponses,
+      cells: cellsOf(g.cells),
+    }));
 }
 
 export function buildBucket(responses: readonly BucketResponse[], answers: readonly BucketAnswer[]): Bucket {
@@ -83,7 +95,11 @@ export function buildBucket(responses: readonly BucketResponse[], answers: reado
     byResponse.set(a.responseId, list);
   }
   const total: CellMap = new Map();
-  const groups = { procedure: new Map<string, GroupAcc>(), officer: new Map<string, GroupAcc>(), channel: new Map<string, GroupAcc>() };
+  const groups = {
+    procedure: new Map<string, GroupAcc>(),
+    officer: new Map<string, GroupAcc>(),
+    channel: new Map<string, GroupAcc>(),
+  };
   let counted = 0;
   let dissatisfied = 0;
   let excluded = 0;

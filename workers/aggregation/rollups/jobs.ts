@@ -18,10 +18,22 @@ export const rollupRecompute = defineJob({
   }),
   async handle(p, ctx) {
     const r = await recomputeBucket({ redis: ctx.redis, prefix: ctx.prefix }, p.unitCode, p.day);
-    ctx.log.debug({ unitCode: p.unitCode, day: p.day, version: r.version, written: r.written }, 'rollup recomputed');
+    ctx.log.debug(
+      { unitCode: p.unitCode, day: p.day, version: r.version, written: r.written },
+      'rollup recomputed',
+    );
     // A stale write was superseded by a newer run, which schedules the month itself.
     if (r.written) {
-      await scheduleMonth({ redis: ctx.redis, prefix: ctx.prefix, enqueue: (name, payload, o) => ctx.enqueue(name, payload, o) }, p.unitCode, monthOf(p.day), aggregationSettings.coalesceMs);
+      await scheduleMonth(
+        {
+          redis: ctx.redis,
+          prefix: ctx.prefix,
+          enqueue: (name, payload, o) => ctx.enqueue(name, payload, o),
+        },
+        p.unitCode,
+        monthOf(p.day),
+        aggregationSettings.coalesceMs,
+      );
     }
   },
 });
@@ -36,6 +48,9 @@ export const rollupMonth = defineJob({
   }),
   async handle(p, ctx) {
     const r = await recomputeMonth({ redis: ctx.redis, prefix: ctx.prefix }, p.unitCode, p.month);
-    ctx.log.debug({ unitCode: p.unitCode, month: p.month, version: r.version, written: r.written, days: r.days }, 'month totals recomputed');
+    ctx.log.debug(
+      { unitCode: p.unitCode, month: p.month, version: r.version, written: r.written, days: r.days },
+      'month totals recomputed',
+    );
   },
 });

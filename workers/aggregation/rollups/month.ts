@@ -18,12 +18,28 @@ export function monthJobId(unitCode: string, month: string, epoch: string): stri
 }
 
 /** Asks for the month of a day to be summed again. Call it only AFTER the day rollup is written. */
-export function scheduleMonth(deps: ScheduleDeps, unitCode: string, month: string, delayMs: number): Promise<string> {
-  return scheduleAtEpoch(deps, monthEpochKey(deps.prefix, unitCode, month), (epoch) => monthJobId(unitCode, month, epoch), 'rollup.month', { unitCode, month }, delayMs);
+export function scheduleMonth(
+  deps: ScheduleDeps,
+  unitCode: string,
+  month: string,
+  delayMs: number,
+): Promise<string> {
+  return scheduleAtEpoch(
+    deps,
+    monthEpochKey(deps.prefix, unitCode, month),
+    (epoch) => monthJobId(unitCode, month, epoch),
+    'rollup.month',
+    { unitCode, month },
+    delayMs,
+  );
 }
 
 /** Sums one unit-month from its day rollups and writes it unless a newer version is there. */
-export async function recomputeMonth(deps: RollupDeps, unitCode: string, month: string): Promise<{ version: number; written: boolean; days: number }> {
+export async function recomputeMonth(
+  deps: RollupDeps,
+  unitCode: string,
+  month: string,
+): Promise<{ version: number; written: boolean; days: number }> {
   const version = await deps.redis.incr(monthEpochKey(deps.prefix, unitCode, month));
   const days = await loadMonthDays(unitCode, month);
   const written = await writeMonth(unitCode, month, version, days, (deps.now ?? (() => new Date()))());
@@ -31,7 +47,13 @@ export async function recomputeMonth(deps: RollupDeps, unitCode: string, month: 
 }
 
 /** Writes a month's totals unless a newer version is already there. Returns false when stale. */
-export async function writeMonth(unitCode: string, month: string, version: number, days: readonly PeriodTotals[], now: Date): Promise<boolean> {
+export async function writeMonth(
+  unitCode: string,
+  month: string,
+  version: number,
+  days: readonly PeriodTotals[],
+  now: Date,
+): Promise<boolean> {
   const s = sumTotals(days);
   const doc = {
     unitCode,
@@ -47,7 +69,11 @@ export async function writeMonth(unitCode: string, month: string, version: numbe
   };
   try {
     // By `_id` (an index hit on FerretDB as well as MongoDB).
-    await RollupMonth.updateOne({ _id: rollupMonthId(unitCode, month), version: { $lt: version } }, { $set: doc }, { upsert: true });
+    await RollupMonth.updateOne(
+      { _id: rollupMonthId(unitCode, month), version: { $lt: version } },
+      { $set: doc },
+      { upsert: true },
+    );
     return true;
   } catch (err) {
     // The filter missed because a newer version exists, so the upsert hit the `_id`.

@@ -43,7 +43,12 @@ function dayCondition(from?: string, to?: string): DayCondition {
  * be overwritten by an older read, nor overwrite a newer one. Each unit's touched months are then
  * summed again (month.ts), with the same rule.
  */
-export async function rebuildRollups(deps: RollupDeps, from?: string, to?: string, onUnit?: (p: RebuildProgress) => void): Promise<RebuildResult> {
+export async function rebuildRollups(
+  deps: RollupDeps,
+  from?: string,
+  to?: string,
+  onUnit?: (p: RebuildProgress) => void,
+): Promise<RebuildResult> {
   const day = dayCondition(from, to);
   const pairs = await Response.aggregate<{ _id: { u: string; d: string } }>([
     { $match: { day, status: 'completed', unitCode: { $ne: null } } },
@@ -51,14 +56,24 @@ export async function rebuildRollups(deps: RollupDeps, from?: string, to?: strin
   ]);
   const existing = await Rollup.find({ day }, { _id: 0, unitCode: 1, day: 1 }).lean();
   const daysByUnit = new Map<string, Set<string>>();
-  for (const { u, d } of [...pairs.map((p) => p._id), ...existing.map((e) => ({ u: e.unitCode, d: e.day }))]) {
+  for (const { u, d } of [
+    ...pairs.map((p) => p._id),
+    ...existing.map((e) => ({ u: e.unitCode, d: e.day })),
+  ]) {
     const set = daysByUnit.get(u) ?? new Set<string>();
     set.add(d);
     daysByUnit.set(u, set);
   }
   const now = deps.now ?? (() => new Date());
   const allDays = new Set<string>();
-  const result: RebuildResult = { units: daysByUnit.size, days: 0, buckets: 0, stale: 0, months: 0, responses: 0 };
+  const result: RebuildResult = {
+    units: daysByUnit.size,
+    days: 0,
+    buckets: 0,
+    stale: 0,
+    months: 0,
+    responses: 0,
+  };
   for (const unitCode of [...daysByUnit.keys()].sort()) {
     const days = [...daysByUnit.get(unitCode)!].sort();
     // Versions first, reads second; responses before answers (recompute.ts, rules 1 and 4).
