@@ -15,6 +15,7 @@ import { controlKey } from '../../workers/broadcast/queues';
 import type { BroadcastWorkers } from '../../workers/broadcast/start';
 import { FakeTelegram, type RecordedCall } from '../fakes/telegram-server';
 import { startTestBroadcastWorkers, waitBroadcastStatus } from '../support/broadcasts';
+import { startContactWriter } from '../support/contact-writer';
 import { maxPerSecond } from '../support/rate';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
@@ -38,6 +39,7 @@ const prefix = testPrefix('broadcast');
 let fake: FakeTelegram;
 let workers: BroadcastWorkers;
 let deps: ControlDeps;
+let writer: Awaited<ReturnType<typeof startContactWriter>>;
 
 async function seed(tag: string, count: number, base: number): Promise<number[]> {
   const ids = Array.from({ length: count }, (_, i) => base + i);
@@ -89,6 +91,8 @@ beforeAll(async () => {
   });
   workers = started.workers;
   deps = { redis, prefix, queues: workers.queues, env: started.env };
+  // Blocked recipients are marked through the one contact writer (ingest workers).
+  writer = await startContactWriter(redis, prefix);
 });
 
 afterEach(() => {
@@ -96,6 +100,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
+  await writer.close();
   await workers.close();
   await fake.close();
   await clearPrefix(redis, prefix);
@@ -182,6 +187,7 @@ test('10,000 recipients: each reachable contact gets exactly one message, blocke
   expect(fake.sentTo(1_000_010)[0]!.text).toContain('Please rate our service');
 
   // Blocked recipients: marked in the report and unsubscribed, each tried once.
+  await writer.settled();
   expect(
     await Contact.countDocuments({
       channelUserId: { $in: blocked.map(String) },
