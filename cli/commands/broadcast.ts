@@ -25,6 +25,16 @@ import { BroadcastQueues } from '../../workers/broadcast/queues';
 import { renderBroadcast, validateContent } from '../../workers/broadcast/render';
 import { countRecipients } from '../../workers/broadcast/targeting';
 import { requireUnits } from './unit-option';
+import {
+  BROADCAST_TEMPLATES,
+  isBroadcastTemplate,
+  renderTemplate,
+  TemplateUnavailableError,
+  type TemplateContent,
+} from '../../bot/http/public/broadcast-templates';
+import { unitResults } from '../../bot/http/public/published';
+import { resultsLink, unitWebLink } from '../../bot/survey/links';
+import { Unit } from '../../models/unit';
 
 /**
  * `hailong broadcast …`: compose, count, send (or schedule, or submit for approval), watch,
@@ -46,6 +56,31 @@ async function withDeps<T>(
     await queues.close();
     await redis.quit();
     if (own) await disconnectMongo();
+  }
+}
+
+/** A unit's awareness template filled with its links and its published results. */
+async function templateContent(name: string, unitCode: string, e: Env): Promise<TemplateContent> {
+  if (!isBroadcastTemplate(name)) throw new Error(`unknown template ${name}`);
+  const unit = await Unit.findOne({ code: unitCode }, { code: 1, name: 1 }).lean();
+  if (!unit) throw new UserError(`không có đơn vị ${unitCode}`, `no unit ${unitCode}`, 2);
+  const results =
+    name === 'ket-qua' ? await unitResults(unit.code, { minN: e.PUBLIC_MIN_N, now: new Date() }) : null;
+  try {
+    return renderTemplate(name, {
+      unitName: unit.name,
+      surveyLink: unitWebLink(e, unit.code),
+      resultsLink: resultsLink(e, unit.code),
+      results,
+    });
+  } catch (err) {
+    if (err instanceof TemplateUnavailableError)
+      throw new UserError(
+        'mẫu ket-qua: chưa có kết quả đủ số phiếu để công bố',
+        'ket-qua template: no published result yet (below the minimum number of responses)',
+        1,
+      );
+    throw err;
   }
 }
 
@@ -116,7 +151,11 @@ export function registerBroadcastCommands(program: Command): void {
   cmd
     .command('send')
     .description('Soạn, đếm người nhận và gửi (cần --yes) / compose, count recipients and send (needs --yes)')
-    .requiredOption('--text <text>', 'nội dung tiếng Việt / Vietnamese text')
+    .option('--text <text>', 'nội dung tiếng Việt / Vietnamese text')
+    .option(
+      '--template <name>',
+      `mẫu tuyên truyền của đơn vị (cần --unit): ${BROADCAST_TEMPLATES.join(' | ')} / awareness template of the unit`,
+    )
     .option('--text-en <text>', 'bản tiếng Anh cho người chọn English / English version')
     .option('--html', 'nội dung là HTML Telegram (b, i, u, s, code, a) / text is Telegram HTML')
     .option('--image <url>', 'ảnh kèm theo / image URL')
@@ -136,7 +175,8 @@ export function registerBroadcastCommands(program: Command): void {
     .option('--yes', 'xác nhận gửi / confirm')
     .action(
       async (o: {
-        text: string;
+        text?: string;
+        template?: string;
         textEn?: string;
         html?: boolean;
         image?: string;
@@ -153,8 +193,22 @@ export function registerBroadcastCommands(program: Command): void {
       }) => {
         if (o.lang && o.lang !== 'vi' && o.lang !== 'en')
           throw new UserError('--lang: chọn vi hoặc en', '--lang: expected vi or en', 2);
+        if (!o.text === !o.template)
+          throw new UserError(
+            'cần đúng một trong --text hoặc --template',
+            'expected exactly one of --text or --template',
+            2,
+          );
+        if (o.template && !isBroadcastTemplate(o.template))
+          throw new UserError(
+            `--template: chọn ${BROADCAST_TEMPLATES.join(', ')}`,
+            `--template: expected one of ${BROADCAST_TEMPLATES.join(', ')}`,
+            2,
+          );
+        if (o.template && !o.unit) throw new UserError('--template cần --unit', '--template needs --unit', 2);
         await withDeps(async (deps) => {
           if (o.unit) await requireUnits([o.unit]);
+          const filled = o.template ? await templateContent(o.template, o.unit!, deps.e) : null;
           const target = {
             unitCode: o.unit ?? null,
             channels: o.channel ? [o.channel] : [],
@@ -162,16 +216,17 @@ export function registerBroadcastCommands(program: Command): void {
             tags: o.tag ?? [],
           };
           const content = {
-            text: o.text,
-            textEn: o.textEn ?? null,
+            text: filled?.text ?? o.text!,
+            textEn: o.textEn ?? filled?.textEn ?? null,
             format: o.html ? ('html' as const) : ('text' as const),
             imageUrl: o.image ?? null,
-            buttons: o.button ?? [],
+            buttons: [...(filled?.buttons ?? []), ...(o.button ?? [])],
           };
           if (!o.yes) {
             const problems = validateContent(content);
             const n = await countRecipients(target, { zaloWindowH: deps.e.ZALO_CS_WINDOW_H });
             console.log(renderBroadcast(content, 'vi').html);
+            for (const b of content.buttons) console.log(`[${b.text}] ${b.url}`);
             console.log(
               `Người nhận / recipients: ${n.total} (Telegram ${n.byChannel.telegram}, Zalo ${n.byChannel.zalo}; Zalo ngoài cửa sổ 7 ngày / outside the window: ${n.zaloOutsideWindow})`,
             );

@@ -122,3 +122,26 @@ test('without --yes nothing is created: the preview and the recipient count only
   expect(out[out.length - 1]).toContain('Not sent');
   expect(await Broadcast.countDocuments()).toBe(before);
 });
+
+test("`broadcast send --template` fills the unit's awareness text and links; a results template below the minimum is refused and sends nothing", async () => {
+  const preview = (await hailong('broadcast', 'send', '--template', 'muc-dich', '--unit', '27001')).join(
+    '\n',
+  );
+  expect(preview).toContain('Phường Phú Hội trân trọng đề nghị Quý ông/bà');
+  expect(preview).toContain('/s/u/27001');
+  expect(preview).toContain('/ket-qua/27001');
+  expect(preview).toContain('Người nhận / recipients: 25');
+  const before = await Broadcast.countDocuments();
+  const refused = hailong('broadcast', 'send', '--template', 'ket-qua', '--unit', '27001', '--yes');
+  await expect(refused).rejects.toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('chưa có kết quả đủ số phiếu'),
+  });
+  await expect(hailong('broadcast', 'send', '--template', 'muc-dich', '--yes')).rejects.toMatchObject({
+    code: 2,
+  });
+  await expect(
+    hailong('broadcast', 'send', '--template', 'muc-dich', '--text', 'x', '--unit', '27001'),
+  ).rejects.toMatchObject({ code: 2 });
+  expect(await Broadcast.countDocuments()).toBe(before);
+});
