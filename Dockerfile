@@ -16,6 +16,7 @@ COPY bin ./bin
 COPY bot ./bot
 COPY cli ./cli
 COPY config ./config
+COPY indices ./indices
 COPY lib ./lib
 COPY models ./models
 COPY workers ./workers

@@ -8,11 +8,9 @@ import type { Role } from './start';
  * process, unchanged (null) for anything that answers citizens (bot, http).
  *
  * Why: the bot's reply is what a citizen waits for; the workers' writes to MongoDB are
- * asynchronous (jobs wait in Redis) and can take the CPU the bot leaves. On one 2-core host
- * running bot, workers, Redis and the database, the open-loop p99 after the cold start was ~80 ms
- * at nice 0 and 26–28 ms at nice 10 (single runs; later alternating runs were noisy: see
- * docs/architecture.md "Workers yield the CPU"). In containers with their own CPU shares, the
- * value only orders the container's own processes.
+ * asynchronous (jobs wait in Redis) and can take the CPU the bot leaves (docs/history.md,
+ * "Workers' CPU priority"). In containers with their own CPU shares, the value only orders the
+ * container's own processes.
  */
 export function niceFor(roles: ReadonlySet<Role>, workersNice: number): number | null {
   if (!roles.has('workers') || roles.has('bot') || roles.has('http') || workersNice === 0) return null;

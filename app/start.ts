@@ -6,7 +6,7 @@ import { createProducerConnection, createWorkerConnection } from '../lib/redis';
 import { createShutdown } from '../lib/shutdown';
 import * as models from '../models';
 import { ConversationService } from '../bot/conversation/service';
-import { HotStore } from '../bot/conversation/hot-store';
+import { LiveStore } from '../bot/conversation/live-store';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
@@ -17,7 +17,7 @@ import { apiPlugin } from '../bot/http/api/plugin';
 import { publicResultsRoutes } from '../bot/http/public/routes';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
-import { scheduleDigest } from '../workers/aggregation/digest-schedule';
+import { scheduleDigest } from '../workers/aggregation/digest/schedule';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
 import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
@@ -33,10 +33,10 @@ import { broadcastSenders } from '../workers/broadcast/channels';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
-import type { AppContext } from './context';
-import { jobAnswerSink } from './answer-sink';
+import type { AppContext } from '../lib/app-context';
+import { jobAnswerSink } from '../workers/answer-sink';
 import { applyRolePriority } from './priority';
-import { jobConversationBackground } from './conversation-background';
+import { jobConversationBackground } from '../workers/conversation-background';
 import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
 
@@ -90,7 +90,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const service = new ConversationService({
     flows,
     sink,
-    store: new HotStore(redis, ctx.prefix),
+    store: new LiveStore(redis, ctx.prefix),
     background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
     resolveToken: resolveSurveyToken,
     hooks: outreach.hooks(),

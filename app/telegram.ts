@@ -7,16 +7,16 @@ import { createTelegramTurnHandler } from '../bot/channels/telegram/turn-handler
 import { createGroupCommandHandler } from '../bot/channels/telegram/group-commands';
 import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
 import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
-import { parseSecretsKey } from '../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../lib/secret-box';
 import type { ConversationService } from '../bot/conversation/service';
 import type { Env } from '../config/env';
 import type { Logger } from '../lib/logger';
 import type { Shutdown } from '../lib/shutdown';
 import { createCaseGroupActions } from '../workers/aggregation/cases/group-actions';
-import { digestForChat } from '../workers/aggregation/digest';
-import { renderDigest } from '../workers/aggregation/digest-text';
+import { digestForChat } from '../workers/aggregation/digest/figures';
+import { renderDigest } from '../workers/aggregation/digest/text';
 import type { JobProducer } from '../workers/producer';
-import type { AppContext } from './context';
+import type { AppContext } from '../lib/app-context';
 import type { Role } from './start';
 
 export interface TelegramRuntime {

@@ -3,7 +3,7 @@ import type { ConversationService } from '../bot/conversation/service';
 import { createZaloChannel, type ZaloChannel } from '../bot/channels/zalo/zalo-channel';
 import { createWorkerConnection } from '../lib/redis';
 import type { Shutdown } from '../lib/shutdown';
-import type { AppContext } from './context';
+import type { AppContext } from '../lib/app-context';
 import type { Role } from './start';
 
 /**

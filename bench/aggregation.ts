@@ -3,7 +3,7 @@
  * scale answers each) for the 11 Quảng Điền units and 50 procedures over 2024, inserted in bulk
  * in the shape the ingest path leaves them (answers stamped with unit and day), then measures in
  * the same run:
- *  - the full rebuild of the year (workers/aggregation/rebuild.ts);
+ *  - the full rebuild of the year (workers/aggregation/rollups/rebuild.ts);
  *  - the incremental cost per response: completions through the real `response.complete` →
  *    `rollup.recompute` jobs on BullMQ workers, each in a different unit-day (no coalescing
  *    help), and the bare recompute of one bucket;
@@ -32,13 +32,13 @@ import { Response } from '../models/response';
 import { Rollup } from '../models/rollup';
 import { Unit } from '../models/unit';
 import { aggregationSettings } from '../workers/aggregation/after-complete';
-import { addCounts, elementShares, emptyCounts, scoreAnswer, type Counts } from '../workers/aggregation/formula';
-import { rebuildRollups } from '../workers/aggregation/rebuild';
-import { recomputeBucket } from '../workers/aggregation/recompute';
-import { loadRollups, loadTotals, sumTotals } from '../workers/aggregation/period-sum';
+import { addCounts, elementShares, emptyCounts, scoreAnswer, type Counts } from '../indices/formula';
+import { rebuildRollups } from '../workers/aggregation/rollups/rebuild';
+import { recomputeBucket } from '../workers/aggregation/rollups/recompute';
+import { loadRollups, loadTotals, sumTotals } from '../indices/period-sum';
 import { RollupMonth } from '../models/rollup-month';
-import { buildReport, figuresOf } from '../workers/aggregation/report';
-import { scopedUnits } from '../workers/aggregation/units';
+import { buildReport, figuresOf } from '../indices/report';
+import { scopedUnits } from '../indices/units';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 
@@ -288,7 +288,7 @@ async function main(): Promise<void> {
     console.log(`  bare recompute of one unit-day, serial: median ${median(inc.recomputeMs).toFixed(1)} ms, p95 ${pct(inc.recomputeMs, 0.95).toFixed(1)} ms; load ${load()}`);
     Object.assign(out, { incrementalMsPerCompletion: inc.perResponseMs, incrementalExact: inc.exact, incrementalFailed: inc.failed, recomputeMedianMs: median(inc.recomputeMs) });
 
-    // The index query: the index part of buildReport (workers/aggregation/report.ts), same
+    // The index query: the index part of buildReport (indices/report.ts), same
     // functions: the unit's scope, its month totals of the year, summed, the formulas.
     const q = async (unit: string) => {
       const codes = await scopedUnits(unit, null);

@@ -15,9 +15,8 @@
  * without them).
  * Each measurement follows a warm-up of BENCH_WARMUP_S seconds (default 10) under the same load
  * with other citizens, reported apart and not counted: a process that has just started compiles
- * its code paths and fills its connection pools while the first turns wait (the first 4–6 s of a
- * cold open loop ran at p50 60–250 ms, docs/architecture.md "Workers yield the CPU"); a deployed
- * bot is warm.
+ * its code paths and fills its connection pools while the first turns wait (docs/history.md,
+ * "Workers' CPU priority"); a deployed bot is warm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -298,8 +297,8 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   });
 
   const result: Record<string, unknown> = {};
-  // Where the CPU went during each measured saturation part (docs/architecture.md, "Where
-  // saturation's CPU goes"): this process holds the bot (or the echo bot), the load and the sink.
+  // Where the CPU went during each measured saturation part (bench/RESULTS.md, bot-turns): this
+  // process holds the bot (or the echo bot), the load and the sink.
   const pgDb = process.env.HAILONG_FERRET_PGDB ?? 'hailong_ferretdb';
   const cpuGroups = (workersPid: number | undefined): CpuGroup[] | null =>
     cpuAccountingAvailable()

@@ -36,7 +36,7 @@ const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'baseline,unlimited,30,1000').split(','));
 /**
  * `process` (default): the fake Telegram server in a process of its own, as Telegram is another
- * host; `inline`: in this process (the runs before 2026-11-27 09:10 UTC), where its replies wait
+ * host; `inline`: in this process (as the earliest runs did, bench/RESULTS.md), where its replies wait
  * behind the workers' event loop.
  */
 const FAKE = process.env.BENCH_FAKE === 'inline' ? 'inline' : 'process';

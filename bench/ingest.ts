@@ -2,7 +2,7 @@
  * Benchmark (not a test): answers persisted per second by the ingest worker (BullMQ jobs →
  * MongoDB) against the raw driver's insertMany of the same documents in batches of 1,000,
  * same run, same database. The answers are queued through the production sink
- * (app/answer-sink.ts, which batches concurrent answers into `answers.record` jobs), all at
+ * (workers/answer-sink.ts, which batches concurrent answers into `answers.record` jobs), all at
  * once: a backlog, as after a worker outage or a burst. Queueing is not timed; the worker's
  * drain is. Run: bash scripts/with-services.sh npx tsx bench/ingest.ts
  */
@@ -15,7 +15,7 @@ import { logger } from '../lib/logger';
 import { createWorkerConnection } from '../lib/redis';
 import { Answer } from '../models/answer';
 import { Response } from '../models/response';
-import { jobAnswerSink } from '../app/answer-sink';
+import { jobAnswerSink } from '../workers/answer-sink';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 
@@ -74,10 +74,9 @@ async function main(): Promise<void> {
   const jobs = await queue.getJobCounts('waiting');
   const ctx = { env: { ...env, REDIS_PREFIX: prefix }, log: logger, redis, prefix };
   // The worker is started and connected with the queue paused, so its start-up is not timed
-  // either; the clock runs from "resume" until every job has completed. (This bench used to
-  // poll estimatedDocumentCount(). FerretDB answers a count by reading every document of the
-  // collection, so each poll competed with the inserts it waited for, and the loop saw the last
-  // insert ~1.2 s after it ended: a third of the measured time.)
+  // either; the clock runs from "resume" until every job has completed. It does not poll a
+  // count: FerretDB answers one by reading every document of the collection, so each poll would
+  // compete with the inserts it waits for and see the last one late (bench/RESULTS.md, ingest).
   await queue.pause();
   const workers = await startWorkers({
     ctx,

@@ -137,7 +137,7 @@ export const envSchema = z.object({
   ZALO_WEBHOOK_MAX_AGE_S: z.coerce.number().int().positive().default(7200),
   /** Zalo webhook: tolerated clock skew for timestamps slightly in the future. */
   ZALO_WEBHOOK_MAX_SKEW_S: z.coerce.number().int().min(0).default(300),
-  /** Which secret ends the webhook MAC (UNCONFIRMED in zalo.md: OA secret key per most sources). */
+  /** Which secret ends the webhook MAC (UNCONFIRMED: OA secret key per most sources, platform-limits.md). */
   ZALO_SIGNATURE_KEY: z.enum(['oa_secret_key', 'app_secret']).default('oa_secret_key'),
   /** Where the MAC's timestamp comes from (UNCONFIRMED: body per SDKs, some code reads X-ZEvent-Timestamp). */
   ZALO_SIGNATURE_TIMESTAMP: z.enum(['body', 'header']).default('body'),

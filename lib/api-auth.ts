@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Redis } from 'ioredis';
 import { ApiKey } from '../models/api-key';
 import { appendAudit } from './audit/writer';
-import { decryptSecret, encryptSecret, parseSecretsKey } from '../bot/channels/zalo/token-crypto';
+import { decryptSecret, encryptSecret, parseSecretsKey } from './secret-box';
 import { key as redisKey } from './redis';
 
 /**

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 
 /**
  * Vietnamese phone numbers in the E.164 form without "+" ("84" + national significant number),
- * and the keyed hash we store for matching (Decree 13/2023: no plain number at rest).
+ * and the keyed hash we store for matching (Law 91/2025/QH15: no plain number at rest).
  *
  * Accepted inputs: "0912 345 678", "+84 912-345-678", "84912345678", "0084912345678",
  * "(0234) 3 822 222" (landline). The national significant number is 9 digits for mobiles

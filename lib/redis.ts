@@ -18,11 +18,10 @@ function withErrorLog(r: Redis, role: string): Redis {
  * maxRetriesPerRequest: null).
  *
  * The producer connection pipelines automatically (ioredis `enableAutoPipelining`): the commands
- * that concurrent turns issue in one event-loop tick go out in one socket write. In the bot's
- * saturation benchmark the socket writes of single commands were the largest item of the bot
- * process's CPU (16% of its samples); with it, 0.95 → 0.84 ms of CPU per turn in that process and
- * 0.17 → 0.12 ms in Redis (docs/architecture.md, "Where saturation's CPU goes"). Order per
- * connection is unchanged. Not on worker connections: they issue BullMQ's blocking commands.
+ * that concurrent turns issue in one event-loop tick go out in one socket write, because one
+ * write per command was the largest item of the bot process's CPU under load (bench/RESULTS.md,
+ * bot-turns history). Order per connection is unchanged. Not on worker connections: they issue
+ * BullMQ's blocking commands.
  */
 export function createProducerConnection(url: string, extra: RedisOptions = {}): Redis {
   return withErrorLog(

@@ -17,7 +17,7 @@ const answerSchema = new Schema(
     text: { type: String, default: null },
     answeredAt: { type: Date, required: true },
     /**
-     * Copied from the response when it completes (workers/jobs/answer-store.ts): its unit and its
+     * Copied from the response when it completes (workers/jobs/completed-response-writer.ts): its unit and its
      * Asia/Ho_Chi_Minh day of completion. Null while the survey is in progress. A rollup bucket
      * reads its answers by this equality: FerretDB 1.24 uses no index for `responseId: {$in}`.
      */

@@ -13,7 +13,7 @@ const apiKeySchema = new Schema(
     name: { type: String, required: true },
     keyHash: { type: String, required: true },
     unitCodes: { type: [String], default: [] },
-    /** AES-256-GCM sealed signing secret (bot/channels/zalo/token-crypto.ts format), or null. */
+    /** AES-256-GCM sealed signing secret (lib/secret-box.ts format), or null. */
     signingSecretEnc: { type: String, default: null },
     revokedAt: { type: Date, default: null },
     lastUsedAt: { type: Date, default: null },

@@ -2,7 +2,7 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 
 /**
  * A citizen reachable on one channel. Identity lives here and only here; answers reference a
- * response id, never a contact (Decree 13/2023: answers stored apart from identity).
+ * response id, never a contact (Law 91/2025/QH15: answers stored apart from identity).
  */
 const contactSchema = new Schema(
   {

@@ -13,6 +13,8 @@ export { Contact } from './contact';
 export { Dossier } from './dossier';
 export { Flag } from './flag';
 export { Flow } from './flow';
+export { FlowAssignment } from './flow-assignment';
+export { FlowDraft } from './flow-draft';
 export { InvitationStat } from './invitation';
 export { Procedure } from './procedure';
 export { Response } from './response';

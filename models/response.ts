@@ -2,7 +2,7 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 
 /**
  * One citizen's response to one dossier's survey. No contact id, no phone, no chat id: the
- * link to identity lives only in Session (Decree 13/2023). One response per dossier.
+ * link to identity lives only in Session (Law 91/2025/QH15). One response per dossier.
  */
 const responseSchema = new Schema(
   {

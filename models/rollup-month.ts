@@ -4,7 +4,7 @@ import { cellSchema } from './rollup';
 /**
  * The whole-unit totals of one unit in one Asia/Ho_Chi_Minh month: the sum of its day rollups'
  * totals (no breakdowns), written by the `rollup.month` job after a day changes
- * (workers/aggregation/month.ts). A period report without a procedure, officer or channel filter
+ * (workers/aggregation/rollups/month.ts). A period report without a procedure, officer or channel filter
  * reads these for whole months: a unit-year is 12 small documents instead of 366 large ones.
  * `_id` is `<unitCode>|<YYYY-MM>`; `version` is the run that wrote it, as for day rollups.
  */

@@ -4,7 +4,7 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
  * An administrative unit (district, commune, ward). A unit that ceased to exist keeps its record
  * and its history: `validTo` is its last moment, and what took it over is
  *  - `successorCode` when it was merged into one unit: its history also counts in that unit's
- *    figures (workers/aggregation/units.ts) and that unit's keys may post under its code;
+ *    figures (indices/units.ts) and that unit's keys may post under its code;
  *  - `successorCodes` when it was split among several (e.g. a district abolished on 1/7/2025):
  *    its history stays its own, since no one successor owns it.
  * Read both through `successorsOf`.

@@ -1,7 +1,7 @@
 import { Schema, model, type InferSchemaType } from 'mongoose';
 
 /**
- * The Zalo OA token pair of one app, encrypted (bot/channels/zalo/token-crypto.ts). A refresh
+ * The Zalo OA token pair of one app, encrypted (lib/secret-box.ts). A refresh
  * token works once, so a new pair replaces the old with a compare-and-set on `version` before
  * anyone uses it: a process that lost the race reads the winner's pair instead of overwriting it.
  */

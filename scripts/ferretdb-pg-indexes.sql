@@ -1,11 +1,11 @@
 -- Makes FerretDB 1.24's PostgreSQL backend use indexes for equality filters, as MongoDB does.
 -- Applied by scripts/with-services.sh to FerretDB's database (idempotent); see
--- docs/architecture.md "FerretDB 1.24 as the test server: what it costs" for what it fixes and
--- the numbers.
+-- docs/architecture.md "FerretDB 1.24 as the test server: what it costs" for what it fixes;
+-- the timings are in bench/RESULTS.md ("Measurements outside the benchmarks").
 --
 -- FerretDB pushes an equality filter down as `_jsonb->$1 @> $2` (jsonb containment), but the
 -- indexes it creates are btree on `(_jsonb->'field')`, which cannot serve `@>`: every find,
--- update and delete scans the whole table (~0.3 µs per document per query). A GIN index on the
+-- update and delete scans the whole table. A GIN index on the
 -- same expressions serves `@>`. So every btree index FerretDB creates on top-level fields gets a
 -- GIN twin on the same fields, made by an event trigger as the index is created. GIN twins never change
 -- a result (PostgreSQL runs the same query, only faster); FerretDB does not know them (its
@@ -36,7 +36,7 @@ BEGIN
   END IF;
   -- One GIN over all the index's fields, not one per field: GIN intersects the keys of one scan
   -- starting from the rarest ("fast scan"), where a BitmapAnd of per-field twins read the whole
-  -- posting list of a value every document shares (channel = 'telegram': 7 ms at 20,000).
+  -- posting list of a value every document shares (channel = 'telegram').
   -- fastupdate off: a lookup must not scan a pending list of recent inserts.
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin (%s) WITH (fastupdate = off)',
     'hlgin_' || left(md5(sch || '.' || rel || '.' || array_to_string(cols, ',')), 24), sch, rel, array_to_string(cols, ', '));

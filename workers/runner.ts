@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AppContext } from '../app/context';
+import type { AppContext } from '../lib/app-context';
 import { findJob } from './jobs';
 import type { JobProducer } from './producer';
 import { QUEUES, type QueueName } from './queues';
@@ -75,7 +75,7 @@ export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers>
       {
         connection,
         prefix: ctx.prefix,
-        // Ingest jobs are small and batched (answer-batch.ts): many in flight make big batches.
+        // Ingest jobs are small and batched (in-progress-answer-writer.ts): many in flight make big batches.
         concurrency: opts.concurrency ?? (queue === 'ingest' ? 256 : 8),
         ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
         ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),

@@ -5,8 +5,8 @@ import { FakeTelegram } from '../../test/fakes/telegram-server';
 /**
  * The fake Telegram Bot API in a process of its own, for benchmarks (bench/broadcast.ts's default;
  * BENCH_FAKE=inline keeps it in the bench's process). In the
- * bench's own process its request handling waits behind the workers' event loop, so a call takes
- * ~150 ms at 1,000/s and the rate limiter's slots (held for the call + 1 s + margin) are what
+ * bench's own process its request handling waits behind the workers' event loop, so calls grow
+ * slow at high rates and the rate limiter's slots (held for the call + 1 s + margin) become what
  * bounds the rate; Telegram is another host. Only what the benchmark reads crosses over: each
  * call's method and arrival time on the fake's clock (Date.now, shared by both processes).
  */

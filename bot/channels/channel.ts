@@ -51,10 +51,3 @@ export interface TurnReply {
    */
   replayed?: true;
 }
-
-/** A channel renders replies its own way (buttons, numbered lists, HTML). */
-export interface ChannelAdapter {
-  readonly channel: ChannelName;
-  /** Sends messages proactively (invitation, reminder, follow-up) to one user. */
-  send(userId: string, messages: Outbound[], lang: Lang): Promise<void>;
-}

@@ -1,7 +1,7 @@
 import type { RecordedAnswer } from '../engine/types';
 import type { ChannelName } from '../channels/channel';
 
-/** Everything about a response except identity: what the ingest jobs carry (Decree 13/2023). */
+/** Everything about a response except identity: what the ingest jobs carry (Law 91/2025/QH15). */
 export interface ResponseMeta {
   dossierCode: string | null;
   unitCode: string | null;
@@ -19,7 +19,7 @@ export interface ResponseMeta {
 /**
  * Where answers go. The bot never writes answers to MongoDB itself: the production sink adds
  * `answers.record` jobs (concurrent answers batched) and `response.complete` jobs with stable
- * jobIds (see app/answer-sink.ts).
+ * jobIds (see workers/answer-sink.ts).
  */
 export interface AnswerSink {
   answer(p: {
@@ -77,7 +77,7 @@ export interface ContactChanges {
 
 /**
  * Writes a conversation makes to MongoDB off the turn's path (jobs in production,
- * app/conversation-background.ts): the durable copy of a session, contact changes.
+ * workers/conversation-background.ts): the durable copy of a session, contact changes.
  */
 export interface ConversationBackground {
   /**

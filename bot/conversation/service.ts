@@ -11,7 +11,7 @@ import type { EngineResult, EngineState } from '../engine/types';
 import { GENERAL_VARS } from '../flow/default-flow';
 import type { FlowRepository } from '../flow/repository';
 import type { Lang } from '../flow/schema';
-import type { HotContact, HotSession, HotStore, TurnContext } from './hot-store';
+import type { LiveContact, LiveSession, LiveStore, TurnContext } from './live-store';
 import type {
   AnswerSink,
   ContactChanges,
@@ -25,7 +25,7 @@ import type {
 export interface ConversationDeps {
   flows: FlowRepository;
   sink: AnswerSink;
-  store: HotStore;
+  store: LiveStore;
   background: ConversationBackground;
   resolveToken: TokenResolver;
   log: Logger;
@@ -145,7 +145,7 @@ export class ConversationService {
     ev: InboundEvent,
     now: Date,
     pre: TurnContext,
-  ): Promise<{ contact: HotContact; created: boolean }> {
+  ): Promise<{ contact: LiveContact; created: boolean }> {
     const { store, background } = this.deps;
     let c = pre.contact;
     let touch = pre.touch;
@@ -193,10 +193,10 @@ export class ConversationService {
    */
   private async activeSession(
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     pre: TurnContext,
     contactCreated: boolean,
-  ): Promise<HotSession | null> {
+  ): Promise<LiveSession | null> {
     if (pre.knownNoActive) return null;
     const hot = pre.activeId ? await this.deps.store.getById(pre.activeId) : null;
     if (hot) return hot;
@@ -215,7 +215,7 @@ export class ConversationService {
     // whatever the live store says (e.g. completed a moment ago), never the older copy.
     const live = await this.deps.store.getById(String(doc._id));
     if (live) return live.status === 'active' ? live : null;
-    const restored: HotSession = {
+    const restored: LiveSession = {
       id: String(doc._id),
       contactId: contact.id,
       channel: ev.channel,
@@ -240,9 +240,9 @@ export class ConversationService {
 
   private async start(
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     contactCreated: boolean,
-    session: HotSession | null,
+    session: LiveSession | null,
     token: string | undefined,
     now: Date,
   ): Promise<TurnReply> {
@@ -308,7 +308,7 @@ export class ConversationService {
         (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
       if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
     }
-    const flow = await this.deps.flows.latestPublished(this.flowKey);
+    const flow = await this.deps.flows.live(this.flowKey, dossier);
     const vars = dossier ? await this.varsFor(dossier, lang) : { ...GENERAL_VARS[lang] };
     const result = startSession(flow, { lang, vars, reachable: reachesBack(ev.channel) });
     const meta: ResponseMeta = {
@@ -324,7 +324,7 @@ export class ConversationService {
       lang,
       startedAt: now.toISOString(),
     };
-    const created: HotSession = {
+    const created: LiveSession = {
       id: new Types.ObjectId().toHexString(),
       contactId: contact.id,
       channel: ev.channel,
@@ -357,7 +357,7 @@ export class ConversationService {
   }
 
   /** A late answer to an expired invitation: a polite "đã hết hạn", and the survey ends. */
-  private async expire(session: HotSession, ev: InboundEvent, now: Date): Promise<TurnReply> {
+  private async expire(session: LiveSession, ev: InboundEvent, now: Date): Promise<TurnReply> {
     const lang = session.state.lang;
     const reply: TurnReply = {
       messages: [{ kind: 'text', text: t('expired', lang) }],
@@ -380,8 +380,8 @@ export class ConversationService {
     return reply;
   }
 
-  /** `reply`: the turn's, kept with the session for a retry of its update (hot-store.ts). */
-  private async save(next: HotSession, expectedRev: number, reply?: TurnReply): Promise<void> {
+  /** `reply`: the turn's, kept with the session for a retry of its update (live-store.ts). */
+  private async save(next: LiveSession, expectedRev: number, reply?: TurnReply): Promise<void> {
     if (!(await this.deps.store.save(next, expectedRev, reply))) throw new ConcurrentTurnError(next.id);
     // A new session or one that just ended is copied soon; progress in between later.
     const settled = expectedRev === -1 || next.status !== 'active';
@@ -393,12 +393,12 @@ export class ConversationService {
     return { ma: d.code, donvi: unit?.name ?? GENERAL_VARS[lang].donvi, thutuc: d.procedureName ?? '' };
   }
 
-  private async setLang(ev: InboundEvent, contact: HotContact, lang: Lang): Promise<void> {
+  private async setLang(ev: InboundEvent, contact: LiveContact, lang: Lang): Promise<void> {
     await this.deps.store.setContact(ev.channel, ev.userId, { ...contact, lang });
     await this.changeContact(ev, contact, { lang });
   }
 
-  private changeContact(ev: InboundEvent, contact: HotContact, set: ContactChanges): Promise<void> {
+  private changeContact(ev: InboundEvent, contact: LiveContact, set: ContactChanges): Promise<void> {
     return this.deps.background.updateContact({
       contactId: contact.id,
       channel: ev.channel,
@@ -409,7 +409,7 @@ export class ConversationService {
 
   private async commandWithoutSession(
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     name: 'help' | 'lang' | 'stop',
     arg: string | undefined,
     now: Date,
@@ -426,10 +426,10 @@ export class ConversationService {
   }
 
   private async apply(
-    session: HotSession,
+    session: LiveSession,
     result: EngineResult,
     ev: InboundEvent,
-    contact: HotContact,
+    contact: LiveContact,
     now: Date,
   ): Promise<TurnReply> {
     const meta: ResponseMeta = { ...(session.meta as ResponseMeta), lang: result.state.lang };
@@ -498,7 +498,7 @@ export class ConversationService {
    * recorded, its answers are not kept in the session, and the citizen is told politely.
    */
   private async answeredElsewhere(
-    session: HotSession,
+    session: LiveSession,
     result: EngineResult,
     ev: InboundEvent,
     now: Date,

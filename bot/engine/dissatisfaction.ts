@@ -4,7 +4,7 @@ import type { RecordedAnswer } from './types';
  * The response opens a complaint case: an element question answered 1 or 2 (the overall
  * TONG_THE included). The same rule as the case worker's `dissatisfiedItems`
  * (workers/aggregation/cases/open-case.ts) and the stored `dissatisfied` flag
- * (workers/jobs/answer-store.ts), so what the citizen is told matches what the unit sees;
+ * (workers/jobs/completed-response-writer.ts), so what the citizen is told matches what the unit sees;
  * test/unit/engine.test.ts checks the three agree.
  */
 export function opensCase(answers: Iterable<Pick<RecordedAnswer, 'element' | 'value'>>): boolean {

@@ -220,7 +220,7 @@ function reask(flow: Flow, state: EngineState, text: string): EngineResult {
 function answerSingle(flow: Flow, state: EngineState, node: QuestionNode, value: string): EngineResult {
   if (node.type === 'single_choice' && node.consent) {
     if (value !== node.consent.acceptValue) {
-      // Declined: keep nothing (Decree 13/2023), say goodbye.
+      // Declined: keep nothing (Law 91/2025/QH15: no consent, no processing), say goodbye.
       const messages: Outbound[] = [];
       const next = enter(flow, { ...state, answers: {}, selection: [] }, node.consent.declineTo, messages);
       return {

@@ -1,11 +1,11 @@
 import { flowSchema, type Flow, type FlowInput } from './schema';
 
 /**
- * `default@1`, as first published: the wording of sipas.md section 6 word for word. Published
- * versions never change, and sessions started on it finish on it; `hailong seed` installs it
- * beside the current version so every install means the same by `default@1` (exports and case
- * alerts of its responses read its question texts). Do not edit: publish a new version
- * (./default-flow.ts).
+ * `default@1`, as first published: the method's reference wording word for word
+ * (docs/sipas-method.md). Published versions never change, and sessions started on it finish on
+ * it; `hailong seed` installs it beside the current version so every install means the same by
+ * `default@1` (exports and case alerts of its responses read its question texts). Do not edit:
+ * publish a new version (./default-flow.ts).
  */
 const scaleReason = (
   id: string,

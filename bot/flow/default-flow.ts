@@ -2,13 +2,15 @@ import { defaultFlowV1 } from './default-flow-v1';
 import { flowSchema, type Flow, type FlowInput } from './schema';
 
 /**
- * The default survey (`default@2`): the method of sipas.md section 6, unchanged (consent, one
+ * The default survey (`default@2`): the method's survey (docs/sipas-method.md), unchanged (consent, one
  * five-level question per element with a "why?" multi-select after a 1 or 2, the overall
  * question, an optional suggestion, a thank-you; the same node ids, element codes and option
  * values as `default@1`), in wording that reads naturally with its answers: each element is
  * asked as "Ông/Bà hài lòng ở mức nào với …?" (answered on the satisfaction scale), reasons are
  * options, the formal register of a state body, no abbreviations such as "DVC". The thank-you
- * tells a citizen whose answers open a complaint case that the unit's head will see it.
+ * tells a citizen whose answers open a complaint case that the unit's head will see it. The
+ * consent question says what Law 91/2025/QH15 asks a consent to say: the purpose, that answers are
+ * kept apart from identity, the law, and how to see (/dulieu) and erase (/xoa) what is held.
  */
 const reasons = (
   id: string,
@@ -47,10 +49,15 @@ const input: FlowInput = {
         vi:
           '{donvi} trân trọng mời Ông/Bà cho ý kiến về việc giải quyết hồ sơ {ma}. Khảo sát mất khoảng 1 phút; ' +
           'ý kiến của Ông/Bà chỉ được dùng để cải thiện chất lượng phục vụ và xử lý phản ánh (nếu có). ' +
-          'Ông/Bà có đồng ý tham gia không?',
+          'Câu trả lời được lưu tách riêng với thông tin liên lạc của Ông/Bà; dữ liệu cá nhân được xử lý theo ' +
+          'Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15. Ông/Bà có thể gửi /dulieu để xem dữ liệu đang được lưu ' +
+          'và /xoa để yêu cầu xóa bất cứ lúc nào. Ông/Bà có đồng ý tham gia không?',
         en:
           '{donvi} invites you to give your opinion on how dossier {ma} was handled. It takes about one minute; ' +
-          'your answers are used only to improve the service and to handle any complaint. Do you agree to take part?',
+          'your answers are used only to improve the service and to handle any complaint. ' +
+          'They are stored apart from your contact details, and your personal data is processed under the ' +
+          'Personal Data Protection Law No. 91/2025/QH15. Send /dulieu at any time to see what is held about you ' +
+          'and /xoa to have it erased. Do you agree to take part?',
       },
       options: [
         { value: 'yes', label: { vi: 'Đồng ý', en: 'Yes, I agree' } },

@@ -1,4 +1,5 @@
 import { Flow as FlowModel } from '../../models/flow';
+import { LiveAssignments, type LiveTarget } from './live-assignments';
 import type { Flow } from './schema';
 import { validateFlow, type FlowIssue } from './validate';
 
@@ -12,20 +13,32 @@ export class FlowValidationError extends Error {
 /**
  * Flow versions from MongoDB. Published versions are immutable, so a (key, version) is parsed
  * once and cached for the life of the process (single flight: concurrent misses share one read).
- * Which version is the latest published is looked up at most every `latestTtlMs` per key (a
- * survey start used to read and validate the whole definition each time: under 200 concurrent
- * starts on FerretDB, replies to `/start` took over 10 s); a version published by another process
+ * Which version is the latest published is looked up at most every `latestTtlMs` per key, so a
+ * survey start does not read and validate the whole definition each time (under many concurrent
+ * starts that made `/start` wait on the database); a version published by another process
  * is used by new surveys within that time, one published through this repository at once.
  */
 export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
   private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
+  private readonly assignments: LiveAssignments;
 
   constructor(
     private readonly latestTtlMs = 5000,
     /** The clock of the time to live (a test steps it instead of waiting). */
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.assignments = new LiveAssignments(latestTtlMs, now);
+  }
+
+  /**
+   * The version a new survey of this unit and procedure gets: the most specific assignment
+   * (bot/flow/live-assignments.ts), else the latest published version of `fallbackKey`.
+   */
+  async live(fallbackKey: string, target: LiveTarget | null): Promise<Flow> {
+    const pick = await this.assignments.pick(target);
+    return pick ? this.get(pick.flowKey, pick.version) : this.latestPublished(fallbackKey);
+  }
 
   get(key: string, version: number): Promise<Flow> {
     const id = `${key}@${version}`;

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import { authenticate, type AuthenticatedKey } from '../../lib/api-auth';
-import { expandUnits } from '../../workers/aggregation/units';
+import { expandUnits } from '../../indices/units';
 import type { KeyBudget } from './rate-limit';
 
 export interface ApiCaller {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { normalisePhone } from '../../lib/phone';
 
 /**
- * The dossier event a one-stop system posts (sipas.md section 3), parsed with zod so that a bad
+ * The dossier event a one-stop system posts (docs/sipas-method.md, "Dossiers"), parsed with zod so that a bad
  * event is refused with the path of each wrong field and nothing is stored.
  * Dates are ISO 8601; a date without an offset is read in Asia/Ho_Chi_Minh.
  */

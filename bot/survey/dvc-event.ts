@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dossierEventSchema, issuesOf, type DossierStatus, type ParsedEvent } from './dossier-event';
 
 /**
- * The national public-service portal's sync shape (HoSoDongBoDVC, sipas.md section 3) mapped to
+ * The national public-service portal's sync shape (HoSoDongBoDVC, docs/sipas-method.md) mapped to
  * our dossier event. Codes:
  *  - KenhThucHien: 1 in person, 2 online, 3 post;
  *  - MucDo: 2 information only, 3 partly online, 4 fully online;

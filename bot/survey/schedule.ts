@@ -1,4 +1,4 @@
-import { quietUntil } from '../channels/zalo/quiet-hours';
+import { quietUntil } from '../../lib/quiet-hours';
 
 /**
  * When proactive messages may go out. Quiet hours (default 21:00–07:00 Asia/Ho_Chi_Minh) hold

@@ -1,12 +1,12 @@
 import type { Env } from '../../config/env';
 import { normalisePhone } from '../../lib/phone';
 import { Dossier } from '../../models/dossier';
-import { decryptSecret, encryptSecret, parseSecretsKey } from '../channels/zalo/token-crypto';
+import { decryptSecret, encryptSecret, parseSecretsKey } from '../../lib/secret-box';
 
 /**
  * The applicant's plain phone number, kept only for a Zalo ZNS invitation (ZNS goes by phone).
- * Decree 13/2023: stored only when the admins' channel order contains zns and a ZNS template is
- * configured, encrypted at rest (AES-256-GCM with SECRETS_KEY, the dossier code bound as
+ * Law 91/2025/QH15 (only what the purpose needs): stored only when the admins' channel order
+ * contains zns and a ZNS template is configured, encrypted at rest (AES-256-GCM with SECRETS_KEY, the dossier code bound as
  * associated data), and erased as soon as the invitation is decided (sent on any channel,
  * skipped), the survey ends, or the token expires. Never logged.
  */

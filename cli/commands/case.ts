@@ -5,7 +5,7 @@ import { env } from '../../config/env';
 import { createProducerConnection, createWorkerConnection } from '../../lib/redis';
 import { formatDateTime, hcmMonth } from '../../lib/time';
 import { Case } from '../../models/case';
-import { listCases } from '../../workers/aggregation/case-list';
+import { listCases } from '../../indices/case-list';
 import { followUpJobId } from '../../workers/aggregation/cases/group-actions';
 import { followUpOutcomeText, type FollowUpResult } from '../../workers/aggregation/cases/follow-up';
 import {
@@ -18,8 +18,8 @@ import {
   parseCloseReason,
 } from '../../workers/aggregation/cases/handling';
 import { RESOLUTIONS } from '../../workers/aggregation/cases/resolutions';
-import { ELEMENT_NAMES_VI } from '../../workers/aggregation/formula';
-import { UnitAccessError } from '../../workers/aggregation/units';
+import { ELEMENT_NAMES_VI } from '../../indices/formula';
+import { UnitAccessError } from '../../indices/units';
 import { JobProducer } from '../../workers/producer';
 import { withDb } from './apikey';
 

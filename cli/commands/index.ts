@@ -15,6 +15,7 @@ import { registerTelegramCommands } from './telegram';
 import { registerUserCommands } from './user';
 import { registerAuditCommands } from './audit';
 import { registerPosterCommand } from './poster';
+import { registerEraseCommand } from './erase';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -34,4 +35,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerUserCommands,
   registerAuditCommands,
   registerPosterCommand,
+  registerEraseCommand,
 ];

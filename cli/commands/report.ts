@@ -4,7 +4,7 @@ import mongoose from 'mongoose';
 import { env } from '../../config/env';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
 import { UserError } from '../../lib/user-error';
-import { renderReport, type ReportFormat } from '../../workers/aggregation/report-file';
+import { renderReport, type ReportFormat } from '../../indices/report-file';
 import { parsePeriodOption } from './period-option';
 import { requireUnits } from './unit-option';
 

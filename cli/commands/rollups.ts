@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { env } from '../../config/env';
 import { createProducerConnection } from '../../lib/redis';
-import { backfillAnswerBuckets } from '../../workers/aggregation/backfill';
-import { rebuildRollups } from '../../workers/aggregation/rebuild';
+import { backfillAnswerBuckets } from '../../workers/aggregation/rollups/backfill';
+import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
 import { parseDay } from './day-option';
 import { withMongo } from './report';
 
@@ -20,7 +20,7 @@ function withDayRange(cmd: Command): Command {
 
 /**
  * `hailong rollups rebuild [--from YYYY-MM-DD --to YYYY-MM-DD]`: recomputes every unit-day rollup
- * from the raw answers. Safe while workers run (versioned writes, see workers/aggregation/recompute.ts).
+ * from the raw answers. Safe while workers run (versioned writes, see workers/aggregation/rollups/recompute.ts).
  * `hailong rollups backfill [--from --to]`: the one-off migration of answers stored before they
  * carried their unit and day (run it once, then `rebuild`).
  */

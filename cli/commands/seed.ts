@@ -12,9 +12,9 @@ import { Flow } from '../../models/flow';
 import { Procedure } from '../../models/procedure';
 import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
-import { storeCompletion } from '../../workers/jobs/answer-store';
-import { rebuildRollups, type RebuildResult } from '../../workers/aggregation/rebuild';
-import type { RollupDeps } from '../../workers/aggregation/recompute';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
+import { rebuildRollups, type RebuildResult } from '../../workers/aggregation/rollups/rebuild';
+import type { RollupDeps } from '../../workers/aggregation/rollups/recompute';
 import { demoResponses } from '../seed-data/demo';
 import { SEED_PROCEDURES } from '../seed-data/procedures';
 import { SEED_UNITS } from '../seed-data/units';
@@ -32,7 +32,7 @@ export interface SeedReport {
 
 /**
  * What `--demo` needs besides the database: the rollups' Redis (their versions live there,
- * workers/aggregation/recompute.ts), so the reports show the demo's responses at once.
+ * workers/aggregation/rollups/recompute.ts), so the reports show the demo's responses at once.
  */
 export interface DemoSeedOptions {
   rollups: RollupDeps;

@@ -4,7 +4,7 @@ import { logger } from '../../lib/logger';
 import { createProducerConnection } from '../../lib/redis';
 import type { DeadLetter } from '../../bot/channels/telegram/dead-letters';
 import { UpdateInbox } from '../../bot/channels/telegram/update-inbox';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 
 interface Target {
   id?: string;

@@ -7,7 +7,7 @@ import { createProducerConnection } from '../../lib/redis';
 import { UserError } from '../../lib/user-error';
 import { startZaloConnect, zaloRedirectUri } from '../../bot/channels/zalo/connect';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 
 /**

@@ -8,8 +8,8 @@ import { Answer } from '../../models/answer';
 import { Procedure } from '../../models/procedure';
 import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
-import { answerLabel, storedValue } from '../../workers/aggregation/answer-labels';
-import { expandUnits } from '../../workers/aggregation/units';
+import { answerLabel, storedValue } from '../../indices/answer-labels';
+import { expandUnits } from '../../indices/units';
 
 export interface ExportFilter {
   /** This unit and every unit below it (children, and units merged into it). */

@@ -1,11 +1,11 @@
 /**
- * The Quảng Điền units of sipas.md section 4.
+ * The Quảng Điền units (docs/sipas-method.md, seed data).
  *
  * - Province 46 (Thừa Thiên Huế, Thành phố Huế since 1/1/2025, NQ 175/2024/QH15; GSO code kept).
  * - District 477 Huyện Quảng Điền and its 11 communes (GSO 2020 codes), valid until 30/6/2025:
  *   districts were abolished and communes merged from 1/7/2025 (NQ 1675/NQ-UBTVQH15).
- * - The 4 units that took them over from 1/7/2025. Their official codes are UNCONFIRMED in
- *   sipas.md, so they get PROVISIONAL codes `QD-…` (not GSO codes). When the real codes are
+ * - The 4 units that took them over from 1/7/2025. Their official codes are UNCONFIRMED
+ *   (docs/sipas-method.md), so they get PROVISIONAL codes `QD-…` (not GSO codes). When the real codes are
  *   known, add them as new units and point these at them; never reuse a provisional code.
  */
 export interface SeedUnit {

@@ -6,8 +6,8 @@ export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 256;
 
 /**
- * argon2id with OWASP's minimum parameters (19 MiB, 2 passes, 1 lane): about 20 ms here, slow
- * enough for a stolen hash list and fast enough for a sign-in.
+ * argon2id with OWASP's minimum parameters (19 MiB, 2 passes, 1 lane): slow enough for a stolen
+ * hash list and fast enough for a sign-in.
  */
 const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 

@@ -3,7 +3,7 @@ import type { ChoiceAction } from '../../bot/engine/types';
 import { FlowRepository } from '../../bot/flow/repository';
 import { isZaloEventDone } from '../../bot/channels/zalo/inbound-queue';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { issueSurveyToken } from '../../bot/survey/token';
 import { logger } from '../../lib/logger';
@@ -268,6 +268,19 @@ const stop: Array<[Step, Expect]> = [
     { said: /Đã dừng khảo sát/, q: null },
   ],
 ];
+// The same typed words stop the survey on every channel (bot/conversation/commands.ts), here at
+// the free-text question, where the web chat too lets the citizen type.
+const typedStop = (thanks: RegExp): Array<[Step, Expect]> => {
+  const steps = main(thanks);
+  const atText = steps.findIndex(([, e]) => e.q === 'ft');
+  return [
+    ...steps.slice(0, atText + 1),
+    [
+      { do: 'type', text: 'Dừng' },
+      { said: /Đã dừng khảo sát/, q: null },
+    ],
+  ];
+};
 const expiry: Array<[Step, Expect]> = [
   [
     { do: 'choose', choose: { kind: 'pick', label: 'Đồng ý' } },
@@ -577,6 +590,12 @@ describe.each(drivers)('%s', (name, driver, thanks) => {
   test('/stop ends the survey', async () => {
     const d = await dossier();
     await run(driver(), d.token, stop);
+  });
+
+  test('typing "Dừng" ends the survey as /stop does', async () => {
+    const d = await dossier();
+    await run(driver(), d.token, typedStop(thanks));
+    expect(await Response.countDocuments({ dossierCode: d.code, status: 'completed' })).toBe(0);
   });
 
   test('an answer after the invitation expired gets a polite "đã hết hạn"', async () => {

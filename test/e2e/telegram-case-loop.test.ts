@@ -6,7 +6,7 @@ import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
 import { issueSurveyToken } from '../../bot/survey/token';
 import { NOT_ALLOWED } from '../../workers/aggregation/cases/group-actions';
-import { buildReport } from '../../workers/aggregation/report';
+import { buildReport } from '../../indices/report';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestApp, uriWithDb, type TestApp } from '../support/app';
 import { testPrefix, uniqueName } from '../support/services';

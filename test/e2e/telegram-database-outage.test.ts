@@ -66,7 +66,7 @@ test('a /start <token> during a 25 s MongoDB outage is applied once MongoDB is b
   await fake.waitFor(() => fake.sentTo(4001).length >= 3, 60_000, 'the replies after the outage');
   const [consent, reask, again] = fake.sentTo(4001).map((m) => m.text);
   expect(consent).toBe(
-    `Xã Quảng Thái trân trọng mời Ông/Bà cho ý kiến về việc giải quyết hồ sơ ${code}. Khảo sát mất khoảng 1 phút; ý kiến của Ông/Bà chỉ được dùng để cải thiện chất lượng phục vụ và xử lý phản ánh (nếu có). Ông/Bà có đồng ý tham gia không?`,
+    `Xã Quảng Thái trân trọng mời Ông/Bà cho ý kiến về việc giải quyết hồ sơ ${code}. Khảo sát mất khoảng 1 phút; ý kiến của Ông/Bà chỉ được dùng để cải thiện chất lượng phục vụ và xử lý phản ánh (nếu có). Câu trả lời được lưu tách riêng với thông tin liên lạc của Ông/Bà; dữ liệu cá nhân được xử lý theo Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15. Ông/Bà có thể gửi /dulieu để xem dữ liệu đang được lưu và /xoa để yêu cầu xóa bất cứ lúc nào. Ông/Bà có đồng ý tham gia không?`,
   );
   // "alo" is no answer to the consent question: re-asked, after the question it answers.
   expect(reask).toContain('Xin vui lòng chọn');

@@ -2,8 +2,8 @@ import { hcm } from '../../lib/time';
 import { Unit } from '../../models/unit';
 import { REFUSAL } from '../../bot/channels/telegram/group-commands';
 import { t as message } from '../../bot/engine/messages';
-import { storeCompletion } from '../../workers/jobs/answer-store';
-import { recomputeBucket } from '../../workers/aggregation/recompute';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
+import { recomputeBucket } from '../../workers/aggregation/rollups/recompute';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestApp, type TestApp } from '../support/app';
 

@@ -105,7 +105,7 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
 
     const response = await until(() => Response.findOne({ dossierCode: code, status: 'completed' }).lean(), 'completed response');
     expect(response).toMatchObject({ unitCode: '19870', procedureCode: '1.001234', officerId: 'cb-07', dossierChannel: 'in_person', surveyChannel: 'telegram', dissatisfied: true });
-    // Decree 13: the response carries no identity.
+    // Law 91/2025/QH15: the response carries no identity.
     expect(JSON.stringify(response)).not.toContain('1001');
     const answers = await Answer.find({ responseId: response.responseId }).lean();
     const byQ = Object.fromEntries(answers.map((a) => [a.questionId, a]));

@@ -11,10 +11,10 @@ import { Dossier } from '../../models/dossier';
 import { InvitationStat } from '../../models/invitation';
 import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
-import type { AppContext } from '../../app/context';
-import { jobAnswerSink } from '../../app/answer-sink';
-import { jobConversationBackground } from '../../app/conversation-background';
-import { HotStore } from '../../bot/conversation/hot-store';
+import type { AppContext } from '../../lib/app-context';
+import { jobAnswerSink } from '../../workers/answer-sink';
+import { jobConversationBackground } from '../../workers/conversation-background';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
 import { FlowRepository } from '../../bot/flow/repository';
 import { defaultFlow } from '../../bot/flow/default-flow';
@@ -91,7 +91,7 @@ beforeAll(async () => {
   const service = new ConversationService({
     flows: new FlowRepository(),
     sink: jobAnswerSink(producer),
-    store: new HotStore(redis, prefix),
+    store: new LiveStore(redis, prefix),
     background: jobConversationBackground(producer),
     resolveToken: resolveSurveyToken,
     log: logger,

@@ -11,8 +11,8 @@ import { createHttpServer } from '../../bot/http/server';
 import { isZaloEventDone } from '../../bot/channels/zalo/inbound-queue';
 import { createZaloChannel, type ZaloChannel } from '../../bot/channels/zalo/zalo-channel';
 import { FakeZaloServer } from '../fakes/zalo-server';
-import { jobConversationBackground } from '../../app/conversation-background';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { jobConversationBackground } from '../../workers/conversation-background';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { JobProducer } from '../../workers/producer';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
@@ -46,7 +46,7 @@ beforeAll(async () => {
   const conversation = new ConversationService({
     flows,
     sink,
-    store: new HotStore(redis, prefix),
+    store: new LiveStore(redis, prefix),
     background: jobConversationBackground(new JobProducer(redis, prefix)),
     log: logger,
     resolveToken: async (token) =>
@@ -143,7 +143,7 @@ test('a whole survey completes on Zalo with buttons and typed numbers', async ()
   const byId = Object.fromEntries(completed!.map((a) => [a.questionId, a.value]));
   expect(byId).toEqual({ q1: 2, r1: ['cho', 'thiet_bi'], q2: 4, q3: 5, q4: 4, q5: 1, r5: ['khong_kenh', 'cham'], q6: 5 });
   // The survey is over: no active session left in the live store.
-  expect(await new HotStore(redis, prefix).getActive('zalo', USER)).toBeNull();
+  expect(await new LiveStore(redis, prefix).getActive('zalo', USER)).toBeNull();
   // A citizen who writes after the survey still gets an answer.
   sent = await say('cảm ơn');
   expect(sent.length).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A fake Telegram Bot API server on loopback, written from the Bot API documentation and
- * shared/platforms/telegram.md. It serves `/bot<token>/<method>` (JSON or form bodies) with the
+ * docs/platform-limits.md. It serves `/bot<token>/<method>` (JSON or form bodies) with the
  * real reply shapes (`{ok:true,result}` / `{ok:false,error_code,description,parameters?}`),
  * records every call with a timestamp, delivers updates by webhook (with the secret header, one
  * request in flight per chat, retries on failure) or by getUpdates, and can produce 429 with

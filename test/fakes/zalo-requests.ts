@@ -1,6 +1,6 @@
 /**
- * The request bodies the fake Zalo platform accepts, as shared/platforms/zalo.md §1, §2, §5 and
- * §6 document them. Each check returns the first invalid field (Zalo answers HTTP 200
+ * The request bodies the fake Zalo platform accepts, as Zalo documents them
+ * (docs/platform-limits.md). Each check returns the first invalid field (Zalo answers HTTP 200
  * `{"error":-201,"message":"<field> is invalid!"}`), or null when the request is valid. Stricter
  * than Zalo where Zalo is silent: a test passing against the fake proves our requests follow
  * the documentation, not merely that Zalo would have tolerated them.

@@ -12,7 +12,7 @@ import {
 } from './zalo-requests';
 
 /**
- * A fake Zalo platform on 127.0.0.1, built from shared/platforms/zalo.md: the OA send endpoints
+ * A fake Zalo platform on 127.0.0.1, built from docs/platform-limits.md: the OA send endpoints
  * (cs, template), the business template-by-phone endpoint, user detail/getlist, quota, OAuth v4
  * (PKCE checked, refresh tokens rotated and single-use), any error code on demand (HTTP 200 +
  * `error`), and signed webhooks with Zalo's retries (`num_retry`), echoing `oa_send_*`.
@@ -41,7 +41,7 @@ export interface FakeZaloOptions {
   /** Delay of the token endpoint, to widen refresh races. */
   tokenDelayMs?: number;
   /**
-   * Zalo's per-app limit (4000/min, zalo.md §2) scaled down: a sliding window over every API
+   * Zalo's per-app limit (4000/min, docs/platform-limits.md) scaled down: a sliding window over every API
    * request (not OAuth); a request finding `max` admitted ones within the last `windowMs` gets -32.
    */
   rateLimit?: { max: number; windowMs: number };
@@ -230,7 +230,7 @@ export class FakeZaloServer {
   }
 
   /**
-   * The user filled in the OA's request-info form (zalo.md §3: `info{name,phone:"84…"}`). From
+   * The user filled in the OA's request-info form (`info{name,phone:"84…"}`). From
    * now on user/detail returns it as `shared_info`, as Zalo does.
    */
   submitInfoEvent(userId: string, info: { name: string; phone: string }): Record<string, unknown> {
@@ -246,7 +246,7 @@ export class FakeZaloServer {
   }
 
   /**
-   * A rating-template answer (`user_feedback`, zalo.md §6). Field names as our parser reads them
+   * A rating-template answer (`user_feedback`). Field names as our parser reads them
    * (bot/channels/zalo/inbound.ts): `message.msg_id` is the template message's id,
    * `tracking_id` the one given to a by-phone send; their names beyond the event are UNCONFIRMED.
    */
@@ -310,7 +310,7 @@ export class FakeZaloServer {
     if (failure) return send(failure.http, failure.body, { 'content-type': 'text/html' });
     if (endpoint === 'access_token') return this.token(req, raw, send);
 
-    // The business (ZNS) API names a bad or expired token -124 (zalo.md §6); the OA API -216/-220.
+    // The business (ZNS) API names a bad or expired token -124; the OA API -216/-220.
     const token = String(req.headers.access_token ?? '');
     const a = this.access.get(token);
     if (endpoint === 'business_template' && (!a || a.expired))

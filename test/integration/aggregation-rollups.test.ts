@@ -6,18 +6,18 @@ import { Answer } from '../../models/answer';
 import { Rollup } from '../../models/rollup';
 import { RollupMonth } from '../../models/rollup-month';
 import { Response } from '../../models/response';
-import { answerBatcher } from '../../workers/jobs/answer-batch';
-import { storeCompletion } from '../../workers/jobs/answer-store';
-import { backfillAnswerBuckets } from '../../workers/aggregation/backfill';
+import { answerBatcher } from '../../workers/jobs/in-progress-answer-writer';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
+import { backfillAnswerBuckets } from '../../workers/aggregation/rollups/backfill';
 import { JobProducer } from '../../workers/producer';
 import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { aggregationSettings } from '../../workers/aggregation/after-complete';
-import { rebuildRollups } from '../../workers/aggregation/rebuild';
-import { epochKey, nextVersion, recomputeBucket, writeBucket } from '../../workers/aggregation/recompute';
-import { scheduleRollup } from '../../workers/aggregation/schedule';
-import { buildBucket } from '../../workers/aggregation/bucket';
-import { monthEpochKey, recomputeMonth, writeMonth } from '../../workers/aggregation/month';
-import { loadRollups, loadTotals, sumTotals } from '../../workers/aggregation/period-sum';
+import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
+import { epochKey, nextVersion, recomputeBucket, writeBucket } from '../../workers/aggregation/rollups/recompute';
+import { scheduleRollup } from '../../workers/aggregation/rollups/schedule';
+import { buildBucket } from '../../workers/aggregation/rollups/bucket';
+import { monthEpochKey, recomputeMonth, writeMonth } from '../../workers/aggregation/rollups/month';
+import { loadRollups, loadTotals, sumTotals } from '../../indices/period-sum';
 import { buildProgram } from '../../cli/program';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
@@ -184,7 +184,7 @@ test('an excluded response leaves every count and is counted as excluded', async
 
 test('answers recorded turn by turn are stamped with the unit and the Vietnam day when the response completes', async () => {
   const c = completion('U4', '2025-05-01T18:00:00.000Z', [5, 4, 2, 5, 5, 5]);
-  // Recorded turn by turn first (the answer.record path), one of them with a value the citizen changed later...
+  // Recorded turn by turn first (the answers.record path), one of them with a value the citizen changed later...
   for (const a of c.answers) await answerBatcher.add({ responseId: c.responseId, meta: c.meta, answer: a.questionId === 'q3' ? { ...a, value: 5 } : a, answeredAt: new Date('2025-05-01T17:50:00.000Z') });
   // ...and one answer that the completion payload does not carry.
   await answerBatcher.add({ responseId: c.responseId, meta: c.meta, answer: { questionId: 'extra', element: null, type: 'text', value: null, text: 'x' }, answeredAt: new Date('2025-05-01T17:55:00.000Z') });

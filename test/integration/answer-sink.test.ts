@@ -1,4 +1,4 @@
-import { jobAnswerSink } from '../../app/answer-sink';
+import { jobAnswerSink } from '../../workers/answer-sink';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { InvalidPayloadError } from '../../workers/producer';

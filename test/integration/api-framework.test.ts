@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import { apiPlugin } from '../../bot/http/api/plugin';
 import { defineRoute, type ApiRoute } from '../../bot/http/api/route';
 import { API_ROUTES } from '../../bot/http/api/routes';

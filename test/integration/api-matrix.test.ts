@@ -5,11 +5,13 @@ import { createApiKey } from '../../lib/api-auth';
 import { appendAudit } from '../../lib/audit/writer';
 import { can, type CallerRole } from '../../lib/auth/roles';
 import { ActionNote } from '../../models/action-note';
+import { hcmYear } from '../../lib/time';
 import { Procedure } from '../../models/procedure';
 import type { UserRole } from '../../models/user';
 import { ApiClient, createUser, GOOD_PASSWORD, seedUnits, type ApiResponse } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
 import { OpenApiContract } from '../support/openapi-contract';
+import { makeDossier } from '../support/survey-fixtures';
 
 /**
  * Every route of the table × every role (and no caller at all) × a unit inside and a unit
@@ -60,6 +62,8 @@ const clients = new Map<MatrixRole, ApiClient>();
 let keyForMatrix = '';
 let counter = 0;
 const next = () => ++counter;
+/** The period of the figures' samples (this year, Asia/Ho_Chi_Minh). */
+const YEAR = hcmYear(new Date());
 
 /** One sample per route id: how to call it. A route missing here fails 'every route has a sample'. */
 const SAMPLES: Record<string, Sample> = {
@@ -139,6 +143,18 @@ const SAMPLES: Record<string, Sample> = {
   'audit.export': { request: () => ({ method: 'GET', path: '/audit/export' }), marker: (u) => `,${u},` },
   'audit.verify': { request: () => ({ method: 'GET', path: '/audit/verify' }) },
   'openapi.get': { request: () => ({ method: 'GET', path: '/openapi.json' }) },
+  'dossiers.get': { request: async (u) => ({ method: 'GET', path: `/dossiers/${await makeDossier(u)}` }) },
+  'responses.list': { request: (u) => ({ method: 'GET', path: '/responses', query: { unit: u } }) },
+  'indices.get': { request: (u) => ({ method: 'GET', path: '/indices', query: { unit: u, period: YEAR } }) },
+  'indices.ranking': {
+    request: (u) => ({ method: 'GET', path: '/indices/ranking', query: { unit: u, period: YEAR } }),
+  },
+  'reports.csv': {
+    request: (u) => ({ method: 'GET', path: '/reports/export.csv', query: { unit: u, period: YEAR } }),
+  },
+  'reports.xlsx': {
+    request: (u) => ({ method: 'GET', path: '/reports/export.xlsx', query: { unit: u, period: YEAR } }),
+  },
 };
 
 async function clientFor(role: MatrixRole): Promise<ApiClient> {

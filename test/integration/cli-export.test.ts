@@ -7,8 +7,8 @@ import { SUCCESSORS } from '../../cli/seed-data/units';
 import { defaultFlowV1 } from '../../bot/flow/default-flow-v1';
 import { FlowRepository } from '../../bot/flow/repository';
 import { Response } from '../../models/response';
-import { answerBatcher } from '../../workers/jobs/answer-batch';
-import { storeCompletion } from '../../workers/jobs/answer-store';
+import { answerBatcher } from '../../workers/jobs/in-progress-answer-writer';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { meta, reasons, scale, suggestion } from '../support/ingest';
 import { connectTestDb, dropTestDb } from '../support/services';
 
@@ -46,7 +46,7 @@ beforeAll(async () => {
     [scale('q1', 'TIEP_CAN', 4), scale('q6', 'TONG_THE', 4)],
     new Date('2025-08-01T03:00:00Z'),
   );
-  // A survey in progress: its first answer through the answer.record job's batcher.
+  // A survey in progress: its first answer through the answers.record job's batcher.
   await answerBatcher.add({
     responseId: 'resp-exp-00004',
     meta: meta({ dossierCode: 'HS-004' }),

@@ -1,7 +1,7 @@
 import mongoose, { Schema } from 'mongoose';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
-import { storeCompletion } from '../../workers/jobs/answer-store';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { meta, scale } from '../support/ingest';
 import { connectTestDb, dropTestDb } from '../support/services';
 

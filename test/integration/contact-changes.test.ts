@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { jobConversationBackground } from '../../app/conversation-background';
+import { jobConversationBackground } from '../../workers/conversation-background';
 import { Contact } from '../../models/contact';
 import {
   appendContactChange,

@@ -1,9 +1,9 @@
 import mongoose, { Types } from 'mongoose';
 import { Redis } from 'ioredis';
-import { jobAnswerSink } from '../../app/answer-sink';
-import { jobConversationBackground } from '../../app/conversation-background';
+import { jobAnswerSink } from '../../workers/answer-sink';
+import { jobConversationBackground } from '../../workers/conversation-background';
 import type { InboundEvent } from '../../bot/channels/channel';
-import { HotStore, type HotSession } from '../../bot/conversation/hot-store';
+import { LiveStore, type LiveSession } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
@@ -16,7 +16,7 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
 let redis: Redis;
 let prefix: string;
 let producer: JobProducer;
-let store: HotStore;
+let store: LiveStore;
 let service: ConversationService;
 let updateId = 1;
 
@@ -29,7 +29,7 @@ const evOf = (userId: string, input: InboundEvent['input']): InboundEvent => ({
 const ev = (input: InboundEvent['input']): InboundEvent => evOf('7001', input);
 
 /** The write-behind MongoDB copy of a live session, as the session.sync job would have written it: "active". */
-function mongoCopy(live: HotSession, at: { rev: number; meta?: HotSession['meta']; lastUpdateId?: number }) {
+function mongoCopy(live: LiveSession, at: { rev: number; meta?: LiveSession['meta']; lastUpdateId?: number }) {
   return Session.create({
     _id: new Types.ObjectId(live.id),
     contactId: new Types.ObjectId(live.contactId),
@@ -49,7 +49,7 @@ beforeAll(async () => {
   redis = testRedis();
   prefix = testPrefix('convlive');
   producer = new JobProducer(redis, prefix);
-  store = new HotStore(redis, prefix);
+  store = new LiveStore(redis, prefix);
   const flows = new FlowRepository();
   await flows.ensure(defaultFlow);
   service = new ConversationService({

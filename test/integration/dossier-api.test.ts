@@ -13,9 +13,9 @@ import { Contact } from '../../models/contact';
 import { Unit } from '../../models/unit';
 import { upsertDossier } from '../../bot/survey/dossier-ingest';
 import { verifySurveyToken } from '../../bot/survey/token';
-import { expandUnits } from '../../workers/aggregation/units';
+import { expandUnits } from '../../indices/units';
 import { InvitationStat } from '../../models/invitation';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const SECRETS_KEY = randomBytes(32).toString('hex');

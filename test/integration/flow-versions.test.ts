@@ -3,7 +3,7 @@ import { Flow } from '../../models/flow';
 import { runSeed } from '../../cli/commands/seed';
 import type { AnswerSink } from '../../bot/conversation/ports';
 import type { ConversationBackground } from '../../bot/conversation/ports';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
 import type { InboundEvent } from '../../bot/channels/channel';
 import type { QuestionOutbound } from '../../bot/engine/types';
@@ -43,7 +43,7 @@ function service(): ConversationService {
   return new ConversationService({
     flows: new FlowRepository(0),
     sink,
-    store: new HotStore(redis, prefix),
+    store: new LiveStore(redis, prefix),
     background,
     resolveToken: async () => ({ ok: false, reason: 'unknown' }),
     log: logger,

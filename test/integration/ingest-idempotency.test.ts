@@ -13,11 +13,15 @@ test('the same answer added twice with its jobId is stored once', async () => {
     answer: scale('q1', 'TIEP_CAN', 4),
     answeredAt: '2025-03-10T02:01:00.000Z',
   };
-  const first = await producer.add('answer.record', payload, { jobId: 'ans-resp-same-0001-q1' });
+  const first = await producer.add(
+    'answers.record',
+    { items: [payload] },
+    { jobId: 'ans-resp-same-0001-q1' },
+  );
   expect(first).toBe('ans-resp-same-0001-q1');
   await waitForJob(ingest(), first);
   // BullMQ still holds the completed job: the second add is ignored.
-  await producer.add('answer.record', payload, { jobId: 'ans-resp-same-0001-q1' });
+  await producer.add('answers.record', { items: [payload] }, { jobId: 'ans-resp-same-0001-q1' });
   await waitForIdle(ingest());
   expect(await Answer.countDocuments({ responseId: 'resp-same-0001' })).toBe(1);
   expect(await Response.countDocuments({ responseId: 'resp-same-0001' })).toBe(1);
@@ -33,9 +37,9 @@ test('a duplicated delivery under another jobId (or a retry) stores nothing twic
     answeredAt: '2025-03-10T02:02:00.000Z',
   };
   const ids = await Promise.all([
-    producer.add('answer.record', payload, { jobId: 'dup-a' }),
-    producer.add('answer.record', payload, { jobId: 'dup-b' }),
-    producer.add('answer.record', payload),
+    producer.add('answers.record', { items: [payload] }, { jobId: 'dup-a' }),
+    producer.add('answers.record', { items: [payload] }, { jobId: 'dup-b' }),
+    producer.add('answers.record', { items: [payload] }),
   ]);
   await Promise.all(ids.map((id) => waitForJob(ingest(), id)));
   const answers = await Answer.find({ responseId: 'resp-dup-00001' }).lean();
@@ -54,12 +58,16 @@ test('an answer arriving after completion never reverts the response to started'
   );
   expect(await waitForJob(ingest(), done)).toBe('completed');
   const late = await producer.add(
-    'answer.record',
+    'answers.record',
     {
-      responseId: id,
-      meta: meta({ surveyChannel: 'zalo' }),
-      answer: answers[0],
-      answeredAt: '2025-03-10T02:10:00.000Z',
+      items: [
+        {
+          responseId: id,
+          meta: meta({ surveyChannel: 'zalo' }),
+          answer: answers[0],
+          answeredAt: '2025-03-10T02:10:00.000Z',
+        },
+      ],
     },
     { jobId: `ans-${id}-q1` },
   );
@@ -88,11 +96,15 @@ test('completion before its answers stores every answer once, with the day and d
   await waitForJob(ingest(), done);
   // Then the answer jobs of the same turns, late, one of them twice.
   for (const a of [...answers, answers[0]]) {
-    await producer.add('answer.record', {
-      responseId: id,
-      meta: meta(),
-      answer: a,
-      answeredAt: '2025-03-10T17:29:00.000Z',
+    await producer.add('answers.record', {
+      items: [
+        {
+          responseId: id,
+          meta: meta(),
+          answer: a,
+          answeredAt: '2025-03-10T17:29:00.000Z',
+        },
+      ],
     });
   }
   await waitForIdle(ingest());
@@ -133,11 +145,15 @@ test('answers and completions of many responses racing on several workers store 
     ];
     for (const a of answers) {
       jobs.push(
-        producer.add('answer.record', {
-          responseId: id,
-          meta: meta(),
-          answer: a,
-          answeredAt: '2025-03-11T01:00:00.000Z',
+        producer.add('answers.record', {
+          items: [
+            {
+              responseId: id,
+              meta: meta(),
+              answer: a,
+              answeredAt: '2025-03-11T01:00:00.000Z',
+            },
+          ],
         }),
       );
     }

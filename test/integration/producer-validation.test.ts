@@ -20,7 +20,7 @@ describe('on add (no worker running)', () => {
       answeredAt: 'yesterday',
     };
     // @ts-expect-error the payload type refuses 'sms' as a survey channel
-    const attempt = producer.add('answer.record', bad, { jobId: 'never' });
+    const attempt = producer.add('answers.record', { items: [bad] }, { jobId: 'never' });
     await expect(attempt).rejects.toBeInstanceOf(InvalidPayloadError);
     await expect(attempt).rejects.toThrow(/responseId.*meta\.surveyChannel.*answeredAt/s);
     expect(await queued()).toBe(0);
@@ -29,11 +29,15 @@ describe('on add (no worker running)', () => {
 
   test('the error names paths, never the values (they may be personal data)', async () => {
     const err = (await producer
-      .add('answer.record', {
-        responseId: 'resp-0000-0001',
-        meta: meta(),
-        answer: { ...scale('q7', 'TONG_THE', 4), text: 'x'.repeat(5000) },
-        answeredAt: '2025-03-10T02:00:00.000Z',
+      .add('answers.record', {
+        items: [
+          {
+            responseId: 'resp-0000-0001',
+            meta: meta(),
+            answer: { ...scale('q7', 'TONG_THE', 4), text: 'x'.repeat(5000) },
+            answeredAt: '2025-03-10T02:00:00.000Z',
+          },
+        ],
       })
       .catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(InvalidPayloadError);
@@ -48,16 +52,15 @@ describe('on add (no worker running)', () => {
   });
 
   test('one bad item in addBulk enqueues none of them', async () => {
-    const good = {
-      payload: {
-        responseId: 'resp-bulk-0001',
-        meta: meta(),
-        answer: scale('q1', 'TIEP_CAN', 4),
-        answeredAt: '2025-03-10T02:00:00.000Z',
-      },
+    const item = {
+      responseId: 'resp-bulk-0001',
+      meta: meta(),
+      answer: scale('q1', 'TIEP_CAN', 4),
+      answeredAt: '2025-03-10T02:00:00.000Z',
     };
-    const bad = { payload: { ...good.payload, answeredAt: 'now' } };
-    await expect(producer.addBulk('answer.record', [good, bad, good])).rejects.toBeInstanceOf(
+    const good = { payload: { items: [item] } };
+    const bad = { payload: { items: [{ ...item, answeredAt: 'now' }] } };
+    await expect(producer.addBulk('answers.record', [good, bad, good])).rejects.toBeInstanceOf(
       InvalidPayloadError,
     );
     expect(await queued()).toBe(0);
@@ -65,12 +68,16 @@ describe('on add (no worker running)', () => {
 
   test('jobs live under the context prefix', async () => {
     const id = await producer.add(
-      'answer.record',
+      'answers.record',
       {
-        responseId: 'resp-pfx-00001',
-        meta: meta(),
-        answer: scale('q1', 'TIEP_CAN', 4),
-        answeredAt: '2025-03-10T02:00:00.000Z',
+        items: [
+          {
+            responseId: 'resp-pfx-00001',
+            meta: meta(),
+            answer: scale('q1', 'TIEP_CAN', 4),
+            answeredAt: '2025-03-10T02:00:00.000Z',
+          },
+        ],
       },
       { jobId: 'ans-resp-pfx-00001-q1' },
     );

@@ -6,10 +6,10 @@ import { createHttpServer } from '../../bot/http/server';
 import { ActionNote } from '../../models/action-note';
 import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
-import { loadTotals, sumTotals } from '../../workers/aggregation/period-sum';
-import { rebuildRollups } from '../../workers/aggregation/rebuild';
-import { buildReport, figuresOf, type Figures } from '../../workers/aggregation/report';
-import { storeCompletion } from '../../workers/jobs/answer-store';
+import { loadTotals, sumTotals } from '../../indices/period-sum';
+import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
+import { buildReport, figuresOf, type Figures } from '../../indices/report';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Redis as IORedis, type Redis } from 'ioredis';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import { parseEnv } from '../../config/env';
 import { healthzRoute } from '../../bot/http/routes/healthz';
 import { dossierRoutes } from '../../bot/http/routes/dossiers';

@@ -15,11 +15,11 @@ import { Case } from '../../models/case';
 import { Dossier } from '../../models/dossier';
 import { Flag } from '../../models/flag';
 import { Unit } from '../../models/unit';
-import { storeCompletion } from '../../workers/jobs/answer-store';
-import { buildRanking } from '../../workers/aggregation/ranking';
-import { rebuildRollups } from '../../workers/aggregation/rebuild';
-import { buildReport } from '../../workers/aggregation/report';
-import { SHEETS } from '../../workers/aggregation/export-xlsx';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
+import { buildRanking } from '../../indices/ranking';
+import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
+import { buildReport } from '../../indices/report';
+import { SHEETS } from '../../indices/export-xlsx';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const redis = testRedis();

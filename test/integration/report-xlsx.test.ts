@@ -4,10 +4,10 @@ import { FlowRepository } from '../../bot/flow/repository';
 import { runSeed } from '../../cli/commands/seed';
 import { SUCCESSORS } from '../../cli/seed-data/units';
 import { Case } from '../../models/case';
-import { SHEETS } from '../../workers/aggregation/export-xlsx';
-import { rebuildRollups } from '../../workers/aggregation/rebuild';
-import { renderReport } from '../../workers/aggregation/report-file';
-import { storeCompletion } from '../../workers/jobs/answer-store';
+import { SHEETS } from '../../indices/export-xlsx';
+import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
+import { renderReport } from '../../indices/report-file';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { meta, reasons, scale } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 

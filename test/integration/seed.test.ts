@@ -12,7 +12,7 @@ import { defaultFlow } from '../../bot/flow/default-flow';
 import { runSeed } from '../../cli/commands/seed';
 import { SEED_UNITS, SUCCESSORS } from '../../cli/seed-data/units';
 import { hcmDay } from '../../lib/time';
-import { buildReport } from '../../workers/aggregation/report';
+import { buildReport } from '../../indices/report';
 import { uriWithDb } from '../support/app';
 import {
   clearPrefix,

@@ -3,9 +3,9 @@ import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
-import { jobAnswerSink } from '../../app/answer-sink';
-import { jobConversationBackground } from '../../app/conversation-background';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { jobAnswerSink } from '../../workers/answer-sink';
+import { jobConversationBackground } from '../../workers/conversation-background';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
@@ -68,7 +68,7 @@ beforeAll(async () => {
   service = new ConversationService({
     flows: new FlowRepository(),
     sink: jobAnswerSink(producer),
-    store: new HotStore(redis, prefix),
+    store: new LiveStore(redis, prefix),
     background: jobConversationBackground(producer),
     resolveToken: resolveSurveyToken,
     log: logger,

@@ -3,7 +3,7 @@ import { logger } from '../../lib/logger';
 import { ZaloToken } from '../../models/zalo-token';
 import { registerZaloCommands } from '../../cli/commands/zalo';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 

@@ -8,7 +8,7 @@ import { ZaloApiError, ZaloHttpError } from '../../bot/channels/zalo/errors';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloRateLimitedError } from '../../bot/channels/zalo/rate-limiter';
 import { renderForZalo } from '../../bot/channels/zalo/renderer';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { FakeZaloServer, type FakeSent } from '../fakes/zalo-server';
 import { testZaloLimiter } from '../support/zalo';
@@ -17,8 +17,8 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
 
 /**
  * The typed Zalo client (bot/channels/zalo/client.ts) against the fake Zalo platform, which
- * validates every body as zalo.md documents it: each method's request is accepted, and each
- * refusal Zalo documents comes back as an error of its cause.
+ * validates every body as Zalo documents it (docs/platform-limits.md): each method's request is
+ * accepted, and each refusal Zalo documents comes back as an error of its cause.
  */
 const prefix = testPrefix('zaloclient');
 const PHONE = '84912345678';

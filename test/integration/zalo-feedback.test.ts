@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { jobAnswerSink } from '../../app/answer-sink';
+import { jobAnswerSink } from '../../workers/answer-sink';
 import { parseEnv } from '../../config/env';
 import { Outreach, reminderJobId } from '../../workers/jobs/invitation-queue';
 import { logger } from '../../lib/logger';

@@ -7,7 +7,7 @@ import { startZaloConnect } from '../../bot/channels/zalo/connect';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { zaloOAuthRoute } from '../../bot/channels/zalo/oauth-route';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { keepZaloTokenFresh } from '../../bot/channels/zalo/token-keeper';
 import { ZaloTokenStore, type ZaloRefreshFailure } from '../../bot/channels/zalo/token-store';
 import { FakeZaloServer } from '../fakes/zalo-server';

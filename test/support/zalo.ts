@@ -5,7 +5,7 @@ import type { ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
 import { ZaloOAuthClient } from '../../bot/channels/zalo/oauth';
 import { ZaloProactiveSender, type ZaloProactiveOptions } from '../../bot/channels/zalo/proactive';
 import { ZaloRateLimiter, type ZaloRateLimiterOptions } from '../../bot/channels/zalo/rate-limiter';
-import { parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { parseSecretsKey } from '../../lib/secret-box';
 import { ZaloTokenStore } from '../../bot/channels/zalo/token-store';
 import { zaloWebhookRoute } from '../../bot/channels/zalo/webhook-route';
 import type { FakeZaloServer } from '../fakes/zalo-server';

@@ -10,7 +10,7 @@ import {
   scoreAnswer,
   wilson95,
   type Counts,
-} from '../../workers/aggregation/formula';
+} from '../../indices/formula';
 
 const c = (n: number, satisfied: number, dissatisfied = 0, na = 0): Counts => ({ n, satisfied, dissatisfied, na });
 

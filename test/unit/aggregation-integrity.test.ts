@@ -1,4 +1,4 @@
-import { findBursts } from '../../workers/aggregation/integrity';
+import { findBursts } from '../../workers/aggregation/integrity/bursts';
 
 const at = (min: number) => new Date(Date.UTC(2025, 4, 5, 2, min));
 

@@ -13,7 +13,7 @@ import { defaultFlowV1 } from '../../bot/flow/default-flow-v1';
 import { flowSchema, type Flow } from '../../bot/flow/schema';
 import { validateFlow } from '../../bot/flow/validate';
 import { dissatisfiedItems } from '../../workers/aggregation/cases/open-case';
-import { isDissatisfied } from '../../workers/jobs/answer-store';
+import { isDissatisfied } from '../../workers/jobs/completed-response-writer';
 import { conformanceFlow } from '../support/conformance-flow';
 
 const vars = { ma: '000.00.19.H57-250101-0001', donvi: 'UBND xã Quảng Thái', thutuc: 'Chứng thực' };

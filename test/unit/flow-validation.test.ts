@@ -29,7 +29,7 @@ function messages(input: unknown): string[] {
 }
 
 describe('flow validation', () => {
-  test('accepts every version of the default flow (14 nodes of sipas.md plus the decline goodbye)', () => {
+  test('accepts every version of the default flow (the 14 nodes of the method plus the decline goodbye)', () => {
     expect(DEFAULT_FLOW_VERSIONS.map((f) => f.version)).toEqual([1, 2]);
     for (const f of DEFAULT_FLOW_VERSIONS) {
       expect(validateFlow(f).ok).toBe(true);

@@ -1,10 +1,10 @@
 import type { Update } from 'telegraf/types';
 import { toGroupUpdate, toInboundEvent } from '../../bot/channels/telegram/update-mapper';
-import { findSharedContact, type ContactAnswer } from '../../workers/aggregation/integrity-contact';
-import { isCounterAddress, parseCounterNetworks } from '../../workers/aggregation/integrity-counter';
-import { renderDigest } from '../../workers/aggregation/digest-text';
-import type { DigestFigures } from '../../workers/aggregation/digest';
-import { criterionShare, meanShare } from '../../workers/aggregation/formula';
+import { findSharedContact, type ContactAnswer } from '../../workers/aggregation/integrity/shared-contact';
+import { isCounterAddress, parseCounterNetworks } from '../../workers/aggregation/integrity/counter-network';
+import { renderDigest } from '../../workers/aggregation/digest/text';
+import type { DigestFigures } from '../../workers/aggregation/digest/figures';
+import { criterionShare, meanShare } from '../../indices/formula';
 
 const H = 3_600_000;
 const row = (id: string, applicant: string, hours: number): ContactAnswer => ({

@@ -1,8 +1,8 @@
 import { classifyZaloCode, ZaloApiError } from '../../bot/channels/zalo/errors';
 import { eventId, mapText, mapZaloEvent } from '../../bot/channels/zalo/inbound';
-import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
+import { quietUntil } from '../../lib/quiet-hours';
 import { verifyZaloSignature, zaloSignatureHeader } from '../../bot/channels/zalo/signature';
-import { decryptSecret, encryptSecret, parseSecretsKey } from '../../bot/channels/zalo/token-crypto';
+import { decryptSecret, encryptSecret, parseSecretsKey } from '../../lib/secret-box';
 import { codeChallenge, createCodeVerifier } from '../../bot/channels/zalo/oauth';
 import { encodeAction } from '../../bot/engine/callback-data';
 

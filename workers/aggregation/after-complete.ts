@@ -3,9 +3,9 @@ import type { ResponseCompletePayload } from '../jobs/response-complete';
 import type { JobContext } from '../registry';
 import { notifyJobId } from './cases/case-jobs';
 import { openCase } from './cases/open-case';
-import { checkSharedContact } from './integrity-contact';
-import { checkCounterNetwork } from './integrity-counter';
-import { scheduleRollup, ROLLUP_COALESCE_MS } from './schedule';
+import { checkSharedContact } from './integrity/shared-contact';
+import { checkCounterNetwork } from './integrity/counter-network';
+import { scheduleRollup, ROLLUP_COALESCE_MS } from './rollups/schedule';
 
 /** Tunables of the hook (tests shorten the coalescing window). */
 export const aggregationSettings = { coalesceMs: ROLLUP_COALESCE_MS };
@@ -21,7 +21,7 @@ export const afterCompleteSteps: Array<(p: ResponseCompletePayload, ctx: JobCont
 
 /**
  * The `afterResponseComplete` hook of workers/jobs/response-complete.ts. Runs after the response
- * and its answers are stored, so scheduling here satisfies schedule.ts's precondition. Idempotent:
+ * and its answers are stored, so scheduling here satisfies rollups/schedule.ts's precondition. Idempotent:
  * a rerun schedules a recompute that coalesces or recounts the same raw data.
  */
 export async function aggregateAfterComplete(p: ResponseCompletePayload, ctx: JobContext): Promise<void> {

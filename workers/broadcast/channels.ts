@@ -1,4 +1,4 @@
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
 import type { ZaloClient } from '../../bot/channels/zalo/client';
 import type { BroadcastChannel } from '../../models/broadcast';

@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env';
 import { UserError } from '../../lib/user-error';
-import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
+import { quietUntil } from '../../lib/quiet-hours';
 import { Broadcast, type BroadcastChannel, type BroadcastStatus } from '../../models/broadcast';
 import { DeliveryStore } from './delivery-store';
 import { validateContent, type BroadcastContent } from './render';

@@ -5,8 +5,8 @@ import { optOutKey } from './opt-outs';
 
 /**
  * Per-recipient delivery state of a broadcast, in Redis beside its jobs (the send path makes no
- * MongoDB call: on FerretDB one write costs ~10 ms, which would cap a broadcast far below the
- * platform limits). One hash per broadcast, contact id → state:
+ * MongoDB call: a database write per send would cap a broadcast far below the platform limits).
+ * One hash per broadcast, contact id → state:
  *
  *   "q|<chatId>|<lang>|<channel>"  queued (what a resume needs to re-add the job)
  *   "s|<chatId>|<lang>|<channel>"  sending: claimed for a platform call

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
-import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
+import { quietUntil } from '../../lib/quiet-hours';
 import type { Logger } from '../../lib/logger';
 import { sleepUntil } from '../../lib/sleep-until';
 import { Broadcast } from '../../models/broadcast';

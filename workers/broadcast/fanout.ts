@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { quietUntil } from '../../bot/channels/zalo/quiet-hours';
+import { quietUntil } from '../../lib/quiet-hours';
 import { Broadcast, type BroadcastChannel } from '../../models/broadcast';
 import { enqueueDeliveries, holdBroadcast, type ControlDeps } from './control';
 import { DeliveryStore } from './delivery-store';
@@ -33,9 +33,9 @@ export type FanoutDeps = ControlDeps & {
  * Stops between pages when paused or cancelled.
  *
  * Paced: it reads the next page only once a channel it has given jobs to has fewer than its
- * lead (FANOUT_LEAD_S seconds of sends, at least two pages) waiting. Fanning out 20,000 at once
- * took the first ~6 s of a 1,000/s broadcast and slowed its sends to 650–870/s meanwhile
- * (bench/broadcast.ts); paced, the reads and job adds are spread over the broadcast, and a pause
+ * lead (FANOUT_LEAD_S seconds of sends, at least two pages) waiting, because fanning out every
+ * recipient at once competes with the broadcast's first sends and slows them below the limit;
+ * paced, the reads and job adds are spread over the broadcast, and a pause
  * or cancel has at most the lead of jobs to take out. The cursor stays open while it waits (one
  * query for the whole list; on FerretDB every query decodes the whole collection), at most
  * CURSOR_IDLE_MAX_MS at a time. The recipients come in contact id order: in a broadcast to both

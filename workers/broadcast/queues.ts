@@ -32,11 +32,9 @@ export const DELIVERY_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   backoff: { type: 'exponential', delay: 2000 },
   // What stops a repeat is the delivery's state, not its finished job: a job added again (a
   // repeated fan-out page, a resume) finds its delivery settled at the claim and sends nothing.
-  // So a finished job is not kept: what it would tell is in the delivery's state and counts. A
-  // completed job is ~0.9 KB of Redis (MEMORY USAGE; a day of them once held ~0.5 GB after a
-  // large broadcast), and not keeping any spares BullMQ's finishing script its completed-set
-  // writes and trim (Redis time per script call 91–100 µs vs 101–102 µs at 1,000 sends/s, INFO
-  // commandstats, two runs each). Failed ones are kept.
+  // So a finished job is not kept: what it would tell is in the delivery's state and counts,
+  // and kept jobs fill Redis after a large broadcast and cost BullMQ's finishing script its
+  // completed-set writes. Failed ones are kept.
   removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 });

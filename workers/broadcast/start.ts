@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import type { BroadcastChannel } from '../../models/broadcast';
 import { resumeBroadcast } from './control';
 import { DeliveryProcessor } from './delivery';
@@ -90,7 +90,7 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
     const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, { ...rateWindow(channel, limitPerS), marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS });
     const processor = new DeliveryProcessor({ ...deps, sender, limiter, queue: queues.deliveryQueue(channel) });
     // Several BullMQ workers share the channel's concurrency: a Worker fetches its jobs one round
-    // trip after another, so one worker filling 152 slots at a broadcast's start took ~0.4 s.
+    // trip after another, so a single one is slow to fill its slots at a broadcast's start.
     const fetchers = deliveryFetchers(concurrency);
     for (let i = 0; i < fetchers; i++) {
       const connection = opts.createConnection();

@@ -2,7 +2,7 @@ import type { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import { Unit } from '../../models/unit';
 import type { BroadcastChannel } from '../../models/broadcast';
-import { expandUnits } from '../aggregation/units';
+import { expandUnits } from '../../indices/units';
 
 /** Who a broadcast goes to. Empty/undefined fields mean "everyone". */
 export interface BroadcastTarget {
@@ -13,7 +13,7 @@ export interface BroadcastTarget {
 }
 
 export interface TargetingLimits {
-  /** Zalo consultation messages reach only users who interacted within this many hours (zalo.md §2). */
+  /** Zalo consultation messages reach only users who interacted within this many hours (7-day window). */
   zaloWindowH: number;
   now?: Date;
 }
@@ -21,7 +21,7 @@ export interface TargetingLimits {
 /**
  * The unit and every unit below it (parentCode), plus units merged into any of them
  * (successorCode): a contact registered under a commune that was merged still belongs to the
- * new commune's subtree. The same hierarchy as the figures (workers/aggregation/units.ts).
+ * new commune's subtree. The same hierarchy as the figures (indices/units.ts).
  */
 export function unitSubtree(code: string): Promise<string[]> {
   return expandUnits([code]);

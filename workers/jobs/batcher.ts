@@ -6,8 +6,8 @@
  * Group commit: at most `maxInFlight` flushes run at once (default 1). Items arriving while they
  * run wait and go out together in the next batch. Many concurrent bulk inserts into one
  * collection are slower in total than the same documents in fewer, larger, sequential ones
- * (measured on FerretDB: 20 concurrent inserts of 500 answers took 3.5 s each), and the
- * waiting batch grows, so throughput rises with load instead of collapsing.
+ * (on FerretDB above all), and the waiting batch grows, so throughput rises with load instead of
+ * collapsing.
  */
 export class Batcher<T> {
   private items: T[] = [];

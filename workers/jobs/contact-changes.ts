@@ -28,6 +28,8 @@ export interface ContactChange {
 }
 
 const listKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'chg', contactId);
+/** The contact's pending changes (an erasure deletes them: lib/privacy/erase.ts). */
+export const contactChangesKey = listKey;
 const lockKey = (prefix: string, contactId: string): string => key(prefix, 'ct', 'lock', contactId);
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;

@@ -1,4 +1,4 @@
-import type { HotSession } from '../../bot/conversation/hot-store';
+import type { LiveSession } from '../../bot/conversation/live-store';
 import { key } from '../../lib/redis';
 import { contactUnitAt } from '../broadcast/targeting';
 import type { JobContext } from '../registry';
@@ -20,7 +20,7 @@ const doneKey = (prefix: string, sessionId: string): string => key(prefix, 'ct',
  * replaced by its successor; one merged later stays, and its successor's subtree includes it.
  */
 export async function addAnsweredUnit(
-  s: HotSession,
+  s: LiveSession,
   ctx: Pick<JobContext, 'redis' | 'prefix' | 'enqueue'>,
 ): Promise<boolean> {
   const unitCode = s.meta?.unitCode;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
 import { clearOptOut, recordOptOut } from '../broadcast/opt-outs';
+import { wasErased } from '../../lib/privacy/erased-mark';
 import { defineJob } from '../registry';
 import { drainContactChanges, type ContactChange } from './contact-changes';
 
@@ -25,7 +26,7 @@ const contactSetSchema = z
  * current release adds); a job without it (added by an older release) applies its own change.
  * Idempotent: plain $set, created by (channel, user id) with the id the conversation already uses.
  * A contact the conversation just created is inserted (one insert: FerretDB pays a collection scan
- * for an upsert's match, ~4× the time of an insert measured on 5,000 contacts); if it exists after
+ * for an upsert's match, which costs several inserts); if it exists after
  * all (a retry, a race with another creator), the same values are $set on it instead.
  */
 export const contactUpdate = defineJob({
@@ -42,6 +43,8 @@ export const contactUpdate = defineJob({
     queued: z.boolean().optional(),
   }),
   async handle(p, ctx) {
+    // Queued before the contact was erased: writing it would bring the person back.
+    if (await wasErased(ctx.redis, ctx.prefix, p.contactId)) return;
     const write = async (c: ContactChange) => {
       const { unsubscribedAt: out } = await writeContact(p.contactId, c);
       // After MongoDB: broadcasts going out skip an opted-out contact (opt-outs.ts). A retry

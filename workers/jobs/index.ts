@@ -1,17 +1,15 @@
 import type { z } from 'zod';
 import type { JobDefinition } from '../registry';
-import { answerRecord } from './answer-record';
 import { answersRecord } from './answers-record';
 import { responseComplete } from './response-complete';
 import { sessionSync } from './session-sync';
 import { contactUpdate } from './contact-update';
-import { rollupMonth, rollupRecompute } from '../aggregation/rollup-job';
+import { rollupMonth, rollupRecompute } from '../aggregation/rollups/jobs';
 import { caseEscalate, caseFollowUp, caseNotify } from '../aggregation/cases/case-jobs';
-import { digestRun, digestSend } from '../aggregation/digest-jobs';
+import { digestRun, digestSend } from '../aggregation/digest/jobs';
 
 /** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
 export const JOBS = [
-  answerRecord,
   answersRecord,
   responseComplete,
   sessionSync,

@@ -33,6 +33,11 @@ export class PhoneInviteClaims {
     return (await this.redis.get(this.key(phoneHash))) === dossierCode;
   }
 
+  /** Erasure (lib/privacy/erase.ts): the hash leaves the live state too. Returns keys deleted. */
+  async forget(phoneHash: string): Promise<number> {
+    return this.redis.del(this.key(phoneHash));
+  }
+
   /** Gives the claim back (nothing was sent), only if this dossier holds it. */
   async release(phoneHash: string, dossierCode: string): Promise<void> {
     await this.redis.eval(RELEASE, 1, this.key(phoneHash), dossierCode);

@@ -1,7 +1,7 @@
 import { DelayedError, Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { AppContext } from '../../app/context';
+import type { AppContext } from '../../lib/app-context';
 import type { Env } from '../../config/env';
 import { createWorkerConnection } from '../../lib/redis';
 import { Dossier } from '../../models/dossier';
@@ -10,7 +10,7 @@ import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
 import { markStage } from '../../bot/survey/funnel';
 import { outOfQuiet, planReminders, type QuietHours } from '../../bot/survey/schedule';
 import { erasePhone } from '../../bot/survey/zns-phone';
-import { jobConversationBackground } from '../../app/conversation-background';
+import { jobConversationBackground } from '../conversation-background';
 import { JobProducer } from '../producer';
 import { PhoneInviteClaims } from './invitation-phone-claim';
 import type { InvitationSender } from './invitation-senders';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { JobContext } from '../registry';
 import { defineJob } from '../registry';
-import { answerBatcher } from './answer-batch';
-import { storeCompletion } from './answer-store';
+import { answerBatcher } from './in-progress-answer-writer';
+import { storeCompletion } from './completed-response-writer';
 import { recordedAnswerSchema, responseMetaSchema } from './response-meta';
 import { aggregateAfterComplete } from '../aggregation/after-complete';
 
@@ -29,7 +29,7 @@ export const responseComplete = defineJob({
   schema,
   async handle(p, ctx) {
     // The answers of this survey recorded turn by turn and still in this process's batch go in
-    // first: then the completion finds them and only stamps them (answer-store.ts).
+    // first: then the completion finds them and only stamps them (completed-response-writer.ts).
     await answerBatcher.drain();
     const outcome = await storeCompletion(p.responseId, p.meta, p.answers, new Date(p.completedAt));
     if (outcome === 'dossier_taken') {

@@ -1,13 +1,14 @@
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { isDuplicateKey } from '../../lib/mongo';
-import { HotStore } from '../../bot/conversation/hot-store';
+import { LiveStore } from '../../bot/conversation/live-store';
 import { Session } from '../../models/session';
+import { wasErased } from '../../lib/privacy/erased-mark';
 import { defineJob } from '../registry';
 import { addAnsweredUnit } from './contact-units';
 
 /**
- * Writes a conversation's live state (Redis, bot/conversation/hot-store.ts) behind to MongoDB.
+ * Writes a conversation's live state (Redis, bot/conversation/live-store.ts) behind to MongoDB.
  * Coalesced: the job id is per session and the job reads the latest state when it runs, so a
  * burst of turns costs one write. A revision guard keeps an older state from overwriting a newer.
  * Once the citizen has answered, their contact also gets the dossier's unit (contact-units.ts).
@@ -19,12 +20,14 @@ export const sessionSync = defineJob({
   // Removed on completion so the next turn can schedule the same job id again.
   options: { removeOnComplete: true },
   async handle(p, ctx) {
-    const store = new HotStore(ctx.redis, ctx.prefix);
+    const store = new LiveStore(ctx.redis, ctx.prefix);
     const s = await store.getById(p.sessionId);
     if (!s) {
       ctx.log.debug({ sessionId: p.sessionId }, 'session.sync: nothing in the live store');
       return;
     }
+    // Read before the erasure deleted it: writing it back would link the response to the person again.
+    if (await wasErased(ctx.redis, ctx.prefix, s.contactId)) return;
     const _id = new Types.ObjectId(s.id);
     const fields = {
       contactId: new Types.ObjectId(s.contactId),

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Update } from 'telegraf/types';
 import { localise } from '../../engine/messages';
 import type { Lang } from '../../flow/schema';
-import { decryptSecret, encryptSecret } from '../zalo/token-crypto';
+import { decryptSecret, encryptSecret } from '../../../lib/secret-box';
 
 /**
  * Dead letters: Telegram updates the inbox gave up on after its retry window
@@ -12,7 +12,7 @@ import { decryptSecret, encryptSecret } from '../zalo/token-crypto';
  * A letter carries no personal data: no names, usernames or phone, and no free text in clear.
  * It keeps what a replay needs: the update and chat ids, the kind of input, a command with its
  * argument when that is a token or a word (`/start <token>`, `/lang en`), a button's data. A
- * typed text is sealed with SECRETS_KEY (AES-256-GCM, bot/channels/zalo/token-crypto.ts) when
+ * typed text is sealed with SECRETS_KEY (AES-256-GCM, lib/secret-box.ts) when
  * that key is configured, else dropped: replayed without it, the citizen is told that the
  * message was lost and asked the current question again (the turn handler does).
  */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 
-/** As long as a turn's kept reply (bot/conversation/hot-store.ts): a retry may come until then. */
+/** As long as a turn's kept reply (bot/conversation/live-store.ts): a retry may come until then. */
 const SENT_MARK_TTL_S = 3 * 24 * 3600;
 
 /**

@@ -1,5 +1,6 @@
 import type { Update } from 'telegraf/types';
 import { decodeAction } from '../../engine/callback-data';
+import { COMMANDS, parseCommand } from '../../conversation/commands';
 import type { InboundEvent } from '../channel';
 
 /**
@@ -20,7 +21,7 @@ export function toInboundEvent(update: Update): InboundEvent | null {
         channel: 'telegram',
         userId: String(chatId),
         updateId: update.update_id,
-        input: { kind: 'command', name: 'stop' },
+        input: COMMANDS.stop.input(),
       };
     const action = data ? decodeAction(data) : null;
     return {
@@ -48,25 +49,8 @@ export function toInboundEvent(update: Update): InboundEvent | null {
       return { ...base, input: { kind: 'text', text: '' } };
     }
     const text = m.text.trim();
-    const command = /^\/([a-z]+)(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$/s.exec(text);
-    if (command) {
-      const [, name, arg] = command;
-      const argument = arg?.trim();
-      switch (name) {
-        case 'start':
-          return { ...base, input: { kind: 'start', ...(argument ? { token: argument } : {}) } };
-        case 'help':
-        case 'stop':
-          return { ...base, input: { kind: 'command', name } };
-        case 'lang':
-          return {
-            ...base,
-            input: { kind: 'command', name: 'lang', ...(argument ? { arg: argument.toLowerCase() } : {}) },
-          };
-        default:
-          return { ...base, input: { kind: 'command', name: 'help' } };
-      }
-    }
+    const command = parseCommand(text);
+    if (command) return { ...base, input: command };
     return { ...base, input: { kind: 'text', text } };
   }
   return null;

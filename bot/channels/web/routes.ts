@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Env } from '../../../config/env';
 import type { Logger } from '../../../lib/logger';
+import { commandByName, parseCommand } from '../../conversation/commands';
 import { decodeAction } from '../../engine/callback-data';
 import { t, type TextKey } from '../../engine/messages';
 import type { Inbound } from '../../engine/types';
@@ -16,7 +17,7 @@ import {
   isCounterAddress,
   markCounterAnswer,
   parseCounterNetworks,
-} from '../../../workers/aggregation/integrity-counter';
+} from '../../../workers/aggregation/integrity/counter-network';
 import { renderNotice, renderPage, renderTurn, type QuestionContext } from './render';
 
 /**
@@ -26,7 +27,7 @@ import { renderNotice, renderPage, renderTurn, type QuestionContext } from './re
  * database reader cannot replay the cookie; a reload resumes where they left off (the service's
  * `start` resumes an active session). That device is also the "contact" of the shared-contact
  * integrity rule. An answer posted from a one-stop shop network (COUNTER_NETWORKS) leaves a
- * boolean mark for the dossier (integrity-counter.ts); the IP is never stored.
+ * boolean mark for the dossier (workers/aggregation/integrity/counter-network.ts); the IP is never stored.
  * Without JavaScript every answer is a form POST that returns the whole page; with it,
  * assets/chat.js posts the same form with `x-hl-fragment: 1` and appends the returned HTML.
  *
@@ -165,14 +166,17 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
     const body = req.body && typeof req.body === 'object' ? req.body : {};
     let input: Inbound | null = null;
     let typed: string | null = null;
-    if (body.cmd === 'lang' || body.cmd === 'help' || body.cmd === 'stop')
-      input = { kind: 'command', name: body.cmd };
-    else if (typeof body.a === 'string') {
+    if (typeof body.cmd === 'string') {
+      const named = commandByName(body.cmd);
+      if (named?.kind === 'command') input = named;
+    } else if (typeof body.a === 'string') {
       const a = decodeAction(body.a);
       if (a) input = { kind: 'action', action: a };
     } else if (typeof body.text === 'string' && body.text.trim() !== '') {
-      input = { kind: 'text', text: body.text.slice(0, 1000) };
-      typed = input.text;
+      typed = body.text.slice(0, 1000);
+      // A typed "/start" or "bắt đầu" on the survey's own page is a reload: it resumes.
+      const command = parseCommand(typed);
+      input = command ? (command.kind === 'command' ? command : null) : { kind: 'text', text: typed };
     }
     if (!input) {
       await reply.redirect(action, 303);

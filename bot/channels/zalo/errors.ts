@@ -1,7 +1,7 @@
 /**
- * Zalo answers most failures with HTTP 200 and `error != 0`. Every documented code (zalo.md §2,
- * §4, §6) maps to one cause, and the cause decides what we do: retry, refresh, back off, mark the
- * contact, fall back to a template, or report the phone as unreachable on Zalo.
+ * Zalo answers most failures with HTTP 200 and `error != 0`. Every documented code
+ * (docs/platform-limits.md) maps to one cause, and the cause decides what we do: retry, refresh,
+ * back off, mark the contact, fall back to a template, or report the phone as unreachable on Zalo.
  */
 export type ZaloErrorCause =
   /** The request can never succeed as sent (bad field, template not approved, OA tier...). */

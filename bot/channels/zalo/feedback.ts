@@ -10,7 +10,8 @@ import { templateLinkKey } from './proactive';
  * A rating-template answer (webhook `user_feedback`) recorded as the response of its dossier,
  * through the same AnswerSink as chat answers. The dossier is found by the template message id
  * we stored when sending, or by the tracking id (the dossier code) of a by-phone send. The
- * payload's field names (`rate`, `note`) are UNCONFIRMED (zalo.md §6 names only the event).
+ * payload's field names (`rate`, `note`) are UNCONFIRMED: Zalo documents only the event
+ * (docs/platform-limits.md).
  * Then the dossier is marked rated through the same `onFinished` hook a completed chat survey
  * calls: its response id, the funnel's "completed", no more reminders, a kept phone erased, and
  * its survey link closed.

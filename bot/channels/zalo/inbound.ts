@@ -1,8 +1,9 @@
 import { decodeAction } from '../../engine/callback-data';
+import { parseCommand } from '../../conversation/commands';
 import type { InboundEvent } from '../channel';
 
 /**
- * Zalo webhook events (zalo.md §3) → what the channel does with them. Button taps arrive as a
+ * Zalo webhook events (docs/platform-limits.md) → what the channel does with them. Button taps arrive as a
  * plain `user_send_text` whose text is the button's payload (once an object came back as
  * `{"content":"…"}`), so payloads are decoded defensively; anything else typed is text for the
  * engine, which reads numbers and labels itself.
@@ -34,12 +35,16 @@ export type ZaloMapped =
   | { type: 'follow'; userId: string; at: number }
   | { type: 'unfollow'; userId: string; at: number }
   | { type: 'submit_info'; userId: string; at: number; phone: string | null; phoneHash: string | null }
-  | { type: 'feedback'; userId: string | null; at: number; msgId: string | null; trackingId: string | null; rate: number | null; note: string | null }
+  | {
+      type: 'feedback';
+      userId: string | null;
+      at: number;
+      msgId: string | null;
+      trackingId: string | null;
+      rate: number | null;
+      note: string | null;
+    }
   | { type: 'ignore'; reason: string };
-
-const STOP = new Set(['/stop', 'stop', 'dừng', 'dừng lại', 'huỷ', 'hủy', 'huỷ đăng ký', 'hủy đăng ký']);
-const HELP = new Set(['/help', 'help', 'trợ giúp', 'hướng dẫn', '?']);
-const START = new Set(['/start', 'start', 'bắt đầu']);
 
 /** Event timestamps are epoch ms as strings; they order one user's turns. */
 export function eventTime(e: ZaloWebhookEvent, fallback: number): number {
@@ -75,23 +80,17 @@ export function mapText(text: string): InboundEvent['input'] {
   const s = payloadText(text);
   const action = decodeAction(s);
   if (action) return { kind: 'action', action };
-  // Exact words only (no diacritic folding: "đúng" must not read as "dừng").
-  const lower = s.normalize('NFC').toLowerCase().replace(/\s+/g, ' ');
-  if (STOP.has(lower)) return { kind: 'command', name: 'stop' };
-  if (HELP.has(lower)) return { kind: 'command', name: 'help' };
-  const lang = /^\/lang(?:\s+(vi|en))?$/.exec(lower);
-  if (lang) return { kind: 'command', name: 'lang', ...(lang[1] ? { arg: lang[1] } : {}) };
-  if (START.has(lower)) return { kind: 'start' };
-  const start = /^\/start\s+([A-Za-z0-9_-]{1,64})$/.exec(s);
-  if (start) return { kind: 'start', token: start[1] };
-  return { kind: 'text', text: s };
+  return parseCommand(s) ?? { kind: 'text', text: s };
 }
 
 /**
  * What of a webhook event may wait in Redis: the details a citizen shares (user_submit_info:
  * name, phone, address) are replaced by the keyed hash of the phone, the only part we keep.
  */
-export function sealSharedInfo(e: ZaloWebhookEvent, hash: (phone: string) => string | null): ZaloWebhookEvent {
+export function sealSharedInfo(
+  e: ZaloWebhookEvent,
+  hash: (phone: string) => string | null,
+): ZaloWebhookEvent {
   if (e.event_name !== 'user_submit_info' || !e.info) return e;
   const phoneHash = typeof e.info.phone === 'string' && e.info.phone.length > 0 ? hash(e.info.phone) : null;
   return { ...e, info: phoneHash ? { phone_hash: phoneHash } : {} };
@@ -121,7 +120,8 @@ export function mapZaloEvent(e: ZaloWebhookEvent, now: number): ZaloMapped {
   if (name === 'user_submit_info') {
     if (!userId) return { type: 'ignore', reason: 'no sender' };
     const phone = typeof e.info?.phone === 'string' && e.info.phone.length > 0 ? e.info.phone : null;
-    const phoneHash = typeof e.info?.phone_hash === 'string' && e.info.phone_hash.length > 0 ? e.info.phone_hash : null;
+    const phoneHash =
+      typeof e.info?.phone_hash === 'string' && e.info.phone_hash.length > 0 ? e.info.phone_hash : null;
     return { type: 'submit_info', userId, at, phone, phoneHash };
   }
   if (name === 'user_feedback') {
@@ -139,7 +139,10 @@ export function mapZaloEvent(e: ZaloWebhookEvent, now: number): ZaloMapped {
   if (name.startsWith('user_send_')) {
     if (!userId) return { type: 'ignore', reason: 'no sender' };
     // A sticker, photo or file still deserves an answer: the engine re-asks on empty text.
-    const input = name === 'user_send_text' && typeof e.message?.text === 'string' ? mapText(e.message.text) : { kind: 'text' as const, text: '' };
+    const input =
+      name === 'user_send_text' && typeof e.message?.text === 'string'
+        ? mapText(e.message.text)
+        : { kind: 'text' as const, text: '' };
     return { type: 'turn', event: { channel: 'zalo', userId, updateId: at, input } };
   }
   return { type: 'ignore', reason: `unhandled ${name || 'event'}` };

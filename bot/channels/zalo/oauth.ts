@@ -3,9 +3,9 @@ import axios, { type AxiosInstance } from 'axios';
 import { ZaloApiError, ZaloHttpError } from './errors';
 
 /**
- * OAuth v4 for an Official Account (zalo.md §4): PKCE without a method parameter, a form-encoded
- * token endpoint authenticated with the app secret in a `secret_key` header, and token pairs whose
- * refresh half works exactly once.
+ * OAuth v4 for an Official Account (docs/platform-limits.md, "Zalo: OAuth v4"): PKCE without a
+ * method parameter, a form-encoded token endpoint authenticated with the app secret in a
+ * `secret_key` header, and token pairs whose refresh half works exactly once.
  */
 export interface ZaloTokenPair {
   accessToken: string;

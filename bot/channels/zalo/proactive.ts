@@ -7,12 +7,12 @@ import type { Outbound } from '../../engine/types';
 import type { ZaloClient } from './client';
 import { markZaloContact } from './contacts';
 import { ZaloApiError } from './errors';
-import { quietUntil } from './quiet-hours';
+import { quietUntil } from '../../../lib/quiet-hours';
 import { renderForZalo } from './renderer';
 
 /**
  * Messages we start (invitation, reminder), not replies. Zalo allows a consultation message only
- * within 7 days of the user's last interaction (zalo.md §2); outside it, the approved rating
+ * within 7 days of the user's last interaction (docs/platform-limits.md); outside it, the approved rating
  * template goes by user id, then by phone. A phone without Zalo (-118) is reported so the caller
  * can use another channel. Templates wait out the quiet hours.
  */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
 
 /**
- * Zalo allows 4,000 API requests per minute per app (-32 beyond it, zalo.md §2). Every outbound
+ * Zalo allows 4,000 API requests per minute per app (-32 beyond it; docs/platform-limits.md). Every outbound
  * Zalo request of every process waits for a permit from one BullMQ queue, `zalo-api`, whose
  * global rate limit (`Queue.setGlobalRateLimit`, kept in the queue's meta in Redis and honoured
  * by every worker of the queue) is the shared limiter. Each process admits permits with a small

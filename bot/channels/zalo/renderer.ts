@@ -4,7 +4,7 @@ import { questionText } from '../question-text';
 import type { ZaloButton, ZaloMessage } from './client';
 
 /**
- * Outbound → Zalo consultation messages, within Zalo's limits (zalo.md §1): at most 5 buttons,
+ * Outbound → Zalo consultation messages, within Zalo's limits (docs/platform-limits.md): at most 5 buttons,
  * text at most 2000 characters, `oa.query.hide` payloads at most 1000. A question whose choices
  * do not fit becomes a numbered list answered by typing ("1, 3"), with the engine's typedHint.
  */

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /**
- * Zalo webhook MAC (zalo.md §3): `X-ZEvent-Signature: mac=<hex>` where hex is a plain SHA-256
+ * Zalo webhook MAC (docs/platform-limits.md): `X-ZEvent-Signature: mac=<hex>` where hex is a plain SHA-256
  * (not an HMAC) of appId + raw body + timestamp + secret. The raw bytes are hashed as received:
  * re-serialising the parsed JSON would change them.
  */

@@ -5,7 +5,7 @@ import type { Logger } from '../../../lib/logger';
 import { ZaloToken } from '../../../models/zalo-token';
 import { ZaloApiError, ZaloTokenError } from './errors';
 import type { ZaloOAuthClient, ZaloTokenPair } from './oauth';
-import { decryptSecret, encryptSecret } from './token-crypto';
+import { decryptSecret, encryptSecret } from '../../../lib/secret-box';
 
 /** Who needs an access token: the API client. `renew` is called after Zalo rejected `rejected`. */
 export interface ZaloTokenProvider {

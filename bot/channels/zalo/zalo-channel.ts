@@ -1,35 +1,24 @@
 import type { Worker } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { AppContext } from '../../../app/context';
+import type { AppContext } from '../../../lib/app-context';
 import { createWorkerConnection } from '../../../lib/redis';
-import type { Lang } from '../../flow/schema';
-import type { Outbound } from '../../engine/types';
 import type { AnswerSink, ConversationHooks } from '../../conversation/ports';
-import type { ChannelAdapter, InboundEvent, TurnReply } from '../channel';
+import type { InboundEvent, TurnReply } from '../channel';
 import { ZaloClient } from './client';
 import { createZaloFeedbackRecorder } from './feedback';
 import { ZaloInboundQueue } from './inbound-queue';
 import { createZaloInboundWorker } from './inbound-worker';
 import { ZaloOAuthClient } from './oauth';
 import { zaloOAuthRoute } from './oauth-route';
-import { ZaloProactiveSender, type ZaloInvitation, type ZaloSendResult } from './proactive';
+import { ZaloProactiveSender } from './proactive';
 import { ZaloRateLimiter } from './rate-limiter';
-import { parseSecretsKey } from './token-crypto';
+import { parseSecretsKey } from '../../../lib/secret-box';
 import { keepZaloTokenFresh } from './token-keeper';
 import { ZaloTokenStore, type ZaloRefreshFailure } from './token-store';
 import { zaloWebhookRoute } from './webhook-route';
 
-/** Thrown by the adapter when a proactive send did not go out; `result` says why. */
-export class ZaloNotSentError extends Error {
-  constructor(readonly result: Exclude<ZaloSendResult, { status: 'sent' }>) {
-    super(`zalo send not done: ${result.status}`);
-    this.name = 'ZaloNotSentError';
-  }
-}
-
 export interface ZaloChannel {
-  adapter: ChannelAdapter;
   client: ZaloClient;
   tokens: ZaloTokenStore;
   oauth: ZaloOAuthClient;
@@ -110,17 +99,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
   const workers: Worker[] = [];
   let keeper: { stop(): Promise<void> } | null = null;
 
-  const adapter: ChannelAdapter = {
-    channel: 'zalo',
-    async send(userId: string, messages: Outbound[], _lang: Lang): Promise<void> {
-      const inv: ZaloInvitation = { userId, messages, vars: {} };
-      const result = await proactive.send(inv);
-      if (result.status !== 'sent') throw new ZaloNotSentError(result);
-    },
-  };
-
   return {
-    adapter,
     client,
     tokens,
     oauth,

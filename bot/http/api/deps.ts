@@ -1,4 +1,4 @@
-import type { AppContext } from '../../../app/context';
+import type { AppContext } from '../../../lib/app-context';
 import { Accounts } from '../../../lib/auth/accounts';
 import { SessionStore } from '../../../lib/auth/sessions';
 import { LoginThrottle } from '../../../lib/auth/throttle';

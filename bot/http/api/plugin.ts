@@ -8,9 +8,10 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../../app/context';
+import type { AppContext } from '../../../lib/app-context';
 import { buildApiDeps } from './deps';
 import { apiErrorHandler } from './errors';
+import { closeProducers } from './producers';
 import { checkRouteTable, registerRoute } from './register';
 import type { ApiRoute } from './route';
 import { API_ROUTES } from './routes';
@@ -90,5 +91,6 @@ export function apiPlugin(opts: ApiPluginOptions): FastifyPluginAsync {
       uiConfig: { validatorUrl: null, persistAuthorization: false },
     });
     for (const r of routes) registerRoute(app, r, deps);
+    app.addHook('onClose', () => closeProducers(opts.ctx));
   };
 }

@@ -33,3 +33,12 @@ export const limit = z.coerce.number().int().min(1).max(500).default(100);
 
 /** 204 answers carry no body. */
 export const noContent = z.undefined().describe('no content');
+
+/** A report period in Asia/Ho_Chi_Minh: a year, a quarter or a month. */
+export const period = z
+  .string()
+  .regex(/^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$/, 'expected YYYY, YYYY-Qn or YYYY-MM')
+  .describe('YYYY, YYYY-Qn or YYYY-MM, Asia/Ho_Chi_Minh');
+
+/** The channels of the figures: how the dossier was filed (online_3/online_4: the online level). */
+export const figureChannel = z.enum(['in_person', 'online', 'online_3', 'online_4', 'post', 'unknown']);

@@ -10,16 +10,16 @@ import {
   INDEX_LABEL_VI,
   type Interval,
   type Share,
-} from '../../../workers/aggregation/formula';
+} from '../../../indices/formula';
 import {
   loadRollups,
   loadTotals,
   sumGroups,
   sumTotals,
   type PeriodTotals,
-} from '../../../workers/aggregation/period-sum';
-import { buildRanking } from '../../../workers/aggregation/ranking';
-import { figuresOf } from '../../../workers/aggregation/report';
+} from '../../../indices/period-sum';
+import { buildRanking } from '../../../indices/ranking';
+import { figuresOf } from '../../../indices/report';
 
 /**
  * What the public results pages, their open data and the posters publish of a unit: figures of

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../../../app/context';
+import type { AppContext } from '../../../lib/app-context';
 import { parseDossierEvent, type ParsedEvent } from '../../survey/dossier-event';
 import { ingestDossierEvent, type IngestRefusal, type OutreachScheduler } from '../../survey/dossier-ingest';
 import { parseDvcEvent } from '../../survey/dvc-event';

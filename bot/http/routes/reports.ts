@@ -1,13 +1,13 @@
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AppContext } from '../../../app/context';
-import { listCases } from '../../../workers/aggregation/case-list';
-import { listFlags } from '../../../workers/aggregation/integrity-flags';
-import { buildRanking } from '../../../workers/aggregation/ranking';
-import { renderReport } from '../../../workers/aggregation/report-file';
+import type { AppContext } from '../../../lib/app-context';
+import { listCases } from '../../../indices/case-list';
+import { listFlags } from '../../../workers/aggregation/integrity/flags';
+import { buildRanking } from '../../../indices/ranking';
+import { renderReport } from '../../../indices/report-file';
 import { Unit } from '../../../models/unit';
-import { scopedUnits, UnitAccessError } from '../../../workers/aggregation/units';
+import { scopedUnits, UnitAccessError } from '../../../indices/units';
 import { apiCaller } from '../api-caller';
 
 export interface ReportRoutesDeps {

@@ -1,6 +1,6 @@
 import type { Telegram } from 'telegraf';
 import { z } from 'zod';
-import { jobConversationBackground } from '../../../app/conversation-background';
+import { jobConversationBackground } from '../../conversation-background';
 import { createTelegramClient } from '../../../bot/channels/telegram/api-client';
 import { isDeadRecipient } from '../../../bot/channels/telegram/errors';
 import type { ZaloClient } from '../../../bot/channels/zalo/client';

@@ -17,7 +17,7 @@ import { GENERIC_CITIZEN, resolutionOf } from './resolutions';
  *
  * Never pretends: a web-chat citizen cannot be reached (nothing to push to), a contact who sent
  * /stop or blocked the bot is not written to, and on Zalo a consultation message is allowed only
- * within the window after the citizen's last interaction (zalo.md §2; the paid templates are for
+ * within the window after the citizen's last interaction (docs/platform-limits.md; the paid templates are for
  * rating invitations, not replies). Each attempt is recorded in the case log with its outcome.
  */
 export type FollowUpRefusal =

@@ -2,7 +2,7 @@ import type { Telegram } from 'telegraf';
 import { formatDateTime } from '../../../lib/time';
 import { Unit } from '../../../models/unit';
 import { defaultFlow } from '../../../bot/flow/default-flow';
-import { ELEMENT_NAMES_VI } from '../formula';
+import { ELEMENT_NAMES_VI } from '../../../indices/formula';
 import { caseRefLine, type InlineKeyboard } from './case-buttons';
 
 /** Where case alerts go. Telegram now; Zalo once that channel can post to groups. */

@@ -1,7 +1,7 @@
 import { Types } from 'mongoose';
 import { z } from 'zod';
 import { ACTION_NOTE_MAX_CHARS, ActionNote, type ActionNoteDoc } from '../../../../models/action-note';
-import { ELEMENTS } from '../../../../workers/aggregation/formula';
+import { ELEMENTS } from '../../../../indices/formula';
 import { notFound } from '../errors';
 import { defineRoute } from '../route';
 import { day, isoDate, noContent, unitCode } from '../schemas';

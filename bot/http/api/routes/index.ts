@@ -2,6 +2,10 @@ import type { ApiRoute } from '../route';
 import { actionNoteRoutes } from './action-notes';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
+import { dossierRoutes } from './dossiers';
+import { indexRoutes } from './indices';
+import { reportRoutes } from './reports';
+import { responseRoutes } from './responses';
 import { authRoutes } from './auth';
 import { openapiRoutes } from './openapi';
 import { procedureRoutes } from './procedures';
@@ -21,4 +25,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...apiKeyRoutes,
   ...auditRoutes,
   ...openapiRoutes,
+  ...dossierRoutes,
+  ...responseRoutes,
+  ...indexRoutes,
+  ...reportRoutes,
 ];

@@ -1,0 +1,119 @@
+import { FlowAssignment } from '../../models/flow-assignment';
+import { Unit } from '../../models/unit';
+
+/** One assignment as the resolver reads it: '' is "every unit" / "every procedure". */
+export interface AssignmentRow {
+  unitCode: string;
+  procedureCode: string;
+  flowKey: string;
+  version: number;
+}
+
+/** Where new surveys of a dossier (or of no dossier: both null) start. */
+export interface LiveTarget {
+  unitCode?: string | null;
+  procedureCode?: string | null;
+}
+
+/** Units no deeper than this are walked up (a province, a district, a commune, with room to spare). */
+const MAX_DEPTH = 16;
+
+/**
+ * The most specific assignment for a unit and a procedure: walking up from the unit (its chain,
+ * nearest first), the unit and procedure, then the unit alone; after the whole chain, every
+ * unit for the procedure, then every unit. So a commune inherits its district's choice unless it
+ * made its own, and a choice of the commune beats one of its district even for one procedure.
+ */
+export function pickAssignment(
+  rows: readonly AssignmentRow[],
+  chain: readonly string[],
+  procedureCode: string | null,
+): AssignmentRow | null {
+  const at = new Map(rows.map((r) => [`${r.unitCode}|${r.procedureCode}`, r]));
+  for (const unit of [...chain, '']) {
+    const hit = (procedureCode ? at.get(`${unit}|${procedureCode}`) : undefined) ?? at.get(`${unit}|`);
+    if (hit) return hit;
+  }
+  return null;
+}
+
+/**
+ * The unit and the units it belongs to, nearest first. A unit merged into another continues in
+ * its successor (its dossiers are the successor's now), any other in its parent.
+ */
+export async function unitChain(code: string): Promise<string[]> {
+  const chain = [code];
+  let current: string | null = code;
+  while (current && chain.length < MAX_DEPTH) {
+    const unit: { successorCode?: string | null; parentCode?: string | null } | null = await Unit.findOne(
+      { code: current },
+      { successorCode: 1, parentCode: 1 },
+    ).lean();
+    const up: string | null = unit?.successorCode || unit?.parentCode || null;
+    if (!up || chain.includes(up)) break;
+    chain.push(up);
+    current = up;
+  }
+  return chain;
+}
+
+/** Bumped by every change of assignments in this process: its resolvers reload at once. */
+let generation = 0;
+export function liveAssignmentsChanged(): void {
+  generation++;
+}
+
+/**
+ * The assignments and the unit chains they are walked on, cached for `ttlMs` (a survey start
+ * reads no database while they are fresh). A change made in this process is seen at once
+ * (liveAssignmentsChanged); one made by another process (the API apart from the bot) within
+ * `ttlMs`, as a newly published version is (FlowRepository).
+ */
+export class LiveAssignments {
+  private rows: { at: number; gen: number; rows: Promise<AssignmentRow[]> } | null = null;
+  private readonly chains = new Map<string, { at: number; chain: Promise<string[]> }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async pick(target: LiveTarget | null): Promise<AssignmentRow | null> {
+    const rows = await this.allRows();
+    if (rows.length === 0) return null;
+    const unit = target?.unitCode ?? null;
+    // Only a unit-specific assignment needs the unit's chain.
+    const chain = unit && rows.some((r) => r.unitCode !== '') ? await this.chainOf(unit) : [];
+    return pickAssignment(rows, chain, target?.procedureCode ?? null);
+  }
+
+  private allRows(): Promise<AssignmentRow[]> {
+    const now = this.now();
+    if (this.rows && this.rows.gen === generation && now - this.rows.at <= this.ttlMs) return this.rows.rows;
+    const load = FlowAssignment.find({}, { unitCode: 1, procedureCode: 1, flowKey: 1, version: 1 })
+      .lean()
+      .then((docs) =>
+        docs.map((d) => ({
+          unitCode: d.unitCode ?? '',
+          procedureCode: d.procedureCode ?? '',
+          flowKey: d.flowKey,
+          version: d.version,
+        })),
+      );
+    const fresh = { at: now, gen: generation, rows: load };
+    this.rows = fresh;
+    load.catch(() => this.rows === fresh && (this.rows = null));
+    return load;
+  }
+
+  private chainOf(unit: string): Promise<string[]> {
+    const now = this.now();
+    const hit = this.chains.get(unit);
+    if (hit && now - hit.at <= this.ttlMs) return hit.chain;
+    const chain = unitChain(unit);
+    const fresh = { at: now, chain };
+    this.chains.set(unit, fresh);
+    chain.catch(() => this.chains.get(unit) === fresh && this.chains.delete(unit));
+    return chain;
+  }
+}

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { callerCan } from '../../../../lib/auth/caller';
+import { parsePeriod } from '../../../../lib/time';
+import { Answer } from '../../../../models/answer';
+import { Response, type ResponseDoc } from '../../../../models/response';
+import { forbidden, invalid } from '../errors';
+import { defineRoute } from '../route';
+import { figureChannel, iso, isoDate, limit, period, unitCode } from '../schemas';
+
+const answerBody = z.object({
+  questionId: z.string(),
+  element: z.string().nullable(),
+  type: z.string(),
+  value: z.union([z.number(), z.string(), z.array(z.string()), z.null()]),
+  hasText: z.boolean().describe('whether the citizen wrote free text here'),
+  text: z.string().nullable().optional().describe('the free text: only with includeText=true (audited)'),
+});
+
+const responseBody = z
+  .object({
+    responseId: z.string(),
+    dossierCode: z.string().nullable(),
+    unitCode: z.string().nullable(),
+    procedureCode: z.string().nullable(),
+    officerId: z.string().nullable(),
+    channel: z.string().nullable().describe('how the dossier was filed: in_person, online, post'),
+    onlineLevel: z.number().int().nullable(),
+    surveyChannel: z.string().describe('where the survey was answered: telegram, zalo, web'),
+    flowKey: z.string(),
+    flowVersion: z.number().int(),
+    completedAt: isoDate.nullable(),
+    day: z.string().nullable(),
+    dissatisfied: z.boolean(),
+    excluded: z.object({ at: isoDate, reason: z.string().nullable() }).nullable(),
+    answers: z.array(answerBody),
+  })
+  .meta({ id: 'Response' });
+
+const query = z.object({
+  unit: unitCode
+    .optional()
+    .describe('a unit and what lies below or was merged into it; default: all the caller’s units'),
+  procedure: z.string().max(64).optional(),
+  officer: z.string().max(64).optional(),
+  channel: figureChannel.optional(),
+  surveyChannel: z.enum(['telegram', 'zalo', 'web']).optional(),
+  period: period.optional(),
+  rating: z
+    .enum(['dissatisfied', 'not_dissatisfied'])
+    .optional()
+    .describe('dissatisfied: a score of 1 or 2 somewhere'),
+  includeText: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('include free-text answers (permission freeText:read; every such read is audited)'),
+  cursor: z.string().max(200).optional().describe('nextCursor of the previous page'),
+  limit,
+});
+
+/** A page boundary: the last response's completion time and id (newest first). */
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  const [ms, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('_');
+  const at = new Date(Number(ms));
+  const id = rest.join('_');
+  if (!ms || Number.isNaN(at.getTime()) || !id)
+    throw invalid([{ path: 'cursor', in: 'query', message: 'not a cursor of this list' }]);
+  return { at, id };
+}
+const encodeCursor = (r: ResponseDoc) =>
+  Buffer.from(`${r.completedAt!.getTime()}_${r.responseId}`, 'utf8').toString('base64url');
+
+function channelFilter(channel: z.output<typeof figureChannel>): Record<string, unknown> {
+  if (channel === 'online_3' || channel === 'online_4')
+    return { dossierChannel: 'online', onlineLevel: Number(channel.slice(-1)) };
+  if (channel === 'unknown') return { dossierChannel: null };
+  return { dossierChannel: channel };
+}
+
+export const responseRoutes = [
+  defineRoute({
+    id: 'responses.list',
+    method: 'GET',
+    path: '/responses',
+    tag: 'responses',
+    summary: 'Phiếu trả lời / completed responses, newest first, filtered, a page at a time',
+    description:
+      'Ratings and choices of each response. Free-text answers only with `includeText=true`, for roles ' +
+      'with freeText:read (never a viewer or an API key), and every such read is written to the audit log. ' +
+      'A page ends with `nextCursor` (null on the last page).',
+    auth: 'any',
+    permission: 'responses:read',
+    scope: { kind: 'unit', in: 'query', field: 'unit' },
+    query,
+    response: z.object({ responses: z.array(responseBody), nextCursor: z.string().nullable() }),
+    handler: async ({ query: q, scope, caller, audit }) => {
+      if (q.includeText && !callerCan(caller, 'freeText:read'))
+        throw forbidden('Ông/Bà không có quyền đọc ý kiến tự do. / Free-text answers are not for this role.');
+      const codes = q.unit ? await scope.within(q.unit) : await scope.list();
+      const f: Record<string, unknown> = { status: 'completed' };
+      if (codes) f.unitCode = { $in: codes };
+      if (q.procedure) f.procedureCode = q.procedure;
+      if (q.officer) f.officerId = q.officer;
+      if (q.channel) Object.assign(f, channelFilter(q.channel));
+      if (q.surveyChannel) f.surveyChannel = q.surveyChannel;
+      if (q.rating) f.dissatisfied = q.rating === 'dissatisfied';
+      if (q.period) {
+        const p = parsePeriod(q.period);
+        f.day = { $gte: p.firstDay, $lte: p.lastDay };
+      }
+      if (q.cursor) {
+        const c = decodeCursor(q.cursor);
+        f.$or = [{ completedAt: { $lt: c.at } }, { completedAt: c.at, responseId: { $lt: c.id } }];
+      }
+      const docs = await Response.find(f).sort({ completedAt: -1, responseId: -1 }).limit(q.limit).lean();
+      const answers = docs.length
+        ? await Answer.find({ responseId: { $in: docs.map((d) => d.responseId) } })
+            .sort({ questionId: 1 })
+            .lean()
+        : [];
+      const byResponse = new Map<string, typeof answers>();
+      for (const a of answers) byResponse.set(a.responseId, [...(byResponse.get(a.responseId) ?? []), a]);
+      if (q.includeText) {
+        const withText = docs.filter((d) => byResponse.get(d.responseId)?.some((a) => a.text));
+        await audit({
+          action: 'responses.free_text_read',
+          targetType: 'response',
+          targetId: withText.length === 1 ? withText[0]!.responseId : '-',
+          unitCode: q.unit ?? null,
+          details: { responses: withText.length, responseIds: withText.map((d) => d.responseId) },
+        });
+      }
+      const last = docs[docs.length - 1];
+      return {
+        responses: docs.map((d) => ({
+          responseId: d.responseId,
+          dossierCode: d.dossierCode ?? null,
+          unitCode: d.unitCode ?? null,
+          procedureCode: d.procedureCode ?? null,
+          officerId: d.officerId ?? null,
+          channel: d.dossierChannel ?? null,
+          onlineLevel: d.onlineLevel ?? null,
+          surveyChannel: d.surveyChannel,
+          flowKey: d.flowKey,
+          flowVersion: d.flowVersion,
+          completedAt: iso(d.completedAt),
+          day: d.day ?? null,
+          dissatisfied: d.dissatisfied,
+          excluded: d.excluded?.at
+            ? { at: d.excluded.at.toISOString(), reason: d.excluded.reason ?? null }
+            : null,
+          answers: (byResponse.get(d.responseId) ?? []).map((a) => ({
+            questionId: a.questionId,
+            element: a.element ?? null,
+            type: a.type,
+            value: (a.value ?? null) as number | string | string[] | null,
+            hasText: !!a.text,
+            ...(q.includeText ? { text: a.text ?? null } : {}),
+          })),
+        })),
+        nextCursor: docs.length === q.limit && last?.completedAt ? encodeCursor(last) : null,
+      };
+    },
+  }),
+];

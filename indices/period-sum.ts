@@ -1,0 +1,127 @@
+import { DateTime } from 'luxon';
+import { Rollup } from '../models/rollup';
+import { RollupMonth } from '../models/rollup-month';
+import { addCounts, emptyCounts, type Counts } from './formula';
+
+/** What a period's whole-unit figures are summed from: day rollups or month totals. */
+export interface PeriodTotals {
+  unitCode: string;
+  responses: number;
+  dissatisfiedResponses: number;
+  excluded: number;
+  total: CellLike[];
+}
+
+/** Month, quarter and year figures are sums of day rollups, done here in code (no date operators in pipelines). */
+export interface DayRollup extends PeriodTotals {
+  day: string;
+  byProcedure?: GroupLike[];
+  byOfficer?: GroupLike[];
+  byChannel?: GroupLike[];
+}
+export interface CellLike extends Counts {
+  element: string;
+  questionId: string;
+}
+export interface GroupLike {
+  key: string;
+  responses: number;
+  dissatisfiedResponses: number;
+  cells: CellLike[];
+}
+
+const CORE = { unitCode: 1, day: 1, responses: 1, dissatisfiedResponses: 1, excluded: 1, total: 1 } as const;
+
+/** The day rollups of a period with their breakdowns (a report filtered or broken down by procedure, officer or channel). */
+export async function loadRollups(units: readonly string[], firstDay: string, lastDay: string): Promise<DayRollup[]> {
+  const projection = { ...CORE, byProcedure: 1, byOfficer: 1, byChannel: 1 };
+  // One query per unit by equality, not `unitCode: {$in}`: FerretDB 1.24 uses no index for $in
+  // (a scan of every rollup); MongoDB answers both from the {unitCode, day} index.
+  const perUnit = await Promise.all(
+    [...new Set(units)].map((unitCode) => Rollup.find({ unitCode, day: { $gte: firstDay, $lte: lastDay } }, { _id: 0, ...projection }).lean<DayRollup[]>()),
+  );
+  return perUnit.flat();
+}
+
+const TOTALS = { _id: 0, unitCode: 1, responses: 1, dissatisfiedResponses: 1, excluded: 1, total: 1 } as const;
+
+/** One unit-month's day rollups, totals only, read by `{unitCode, month}` equality. */
+export function loadMonthDays(unitCode: string, month: string): Promise<Array<PeriodTotals & { day: string }>> {
+  return Rollup.find({ unitCode, month }, { ...TOTALS, day: 1 }).lean<Array<PeriodTotals & { day: string }>>();
+}
+
+/**
+ * The whole-unit totals of a period, for sumTotals: month totals (models/rollup-month.ts) for the
+ * months wholly inside [firstDay, lastDay], day rollups for the days of the months at its edges.
+ * Every read is by equality (`{unitCode, month}` or `{unitCode, day}`), which FerretDB 1.24 pushes
+ * down; a unit-year is 12 small documents. Month totals follow their days by the `rollup.month`
+ * job's coalescing delay.
+ */
+export async function loadTotals(units: readonly string[], firstDay: string, lastDay: string): Promise<PeriodTotals[]> {
+  const whole: string[] = [];
+  const edges: Array<{ month: string; from: string; to: string }> = [];
+  for (let m = DateTime.fromISO(firstDay, { zone: 'utc' }).startOf('month'); m.toISODate()! <= lastDay; m = m.plus({ months: 1 })) {
+    const first = m.toISODate()!;
+    const last = m.endOf('month').toISODate()!;
+    if (first >= firstDay && last <= lastDay) whole.push(m.toFormat('yyyy-MM'));
+    else edges.push({ month: m.toFormat('yyyy-MM'), from: first < firstDay ? firstDay : first, to: last > lastDay ? lastDay : last });
+  }
+  const reads: Array<Promise<PeriodTotals[]>> = [];
+  for (const unitCode of new Set(units)) {
+    if (whole.length > 0) {
+      reads.push(RollupMonth.find({ unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } }, TOTALS).lean<PeriodTotals[]>());
+    }
+    for (const e of edges) {
+      reads.push(
+        e.from === e.to
+          ? Rollup.find({ unitCode, day: e.from }, TOTALS).lean<PeriodTotals[]>()
+          : loadMonthDays(unitCode, e.month).then((days) => days.filter((d) => d.day >= e.from && d.day <= e.to)),
+      );
+    }
+  }
+  return (await Promise.all(reads)).flat();
+}
+
+export interface Summed {
+  responses: number;
+  dissatisfiedResponses: number;
+  cells: Map<string, Counts>;
+}
+
+export const emptySum = (): Summed => ({ responses: 0, dissatisfiedResponses: 0, cells: new Map() });
+
+export function addCells(into: Summed, cells: readonly CellLike[]): void {
+  for (const c of cells) {
+    const k = `${c.element}|${c.questionId}`;
+    let cur = into.cells.get(k);
+    if (!cur) into.cells.set(k, (cur = emptyCounts()));
+    addCounts(cur, c);
+  }
+}
+
+/** Sums the whole-unit counts of day rollups or month totals. */
+export function sumTotals(docs: readonly PeriodTotals[]): Summed & { excluded: number } {
+  const s = { ...emptySum(), excluded: 0 };
+  for (const d of docs) {
+    s.responses += d.responses;
+    s.dissatisfiedResponses += d.dissatisfiedResponses;
+    s.excluded += d.excluded;
+    addCells(s, d.total);
+  }
+  return s;
+}
+
+/** Sums one breakdown (procedure, officer or channel) into a map by key. */
+export function sumGroups(docs: readonly DayRollup[], pick: (d: DayRollup) => GroupLike[] | undefined): Map<string, Summed> {
+  const out = new Map<string, Summed>();
+  for (const d of docs) {
+    for (const g of pick(d) ?? []) {
+      let s = out.get(g.key);
+      if (!s) out.set(g.key, (s = emptySum()));
+      s.responses += g.responses;
+      s.dissatisfiedResponses += g.dissatisfiedResponses;
+      addCells(s, g.cells);
+    }
+  }
+  return out;
+}

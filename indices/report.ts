@@ -1,0 +1,196 @@
+import { parsePeriod, type Period } from '../lib/time';
+import { Case } from '../models/case';
+import { Dossier } from '../models/dossier';
+import { Response } from '../models/response';
+import { Unit } from '../models/unit';
+import {
+  elementShares,
+  FORMULA_VERSION,
+  INDEX_LABEL_EN,
+  INDEX_LABEL_VI,
+  ratio,
+  ratio766,
+  responseRate,
+  type Ratio,
+  type Share,
+} from './formula';
+import { loadRollups, loadTotals, sumGroups, sumTotals, type DayRollup, type Summed } from './period-sum';
+import { scopedUnits } from './units';
+
+export interface ReportQuery {
+  unit: string;
+  period: string;
+  /** The caller's unit codes, subtree-expanded; null = every unit (CLI). */
+  units: readonly string[] | null;
+  procedure?: string;
+  officer?: string;
+  /** in_person | online_3 | online_4 | online | post */
+  channel?: string;
+  officerMinN: number;
+  /** Leave out breakdowns, trend and cases (the index alone). */
+  indexOnly?: boolean;
+  now?: Date;
+}
+
+export interface Figures {
+  responses: number;
+  dissatisfiedResponses: number;
+  elements: Record<string, Share>;
+  overall: Share;
+}
+
+export interface CaseStats {
+  opened: number;
+  open: number;
+  overdue: number;
+  escalated: number;
+  closed: number;
+  closedOnTime: number;
+  /** Cases handled on time over cases due (closed, or open past their due time). */
+  onTime: Ratio;
+}
+
+export interface Report extends Figures {
+  label: string;
+  labelEn: string;
+  formulaVersion: number;
+  unit: string;
+  unitName: string | null;
+  period: string;
+  from: string;
+  to: string;
+  filters: { procedure: string | null; officer: string | null; channel: string | null };
+  /** Unit codes whose figures are included (subtree and merged predecessors). */
+  unitsIncluded: string[];
+  excludedResponses: number;
+  responseRate: Ratio;
+  ratio766: Ratio & { completedDossiers: number; dossiersWithDissatisfactionOrOpenCase: number };
+  cases?: CaseStats;
+  trend?: Array<{ period: string; responses: number; index: number | null }>;
+  byChannel?: Array<Figures & { key: string }>;
+  byProcedure?: Array<Figures & { key: string }>;
+  byOfficer?: { minN: number; withheld: number; rows: Array<Figures & { key: string }> };
+}
+
+export function figuresOf(s: Summed): Figures {
+  const { elements, overall } = elementShares(s.cells);
+  return { responses: s.responses, dissatisfiedResponses: s.dissatisfiedResponses, elements, overall };
+}
+
+function filtered(docs: DayRollup[], base: Summed & { excluded: number }, q: ReportQuery): Summed & { excluded: number } {
+  const filters: Array<[string | undefined, (d: DayRollup) => DayRollup['byProcedure']]> = [
+    [q.procedure, (d) => d.byProcedure],
+    [q.officer, (d) => d.byOfficer],
+    [q.channel, (d) => d.byChannel],
+  ];
+  const active = filters.filter(([v]) => v !== undefined);
+  if (active.length === 0) return base;
+  // One filter at a time: rollups keep one-dimensional breakdowns (documented in docs/indices.md).
+  if (active.length > 1) throw new Error('filter by one of procedure, officer or channel at a time');
+  const [value, pick] = active[0];
+  const g = sumGroups(docs, pick).get(value!);
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- an empty Map for a group with no rows
+  return { responses: g?.responses ?? 0, dissatisfiedResponses: g?.dissatisfiedResponses ?? 0, cells: g?.cells ?? new Map(), excluded: base.excluded };
+}
+
+/**
+ * Response rate and the 766 ratio. One query per unit and collection by `unitCode` equality, never
+ * `unitCode: {$in}` or `code: {$in}` (FerretDB 1.24 pushes neither down: a pass over the whole
+ * collection); MongoDB serves both shapes from its indexes.
+ */
+async function dossierFigures(codes: string[], p: Period, responses: number) {
+  const perUnit = await Promise.all(
+    [...new Set(codes)].map(async (unitCode) => {
+      const [finished, dissatisfied, openCases] = await Promise.all([
+        Dossier.find({ unitCode, status: { $in: ['finished', 'returned'] }, finishedAt: { $gte: p.start, $lt: p.end } }, { _id: 0, code: 1 }).lean(),
+        // Responses and cases come after the dossier is finished, so looking from the period's start is enough.
+        Response.find({ unitCode, dissatisfied: true, day: { $gte: p.firstDay }, 'excluded.at': null }, { _id: 0, dossierCode: 1 }).lean(),
+        Case.find({ unitCode, day: { $gte: p.firstDay }, $or: [{ status: { $ne: 'closed' } }, { closedOnTime: false }] }, { _id: 0, dossierCode: 1 }).lean(),
+      ]);
+      return { finished: finished.map((d) => d.code), bad: [...dissatisfied, ...openCases].map((d) => d.dossierCode) };
+    }),
+  );
+  const bad = new Set(perUnit.flatMap((u) => u.bad).filter((c): c is string => !!c));
+  const finished = new Set(perUnit.flatMap((u) => u.finished));
+  const completedDossiers = finished.size;
+  const badDossiers = [...finished].filter((c) => bad.has(c)).length;
+  return {
+    responseRate: responseRate(responses, completedDossiers),
+    ratio766: { ...ratio766(completedDossiers, badDossiers), completedDossiers, dossiersWithDissatisfactionOrOpenCase: badDossiers },
+  };
+}
+
+export async function caseStats(codes: string[], p: Period, now: Date): Promise<CaseStats> {
+  // Per unit by equality, as in dossierFigures.
+  const cases = (
+    await Promise.all(
+      [...new Set(codes)].map((unitCode) =>
+        Case.find({ unitCode, day: { $gte: p.firstDay, $lte: p.lastDay } }, { _id: 0, status: 1, dueAt: 1, escalatedAt: 1, closedOnTime: 1 }).lean(),
+      ),
+    )
+  ).flat();
+  const closed = cases.filter((c) => c.status === 'closed');
+  const open = cases.filter((c) => c.status !== 'closed');
+  const overdue = open.filter((c) => c.dueAt < now).length;
+  const closedOnTime = closed.filter((c) => c.closedOnTime === true).length;
+  return {
+    opened: cases.length,
+    open: open.length,
+    overdue,
+    escalated: cases.filter((c) => c.escalatedAt).length,
+    closed: closed.length,
+    closedOnTime,
+    onTime: ratio(closedOnTime, closed.length + overdue),
+  };
+}
+
+function breakdown(docs: DayRollup[], pick: (d: DayRollup) => DayRollup['byProcedure']): Array<Figures & { key: string }> {
+  return [...sumGroups(docs, pick).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, s]) => ({ key, ...figuresOf(s) }));
+}
+
+/** The report of one unit (with its subtree and predecessors) for one period. */
+export async function buildReport(q: ReportQuery): Promise<Report> {
+  const p = parsePeriod(q.period);
+  const codes = await scopedUnits(q.unit, q.units);
+  // The index alone (no breakdown, no filter) comes from month totals for whole months; the rest
+  // needs the day rollups' breakdowns.
+  const breakdowns = !q.indexOnly || !!(q.procedure || q.officer || q.channel);
+  const docs = breakdowns ? await loadRollups(codes, p.firstDay, p.lastDay) : [];
+  const all = sumTotals(breakdowns ? docs : await loadTotals(codes, p.firstDay, p.lastDay));
+  const sum = breakdowns ? filtered(docs, all, q) : all;
+  const unit = await Unit.findOne({ code: q.unit }, { name: 1 }).lean();
+  const report: Report = {
+    label: INDEX_LABEL_VI,
+    labelEn: INDEX_LABEL_EN,
+    formulaVersion: FORMULA_VERSION,
+    unit: q.unit,
+    unitName: unit?.name ?? null,
+    period: p.key,
+    from: p.firstDay,
+    to: p.lastDay,
+    filters: { procedure: q.procedure ?? null, officer: q.officer ?? null, channel: q.channel ?? null },
+    unitsIncluded: codes,
+    excludedResponses: sum.excluded,
+    ...figuresOf(sum),
+    ...(await dossierFigures(codes, p, all.responses)),
+  };
+  if (q.indexOnly) return report;
+
+  report.cases = await caseStats(codes, p, q.now ?? new Date());
+  const months = new Map<string, DayRollup[]>();
+  for (const d of docs) {
+    const m = d.day.slice(0, 7);
+    months.set(m, [...(months.get(m) ?? []), d]);
+  }
+  report.trend = [...months.keys()].sort().map((m) => {
+    const f = figuresOf(sumTotals(months.get(m)!));
+    return { period: m, responses: f.responses, index: f.overall.index };
+  });
+  report.byChannel = breakdown(docs, (d) => d.byChannel);
+  report.byProcedure = breakdown(docs, (d) => d.byProcedure);
+  // Per-officer figures only from OFFICER_MIN_N responses up, so no answer can be traced to a citizen.
+  const officers = breakdown(docs, (d) => d.byOfficer);
+  const shown = officers.filter((o) => o.responses >= q.officerMinN);
+  report.byOfficer = { minN: q.officerMinN, withheld: officers.length - shown.length, rows: shown };
+  return report;
+}

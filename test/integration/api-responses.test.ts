@@ -1,0 +1,102 @@
+import { API_PREFIX } from '../../bot/http/api/register';
+import { createApiKey } from '../../lib/api-auth';
+import { AuditLog } from '../../models/audit-log';
+import { ApiClient, seedUnits, signedIn, type ApiResponse } from '../support/api';
+import { startTestApp, type TestApp } from '../support/app';
+import { OpenApiContract } from '../support/openapi-contract';
+import { makeResponse } from '../support/survey-fixtures';
+
+let t: TestApp;
+let unit: ApiClient;
+let contract: OpenApiContract;
+const PATH = `${API_PREFIX}/responses`;
+
+beforeAll(async () => {
+  t = await startTestApp('apiresponses', {}, ['http']);
+  await seedUnits();
+  unit = await signedIn(t, 'responses.unit', 'unit', ['QD-DAN-DIEN']);
+  contract = await OpenApiContract.load(t.baseUrl);
+  const base = Date.parse('2026-03-10T03:00:00Z');
+  for (let i = 0; i < 5; i++)
+    await makeResponse('19870', { score: i % 2 === 0 ? 2 : 5, completedAt: new Date(base + i * 60_000) });
+  await makeResponse('QD-DAN-DIEN', {
+    score: 4,
+    completedAt: new Date('2026-04-02T03:00:00Z'),
+    surveyChannel: 'zalo',
+  });
+  await makeResponse('19867', { score: 1, text: 'Góp ý của xã bên cạnh', completedAt: new Date(base) });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+const conforms = (r: ApiResponse) =>
+  expect(contract.check('GET', PATH, r.status, r.headers.get('content-type'), r.body)).toEqual([]);
+const ids = (r: ApiResponse) => (r.body.responses as Array<{ responseId: string }>).map((x) => x.responseId);
+
+test('lists the caller’s units only, newest first, one page after another by cursor', async () => {
+  const all = await unit.get(PATH);
+  expect(all.status).toBe(200);
+  conforms(all);
+  expect(ids(all)).toHaveLength(6);
+  expect(all.text).not.toContain('19867');
+  const pages: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const r: ApiResponse = await unit.get(PATH, { limit: '2', ...(cursor ? { cursor } : {}) });
+    conforms(r);
+    pages.push(...ids(r));
+    cursor = r.body.nextCursor as string | null;
+  } while (cursor);
+  expect(pages).toEqual(ids(all));
+});
+
+test('filters by unit, period, channel and rating', async () => {
+  expect(ids(await unit.get(PATH, { unit: '19870' }))).toHaveLength(5);
+  expect(ids(await unit.get(PATH, { period: '2026-04' }))).toHaveLength(1);
+  expect(ids(await unit.get(PATH, { surveyChannel: 'zalo' }))).toHaveLength(1);
+  expect(ids(await unit.get(PATH, { rating: 'dissatisfied' }))).toHaveLength(3);
+  expect(
+    ids(await unit.get(PATH, { channel: 'in_person', procedure: '1.001234', officer: 'cb-01' })),
+  ).toHaveLength(6);
+  const none = await unit.get(PATH, { officer: 'cb-99' });
+  expect(ids(none)).toEqual([]);
+});
+
+test('a unit outside the caller’s units answers 404; a bad cursor 422', async () => {
+  const r = await unit.get(PATH, { unit: '19867' });
+  expect(r.status).toBe(404);
+  conforms(r);
+  const bad = await unit.get(PATH, { cursor: 'bm90LWEtY3Vyc29y' });
+  expect(bad.status).toBe(422);
+  expect(bad.body.details[0].path).toBe('cursor');
+});
+
+test('free text only when asked, by a role allowed to read it, and every such read is audited', async () => {
+  const plain = await unit.get(PATH, { unit: '19870' });
+  expect(plain.text).not.toContain('Góp ý riêng');
+  expect((plain.body.responses[0].answers as { hasText: boolean }[]).some((a) => a.hasText)).toBe(true);
+  const before = await AuditLog.countDocuments({ action: 'responses.free_text_read' });
+  const withText = await unit.get(PATH, { unit: '19870', includeText: 'true' });
+  expect(withText.status).toBe(200);
+  conforms(withText);
+  expect(withText.text).toContain('Góp ý riêng của 19870');
+  const entry = await AuditLog.findOne({ action: 'responses.free_text_read' }).sort({ seq: -1 }).lean();
+  expect(await AuditLog.countDocuments({ action: 'responses.free_text_read' })).toBe(before + 1);
+  expect(entry).toMatchObject({ actor: 'responses.unit', unitCode: '19870', details: { responses: 5 } });
+  expect(JSON.stringify(entry)).not.toContain('Góp ý');
+});
+
+test('a viewer reads no individual response, and an API key never free text', async () => {
+  const viewer = await signedIn(t, 'responses.viewer', 'viewer', ['QD-DAN-DIEN']);
+  expect((await viewer.get(PATH)).status).toBe(403);
+  expect((await viewer.get(PATH, { includeText: 'true' })).status).toBe(403);
+  const key = new ApiClient(
+    t.baseUrl,
+    (await createApiKey({ name: 'Một cửa', unitCodes: ['QD-DAN-DIEN'] })).key,
+  );
+  expect((await key.get(PATH)).status).toBe(200);
+  const refused = await key.get(PATH, { includeText: 'true' });
+  expect(refused.status).toBe(403);
+  expect(refused.text).not.toContain('Góp ý riêng');
+});

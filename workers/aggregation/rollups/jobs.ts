@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { defineJob } from '../../registry';
+import { monthOf, recomputeMonth, scheduleMonth } from './month';
+import { recomputeBucket } from './recompute';
+import { aggregationSettings } from '../after-complete';
+
+/**
+ * Rebuilds one unit-day rollup from the raw answers, then asks for its month totals to be summed
+ * again (after the write, see month.ts). jobId: see schedule.ts.
+ */
+export const rollupRecompute = defineJob({
+  name: 'rollup.recompute',
+  queue: 'aggregate',
+  schema: z.object({
+    unitCode: z.string().min(1).max(64),
+    day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  }),
+  async handle(p, ctx) {
+    const r = await recomputeBucket({ redis: ctx.redis, prefix: ctx.prefix }, p.unitCode, p.day);
+    ctx.log.debug({ unitCode: p.unitCode, day: p.day, version: r.version, written: r.written }, 'rollup recomputed');
+    // A stale write was superseded by a newer run, which schedules the month itself.
+    if (r.written) {
+      await scheduleMonth({ redis: ctx.redis, prefix: ctx.prefix, enqueue: (name, payload, o) => ctx.enqueue(name, payload, o) }, p.unitCode, monthOf(p.day), aggregationSettings.coalesceMs);
+    }
+  },
+});
+
+/** Sums one unit-month's day rollups into its month totals. jobId: see month.ts. */
+export const rollupMonth = defineJob({
+  name: 'rollup.month',
+  queue: 'aggregate',
+  schema: z.object({
+    unitCode: z.string().min(1).max(64),
+    month: z.string().regex(/^\d{4}-\d{2}$/),
+  }),
+  async handle(p, ctx) {
+    const r = await recomputeMonth({ redis: ctx.redis, prefix: ctx.prefix }, p.unitCode, p.month);
+    ctx.log.debug({ unitCode: p.unitCode, month: p.month, version: r.version, written: r.written, days: r.days }, 'month totals recomputed');
+  },
+});

@@ -1,0 +1,64 @@
+import { key } from '../../../lib/redis';
+import { isDuplicateKey } from '../../../lib/mongo';
+import { RollupMonth, rollupMonthId } from '../../../models/rollup-month';
+import { FORMULA_VERSION } from '../../../indices/formula';
+import { loadMonthDays, sumTotals, type PeriodTotals } from '../../../indices/period-sum';
+import type { RollupDeps } from './recompute';
+import { cellsOf } from './bucket';
+import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
+
+/**
+ * Month totals: the sum of a unit's day rollups for one month, totals only (models/rollup-month.ts).
+ * Derived data, kept exact the same way as the days (recompute.ts): a run INCRs the month's
+ * epoch (its version) before it reads the day documents, and writes only over a lower version;
+ * a day write schedules the month job named after the epoch it reads after that write
+ * (scheduleMonth), so a waiting job coalesces and a started one is followed by a new one.
+ */
+export function monthEpochKey(prefix: string, unitCode: string, month: string): string {
+  return key(prefix, 'rollup', 'mepoch', unitCode, month);
+}
+
+export const monthOf = (day: string): string => day.slice(0, 7);
+
+export function monthJobId(unitCode: string, month: string, epoch: string): string {
+  return `rollup-month-${unitCode}-${month}-e${epoch}`;
+}
+
+/** Asks for the month of a day to be summed again. Call it only AFTER the day rollup is written. */
+export function scheduleMonth(deps: ScheduleDeps, unitCode: string, month: string, delayMs: number): Promise<string> {
+  return scheduleAtEpoch(deps, monthEpochKey(deps.prefix, unitCode, month), (epoch) => monthJobId(unitCode, month, epoch), 'rollup.month', { unitCode, month }, delayMs);
+}
+
+/** Sums one unit-month from its day rollups and writes it unless a newer version is there. */
+export async function recomputeMonth(deps: RollupDeps, unitCode: string, month: string): Promise<{ version: number; written: boolean; days: number }> {
+  const version = await deps.redis.incr(monthEpochKey(deps.prefix, unitCode, month));
+  const days = await loadMonthDays(unitCode, month);
+  const written = await writeMonth(unitCode, month, version, days, (deps.now ?? (() => new Date()))());
+  return { version, written, days: days.length };
+}
+
+/** Writes a month's totals unless a newer version is already there. Returns false when stale. */
+export async function writeMonth(unitCode: string, month: string, version: number, days: readonly PeriodTotals[], now: Date): Promise<boolean> {
+  const s = sumTotals(days);
+  const doc = {
+    unitCode,
+    month,
+    formulaVersion: FORMULA_VERSION,
+    version,
+    days: days.length,
+    responses: s.responses,
+    dissatisfiedResponses: s.dissatisfiedResponses,
+    excluded: s.excluded,
+    total: cellsOf(s.cells),
+    computedAt: now,
+  };
+  try {
+    // By `_id` (an index hit on FerretDB as well as MongoDB).
+    await RollupMonth.updateOne({ _id: rollupMonthId(unitCode, month), version: { $lt: version } }, { $set: doc }, { upsert: true });
+    return true;
+  } catch (err) {
+    // The filter missed because a newer version exists, so the upsert hit the `_id`.
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+}
