@@ -3,8 +3,9 @@ import { env as loadEnv, type Env } from '../config/env';
 import { logger } from '../lib/logger';
 import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
+import { privacyRequests } from '../lib/privacy/requests';
 import { createShutdown } from '../lib/shutdown';
-import * as models from '../models';
+import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
 import { ConversationService } from '../bot/conversation/service';
 import { LiveStore } from '../bot/conversation/live-store';
 import { FlowRepository } from '../bot/flow/repository';
@@ -72,8 +73,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   await connectMongo(env.MONGODB_URI);
   shutdown.add('mongodb', disconnectMongo, 100);
-  // Unique indexes make ingest idempotent: build them before anything writes.
-  await Promise.all(Object.values(models).map((m) => m.syncIndexes()));
+  // Unique indexes make ingest idempotent: present before anything writes (lib/db/indexes.ts).
+  if (buildsIndexesAtStart(env)) await buildIndexes();
+  else await requireIndexes();
 
   const redis = createProducerConnection(env.REDIS_URL);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
@@ -94,6 +96,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
     resolveToken: resolveSurveyToken,
     hooks: outreach.hooks(),
+    privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
     log,
   });
 

@@ -261,6 +261,21 @@ export const envSchema = z.object({
       ),
     )
     .default([]),
+
+  /**
+   * Whether `hailong start` builds the indexes itself (lib/db/indexes.ts). Unset: yes in
+   * development and tests, no in production, where `npx hailong db indexes` builds them at a
+   * time the operator chooses and a process without them refuses to start.
+   */
+  MONGO_BUILD_INDEXES: bool.optional(),
+  /**
+   * Personal data (docs/personal-data.md): contact data of a citizen silent for this many days is
+   * erased by the daily retention job (contact, chat id, phone hashes, sessions' link to answers,
+   * free text); the ratings and every index stay. 0 turns the job off.
+   */
+  RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(365),
+  /** When the daily retention job runs, Asia/Ho_Chi_Minh (HH:MM). */
+  RETENTION_AT: hhmm.default('02:30'),
 });
 
 export type Env = Readonly<z.infer<typeof envSchema>>;

@@ -6,7 +6,8 @@ import mongoose from 'mongoose';
  */
 export async function connectMongo(uri: string, dbName?: string): Promise<typeof mongoose> {
   mongoose.set('strictQuery', true);
-  // Indexes are built by `syncIndexes()` at seed/start, not implicitly on first model use.
+  // Indexes are built on purpose (lib/db/indexes.ts: `hailong db indexes`, seed, a development
+  // or test start), never implicitly on first model use.
   mongoose.set('autoIndex', false);
   return mongoose.connect(uri, { dbName, serverSelectionTimeoutMS: 5000 });
 }

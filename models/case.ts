@@ -26,6 +26,7 @@ const logSchema = new Schema(
         'opened',
         'notified',
         'acknowledged',
+        'assigned',
         'note',
         'escalated',
         'closed',
@@ -60,6 +61,8 @@ const caseSchema = new Schema(
     notifiedAt: { type: Date, default: null },
     escalatedAt: { type: Date, default: null },
     escalatedTo: { type: String, default: null },
+    /** The official (username) the unit gave the case to, or null. */
+    assignedTo: { type: String, default: null },
     closedAt: { type: Date, default: null },
     closedBy: { type: String, default: null },
     closedOnTime: { type: Boolean, default: null },

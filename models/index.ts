@@ -1,5 +1,5 @@
 /**
- * Every model. `hailong start` builds the indexes of exactly these (autoIndex is off), and the
+ * Every model. `hailong db indexes` builds the indexes of exactly these (autoIndex is off), and the
  * unique ones are what make writes idempotent: a model missing here runs without its indexes.
  * test/unit/models-index.test.ts checks that every model file is listed.
  */

@@ -22,6 +22,17 @@ const userSchema = new Schema(
     disabledAt: { type: Date, default: null },
     passwordChangedAt: { type: Date, required: true },
     lastLoginAt: { type: Date, default: null },
+    /** The official's own Telegram or Zalo chat, for test sends of broadcasts; null until linked. */
+    linkedChat: {
+      type: new Schema(
+        {
+          channel: { type: String, enum: ['telegram', 'zalo'], required: true },
+          userId: { type: String, required: true },
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
     /** Who created the account: a username, or "cli". */
     createdBy: { type: String, required: true },
   },

@@ -16,7 +16,11 @@ export interface InboundEvent {
   updateId: number;
   /** Platform language hint (Telegram language_code), used only for a new contact. */
   langHint?: string;
-  input: Inbound | { kind: 'start'; token?: string };
+  input:
+    | Inbound
+    | { kind: 'start'; token?: string }
+    /** /dulieu (access) and /xoa (erase; `confirmed` by "/xoa dongy"): lib/privacy, not the engine. */
+    | { kind: 'privacy'; request: 'access' | 'erase'; confirmed?: boolean };
   /**
    * The turn applies only to an active session of this dossier; otherwise nothing changes and
    * the reply says `refused` (the web chat: a page bound to one survey must not answer another).

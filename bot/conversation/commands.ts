@@ -21,6 +21,9 @@ export interface CommandRow {
   input: (arg: string | undefined) => CommandInput;
 }
 
+/** What confirms an erasure after `/xoa`: an explicit word, never a bare yes to another question. */
+const ERASE_CONFIRM = new Set(['dongy', 'dong y', 'đồng ý', 'xacnhan', 'xac nhan', 'xác nhận', 'yes']);
+
 export const COMMANDS = {
   start: {
     slash: ['start'],
@@ -63,6 +66,22 @@ export const COMMANDS = {
     slash: [],
     words: ['tiếng việt', 'tieng viet'],
     input: () => ({ kind: 'command', name: 'lang', arg: 'vi' }),
+  },
+  /** What is held about me (Law 91/2025/QH15, the right of access): lib/privacy/access.ts. */
+  data: {
+    slash: ['dulieu'],
+    words: ['dữ liệu của tôi', 'du lieu cua toi', 'my data'],
+    input: () => ({ kind: 'privacy', request: 'access' }),
+  },
+  /** Erase me: asks first; "/xoa dongy" confirms (lib/privacy/erase.ts). */
+  erase: {
+    slash: ['xoa'],
+    words: ['xóa dữ liệu', 'xoá dữ liệu', 'xoa du lieu', 'delete my data'],
+    input: (arg) => ({
+      kind: 'privacy',
+      request: 'erase',
+      confirmed: arg !== undefined && ERASE_CONFIRM.has(normaliseTyped(arg).toLowerCase()),
+    }),
   },
 } as const satisfies Record<string, CommandRow>;
 

@@ -54,6 +54,14 @@ export type TokenResolution =
   | { ok: false; reason: 'unknown' | 'expired' | 'used' };
 export type TokenResolver = (token: string, now: Date) => Promise<TokenResolution>;
 
+/** A citizen's own privacy requests from a chat (lib/privacy/requests.ts). */
+export interface PrivacyRequests {
+  /** What is held about this channel user, as the text to send them. */
+  access(channel: ChannelName, userId: string, lang: 'vi' | 'en'): Promise<string>;
+  /** Erases this channel user; returns the erasure id (the audit entry's target). */
+  erase(channel: ChannelName, userId: string): Promise<string>;
+}
+
 /** Lifecycle notifications (invitation stats, reminders cancellation, cases). Optional. */
 export interface ConversationHooks {
   onStarted?(p: { dossierCode: string | null; responseId: string; channel: ChannelName }): Promise<void>;

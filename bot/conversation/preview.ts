@@ -103,7 +103,11 @@ export class PreviewStore {
       messages: result.messages,
       answers: result.answers,
     };
-    const next: Preview = { ...preview, state: result.state, turns: [...preview.turns, turn].slice(-MAX_TURNS) };
+    const next: Preview = {
+      ...preview,
+      state: result.state,
+      turns: [...preview.turns, turn].slice(-MAX_TURNS),
+    };
     await this.save(next);
     return { preview: next, turn, result };
   }

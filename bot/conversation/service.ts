@@ -17,6 +17,7 @@ import type {
   ContactChanges,
   ConversationBackground,
   ConversationHooks,
+  PrivacyRequests,
   ResponseMeta,
   TokenDossier,
   TokenResolver,
@@ -30,11 +31,15 @@ export interface ConversationDeps {
   resolveToken: TokenResolver;
   log: Logger;
   hooks?: ConversationHooks;
+  /** /dulieu and /xoa; without it the citizen is told to ask at the counter. */
+  privacy?: PrivacyRequests;
   now?: () => Date;
   flowKey?: string;
   /** Record a contact's last interaction at most this often (ms). */
   touchEveryMs?: number;
 }
+
+const langOf = (hint: string | undefined): Lang => (hint?.toLowerCase().startsWith('en') ? 'en' : 'vi');
 
 /** Thrown when another process applied a turn to the same session first; the caller retries. */
 export class ConcurrentTurnError extends Error {
@@ -68,6 +73,9 @@ export class ConversationService {
     // A retry of a turn that was applied but whose reply was not delivered: the same reply again
     // (else the session's "duplicate" rule below would answer nothing, or a finished survey "no survey").
     if (pre.appliedReply) return { ...pre.appliedReply, replayed: true };
+    // Before a contact is made: asking what is held, or to be erased, creates no record.
+    if (ev.input.kind === 'privacy')
+      return this.privacy(ev, ev.input, pre.contact?.lang ?? langOf(ev.langHint));
     const { contact, created } = await this.contactFor(ev, now, pre);
     const session = await this.activeSession(ev, contact, pre, created);
 
@@ -112,7 +120,10 @@ export class ConversationService {
     if (hot) return hot.status === 'active' ? hot.dossierCode : null;
     const contact = await Contact.findOne({ channel, channelUserId: userId }, { _id: 1 }).lean();
     if (!contact) return null;
-    const doc = await Session.findOne({ contactId: contact._id, channel, status: 'active' }, { dossierCode: 1 }).lean();
+    const doc = await Session.findOne(
+      { contactId: contact._id, channel, status: 'active' },
+      { dossierCode: 1 },
+    ).lean();
     return doc?.dossierCode ?? null;
   }
 
@@ -405,6 +416,26 @@ export class ConversationService {
       userId: ev.userId,
       set,
     });
+  }
+
+  /**
+   * /dulieu answers with what is held; /xoa asks for a confirmation ("/xoa dongy") and then erases
+   * everything the live store and MongoDB hold about this channel user, the session in progress
+   * included (lib/privacy/erase.ts). Nothing is sent to them afterwards but this reply.
+   */
+  private async privacy(
+    ev: InboundEvent,
+    input: { request: 'access' | 'erase'; confirmed?: boolean },
+    lang: Lang,
+  ): Promise<TurnReply> {
+    const say = (text: string): TurnReply => ({ messages: [{ kind: 'text', text }], lang });
+    const port = this.deps.privacy;
+    if (!port) return say(t('privacyUnavailable', lang));
+    if (input.request === 'access') return say(await port.access(ev.channel, ev.userId, lang));
+    if (!input.confirmed) return say(t('eraseAsk', lang));
+    const id = await port.erase(ev.channel, ev.userId);
+    this.deps.log.info({ erasureId: id, channel: ev.channel }, 'privacy: erased on the citizen’s request');
+    return say(t('erased', lang, { id: id.slice(0, 8) }));
   }
 
   private async commandWithoutSession(

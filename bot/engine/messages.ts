@@ -35,12 +35,14 @@ const texts = {
       'Hài Lòng là kênh lấy ý kiến người dân về việc giải quyết thủ tục hành chính.\n' +
       '• Bấm vào các nút để trả lời, hoặc gõ số thứ tự.\n' +
       '• /start: bắt đầu hoặc tiếp tục khảo sát\n• /lang: đổi ngôn ngữ (Tiếng Việt / English)\n' +
-      '• /stop: dừng khảo sát và huỷ nhận tin\nÝ kiến chỉ dùng để cải thiện phục vụ, không gắn với danh tính của Ông/Bà.',
+      '• /stop: dừng khảo sát và huỷ nhận tin\n• /dulieu: xem dữ liệu cá nhân đang được lưu\n• /xoa: yêu cầu xóa dữ liệu cá nhân\n' +
+      'Ý kiến chỉ dùng để cải thiện phục vụ, không gắn với danh tính của Ông/Bà.',
     en:
       'Hài Lòng collects citizens’ feedback on administrative services.\n' +
       '• Tap the buttons to answer, or type the number.\n' +
       '• /start: start or resume the survey\n• /lang: switch language (Tiếng Việt / English)\n' +
-      '• /stop: stop the survey and unsubscribe\nAnswers are used only to improve services and are kept apart from your identity.',
+      '• /stop: stop the survey and unsubscribe\n• /dulieu: see the personal data held about you\n• /xoa: have your personal data erased\n' +
+      'Answers are used only to improve services and are kept apart from your identity.',
   },
   stopped: {
     vi: 'Đã dừng khảo sát và huỷ nhận tin. Gõ /start nếu Ông/Bà muốn tham gia lại.',
@@ -65,6 +67,24 @@ const texts = {
     en: 'This dossier has already been rated. Thank you!',
   },
   resume: { vi: 'Tiếp tục khảo sát:', en: 'Resuming the survey:' },
+  eraseAsk: {
+    vi:
+      'Quý ông/bà yêu cầu xóa dữ liệu cá nhân (theo Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15): tài khoản liên lạc, ' +
+      'liên kết giữa Quý ông/bà với các phiếu khảo sát, ý kiến viết tay và số điện thoại trên hồ sơ. Điểm đánh giá được giữ lại ' +
+      'nhưng không còn gắn với Quý ông/bà, và hệ thống sẽ không gửi thêm tin nào. Để xác nhận, xin gửi: /xoa dongy',
+    en:
+      'You asked to erase your personal data (Personal Data Protection Law No. 91/2025/QH15): your contact record, the link ' +
+      'between you and your survey answers, your written comments and the phone number on your dossiers. Your ratings are kept, ' +
+      'no longer linked to you, and no further message will be sent. To confirm, send: /xoa dongy',
+  },
+  erased: {
+    vi: 'Dữ liệu cá nhân của Quý ông/bà đã được xóa (mã yêu cầu {id}). Hệ thống sẽ không gửi thêm tin nào. Xin cảm ơn Quý ông/bà.',
+    en: 'Your personal data has been erased (request {id}). No further message will be sent. Thank you.',
+  },
+  privacyUnavailable: {
+    vi: 'Xin lỗi Quý ông/bà, yêu cầu này chưa thực hiện được qua kênh này. Xin liên hệ bộ phận một cửa nơi nộp hồ sơ.',
+    en: 'Sorry, this request cannot be served on this channel. Please contact the one-stop shop where you submitted your dossier.',
+  },
   skipWords: { vi: 'bỏ qua', en: 'skip' },
 } as const;
 

@@ -72,7 +72,10 @@ export async function assign(
 }
 
 /** Removes the assignment of the unit and procedure: they inherit again. False when there was none. */
-export async function unassign(unitCode: string | null, procedureCode: string | null): Promise<Assignment | null> {
+export async function unassign(
+  unitCode: string | null,
+  procedureCode: string | null,
+): Promise<Assignment | null> {
   const previous = await assignmentAt(unitCode, procedureCode);
   if (!previous) return null;
   await FlowAssignment.deleteOne({ unitCode: stored(unitCode), procedureCode: stored(procedureCode) });

@@ -86,14 +86,7 @@ function compareNode(out: FlowChange[], a: FlowNode, b: FlowNode): void {
   compareOptions(out, id, optionsA, optionsB);
   const fields = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !OWN.has(k)));
   for (const f of [...fields].sort())
-    compare(
-      out,
-      id,
-      'setting',
-      f,
-      (a as Record<string, unknown>)[f],
-      (b as Record<string, unknown>)[f],
-    );
+    compare(out, id, 'setting', f, (a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]);
 }
 
 /**

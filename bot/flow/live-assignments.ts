@@ -38,21 +38,28 @@ export function pickAssignment(
 }
 
 /**
- * The unit and the units it belongs to, nearest first. A unit merged into another continues in
- * its successor (its dossiers are the successor's now), any other in its parent.
+ * The unit and the units it belongs to, nearest first, level by level: a unit merged into
+ * another continues in its successor (the unit that answers for its dossiers now) and then in its
+ * old parent; any other in its parent. So Quảng Thái (merged into Đan Điền on 1/7/2025) reads
+ * [19870, QD-DAN-DIEN, 477, 46]: the new commune's choice first, then the old district's.
  */
 export async function unitChain(code: string): Promise<string[]> {
   const chain = [code];
-  let current: string | null = code;
-  while (current && chain.length < MAX_DEPTH) {
-    const unit: { successorCode?: string | null; parentCode?: string | null } | null = await Unit.findOne(
-      { code: current },
-      { successorCode: 1, parentCode: 1 },
+  let frontier = [code];
+  while (frontier.length > 0 && chain.length < MAX_DEPTH) {
+    const units = await Unit.find(
+      { code: { $in: frontier } },
+      { code: 1, successorCode: 1, parentCode: 1 },
     ).lean();
-    const up: string | null = unit?.successorCode || unit?.parentCode || null;
-    if (!up || chain.includes(up)) break;
-    chain.push(up);
-    current = up;
+    const byCode = new Map(units.map((u) => [u.code, u]));
+    const next: string[] = [];
+    for (const c of frontier) {
+      const u = byCode.get(c);
+      for (const up of [u?.successorCode, u?.parentCode])
+        if (up && !chain.includes(up) && !next.includes(up)) next.push(up);
+    }
+    chain.push(...next);
+    frontier = next;
   }
   return chain;
 }

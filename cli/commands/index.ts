@@ -16,6 +16,7 @@ import { registerUserCommands } from './user';
 import { registerAuditCommands } from './audit';
 import { registerPosterCommand } from './poster';
 import { registerEraseCommand } from './erase';
+import { registerDbCommands } from './db';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -36,4 +37,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerAuditCommands,
   registerPosterCommand,
   registerEraseCommand,
+  registerDbCommands,
 ];

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import mongoose from 'mongoose';
 import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
+import { buildIndexes } from '../../lib/db/indexes';
 import { env } from '../../config/env';
 import { connectMongo, disconnectMongo } from '../../lib/mongo';
 import { createProducerConnection } from '../../lib/redis';
@@ -47,8 +48,7 @@ export interface DemoSeedOptions {
  */
 export async function runSeed(opts: { demo?: DemoSeedOptions } = {}): Promise<SeedReport> {
   // Unique indexes are what make ingest and this seed idempotent: build them first.
-  const models = Object.values(mongoose.models);
-  for (const m of models) await m.syncIndexes();
+  const built = await buildIndexes();
 
   const units = await Unit.bulkWrite(
     SEED_UNITS.map((u) => ({
@@ -84,7 +84,7 @@ export async function runSeed(opts: { demo?: DemoSeedOptions } = {}): Promise<Se
   for (const flow of DEFAULT_FLOW_VERSIONS) await flows.ensure(flow);
 
   const report: SeedReport = {
-    indexes: models.length,
+    indexes: built.length,
     units: units.upsertedCount,
     procedures: procedures.upsertedCount,
     flowInserted: !flowExisted,

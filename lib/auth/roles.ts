@@ -49,18 +49,20 @@ export const CALLER_ROLES: readonly CallerRole[] = [
 ];
 
 const READ_FIGURES: Permission[] = ['units:read', 'procedures:read', 'indices:read', 'reports:export'];
-/** Accounts, keys and the audit log are the admin's; so are flow drafts, which every unit shares. */
-const ADMIN_ONLY: readonly Permission[] = ['users:manage', 'keys:manage', 'audit:read', 'flows:write'];
+/** Accounts, keys and the audit log are the admin's. */
+const ADMIN_ONLY: readonly Permission[] = ['users:manage', 'keys:manage', 'audit:read'];
 const ALL_BUT_ADMIN = PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p));
 
 /**
- * The issue-18 roles. admin: everything. district: everything in its subtree but users, keys,
- * the audit log and flow editing (it chooses the live version of its units). unit (a commune's or agency's manager): its subtree's cases, broadcast
- * approval, the live flow version, figures and exports, the notes of its public results page; not flow editing, not exclusions (a unit
- * does not remove ratings of itself). broadcaster: broadcasts to its units. viewer: figures and
- * reports, never free text. key (the one-stop system): posts dossier events and reads figures,
- * responses, cases and flags of its units, as the reports API does today. Individual responses
- * are not a viewer's: it reads the figures made of them.
+ * The issue-18 roles. admin: everything. district: everything in its subtree but users, keys
+ * and the audit log; it edits and publishes flow drafts of its subtree (a published version
+ * is live only where someone assigns it). unit (a commune's or agency's manager): its
+ * subtree's cases, broadcast approval, the live flow version and previews, figures, exports and the notes of its public results page;
+ * not flow editing, not exclusions (a unit does not remove ratings of itself). broadcaster:
+ * broadcasts to its units. viewer: figures and reports, never free text. key (the one-stop
+ * system): posts dossier events and reads figures, responses, cases and flags of its units, as
+ * the reports API does today. Individual responses are not a viewer's: it reads the figures
+ * made of them. Neither broadcasters, viewers nor keys read flows.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<CallerRole, ReadonlySet<Permission>>> = Object.freeze({
   admin: new Set<Permission>(PERMISSIONS),

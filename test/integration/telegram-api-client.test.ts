@@ -1,13 +1,15 @@
 import type { Telegram } from 'telegraf';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
 import {
-  isDeadRecipient,
+  classifyTelegramError,
   TelegramRateLimitedError,
   TelegramRefusedError,
   TelegramUnreachableError,
 } from '../../bot/channels/telegram/errors';
 import { logger } from '../../lib/logger';
 import { FakeTelegram } from '../fakes/telegram-server';
+
+const isDeadRecipient = (err: unknown): boolean => classifyTelegramError(err).kind === 'dead';
 
 let fake: FakeTelegram;
 

@@ -147,6 +147,7 @@ export async function makeBroadcast(
     approvalRequired: status === 'pending_approval',
     recipientCount: 0,
     fanoutDone: status === 'completed',
+    startedAt: ['fanning_out', 'sending', 'paused', 'completed'].includes(status) ? new Date() : null,
     finishedAt: status === 'completed' ? new Date() : null,
     report: opts.report ?? null,
   });

@@ -1,12 +1,14 @@
 import type { Update } from 'telegraf/types';
 import {
-  isDeadRecipient,
+  classifyTelegramError,
   TelegramRateLimitedError,
   TelegramRefusedError,
   TelegramUnreachableError,
 } from '../../bot/channels/telegram/errors';
 import { chatKeyOf } from '../../bot/channels/telegram/update-inbox';
 import { secretMatches } from '../../bot/channels/telegram/webhook-route';
+
+const isDeadRecipient = (err: unknown): boolean => classifyTelegramError(err).kind === 'dead';
 
 const from = { id: 42, is_bot: false, first_name: 'x' };
 

@@ -118,6 +118,32 @@ export async function approveBroadcast(id: string, approver: string, deps: Contr
   return scheduleFanout(id, bc.sendAt ?? null, bc.ignoreQuietHours, deps);
 }
 
+/**
+ * Sets a new start time. Waiting for approval: the time is kept for the approval to use. Scheduled
+ * and not started: the waiting fan-out job is replaced by one at the new time. Once started, a
+ * broadcast is paused or cancelled instead.
+ */
+export async function rescheduleBroadcast(id: string, sendAt: Date | null, ignoreQuietHours: boolean, deps: ControlDeps): Promise<{ startsAt: Date | null; heldByQuietHours: boolean }> {
+  const bc = await Broadcast.findById(id, { status: 1, startedAt: 1 }).lean();
+  if (!bc) throw new BroadcastStateError(`không có thông báo ${id}`, `no broadcast ${id}`);
+  const changed = () => new BroadcastStateError(`thông báo ${id} vừa được thay đổi, xem lại trạng thái`, `broadcast ${id} changed meanwhile`);
+  if (bc.status === 'pending_approval') {
+    const r = await Broadcast.updateOne({ _id: id, status: 'pending_approval' }, { $set: { sendAt, ignoreQuietHours } });
+    if (r.matchedCount !== 1) throw changed();
+    return { startsAt: null, heldByQuietHours: false };
+  }
+  if (bc.status !== 'scheduled' || bc.startedAt)
+    throw new BroadcastStateError(`thông báo ${id} đang ở trạng thái ${bc.status}, không hẹn lại giờ được`, `broadcast ${id} is ${bc.status}: it cannot be rescheduled`);
+  const r = await Broadcast.updateOne({ _id: id, status: 'scheduled', startedAt: null }, { $set: { sendAt, ignoreQuietHours, heldUntil: null } });
+  if (r.matchedCount !== 1) throw changed();
+  // The fan-out does not look at sendAt: the job waiting for the old time must go. Delayed jobs
+  // of the control queue are few (one per scheduled broadcast, quiet-hour resumes).
+  for (const job of await deps.queues.control.getDelayed()) {
+    if (job.name === JOB_FANOUT && (job.data as { b?: string }).b === id) await job.remove();
+  }
+  return scheduleFanout(id, sendAt, ignoreQuietHours, deps);
+}
+
 /** Delivery jobs per addBulk (see enqueueDeliveries). */
 const ADD_CHUNK = 50;
 

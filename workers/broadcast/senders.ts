@@ -1,25 +1,17 @@
 import type { Telegram } from 'telegraf';
-import { TelegramRateLimitedError, TelegramRefusedError, isDeadRecipient } from '../../bot/channels/telegram/errors';
+import type { SendFailure } from '../../bot/channels/send-failure';
+import { classifyTelegramError } from '../../bot/channels/telegram/errors';
 import type { ZaloButton, ZaloClient } from '../../bot/channels/zalo/client';
-import { ZaloApiError } from '../../bot/channels/zalo/errors';
-import { ZaloRateLimitedError } from '../../bot/channels/zalo/rate-limiter';
+import { classifyZaloError } from '../../bot/channels/zalo/errors';
 import type { BroadcastChannel } from '../../models/broadcast';
 import { STOP_CALLBACK, type RenderedMessage } from './render';
 
 /**
  * The channel seam of the send path: one sender per channel turns a rendered message into one
- * platform call and sorts its failure by cause, so the delivery worker never sees a platform's
- * error types. Adding a channel is one more class here.
+ * platform call, and its channel's classifier sorts the failure by cause, so the delivery worker
+ * never sees a platform's error types. Adding a channel is one more class here.
  */
-export type SendFailure =
-  /** The platform asked everybody to slow down: pause the whole channel. */
-  | { kind: 'rate_limited'; retryAfterMs: number }
-  /** The recipient is gone for good: mark the contact, never retry. */
-  | { kind: 'dead'; reason: string; mark: 'unsubscribed' | 'blocked' }
-  /** Refused for this message or recipient (bad request, outside a window): do not retry. */
-  | { kind: 'refused'; reason: string }
-  /** Unreachable, 5xx, network: retry with backoff. */
-  | { kind: 'transient'; reason: string };
+export type { SendFailure };
 
 export class BroadcastSendError extends Error {
   constructor(readonly failure: SendFailure) {
@@ -48,28 +40,26 @@ export class TelegramBroadcastSender implements BroadcastSender {
 
   async send(chatId: string, m: RenderedMessage): Promise<void> {
     const reply_markup = {
-      inline_keyboard: [...m.links.map((l) => [{ text: l.text, url: l.url }]), [{ text: m.stopButton, callback_data: STOP_CALLBACK }]],
+      inline_keyboard: [
+        ...m.links.map((l) => [{ text: l.text, url: l.url }]),
+        [{ text: m.stopButton, callback_data: STOP_CALLBACK }],
+      ],
     };
     // telegraf 4.16 types predate allow_paid_broadcast (Bot API 7.11); the payload is sent as is.
     const paid = this.opts.paidBroadcast ? ({ allow_paid_broadcast: true } as object) : {};
     try {
-      if (m.imageUrl) await this.telegram.sendPhoto(chatId, m.imageUrl, { caption: m.html, parse_mode: 'HTML', reply_markup, ...paid });
+      if (m.imageUrl)
+        await this.telegram.sendPhoto(chatId, m.imageUrl, {
+          caption: m.html,
+          parse_mode: 'HTML',
+          reply_markup,
+          ...paid,
+        });
       else await this.telegram.sendMessage(chatId, m.html, { parse_mode: 'HTML', reply_markup, ...paid });
     } catch (err) {
-      throw new BroadcastSendError(classifyTelegram(err));
+      throw new BroadcastSendError(classifyTelegramError(err));
     }
   }
-}
-
-export function classifyTelegram(err: unknown): SendFailure {
-  if (err instanceof TelegramRateLimitedError) return { kind: 'rate_limited', retryAfterMs: err.retryAfterSeconds * 1000 };
-  if (isDeadRecipient(err)) {
-    const e = err as TelegramRefusedError;
-    const reason = /blocked/i.test(e.description) ? 'blocked' : /deactivated/i.test(e.description) ? 'deactivated' : /kicked/i.test(e.description) ? 'kicked' : 'chat_not_found';
-    return { kind: 'dead', reason, mark: 'blocked' };
-  }
-  if (err instanceof TelegramRefusedError) return { kind: 'refused', reason: `telegram_${err.code}` };
-  return { kind: 'transient', reason: err instanceof Error ? err.name : 'unknown' };
 }
 
 /**
@@ -83,33 +73,22 @@ export class ZaloBroadcastSender implements BroadcastSender {
 
   async send(userId: string, m: RenderedMessage): Promise<void> {
     const buttons: ZaloButton[] = [
-      ...m.links.map((l) => ({ title: l.text.slice(0, 100), type: 'oa.open.url' as const, payload: { url: l.url } })),
+      ...m.links.map((l) => ({
+        title: l.text.slice(0, 100),
+        type: 'oa.open.url' as const,
+        payload: { url: l.url },
+      })),
       // The inbound mapper reads "/stop" as the stop command, like a typed one.
       { title: m.stopButton, type: 'oa.query.hide', payload: '/stop' },
     ];
     try {
       if (m.imageUrl) await this.client.sendImage(userId, { url: m.imageUrl });
-      await this.client.sendCs(userId, { text: m.plain, attachment: { type: 'template', payload: { buttons } } });
+      await this.client.sendCs(userId, {
+        text: m.plain,
+        attachment: { type: 'template', payload: { buttons } },
+      });
     } catch (err) {
-      throw new BroadcastSendError(classifyZalo(err));
+      throw new BroadcastSendError(classifyZaloError(err));
     }
   }
-}
-
-export function classifyZalo(err: unknown): SendFailure {
-  if (err instanceof ZaloRateLimitedError) return { kind: 'rate_limited', retryAfterMs: err.retryAfterMs };
-  if (err instanceof ZaloApiError) {
-    switch (err.reason) {
-      case 'rate_limited':
-        return { kind: 'rate_limited', retryAfterMs: 60_000 };
-      case 'recipient_unavailable':
-        return { kind: 'dead', reason: `zalo_${err.code}`, mark: err.mark ?? 'unsubscribed' };
-      case 'transient':
-      case 'token_expired':
-        return { kind: 'transient', reason: `zalo_${err.code}` };
-      default:
-        return { kind: 'refused', reason: err.reason === 'out_of_window' ? 'zalo_outside_window' : `zalo_${err.code}` };
-    }
-  }
-  return { kind: 'transient', reason: err instanceof Error ? err.name : 'unknown' };
 }

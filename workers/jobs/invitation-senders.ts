@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env';
 import type { Lang } from '../../bot/flow/schema';
+import { classifyTelegramError } from '../../bot/channels/telegram/errors';
 import { ZaloProactiveSender, type ZaloProactiveOptions } from '../../bot/channels/zalo/proactive';
 import type { Logger } from '../../lib/logger';
 import type { InvitationMessage } from '../../bot/survey/invitation-text';
@@ -29,24 +30,6 @@ export interface TelegramSendApi {
   sendMessage(chatId: string | number, text: string, extra?: Record<string, unknown>): Promise<unknown>;
 }
 
-function telegramCode(err: unknown): { code: number; description: string } | null {
-  const e = err as {
-    code?: unknown;
-    response?: { error_code?: unknown; description?: unknown };
-    description?: unknown;
-  };
-  const code =
-    typeof e.response?.error_code === 'number'
-      ? e.response.error_code
-      : typeof e.code === 'number'
-        ? e.code
-        : null;
-  if (code === null) return null;
-  const d = e.response?.description ?? e.description;
-  const description = typeof d === 'string' ? d : '';
-  return { code, description };
-}
-
 export function telegramInvitationSender(telegram: TelegramSendApi): InvitationSender {
   return {
     async send(to, msg) {
@@ -57,13 +40,11 @@ export function telegramInvitationSender(telegram: TelegramSendApi): InvitationS
         });
         return 'sent';
       } catch (err) {
-        const t = telegramCode(err);
-        // 403: blocked or deactivated; 400 "chat not found": the chat is gone. Both are permanent.
-        if (
-          t &&
-          (t.code === 403 || (t.code === 400 && /chat not found|user is deactivated/i.test(t.description)))
-        )
-          return 'blocked';
+        // Gone (blocked, deactivated, unknown chat) or refused: this channel cannot reach the
+        // citizen; unreachable, 5xx or 429: the job retries.
+        const f = classifyTelegramError(err);
+        if (f.kind === 'dead') return 'blocked';
+        if (f.kind === 'refused') return 'unreachable';
         throw err;
       }
     },
@@ -123,7 +104,12 @@ export function znsInvitationSender(zalo: ZaloSendApi, log?: Logger): Invitation
   return {
     async send(to, msg) {
       if (!to.phone) return 'unreachable';
-      const r = await zalo.send({ phone: to.phone, messages: [], vars: msg.vars, dossierCode: to.dossierCode });
+      const r = await zalo.send({
+        phone: to.phone,
+        messages: [],
+        vars: msg.vars,
+        dossierCode: to.dossierCode,
+      });
       return zaloOutcome(r, 'zns', log);
     },
   };

@@ -2,7 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { Telegram } from 'telegraf';
 import type { Logger } from '../../../lib/logger';
-import { TelegramRateLimitedError, TelegramRefusedError, TelegramUnreachableError } from './errors';
+import {
+  TelegramRateLimitedError,
+  TelegramRefusedError,
+  telegramErrorOf,
+  type BotApiErrorBody,
+} from './errors';
 
 export interface TelegramClientOptions {
   token: string;
@@ -18,10 +23,6 @@ export interface TelegramClientOptions {
   /** Upper bound of one backoff delay, ms (default 30 s). */
   maxBackoffMs?: number;
   log: Logger;
-}
-
-interface TelegrafErrorLike {
-  response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
 }
 
 const keepAliveAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 256 });
@@ -41,7 +42,8 @@ class RetryingTelegram extends Telegram {
     super(retry.token, { apiRoot: retry.apiRoot, webhookReply: false });
     // telegraf drops its keep-alive agent for http:// roots (a local Bot API server, our fakes),
     // and node-fetch then closes the connection after every call. Keep connections open.
-    if (retry.apiRoot.startsWith('http://')) (this as unknown as { options: { agent?: http.Agent } }).options.agent = keepAliveAgent;
+    if (retry.apiRoot.startsWith('http://'))
+      (this as unknown as { options: { agent?: http.Agent } }).options.agent = keepAliveAgent;
   }
 
   override callApi: CallApi = (async (
@@ -59,27 +61,21 @@ class RetryingTelegram extends Telegram {
       } catch (err) {
         // An aborted call (shutdown of a long poll) is not a failure to retry or classify.
         if (signal?.aborted) throw err;
-        const res = (err as TelegrafErrorLike).response;
-        const code = res?.error_code;
-        if (code === 429) {
-          const after = res?.parameters?.retry_after ?? 1;
-          if (this.retry.waitOnRateLimit === false || after > maxRetryAfterS || attempt >= maxRetries) {
-            throw new TelegramRateLimitedError(method, after);
-          }
+        const body = (err as { response?: BotApiErrorBody }).response;
+        const e = telegramErrorOf(method, body, err);
+        if (e instanceof TelegramRateLimitedError) {
+          const after = e.retryAfterSeconds;
+          if (this.retry.waitOnRateLimit === false || after > maxRetryAfterS || attempt >= maxRetries)
+            throw e;
           log.warn({ method, retryAfter: after, attempt }, 'telegram 429: waiting');
           await sleep(after * 1000, undefined, signal ? { signal } : {});
           continue;
         }
-        if (typeof code === 'number' && code < 500) {
-          throw new TelegramRefusedError(method, code, res?.description ?? 'refused');
-        }
-        const reason =
-          typeof code === 'number' ? `${code} ${res?.description ?? ''}`.trim() : (err as Error).message;
-        if (attempt >= maxRetries) throw new TelegramUnreachableError(method, reason);
+        if (e instanceof TelegramRefusedError || attempt >= maxRetries) throw e;
         // Full backoff times a random factor in [0.5, 1): processes that failed together spread out.
         const delay = Math.min(maxBackoff, backoff * 2 ** attempt) * (0.5 + Math.random() / 2);
         log.warn(
-          { method, attempt, delayMs: Math.round(delay), code: code ?? 'network' },
+          { method, attempt, delayMs: Math.round(delay), code: body?.error_code ?? 'network' },
           'telegram call failed: retrying',
         );
         await sleep(delay, undefined, signal ? { signal } : {});

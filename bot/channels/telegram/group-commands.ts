@@ -1,7 +1,7 @@
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
-import { isDeadRecipient } from './errors';
+import { classifyTelegramError } from './errors';
 import { toGroupUpdate, type GroupUpdate } from './update-mapper';
 
 /** Which report a `/baocao` asks for: today so far (default) or yesterday (`/baocao homqua`). */
@@ -79,7 +79,7 @@ export function createGroupCommandHandler(deps: GroupCommandDeps) {
       );
       return true;
     } catch (err) {
-      if (isDeadRecipient(err)) return false;
+      if (classifyTelegramError(err).kind === 'dead') return false;
       throw err;
     }
   }

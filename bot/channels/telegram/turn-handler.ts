@@ -3,7 +3,7 @@ import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
 import type { ConversationService } from '../../conversation/service';
 import { textLostNotice, type ReplayMark } from './dead-letters';
-import { isDeadRecipient } from './errors';
+import { classifyTelegramError } from './errors';
 import { keyboard, renderOutbound } from './reply-renderer';
 import type { SentMarks } from './sent-marks';
 import { callbackQueryOf, toInboundEvent } from './update-mapper';
@@ -69,7 +69,7 @@ export function createTelegramTurnHandler(deps: {
         await telegram.sendMessage(ev.userId, r.text, r.reply_markup ? { reply_markup: r.reply_markup } : {});
       }
     } catch (err) {
-      if (isDeadRecipient(err)) {
+      if (classifyTelegramError(err).kind === 'dead') {
         await service.markUnreachable('telegram', ev.userId);
         log.info({ update: update.update_id }, 'recipient blocked the bot; contact unsubscribed');
         return;

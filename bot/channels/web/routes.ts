@@ -8,7 +8,6 @@ import type { Logger } from '../../../lib/logger';
 import { commandByName, parseCommand } from '../../conversation/commands';
 import { decodeAction } from '../../engine/callback-data';
 import { t, type TextKey } from '../../engine/messages';
-import type { Inbound } from '../../engine/types';
 import type { Lang } from '../../flow/schema';
 import type { InboundEvent, TurnReply } from '../channel';
 import { UNIT_START_PREFIX } from '../../survey/links';
@@ -164,7 +163,7 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
   ): Promise<void> {
     const { action } = target;
     const body = req.body && typeof req.body === 'object' ? req.body : {};
-    let input: Inbound | null = null;
+    let input: InboundEvent['input'] | null = null;
     let typed: string | null = null;
     if (typeof body.cmd === 'string') {
       const named = commandByName(body.cmd);
@@ -176,7 +175,11 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
       typed = body.text.slice(0, 1000);
       // A typed "/start" or "bắt đầu" on the survey's own page is a reload: it resumes.
       const command = parseCommand(typed);
-      input = command ? (command.kind === 'command' ? command : null) : { kind: 'text', text: typed };
+      input = command
+        ? command.kind === 'command' || command.kind === 'privacy'
+          ? command
+          : null
+        : { kind: 'text', text: typed };
     }
     if (!input) {
       await reply.redirect(action, 303);
@@ -185,6 +188,12 @@ export function webChatRoutes(deps: WebChatDeps): FastifyPluginAsync {
     const id = cookieId(req);
     const userId = id ? userOf(id) : null;
     const lang: Lang = 'vi';
+    // /dulieu and /xoa are about the device, whatever survey it is on now.
+    if (userId && input.kind === 'privacy') {
+      const turn = await deps.service.handle({ channel: 'web', userId, updateId: nextUpdateId(), input });
+      await send(reply, req, action, renderTurn(action, turn, null, typed), turn.lang);
+      return;
+    }
     if (!userId || (await deps.service.activeDossier('web', userId)) !== target.dossierCode) {
       deps.log.info(
         { channel: 'web', dossier: target.dossierCode, unit: target.unitCode },

@@ -1,3 +1,5 @@
+import { ZALO_OUTSIDE_WINDOW, type SendFailure } from '../send-failure';
+
 /**
  * Zalo answers most failures with HTTP 200 and `error != 0`. Every documented code
  * (docs/platform-limits.md) maps to one cause, and the cause decides what we do: retry, refresh,
@@ -21,7 +23,7 @@ export type ZaloErrorCause =
 
 interface CodeInfo {
   cause: ZaloErrorCause;
-  /** What the contact should be marked with, for recipient_unavailable. */
+  /** What the contact is marked with, for recipient_unavailable (every such code has one). */
   mark?: 'unsubscribed' | 'blocked';
 }
 
@@ -29,10 +31,10 @@ export const ZALO_ERROR_CODES: Readonly<Record<number, CodeInfo>> = Object.freez
   [-32]: { cause: 'rate_limited' },
   [-100]: { cause: 'permanent' }, // attachment expired (7 d)
   [-108]: { cause: 'permanent' }, // phone invalid
-  [-114]: { cause: 'recipient_unavailable' }, // user cannot receive (ZNS)
+  [-114]: { cause: 'recipient_unavailable', mark: 'blocked' }, // user cannot receive (ZNS)
   [-115]: { cause: 'transient' }, // out of quota/balance: refills when funded
   [-118]: { cause: 'no_zalo_account' },
-  [-119]: { cause: 'recipient_unavailable' }, // account cannot receive
+  [-119]: { cause: 'recipient_unavailable', mark: 'blocked' }, // account cannot receive
   [-124]: { cause: 'token_expired' },
   [-131]: { cause: 'permanent' }, // template not approved
   [-133]: { cause: 'transient' }, // no sending 22h-6h: retry after the night
@@ -104,7 +106,40 @@ export class ZaloTokenError extends Error {
   }
 }
 
-export function zaloCause(err: unknown): ZaloErrorCause | null {
-  if (err instanceof ZaloApiError || err instanceof ZaloHttpError || err instanceof ZaloTokenError) return err.reason;
-  return null;
+/** Our own limiter (rate-limiter.ts) would make this call wait longer than allowed: retry later. */
+export class ZaloRateLimitedError extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`Zalo rate limit: retry in ${retryAfterMs} ms`);
+    this.name = 'ZaloRateLimitedError';
+  }
+}
+
+/** How long everybody waits after Zalo's own -32 (a per-minute quota). */
+const ZALO_RATE_LIMIT_WAIT_MS = 60_000;
+
+/**
+ * The one rule for a failed Zalo call, in the causes every channel shares. The finer cause
+ * (`ZaloApiError.reason`) stays for the Zalo client's own steps: refreshing a token, falling back
+ * to a template outside the window.
+ */
+export function classifyZaloError(err: unknown): SendFailure {
+  if (err instanceof ZaloRateLimitedError) return { kind: 'rate_limited', retryAfterMs: err.retryAfterMs };
+  if (err instanceof ZaloApiError) {
+    switch (err.reason) {
+      case 'rate_limited':
+        return { kind: 'rate_limited', retryAfterMs: ZALO_RATE_LIMIT_WAIT_MS };
+      case 'recipient_unavailable':
+        return { kind: 'dead', reason: `zalo_${err.code}`, mark: err.mark ?? 'blocked' };
+      case 'transient':
+      case 'token_expired':
+        return { kind: 'transient', reason: `zalo_${err.code}` };
+      case 'out_of_window':
+        return { kind: 'refused', reason: ZALO_OUTSIDE_WINDOW };
+      case 'permanent':
+      case 'no_zalo_account':
+        return { kind: 'refused', reason: `zalo_${err.code}` };
+    }
+  }
+  // ZaloHttpError, ZaloTokenError (an operator reconnects the OA) and anything else: retry later.
+  return { kind: 'transient', reason: err instanceof Error ? err.name : 'unknown' };
 }

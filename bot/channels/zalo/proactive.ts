@@ -6,7 +6,7 @@ import { Contact } from '../../../models/contact';
 import type { Outbound } from '../../engine/types';
 import type { ZaloClient } from './client';
 import { markZaloContact } from './contacts';
-import { ZaloApiError } from './errors';
+import { classifyZaloError, ZaloApiError } from './errors';
 import { quietUntil } from '../../../lib/quiet-hours';
 import { renderForZalo } from './renderer';
 
@@ -54,6 +54,18 @@ export function templateLinkKey(prefix: string, messageId: string): string {
   return key(prefix, 'zalo', 'tpl', messageId);
 }
 
+/** Unreachable, 5xx, an expired token, rate limited: the caller's job retries later. */
+function retryLater(err: unknown): boolean {
+  const kind = classifyZaloError(err).kind;
+  return kind === 'transient' || kind === 'rate_limited';
+}
+
+function failed(err: unknown): ZaloSendResult {
+  return err instanceof ZaloApiError
+    ? { status: 'failed', reason: err.message, code: err.code }
+    : { status: 'failed', reason: err instanceof Error ? err.message : 'unknown' };
+}
+
 export class ZaloProactiveSender {
   private readonly now: () => number;
   constructor(private readonly opts: ZaloProactiveOptions) {
@@ -61,7 +73,9 @@ export class ZaloProactiveSender {
   }
 
   async send(inv: ZaloInvitation): Promise<ZaloSendResult> {
-    const contact = inv.userId ? await Contact.findOne({ channel: 'zalo', channelUserId: inv.userId }).lean() : null;
+    const contact = inv.userId
+      ? await Contact.findOne({ channel: 'zalo', channelUserId: inv.userId }).lean()
+      : null;
     if (contact?.blockedAt) return { status: 'skipped', reason: 'blocked' };
     if (contact?.unsubscribedAt) return { status: 'skipped', reason: 'unsubscribed' };
 
@@ -79,7 +93,8 @@ export class ZaloProactiveSender {
       const quota = await this.opts.client.getQuota(userId);
       return quota.lastInteraction !== null && quota.lastInteraction > since;
     } catch (err) {
-      if (err instanceof ZaloApiError && err.reason !== 'token_expired' && err.reason !== 'rate_limited') return false;
+      if (err instanceof ZaloApiError && err.reason !== 'token_expired' && err.reason !== 'rate_limited')
+        return false;
       throw err;
     }
   }
@@ -95,7 +110,10 @@ export class ZaloProactiveSender {
       } catch (err) {
         if (!(err instanceof ZaloApiError)) throw err;
         if (err.reason === 'out_of_window' && i === 0) {
-          this.opts.log.info({ code: err.code }, 'zalo consultation window closed; falling back to the template');
+          this.opts.log.info(
+            { code: err.code },
+            'zalo consultation window closed; falling back to the template',
+          );
           return null;
         }
         const handled = await this.refusal(err, userId);
@@ -108,9 +126,11 @@ export class ZaloProactiveSender {
 
   private async sendTemplate(inv: ZaloInvitation): Promise<ZaloSendResult> {
     const templateId = this.opts.ratingTemplateId;
-    if (!templateId) return { status: 'failed', reason: 'outside the 7-day window and ZALO_RATING_TEMPLATE_ID is not set' };
+    if (!templateId)
+      return { status: 'failed', reason: 'outside the 7-day window and ZALO_RATING_TEMPLATE_ID is not set' };
     // The rating template names a dossier, and its answer finds the dossier by it: no dossier, no template.
-    if (!inv.dossierCode) return { status: 'failed', reason: 'outside the 7-day window and no dossier for the rating template' };
+    if (!inv.dossierCode)
+      return { status: 'failed', reason: 'outside the 7-day window and no dossier for the rating template' };
     const until = quietUntil(this.now(), this.opts.quietHours.start, this.opts.quietHours.end);
     if (until) return { status: 'held', until };
     const data = this.templateData(inv.vars);
@@ -122,9 +142,9 @@ export class ZaloProactiveSender {
         await this.link(sent.messageId, inv.dossierCode);
         return { status: 'sent', via: 'template_uid', messageId: sent.messageId };
       } catch (err) {
-        if (!(err instanceof ZaloApiError) || err.reason === 'transient' || err.reason === 'rate_limited' || err.reason === 'token_expired') throw err;
+        if (retryLater(err)) throw err;
         // -249 (not sendable by UID), -213/-227/-244 and the like: the phone may still work.
-        last = (await this.refusal(err, inv.userId)) ?? { status: 'failed', reason: err.message, code: err.code };
+        last = (await this.refusal(err, inv.userId)) ?? failed(err);
       }
     }
     const phone = inv.phone ? normalisePhone(inv.phone) : null;
@@ -138,23 +158,24 @@ export class ZaloProactiveSender {
         await this.link(sent.messageId, inv.dossierCode);
         return { status: 'sent', via: 'template_phone', messageId: sent.messageId };
       } catch (err) {
-        if (!(err instanceof ZaloApiError) || err.reason === 'transient' || err.reason === 'rate_limited' || err.reason === 'token_expired') throw err;
-        if (err.reason === 'no_zalo_account') return { status: 'no_zalo_account' };
-        return { status: 'failed', reason: err.message, code: err.code };
+        if (retryLater(err)) throw err;
+        if (err instanceof ZaloApiError && err.reason === 'no_zalo_account')
+          return { status: 'no_zalo_account' };
+        return failed(err);
       }
     }
     return last;
   }
 
   /** Acts on a refusal about the recipient; null when it is not one. */
-  private async refusal(err: ZaloApiError, userId: string | null | undefined): Promise<ZaloSendResult | null> {
-    if (err.reason === 'recipient_unavailable' && userId) {
-      const mark = err.mark ?? 'blocked';
-      await markZaloContact(this.opts, userId, mark, new Date(this.now()));
-      this.opts.log.info({ code: err.code, mark }, 'zalo recipient unavailable; contact marked');
-      return { status: 'skipped', reason: mark };
+  private async refusal(err: unknown, userId: string | null | undefined): Promise<ZaloSendResult | null> {
+    const f = classifyZaloError(err);
+    if (f.kind === 'dead' && userId) {
+      await markZaloContact(this.opts, userId, f.mark, new Date(this.now()));
+      this.opts.log.info({ reason: f.reason, mark: f.mark }, 'zalo recipient unavailable; contact marked');
+      return { status: 'skipped', reason: f.mark };
     }
-    if (err.reason === 'permanent') return { status: 'failed', reason: err.message, code: err.code };
+    if (err instanceof ZaloApiError && err.reason === 'permanent') return failed(err);
     return null;
   }
 
@@ -168,6 +189,12 @@ export class ZaloProactiveSender {
   }
 
   private async link(messageId: string, dossierCode: string | null | undefined): Promise<void> {
-    if (messageId && dossierCode) await this.opts.redis.set(templateLinkKey(this.opts.prefix, messageId), dossierCode, 'EX', TEMPLATE_LINK_TTL_S);
+    if (messageId && dossierCode)
+      await this.opts.redis.set(
+        templateLinkKey(this.opts.prefix, messageId),
+        dossierCode,
+        'EX',
+        TEMPLATE_LINK_TTL_S,
+      );
   }
 }

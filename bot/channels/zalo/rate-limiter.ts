@@ -1,6 +1,7 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/logger';
+import { ZaloRateLimitedError } from './errors';
 
 /**
  * Zalo allows 4,000 API requests per minute per app (-32 beyond it; docs/platform-limits.md). Every outbound
@@ -38,12 +39,7 @@ export interface ZaloRateLimiterOptions {
   log?: Logger;
 }
 
-export class ZaloRateLimitedError extends Error {
-  constructor(readonly retryAfterMs: number) {
-    super(`Zalo rate limit: retry in ${retryAfterMs} ms`);
-    this.name = 'ZaloRateLimitedError';
-  }
-}
+export { ZaloRateLimitedError } from './errors';
 
 /** The BullMQ global rate limit that keeps any window of `windowMs` at or under `limit`. */
 export function sliceBudget(

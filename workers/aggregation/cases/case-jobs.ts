@@ -2,7 +2,7 @@ import type { Telegram } from 'telegraf';
 import { z } from 'zod';
 import { jobConversationBackground } from '../../conversation-background';
 import { createTelegramClient } from '../../../bot/channels/telegram/api-client';
-import { isDeadRecipient } from '../../../bot/channels/telegram/errors';
+import { classifyTelegramError } from '../../../bot/channels/telegram/errors';
 import type { ZaloClient } from '../../../bot/channels/zalo/client';
 import { Case } from '../../../models/case';
 import type { JobContext } from '../../registry';
@@ -174,7 +174,7 @@ export const caseFollowUp = defineJob({
         await telegram.sendMessage(p.reportTo, followUpOutcomeText(p.caseId, result));
       } catch (err) {
         // The group removed the bot meanwhile: the outcome is in the case log all the same.
-        if (!isDeadRecipient(err)) throw err;
+        if (classifyTelegramError(err).kind !== 'dead') throw err;
       }
     }
     return result;

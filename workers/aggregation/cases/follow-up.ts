@@ -1,12 +1,13 @@
 import type { Telegram } from 'telegraf';
 import type { ZaloClient } from '../../../bot/channels/zalo/client';
-import { ZaloApiError } from '../../../bot/channels/zalo/errors';
+import { ZALO_OUTSIDE_WINDOW } from '../../../bot/channels/send-failure';
+import { classifyTelegramError } from '../../../bot/channels/telegram/errors';
+import { classifyZaloError } from '../../../bot/channels/zalo/errors';
 import { appendAudit } from '../../../lib/audit/writer';
 import { Case } from '../../../models/case';
 import { Contact } from '../../../models/contact';
 import { Session } from '../../../models/session';
 import { Unit } from '../../../models/unit';
-import { classifyTelegram } from '../../broadcast/senders';
 import { CaseNotFoundError } from './handling';
 import { GENERIC_CITIZEN, resolutionOf } from './resolutions';
 
@@ -159,7 +160,7 @@ export async function deliverFollowUp(
     try {
       await ch.telegram.sendMessage(contact.channelUserId, text);
     } catch (err) {
-      const f = classifyTelegram(err);
+      const f = classifyTelegramError(err);
       if (f.kind === 'dead') {
         await ch.markGone({ ...who, mark: 'blocked' }, now);
         return done({ status: 'not_sent', reason: 'blocked' });
@@ -177,15 +178,16 @@ export async function deliverFollowUp(
   try {
     await ch.zalo.sendCs(contact.channelUserId, { text });
   } catch (err) {
-    if (!(err instanceof ZaloApiError)) throw err;
-    if (err.reason === 'out_of_window') return done({ status: 'not_sent', reason: 'outside_zalo_window' });
-    if (err.reason === 'recipient_unavailable') {
-      const mark = err.mark ?? 'blocked';
-      await ch.markGone({ ...who, mark }, now);
-      return done({ status: 'not_sent', reason: mark });
+    const f = classifyZaloError(err);
+    if (f.kind === 'dead') {
+      await ch.markGone({ ...who, mark: f.mark }, now);
+      return done({ status: 'not_sent', reason: f.mark });
     }
-    if (err.reason === 'permanent' || err.reason === 'no_zalo_account')
-      return done({ status: 'not_sent', reason: 'refused' });
+    if (f.kind === 'refused')
+      return done({
+        status: 'not_sent',
+        reason: f.reason === ZALO_OUTSIDE_WINDOW ? 'outside_zalo_window' : 'refused',
+      });
     throw err;
   }
   return done({ status: 'sent', channel }, text);

@@ -79,6 +79,24 @@ export async function acknowledgeCase(
   return current.status === 'closed' ? 'closed' : 'already';
 }
 
+/** Gives the case to an official of the unit (a username); the log keeps who gave it to whom. */
+export async function assignCase(
+  caseId: string,
+  by: string,
+  assignee: string,
+  now = new Date(),
+): Promise<void> {
+  const c = await Case.findOneAndUpdate(
+    { caseId },
+    {
+      $set: { assignedTo: assignee },
+      $push: { log: { at: now, by, action: 'assigned', note: null, detail: assignee } },
+    },
+  ).lean();
+  if (!c) throw new CaseNotFoundError(caseId);
+  await audit(by, 'assigned', caseId, c.unitCode, now);
+}
+
 /** A note on the case, shown to the unit. Allowed on a closed case too (what happened after). */
 export async function addCaseNote(caseId: string, by: string, text: string, now = new Date()): Promise<void> {
   const note = checkedNote(text);

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import { createTelegramClient } from '../../../bot/channels/telegram/api-client';
-import { isDeadRecipient } from '../../../bot/channels/telegram/errors';
+import { classifyTelegramError } from '../../../bot/channels/telegram/errors';
 import { hcmDay } from '../../../lib/time';
 import { Unit } from '../../../models/unit';
 import type { JobContext } from '../../registry';
@@ -24,7 +24,14 @@ function digestSender(ctx: Pick<JobContext, 'env' | 'log'>): DigestSender {
   const e = ctx.env;
   if (!e.TELEGRAM_BOT_TOKEN) return async () => false;
   // Queue workers do not wait out long 429s inline: the job fails and BullMQ retries it with backoff.
-  const tg = createTelegramClient({ token: e.TELEGRAM_BOT_TOKEN, apiRoot: e.TELEGRAM_API_ROOT, maxRetries: e.TELEGRAM_MAX_RETRIES, maxRetryAfterS: e.TELEGRAM_MAX_RETRY_AFTER_S, waitOnRateLimit: false, log: ctx.log });
+  const tg = createTelegramClient({
+    token: e.TELEGRAM_BOT_TOKEN,
+    apiRoot: e.TELEGRAM_API_ROOT,
+    maxRetries: e.TELEGRAM_MAX_RETRIES,
+    maxRetryAfterS: e.TELEGRAM_MAX_RETRY_AFTER_S,
+    waitOnRateLimit: false,
+    log: ctx.log,
+  });
   return async (chatId, text) => (await tg.sendMessage(chatId, text), true);
 }
 
@@ -36,7 +43,8 @@ export function digestJobId(unitCode: string, day: string): string {
 }
 
 /** The once-per-unit-day claim; outlives BullMQ's memory of completed job ids (one day). */
-export const digestSentKey = (prefix: string, unitCode: string, day: string) => `${prefix}:digest:sent:${unitCode}:${day}`;
+export const digestSentKey = (prefix: string, unitCode: string, day: string) =>
+  `${prefix}:digest:sent:${unitCode}:${day}`;
 const CLAIM_TTL_S = 8 * 24 * 3600;
 
 /**
@@ -92,8 +100,10 @@ export const digestSend = defineJob({
       ctx.log.info({ unitCode: p.unitCode, day: p.day, sent }, 'daily digest');
     } catch (err) {
       await ctx.redis.del(key);
-      // The bot was removed from the group or the chat is gone: retrying cannot help.
-      if (isDeadRecipient(err)) throw new UnrecoverableError(`digest for ${p.unitCode}: ${(err as Error).message}`);
+      // The bot was removed from the group, the chat is gone or Telegram refused: retrying cannot help.
+      const kind = classifyTelegramError(err).kind;
+      if (kind === 'dead' || kind === 'refused')
+        throw new UnrecoverableError(`digest for ${p.unitCode}: ${(err as Error).message}`);
       throw err;
     }
   },

@@ -2,12 +2,20 @@ import type { ApiRoute } from '../route';
 import { actionNoteRoutes } from './action-notes';
 import { apiKeyRoutes } from './api-keys';
 import { auditRoutes } from './audit';
+import { broadcastControlRoutes } from './broadcast-control';
+import { broadcastRoutes } from './broadcasts';
+import { caseRoutes } from './cases';
 import { dossierRoutes } from './dossiers';
+import { flagRoutes } from './flags';
 import { indexRoutes } from './indices';
 import { reportRoutes } from './reports';
 import { responseRoutes } from './responses';
 import { authRoutes } from './auth';
+import { flowAssignmentRoutes } from './flow-assignments';
+import { flowDraftRoutes } from './flow-drafts';
+import { flowRoutes } from './flows';
 import { openapiRoutes } from './openapi';
+import { previewRoutes } from './preview';
 import { procedureRoutes } from './procedures';
 import { unitRoutes } from './units';
 import { userRoutes } from './users';
@@ -24,9 +32,17 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...userRoutes,
   ...apiKeyRoutes,
   ...auditRoutes,
+  ...flowRoutes,
+  ...flowAssignmentRoutes,
+  ...flowDraftRoutes,
+  ...previewRoutes,
   ...openapiRoutes,
   ...dossierRoutes,
   ...responseRoutes,
   ...indexRoutes,
   ...reportRoutes,
+  ...caseRoutes,
+  ...broadcastRoutes,
+  ...broadcastControlRoutes,
+  ...flagRoutes,
 ];
