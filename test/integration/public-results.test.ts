@@ -20,7 +20,12 @@ import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '.
 const redis = testRedis();
 const prefix = testPrefix('publicres');
 const MIN_N = 10;
-const env = parseEnv({ NODE_ENV: 'test', PUBLIC_MIN_N: String(MIN_N), PUBLIC_CACHE_S: '0' });
+const env = parseEnv({
+  NODE_ENV: 'test',
+  PUBLIC_URL: 'http://127.0.0.1:9',
+  PUBLIC_MIN_N: String(MIN_N),
+  PUBLIC_CACHE_S: '0',
+});
 const NOW = new Date('2026-11-15T03:00:00Z');
 const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
 // What citizens and the one-stop system wrote: none of it may appear on a public page.

@@ -30,6 +30,7 @@ p.sub{color:#57606a;margin:0 0 16px;font-size:.9rem}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{padding:8px 10px;border-bottom:1px solid #eaeef2;text-align:left;vertical-align:top}
 th{background:#f6f8fa;font-weight:600}
+th[scope=row]{min-width:7.5em}
 td.num{text-align:right;white-space:nowrap}
 tr.self td{background:#ddf4ff;font-weight:600}
 small,.muted{color:#6e7781}
@@ -163,7 +164,7 @@ function officersSection(r: UnitResults): string {
 const ABOUT = (r: UnitResults) =>
   `${esc(r.label)} (công thức phiên bản ${r.formulaVersion}): tỷ lệ câu trả lời «hài lòng» hoặc «rất hài lòng» trên số câu trả lời có đánh giá, trung bình của năm yếu tố theo Chỉ số SIPAS. Đây là kết quả người dân tự đánh giá qua khảo sát của đơn vị, không phải Chỉ số SIPAS chính thức do Bộ Nội vụ công bố. Chỉ công bố số liệu của tháng đã kết thúc và của kỳ có từ ${countVi(r.minN)} phiếu trở lên; không công bố ý kiến viết, họ tên hay số điện thoại của người trả lời.`;
 
-export function unitPage(r: UnitResults, now: Date): string {
+export function unitPage(r: UnitResults, now: Date, base: string): string {
   const u = encodeURIComponent(r.unit.code);
   const body = `${HEADER}
 <main>
@@ -177,7 +178,7 @@ ${siblingsSection(r)}
 ${officersSection(r)}
 <h2>Về số liệu này</h2>
 <p>${ABOUT(r)}</p>
-<p>Dữ liệu mở: <a href="/ket-qua/${u}.json">JSON</a> · <a href="/ket-qua/${u}.csv">CSV</a> · Nhúng vào trang thông tin điện tử của đơn vị: <code>&lt;iframe src="/ket-qua/${u}/embed" width="100%" height="640"&gt;&lt;/iframe&gt;</code></p>
+<p>Dữ liệu mở: <a href="/ket-qua/${u}.json">JSON</a> · <a href="/ket-qua/${u}.csv">CSV</a> · Nhúng vào trang thông tin điện tử của đơn vị: <code>&lt;iframe src="${esc(base)}/ket-qua/${u}/embed" width="100%" height="640" title="Chỉ số hài lòng"&gt;&lt;/iframe&gt;</code></p>
 </main>
 <footer>Số liệu tổng hợp lúc ${esc(formatDateTime(now))} (giờ Việt Nam). Xin cảm ơn Quý ông/bà đã dành thời gian đánh giá.</footer>`;
   return page({

@@ -76,7 +76,7 @@ export function publicResultsRoutes(deps: PublicResultsDeps): FastifyPluginAsync
           .header('content-disposition', `attachment; filename="${file}"`)
           .send(resultsCsv(r));
       }
-      return reply.type('text/html; charset=utf-8').send(unitPage(r, new Date(r.generatedAt)));
+      return reply.type('text/html; charset=utf-8').send(unitPage(r, new Date(r.generatedAt), base));
     });
 
     app.get<{ Params: { unit: string } }>('/ket-qua/:unit/embed', async (req, reply) => {
