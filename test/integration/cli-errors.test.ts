@@ -1,10 +1,9 @@
 import mongoose from 'mongoose';
 import { runSeed } from '../../cli/commands/seed';
-import { runCli } from '../../cli/program';
 import { createBroadcast } from '../../workers/broadcast/control';
 import { BroadcastQueues } from '../../workers/broadcast/queues';
 import { parseEnv } from '../../config/env';
-import { runHailong, type CliRun } from '../support/cli';
+import { runHailong, runHailongHere, type CliRun } from '../support/cli';
 import { uriWithDb } from '../support/app';
 import { clearPrefix, redisUrl, testPrefix, testRedis, uniqueName } from '../support/services';
 
@@ -28,31 +27,6 @@ const env = {
 Object.assign(process.env, { MONGODB_URI: env.MONGODB_URI, REDIS_PREFIX: prefix });
 const child = (args: string[], extra: Record<string, string | undefined> = {}) =>
   runHailong(args, { ...env, ...extra });
-
-async function inProcess(args: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stdout += Buffer.from(c).toString()), true));
-  const err = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stderr += Buffer.from(c).toString()), true));
-  // jest's console does not write to process.stdout/stderr.
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((...a: unknown[]) => void (stdout += `${a.join(' ')}\n`));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void (stderr += `${a.join(' ')}\n`));
-  try {
-    const code = await runCli(args, { from: 'user' });
-    return { code, stdout, stderr };
-  } finally {
-    for (const spy of [out, err, log, error]) spy.mockRestore();
-    process.exitCode = 0;
-  }
-}
 
 function expectOneLineError(r: CliRun, code: number, vi: RegExp, en: RegExp): void {
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: '' });
@@ -97,19 +71,19 @@ test('an unknown unit is refused in one line', async () => {
     /unknown unit "NOPE"/,
   );
   expectOneLineError(
-    await inProcess(['export', 'responses', '--unit', 'NOPE']),
+    await runHailongHere(['export', 'responses', '--unit', 'NOPE']),
     2,
     /không có đơn vị mã "NOPE"/,
     /unknown unit "NOPE"/,
   );
   expectOneLineError(
-    await inProcess(['flags', 'list', '--unit', 'NOPE', '--from', '2025-01-01', '--to', '2025-01-31']),
+    await runHailongHere(['flags', 'list', '--unit', 'NOPE', '--from', '2025-01-01', '--to', '2025-01-31']),
     1,
     /không có đơn vị/,
     /unknown unit/,
   );
   expectOneLineError(
-    await inProcess(['broadcast', 'send', '--text', 'x', '--unit', 'NOPE']),
+    await runHailongHere(['broadcast', 'send', '--text', 'x', '--unit', 'NOPE']),
     1,
     /không có đơn vị/,
     /unknown unit/,
@@ -124,16 +98,16 @@ test("approving one's own broadcast is refused in one line, and a second person 
     /the author cannot approve their own broadcast/,
   );
   expectOneLineError(
-    await inProcess(['broadcast', 'approve', 'not-an-id', '--by', 'binh']),
+    await runHailongHere(['broadcast', 'approve', 'not-an-id', '--by', 'binh']),
     2,
     /mã thông báo không hợp lệ/,
     /not a broadcast id/,
   );
-  const approved = await inProcess(['broadcast', 'approve', broadcastId, '--by', 'binh']);
+  const approved = await runHailongHere(['broadcast', 'approve', broadcastId, '--by', 'binh']);
   expect(approved).toMatchObject({ code: 0, stderr: '' });
   expect(approved.stdout).toMatch(/^Đã duyệt \/ approved/);
   expectOneLineError(
-    await inProcess(['broadcast', 'approve', broadcastId, '--by', 'chi']),
+    await runHailongHere(['broadcast', 'approve', broadcastId, '--by', 'chi']),
     1,
     /không chờ duyệt/,
     /not waiting for approval/,
@@ -142,7 +116,7 @@ test("approving one's own broadcast is refused in one line, and a second person 
 
 test('a missing or wrong setting is named in one line', async () => {
   expectOneLineError(
-    await inProcess(['zalo', 'status']),
+    await runHailongHere(['zalo', 'status']),
     2,
     /chưa đặt ZALO_APP_ID, ZALO_APP_SECRET, SECRETS_KEY/,
     /set ZALO_APP_ID, ZALO_APP_SECRET, SECRETS_KEY first/,
@@ -171,24 +145,24 @@ test('a wrong command line is said in one line, with where to look', async () =>
     /unknown command 'repor'/,
   );
   expectOneLineError(
-    await inProcess(['report', '--unit', '477']),
+    await runHailongHere(['report', '--unit', '477']),
     2,
     /thiếu tuỳ chọn bắt buộc/,
     /required option '--period <period>' not specified/,
   );
   expectOneLineError(
-    await inProcess(['report', '--unit', '477', '--period', '2025-13']),
+    await runHailongHere(['report', '--unit', '477', '--period', '2025-13']),
     2,
     /kỳ không hợp lệ "2025-13"/,
     /invalid period "2025-13"/,
   );
   expectOneLineError(
-    await inProcess(['import', 'dossiers', '/nonexistent/hoso.csv']),
+    await runHailongHere(['import', 'dossiers', '/nonexistent/hoso.csv']),
     1,
     /không tìm thấy tệp: \/nonexistent\/hoso\.csv/,
     /no such file: \/nonexistent\/hoso\.csv/,
   );
-  const help = await inProcess(['--help']);
+  const help = await runHailongHere(['--help']);
   expect(help).toMatchObject({ code: 0, stderr: '' });
   expect(help.stdout).toContain('Usage: hailong');
 });

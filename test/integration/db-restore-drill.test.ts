@@ -2,7 +2,6 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { runCli } from '../../cli/program';
 import { parseEnv } from '../../config/env';
 import { buildsIndexesAtStart, missingIndexes } from '../../lib/db/indexes';
 import { Answer } from '../../models/answer';
@@ -13,7 +12,7 @@ import { Unit } from '../../models/unit';
 import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
 import { buildReport } from '../../indices/report';
 import { storeCompletion } from '../../workers/jobs/completed-response-writer';
-import type { CliRun } from '../support/cli';
+import { runHailongHere } from '../support/cli';
 import { uriWithDb } from '../support/app';
 import { clearPrefix, testPrefix, testRedis, uniqueName } from '../support/services';
 
@@ -27,25 +26,6 @@ const redis = testRedis();
 const prefix = testPrefix('dbdrill');
 const uri = uriWithDb(uniqueName('dbdrill'));
 const now = new Date('2025-03-20T03:00:00Z');
-
-async function cli(args: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const err = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stderr += Buffer.from(c).toString()), true));
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((...a: unknown[]) => void (stdout += `${a.join(' ')}\n`));
-  try {
-    const code = await runCli(args, { from: 'user' });
-    return { code, stdout, stderr };
-  } finally {
-    err.mockRestore();
-    log.mockRestore();
-    process.exitCode = 0;
-  }
-}
 
 const figures = async () => {
   const r = await buildReport({ unit: 'U1', period: '2025-03', units: null, officerMinN: 1, now });
@@ -77,21 +57,21 @@ test('production does not build indexes at start unless told; development and te
 });
 
 test('db check fails on a database without the indexes; db indexes builds and reports them; then db check passes', async () => {
-  const before = await cli(['db', 'check']);
+  const before = await runHailongHere(['db', 'check']);
   expect(before.code).toBe(1);
   expect(before.stdout).toMatch(/THIẾU \/ MISSING index: responses \{"responseId":1\} unique/);
   expect(before.stdout).toMatch(/OK {3}unique index refuses a duplicate/);
 
-  const built = await cli(['db', 'indexes']);
+  const built = await runHailongHere(['db', 'indexes']);
   expect(built.code).toBe(0);
   expect(built.stdout).toMatch(/^\+ responses responseId_1$/m);
   expect(built.stdout).toMatch(/^\+ dossiers code_1$/m);
   const created = Number(/created (\d+) index/.exec(built.stdout)?.[1]);
   expect(created).toBeGreaterThan(20);
 
-  const again = await cli(['db', 'indexes']);
+  const again = await runHailongHere(['db', 'indexes']);
   expect(again.stdout).toMatch(/created 0 index/);
-  const after = await cli(['db', 'check']);
+  const after = await runHailongHere(['db', 'check']);
   expect(after.stdout).toContain('indexes: all present');
   expect(after.code).toBe(0);
 });
@@ -160,7 +140,7 @@ test('restore drill: dump, drop the database, restore; the report figures and th
   };
 
   const dir = await mkdtemp(path.join(tmpdir(), 'hl-dump-'));
-  expect((await cli(['db', 'dump', dir])).code).toBe(0);
+  expect((await runHailongHere(['db', 'dump', dir])).code).toBe(0);
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as {
     collections: Record<string, number>;
   };
@@ -170,9 +150,9 @@ test('restore drill: dump, drop the database, restore; the report figures and th
 
   await mongoose.connection.dropDatabase();
   expect(await Response.countDocuments()).toBe(0);
-  expect((await cli(['db', 'check'])).code).toBe(1);
+  expect((await runHailongHere(['db', 'check'])).code).toBe(1);
 
-  const restored = await cli(['db', 'restore', dir]);
+  const restored = await runHailongHere(['db', 'restore', dir]);
   expect(restored).toMatchObject({ code: 0, stderr: '' });
   expect({
     responses: await Response.countDocuments(),
@@ -184,9 +164,9 @@ test('restore drill: dump, drop the database, restore; the report figures and th
   expect((await Response.findOne({ responseId: 'resp-drill-0' }).lean())?.completedAt).toBeInstanceOf(Date);
 
   // A second restore onto the restored data is refused: it would mix two states.
-  const twice = await cli(['db', 'restore', dir]);
+  const twice = await runHailongHere(['db', 'restore', dir]);
   expect(twice.code).toBe(1);
   expect(twice.stderr).toMatch(/not empty; use --drop/);
-  expect((await cli(['db', 'restore', dir, '--drop'])).code).toBe(0);
+  expect((await runHailongHere(['db', 'restore', dir, '--drop'])).code).toBe(0);
   expect(await figures()).toEqual(before);
 });

@@ -1,11 +1,10 @@
 import mongoose, { Types } from 'mongoose';
-import { runCli } from '../../cli/program';
 import { hashPhone, normalisePhone } from '../../lib/phone';
 import { AuditLog } from '../../models/audit-log';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { Session } from '../../models/session';
-import { runHailong, type CliRun } from '../support/cli';
+import { runHailong, runHailongHere } from '../support/cli';
 import { uriWithDb } from '../support/app';
 import { clearPrefix, redisUrl, testPrefix, testRedis, uniqueName } from '../support/services';
 
@@ -17,25 +16,6 @@ const redis = testRedis();
 const env = { NODE_ENV: 'test', MONGODB_URI: uriWithDb(dbName), REDIS_URL: redisUrl(), REDIS_PREFIX: prefix };
 Object.assign(process.env, { MONGODB_URI: env.MONGODB_URI, REDIS_PREFIX: prefix });
 const phoneHash = hashPhone(normalisePhone('0912000111')!, 'test-only-phone-hash-key');
-
-async function inProcess(args: string[]): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const err = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stderr += Buffer.from(c).toString()), true));
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((...a: unknown[]) => void (stdout += `${a.join(' ')}\n`));
-  try {
-    const code = await runCli(args, { from: 'user' });
-    return { code, stdout, stderr };
-  } finally {
-    err.mockRestore();
-    log.mockRestore();
-    process.exitCode = 0;
-  }
-}
 
 beforeAll(async () => {
   await mongoose.connect(env.MONGODB_URI);
@@ -76,7 +56,7 @@ afterAll(async () => {
 });
 
 test('hailong access shows what is held; hailong erase (the real command) removes it and prints the counts', async () => {
-  const shown = await inProcess(['access', '--channel', 'zalo', '--user', 'zu-7001']);
+  const shown = await runHailongHere(['access', '--channel', 'zalo', '--user', 'zu-7001']);
   expect(shown.code).toBe(0);
   expect(shown.stdout).toContain('Tài khoản Zalo');
   expect(shown.stdout).toContain('CLI-1');
@@ -94,7 +74,7 @@ test('hailong access shows what is held; hailong erase (the real command) remove
   });
   expect(await AuditLog.findOne({ action: 'privacy.erased' }).lean()).toMatchObject({ actor: 'can-bo-an' });
 
-  const again = await inProcess(['erase', '--phone', '0912 000 111', '--json']);
+  const again = await runHailongHere(['erase', '--phone', '0912 000 111', '--json']);
   expect(again.code).toBe(0);
   expect(JSON.parse(again.stdout)).toMatchObject({ contacts: 0, sessions: 0, dossiers: 0 });
 });
@@ -106,7 +86,7 @@ test('a request without a subject, with both kinds, or with a bad phone is refus
     ['erase', '--phone', 'abc'],
     ['access', '--channel', 'telegram'],
   ]) {
-    const r = await inProcess(args);
+    const r = await runHailongHere(args);
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^Lỗi: .+ \(Error: .+\)/);
