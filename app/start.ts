@@ -34,7 +34,7 @@ import {
 import { broadcastSenders } from '../workers/broadcast/channels';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { JobProducer } from '../workers/producer';
-import { startWorkers } from '../workers/runner';
+import { REGISTRY_QUEUES, startWorkers } from '../workers/runner';
 import type { AppContext } from '../lib/app-context';
 import { jobAnswerSink } from '../workers/answer-sink';
 import { applyRolePriority } from './priority';
@@ -104,7 +104,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   // The queues this process consumes (WORKER_QUEUES), when it has the workers role.
   const consumes = new Set(roles.has('workers') ? env.WORKER_QUEUES : []);
-  const registryQueues = (['ingest', 'aggregate', 'outbound'] as const).filter((q) => consumes.has(q));
+  const registryQueues = REGISTRY_QUEUES.filter((q) => consumes.has(q));
   if (registryQueues.length > 0) {
     const workers = await startWorkers({
       ctx,
@@ -140,7 +140,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   setCaseZaloClient(zalo?.client ?? null);
   if (zalo && env.INVITE_CHANNEL_ORDER.includes('zns'))
     senders.zns = znsInvitationSender(znsProactiveSender(ctx, zalo.client), log);
-  if (consumes.has('outreach')) outreach.startWorker();
+  if (consumes.has('outreach')) await outreach.startWorker();
   if (consumes.has('broadcast')) {
     const broadcasts = await startBroadcastWorkers({
       ctx,

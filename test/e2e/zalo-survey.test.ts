@@ -31,7 +31,6 @@ const sink: AnswerSink = {
 let fake: FakeZaloServer;
 let prefix: string;
 let redis: Redis;
-let workerConn: Redis;
 let app: FastifyInstance;
 let url: string;
 let zalo: ZaloChannel;
@@ -42,7 +41,6 @@ beforeAll(async () => {
   await connectTestDb('zalosurvey');
   prefix = testPrefix('zalosurvey');
   redis = testRedis();
-  workerConn = testRedis();
   fake = await new FakeZaloServer().start();
   const flows = new FlowRepository();
   await flows.ensure(defaultFlow);
@@ -80,7 +78,8 @@ beforeAll(async () => {
   app = createHttpServer({ bodyLimit: 65536 });
   await app.register(zalo.routes);
   url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
-  zalo.startWorker(workerConn);
+  // Its worker connection is closed with the channel.
+  await zalo.startWorker(() => testRedis());
 }, 180_000);
 
 afterAll(async () => {
@@ -88,7 +87,7 @@ afterAll(async () => {
   await app.close();
   await fake.close();
   await clearPrefix(redis, prefix);
-  await Promise.all([redis.quit(), workerConn.quit()]);
+  await redis.quit();
   await dropTestDb();
 });
 

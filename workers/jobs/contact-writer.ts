@@ -4,7 +4,9 @@ import { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import type { ContactChanges } from '../../bot/conversation/ports';
 import type { JobProducer } from '../producer';
-import { DEFAULT_JOB_OPTIONS } from '../queues';
+import { jobId as makeJobId } from '../job-id';
+import { jobOptionsOf } from '../queues';
+import { queuesOf } from '../registry';
 import { appendContactChange } from './contact-changes';
 import { contactUpdate } from './contact-update';
 
@@ -40,7 +42,7 @@ export async function writeContact(
     ...(p.created ? { created: true } : {}),
   });
   const payload = { ...p, set: { ...p.set }, queued: true };
-  const jobId = `ct-${p.contactId}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+  const jobId = makeJobId('ct', p.contactId, Date.now().toString(36), (seq++).toString(36));
   if ('add' in via) await via.add('contact.update', payload, { jobId });
   else
     await ingestQueueOf(redis, prefix).add(contactUpdate.name, contactUpdate.schema.parse(payload), {
@@ -65,10 +67,10 @@ function ingestQueueOf(redis: RedisClient, prefix: string): Queue {
   if (!q)
     byPrefix.set(
       prefix,
-      (q = new Queue(contactUpdate.queue, {
+      (q = new Queue(queuesOf(contactUpdate)[0]!, {
         connection: redis,
         prefix,
-        defaultJobOptions: { ...DEFAULT_JOB_OPTIONS },
+        defaultJobOptions: jobOptionsOf(queuesOf(contactUpdate)[0]!),
       })),
     );
   return q;
