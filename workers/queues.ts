@@ -63,9 +63,9 @@ const TABLE = {
     // Many in flight make big batches (in-progress-answer-writer.ts).
     sizing: sized(256),
   },
-  /** Rollups, cases, digests, retention. */
+  /** Rollups, case escalation, the daily digest run, retention. */
   aggregate: { jobOptions: DEFAULT_JOB_OPTIONS, sizing: sized(8) },
-  /** Notifications to staff (case alerts and follow-ups, digests). */
+  /** Notifications: case alerts and digests to units, case follow-ups to citizens. */
   outbound: { jobOptions: DEFAULT_JOB_OPTIONS, sizing: sized(8) },
   /**
    * Invitations, reminders and the erasure of a phone kept for ZNS: delayed jobs (hours or days
