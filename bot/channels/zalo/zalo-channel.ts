@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../../../lib/app-context';
 import { createWorkerConnection, type RedisClient } from '../../../lib/redis';
-import type { RunningWorkers } from '../../../workers/runner';
+import type { JobObserver, RunningWorkers } from '../../../workers/runner';
 import type { AnswerSink, ConversationHooks } from '../../conversation/ports';
 import type { InboundEvent, TurnReply } from '../channel';
 import { ZaloClient } from './client';
@@ -30,7 +30,10 @@ export interface ZaloChannel {
    * The inbound queue's worker, in a process with the `bot` role; `createConnection` makes its
    * blocking (worker) connection, closed with it.
    */
-  startWorker(createConnection: () => RedisClient, opts?: { concurrency?: number }): Promise<RunningWorkers>;
+  startWorker(
+    createConnection: () => RedisClient,
+    opts?: { concurrency?: number; observe?: JobObserver },
+  ): Promise<RunningWorkers>;
   /** Refreshes the token ahead of expiry even without traffic (./token-keeper.ts); stopped by close(). */
   startTokenKeeper(everyMs?: number): void;
   health(): Promise<{ healthy: boolean; reason?: string }>;
@@ -134,6 +137,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
         producer: queue.producer,
         createConnection,
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.observe ? { observe: opts.observe } : {}),
         deps: {
           conversation: deps.conversation,
           client,
