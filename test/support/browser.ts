@@ -48,8 +48,15 @@ export async function openPage(
   page.setDefaultTimeout(20_000);
   const watch: PageWatch = { errors: [] };
   page.on('pageerror', (e) => watch.errors.push(`pageerror: ${e.message}`));
+  // A page answered 401 or 400 (a refused sign-in, a form with errors) is not a fault; a script,
+  // style or fragment that fails to load is.
   page.on('console', (m) => {
-    if (m.type() === 'error') watch.errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      watch.errors.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.request().resourceType() !== 'document')
+      watch.errors.push(`${r.status()} ${r.request().resourceType()} ${new URL(r.url()).pathname}`);
   });
   return { context, page, watch };
 }

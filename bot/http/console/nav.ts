@@ -1,9 +1,14 @@
-import type { Permission } from '../../../lib/auth/roles';
-import type { UserRole } from '../../../models/user';
+import type { CallerRole, Permission } from '../../../lib/auth/roles';
 
 /** The signed-in person as GET /api/v1/auth/me answers. */
 export interface Me {
-  user: { id: string; username: string; role: UserRole; unitCodes: string[]; permissions: Permission[] };
+  user: {
+    id: string;
+    username: string;
+    role: Exclude<CallerRole, 'key'>;
+    unitCodes: string[];
+    permissions: Permission[];
+  };
   csrfToken: string;
   signedInAt: string;
 }

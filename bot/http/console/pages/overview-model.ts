@@ -64,11 +64,6 @@ export interface Ranking {
 /** The SIPAS elements in the order of the survey, then the overall question. */
 export const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
 
-/** Units that still exist (merged ones are read through their successor). */
-export function current(units: UnitRow[], now = new Date()): UnitRow[] {
-  return units.filter((u) => !u.validTo || new Date(u.validTo) > now);
-}
-
 /** The caller's top units: those whose parent is not among the units the API listed. */
 export function roots(units: UnitRow[]): UnitRow[] {
   const codes = new Set(units.map((u) => u.code));
@@ -88,8 +83,15 @@ export function pathTo(units: UnitRow[], code: string): UnitRow[] {
   return out;
 }
 
-/** Units in tree order, indented by depth, for the unit selector. */
-export function treeOptions(units: UnitRow[]): Array<{ code: string; label: string }> {
+/**
+ * Units in tree order, indented by depth, for the unit selector. Units that ended (the merges of
+ * 1/7/2025) stay, marked with their last day: their figures are history, not gone.
+ */
+export function treeOptions(
+  units: UnitRow[],
+  t: Translate,
+  now = new Date(),
+): Array<{ code: string; label: string }> {
   const children = new Map<string | null, UnitRow[]>();
   const codes = new Set(units.map((u) => u.code));
   for (const u of units) {
@@ -99,7 +101,11 @@ export function treeOptions(units: UnitRow[]): Array<{ code: string; label: stri
   const out: Array<{ code: string; label: string }> = [];
   const walk = (p: string | null, depth: number) => {
     for (const u of children.get(p) ?? []) {
-      out.push({ code: u.code, label: `${'\u00a0\u00a0'.repeat(depth)}${u.name}` });
+      const ended =
+        u.validTo && new Date(u.validTo) <= now
+          ? ` ${t('overview.ended', { day: endedDay(u.validTo) })}`
+          : '';
+      out.push({ code: u.code, label: `${'\u00a0\u00a0'.repeat(depth)}${u.name}${ended}` });
       if (depth < 8) walk(u.code, depth + 1);
     }
   };
@@ -124,6 +130,10 @@ export function periodOptions(t: Translate, now = new Date()): Array<{ key: stri
     });
   }
   return out;
+}
+
+function endedDay(iso: string): string {
+  return DateTime.fromISO(iso, { zone: ZONE }).toFormat('dd/LL/yyyy');
 }
 
 export function defaultPeriod(now = new Date()): string {

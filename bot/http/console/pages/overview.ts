@@ -5,7 +5,6 @@ import { overview } from '../messages/overview';
 import { signedInPage } from '../page';
 import { sendPage } from '../render';
 import {
-  current,
   defaultPeriod,
   ELEMENTS,
   pathTo,
@@ -31,7 +30,7 @@ export function overviewPages(app: FastifyInstance): void {
     signedInPage<Query>(async ({ me, api, req, reply, query }) => {
       const t = translator(langOf(req), overview, common);
       const { units: all } = await api.get<{ units: UnitRow[] }>('/units');
-      const units = current(all);
+      const units = all;
       const top = roots(units);
       const unit = query.unit || top[0]?.code;
       const period = query.period || defaultPeriod();
@@ -77,7 +76,7 @@ export function overviewPages(app: FastifyInstance): void {
           report,
           ranking,
           elements: ELEMENTS.filter((e) => report.elements[e]),
-          units: treeOptions(units),
+          units: treeOptions(units, t),
           periods,
           path: pathTo(units, unit),
           hasChildren,
