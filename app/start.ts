@@ -8,6 +8,7 @@ import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
 import { ConversationService } from '../bot/conversation/service';
 import { LiveStore } from '../bot/conversation/live-store';
+import { mongoConversationRecords } from '../bot/conversation/mongo-records';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
@@ -96,6 +97,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     sink,
     store: new LiveStore(redis, ctx.prefix),
     background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
+    records: mongoConversationRecords(),
     resolveToken: resolveSurveyToken,
     hooks: outreach.hooks(),
     privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),

@@ -276,6 +276,8 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     TELEGRAM_WEBHOOK_SECRET: SECRET,
     TELEGRAM_SET_WEBHOOK: 'false',
     ZALO_APP_ID: '',
+    // A fresh database: production refuses to start without its indexes (lib/db/indexes.ts).
+    MONGO_BUILD_INDEXES: 'true',
   };
   const env = parseEnv({
     ...shared,
