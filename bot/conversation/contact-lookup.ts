@@ -24,7 +24,8 @@ export async function contactFor(
   let touch = pre.touch;
   let created = false;
   if (!c) {
-    const stored = await deps.records.contactOf(ev.channel, ev.userId);
+    // A channel user the live store has never seen has no record to read (known-contacts.ts).
+    const stored = pre.neverSeen ? null : await deps.records.contactOf(ev.channel, ev.userId);
     c = stored ?? { id: new Types.ObjectId().toHexString(), lang: langOf(ev.langHint) };
     await store.setContact(ev.channel, ev.userId, c);
     created = !stored;

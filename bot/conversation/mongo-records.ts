@@ -38,5 +38,11 @@ export function mongoConversationRecords(): ConversationRecords {
     async unitName(code) {
       return (await Unit.findOne({ code }, { name: 1 }).lean())?.name ?? null;
     },
+    async *contactKeys() {
+      const cursor = Contact.find({}, { _id: 0, channel: 1, channelUserId: 1 })
+        .lean()
+        .cursor({ batchSize: 1000 });
+      for await (const c of cursor) yield { channel: c.channel, userId: c.channelUserId };
+    },
   };
 }

@@ -137,4 +137,6 @@ export interface ConversationRecords {
   activeSessionOf(contactId: string, channel: ChannelName): Promise<StoredSession | null>;
   dossierCompleted(code: string): Promise<boolean>;
   unitName(code: string): Promise<string | null>;
+  /** Every contact's channel user (the known-contacts filter's backfill). */
+  contactKeys(): AsyncIterable<{ channel: ChannelName; userId: string }>;
 }

@@ -1,6 +1,7 @@
 import type { InboundEvent, TurnReply } from '../channels/channel';
 import { handle } from '../engine/engine';
 import { t } from '../engine/messages';
+import { DEFAULT_FLOW_KEY } from '../flow/assignments';
 import type { Lang } from '../flow/schema';
 import { activeDossier, activeSession } from './active-session';
 import { changeContact, contactFor, langOf, markUnreachable } from './contact-lookup';
@@ -24,7 +25,7 @@ export class ConversationService {
 
   constructor(private readonly deps: ConversationDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.flowKey = deps.flowKey ?? 'default';
+    this.flowKey = deps.flowKey ?? DEFAULT_FLOW_KEY;
     this.touchEveryMs = deps.touchEveryMs ?? 10 * 60_000;
   }
 
