@@ -7,6 +7,7 @@ import { DEFAULT_FLOW_KEY } from '../bot/flow/assignments';
 import type { FlowRepository } from '../bot/flow/repository';
 import { resolveSurveyToken } from '../bot/survey/token';
 import type { AppContext } from '../lib/app-context';
+import type { Logger } from '../lib/logger';
 import type { Shutdown } from '../lib/shutdown';
 import { privacyRequests } from '../privacy/requests';
 import { jobConversationBackground } from '../workers/conversation-background';
@@ -37,7 +38,7 @@ export function createConversation(opts: {
     background: jobConversationBackground(opts.producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
     records,
     resolveToken: resolveSurveyToken,
-    hooks: opts.hooks,
+    hooks: afterTheReply(opts.hooks, log, shutdown),
     privacy: privacyRequests({ redis, prefix, phoneHashKey: env.PHONE_HASH_KEY }),
     log,
     flowKey: DEFAULT_FLOW_KEY,
@@ -61,4 +62,33 @@ export function createConversation(opts: {
     flows.live(DEFAULT_FLOW_KEY, null).catch(() => undefined);
   }
   return service;
+}
+
+/**
+ * The outreach hooks write MongoDB (a dossier's funnel stage, its counted response, its reminders
+ * cancelled): they run after the turn instead of inside it, so a dossier's first or last reply
+ * never waits for those writes to land behind the workers' backlog. Nothing of the turn depends
+ * on them (a second start of an answered dossier is refused by the live store's claim). A failure
+ * is logged; it was not retried before either (the retried update gets its kept reply, without
+ * the hooks). Shutdown waits for the ones under way.
+ */
+function afterTheReply(hooks: ConversationHooks, log: Logger, shutdown: Shutdown): ConversationHooks {
+  const pending = new Set<Promise<void>>();
+  const later = (
+    name: string,
+    ids: { responseId: string; dossierCode: string | null },
+    run: () => Promise<void>,
+  ) => {
+    const p = run()
+      .catch((err: Error) => log.error({ ...ids, hook: name, err: err.message }, 'conversation hook failed'))
+      .finally(() => pending.delete(p));
+    pending.add(p);
+    return Promise.resolve();
+  };
+  // After every channel stopped applying turns (Telegram's inbox 15, Zalo 25), before the connections.
+  shutdown.add('conversation-hooks', () => Promise.all([...pending]), 30);
+  return {
+    ...(hooks.onStarted ? { onStarted: (p) => later('onStarted', p, () => hooks.onStarted!(p)) } : {}),
+    ...(hooks.onFinished ? { onFinished: (p) => later('onFinished', p, () => hooks.onFinished!(p)) } : {}),
+  };
 }
