@@ -3,11 +3,8 @@ import { env as loadEnv, type Env } from '../config/env';
 import { logger } from '../lib/logger';
 import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
-import { privacyRequests } from '../privacy/requests';
 import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
-import { ConversationService } from '../bot/conversation/service';
-import { LiveStore } from '../bot/conversation/live-store';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
@@ -22,7 +19,6 @@ import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
 import { scheduleDigest } from '../workers/aggregation/digest/schedule';
 import { scheduleRetention } from '../workers/jobs/privacy-retention';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
-import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
 import { Outreach } from '../workers/jobs/invitation-queue';
 import {
@@ -40,9 +36,9 @@ import type { AppContext } from '../lib/app-context';
 import { jobAnswerSink } from '../workers/answer-sink';
 import { applyRolePriority } from './priority';
 import { startHeartbeat } from './heartbeat';
-import { jobConversationBackground } from '../workers/conversation-background';
 import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
+import { createConversation } from './conversation';
 
 export type Role = 'http' | 'bot' | 'workers';
 
@@ -92,15 +88,14 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const senders: Partial<Record<'telegram' | 'zalo' | 'zns', InvitationSender>> = {};
   const outreach = new Outreach({ ctx, senders });
   shutdown.add('outreach', () => outreach.close(), 20);
-  const service = new ConversationService({
-    flows,
+  const service = createConversation({
+    ctx,
+    producer,
     sink,
-    store: new LiveStore(redis, ctx.prefix),
-    background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
-    resolveToken: resolveSurveyToken,
+    flows,
     hooks: outreach.hooks(),
-    privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
-    log,
+    shutdown,
+    turns: roles.has('bot') || roles.has('http'),
   });
 
   // The queues this process consumes (WORKER_QUEUES), when it has the workers role.

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { ConversationService } from '../../bot/conversation/service';
+import { mongoConversationRecords } from '../../bot/conversation/mongo-records';
 import type { AnswerSink } from '../../bot/conversation/ports';
 import type { RecordedAnswer } from '../../bot/engine/types';
 import { defaultFlow } from '../../bot/flow/default-flow';
@@ -48,6 +49,7 @@ beforeAll(async () => {
     flows,
     sink,
     store: new LiveStore(redis, prefix),
+    records: mongoConversationRecords(),
     background: jobConversationBackground(new JobProducer(redis, prefix)),
     log: logger,
     resolveToken: async (token) =>

@@ -3,6 +3,7 @@ import type { RedisClient } from '../../lib/redis';
 import { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import type { ContactChanges } from '../../bot/conversation/ports';
+import { markKnownContact } from '../../bot/conversation/known-contacts';
 import type { JobProducer } from '../producer';
 import { jobId as makeJobId } from '../job-id';
 import { jobOptionsOf } from '../queues';
@@ -35,6 +36,8 @@ export async function writeContact(
   p: ContactWrite,
 ): Promise<void> {
   const [redis, prefix] = 'add' in via ? [via.connection, via.prefix] : [via.redis, via.prefix];
+  // Before the record exists: a turn that finds the user unknown then reads MongoDB (known-contacts.ts).
+  if (p.created) await markKnownContact(redis, prefix, p.channel, p.userId);
   await appendContactChange(redis, prefix, p.contactId, {
     channel: p.channel,
     userId: p.userId,
