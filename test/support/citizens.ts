@@ -1,0 +1,117 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FakeTelegram, SentMessage } from '../fakes/telegram-server';
+
+/**
+ * Simulated citizens for the fault tests: each answers the default survey through the fake
+ * Telegram with answers of its own (a vector of six values in 3..5, none of which asks "why?"),
+ * so what they sent can be reconciled with what the database holds (test/support/reconcile.ts)
+ * without linking a response to a chat (responses are kept apart from contacts).
+ */
+export const QUESTIONS = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6'] as const;
+
+/** Citizen i's answers: distinct for i < 3^6 = 729. */
+export function answersOf(i: number): number[] {
+  return QUESTIONS.map((_, q) => 3 + (Math.floor(i / 3 ** q) % 3));
+}
+
+export interface SurveyOptions {
+  /** The unit whose poster the citizen scanned (`/start u_<unit>`). */
+  unitCode: string;
+  /** How long one reply may take (faults make replies late, never lost). */
+  replyTimeoutMs?: number;
+  /** Called before each turn with its index (0: /start … 7: the suggestion): a test injects a fault there. */
+  beforeTurn?: (turn: number) => Promise<void> | void;
+}
+
+/** Messages to a chat from index `from` on, cheaply (the fake's list of every message grows). */
+function newMessages(fake: FakeTelegram, chat: number, seen: { at: number }): SentMessage[] {
+  const out: SentMessage[] = [];
+  const id = String(chat);
+  for (let i = seen.at; i < fake.sent.length; i++) if (fake.sent[i]!.chatId === id) out.push(fake.sent[i]!);
+  return out;
+}
+
+async function waitMessage(
+  fake: FakeTelegram,
+  chat: number,
+  from: number,
+  match: (m: SentMessage) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<SentMessage> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = newMessages(fake, chat, { at: from }).find(match);
+    if (m) return m;
+    if (Date.now() > deadline) throw new Error(`citizen ${chat}: no ${what} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+const hasButton = (label: string) => (m: SentMessage) =>
+  m.replyMarkup?.inline_keyboard.flat().some((b) => b.text.startsWith(label)) ?? false;
+
+/**
+ * One whole survey: /start u_<unit>, consent, q1–q6 with `answers`, the suggestion skipped; waits
+ * for each question before answering it and for the thank-you at the end. Returns the number
+ * of webhook turns it took (8).
+ */
+export async function answerSurvey(
+  fake: FakeTelegram,
+  chat: number,
+  answers: readonly number[],
+  o: SurveyOptions,
+): Promise<void> {
+  const timeout = o.replyTimeoutMs ?? 60_000;
+  const u = fake.user(chat);
+  const mark = () => fake.sent.length;
+  let from = mark();
+  await o.beforeTurn?.(0);
+  await u.command('/start', `u_${o.unitCode}`);
+  await waitMessage(fake, chat, from, hasButton('Đồng ý'), timeout, 'consent question');
+  for (let q = 0; q < QUESTIONS.length; q++) {
+    from = mark();
+    await o.beforeTurn?.(q + 1);
+    await u.tapLabel(q === 0 ? 'Đồng ý' : `${answers[q - 1]}.`);
+    await waitMessage(fake, chat, from, hasButton('5.'), timeout, `question ${QUESTIONS[q]}`);
+  }
+  from = mark();
+  await o.beforeTurn?.(7);
+  await u.tapLabel(`${answers[5]}.`);
+  await waitMessage(fake, chat, from, (m) => m.text.includes('góp ý'), timeout, 'suggestion question');
+  from = mark();
+  await o.beforeTurn?.(8);
+  await u.send('bỏ qua');
+  await waitMessage(fake, chat, from, (m) => m.text.includes('Trân trọng cảm ơn'), timeout, 'thank-you');
+}
+
+/** Runs `count` citizens (chats base, base+1, …) at most `concurrency` at a time; returns their answers. */
+export async function runCitizens(
+  fake: FakeTelegram,
+  base: number,
+  count: number,
+  concurrency: number,
+  o: SurveyOptions & { offset?: number },
+): Promise<number[][]> {
+  const sent: number[][] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const answers = answersOf((o.offset ?? 0) + i);
+        await answerSurvey(fake, base + i, answers, o);
+        sent.push(answers);
+      }
+    }),
+  );
+  return sent;
+}
+
+/** How many times each text was sent to each chat, for the "each message once" checks. */
+export function repeatedMessages(fake: FakeTelegram, chats: readonly number[]): string[] {
+  const ids = new Set(chats.map(String));
+  const seen = new Map<string, number>();
+  for (const m of fake.sent)
+    if (ids.has(m.chatId)) seen.set(`${m.chatId}\u0000${m.text}`, (seen.get(`${m.chatId}\u0000${m.text}`) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([k, n]) => `${k.replace('\u0000', ': ').slice(0, 80)} ×${n}`);
+}
