@@ -32,6 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *     await m.command('/ketnoi CODE')  await m.send(text)  await m.replyTo(botMessageId, text)
  *     await m.tapLabel(buttonLabel)                presses a button of the bot's last message in the group that has it
  *     await m.tap(callbackData, messageId)         a press with any data (forged, or on a forwarded message)
+ *   fake.updates (update_id → update), await fake.redeliver(updateId)   a late retry of an old update
  *   fake.deliverUpdate(body, chatId, o?)          any other update (e.g. my_chat_member)
  *   fake.calls: {method, params, at, outcome}[]   every call, in arrival order
  *   fake.callsOf(method), fake.sentTo(chatId), fake.lastMessageTo(chatId), fake.callbackAnswers()
@@ -135,6 +136,8 @@ export class FakeTelegram {
   private readonly queue: Array<Record<string, unknown>> = [];
   private readonly waiters: Array<() => void> = [];
   private readonly faults = new Map<string, Fault[]>();
+  /** Every update pushed to the bot, by update_id: a test delivers one again (`redeliver`). */
+  readonly updates = new Map<number, Record<string, unknown>>();
   /** The outage in force (faultFor): until when, the faults in turn, which methods. */
   outage: { until: number; faults: Fault[]; methods: Set<string> | null; n: number } | null = null;
   private webhookTargets: string[] = [];
@@ -404,9 +407,17 @@ export class FakeTelegram {
     return this.push(body, String(chatId), o);
   }
 
+  /** Delivers an update pushed earlier again, as it was (a late retry by the platform); resolves once delivered. */
+  async redeliver(updateId: number): Promise<void> {
+    const update = this.updates.get(updateId);
+    if (!update) throw new Error(`redeliver: no update ${updateId}`);
+    await this.deliverOne(update);
+  }
+
   /** Resolves with the update_id once delivered (or retries exhausted) or queued. */
   private async push(body: Record<string, unknown>, chatId: string, o: DeliveryOptions): Promise<number> {
     const update = { update_id: ++this.nextUpdateId, ...body };
+    this.updates.set(update.update_id, update);
     const copies = o.copies ?? 1;
     if (!this.webhook) {
       for (let i = 0; i < copies; i++) this.queue.push(update);
@@ -431,15 +442,15 @@ export class FakeTelegram {
   }
 
   private async deliverOne(update: Record<string, unknown>): Promise<void> {
+    const start = this.webhookTurn++;
     for (let attempt = 0; attempt < this.webhookMaxAttempts && !this.closed; attempt++) {
       // Telegram: first retry at once, then 2, 4, 8 s…; here the base is short.
       if (attempt > 1) await sleep(this.webhookRetryBaseMs * 2 ** (attempt - 2));
       const hook = this.webhook;
       if (!hook) return;
+      // A load balancer: deliveries take the targets in turn, and a retry goes to the next one.
       const url =
-        this.webhookTargets.length > 1
-          ? this.webhookTargets[this.webhookTurn++ % this.webhookTargets.length]!
-          : hook.url;
+        this.webhookTargets.length > 1 ? this.webhookTargets[(start + attempt) % this.webhookTargets.length]! : hook.url;
       const status = await this.post({ ...hook, url }, update);
       this.webhookDeliveries.push({ updateId: update.update_id as number, status, at: Date.now() });
       if (typeof status === 'number' && status >= 200 && status < 300) return;

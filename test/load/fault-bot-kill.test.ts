@@ -6,7 +6,7 @@ import { Unit } from '../../models/unit';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { freePort, uriWithDb } from '../support/app';
 import { repeatedMessages, runCitizens } from '../support/citizens';
-import { drainTime, fleetEnv, startAppProcess, stopProcess, type AppProcess } from '../support/fleet';
+import { drainTime, failedJobs, fleetEnv, inboxStateOf, startAppProcess, stopProcess, type AppProcess } from '../support/fleet';
 import { reconcile } from '../support/reconcile';
 import { clearPrefix, redisUrl, testPrefix, testRedis, uniqueName } from '../support/services';
 
@@ -37,7 +37,10 @@ beforeAll(async () => {
   await Promise.all(Object.values(mongoose.models).map((m) => m.syncIndexes()));
   await new FlowRepository().ensure(defaultFlow);
   await Unit.create({ code: UNIT, name: 'Thị trấn Sịa', level: 'town' });
-  const env = fleetEnv({ mongoUri: uriWithDb(dbName), redisUrl: redisUrl(), prefix, telegram: fake, secret: SECRET });
+  const env = {
+    ...fleetEnv({ mongoUri: uriWithDb(dbName), redisUrl: redisUrl(), prefix, telegram: fake, secret: SECRET }),
+    LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
+  };
   const ports = [await freePort(), await freePort()];
   procs.push(
     ...(await Promise.all([
@@ -77,6 +80,13 @@ test('one of two bot processes SIGKILLed mid-conversation: the other serves ever
         killedAt = Date.now();
       }
     },
+  }).catch(async (err: Error) => {
+    const deliveries = fake.webhookDeliveries.filter((d) => d.at >= killedAt - 2000).slice(0, 5);
+    throw new Error(
+      `${err.message}\nkilled at ${killedAt}; first deliveries around it: ${JSON.stringify(deliveries)}\n` +
+        `inbox: ${await inboxStateOf(redis, prefix, err)}\nbot 1: ${procs[0]!.output.slice(-15).join('\n')}\n` +
+        `bot 2: ${procs[1]!.output.slice(-40).join('\n')}`,
+    );
   });
   expect(killedAt).toBeGreaterThan(0);
   expect(procs[0]!.proc.signalCode).toBe('SIGKILL');
@@ -86,6 +96,7 @@ test('one of two bot processes SIGKILLed mid-conversation: the other serves ever
   const r = await reconcile(sent, UNIT);
   expect(r.responses).toBe(CITIZENS);
   expect(await Contact.countDocuments({ channel: 'telegram', consentAt: { $ne: null } })).toBe(CITIZENS);
+  expect(await failedJobs(redis, prefix)).toEqual({});
   // A reply is sent once even when the process that sent it died before removing its update.
   const chats = Array.from({ length: CITIZENS }, (_, i) => BASE + i);
   expect(repeatedMessages(fake, chats)).toEqual([]);

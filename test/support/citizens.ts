@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FakeTelegram, SentMessage } from '../fakes/telegram-server';
+import type { DeliveryOptions, FakeTelegram, SentMessage } from '../fakes/telegram-server';
 
 /**
  * Simulated citizens for the fault tests: each answers the default survey through the fake
@@ -21,6 +21,10 @@ export interface SurveyOptions {
   replyTimeoutMs?: number;
   /** Called before each turn with its index (0: /start … 7: the suggestion): a test injects a fault there. */
   beforeTurn?: (turn: number) => Promise<void> | void;
+  /** How each update is delivered (e.g. `{ copies: 2, concurrent: true }`: twice, racing). */
+  delivery?: DeliveryOptions;
+  /** Collects the update_id of each turn. */
+  updateIds?: number[];
 }
 
 /** Messages to a chat from index `from` on, cheaply (the fake's list of every message grows). */
@@ -38,12 +42,20 @@ async function waitMessage(
   match: (m: SentMessage) => boolean,
   timeoutMs: number,
   what: string,
+  updateId: number,
 ): Promise<SentMessage> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = newMessages(fake, chat, { at: from }).find(match);
     if (m) return m;
-    if (Date.now() > deadline) throw new Error(`citizen ${chat}: no ${what} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      // What the test needs to explain it: how the update was delivered, what the chat last got.
+      const deliveries = fake.webhookDeliveries.filter((d) => d.updateId === updateId).map((d) => d.status);
+      const last = fake.sentTo(chat).slice(-2).map((x) => x.text.slice(0, 40));
+      throw new Error(
+        `citizen ${chat}: no ${what} within ${timeoutMs} ms (update ${updateId} delivered: ${JSON.stringify(deliveries)}; last messages: ${JSON.stringify(last)})`,
+      );
+    }
     await sleep(50);
   }
 }
@@ -53,8 +65,7 @@ const hasButton = (label: string) => (m: SentMessage) =>
 
 /**
  * One whole survey: /start u_<unit>, consent, q1–q6 with `answers`, the suggestion skipped; waits
- * for each question before answering it and for the thank-you at the end. Returns the number
- * of webhook turns it took (8).
+ * for each question before answering it and for the thank-you at the end (9 turns).
  */
 export async function answerSurvey(
   fake: FakeTelegram,
@@ -67,22 +78,27 @@ export async function answerSurvey(
   const mark = () => fake.sent.length;
   let from = mark();
   await o.beforeTurn?.(0);
-  await u.command('/start', `u_${o.unitCode}`);
-  await waitMessage(fake, chat, from, hasButton('Đồng ý'), timeout, 'consent question');
+  const d = o.delivery ?? {};
+  let id = await u.command('/start', `u_${o.unitCode}`, d);
+  o.updateIds?.push(id);
+  await waitMessage(fake, chat, from, hasButton('Đồng ý'), timeout, 'consent question', id);
   for (let q = 0; q < QUESTIONS.length; q++) {
     from = mark();
     await o.beforeTurn?.(q + 1);
-    await u.tapLabel(q === 0 ? 'Đồng ý' : `${answers[q - 1]}.`);
-    await waitMessage(fake, chat, from, hasButton('5.'), timeout, `question ${QUESTIONS[q]}`);
+    id = await u.tapLabel(q === 0 ? 'Đồng ý' : `${answers[q - 1]}.`, d);
+    o.updateIds?.push(id);
+    await waitMessage(fake, chat, from, hasButton('5.'), timeout, `question ${QUESTIONS[q]}`, id);
   }
   from = mark();
   await o.beforeTurn?.(7);
-  await u.tapLabel(`${answers[5]}.`);
-  await waitMessage(fake, chat, from, (m) => m.text.includes('góp ý'), timeout, 'suggestion question');
+  id = await u.tapLabel(`${answers[5]}.`, d);
+  o.updateIds?.push(id);
+  await waitMessage(fake, chat, from, (m) => m.text.includes('góp ý'), timeout, 'suggestion question', id);
   from = mark();
   await o.beforeTurn?.(8);
-  await u.send('bỏ qua');
-  await waitMessage(fake, chat, from, (m) => m.text.includes('Trân trọng cảm ơn'), timeout, 'thank-you');
+  id = await u.send('bỏ qua', d);
+  o.updateIds?.push(id);
+  await waitMessage(fake, chat, from, (m) => m.text.includes('Trân trọng cảm ơn'), timeout, 'thank-you', id);
 }
 
 /** Runs `count` citizens (chats base, base+1, …) at most `concurrency` at a time; returns their answers. */

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUES } from '../../workers/queues';
 import { freePort } from './app';
 import { uniqueName } from './services';
 
@@ -248,4 +251,41 @@ export function fleetEnv(o: {
     DIGEST_AT: 'off',
     ...o.extra,
   };
+}
+
+/** The inbox state of the chats named in an error (`citizen <chat>:`), to explain a stuck conversation. */
+export async function inboxStateOf(
+  redis: Redis,
+  prefix: string,
+  err: unknown,
+): Promise<string> {
+  const chats = [...String((err as Error).message).matchAll(/citizen (\d+)/g)].map((m) => m[1]!);
+  const out: string[] = [];
+  for (const chat of chats) {
+    for (const k of await redis.keys(`${prefix}:tg:*:${chat}`)) {
+      const t = await redis.type(k);
+      const v =
+        t === 'zset'
+          ? (await redis.zrange(k, 0, '-1')).map((x) => x.slice(0, 120))
+          : t === 'hash'
+            ? await redis.hgetall(k)
+            : t === 'string'
+              ? await redis.get(k)
+              : t;
+      out.push(`${k} (${t}, pttl ${await redis.pttl(k)}): ${JSON.stringify(v)}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** Jobs that failed for good (retries exhausted) in each queue of the prefix: a fault test expects none. */
+export async function failedJobs(redis: Redis, prefix: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const q of QUEUES) {
+    const queue = new Queue(q, { connection: redis, prefix });
+    const n = await queue.getFailedCount();
+    await queue.close();
+    if (n > 0) out[q] = n;
+  }
+  return out;
 }
