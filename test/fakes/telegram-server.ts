@@ -552,8 +552,8 @@ export class FakeTelegram {
       record(fault.code === 'drop' || fault.code === 'hang' ? 0 : fault.code);
       if (fault.code === 'drop') return void req.socket.destroy();
       if (fault.code === 'hang') {
-        // close() ends held connections at once (closeAllConnections).
-        await sleep(fault.ms);
+        // close() ends held connections at once (closeAllConnections); the timer keeps nothing alive.
+        await new Promise((r) => setTimeout(r, fault.ms).unref());
         return void req.socket.destroy();
       }
       if (fault.code === 429) {

@@ -327,7 +327,7 @@ export class FakeZaloServer {
     const failure = inOutage ? o.failures[o.n++ % o.failures.length] : this.failures.get(endpoint)?.shift();
     if (typeof failure === 'number') return send(200, { error: failure, message: `fake error ${failure}` });
     if (failure && 'hangMs' in failure) {
-      await new Promise((r) => setTimeout(r, failure.hangMs));
+      await new Promise((r) => setTimeout(r, failure.hangMs).unref());
       return void req.socket.destroy();
     }
     if (failure) return send(failure.http, failure.body, { 'content-type': 'text/html' });

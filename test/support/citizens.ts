@@ -52,8 +52,16 @@ async function waitMessage(
       // What the test needs to explain it: how the update was delivered, what the chat last got.
       const deliveries = fake.webhookDeliveries.filter((d) => d.updateId === updateId).map((d) => d.status);
       const last = fake.sentTo(chat).slice(-2).map((x) => x.text.slice(0, 40));
+      const cq = (fake.updates.get(updateId)?.callback_query as { id?: string; data?: string } | undefined) ?? null;
+      const acks = fake.calls
+        .filter((c) => c.method === 'answerCallbackQuery' && cq && c.params.callback_query_id === cq.id)
+        .map((c) => `${String(c.outcome)} ${String(c.params.text ?? '')}`);
+      const calls = fake.calls
+        .filter((c) => String(c.params.chat_id) === String(chat))
+        .slice(-4)
+        .map((c) => `${c.method} ${String(c.outcome)}`);
       throw new Error(
-        `citizen ${chat}: no ${what} within ${timeoutMs} ms (update ${updateId} delivered: ${JSON.stringify(deliveries)}; last messages: ${JSON.stringify(last)})`,
+        `citizen ${chat}: no ${what} within ${timeoutMs} ms (update ${updateId} delivered: ${JSON.stringify(deliveries)}; last messages: ${JSON.stringify(last)}; tap ${cq?.data ?? '-'} answered ${JSON.stringify(acks)}; last calls ${JSON.stringify(calls)})`,
       );
     }
     await sleep(50);
