@@ -97,9 +97,14 @@ test('one of two bot processes SIGKILLed mid-conversation: the other serves ever
   expect(r.responses).toBe(CITIZENS);
   expect(await Contact.countDocuments({ channel: 'telegram', consentAt: { $ne: null } })).toBe(CITIZENS);
   expect(await failedJobs(redis, prefix)).toEqual({});
-  // A reply is sent once even when the process that sent it died before removing its update.
+  // Every reply once, but for the turns the killed process had sent a reply for and not yet
+  // recorded as done: the survivor replays those (at least once: Telegram has no idempotent
+  // send). Such a copy is the only one sent after the kill, of a reply first sent before it.
   const chats = Array.from({ length: CITIZENS }, (_, i) => BASE + i);
-  expect(repeatedMessages(fake, chats)).toEqual([]);
+  const repeated = repeatedMessages(fake, chats);
+  expect(repeated.filter((r) => r.at.length !== 2 || r.at[0]! >= killedAt || r.at[1]! < killedAt)).toEqual([]);
+  expect(new Set(repeated.map((r) => r.chat)).size).toBe(repeated.length);
+  console.log(`replies sent again after the kill (turns in flight): ${repeated.length}`);
 
   // The survivors drain on SIGTERM within the bound.
   for (const p of procs.slice(1)) {

@@ -68,12 +68,14 @@ async function waitMessage(
   }
 }
 
-const hasButton = (label: string) => (m: SentMessage) =>
-  m.replyMarkup?.inline_keyboard.flat().some((b) => b.text.startsWith(label)) ?? false;
+const buttonOf = (m: SentMessage, label: string) =>
+  m.replyMarkup?.inline_keyboard.flat().find((b) => b.text.startsWith(label) && b.callback_data);
 
 /**
- * One whole survey: /start u_<unit>, consent, q1–q6 with `answers`, the suggestion skipped; waits
- * for each question before answering it and for the thank-you at the end (9 turns).
+ * One whole survey: /start u_<unit>, consent, q1–q6 with `answers`, the suggestion skipped (9
+ * turns). Each question is recognised by its own text ("Câu k/7") and answered by a press of
+ * that message's button, so a reply the bot sent twice (at-least-once after a crash) is not
+ * taken for the next question.
  */
 export async function answerSurvey(
   fake: FakeTelegram,
@@ -83,30 +85,28 @@ export async function answerSurvey(
 ): Promise<void> {
   const timeout = o.replyTimeoutMs ?? 60_000;
   const u = fake.user(chat);
-  const mark = () => fake.sent.length;
-  let from = mark();
-  await o.beforeTurn?.(0);
   const d = o.delivery ?? {};
-  let id = await u.command('/start', `u_${o.unitCode}`, d);
-  o.updateIds?.push(id);
-  await waitMessage(fake, chat, from, hasButton('Đồng ý'), timeout, 'consent question', id);
-  for (let q = 0; q < QUESTIONS.length; q++) {
-    from = mark();
-    await o.beforeTurn?.(q + 1);
-    id = await u.tapLabel(q === 0 ? 'Đồng ý' : `${answers[q - 1]}.`, d);
+  const turn = async (n: number, send: () => Promise<number>, what: string, match: (m: SentMessage) => boolean) => {
+    const from = fake.sent.length;
+    await o.beforeTurn?.(n);
+    const id = await send();
     o.updateIds?.push(id);
-    await waitMessage(fake, chat, from, hasButton('5.'), timeout, `question ${QUESTIONS[q]}`, id);
+    return waitMessage(fake, chat, from, match, timeout, what, id);
+  };
+  let msg = await turn(0, () => u.command('/start', `u_${o.unitCode}`, d), 'consent question', (m) =>
+    Boolean(buttonOf(m, 'Đồng ý')),
+  );
+  for (let q = 0; q <= QUESTIONS.length; q++) {
+    const label = q === 0 ? 'Đồng ý' : `${answers[q - 1]}.`;
+    const button = buttonOf(msg, label);
+    if (!button) throw new Error(`citizen ${chat}: no button ${label} on ${msg.text.slice(0, 40)}`);
+    const pressed = msg;
+    const next = q < QUESTIONS.length ? `Câu ${q + 1}/7` : 'Câu 7/7';
+    msg = await turn(q + 1, () => u.tap(button.callback_data!, pressed.messageId, d), next, (m) =>
+      m.text.startsWith(next),
+    );
   }
-  from = mark();
-  await o.beforeTurn?.(7);
-  id = await u.tapLabel(`${answers[5]}.`, d);
-  o.updateIds?.push(id);
-  await waitMessage(fake, chat, from, (m) => m.text.includes('góp ý'), timeout, 'suggestion question', id);
-  from = mark();
-  await o.beforeTurn?.(8);
-  id = await u.send('bỏ qua', d);
-  o.updateIds?.push(id);
-  await waitMessage(fake, chat, from, (m) => m.text.includes('Trân trọng cảm ơn'), timeout, 'thank-you', id);
+  await turn(8, () => u.send('bỏ qua', d), 'thank-you', (m) => m.text.includes('Trân trọng cảm ơn'));
 }
 
 /** Runs `count` citizens (chats base, base+1, …) at most `concurrency` at a time; returns their answers. */
@@ -131,11 +131,23 @@ export async function runCitizens(
   return sent;
 }
 
-/** How many times each text was sent to each chat, for the "each message once" checks. */
-export function repeatedMessages(fake: FakeTelegram, chats: readonly number[]): string[] {
+export interface Repeated {
+  chat: string;
+  text: string;
+  /** When each copy reached the fake (its clock). */
+  at: number[];
+}
+
+/** Texts sent more than once to one of the chats, for the "each message once" checks. */
+export function repeatedMessages(fake: FakeTelegram, chats: readonly number[]): Repeated[] {
   const ids = new Set(chats.map(String));
-  const seen = new Map<string, number>();
-  for (const m of fake.sent)
-    if (ids.has(m.chatId)) seen.set(`${m.chatId}\u0000${m.text}`, (seen.get(`${m.chatId}\u0000${m.text}`) ?? 0) + 1);
-  return [...seen].filter(([, n]) => n > 1).map(([k, n]) => `${k.replace('\u0000', ': ').slice(0, 80)} ×${n}`);
+  const seen = new Map<string, Repeated>();
+  for (const m of fake.sent) {
+    if (!ids.has(m.chatId)) continue;
+    const k = `${m.chatId}\u0000${m.text}`;
+    const r = seen.get(k) ?? { chat: m.chatId, text: m.text.slice(0, 60), at: [] };
+    r.at.push(m.at);
+    seen.set(k, r);
+  }
+  return [...seen.values()].filter((r) => r.at.length > 1);
 }
