@@ -231,7 +231,7 @@ function describeOpenLoop(name: string, r: OpenLoopResult): string {
   );
 }
 
-async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Promise<void> }> {
   const bot = new Telegraf(TOKEN, { telegram: { apiRoot, webhookReply: false } });
   // Same connection handling as the bot under test: keep-alive to the local Bot API.
   (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({
