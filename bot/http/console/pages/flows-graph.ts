@@ -1,9 +1,23 @@
-import type * as Dagre from '@dagrejs/dagre' with { 'resolution-mode': 'import' };
-
+/** The part of dagre's graph this file uses. */
+interface Layout {
+  setGraph(g: Record<string, unknown>): void;
+  setDefaultEdgeLabel(f: () => Record<string, unknown>): void;
+  setNode(id: string, label: Record<string, unknown>): void;
+  setEdge(from: string, to: string, label: Record<string, unknown>, name: string): void;
+  graph(): { width?: number; height?: number };
+  nodes(): string[];
+  node(id: string): unknown;
+  edges(): unknown[];
+  edge(ref: unknown): unknown;
+}
+interface Dagre {
+  graphlib: { Graph: new (opts: { multigraph: boolean }) => Layout };
+  layout(g: Layout): void;
+}
 // dagre 3 ships CommonJS (dist/dagre.cjs, its "require" export) but types written as ESM only,
-// which a node16 CommonJS module cannot import by name: require it, typed by the ESM types.
+// which a node16 CommonJS module cannot import: required, typed by the few members used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const dagre = require('@dagrejs/dagre') as typeof Dagre;
+const dagre = require('@dagrejs/dagre') as Dagre;
 import { conditionFields, type Definition } from './flows-model';
 
 /**
