@@ -11,6 +11,7 @@ import type { EngineResult, EngineState } from '../engine/types';
 import { GENERAL_VARS } from '../flow/default-flow';
 import type { FlowRepository } from '../flow/repository';
 import type { Lang } from '../flow/schema';
+import { liveFlowOrNull } from './live-flow';
 import type { LiveContact, LiveSession, LiveStore, TurnContext } from './live-store';
 import type {
   AnswerSink,
@@ -319,7 +320,8 @@ export class ConversationService {
         (await Session.exists({ dossierCode: dossier.code, status: 'completed' }));
       if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
     }
-    const flow = await this.deps.flows.live(this.flowKey, dossier);
+    const flow = await liveFlowOrNull(this.deps.flows, this.flowKey, dossier, ev, this.deps.log);
+    if (!flow) return { messages: [{ kind: 'text', text: t('noFlow', lang) }], lang };
     const vars = dossier ? await this.varsFor(dossier, lang) : { ...GENERAL_VARS[lang] };
     const result = startSession(flow, { lang, vars, reachable: reachesBack(ev.channel) });
     const meta: ResponseMeta = {
