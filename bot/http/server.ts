@@ -10,6 +10,7 @@ import Fastify, {
 import secureJson from 'secure-json-parse';
 import { logger as rootLogger, type Logger } from '../../lib/logger';
 import { installRateLimits, type RateLimitOptions } from './rate-limit';
+import { applySecurityHeaders } from './security-headers';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -88,7 +89,8 @@ function badRequest(message: string): Error & { statusCode: number } {
  * input: 400 for malformed JSON, prototype-poisoning keys or nesting deeper than MAX_JSON_DEPTH,
  * 413 over the body limit, 415 for any other content type (the web chat adds its form parser for
  * /s/*). Every request gets an id (X-Request-Id), a log line (route pattern, status, time) and,
- * on a 5xx, an error line with the error.
+ * on a 5xx, an error line with the error; every response the security headers of
+ * ./security-headers.ts.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const log = (opts.log ?? rootLogger).child({ component: 'http' }, { serializers });
@@ -106,6 +108,11 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+  });
+  // The one place security headers are set: every route, error, 404 and 429 (a route's own CSP is kept).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    applySecurityHeaders(reply);
+    return payload;
   });
 
   // fastify's text/plain parser would hand JSON routes a string: every other type is a 415.
