@@ -58,7 +58,10 @@ const DIR = join(__dirname, '..', 'fixtures', 'bad-input');
 const FILES = readdirSync(DIR)
   .filter((f) => f.endsWith('.json'))
   .sort()
-  .map((file) => ({ file, ...(JSON.parse(readFileSync(join(DIR, file), 'utf8')) as { surface: string; cases: Case[] }) }));
+  .map((file) => ({
+    file,
+    ...(JSON.parse(readFileSync(join(DIR, file), 'utf8')) as { surface: string; cases: Case[] }),
+  }));
 
 const TG_SECRET = 'corpus_secret-TOKEN_123';
 const ZALO = { appId: 'corpus-app', appSecret: 'corpus-app-secret', oaSecret: 'corpus-oa-secret' };
@@ -154,7 +157,9 @@ async function snapshot(): Promise<Map<string, string>> {
 
 function differences(a: Map<string, string>, b: Map<string, string>): string[] {
   const keys = new Set([...a.keys(), ...b.keys()]);
-  return [...keys].filter((k) => a.get(k) !== b.get(k)).map((k) => `${k}: ${a.get(k) ?? '∅'} → ${b.get(k) ?? '∅'}`);
+  return [...keys]
+    .filter((k) => a.get(k) !== b.get(k))
+    .map((k) => `${k}: ${a.get(k) ?? '∅'} → ${b.get(k) ?? '∅'}`);
 }
 
 // ---- building a case's request from its data ----
