@@ -6,6 +6,7 @@ import { createProducerConnection, createWorkerConnection } from '../lib/redis';
 import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
 import { FlowRepository } from '../bot/flow/repository';
+import { requireDefaultFlow } from '../bot/flow/ensure-default';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
 import { healthzRoute } from '../bot/http/routes/healthz';
@@ -75,6 +76,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   // Unique indexes make ingest idempotent: present before anything writes (lib/db/indexes.ts).
   if (buildsIndexesAtStart(env)) await buildIndexes();
   else await requireIndexes();
+  const flows = new FlowRepository();
+  // A citizen's /start needs a published flow: put the default in place (as `seed` does) or refuse.
+  if (roles.has('bot') || roles.has('http')) await requireDefaultFlow(flows);
 
   const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
@@ -83,7 +87,6 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   shutdown.add('producer', () => producer.close(), 80);
 
   const sink = jobAnswerSink(producer);
-  const flows = new FlowRepository();
   // Invitations and reminders; its senders are filled in once the channels exist.
   const senders: Partial<Record<'telegram' | 'zalo' | 'zns', InvitationSender>> = {};
   const outreach = new Outreach({ ctx, senders });

@@ -6,6 +6,7 @@ import { t } from '../engine/messages';
 import { GENERAL_VARS } from '../flow/default-flow';
 import type { Lang } from '../flow/schema';
 import type { ConversationDeps } from './deps';
+import { liveFlowOrNull } from './live-flow';
 import type { LiveContact, LiveSession } from './live-store';
 import type { ResponseMeta, TokenDossier } from './ports';
 import { replyOf, saveSession } from './session-save';
@@ -93,7 +94,8 @@ export async function startTurn(
       (await deps.records.dossierCompleted(dossier.code));
     if (done) return { messages: [{ kind: 'text', text: t('alreadyAnswered', lang) }], lang };
   }
-  const flow = await deps.flows.live(flowKey, dossier);
+  const flow = await liveFlowOrNull(deps.flows, flowKey, dossier, ev, deps.log);
+  if (!flow) return { messages: [{ kind: 'text', text: t('noFlow', lang) }], lang };
   const vars = dossier ? await varsFor(deps, dossier, lang) : { ...GENERAL_VARS[lang] };
   const result = startSession(flow, { lang, vars, reachable: reachesBack(ev.channel) });
   const meta: ResponseMeta = {

@@ -10,6 +10,17 @@ interface LatestEntry {
   renewing: boolean;
 }
 
+/**
+ * No published version of the flow a new survey needs (an empty database, every version archived).
+ * Typed so the conversation can apologise to the citizen instead of failing the update.
+ */
+export class NoPublishedFlowError extends Error {
+  constructor(readonly flowKey: string) {
+    super(`no published version of flow "${flowKey}" (run \`hailong seed\`)`);
+    this.name = 'NoPublishedFlowError';
+  }
+}
+
 export class FlowValidationError extends Error {
   constructor(readonly issues: FlowIssue[]) {
     super(`invalid flow: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
@@ -96,7 +107,7 @@ export class FlowRepository {
       .sort({ version: -1 })
       .lean()
       .then((doc) => {
-        if (!doc) throw new Error(`no published version of flow "${key}" (run \`hailong seed\`)`);
+        if (!doc) throw new NoPublishedFlowError(key);
         return doc.version;
       });
     const entry: LatestEntry = { at: now, version, renewing: false };
