@@ -25,7 +25,11 @@ let fleet: FaultFleet;
 
 beforeAll(async () => {
   own = await startOwnRedis();
-  fleet = await startFaultFleet({ label: 'faultredis', mongoUri: uriWithDb(uniqueName('faultredis')), redisUrl: own.url });
+  fleet = await startFaultFleet({
+    label: 'faultredis',
+    mongoUri: uriWithDb(uniqueName('faultredis')),
+    redisUrl: own.url,
+  });
 });
 
 afterAll(async () => {
@@ -35,7 +39,7 @@ afterAll(async () => {
 
 test('Redis restarted during load: every survey completes, nothing lost or counted twice', async () => {
   let turns = 0;
-  let restart: Promise<void> | null = null;
+  let restart = null as Promise<void> | null; // set by the callback below: not narrowed to null
   let restartedAt = 0;
   const sent = await runCitizens(fleet.fake, BASE, CITIZENS, 20, {
     unitCode: FLEET_UNIT,
@@ -47,7 +51,9 @@ test('Redis restarted during load: every survey completes, nothing lost or count
         });
     },
   }).catch(async (err: Error) => {
-    throw new Error(`${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.bot.output.slice(-30).join('\n')}`);
+    throw new Error(
+      `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.bot.output.slice(-30).join('\n')}`,
+    );
   });
   await restart;
   expect(restartedAt).toBeGreaterThan(0);
