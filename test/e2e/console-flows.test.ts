@@ -144,7 +144,10 @@ test('an admin edits, checks, previews, publishes and assigns a flow; citizens o
   await page.getByLabel(/đồng ý ban hành/).check();
   await page.getByRole('button', { name: 'Ban hành', exact: true }).click();
   const version = defaultFlow.version + 1;
-  await page.getByRole('status').filter({ hasText: `Đã ban hành phiên bản ${version}` }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: `Đã ban hành phiên bản ${version}` })
+    .waitFor();
   await page.getByLabel('Đơn vị').selectOption('QD-DAN-DIEN');
   await page.getByRole('button', { name: 'Áp dụng' }).click();
   await page.getByRole('status').filter({ hasText: 'Đã áp dụng' }).waitFor();
@@ -177,7 +180,13 @@ test('an admin edits, checks, previews, publishes and assigns a flow; citizens o
   await q.getByRole('button', { name: NEW_REASON }).click();
   await q.locator('button[aria-pressed="true"]', { hasText: NEW_REASON }).waitFor();
   await q.getByRole('button', { name: /Xong/ }).click();
-  for (const hint of ['niêm yết công khai', 'cán bộ, công chức', 'kết quả giải quyết', 'góp ý, phản ánh', 'Nhìn chung']) {
+  for (const hint of [
+    'niêm yết công khai',
+    'cán bộ, công chức',
+    'kết quả giải quyết',
+    'góp ý, phản ánh',
+    'Nhìn chung',
+  ]) {
     const open = citizen.locator('section.q:has(form)', { has: citizen.locator('h2', { hasText: hint }) });
     await open.getByRole('button', { name: '4. Hài lòng', exact: true }).click();
     await citizen.locator('.me', { hasText: '4. Hài lòng' }).last().waitFor();
