@@ -12,6 +12,7 @@ import {
   conditionFields,
   freshId,
   hasOptions,
+  inLang,
   nodeErrors,
   nodeFromForm,
   nodeIndexOf,
@@ -49,7 +50,7 @@ export async function draftPage(
   const { me, req, reply } = ctx;
   const t = translator(langOf(req), flows, common);
   const def = draft.definition;
-  const issues = extra.issues ?? draft.issues;
+  const issues = inLang(extra.issues ?? draft.issues, langOf(req));
   const byNode = new Map<number, Issue[]>();
   const flowIssues: Issue[] = [];
   for (const i of issues) {
@@ -105,7 +106,7 @@ function nodePage(
       ids,
       withOptions: hasOptions(node.type),
       branches: (node.branches ?? []).map((b) => ({ ...conditionFields(b.when ?? {}), to: b.to })),
-      errors: extra.errors ?? nodeErrors(draft.issues, index),
+      errors: extra.errors ?? nodeErrors(inLang(draft.issues, langOf(req)), index),
       e: escapeHtml,
       notice: extra.notice ?? null,
     },

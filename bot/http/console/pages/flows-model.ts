@@ -199,3 +199,31 @@ export function freshId(def: Definition): string {
   while (used.has(`q${n}`)) n++;
   return `q${n}`;
 }
+
+/** The validator's (English) messages as an official reads them in Vietnamese; others as they are. */
+const VI: Array<[RegExp, (m: RegExpExecArray) => string]> = [
+  [/^target "(.+)" does not exist$/, (m) => `Câu "${m[1]}" không tồn tại`],
+  [/^start node "(.+)" does not exist$/, (m) => `Câu đầu tiên "${m[1]}" không tồn tại`],
+  [/^duplicate node id "(.+)"$/, (m) => `Mã câu hỏi "${m[1]}" bị trùng`],
+  [/^question "(.+)" has no next node$/, (m) => `Câu hỏi "${m[1]}" chưa có câu tiếp theo`],
+  [/^duplicate option value "(.+)"$/, (m) => `Giá trị lựa chọn "${m[1]}" bị trùng`],
+  [/^no option has value "(.+)"$/, (m) => `Không có lựa chọn nào có giá trị "${m[1]}"`],
+  [/^unknown placeholder \{(.+)\}$/, (m) => `Biến {${m[1]}} chưa được khai báo`],
+  [/^node "(.+)" is unreachable from "(.+)"$/, (m) => `Không có đường nào từ "${m[2]}" đến câu "${m[1]}"`],
+  [/^cycle: "(.+)" leads back to "(.+)"$/, (m) => `Vòng lặp: "${m[1]}" quay lại "${m[2]}"`],
+  [/^Vietnamese text is required$/, () => 'Cần có nội dung tiếng Việt'],
+];
+
+export function issueText(message: string, lang: 'vi' | 'en'): string {
+  if (lang === 'en') return message;
+  for (const [re, vi] of VI) {
+    const m = re.exec(message);
+    if (m) return vi(m);
+  }
+  return message;
+}
+
+/** The issues with their messages in the person's language. */
+export function inLang(issues: Issue[], lang: 'vi' | 'en'): Issue[] {
+  return issues.map((i) => ({ path: i.path, message: issueText(i.message, lang) }));
+}
