@@ -2,6 +2,7 @@ import type { RedisClient } from '../lib/redis';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { AppContext } from '../lib/app-context';
 import { findJob } from './jobs';
+import { observeWorker } from './metrics-hooks';
 import type { JobProducer } from './producer';
 import { QUEUES, type QueueName } from './queues';
 import type { JobContext } from './registry';
@@ -45,7 +46,7 @@ export async function dispatch(
     const paths = parsed.error.issues.map((i) => i.path.join('.') || '(payload)');
     throw new UnrecoverableError(`invalid payload for ${job.name}: ${paths.join(', ')}`);
   }
-  const ctx: JobContext = { ...base, job, log: base.log.child({ job: job.name, jobId: job.id }) };
+  const ctx: JobContext = { ...base, job, log: base.log.child({ queue, job: job.name, jobId: job.id }) };
   return def.handle(parsed.data, ctx);
 }
 
@@ -89,7 +90,7 @@ export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers>
       );
     });
     worker.on('error', (err) => ctx.log.error({ queue, err: err.message }, 'worker error'));
-    return worker;
+    return observeWorker(worker, queue);
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   let closing: Promise<void> | null = null;

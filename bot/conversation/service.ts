@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
+import { turnDuration } from '../../lib/metrics';
 import type { Logger } from '../../lib/logger';
 import { reachesBack, type InboundEvent, type TurnReply } from '../channels/channel';
 import { currentQuestion, handle, startSession } from '../engine/engine';
@@ -67,7 +68,17 @@ export class ConversationService {
     this.touchEveryMs = deps.touchEveryMs ?? 10 * 60_000;
   }
 
+  /** One turn, timed by channel (lib/metrics.ts turnDuration). */
   async handle(ev: InboundEvent): Promise<TurnReply> {
+    const end = turnDuration.startTimer({ channel: ev.channel });
+    try {
+      return await this.turn(ev);
+    } finally {
+      end();
+    }
+  }
+
+  private async turn(ev: InboundEvent): Promise<TurnReply> {
     const now = this.now();
     const pre = await this.deps.store.turnContext(ev.channel, ev.userId, this.touchEveryMs, ev.updateId);
     // A retry of a turn that was applied but whose reply was not delivered: the same reply again

@@ -2,6 +2,7 @@ import type { RedisClient } from '../../lib/redis';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { AppContext } from '../../lib/app-context';
 import type { BroadcastChannel } from '../../models/broadcast';
+import { observeWorker } from '../metrics-hooks';
 import { resumeBroadcast } from './control';
 import { DeliveryProcessor } from './delivery';
 import { fanoutLead, runFanout } from './fanout';
@@ -138,6 +139,7 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
     );
   }
   for (const w of workers) {
+    observeWorker(w);
     w.on('failed', (job, err) =>
       log.warn(
         { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },

@@ -7,6 +7,8 @@ import { Dossier } from '../../models/dossier';
 import type { ConversationHooks } from '../../bot/conversation/ports';
 import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
 import { markStage } from '../../bot/survey/funnel';
+import { invitationFunnel } from '../../lib/metrics';
+import { observeWorker } from '../metrics-hooks';
 import { outOfQuiet, planReminders, type QuietHours } from '../../bot/survey/schedule';
 import { erasePhone } from '../../bot/survey/zns-phone';
 import { jobConversationBackground } from '../conversation-background';
@@ -23,6 +25,13 @@ import { reminderSendSchema, sendReminder } from './reminder-send';
 import { invitationJobId, OUTREACH_QUEUE, phoneEraseJobId, reminderJobId } from './outreach-ids';
 
 export { invitationJobId, OUTREACH_QUEUE, phoneEraseJobId, reminderJobId };
+
+/** The funnel's invited / reminded / expired counts (lib/metrics.ts), from what a send found. */
+function countOutreach<R extends string>(sent: 'invited' | 'reminded', result: R): R {
+  if (result === 'sent') invitationFunnel.inc({ stage: sent });
+  else if (result === 'expired') invitationFunnel.inc({ stage: 'expired' });
+  return result;
+}
 
 /**
  * The outreach queue: proactive invitations (`invitation.send`, job id `inv-<dossier>`) and
@@ -182,7 +191,8 @@ export class Outreach implements OutreachScheduler {
   hooks(): ConversationHooks {
     return {
       onStarted: async ({ dossierCode }) => {
-        if (dossierCode) await markStage(dossierCode, 'started', this.now());
+        if (dossierCode && (await markStage(dossierCode, 'started', this.now())))
+          invitationFunnel.inc({ stage: 'started' });
       },
       onFinished: async ({ dossierCode, responseId, status }) => {
         if (!dossierCode) return;
@@ -193,7 +203,8 @@ export class Outreach implements OutreachScheduler {
           { code: dossierCode, 'survey.responseId': null },
           { $set: { 'survey.responseId': responseId } },
         );
-        await markStage(dossierCode, 'completed', this.now());
+        if (await markStage(dossierCode, 'completed', this.now()))
+          invitationFunnel.inc({ stage: 'completed' });
         await this.cancelReminders(dossierCode);
       },
     };
@@ -213,9 +224,15 @@ export class Outreach implements OutreachScheduler {
     }
     switch (job.name as JobName) {
       case 'invitation.send':
-        return sendInvitation(invitationSendSchema.parse(job.data), this.deps, now);
+        return countOutreach(
+          'invited',
+          await sendInvitation(invitationSendSchema.parse(job.data), this.deps, now),
+        );
       case 'reminder.send':
-        return sendReminder(reminderSendSchema.parse(job.data), this.deps, now);
+        return countOutreach(
+          'reminded',
+          await sendReminder(reminderSendSchema.parse(job.data), this.deps, now),
+        );
       default:
         // Retrying cannot make a name known: fail at once instead of burning attempts.
         throw new UnrecoverableError(`unknown outreach job ${job.name}`);
@@ -230,6 +247,7 @@ export class Outreach implements OutreachScheduler {
       prefix: this.opts.ctx.prefix,
       concurrency,
     });
+    observeWorker(this.worker, OUTREACH_QUEUE);
     this.worker.on('failed', (job, err) =>
       this.opts.ctx.log.warn({ job: job?.id, name: job?.name, err: err.message }, 'outreach job failed'),
     );

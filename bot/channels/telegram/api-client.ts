@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { Telegram } from 'telegraf';
 import type { Logger } from '../../../lib/logger';
+import { countPlatformCall } from '../../../lib/metrics';
 import {
   TelegramRateLimitedError,
   TelegramRefusedError,
@@ -57,11 +58,14 @@ class RetryingTelegram extends Telegram {
     const signal = opts?.signal as AbortSignal | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await Telegram.prototype.callApi.call(this, method, payload, opts);
+        const result = await Telegram.prototype.callApi.call(this, method, payload, opts);
+        countPlatformCall('telegram', method, null);
+        return result;
       } catch (err) {
         // An aborted call (shutdown of a long poll) is not a failure to retry or classify.
         if (signal?.aborted) throw err;
         const body = (err as { response?: BotApiErrorBody }).response;
+        countPlatformCall('telegram', method, { code: body?.error_code ?? 'network' });
         const e = telegramErrorOf(method, body, err);
         if (e instanceof TelegramRateLimitedError) {
           const after = e.retryAfterSeconds;

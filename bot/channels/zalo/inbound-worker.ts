@@ -1,5 +1,7 @@
 import type { RedisClient } from '../../../lib/redis';
 import { UnrecoverableError, Worker } from 'bullmq';
+import { updatesDeadLettered, updatesProcessed } from '../../../lib/metrics';
+import { observeWorker } from '../../../workers/metrics-hooks';
 import { ZALO_INBOUND_QUEUE, zaloEventJobSchema } from './inbound-queue';
 import { processZaloEvent, ZaloUnrecoverableSend, type ZaloInboundDeps } from './inbound-processor';
 
@@ -15,7 +17,7 @@ export function createZaloInboundWorker(opts: {
   deps: ZaloInboundDeps;
   concurrency?: number;
 }): Worker {
-  return new Worker(
+  const worker = new Worker(
     ZALO_INBOUND_QUEUE,
     async (job) => {
       const data = zaloEventJobSchema.parse(job.data);
@@ -29,4 +31,15 @@ export function createZaloInboundWorker(opts: {
     },
     { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 },
   );
+  // What became of each event (lib/metrics.ts): the job's result, or its failure.
+  worker.on('completed', (_job, result: 'done' | 'duplicate' | 'ignored') =>
+    updatesProcessed.inc({ channel: 'zalo', outcome: result === 'done' ? 'applied' : result }),
+  );
+  worker.on('failed', (job, err) => {
+    const final = !job || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    updatesProcessed.inc({ channel: 'zalo', outcome: final ? 'failed' : 'retried' });
+    // A failed job is kept (removeOnFail) for inspection: Zalo's dead letter.
+    if (final) updatesDeadLettered.inc({ channel: 'zalo' });
+  });
+  return observeWorker(worker, ZALO_INBOUND_QUEUE);
 }
