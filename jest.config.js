@@ -1,7 +1,14 @@
 /** @type {import('jest').Config} */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+  // The few ES-module-only packages below (transformIgnorePatterns): Node 24 requires them as they
+  // are, jest's module loader does not.
+  '^.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' } }],
 };
+/** content-disposition 3 (ESM only), under @bull-board/fastify's @fastify/static: the queue dashboard. */
+const transformIgnorePatterns = [
+  '/node_modules/(?!(@bull-board/fastify/node_modules/)?content-disposition/)',
+];
 
 module.exports = {
   testTimeout: 60000,
@@ -13,12 +20,14 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
     {
       displayName: 'services',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       // Fails (never skips) when Redis or the MongoDB-compatible server is missing.
       globalSetup: '<rootDir>/test/support/global-setup.ts',
@@ -29,6 +38,7 @@ module.exports = {
       displayName: 'load',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/load/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
     },
