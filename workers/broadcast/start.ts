@@ -85,11 +85,13 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
       async (job: Job<{ b?: unknown; held?: unknown }>) => {
         const id = typeof job.data.b === 'string' ? job.data.b : null;
         if (!id) throw new UnrecoverableError('payload without broadcast id');
-        if (job.name === JOB_FANOUT) return runFanout(id, deps);
+        // Every line of this job names its queue and job (ids only).
+        const jobDeps = { ...deps, log: log.child({ queue: CONTROL_QUEUE, job: job.name, jobId: job.id }) };
+        if (job.name === JOB_FANOUT) return runFanout(id, jobDeps);
         if (job.name === JOB_RESUME)
           return void (await resumeBroadcast(
             id,
-            deps,
+            jobDeps,
             typeof job.data.held === 'number' ? { onlyHeldUntil: job.data.held } : {},
           ));
         throw new UnrecoverableError(`unknown job ${job.name} on ${CONTROL_QUEUE}`);

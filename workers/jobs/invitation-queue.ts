@@ -222,17 +222,19 @@ export class Outreach implements OutreachScheduler {
       await job.moveToDelayed(Date.now() + (until.getTime() - now.getTime()), token);
       throw new DelayedError();
     }
+    // Every line of this job names its queue and job (ids only).
+    const deps = {
+      ...this.deps,
+      log: this.deps.log.child({ queue: OUTREACH_QUEUE, job: job.name, jobId: job.id }),
+    };
     switch (job.name as JobName) {
       case 'invitation.send':
         return countOutreach(
           'invited',
-          await sendInvitation(invitationSendSchema.parse(job.data), this.deps, now),
+          await sendInvitation(invitationSendSchema.parse(job.data), deps, now),
         );
       case 'reminder.send':
-        return countOutreach(
-          'reminded',
-          await sendReminder(reminderSendSchema.parse(job.data), this.deps, now),
-        );
+        return countOutreach('reminded', await sendReminder(reminderSendSchema.parse(job.data), deps, now));
       default:
         // Retrying cannot make a name known: fail at once instead of burning attempts.
         throw new UnrecoverableError(`unknown outreach job ${job.name}`);
