@@ -1,13 +1,13 @@
 /** @type {import('jest').Config} */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
-  // The few ES-module-only packages below (transformIgnorePatterns): Node 24 requires them as they
-  // are, jest's module loader does not.
-  '^.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' } }],
+  // ESM-only packages that jest's CommonJS runtime cannot require (Node itself can):
+  // light-my-request's `cookie` (fastify's inject, used by the console's in-process API calls) and
+  // content-disposition 3 under @bull-board/fastify's @fastify/static (the queue dashboard).
+  '^.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
 };
-/** content-disposition 3 (ESM only), under @bull-board/fastify's @fastify/static: the queue dashboard. */
 const transformIgnorePatterns = [
-  '/node_modules/(?!(@bull-board/fastify/node_modules/)?content-disposition/)',
+  '/node_modules/(?!(@bull-board/fastify/node_modules/)?(content-disposition|cookie)/)',
 ];
 
 module.exports = {

@@ -20,6 +20,7 @@ import { startPlatformHealthPublisher } from '../lib/platform-health';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
 import { apiPlugin } from '../bot/http/api/plugin';
+import { consolePlugin } from '../bot/http/console/plugin';
 import { publicResultsRoutes } from '../bot/http/public/routes';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
@@ -189,6 +190,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     await http.register(dossierRoutes({ ctx, outreach }));
     await http.register(reportRoutes({ ctx }));
     await http.register(apiPlugin({ ctx }));
+    await http.register(consolePlugin({ ctx }));
     await http.register(publicResultsRoutes({ env }));
     await http.register(
       surveyPageRoutes({
