@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { issueSurveyToken } from '../../bot/survey/token';
 import { publishPlatformSuccess } from '../../lib/platform-health';
@@ -238,6 +239,35 @@ describe('metrics move when their events happen', () => {
       await ingest.close();
       await aggregate.close();
     }
+  });
+
+  test('a broadcast: each delivery sent is counted once, by channel', async () => {
+    const before = await scrape();
+    await Contact.updateOne(
+      { channel: 'telegram', channelUserId: '7001' },
+      { $set: { consentAt: new Date(), unitCodes: ['19870'] } },
+    );
+    const r = await admin.post('/api/v1/broadcasts', {
+      text: 'Thông báo lịch tiếp công dân',
+      unitCode: '19870',
+      ignoreQuietHours: true,
+    });
+    expect(r.status).toBe(201);
+    await tg.waitFor(
+      () => tg.sentTo(7001).some((m) => m.text.includes('Thông báo lịch tiếp công dân')),
+      30_000,
+      'the broadcast',
+    );
+    let after = '';
+    await until(async () => {
+      after = await scrape();
+      return sample(after, 'hailong_broadcast_messages_total', { channel: 'telegram', outcome: 'sent' }) > 0;
+    }, 'the delivery counted');
+    const sent = (text: string) =>
+      sample(text, 'hailong_broadcast_messages_total', { channel: 'telegram', outcome: 'sent' });
+    expect(sent(after) - sent(before)).toBe(
+      tg.sentTo(7001).filter((m) => m.text.includes('Thông báo lịch')).length,
+    );
   });
 });
 
