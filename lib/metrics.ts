@@ -52,7 +52,15 @@ export const queueJobs = new Gauge({
   async collect() {
     if (!queueDepthSource) return;
     this.reset();
-    for (const row of await queueDepthSource()) this.set({ queue: row.queue, state: row.state }, row.count);
+    // Redis down or slow: the scrape still answers, without these series (their absence is the signal).
+    let timer: NodeJS.Timeout | undefined;
+    const rows = await Promise.race([
+      queueDepthSource(),
+      new Promise<QueueDepthRow[]>((resolve) => (timer = setTimeout(() => resolve([]), 2000))),
+    ])
+      .catch(() => [])
+      .finally(() => clearTimeout(timer));
+    for (const row of rows) this.set({ queue: row.queue, state: row.state }, row.count);
   },
 });
 
