@@ -1,26 +1,30 @@
 import type { RedisClient } from '../../../lib/redis';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, type Worker } from 'bullmq';
 import { updatesDeadLettered, updatesProcessed } from '../../../lib/metrics';
-import { observeWorker } from '../../../workers/metrics-hooks';
-import { ZALO_INBOUND_QUEUE, zaloEventJobSchema } from './inbound-queue';
+import type { AppContext } from '../../../lib/app-context';
+import type { JobProducer } from '../../../workers/producer';
+import { startQueueWorkers, type JobObserver, type RunningWorkers } from '../../../workers/runner';
+import type { ZaloEventRuntime } from '../../../workers/jobs/zalo-event';
+import { ZALO_INBOUND_QUEUE } from './inbound-queue';
 import { processZaloEvent, ZaloUnrecoverableSend, type ZaloInboundDeps } from './inbound-processor';
 
 /**
- * The worker draining the Zalo webhook queue. Payloads are validated again here (they were on
- * enqueue). A refused send that retrying cannot fix becomes UnrecoverableError; everything else
- * (Zalo unreachable, rate limited, a concurrent turn) is retried with backoff.
- * Concurrency defaults to 1 so one user's messages are applied in the order they arrived.
+ * The worker draining the Zalo webhook queue, made by the one Worker factory (workers/runner.ts),
+ * which validates the payload again (it was on enqueue). A refused send that retrying cannot fix
+ * becomes UnrecoverableError; everything else (Zalo unreachable, rate limited, a concurrent turn)
+ * is retried with backoff. Concurrency is the queue table's (1, so one user's messages are
+ * applied in the order they arrived) unless given.
  */
-export function createZaloInboundWorker(opts: {
-  connection: RedisClient;
-  prefix: string;
+export async function startZaloInboundWorker(opts: {
+  ctx: AppContext;
+  producer: JobProducer;
+  createConnection: () => RedisClient;
   deps: ZaloInboundDeps;
   concurrency?: number;
-}): Worker {
-  const worker = new Worker(
-    ZALO_INBOUND_QUEUE,
-    async (job) => {
-      const data = zaloEventJobSchema.parse(job.data);
+  observe?: JobObserver;
+}): Promise<RunningWorkers> {
+  const runtime: ZaloEventRuntime = {
+    async process(data, job) {
       const like = { data, updateData: (d: typeof data) => job.updateData(d) };
       try {
         return await processZaloEvent(opts.deps, like);
@@ -29,9 +33,22 @@ export function createZaloInboundWorker(opts: {
         throw err;
       }
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 1 },
-  );
-  // What became of each event (lib/metrics.ts): the job's result, or its failure.
+  };
+  const running = await startQueueWorkers({
+    ctx: opts.ctx,
+    producer: opts.producer,
+    createConnection: opts.createConnection,
+    queue: ZALO_INBOUND_QUEUE,
+    deps: runtime,
+    ...(opts.concurrency ? { sizing: { concurrency: opts.concurrency } } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  });
+  for (const w of running.workers) countUpdates(w);
+  return running;
+}
+
+/** What became of each event (lib/metrics.ts): the job's result, or its failure. */
+function countUpdates(worker: Worker): void {
   worker.on('completed', (_job, result: 'done' | 'duplicate' | 'ignored') =>
     updatesProcessed.inc({ channel: 'zalo', outcome: result === 'done' ? 'applied' : result }),
   );
@@ -41,5 +58,4 @@ export function createZaloInboundWorker(opts: {
     // A failed job is kept (removeOnFail) for inspection: Zalo's dead letter.
     if (final) updatesDeadLettered.inc({ channel: 'zalo' });
   });
-  return observeWorker(worker, ZALO_INBOUND_QUEUE);
 }
