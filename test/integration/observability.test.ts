@@ -161,11 +161,14 @@ describe('metrics move when their events happen', () => {
     let after = '';
     await until(async () => {
       after = await scrape();
+      // The conversation hooks (the funnel) run after the reply, off the turn (app/conversation.ts).
       return (
         sample(after, 'hailong_job_duration_seconds_count', { queue: 'ingest', outcome: 'completed' }) >
-        sample(before, 'hailong_job_duration_seconds_count', { queue: 'ingest', outcome: 'completed' })
+          sample(before, 'hailong_job_duration_seconds_count', { queue: 'ingest', outcome: 'completed' }) &&
+        sample(after, 'hailong_invitation_funnel_total', { stage: 'started' }) >
+          sample(before, 'hailong_invitation_funnel_total', { stage: 'started' })
       );
-    }, 'an ingest job completed');
+    }, 'an ingest job completed and the survey start counted');
     const moved = (name: string, labels: Record<string, string>) =>
       sample(after, name, labels) - sample(before, name, labels);
     expect(moved('hailong_turn_duration_seconds_count', { channel: 'telegram' })).toBeGreaterThanOrEqual(2);
