@@ -2,10 +2,13 @@
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
   // ESM-only packages that jest's CommonJS runtime cannot require (Node itself can):
-  // light-my-request's `cookie` (fastify's inject, used by the console's in-process API calls).
+  // light-my-request's `cookie` (fastify's inject, used by the console's in-process API calls) and
+  // content-disposition 3 under @bull-board/fastify's @fastify/static (the queue dashboard).
   '^.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
 };
-const transformIgnorePatterns = ['/node_modules/(?!(cookie)/)'];
+const transformIgnorePatterns = [
+  '/node_modules/(?!(@bull-board/fastify/node_modules/)?(content-disposition|cookie)/)',
+];
 
 module.exports = {
   testTimeout: 60000,

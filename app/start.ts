@@ -10,6 +10,11 @@ import { requireDefaultFlow } from '../bot/flow/ensure-default';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
 import { healthzRoute } from '../bot/http/routes/healthz';
+import { metricsRoute } from '../bot/http/routes/metrics';
+import { operatorAuth } from '../bot/http/operator-auth';
+import { QueueCatalogue } from '../bot/http/queue-catalogue';
+import { queueDashboard } from '../bot/http/queue-dashboard';
+import { startPlatformHealthPublisher } from '../lib/platform-health';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
 import { apiPlugin } from '../bot/http/api/plugin';
@@ -36,7 +41,7 @@ import { REGISTRY_QUEUES, startWorkers } from '../workers/runner';
 import type { AppContext } from '../lib/app-context';
 import { jobAnswerSink } from '../workers/answer-sink';
 import { applyRolePriority } from './priority';
-import { startHeartbeat } from './heartbeat';
+import { heartbeatFresh, startHeartbeat } from './heartbeat';
 import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
 import { createConversation } from './conversation';
@@ -158,7 +163,26 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
       log,
       rateLimits: { redis, prefix: ctx.prefix, limits: rateLimitsOf(env), hashKey: env.PHONE_HASH_KEY },
     });
-    await http.register(healthzRoute({ redis, log }));
+    // Operators' instruments (docs/observability.md): one set of queue handles for all three.
+    const operators = operatorAuth(ctx);
+    const catalogue = new QueueCatalogue(redis, ctx.prefix);
+    shutdown.add('queue-catalogue', () => catalogue.close(), 80);
+    const heartbeatFile = env.HEALTH_FILE;
+    await http.register(
+      healthzRoute({
+        redis,
+        log,
+        detail: {
+          env,
+          prefix: ctx.prefix,
+          auth: operators,
+          catalogue,
+          ...(heartbeatFile ? { heartbeat: () => heartbeatFresh(heartbeatFile) } : {}),
+        },
+      }),
+    );
+    await http.register(metricsRoute({ auth: operators, catalogue }));
+    await http.register(queueDashboard({ auth: operators, catalogue, publicUrl: env.PUBLIC_URL }));
     if (telegram.route) await http.register(telegram.route);
     if (zalo?.routes) await http.register(zalo.routes);
     await http.register(dossierRoutes({ ctx, outreach }));
@@ -188,6 +212,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     });
     shutdown.add('heartbeat', () => Promise.resolve(heartbeat.stop()), 0);
   }
+  // The last successful platform call, shared through Redis for any process's health detail.
+  const platformHealth = startPlatformHealthPublisher({ redis, prefix: ctx.prefix, intervalMs: 15_000, log });
+  shutdown.add('platform-health', () => platformHealth.stop(), 85);
   if (opts.handleSignals) shutdown.onSignals();
   log.info({ port }, 'process started');
   return { ctx, http, port, stop: () => shutdown.run() };

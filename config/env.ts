@@ -87,6 +87,17 @@ export const envSchema = z.object({
    */
   HEALTH_FILE: z.string().min(1).optional(),
   HEALTH_INTERVAL_S: z.coerce.number().int().min(1).max(300).default(10),
+  /**
+   * Bearer token of GET /metrics and GET /healthz/detail (Prometheus, operators); an admin's
+   * signed-in session works too. Unset: in production only an admin session opens them, unless
+   * METRICS_OPEN=true (a private network that needs no token); elsewhere they are open.
+   * docs/observability.md.
+   */
+  METRICS_TOKEN: z
+    .string()
+    .min(24, 'expected at least 24 characters (e.g. openssl rand -base64 32)')
+    .optional(),
+  METRICS_OPEN: bool.default(false),
   HTTP_BODY_LIMIT: z.coerce
     .number()
     .int()

@@ -2,6 +2,7 @@ import type { RedisClient } from '../lib/redis';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { AppContext } from '../lib/app-context';
 import { findJob } from './jobs';
+import { observeWorker } from './metrics-hooks';
 import type { JobProducer } from './producer';
 import { QUEUE_TABLE, type QueueName, type QueueSizing } from './queues';
 import { queuesOf, type JobContext } from './registry';
@@ -60,7 +61,7 @@ export async function dispatch<D>(
     job,
     token,
     get log() {
-      return (log ??= base.log.child({ job: job.name, jobId: job.id }));
+      return (log ??= base.log.child({ queue, job: job.name, jobId: job.id }));
     },
   };
   return def.handle(parsed.data, ctx);
@@ -168,6 +169,7 @@ export async function startQueueWorkers<D>(opts: QueueWorkersOptions<D>): Promis
     });
     // Unheard, an 'error' event kills the process; BullMQ reports connection trouble this way.
     worker.on('error', (err) => ctx.log.error({ queue, err: err.message }, 'worker error'));
+    observeWorker(worker, queue);
     own.worker = worker;
     workers.push(worker);
   }

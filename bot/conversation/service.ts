@@ -1,4 +1,5 @@
 import type { InboundEvent, TurnReply } from '../channels/channel';
+import { turnDuration } from '../../lib/metrics';
 import { handle } from '../engine/engine';
 import { t } from '../engine/messages';
 import { DEFAULT_FLOW_KEY } from '../flow/assignments';
@@ -29,7 +30,17 @@ export class ConversationService {
     this.touchEveryMs = deps.touchEveryMs ?? 10 * 60_000;
   }
 
+  /** One turn, timed by channel (lib/metrics.ts turnDuration). */
   async handle(ev: InboundEvent): Promise<TurnReply> {
+    const end = turnDuration.startTimer({ channel: ev.channel });
+    try {
+      return await this.turn(ev);
+    } finally {
+      end();
+    }
+  }
+
+  private async turn(ev: InboundEvent): Promise<TurnReply> {
     const { deps } = this;
     const now = this.now();
     const pre = await deps.store.turnContext(ev.channel, ev.userId, this.touchEveryMs, ev.updateId);

@@ -6,6 +6,7 @@ import { sleepUntil } from '../../lib/sleep-until';
 import { Broadcast } from '../../models/broadcast';
 import { goneChanges, writeContact } from '../jobs/contact-writer';
 import { holdBroadcast, type ControlDeps } from './control';
+import { broadcastMessages } from '../../lib/metrics';
 import { DeliveryStore, type HeldSlot } from './delivery-store';
 import type { ChannelLimiter } from './limiter';
 import { optOutsCountFrom, recordOptOut } from './opt-outs';
@@ -145,20 +146,26 @@ export class DeliveryProcessor {
             await this.store.release(b, c, slot);
             throw dbErr;
           }
-          await this.store.settle(b, c, 'blocked', f.reason, slot);
+          await this.settle(b, c, 'blocked', f.reason, slot);
           return;
         case 'refused':
-          await this.store.settle(b, c, 'failed', f.reason, slot);
+          await this.settle(b, c, 'failed', f.reason, slot);
           throw new UnrecoverableError(`refused: ${f.reason}`);
         case 'transient': {
           const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          if (last) await this.store.settle(b, c, 'failed', f.reason, slot);
+          if (last) await this.settle(b, c, 'failed', f.reason, slot);
           else await this.store.release(b, c, slot);
           throw err;
         }
       }
     }
-    await this.store.settle(b, c, 'sent', null, slot);
+    await this.settle(b, c, 'sent', null, slot);
+  }
+
+  /** Settles a delivery and counts it (lib/metrics.ts) when this call settled it: a retry's repeat is not counted. */
+  private async settle(...args: Parameters<DeliveryStore['settle']>): Promise<void> {
+    if (await this.store.settle(...args))
+      broadcastMessages.inc({ channel: this.deps.sender.channel, outcome: args[2] });
   }
 
   /** BullMQ stops fetching from this channel's queue for `ms`; the job goes back to waiting. */

@@ -6,6 +6,7 @@ import { Dossier } from '../../models/dossier';
 import type { ConversationHooks } from '../../bot/conversation/ports';
 import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
 import { markStage } from '../../bot/survey/funnel';
+import { invitationFunnel } from '../../lib/metrics';
 import { outOfQuiet, planReminders, type QuietHours } from '../../bot/survey/schedule';
 import { erasePhone } from '../../bot/survey/zns-phone';
 import { jobConversationBackground } from '../conversation-background';
@@ -176,7 +177,8 @@ export class Outreach implements OutreachScheduler {
   hooks(): ConversationHooks {
     return {
       onStarted: async ({ dossierCode }) => {
-        if (dossierCode) await markStage(dossierCode, 'started', this.now());
+        if (dossierCode && (await markStage(dossierCode, 'started', this.now())))
+          invitationFunnel.inc({ stage: 'started' });
       },
       onFinished: async ({ dossierCode, responseId, status }) => {
         if (!dossierCode) return;
@@ -187,7 +189,8 @@ export class Outreach implements OutreachScheduler {
           { code: dossierCode, 'survey.responseId': null },
           { $set: { 'survey.responseId': responseId } },
         );
-        await markStage(dossierCode, 'completed', this.now());
+        if (await markStage(dossierCode, 'completed', this.now()))
+          invitationFunnel.inc({ stage: 'completed' });
         await this.cancelReminders(dossierCode);
       },
     };

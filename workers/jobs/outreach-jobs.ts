@@ -2,6 +2,7 @@ import { DelayedError } from 'bullmq';
 import { z } from 'zod';
 import { outOfQuiet, type QuietHours } from '../../bot/survey/schedule';
 import { erasePhone } from '../../bot/survey/zns-phone';
+import { invitationFunnel } from '../../lib/metrics';
 import { defineJob, type JobContext } from '../registry';
 import { invitationSendSchema, sendInvitation, type OutreachDeps } from './invitation-send';
 import { reminderSendSchema, sendReminder } from './reminder-send';
@@ -33,12 +34,23 @@ async function outOfQuietNow(ctx: OutreachContext): Promise<Date> {
   return now;
 }
 
+/** The senders and claims, logging with the job's logger (its queue, name and id). */
+const withJobLog = (ctx: OutreachContext): OutreachDeps => ({ ...ctx.deps.deps, log: ctx.log });
+
+/** The funnel's invited / reminded / expired counts (lib/metrics.ts), from what a send found. */
+function countOutreach<R extends string>(sent: 'invited' | 'reminded', result: R): R {
+  if (result === 'sent') invitationFunnel.inc({ stage: sent });
+  else if (result === 'expired') invitationFunnel.inc({ stage: 'expired' });
+  return result;
+}
+
 /** The invitation of one dossier's survey (job id `inv-<dossier>`). */
 export const invitationSend = defineJob({
   name: 'invitation.send',
   queue: 'outreach',
   schema: invitationSendSchema,
-  handle: async (p, ctx: OutreachContext) => sendInvitation(p, ctx.deps.deps, await outOfQuietNow(ctx)),
+  handle: async (p, ctx: OutreachContext) =>
+    countOutreach('invited', await sendInvitation(p, withJobLog(ctx), await outOfQuietNow(ctx))),
 });
 
 /** Reminder n of one dossier's survey (job id `rem-<dossier>-<n>`). */
@@ -46,7 +58,8 @@ export const reminderSend = defineJob({
   name: 'reminder.send',
   queue: 'outreach',
   schema: reminderSendSchema,
-  handle: async (p, ctx: OutreachContext) => sendReminder(p, ctx.deps.deps, await outOfQuietNow(ctx)),
+  handle: async (p, ctx: OutreachContext) =>
+    countOutreach('reminded', await sendReminder(p, withJobLog(ctx), await outOfQuietNow(ctx))),
 });
 
 /**

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { Telegram } from 'telegraf';
 import type { Logger } from '../../../lib/logger';
+import { countPlatformCall } from '../../../lib/metrics';
 import {
   TelegramRateLimitedError,
   TelegramRefusedError,
@@ -70,17 +71,20 @@ class RetryingTelegram extends Telegram {
     for (let attempt = 0; ; attempt++) {
       try {
         const timeout = AbortSignal.timeout(timeoutMs);
-        return await Telegram.prototype.callApi.call(this, method, payload, {
+        const result = await Telegram.prototype.callApi.call(this, method, payload, {
           ...opts,
           // node-fetch (telegraf's) takes the platform's AbortSignal; its typings name another.
           signal: (signal ? AbortSignal.any([signal, timeout]) : timeout) as unknown as NonNullable<
             Parameters<CallApi>[2]
           >['signal'],
         });
+        countPlatformCall('telegram', method, null);
+        return result;
       } catch (err) {
         // An aborted call (shutdown of a long poll) is not a failure to retry or classify.
         if (signal?.aborted) throw err;
         const body = (err as { response?: BotApiErrorBody }).response;
+        countPlatformCall('telegram', method, { code: body?.error_code ?? 'network' });
         const e = telegramErrorOf(method, body, err);
         if (e instanceof TelegramRateLimitedError) {
           const after = e.retryAfterSeconds;

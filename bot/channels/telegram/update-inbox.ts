@@ -2,7 +2,7 @@ import type { RedisClient } from '../../../lib/redis';
 import { randomUUID } from 'node:crypto';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
-import { updatesDeadLettered } from '../../../lib/metrics';
+import { updatesDeadLettered, updatesProcessed } from '../../../lib/metrics';
 import { DeadLetterStore, deadLetterOf, updateFromDeadLetter } from './dead-letters';
 
 export type UpdateHandler = (update: Update) => Promise<void>;
@@ -193,6 +193,7 @@ export class UpdateInbox {
       JSON.stringify(update),
       chatKey,
     )) as number;
+    if (stored !== 1) updatesProcessed.inc({ channel: 'telegram', outcome: 'duplicate' });
     return stored === 1 ? { chatKey } : false;
   }
 
@@ -285,6 +286,7 @@ export class UpdateInbox {
     } catch (err) {
       return this.failed(chatKey, raw, update, err as Error, token);
     }
+    updatesProcessed.inc({ channel: 'telegram', outcome: 'applied' });
     return (await this.redis.eval(
       NEXT,
       3,
@@ -331,6 +333,7 @@ export class UpdateInbox {
         String(now + delay),
         String(this.retryForMs + 3600_000),
       )) as number;
+      updatesProcessed.inc({ channel: 'telegram', outcome: 'retried' });
       this.log.warn({ ...ids, retryInMs: delay, err: err.message }, 'update handler failed: retrying later');
       return kept === 1 ? delay : null;
     }
@@ -359,6 +362,7 @@ export class UpdateInbox {
     )) as string[] | null;
     if (next !== null) {
       updatesDeadLettered.inc({ channel: 'telegram' });
+      updatesProcessed.inc({ channel: 'telegram', outcome: 'dead_lettered' });
       this.log.error(
         { ...ids, err: err.message, failingForS: Math.round((now - firstFailedAt) / 1000) },
         'update dead-lettered after its retry window',

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
+import { countPlatformCall } from '../../../lib/metrics';
 import { ZaloApiError, ZaloHttpError } from './errors';
 import type { ZaloRateLimiter } from './rate-limiter';
 import type { ZaloTokenProvider } from './token-store';
@@ -223,8 +224,26 @@ export class ZaloClient {
     }
   }
 
+  /** One call, counted (lib/metrics.ts): every request of this client goes through here. */
   private async once<T>(req: Req, token: string): Promise<T | undefined> {
     await this.opts.limiter.acquire();
+    try {
+      const data = await this.call<T>(req, token);
+      countPlatformCall('zalo', req.endpoint, null);
+      return data;
+    } catch (err) {
+      const code =
+        err instanceof ZaloApiError
+          ? err.code
+          : err instanceof ZaloHttpError
+            ? (err.status ?? 'network')
+            : 'network';
+      countPlatformCall('zalo', req.endpoint, { code });
+      throw err;
+    }
+  }
+
+  private async call<T>(req: Req, token: string): Promise<T | undefined> {
     const http = req.root === 'api' ? this.api : this.business;
     let res;
     try {

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../../../lib/redis';
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError, type Worker } from 'bullmq';
+import { updatesDeadLettered, updatesProcessed } from '../../../lib/metrics';
 import type { AppContext } from '../../../lib/app-context';
 import type { JobProducer } from '../../../workers/producer';
 import { startQueueWorkers, type JobObserver, type RunningWorkers } from '../../../workers/runner';
@@ -14,7 +15,7 @@ import { processZaloEvent, ZaloUnrecoverableSend, type ZaloInboundDeps } from '.
  * is retried with backoff. Concurrency is the queue table's (1, so one user's messages are
  * applied in the order they arrived) unless given.
  */
-export function startZaloInboundWorker(opts: {
+export async function startZaloInboundWorker(opts: {
   ctx: AppContext;
   producer: JobProducer;
   createConnection: () => RedisClient;
@@ -33,7 +34,7 @@ export function startZaloInboundWorker(opts: {
       }
     },
   };
-  return startQueueWorkers({
+  const running = await startQueueWorkers({
     ctx: opts.ctx,
     producer: opts.producer,
     createConnection: opts.createConnection,
@@ -41,5 +42,20 @@ export function startZaloInboundWorker(opts: {
     deps: runtime,
     ...(opts.concurrency ? { sizing: { concurrency: opts.concurrency } } : {}),
     ...(opts.observe ? { observe: opts.observe } : {}),
+  });
+  for (const w of running.workers) countUpdates(w);
+  return running;
+}
+
+/** What became of each event (lib/metrics.ts): the job's result, or its failure. */
+function countUpdates(worker: Worker): void {
+  worker.on('completed', (_job, result: 'done' | 'duplicate' | 'ignored') =>
+    updatesProcessed.inc({ channel: 'zalo', outcome: result === 'done' ? 'applied' : result }),
+  );
+  worker.on('failed', (job, err) => {
+    const final = !job || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    updatesProcessed.inc({ channel: 'zalo', outcome: final ? 'failed' : 'retried' });
+    // A failed job is kept (removeOnFail) for inspection: Zalo's dead letter.
+    if (final) updatesDeadLettered.inc({ channel: 'zalo' });
   });
 }

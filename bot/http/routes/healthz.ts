@@ -1,17 +1,64 @@
 import type { RedisClient } from '../../../lib/redis';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Env } from '../../../config/env';
 import { probeHealth } from '../../../lib/health';
 import type { Logger } from '../../../lib/logger';
+import { readPlatformSuccess } from '../../../lib/platform-health';
+import { ZaloToken } from '../../../models/zalo-token';
+import type { OperatorAuth } from '../operator-auth';
+import type { QueueCatalogue } from '../queue-catalogue';
+import { refuseOperator } from './metrics';
+
+/** What the operators' detail needs beyond /healthz (app/start.ts gives it). */
+export interface HealthDetailDeps {
+  env: Env;
+  prefix: string;
+  auth: OperatorAuth;
+  catalogue: QueueCatalogue;
+  /** This process's heartbeat file (app/heartbeat.ts), when HEALTH_FILE is set. */
+  heartbeat?: () => Promise<{ ok: true } | { ok: false; reason: string }>;
+}
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
+const ageS = (ms: number | null | undefined, now: number) => (ms ? Math.round((now - ms) / 1000) : null);
+
+/** The Zalo OA token's expiry and whether its refresh failed: times and flags only, never a token. */
+async function zaloTokenState(env: Env, now: number) {
+  if (!env.ZALO_APP_ID) return null;
+  const doc = await ZaloToken.findOne(
+    { appId: env.ZALO_APP_ID },
+    { expiresAt: 1, failedAt: 1, refreshedAt: 1 },
+  )
+    .lean()
+    .catch(() => undefined);
+  if (doc === undefined) return { known: false };
+  if (!doc) return { known: false, connected: false };
+  const expiresAt = doc.expiresAt.getTime();
+  return {
+    known: true,
+    connected: true,
+    expiresAt: iso(expiresAt),
+    expiresInS: Math.round((expiresAt - now) / 1000),
+    refreshedAt: iso(doc.refreshedAt?.getTime()),
+    refreshFailed: doc.failedAt !== null && doc.failedAt !== undefined,
+  };
+}
 
 /**
  * GET /healthz: 200 `{status:'ok', redis:'ok', mongodb:'ok'}` when Redis PING and MongoDB `ping`
  * both answer within the timeout, else 503 naming the one that did not (for load balancers and
  * operators; no details that would help an attacker).
+ *
+ * GET /healthz/detail (when `detail` is given), for operators behind the same access as /metrics:
+ * the same checks, then per queue the jobs waiting and the age of the oldest, the last successful
+ * call to each platform by any process, the Zalo token's expiry and this process's heartbeat.
+ * Times, counts and flags only: no secret, no personal data. docs/observability.md.
  */
 export function healthzRoute(deps: {
   redis: RedisClient;
   log: Logger;
   timeoutMs?: number;
+  detail?: HealthDetailDeps;
 }): FastifyPluginAsync {
   const timeout = deps.timeoutMs ?? 1500;
   return (app) => {
@@ -21,6 +68,46 @@ export function healthzRoute(deps: {
       if (!ok) deps.log.warn({ redis, mongodb }, 'health check failed');
       return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', redis, mongodb });
     });
+    const detail = deps.detail;
+    if (detail)
+      app.get('/healthz/detail', async (req, reply) => {
+        const access = await detail.auth.check(req, { allowToken: true });
+        if (!access.ok) return refuseOperator(reply, access);
+        const now = Date.now();
+        const { redis, mongodb } = await probeHealth(deps.redis, timeout);
+        const ok = redis === 'ok' && mongodb === 'ok';
+        const [queues, platforms, zaloToken, heartbeat] = await Promise.all([
+          redis === 'ok' ? detail.catalogue.lag(now).catch(() => null) : null,
+          redis === 'ok' ? readPlatformSuccess(deps.redis, detail.prefix).catch(() => null) : null,
+          mongodb === 'ok' ? zaloTokenState(detail.env, now) : null,
+          detail.heartbeat ? detail.heartbeat() : null,
+        ]);
+        const platform = (configured: boolean, at: number | null | undefined) => ({
+          configured,
+          lastSuccessAt: iso(at),
+          lastSuccessAgoS: ageS(at, now),
+        });
+        return reply
+          .status(ok ? 200 : 503)
+          .header('cache-control', 'no-store')
+          .send({
+            status: ok ? 'ok' : 'unavailable',
+            checkedAt: new Date(now).toISOString(),
+            redis,
+            mongodb,
+            queues,
+            platforms: {
+              telegram: platform(Boolean(detail.env.TELEGRAM_BOT_TOKEN), platforms?.telegram),
+              zalo: platform(Boolean(detail.env.ZALO_APP_ID), platforms?.zalo),
+            },
+            zaloToken,
+            heartbeat: heartbeat
+              ? heartbeat.ok
+                ? { fresh: true }
+                : { fresh: false, reason: heartbeat.reason }
+              : null,
+          });
+      });
     return Promise.resolve();
   };
 }
