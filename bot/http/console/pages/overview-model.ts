@@ -85,12 +85,12 @@ export function roots(units: UnitRow[], now = new Date()): UnitRow[] {
 export function pathTo(units: UnitRow[], code: string): UnitRow[] {
   const byCode = new Map(units.map((u) => [u.code, u]));
   const out: UnitRow[] = [];
-  for (
-    let u = byCode.get(code);
-    u && out.length < 10;
-    u = u.parentCode ? byCode.get(u.parentCode) : undefined
-  )
+  const codes = new Set(byCode.keys());
+  for (let u = byCode.get(code); u && out.length < 10;) {
     out.unshift(u);
+    const up = placeOf(u, codes);
+    u = up ? byCode.get(up) : undefined;
+  }
   return out;
 }
 
