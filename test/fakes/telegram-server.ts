@@ -32,11 +32,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
  *     await m.command('/ketnoi CODE')  await m.send(text)  await m.replyTo(botMessageId, text)
  *     await m.tapLabel(buttonLabel)                presses a button of the bot's last message in the group that has it
  *     await m.tap(callbackData, messageId)         a press with any data (forged, or on a forwarded message)
+ *   fake.updates (update_id → update), await fake.redeliver(updateId)   a late retry of an old update
  *   fake.deliverUpdate(body, chatId, o?)          any other update (e.g. my_chat_member)
  *   fake.calls: {method, params, at, outcome}[]   every call, in arrival order
  *   fake.callsOf(method), fake.sentTo(chatId), fake.lastMessageTo(chatId), fake.callbackAnswers()
  *   fake.webhookDeliveries: {updateId, status, at}[]
- *   fake.failNext(method, {code: 429, retryAfter} | {code: 500|502|503} | {code: 'drop'}, times?)
+ *   fake.failNext(method, {code: 429, retryAfter} | {code: 500|502|503} | {code: 'drop'} | {code: 'hang', ms}, times?)
+ *   fake.faultFor(ms, faults, methods?)            an outage: for `ms`, every call of `methods` (default: every
+ *     method but getMe) answers the next fault of `faults` in turn (e.g. 502, 429, a timeout); `fake.outage` is it
+ *   fake.setWebhookTargets(urls, secret?)          several bot processes behind a load balancer: each delivery
+ *     attempt goes to the next URL in turn, so a retry after a failed attempt reaches another process
  *     ({code: 'pass'} lets one call through: failNext(m, pass) then failNext(m, 502) fails the second)
  *   fake.block(chatId, 'blocked' | 'deactivated' | 'not_found' | 'kicked'), fake.unblock(chatId)
  *   fake.rateLimit = { globalPerSecond?, perChatPerSecond?, retryAfter? }   (sends only)
@@ -66,7 +71,12 @@ export interface SentMessage {
 }
 
 export type Fault =
-  { code: 429; retryAfter: number } | { code: 500 | 502 | 503 } | { code: 'drop' } | { code: 'pass' };
+  | { code: 429; retryAfter: number }
+  | { code: 500 | 502 | 503 }
+  | { code: 'drop' }
+  | { code: 'pass' }
+  /** A timeout: the request is held `ms`, then its connection is closed without an answer. */
+  | { code: 'hang'; ms: number };
 
 export interface DeliveryOptions {
   /** Deliver the same update this many times (duplicate delivery). */
@@ -126,6 +136,12 @@ export class FakeTelegram {
   private readonly queue: Array<Record<string, unknown>> = [];
   private readonly waiters: Array<() => void> = [];
   private readonly faults = new Map<string, Fault[]>();
+  /** Every update pushed to the bot, by update_id: a test delivers one again (`redeliver`). */
+  readonly updates = new Map<number, Record<string, unknown>>();
+  /** The outage in force (faultFor): until when, the faults in turn, which methods. */
+  outage: { until: number; faults: Fault[]; methods: Set<string> | null; n: number } | null = null;
+  private webhookTargets: string[] = [];
+  private webhookTurn = 0;
   private readonly dead = new Map<string, keyof typeof DEAD_ERRORS>();
   private readonly messages = new Map<string, Map<number, SentMessage>>();
   private readonly nextMessageId = new Map<string, number>();
@@ -163,6 +179,19 @@ export class FakeTelegram {
   /** Points webhook delivery at a URL directly (as setWebhook would). */
   setWebhook(url: string, secret?: string): void {
     this.webhook = { url, ...(secret ? { secret } : {}) };
+  }
+
+  /** Spreads webhook deliveries over several URLs (a load balancer in front of several bot processes). */
+  setWebhookTargets(urls: string[], secret?: string): void {
+    if (urls.length === 0) throw new Error('setWebhookTargets: no URL');
+    this.webhookTargets = urls;
+    this.setWebhook(urls[0]!, secret);
+  }
+
+  /** For `ms` from now, calls of `methods` (default every method but getMe) answer `faults` in turn. */
+  faultFor(ms: number, faults: Fault[], methods?: string[]): void {
+    if (faults.length === 0) throw new Error('faultFor: no fault');
+    this.outage = { until: Date.now() + ms, faults, methods: methods ? new Set(methods) : null, n: 0 };
   }
 
   failNext(method: string, fault: Fault, times = 1): void {
@@ -378,9 +407,17 @@ export class FakeTelegram {
     return this.push(body, String(chatId), o);
   }
 
+  /** Delivers an update pushed earlier again, as it was (a late retry by the platform); resolves once delivered. */
+  async redeliver(updateId: number): Promise<void> {
+    const update = this.updates.get(updateId);
+    if (!update) throw new Error(`redeliver: no update ${updateId}`);
+    await this.deliverOne(update);
+  }
+
   /** Resolves with the update_id once delivered (or retries exhausted) or queued. */
   private async push(body: Record<string, unknown>, chatId: string, o: DeliveryOptions): Promise<number> {
     const update = { update_id: ++this.nextUpdateId, ...body };
+    this.updates.set(update.update_id, update);
     const copies = o.copies ?? 1;
     if (!this.webhook) {
       for (let i = 0; i < copies; i++) this.queue.push(update);
@@ -405,12 +442,16 @@ export class FakeTelegram {
   }
 
   private async deliverOne(update: Record<string, unknown>): Promise<void> {
+    const start = this.webhookTurn++;
     for (let attempt = 0; attempt < this.webhookMaxAttempts && !this.closed; attempt++) {
       // Telegram: first retry at once, then 2, 4, 8 s…; here the base is short.
       if (attempt > 1) await sleep(this.webhookRetryBaseMs * 2 ** (attempt - 2));
       const hook = this.webhook;
       if (!hook) return;
-      const status = await this.post(hook, update);
+      // A load balancer: deliveries take the targets in turn, and a retry goes to the next one.
+      const url =
+        this.webhookTargets.length > 1 ? this.webhookTargets[(start + attempt) % this.webhookTargets.length]! : hook.url;
+      const status = await this.post({ ...hook, url }, update);
       this.webhookDeliveries.push({ updateId: update.update_id as number, status, at: Date.now() });
       if (typeof status === 'number' && status >= 200 && status < 300) return;
     }
@@ -503,10 +544,18 @@ export class FakeTelegram {
     const at = Date.now();
     const record = (outcome: 'ok' | number) => this.calls.push({ method, params, at, outcome });
 
-    const fault = this.faults.get(method)?.shift();
+    const o = this.outage;
+    const inOutage =
+      o !== null && at < o.until && method !== 'getMe' && (o.methods === null || o.methods.has(method));
+    const fault = inOutage ? o.faults[o.n++ % o.faults.length] : this.faults.get(method)?.shift();
     if (fault && fault.code !== 'pass') {
-      record(fault.code === 'drop' ? 0 : fault.code);
+      record(fault.code === 'drop' || fault.code === 'hang' ? 0 : fault.code);
       if (fault.code === 'drop') return void req.socket.destroy();
+      if (fault.code === 'hang') {
+        // close() ends held connections at once (closeAllConnections); the timer keeps nothing alive.
+        await new Promise((r) => setTimeout(r, fault.ms).unref());
+        return void req.socket.destroy();
+      }
       if (fault.code === 429) {
         return reply(429, {
           ok: false,

@@ -47,8 +47,11 @@ export interface FakeZaloOptions {
   rateLimit?: { max: number; windowMs: number };
 }
 
-/** What failNext injects: a Zalo error code (HTTP 200 + `error`), or a raw HTTP answer (5xx, not JSON). */
-export type FakeFailure = number | { http: number; body: string };
+/**
+ * What failNext injects: a Zalo error code (HTTP 200 + `error`), a raw HTTP answer (5xx, not
+ * JSON), or a timeout (the request held `hangMs`, then its connection closed without an answer).
+ */
+export type FakeFailure = number | { http: number; body: string } | { hangMs: number };
 
 const PATHS: Record<string, FakeEndpoint> = {
   'POST /v3.0/oa/message/cs': 'cs',
@@ -146,6 +149,16 @@ export class FakeZaloServer {
    * The next `times` calls of `endpoint` answer HTTP 200 with `error: code`, or with the raw
    * HTTP status and body given (`{ http: 502, body: 'Bad Gateway' }`).
    */
+  /** For `ms` from now, calls of `endpoints` (default every API endpoint, not OAuth) answer `failures` in turn. */
+  failFor(ms: number, failures: FakeFailure[], endpoints?: FakeEndpoint[]): void {
+    if (failures.length === 0) throw new Error('failFor: no failure');
+    this.outage = { until: Date.now() + ms, failures, endpoints: endpoints ? new Set(endpoints) : null, n: 0 };
+  }
+
+  /** The outage in force (failFor). */
+  outage: { until: number; failures: FakeFailure[]; endpoints: Set<FakeEndpoint> | null; n: number } | null =
+    null;
+
   failNext(endpoint: FakeEndpoint, failure: FakeFailure, times = 1): void {
     const list = this.failures.get(endpoint) ?? [];
     for (let i = 0; i < times; i++) list.push(failure);
@@ -305,8 +318,18 @@ export class FakeZaloServer {
         }
       }
     }
-    const failure = this.failures.get(endpoint)?.shift();
+    const o = this.outage;
+    const inOutage =
+      o !== null &&
+      Date.now() < o.until &&
+      endpoint !== 'access_token' &&
+      (o.endpoints === null || o.endpoints.has(endpoint));
+    const failure = inOutage ? o.failures[o.n++ % o.failures.length] : this.failures.get(endpoint)?.shift();
     if (typeof failure === 'number') return send(200, { error: failure, message: `fake error ${failure}` });
+    if (failure && 'hangMs' in failure) {
+      await new Promise((r) => setTimeout(r, failure.hangMs).unref());
+      return void req.socket.destroy();
+    }
     if (failure) return send(failure.http, failure.body, { 'content-type': 'text/html' });
     if (endpoint === 'access_token') return this.token(req, raw, send);
 

@@ -42,6 +42,15 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
 }
 
 describe('createTelegramClient', () => {
+  test('a call the Bot API never answers times out and is retried, instead of waiting telegraf’s 500 s', async () => {
+    fake.failNext('sendMessage', { code: 'hang', ms: 60_000 });
+    const t0 = Date.now();
+    const msg = await client({ timeoutMs: 300 }).sendMessage(1001, 'Xin chào');
+    expect(msg.text).toBe('Xin chào');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(fake.callsOf('sendMessage').map((c) => c.outcome)).toEqual([0, 'ok']);
+  });
+
   test('sends through the configured API root and returns the result', async () => {
     const tg = client();
     const me = await tg.getMe();

@@ -22,8 +22,17 @@ export interface TelegramClientOptions {
   backoffMs?: number;
   /** Upper bound of one backoff delay, ms (default 30 s). */
   maxBackoffMs?: number;
+  /**
+   * How long one call may go unanswered before it counts as a network error and is retried
+   * (default 10 s; getUpdates: its long-poll timeout on top). telegraf's own is 500 s, so a Bot API
+   * that accepts a connection and never answers held a chat's turn, a broadcast slot or a
+   * shutdown for minutes (test/load/fault-platform-errors.test.ts).
+   */
+  timeoutMs?: number;
   log: Logger;
 }
+
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 const keepAliveAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 256 });
 
@@ -55,9 +64,18 @@ class RetryingTelegram extends Telegram {
     const backoff = this.retry.backoffMs ?? 300;
     const maxBackoff = this.retry.maxBackoffMs ?? 30_000;
     const signal = opts?.signal as AbortSignal | undefined;
+    const poll = method === 'getUpdates' ? Number((payload as { timeout?: number } | undefined)?.timeout ?? 0) : 0;
+    const timeoutMs = (this.retry.timeoutMs ?? DEFAULT_TIMEOUT_MS) + poll * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await Telegram.prototype.callApi.call(this, method, payload, opts);
+        const timeout = AbortSignal.timeout(timeoutMs);
+        return await Telegram.prototype.callApi.call(this, method, payload, {
+          ...opts,
+          // node-fetch (telegraf's) takes the platform's AbortSignal; its typings name another.
+          signal: (signal ? AbortSignal.any([signal, timeout]) : timeout) as unknown as NonNullable<
+            Parameters<CallApi>[2]
+          >['signal'],
+        });
       } catch (err) {
         // An aborted call (shutdown of a long poll) is not a failure to retry or classify.
         if (signal?.aborted) throw err;
