@@ -17,6 +17,8 @@ import {
  * process (issue 19, page 1): an ended session says so and comes back to the page it was on;
  * forms refuse cross-site posts; the pages pass axe at a phone and a desktop width.
  */
+// Browsers on a shared 2-core machine: generous, never a timing assertion.
+jest.setTimeout(180_000);
 let t: TestApp;
 let browser: Browser;
 

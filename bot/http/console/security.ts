@@ -48,6 +48,7 @@ export function sameOrigin(req: FastifyRequest, publicUrl: string): boolean {
 export function safeNext(next: unknown): string {
   if (typeof next !== 'string') return '/admin';
   if (!/^\/admin(\/[A-Za-z0-9._~\-/]*)?(\?[A-Za-z0-9._~\-=&%+]*)?$/.test(next)) return '/admin';
-  if (next.startsWith('/admin/login') || next.startsWith('/admin/logout')) return '/admin';
+  if (next.includes('..') || next.startsWith('/admin/login') || next.startsWith('/admin/logout'))
+    return '/admin';
   return next;
 }

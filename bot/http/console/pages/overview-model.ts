@@ -64,22 +64,33 @@ export interface Ranking {
 /** The SIPAS elements in the order of the survey, then the overall question. */
 export const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
 
-/** The caller's top units: those whose parent is not among the units the API listed. */
-export function roots(units: UnitRow[]): UnitRow[] {
+/**
+ * Where a unit sits in the caller's tree: under its parent when the caller sees the parent, else
+ * under the unit it was merged into (a commune's own predecessors), else at the top.
+ */
+function placeOf(u: UnitRow, codes: Set<string>): string | null {
+  if (u.parentCode && codes.has(u.parentCode)) return u.parentCode;
+  if (u.successorCode && codes.has(u.successorCode)) return u.successorCode;
+  return null;
+}
+
+/** The caller's top units, those that still exist first (the default of the page is the first). */
+export function roots(units: UnitRow[], now = new Date()): UnitRow[] {
   const codes = new Set(units.map((u) => u.code));
-  return units.filter((u) => !u.parentCode || !codes.has(u.parentCode));
+  const ended = (u: UnitRow) => (u.validTo && new Date(u.validTo) <= now ? 1 : 0);
+  return units.filter((u) => placeOf(u, codes) === null).sort((a, b) => ended(a) - ended(b));
 }
 
 /** From the caller's top unit down to `code`, for the breadcrumb (only units in scope). */
 export function pathTo(units: UnitRow[], code: string): UnitRow[] {
   const byCode = new Map(units.map((u) => [u.code, u]));
   const out: UnitRow[] = [];
-  for (
-    let u = byCode.get(code);
-    u && out.length < 10;
-    u = u.parentCode ? byCode.get(u.parentCode) : undefined
-  )
+  const codes = new Set(byCode.keys());
+  for (let u = byCode.get(code); u && out.length < 10;) {
     out.unshift(u);
+    const up = placeOf(u, codes);
+    u = up ? byCode.get(up) : undefined;
+  }
   return out;
 }
 
@@ -95,12 +106,12 @@ export function treeOptions(
   const children = new Map<string | null, UnitRow[]>();
   const codes = new Set(units.map((u) => u.code));
   for (const u of units) {
-    const p = u.parentCode && codes.has(u.parentCode) ? u.parentCode : null;
+    const p = placeOf(u, codes);
     children.set(p, [...(children.get(p) ?? []), u]);
   }
   const out: Array<{ code: string; label: string }> = [];
   const walk = (p: string | null, depth: number) => {
-    for (const u of children.get(p) ?? []) {
+    for (const u of p === null ? roots(units, now) : (children.get(p) ?? [])) {
       const ended =
         u.validTo && new Date(u.validTo) <= now
           ? ` ${t('overview.ended', { day: endedDay(u.validTo) })}`
@@ -113,24 +124,33 @@ export function treeOptions(
   return out;
 }
 
-/** This year, last year, this year's quarters so far and the last 12 months (Asia/Ho_Chi_Minh). */
-export function periodOptions(t: Translate, now = new Date()): Array<{ key: string; label: string }> {
+/**
+ * The periods offered: the last three years, and the quarters and months (up to now) of the year
+ * being looked at (Asia/Ho_Chi_Minh).
+ */
+export function periodOptions(
+  t: Translate,
+  selected: string,
+  now = new Date(),
+): Array<{ key: string; label: string }> {
   const d = DateTime.fromJSDate(now, { zone: ZONE });
-  const out = [
-    { key: String(d.year), label: t('overview.period.year', { y: d.year }) },
-    { key: String(d.year - 1), label: t('overview.period.year', { y: d.year - 1 }) },
-  ];
-  for (let q = d.quarter; q >= 1; q--)
-    out.push({ key: `${d.year}-Q${q}`, label: t('overview.period.quarter', { q, y: d.year }) });
-  for (let i = 0; i < 12; i++) {
-    const m = d.minus({ months: i });
-    out.push({
-      key: m.toFormat('yyyy-LL'),
-      label: t('overview.period.month', { m: m.toFormat('LL'), y: m.year }),
-    });
+  const year = Math.min(Number(selected.slice(0, 4)) || d.year, d.year);
+  const out: Array<{ key: string; label: string }> = [];
+  for (const y of [d.year, d.year - 1, d.year - 2]) {
+    out.push({ key: String(y), label: t('overview.period.year', { y }) });
+    if (y !== year) continue;
+    const lastMonth = y === d.year ? d.month : 12;
+    for (let q = 1; q <= Math.ceil(lastMonth / 3); q++)
+      out.push({ key: `${y}-Q${q}`, label: t('overview.period.quarter', { q, roman: ROMAN[q - 1]!, y }) });
+    for (let m = 1; m <= lastMonth; m++) {
+      const mm = String(m).padStart(2, '0');
+      out.push({ key: `${y}-${mm}`, label: t('overview.period.month', { m: mm, y }) });
+    }
   }
   return out;
 }
+
+const ROMAN = ['I', 'II', 'III', 'IV'];
 
 function endedDay(iso: string): string {
   return DateTime.fromISO(iso, { zone: ZONE }).toFormat('dd/LL/yyyy');

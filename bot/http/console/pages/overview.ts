@@ -22,7 +22,7 @@ type Query = { unit?: string; period?: string; procedure?: string; officer?: str
  * Tổng quan: the index of a unit subtree and period with n and interval, each element, the
  * trend, the ranking of the units below, response rate, the Decision 766 ratio and cases;
  * drill down unit → commune → procedure / officer. Three API reads: units, indices, ranking.
- * An htmx request (the filter form) gets the figures fragment only.
+ * An htmx request (the filter form) gets the form and figures (views/overview-body.eta) only.
  */
 export function overviewPages(app: FastifyInstance): void {
   app.get(
@@ -51,7 +51,7 @@ export function overviewPages(app: FastifyInstance): void {
         api.get<IndexReport>('/indices', { unit, period, ...filter }),
         api.get<Ranking>('/indices/ranking', { unit, period }),
       ]);
-      const periods = periodOptions(t);
+      const periods = periodOptions(t, period);
       if (!periods.some((p) => p.key === period)) periods.unshift({ key: period, label: period });
       const hasChildren = units.some((u) => u.parentCode === unit);
       const can = new Set(me.user.permissions);
@@ -67,7 +67,7 @@ export function overviewPages(app: FastifyInstance): void {
       };
       return sendPage(req, reply, 'overview', {
         ...page,
-        fragment: 'overview-figures',
+        fragment: 'overview-body',
         data: {
           empty: false,
           unit,

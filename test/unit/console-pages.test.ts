@@ -1,0 +1,77 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Eta } from 'eta';
+import { translator } from '../../bot/http/console/i18n';
+import { overview } from '../../bot/http/console/messages/overview';
+import {
+  pathTo,
+  periodOptions,
+  roots,
+  treeOptions,
+  type UnitRow,
+} from '../../bot/http/console/pages/overview-model';
+import { safeNext } from '../../bot/http/console/security';
+
+const VIEWS = join(__dirname, '..', '..', 'bot', 'http', 'console', 'views');
+
+test('every console template compiles', () => {
+  const eta = new Eta({ views: VIEWS, useWith: false });
+  const bad: string[] = [];
+  for (const f of readdirSync(VIEWS).filter((x) => x.endsWith('.eta')))
+    try {
+      eta.compile(readFileSync(join(VIEWS, f), 'utf8'));
+    } catch (err) {
+      bad.push(`${f}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  expect(bad).toEqual([]);
+});
+
+test('after sign-in only a console path is followed', () => {
+  expect(safeNext('/admin?unit=46&period=2025')).toBe('/admin?unit=46&period=2025');
+  expect(safeNext('/admin/cases/abc')).toBe('/admin/cases/abc');
+  for (const bad of [
+    '//evil.example',
+    'https://evil.example/admin',
+    '/admin/../x',
+    '/\\evil',
+    '/adminx',
+    '/admin/login',
+    undefined,
+  ])
+    expect([bad, safeNext(bad)]).toEqual([bad, '/admin']);
+});
+
+const u = (code: string, parentCode: string | null, o: Partial<UnitRow> = {}): UnitRow => ({
+  code,
+  name: code,
+  level: 'commune',
+  parentCode,
+  validTo: null,
+  successorCode: null,
+  ...o,
+});
+
+test('a commune’s merged predecessors sit under it, and the existing commune comes first', () => {
+  const units = [
+    u('19870', '477', { validTo: '2025-06-30T16:59:59Z', successorCode: 'QD-DAN-DIEN' }),
+    u('QD-DAN-DIEN', '46'),
+  ];
+  expect(roots(units).map((x) => x.code)).toEqual(['QD-DAN-DIEN']);
+  expect(pathTo(units, '19870').map((x) => x.code)).toEqual(['QD-DAN-DIEN', '19870']);
+  const t = translator('vi', overview);
+  expect(treeOptions(units, t).map((o) => o.label)).toEqual([
+    'QD-DAN-DIEN',
+    '\u00a0\u00a019870 (đến 30/06/2025)',
+  ]);
+});
+
+test('the period list: three years, and the quarters and months so far of the year looked at', () => {
+  const t = translator('vi', overview);
+  const now = new Date('2026-05-10T03:00:00Z');
+  const keys = periodOptions(t, '2025-09', now).map((p) => p.key);
+  expect(keys.slice(0, 2)).toEqual(['2026', '2025']);
+  expect(keys).toContain('2025-Q4');
+  expect(keys).toContain('2025-12');
+  expect(keys).not.toContain('2026-06');
+  expect(periodOptions(t, '2026', now).map((p) => p.label)).toContain('Quý II/2026');
+});
