@@ -50,7 +50,12 @@ interface RunResult {
   firstP99: number;
 }
 
-async function drive(sink: BotApiSink, urls: string[], script: string[], base: number): Promise<RunResult & { timings: TurnTiming[] }> {
+async function drive(
+  sink: BotApiSink,
+  urls: string[],
+  script: string[],
+  base: number,
+): Promise<RunResult & { timings: TurnTiming[] }> {
   const timings: TurnTiming[] = [];
   let lost = 0;
   const t0 = performance.now();
@@ -64,7 +69,10 @@ async function drive(sink: BotApiSink, urls: string[], script: string[], base: n
   );
   const seconds = (performance.now() - t0) / 1000;
   const all = timings.map((t) => t.latencyMs).sort((a, b) => a - b);
-  const first = timings.filter((t) => t.step === 0).map((t) => t.latencyMs).sort((a, b) => a - b);
+  const first = timings
+    .filter((t) => t.step === 0)
+    .map((t) => t.latencyMs)
+    .sort((a, b) => a - b);
   return {
     citizens: CITIZENS,
     turns: timings.length + lost,
@@ -84,7 +92,10 @@ async function drive(sink: BotApiSink, urls: string[], script: string[], base: n
  * against samples of how many the database holds; for the k-th event, the first sample holding
  * at least k minus the event's time. p50/p99 over every event.
  */
-function lags(events: number[], samples: Array<{ at: number; n: number }>): { p50: number; p99: number; reached: boolean } {
+function lags(
+  events: number[],
+  samples: Array<{ at: number; n: number }>,
+): { p50: number; p99: number; reached: boolean } {
   const out: number[] = [];
   let s = 0;
   for (let k = 0; k < events.length; k++) {
@@ -173,8 +184,14 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
   sampling = false;
   await sampler;
   // Answers: turns 2–7 (q1–q6) carry one each; completions: the last turn.
-  const answerEvents = run.timings.filter((t) => t.step >= 2 && t.step <= 7).map((t) => t.sentAt + t.latencyMs).sort((a, b) => a - b);
-  const completionEvents = run.timings.filter((t) => t.step === 8).map((t) => t.sentAt + t.latencyMs).sort((a, b) => a - b);
+  const answerEvents = run.timings
+    .filter((t) => t.step >= 2 && t.step <= 7)
+    .map((t) => t.sentAt + t.latencyMs)
+    .sort((a, b) => a - b);
+  const completionEvents = run.timings
+    .filter((t) => t.step === 8)
+    .map((t) => t.sentAt + t.latencyMs)
+    .sort((a, b) => a - b);
   const answerLag = lags(answerEvents, answerSamples);
   const indexLag = lags(completionEvents, rollupSamples);
   const stored = await Response.countDocuments({ status: 'completed', unitCode: UNIT });

@@ -450,7 +450,9 @@ export class FakeTelegram {
       if (!hook) return;
       // A load balancer: deliveries take the targets in turn, and a retry goes to the next one.
       const url =
-        this.webhookTargets.length > 1 ? this.webhookTargets[(start + attempt) % this.webhookTargets.length]! : hook.url;
+        this.webhookTargets.length > 1
+          ? this.webhookTargets[(start + attempt) % this.webhookTargets.length]!
+          : hook.url;
       const status = await this.post({ ...hook, url }, update);
       this.webhookDeliveries.push({ updateId: update.update_id as number, status, at: Date.now() });
       if (typeof status === 'number' && status >= 200 && status < 300) return;

@@ -152,7 +152,12 @@ export class FakeZaloServer {
   /** For `ms` from now, calls of `endpoints` (default every API endpoint, not OAuth) answer `failures` in turn. */
   failFor(ms: number, failures: FakeFailure[], endpoints?: FakeEndpoint[]): void {
     if (failures.length === 0) throw new Error('failFor: no failure');
-    this.outage = { until: Date.now() + ms, failures, endpoints: endpoints ? new Set(endpoints) : null, n: 0 };
+    this.outage = {
+      until: Date.now() + ms,
+      failures,
+      endpoints: endpoints ? new Set(endpoints) : null,
+      n: 0,
+    };
   }
 
   /** The outage in force (failFor). */

@@ -6,7 +6,15 @@ import { Unit } from '../../models/unit';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { freePort, uriWithDb } from '../support/app';
 import { repeatedMessages, runCitizens } from '../support/citizens';
-import { drainTime, failedJobs, fleetEnv, inboxStateOf, startAppProcess, stopProcess, type AppProcess } from '../support/fleet';
+import {
+  drainTime,
+  failedJobs,
+  fleetEnv,
+  inboxStateOf,
+  startAppProcess,
+  stopProcess,
+  type AppProcess,
+} from '../support/fleet';
 import { reconcile } from '../support/reconcile';
 import { clearPrefix, redisUrl, testPrefix, testRedis, uniqueName } from '../support/services';
 
@@ -38,7 +46,13 @@ beforeAll(async () => {
   await new FlowRepository().ensure(defaultFlow);
   await Unit.create({ code: UNIT, name: 'Thị trấn Sịa', level: 'town' });
   const env = {
-    ...fleetEnv({ mongoUri: uriWithDb(dbName), redisUrl: redisUrl(), prefix, telegram: fake, secret: SECRET }),
+    ...fleetEnv({
+      mongoUri: uriWithDb(dbName),
+      redisUrl: redisUrl(),
+      prefix,
+      telegram: fake,
+      secret: SECRET,
+    }),
     LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
   };
   const ports = [await freePort(), await freePort()];
@@ -102,7 +116,9 @@ test('one of two bot processes SIGKILLed mid-conversation: the other serves ever
   // send). Such a copy is the only one sent after the kill, of a reply first sent before it.
   const chats = Array.from({ length: CITIZENS }, (_, i) => BASE + i);
   const repeated = repeatedMessages(fake, chats);
-  expect(repeated.filter((r) => r.at.length !== 2 || r.at[0]! >= killedAt || r.at[1]! < killedAt)).toEqual([]);
+  expect(repeated.filter((r) => r.at.length !== 2 || r.at[0]! >= killedAt || r.at[1]! < killedAt)).toEqual(
+    [],
+  );
   expect(new Set(repeated.map((r) => r.chat)).size).toBe(repeated.length);
   console.log(`replies sent again after the kill (turns in flight): ${repeated.length}`);
 

@@ -25,7 +25,11 @@ let fleet: FaultFleet;
 
 beforeAll(async () => {
   own = await startOwnRedis();
-  fleet = await startFaultFleet({ label: 'faultredis', mongoUri: uriWithDb(uniqueName('faultredis')), redisUrl: own.url });
+  fleet = await startFaultFleet({
+    label: 'faultredis',
+    mongoUri: uriWithDb(uniqueName('faultredis')),
+    redisUrl: own.url,
+  });
 });
 
 afterAll(async () => {
@@ -35,21 +39,23 @@ afterAll(async () => {
 
 test('Redis restarted during load: every survey completes, nothing lost or counted twice', async () => {
   let turns = 0;
-  let restart: Promise<void> | null = null;
+  const fault: { done: Promise<void> | null } = { done: null };
   let restartedAt = 0;
   const sent = await runCitizens(fleet.fake, BASE, CITIZENS, 20, {
     unitCode: FLEET_UNIT,
     replyTimeoutMs: 90_000,
     beforeTurn: () => {
       if (++turns === 100)
-        restart = own.restart(DOWN_MS).then(() => {
+        fault.done = own.restart(DOWN_MS).then(() => {
           restartedAt = Date.now();
         });
     },
   }).catch(async (err: Error) => {
-    throw new Error(`${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.bot.output.slice(-30).join('\n')}`);
+    throw new Error(
+      `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.bot.output.slice(-30).join('\n')}`,
+    );
   });
-  await restart;
+  await fault.done;
   expect(restartedAt).toBeGreaterThan(0);
   // The restart was felt: some deliveries failed while Redis was down, and were retried.
   expect(fleet.fake.webhookDeliveries.some((d) => d.status !== 200)).toBe(true);

@@ -51,8 +51,12 @@ async function waitMessage(
     if (Date.now() > deadline) {
       // What the test needs to explain it: how the update was delivered, what the chat last got.
       const deliveries = fake.webhookDeliveries.filter((d) => d.updateId === updateId).map((d) => d.status);
-      const last = fake.sentTo(chat).slice(-2).map((x) => x.text.slice(0, 40));
-      const cq = (fake.updates.get(updateId)?.callback_query as { id?: string; data?: string } | undefined) ?? null;
+      const last = fake
+        .sentTo(chat)
+        .slice(-2)
+        .map((x) => x.text.slice(0, 40));
+      const cq =
+        (fake.updates.get(updateId)?.callback_query as { id?: string; data?: string } | undefined) ?? null;
       const acks = fake.calls
         .filter((c) => c.method === 'answerCallbackQuery' && cq && c.params.callback_query_id === cq.id)
         .map((c) => `${String(c.outcome)} ${String(c.params.text ?? '')}`);
@@ -86,15 +90,23 @@ export async function answerSurvey(
   const timeout = o.replyTimeoutMs ?? 60_000;
   const u = fake.user(chat);
   const d = o.delivery ?? {};
-  const turn = async (n: number, send: () => Promise<number>, what: string, match: (m: SentMessage) => boolean) => {
+  const turn = async (
+    n: number,
+    send: () => Promise<number>,
+    what: string,
+    match: (m: SentMessage) => boolean,
+  ) => {
     const from = fake.sent.length;
     await o.beforeTurn?.(n);
     const id = await send();
     o.updateIds?.push(id);
     return waitMessage(fake, chat, from, match, timeout, what, id);
   };
-  let msg = await turn(0, () => u.command('/start', `u_${o.unitCode}`, d), 'consent question', (m) =>
-    Boolean(buttonOf(m, 'Đồng ý')),
+  let msg = await turn(
+    0,
+    () => u.command('/start', `u_${o.unitCode}`, d),
+    'consent question',
+    (m) => Boolean(buttonOf(m, 'Đồng ý')),
   );
   for (let q = 0; q <= QUESTIONS.length; q++) {
     const label = q === 0 ? 'Đồng ý' : `${answers[q - 1]}.`;
@@ -102,11 +114,19 @@ export async function answerSurvey(
     if (!button) throw new Error(`citizen ${chat}: no button ${label} on ${msg.text.slice(0, 40)}`);
     const pressed = msg;
     const next = q < QUESTIONS.length ? `Câu ${q + 1}/7` : 'Câu 7/7';
-    msg = await turn(q + 1, () => u.tap(button.callback_data!, pressed.messageId, d), next, (m) =>
-      m.text.startsWith(next),
+    msg = await turn(
+      q + 1,
+      () => u.tap(button.callback_data!, pressed.messageId, d),
+      next,
+      (m) => m.text.startsWith(next),
     );
   }
-  await turn(8, () => u.send('bỏ qua', d), 'thank-you', (m) => m.text.includes('Trân trọng cảm ơn'));
+  await turn(
+    8,
+    () => u.send('bỏ qua', d),
+    'thank-you',
+    (m) => m.text.includes('Trân trọng cảm ơn'),
+  );
 }
 
 /** Runs `count` citizens (chats base, base+1, …) at most `concurrency` at a time; returns their answers. */

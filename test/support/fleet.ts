@@ -120,9 +120,21 @@ export async function startOwnFerret(): Promise<OwnFerret> {
   const pg = process.env.HAILONG_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const pgDb = uniqueName('ferret').toLowerCase();
   await run('psql', [`${pg}/postgres`, '-qc', `CREATE DATABASE ${pgDb}`]);
-  await run('psql', [`${pg}/${pgDb}`, '-v', 'ON_ERROR_STOP=1', '-qf', join(ROOT, 'scripts/ferretdb-pg-indexes.sql')]);
-  await run('psql', [`${pg}/postgres`, '-qc', `ALTER DATABASE ${pgDb} SET plan_cache_mode = force_custom_plan`]);
-  const bin = process.env.HAILONG_FERRET_BIN ?? (await run('bash', [join(ROOT, 'scripts/install-ferretdb.sh')])).stdout.trim();
+  await run('psql', [
+    `${pg}/${pgDb}`,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-qf',
+    join(ROOT, 'scripts/ferretdb-pg-indexes.sql'),
+  ]);
+  await run('psql', [
+    `${pg}/postgres`,
+    '-qc',
+    `ALTER DATABASE ${pgDb} SET plan_cache_mode = force_custom_plan`,
+  ]);
+  const bin =
+    process.env.HAILONG_FERRET_BIN ??
+    (await run('bash', [join(ROOT, 'scripts/install-ferretdb.sh')])).stdout.trim();
   const state = await mkdtemp(join(tmpdir(), 'hl-fault-ferret-'));
   const port = await freePort();
   let server: ChildProcess | null = null;
@@ -254,11 +266,7 @@ export function fleetEnv(o: {
 }
 
 /** The inbox state of the chats named in an error (`citizen <chat>:`), to explain a stuck conversation. */
-export async function inboxStateOf(
-  redis: Redis,
-  prefix: string,
-  err: unknown,
-): Promise<string> {
+export async function inboxStateOf(redis: Redis, prefix: string, err: unknown): Promise<string> {
   const chats = [...String((err as Error).message).matchAll(/citizen (\d+)/g)].map((m) => m[1]!);
   const out: string[] = [];
   for (const chat of chats) {

@@ -6,7 +6,11 @@ import { RollupMonth, rollupMonthId } from '../../models/rollup-month';
 import { figuresOf, buildReport } from '../../indices/report';
 import { sumTotals } from '../../indices/period-sum';
 import { buildBucket } from '../../workers/aggregation/rollups/bucket';
-import { loadBucketAnswers, loadResponses, toBucketResponse } from '../../workers/aggregation/rollups/recompute';
+import {
+  loadBucketAnswers,
+  loadResponses,
+  toBucketResponse,
+} from '../../workers/aggregation/rollups/recompute';
 import { QUESTIONS } from './citizens';
 
 /**
@@ -41,7 +45,9 @@ export async function reconcile(
         last = err;
       }
       if (Date.now() > deadline)
-        throw new Error(`reconcile: ${what} within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+        throw new Error(
+          `reconcile: ${what} within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`,
+        );
       await sleep(250);
     }
   };
@@ -63,13 +69,15 @@ export async function reconcile(
   const byResponse = new Map<string, Map<string, unknown>>();
   for (const a of answers) {
     const m = byResponse.get(a.responseId) ?? new Map<string, unknown>();
-    if (m.has(a.questionId)) throw new Error(`reconcile: answer ${a.responseId}/${a.questionId} stored twice`);
+    if (m.has(a.questionId))
+      throw new Error(`reconcile: answer ${a.responseId}/${a.questionId} stored twice`);
     m.set(a.questionId, a.value);
     byResponse.set(a.responseId, m);
   }
   const ids = new Set(responses.map((r) => r.responseId));
   const orphans = [...byResponse.keys()].filter((id) => !ids.has(id));
-  if (orphans.length > 0) throw new Error(`reconcile: answers of no completed response: ${orphans.join(', ')}`);
+  if (orphans.length > 0)
+    throw new Error(`reconcile: answers of no completed response: ${orphans.join(', ')}`);
   const stored = [...byResponse.values()].map((m) => QUESTIONS.map((q) => m.get(q)).join(',')).sort();
   const expected = sent.map((v) => v.join(',')).sort();
   expectEqual(JSON.stringify(stored), JSON.stringify(expected), 'answer vectors (stored vs sent)');
@@ -78,13 +86,19 @@ export async function reconcile(
   const days = [...new Set(responses.map((r) => r.day!))].sort();
   const raw = await Promise.all(
     days.map(async (day) =>
-      buildBucket((await loadResponses({ unitCode, day })).map(toBucketResponse), await loadBucketAnswers(unitCode, day)),
+      buildBucket(
+        (await loadResponses({ unitCode, day })).map(toBucketResponse),
+        await loadBucketAnswers(unitCode, day),
+      ),
     ),
   );
   const rawTotals = raw.map((b, i) => ({ ...b, unitCode, day: days[i]! }));
   await poll('day rollups equal to the recomputation', async () => {
     for (const [i, day] of days.entries()) {
-      const doc = await Rollup.findOne({ unitCode, day }, { _id: 0, version: 0, computedAt: 0, __v: 0 }).lean();
+      const doc = await Rollup.findOne(
+        { unitCode, day },
+        { _id: 0, version: 0, computedAt: 0, __v: 0 },
+      ).lean();
       if (!doc) return null;
       const want = raw[i]!;
       for (const k of Object.keys(want) as Array<keyof typeof want>)
@@ -114,7 +128,13 @@ export async function reconcile(
   }
   // The published index of each month (month totals) equals the recomputed figures.
   for (const month of months) {
-    const report = await buildReport({ unit: unitCode, period: month, units: null, officerMinN: 5, indexOnly: true });
+    const report = await buildReport({
+      unit: unitCode,
+      period: month,
+      units: null,
+      officerMinN: 5,
+      indexOnly: true,
+    });
     const want = figuresOf(sumTotals(rawTotals.filter((_, i) => days[i]!.startsWith(month))));
     expectEqual(JSON.stringify(report.overall), JSON.stringify(want.overall), `${month}: overall index`);
     expectEqual(report.responses, want.responses, `${month}: responses in the report`);
@@ -127,5 +147,6 @@ function norm(v: unknown): unknown {
 }
 
 function expectEqual(actual: unknown, expected: unknown, what: string): void {
-  if (actual !== expected) throw new Error(`reconcile: ${what}: ${String(actual)}, expected ${String(expected)}`);
+  if (actual !== expected)
+    throw new Error(`reconcile: ${what}: ${String(actual)}, expected ${String(expected)}`);
 }

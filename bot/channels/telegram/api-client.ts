@@ -64,7 +64,8 @@ class RetryingTelegram extends Telegram {
     const backoff = this.retry.backoffMs ?? 300;
     const maxBackoff = this.retry.maxBackoffMs ?? 30_000;
     const signal = opts?.signal as AbortSignal | undefined;
-    const poll = method === 'getUpdates' ? Number((payload as { timeout?: number } | undefined)?.timeout ?? 0) : 0;
+    const poll =
+      method === 'getUpdates' ? Number((payload as { timeout?: number } | undefined)?.timeout ?? 0) : 0;
     const timeoutMs = (this.retry.timeoutMs ?? DEFAULT_TIMEOUT_MS) + poll * 1000;
     for (let attempt = 0; ; attempt++) {
       try {
