@@ -11,6 +11,14 @@ const IO_CORE =
 module.exports = {
   forbidden: [
     {
+      name: 'console-through-api',
+      comment:
+        'The console reads and writes only through /api/v1 (bot/http/console/api.ts), so it can do nothing the caller could not do by API: no model, query, worker or API internals.',
+      severity: 'error',
+      from: { path: '^bot/http/console/' },
+      to: { path: '^(models|indices|workers|privacy|bot/http/api)/' },
+    },
+    {
       name: 'lib-is-generic',
       comment: 'lib/ is shared by every layer, so it imports none of them.',
       severity: 'error',

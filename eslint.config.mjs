@@ -11,6 +11,7 @@ export default tseslint.config(
       'eslint.config.mjs',
       '.dependency-cruiser.cjs',
       'bot/channels/web/assets/**',
+      'bot/http/console/assets/**',
     ],
   },
   js.configs.recommended,

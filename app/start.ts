@@ -3,25 +3,23 @@ import { env as loadEnv, type Env } from '../config/env';
 import { logger } from '../lib/logger';
 import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
-import { privacyRequests } from '../privacy/requests';
 import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
-import { ConversationService } from '../bot/conversation/service';
-import { LiveStore } from '../bot/conversation/live-store';
 import { FlowRepository } from '../bot/flow/repository';
+import { requireDefaultFlow } from '../bot/flow/ensure-default';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
 import { healthzRoute } from '../bot/http/routes/healthz';
 import { dossierRoutes } from '../bot/http/routes/dossiers';
 import { reportRoutes } from '../bot/http/routes/reports';
 import { apiPlugin } from '../bot/http/api/plugin';
+import { consolePlugin } from '../bot/http/console/plugin';
 import { publicResultsRoutes } from '../bot/http/public/routes';
 import { scheduleCaseEscalation } from '../workers/aggregation/cases/schedule-escalation';
 import { setCaseZaloClient } from '../workers/aggregation/cases/case-jobs';
 import { scheduleDigest } from '../workers/aggregation/digest/schedule';
 import { scheduleRetention } from '../workers/jobs/privacy-retention';
 import { surveyPageRoutes } from '../bot/http/routes/survey-pages';
-import { resolveSurveyToken } from '../bot/survey/token';
 import { webChatRoutes } from '../bot/channels/web/routes';
 import { Outreach } from '../workers/jobs/invitation-queue';
 import {
@@ -34,14 +32,14 @@ import {
 import { broadcastSenders } from '../workers/broadcast/channels';
 import { startBroadcastWorkers } from '../workers/broadcast/start';
 import { JobProducer } from '../workers/producer';
-import { startWorkers } from '../workers/runner';
+import { REGISTRY_QUEUES, startWorkers } from '../workers/runner';
 import type { AppContext } from '../lib/app-context';
 import { jobAnswerSink } from '../workers/answer-sink';
 import { applyRolePriority } from './priority';
 import { startHeartbeat } from './heartbeat';
-import { jobConversationBackground } from '../workers/conversation-background';
 import { learnBotUsername, startTelegram } from './telegram';
 import { startZalo } from './zalo';
+import { createConversation } from './conversation';
 
 export type Role = 'http' | 'bot' | 'workers';
 
@@ -78,6 +76,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   // Unique indexes make ingest idempotent: present before anything writes (lib/db/indexes.ts).
   if (buildsIndexesAtStart(env)) await buildIndexes();
   else await requireIndexes();
+  const flows = new FlowRepository();
+  // A citizen's /start needs a published flow: put the default in place (as `seed` does) or refuse.
+  if (roles.has('bot') || roles.has('http')) await requireDefaultFlow(flows);
 
   const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
@@ -86,25 +87,23 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   shutdown.add('producer', () => producer.close(), 80);
 
   const sink = jobAnswerSink(producer);
-  const flows = new FlowRepository();
   // Invitations and reminders; its senders are filled in once the channels exist.
   const senders: Partial<Record<'telegram' | 'zalo' | 'zns', InvitationSender>> = {};
   const outreach = new Outreach({ ctx, senders });
   shutdown.add('outreach', () => outreach.close(), 20);
-  const service = new ConversationService({
-    flows,
+  const service = createConversation({
+    ctx,
+    producer,
     sink,
-    store: new LiveStore(redis, ctx.prefix),
-    background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
-    resolveToken: resolveSurveyToken,
+    flows,
     hooks: outreach.hooks(),
-    privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
-    log,
+    shutdown,
+    turns: roles.has('bot') || roles.has('http'),
   });
 
   // The queues this process consumes (WORKER_QUEUES), when it has the workers role.
   const consumes = new Set(roles.has('workers') ? env.WORKER_QUEUES : []);
-  const registryQueues = (['ingest', 'aggregate', 'outbound'] as const).filter((q) => consumes.has(q));
+  const registryQueues = REGISTRY_QUEUES.filter((q) => consumes.has(q));
   if (registryQueues.length > 0) {
     const workers = await startWorkers({
       ctx,
@@ -140,7 +139,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   setCaseZaloClient(zalo?.client ?? null);
   if (zalo && env.INVITE_CHANNEL_ORDER.includes('zns'))
     senders.zns = znsInvitationSender(znsProactiveSender(ctx, zalo.client), log);
-  if (consumes.has('outreach')) outreach.startWorker();
+  if (consumes.has('outreach')) await outreach.startWorker();
   if (consumes.has('broadcast')) {
     const broadcasts = await startBroadcastWorkers({
       ctx,
@@ -165,6 +164,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     await http.register(dossierRoutes({ ctx, outreach }));
     await http.register(reportRoutes({ ctx }));
     await http.register(apiPlugin({ ctx }));
+    await http.register(consolePlugin({ ctx }));
     await http.register(publicResultsRoutes({ env }));
     await http.register(
       surveyPageRoutes({

@@ -44,10 +44,9 @@ export function startZalo(opts: {
     },
   });
   if (roles.has('bot')) {
-    const connection = createWorkerConnection(ctx.env);
-    zalo.startWorker(connection);
+    // Its worker connection is closed with the channel (zalo.close()).
+    void zalo.startWorker(() => createWorkerConnection(ctx.env));
     zalo.startTokenKeeper();
-    shutdown.add('zalo-connection', async () => void (await connection.quit()), 85);
   }
   shutdown.add('zalo', () => zalo.close(), 25);
   return zalo;

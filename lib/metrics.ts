@@ -15,3 +15,13 @@ export const updatesDeadLettered = new Counter({
   labelNames: ['channel'] as const,
   registers: [metrics],
 });
+
+// --- No published flow (issue 21, "Faults"): a citizen's /start that found no flow to start. ---
+
+/** A survey start refused because no version of its flow is published: operators must act. */
+export const noPublishedFlow = new Counter({
+  name: 'hailong_no_published_flow_total',
+  help: 'Survey starts refused because no version of the flow is published (citizen got an apology)',
+  labelNames: ['channel', 'flow'] as const,
+  registers: [metrics],
+});

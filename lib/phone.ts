@@ -5,13 +5,18 @@ import { createHmac } from 'node:crypto';
  * and the keyed hash we store for matching (Law 91/2025/QH15: no plain number at rest).
  *
  * Accepted inputs: "0912 345 678", "+84 912-345-678", "84912345678", "0084912345678",
- * "(0234) 3 822 222" (landline). The national significant number is 9 digits for mobiles
+ * "(0234) 3 822 222" (landline), "+84 (0) 912 345 678" and "+84 0912345678" (the trunk 0 after the
+ * country code), full-width digits. The national significant number is 9 digits for mobiles
  * (3x, 5x, 7x, 8x, 9x) and 9-10 digits for landlines (2xx area codes).
  */
 export function normalisePhone(raw: string): string | null {
-  const trimmed = raw.trim();
+  // NFKC: full-width digits and plus sign (typed on some phone keyboards) become ASCII.
+  const trimmed = raw.normalize('NFKC').trim();
   if (!/^[+\d\s().-]+$/.test(trimmed)) return null;
   let digits = trimmed.replace(/[^\d]/g, '');
+  // "+84 (0) 912 345 678", "+84 0912 345 678": the national trunk 0 written after the country code.
+  if (/^0?0?840[1-9]/.test(digits) && digits.replace(/^0{0,2}84/, '').length >= 10)
+    digits = digits.replace(/^(0{0,2}84)0/, '$1');
   if (trimmed.startsWith('+')) {
     if (!digits.startsWith('84')) return null;
   } else if (digits.startsWith('0084')) {

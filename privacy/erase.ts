@@ -10,7 +10,7 @@ import { Session } from '../models/session';
 import { sharedContactKey } from '../workers/aggregation/integrity/shared-contact';
 import { recordOptOut } from '../workers/broadcast/opt-outs';
 import { contactChangesKey } from '../workers/jobs/contact-changes';
-import { invitationJobId, OUTREACH_QUEUE, reminderJobId } from '../workers/jobs/outreach-ids';
+import { invitationJobId, OUTREACH_QUEUE, reminderJobIds } from '../workers/jobs/outreach-ids';
 import { PhoneInviteClaims } from '../workers/jobs/invitation-phone-claim';
 import { appendAudit } from '../lib/audit/writer';
 import { markErased } from './erased-mark';
@@ -146,7 +146,7 @@ async function removeOutreach(redis: RedisClient, prefix: string, dossierCodes: 
   try {
     for (const code of dossierCodes) {
       const ids = [invitationJobId(code)];
-      for (let n = 1; n <= MAX_REMINDERS; n++) ids.push(reminderJobId(code, n));
+      for (let n = 1; n <= MAX_REMINDERS; n++) ids.push(...reminderJobIds(code, n));
       for (const id of ids) {
         const job = await queue.getJob(id);
         if (!job || !((await job.isDelayed()) || (await job.isWaiting()))) continue;

@@ -3,6 +3,7 @@ import { answerItemSchema, ANSWERS_PER_JOB } from './jobs/answers-record';
 import { Batcher } from './jobs/batcher';
 import type { JobProducer } from './producer';
 import { InvalidPayloadError } from './producer';
+import { jobId } from './job-id';
 
 type AnswerPayload = Parameters<AnswerSink['answer']>[0];
 
@@ -39,7 +40,7 @@ export function jobAnswerSink(producer: JobProducer, opts: AnswerSinkOptions = {
       await batcher.add(p);
     },
     async complete(p) {
-      await producer.add('response.complete', p, { jobId: `done-${p.responseId}` });
+      await producer.add('response.complete', p, { jobId: jobId('done', p.responseId) });
     },
   };
 }

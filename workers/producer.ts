@@ -1,8 +1,9 @@
 import type { RedisClient } from '../lib/redis';
 import { Queue } from 'bullmq';
-import { DEFAULT_JOB_OPTIONS, type QueueName } from './queues';
+import { checkJobId } from './job-id';
+import { jobOptionsOf, type QueueName } from './queues';
 import { findJob, type JobName, type PayloadOf } from './jobs';
-import type { JobDefinition } from './registry';
+import { queuesOf, type JobDefinition } from './registry';
 
 export class UnknownJobError extends Error {
   constructor(readonly job: string) {
@@ -23,10 +24,20 @@ export class InvalidPayloadError extends Error {
 }
 
 export interface AddOptions {
-  /** Stable id: BullMQ ignores an add whose id it still holds (retries, duplicate deliveries). */
+  /**
+   * Stable id, made with `jobId()` (workers/job-id.ts): BullMQ ignores an add whose id it still
+   * holds (retries, duplicate deliveries).
+   */
   jobId?: string;
   delay?: number;
   priority?: number;
+  /** Instead of the queue's backoff (tests that retry quickly). */
+  backoff?: { type: 'fixed' | 'exponential'; delay: number };
+}
+
+/** Where to add: required for a job of several queues (a broadcast delivery: its channel's). */
+export interface QueueChoice {
+  queue?: QueueName;
 }
 
 /**
@@ -49,16 +60,20 @@ export class JobProducer {
       q = new Queue(name, {
         connection: this.connection,
         prefix: this.prefix,
-        defaultJobOptions: { ...DEFAULT_JOB_OPTIONS },
+        defaultJobOptions: jobOptionsOf(name),
       });
       this.queues.set(name, q);
     }
     return q;
   }
 
-  private validate(name: string, payload: unknown): { def: JobDefinition; data: unknown } {
+  private definition(name: string): JobDefinition {
     const def = findJob(name);
     if (!def) throw new UnknownJobError(name);
+    return def;
+  }
+
+  private parse(def: JobDefinition, name: string, payload: unknown): unknown {
     const parsed = def.schema.safeParse(payload);
     if (!parsed.success) {
       throw new InvalidPayloadError(
@@ -66,18 +81,32 @@ export class JobProducer {
         parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.code}`),
       );
     }
-    return { def, data: parsed.data };
+    return parsed.data;
+  }
+
+  private queueFor(def: JobDefinition, chosen: QueueName | undefined): Queue {
+    const allowed = queuesOf(def);
+    const queue = chosen ?? (allowed.length === 1 ? allowed[0] : undefined);
+    if (!queue || !allowed.includes(queue))
+      throw new Error(`job ${def.name} runs on ${allowed.join(', ')}: say which (${chosen ?? 'none given'})`);
+    return this.getQueue(queue);
   }
 
   /** Validates, then adds; returns the job id (the given jobId when set). */
-  async add<N extends JobName>(name: N, payload: PayloadOf<N>, opts: AddOptions = {}): Promise<string> {
-    const { def, data } = this.validate(name, payload);
-    const job = await this.getQueue(def.queue).add(name, data, { ...def.options, ...clean(opts) });
+  async add<N extends JobName>(
+    name: N,
+    payload: PayloadOf<N>,
+    opts: AddOptions & QueueChoice = {},
+  ): Promise<string> {
+    const def = this.definition(name);
+    const data = this.parse(def, name, payload);
+    const queue = this.queueFor(def, opts.queue);
+    const job = await queue.add(name, data, { ...def.options, ...clean(opts) });
     return job.id ?? '';
   }
 
   /** `add` for a name known only at run time (a job's follow-ups): validated the same way. */
-  async addByName(name: string, payload: unknown, opts: AddOptions = {}): Promise<string> {
+  async addByName(name: string, payload: unknown, opts: AddOptions & QueueChoice = {}): Promise<string> {
     return this.add(name as JobName, payload as never, opts);
   }
 
@@ -85,14 +114,17 @@ export class JobProducer {
   async addBulk<N extends JobName>(
     name: N,
     items: Array<{ payload: PayloadOf<N> } & AddOptions>,
+    where: QueueChoice = {},
   ): Promise<string[]> {
     if (items.length === 0) return [];
-    const checked = items.map((i) => ({ ...this.validate(name, i.payload), opts: clean(i) }));
-    const queue = this.getQueue(checked[0].def.queue);
-    const jobs = await queue.addBulk(
-      checked.map(({ def, data, opts }) => ({ name, data, opts: { ...def.options, ...opts } })),
-    );
-    return jobs.map((j) => j.id ?? '');
+    const def = this.definition(name);
+    const queue = this.queueFor(def, where.queue);
+    const jobs = items.map((i) => ({
+      name,
+      data: this.parse(def, name, i.payload),
+      opts: def.options ? { ...def.options, ...clean(i) } : clean(i),
+    }));
+    return (await queue.addBulk(jobs)).map((j) => j.id ?? '');
   }
 
   async close(): Promise<void> {
@@ -105,7 +137,11 @@ export class JobProducer {
 /** Only the options we allow, without undefined keys (they would override the defaults). */
 function clean(o: AddOptions): AddOptions {
   const out: AddOptions = {};
-  if (o.jobId !== undefined) out.jobId = o.jobId;
+  if (o.jobId !== undefined) {
+    checkJobId(o.jobId);
+    out.jobId = o.jobId;
+  }
+  if (o.backoff !== undefined) out.backoff = o.backoff;
   if (o.delay !== undefined) out.delay = o.delay;
   if (o.priority !== undefined) out.priority = o.priority;
   return out;

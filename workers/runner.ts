@@ -3,24 +3,85 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { AppContext } from '../lib/app-context';
 import { findJob } from './jobs';
 import type { JobProducer } from './producer';
-import { QUEUES, type QueueName } from './queues';
-import type { JobContext } from './registry';
+import { QUEUE_TABLE, type QueueName, type QueueSizing } from './queues';
+import { queuesOf, type JobContext } from './registry';
 
-export interface RunnerOptions {
+/**
+ * How a job ended, for whoever observes the workers (metrics): called once per run of a job
+ * (a retry is another run), after its handler settled. `durationMs` is the handler's time.
+ */
+export interface JobRun {
+  queue: QueueName;
+  name: string;
+  durationMs: number;
+  /** 'failed' also for a signal (DelayedError, RateLimitError): `err.name` tells them apart. */
+  outcome: 'completed' | 'failed';
+  err?: Error;
+}
+export type JobObserver = (run: JobRun) => void;
+
+/** What every handler's context is made of; the factory adds the job, its logger and the queue's deps. */
+export type DispatchBase<D = unknown> = Omit<JobContext<D>, 'job' | 'log' | 'token' | 'deps'> & {
+  log: AppContext['log'];
+  deps?: D;
+};
+
+/**
+ * Parses and dispatches one job through the catalogue. The payload is parsed again here (it may
+ * have been added by an older release or by hand); an unknown name (or one of another queue) and
+ * an invalid payload fail at once (UnrecoverableError), since retrying cannot fix either.
+ * Exported for tests.
+ */
+export async function dispatch<D>(
+  queue: QueueName,
+  job: Job,
+  base: DispatchBase<D>,
+  token?: string,
+): Promise<unknown> {
+  const def = findJob(job.name);
+  if (!def || !queuesOf(def).includes(queue)) {
+    throw new UnrecoverableError(`unknown job "${job.name}" on queue ${queue}`);
+  }
+  const parsed = def.schema.safeParse(job.data);
+  if (!parsed.success) {
+    const paths = parsed.error.issues.map((i) => i.path.join('.') || '(payload)');
+    throw new UnrecoverableError(`invalid payload for ${job.name}: ${paths.join(', ')}`);
+  }
+  // Built by hand, the logger on first use: this runs for every broadcast delivery.
+  let log: AppContext['log'] | undefined;
+  const ctx: JobContext = {
+    producer: base.producer,
+    redis: base.redis,
+    prefix: base.prefix,
+    env: base.env,
+    enqueue: base.enqueue,
+    worker: base.worker,
+    deps: base.deps,
+    job,
+    token,
+    get log() {
+      return (log ??= base.log.child({ job: job.name, jobId: job.id }));
+    },
+  };
+  return def.handle(parsed.data, ctx);
+}
+
+export interface QueueWorkersOptions<D = unknown> {
   /** env, log, the producer Redis connection and the key prefix (BullMQ's prefix too). */
   ctx: AppContext;
   producer: JobProducer;
-  /** A blocking connection per worker (lib/redis.ts createWorkerConnection: maxRetriesPerRequest null). */
+  /** A blocking connection per Worker (lib/redis.ts createWorkerConnection: maxRetriesPerRequest null). */
   createConnection: () => RedisClient;
-  /**
-   * Queues this process consumes. Default: all but 'broadcast', whose consumer lives in
-   * workers/broadcast (it needs per-channel rate limits the generic runner does not apply).
-   */
-  queues?: readonly QueueName[];
-  concurrency?: number;
+  queue: QueueName;
+  /** The queue's handlers' `ctx.deps` (see JobContext). */
+  deps?: D;
+  /** Instead of the table's sizing (a broadcast channel's, from its rate; a test's). */
+  sizing?: Partial<QueueSizing>;
   /** Stalled-job detection; shorter in tests that kill workers. */
   stalledInterval?: number;
   lockDuration?: number;
+  /** Told of every run of every job (job duration and failures per queue). */
+  observe?: JobObserver;
 }
 
 export interface RunningWorkers {
@@ -29,69 +90,92 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Parses and dispatches one job through the registry. Exported for tests. */
-export async function dispatch(
-  queue: QueueName,
-  job: Job,
-  base: Omit<JobContext, 'job' | 'log'> & { log: AppContext['log'] },
-): Promise<unknown> {
-  const def = findJob(job.name);
-  // Retrying cannot fix either of these: fail at once instead of burning attempts.
-  if (!def || def.queue !== queue) {
-    throw new UnrecoverableError(`unknown job "${job.name}" on queue ${queue}`);
-  }
-  const parsed = def.schema.safeParse(job.data);
-  if (!parsed.success) {
-    const paths = parsed.error.issues.map((i) => i.path.join('.') || '(payload)');
-    throw new UnrecoverableError(`invalid payload for ${job.name}: ${paths.join(', ')}`);
-  }
-  const ctx: JobContext = { ...base, job, log: base.log.child({ job: job.name, jobId: job.id }) };
-  return def.handle(parsed.data, ctx);
-}
-
 /**
- * One BullMQ worker per queue, dispatching by job name through the registry. The payload is
- * parsed again here (it may have been added by an older release or by hand); an unknown name or
- * an invalid payload fails at once (UnrecoverableError), anything else is retried with backoff.
+ * The one place Workers are made: `fetchers` BullMQ Workers for the queue (sized by the queue
+ * table, workers/queues.ts), each on its own blocking connection, sharing the concurrency and
+ * dispatching by job name through the catalogue. Failures are logged with ids only (a failure
+ * message is ours: paths, codes, never a payload value).
  */
-export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers> {
-  const { ctx, producer } = opts;
+export async function startQueueWorkers<D>(opts: QueueWorkersOptions<D>): Promise<RunningWorkers> {
+  const { ctx, producer, queue } = opts;
+  const spec = QUEUE_TABLE[queue];
+  const table = spec.sizing === 'from-channel-rate' ? null : spec.sizing;
+  const concurrency = opts.sizing?.concurrency ?? table?.concurrency;
+  if (concurrency === undefined)
+    throw new Error(`queue ${queue} is sized from its channel's rate: give its sizing`);
+  const fetchers = opts.sizing?.fetchers ?? table?.fetchers ?? 1;
+  const limiter = opts.sizing?.limiter !== undefined ? opts.sizing.limiter : (table?.limiter ?? null);
+  const base = {
+    log: ctx.log,
+    producer,
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    env: ctx.env,
+    ...(opts.deps !== undefined ? { deps: opts.deps } : {}),
+    enqueue: async (name: string, payload: unknown, o?: { jobId?: string; delay?: number }) =>
+      void (await producer.addByName(name, payload, o)),
+  };
+  const observe = opts.observe;
   const connections: RedisClient[] = [];
-  const workers = (opts.queues ?? QUEUES.filter((q) => q !== 'broadcast')).map((queue) => {
+  const workers: Worker[] = [];
+  for (let i = 0; i < fetchers; i++) {
     const connection = opts.createConnection();
     connections.push(connection);
+    const own: DispatchBase<D> = { ...base };
+    const run = (job: Job, token?: string) => dispatch(queue, job, own, token);
     const worker: Worker = new Worker(
       queue,
-      (job: Job) =>
-        dispatch(queue, job, {
-          log: ctx.log,
-          producer,
-          redis: ctx.redis,
-          prefix: ctx.prefix,
-          env: ctx.env,
-          worker,
-          enqueue: async (name, payload, o) => void (await producer.addByName(name, payload, o)),
-        }),
+      observe
+        ? async (job: Job, token?: string) => {
+            const started = performance.now();
+            try {
+              const out = await run(job, token);
+              observe({
+                queue,
+                name: job.name,
+                durationMs: performance.now() - started,
+                outcome: 'completed',
+              });
+              return out;
+            } catch (err) {
+              const e = err as Error;
+              observe({
+                queue,
+                name: job.name,
+                durationMs: performance.now() - started,
+                outcome: 'failed',
+                err: e,
+              });
+              throw err;
+            }
+          }
+        : run,
       {
         connection,
         prefix: ctx.prefix,
-        // Ingest jobs are small and batched (in-progress-answer-writer.ts): many in flight make big batches.
-        concurrency: opts.concurrency ?? (queue === 'ingest' ? 256 : 8),
+        concurrency: Math.ceil(concurrency / fetchers),
+        ...(limiter ? { limiter: { max: limiter.max, duration: limiter.duration } } : {}),
+        ...(spec.maxStalledCount !== undefined ? { maxStalledCount: spec.maxStalledCount } : {}),
         ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
         ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
       },
     );
-    // Ids only: a failure message is ours (paths, codes), never a payload value.
     worker.on('failed', (job, err) => {
       ctx.log.warn(
         { queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
         'job failed',
       );
     });
+    // Unheard, an 'error' event kills the process; BullMQ reports connection trouble this way.
     worker.on('error', (err) => ctx.log.error({ queue, err: err.message }, 'worker error'));
-    return worker;
-  });
+    own.worker = worker;
+    workers.push(worker);
+  }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return running(workers, connections);
+}
+
+function running(workers: Worker[], connections: RedisClient[]): RunningWorkers {
   let closing: Promise<void> | null = null;
   return {
     workers,
@@ -104,4 +188,40 @@ export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers>
       return closing;
     },
   };
+}
+
+/** Several queues' workers as one, closed together. */
+export function allWorkers(parts: RunningWorkers[]): RunningWorkers {
+  let closing: Promise<void> | null = null;
+  return {
+    workers: parts.flatMap((p) => p.workers),
+    close() {
+      closing ??= Promise.all(parts.map((p) => p.close())).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/** The queues of the job registry that need nothing beyond the process's context. */
+export const REGISTRY_QUEUES = ['ingest', 'aggregate', 'outbound'] as const satisfies readonly QueueName[];
+
+export interface RunnerOptions extends Omit<QueueWorkersOptions, 'queue' | 'deps' | 'sizing'> {
+  /**
+   * Queues this process consumes. Default: the registry queues. Outreach, broadcasts and Zalo
+   * events are started by their own owners (Outreach.startWorker, startBroadcastWorkers,
+   * the Zalo channel's startWorker), which hold the senders their jobs need, through the same factory.
+   */
+  queues?: readonly QueueName[];
+  concurrency?: number;
+}
+
+/** The registry queues' workers (or `queues`), one `startQueueWorkers` each. */
+export async function startWorkers(opts: RunnerOptions): Promise<RunningWorkers> {
+  const { queues, concurrency, ...rest } = opts;
+  const parts = await Promise.all(
+    (queues ?? REGISTRY_QUEUES).map((queue) =>
+      startQueueWorkers({ ...rest, queue, ...(concurrency ? { sizing: { concurrency } } : {}) }),
+    ),
+  );
+  return allWorkers(parts);
 }

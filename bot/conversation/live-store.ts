@@ -1,6 +1,7 @@
 import type { RedisClient } from '../../lib/redis';
 import type { EngineState, SessionStatus } from '../engine/types';
 import type { ChannelName, TurnReply } from '../channels/channel';
+import { knownContactBits, knownContactsKey } from './known-contacts';
 import type { ResponseMeta } from './ports';
 
 /**
@@ -73,15 +74,27 @@ return 1`;
 
 // What a turn needs first, in one round trip: the cached contact (its TTL renewed), whether its
 // "last interaction" is due (at most once per ARGV[2] ms per channel user), the id of the
-// channel user's active session, and the reply kept for this very update (ARGV[3]) if it was
-// applied already (a retry after the reply could not be delivered).
+// channel user's active session, the reply kept for this very update (ARGV[3]) if it was
+// applied already (a retry after the reply could not be delivered), and whether an uncached
+// contact was never seen.
+// An uncached contact is looked up in the known-contacts filter (KEYS[5], bit offsets ARGV[4..]):
+// 0 never seen (a new citizen), 1 maybe seen, 2 the filter is not complete (known-contacts.ts).
 const TURN_CONTEXT = `
 local c = redis.call('GETEX', KEYS[1], 'EX', ARGV[1])
 local touch = 0
 if c and redis.call('SET', KEYS[2], '1', 'PX', ARGV[2], 'NX') then touch = 1 end
 local r = false
 if redis.call('HGET', KEYS[4], 'u') == ARGV[3] then r = redis.call('HGET', KEYS[4], 'r') end
-return {c or false, touch, redis.call('GET', KEYS[3]) or false, r}`;
+local seen = 1
+if not c then
+  if redis.call('GETBIT', KEYS[5], 0) == 0 then seen = 2
+  else
+    for i = 4, #ARGV do
+      if redis.call('GETBIT', KEYS[5], ARGV[i]) == 0 then seen = 0 break end
+    end
+  end
+end
+return {c or false, touch, redis.call('GET', KEYS[3]) or false, r, seen}`;
 
 // Claims a dossier's one counted response for ARGV[1]: 1 when it is (now or already) this
 // response's, 0 when another response holds it.
@@ -108,6 +121,11 @@ export interface TurnContext {
   knownNoActive: boolean;
   /** This update was applied already: the reply its turn gave. */
   appliedReply: TurnReply | null;
+  /**
+   * No contact is cached and the known-contacts filter says MongoDB holds none either: a new
+   * citizen, whose turn needs no MongoDB read (known-contacts.ts).
+   */
+  neverSeen: boolean;
 }
 
 export class LiveStore {
@@ -137,8 +155,13 @@ export class LiveStore {
     return raw ? (JSON.parse(raw) as LiveContact) : null;
   }
 
+  /** Caches the contact, and marks the channel user known before its record is written. */
   async setContact(channel: string, userId: string, c: LiveContact): Promise<void> {
-    await this.redis.set(this.contactKey(channel, userId), JSON.stringify(c), 'EX', CONTACT_TTL_S);
+    const p = this.redis.pipeline();
+    p.set(this.contactKey(channel, userId), JSON.stringify(c), 'EX', CONTACT_TTL_S);
+    for (const bit of knownContactBits(channel, userId)) p.setbit(knownContactsKey(this.prefix), bit, 1);
+    const failed = (await p.exec())?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
   }
 
   private touchKey(channel: string, userId: string): string {
@@ -157,17 +180,19 @@ export class LiveStore {
     touchEveryMs: number,
     updateId: number,
   ): Promise<TurnContext> {
-    const [c, touch, activeId, reply] = (await this.redis.eval(
+    const [c, touch, activeId, reply, seen] = (await this.redis.eval(
       TURN_CONTEXT,
-      4,
+      5,
       this.contactKey(channel, userId),
       this.touchKey(channel, userId),
       this.activeKey(channel, userId),
       this.replyKey(channel, userId),
+      knownContactsKey(this.prefix),
       String(CONTACT_TTL_S),
       String(touchEveryMs),
       String(updateId),
-    )) as [string | null, number, string | null, string | null];
+      ...knownContactBits(channel, userId).map(String),
+    )) as [string | null, number, string | null, string | null, number];
     const known = activeId === NO_ACTIVE;
     return {
       contact: c ? (JSON.parse(c) as LiveContact) : null,
@@ -175,6 +200,7 @@ export class LiveStore {
       activeId: known ? null : (activeId ?? null),
       knownNoActive: known,
       appliedReply: reply ? (JSON.parse(reply) as TurnReply) : null,
+      neverSeen: !c && seen === 0,
     };
   }
 

@@ -1,4 +1,4 @@
-import type { RecordedAnswer } from '../engine/types';
+import type { EngineState, RecordedAnswer } from '../engine/types';
 import type { ChannelName } from '../channels/channel';
 
 /** Everything about a response except identity: what the ingest jobs carry (Law 91/2025/QH15). */
@@ -105,4 +105,38 @@ export interface ConversationBackground {
     /** The contact is new (MongoDB had none): its first write may be an insert. */
     created?: boolean;
   }): Promise<void>;
+}
+
+/** A contact's MongoDB record, as a turn needs it when the live store does not hold it. */
+export interface StoredContact {
+  id: string;
+  lang: 'vi' | 'en';
+}
+
+/** The durable copy of an active session (models/session.ts), for a live store that lost it. */
+export interface StoredSession {
+  id: string;
+  dossierCode: string | null;
+  responseId: string;
+  flowKey: string;
+  flowVersion: number;
+  state: EngineState;
+  meta: ResponseMeta | null;
+  rev: number;
+  lastUpdateId: number;
+  startedAt: Date;
+}
+
+/**
+ * What a conversation reads from MongoDB, only when the live store does not know
+ * (mongo-records.ts): a contact it has not cached, a session it lost, whether a dossier's survey
+ * was completed before the live store's claim, a unit's name for a dossier survey's greeting.
+ */
+export interface ConversationRecords {
+  contactOf(channel: ChannelName, userId: string): Promise<StoredContact | null>;
+  activeSessionOf(contactId: string, channel: ChannelName): Promise<StoredSession | null>;
+  dossierCompleted(code: string): Promise<boolean>;
+  unitName(code: string): Promise<string | null>;
+  /** Every contact's channel user (the known-contacts filter's backfill). */
+  contactKeys(): AsyncIterable<{ channel: ChannelName; userId: string }>;
 }

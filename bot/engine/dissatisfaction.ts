@@ -1,13 +1,22 @@
-import type { RecordedAnswer } from './types';
+/** What the rule reads of an answer, whether recorded by the engine or stored. */
+interface Rated {
+  element?: string | null;
+  value: unknown;
+}
 
 /**
- * The response opens a complaint case: an element question answered 1 or 2 (the overall
- * TONG_THE included). The same rule as the case worker's `dissatisfiedItems`
+ * The one rule for "không hài lòng" (docs/sipas-method.md): a 1 or 2 on an element question, the
+ * overall TONG_THE included. The citizen's closing message, the case worker's items
  * (workers/aggregation/cases/open-case.ts) and the stored `dissatisfied` flag
- * (workers/jobs/completed-response-writer.ts), so what the citizen is told matches what the unit sees;
- * test/unit/engine.test.ts checks the three agree.
+ * (workers/jobs/completed-response-writer.ts) all ask it, so what the citizen is told matches
+ * what the unit sees.
  */
-export function opensCase(answers: Iterable<Pick<RecordedAnswer, 'element' | 'value'>>): boolean {
-  for (const a of answers) if (a.element !== null && (a.value === 1 || a.value === 2)) return true;
+export function isDissatisfiedAnswer<A extends Rated>(a: A): a is A & { element: string; value: 1 | 2 } {
+  return !!a.element && (a.value === 1 || a.value === 2);
+}
+
+/** The response opens a complaint case: one of its answers is dissatisfied. */
+export function opensCase(answers: Iterable<Rated>): boolean {
+  for (const a of answers) if (isDissatisfiedAnswer(a)) return true;
   return false;
 }

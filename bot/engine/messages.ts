@@ -66,6 +66,10 @@ const texts = {
     vi: 'Hồ sơ này đã được đánh giá. Cảm ơn Ông/Bà!',
     en: 'This dossier has already been rated. Thank you!',
   },
+  noFlow: {
+    vi: 'Xin lỗi Ông/Bà, hệ thống khảo sát tạm thời chưa sẵn sàng. Xin vui lòng thử lại sau. Cảm ơn Ông/Bà!',
+    en: 'Sorry, the survey is not available at the moment. Please try again later. Thank you!',
+  },
   resume: { vi: 'Tiếp tục khảo sát:', en: 'Resuming the survey:' },
   eraseAsk: {
     vi:

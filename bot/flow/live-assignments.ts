@@ -64,6 +64,9 @@ export async function unitChain(code: string): Promise<string[]> {
   return chain;
 }
 
+/** A cached read, its time, and whether a renewal ahead of its expiry is under way. */
+type Renewable<K extends string, T> = { at: number; renewing: boolean } & Record<K, Promise<T>>;
+
 /** Bumped by every change of assignments in this process: its resolvers reload at once. */
 let generation = 0;
 export function liveAssignmentsChanged(): void {
@@ -72,13 +75,14 @@ export function liveAssignmentsChanged(): void {
 
 /**
  * The assignments and the unit chains they are walked on, cached for `ttlMs` (a survey start
- * reads no database while they are fresh). A change made in this process is seen at once
+ * reads no database while they are fresh; one in the second half of that time renews them in
+ * the background). A change made in this process is seen at once
  * (liveAssignmentsChanged); one made by another process (the API apart from the bot) within
  * `ttlMs`, as a newly published version is (FlowRepository).
  */
 export class LiveAssignments {
-  private rows: { at: number; gen: number; rows: Promise<AssignmentRow[]> } | null = null;
-  private readonly chains = new Map<string, { at: number; chain: Promise<string[]> }>();
+  private rows: (Renewable<'rows', AssignmentRow[]> & { gen: number }) | null = null;
+  private readonly chains = new Map<string, Renewable<'chain', string[]>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -96,8 +100,26 @@ export class LiveAssignments {
 
   private allRows(): Promise<AssignmentRow[]> {
     const now = this.now();
-    if (this.rows && this.rows.gen === generation && now - this.rows.at <= this.ttlMs) return this.rows.rows;
-    const load = FlowAssignment.find({}, { unitCode: 1, procedureCode: 1, flowKey: 1, version: 1 })
+    const cur = this.rows;
+    if (cur && cur.gen === generation && now - cur.at <= this.ttlMs) {
+      if (now - cur.at > this.ttlMs / 2 && !cur.renewing) {
+        // Renewed ahead of expiry, off the caller's path (FlowRepository.latestPublished says why).
+        cur.renewing = true;
+        const fresh = this.loadRows(now);
+        fresh.rows.then(
+          () => void (this.rows === cur && (this.rows = fresh)),
+          () => void (cur.renewing = false),
+        );
+      }
+      return cur.rows;
+    }
+    const fresh = this.loadRows(now);
+    this.rows = fresh;
+    return fresh.rows;
+  }
+
+  private loadRows(now: number): Renewable<'rows', AssignmentRow[]> & { gen: number } {
+    const rows = FlowAssignment.find({}, { unitCode: 1, procedureCode: 1, flowKey: 1, version: 1 })
       .lean()
       .then((docs) =>
         docs.map((d) => ({
@@ -107,20 +129,34 @@ export class LiveAssignments {
           version: d.version,
         })),
       );
-    const fresh = { at: now, gen: generation, rows: load };
-    this.rows = fresh;
-    load.catch(() => this.rows === fresh && (this.rows = null));
-    return load;
+    const fresh = { at: now, gen: generation, rows, renewing: false };
+    rows.catch(() => this.rows === fresh && (this.rows = null));
+    return fresh;
   }
 
   private chainOf(unit: string): Promise<string[]> {
     const now = this.now();
     const hit = this.chains.get(unit);
-    if (hit && now - hit.at <= this.ttlMs) return hit.chain;
-    const chain = unitChain(unit);
-    const fresh = { at: now, chain };
+    if (hit && now - hit.at <= this.ttlMs) {
+      if (now - hit.at > this.ttlMs / 2 && !hit.renewing) {
+        hit.renewing = true;
+        const fresh = this.loadChain(unit, now);
+        fresh.chain.then(
+          () => void (this.chains.get(unit) === hit && this.chains.set(unit, fresh)),
+          () => void (hit.renewing = false),
+        );
+      }
+      return hit.chain;
+    }
+    const fresh = this.loadChain(unit, now);
     this.chains.set(unit, fresh);
+    return fresh.chain;
+  }
+
+  private loadChain(unit: string, now: number): Renewable<'chain', string[]> {
+    const chain = unitChain(unit);
+    const fresh = { at: now, chain, renewing: false };
     chain.catch(() => this.chains.get(unit) === fresh && this.chains.delete(unit));
-    return chain;
+    return fresh;
   }
 }

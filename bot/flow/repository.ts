@@ -3,6 +3,24 @@ import { LiveAssignments, type LiveTarget } from './live-assignments';
 import type { Flow } from './schema';
 import { validateFlow, type FlowIssue } from './validate';
 
+interface LatestEntry {
+  at: number;
+  version: Promise<number>;
+  /** A renewal ahead of expiry is under way. */
+  renewing: boolean;
+}
+
+/**
+ * No published version of the flow a new survey needs (an empty database, every version archived).
+ * Typed so the conversation can apologise to the citizen instead of failing the update.
+ */
+export class NoPublishedFlowError extends Error {
+  constructor(readonly flowKey: string) {
+    super(`no published version of flow "${flowKey}" (run \`hailong seed\`)`);
+    this.name = 'NoPublishedFlowError';
+  }
+}
+
 export class FlowValidationError extends Error {
   constructor(readonly issues: FlowIssue[]) {
     super(`invalid flow: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
@@ -16,11 +34,13 @@ export class FlowValidationError extends Error {
  * Which version is the latest published is looked up at most every `latestTtlMs` per key, so a
  * survey start does not read and validate the whole definition each time (under many concurrent
  * starts that made `/start` wait on the database); a version published by another process
- * is used by new surveys within that time, one published through this repository at once.
+ * is used by new surveys within that time, one published through this repository at once. A
+ * start in the second half of that time renews it in the background, so a busy bot's starts
+ * never wait for the lookup.
  */
 export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
-  private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
+  private readonly latest = new Map<string, LatestEntry>();
   private readonly assignments: LiveAssignments;
 
   constructor(
@@ -61,20 +81,38 @@ export class FlowRepository {
   async latestPublished(key: string): Promise<Flow> {
     const now = this.now();
     let entry = this.latest.get(key);
-    if (!entry || now - entry.at > this.latestTtlMs) {
-      const version = FlowModel.findOne({ key, status: 'published' }, { version: 1 })
-        .sort({ version: -1 })
-        .lean()
-        .then((doc) => {
-          if (!doc) throw new Error(`no published version of flow "${key}" (run \`hailong seed\`)`);
-          return doc.version;
-        });
-      const fresh = { at: now, version };
-      entry = fresh;
-      this.latest.set(key, fresh);
-      version.catch(() => this.latest.get(key) === fresh && this.latest.delete(key));
+    const age = entry ? now - entry.at : Infinity;
+    if (!entry || age > this.latestTtlMs) {
+      entry = this.loadLatest(key, now);
+      this.latest.set(key, entry);
+    } else if (age > this.latestTtlMs / 2 && !entry.renewing) {
+      // Renewed ahead of its expiry, off the caller's path: under steady starts none waits for
+      // this read, which queues behind the workers' writes on a loaded database.
+      const old = entry;
+      old.renewing = true;
+      const fresh = this.loadLatest(key, now);
+      fresh.version
+        // The new version's definition is loaded before a start can pick it.
+        .then((v) => this.get(key, v))
+        .then(
+          () => void (this.latest.get(key) === old && this.latest.set(key, fresh)),
+          () => void (old.renewing = false),
+        );
     }
     return this.get(key, await entry.version);
+  }
+
+  private loadLatest(key: string, now: number): LatestEntry {
+    const version = FlowModel.findOne({ key, status: 'published' }, { version: 1 })
+      .sort({ version: -1 })
+      .lean()
+      .then((doc) => {
+        if (!doc) throw new NoPublishedFlowError(key);
+        return doc.version;
+      });
+    const entry: LatestEntry = { at: now, version, renewing: false };
+    version.catch(() => this.latest.get(key) === entry && this.latest.delete(key));
+    return entry;
   }
 
   /**

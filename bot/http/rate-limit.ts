@@ -52,6 +52,8 @@ export function rateLimitsOf(env: Env): RateLimits {
 
 /** Which address budget a route counts against, by its URL pattern; null for none. */
 export function addressBudgetOf(url: string): 'web' | 'api' | null {
+  // The web chat's script and style sheet: static, cached, and what the 429 page itself loads.
+  if (url.startsWith('/s/assets/')) return null;
   if (url.startsWith('/s/') || url === '/ket-qua' || url.startsWith('/ket-qua/')) return 'web';
   if (url === '/api/v1/dossiers' || url.startsWith('/api/v1/dossiers/') || url.startsWith('/api/v1/reports/'))
     return 'api';
@@ -175,8 +177,10 @@ export function installRateLimits(app: FastifyInstance, opts: RateLimitOptions |
   app.addHook('onRoute', (route) => {
     const budget = addressBudgetOf(route.url);
     if (!budget) return;
+    // First, before the route's own hooks (the API authenticates in onRequest): a request that
+    // fails authentication must still be counted, or guessing keys and codes would be free.
     const existing = route.onRequest;
-    route.onRequest = [...(existing ? [existing].flat() : []), hooks[budget]];
+    route.onRequest = [hooks[budget], ...(existing ? [existing].flat() : [])];
   });
 
   app.decorate('limitApiKey', (req: FastifyRequest, reply: FastifyReply, budget: KeyBudget, keyId: string) =>

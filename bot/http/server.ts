@@ -10,6 +10,8 @@ import Fastify, {
 import secureJson from 'secure-json-parse';
 import { logger as rootLogger, type Logger } from '../../lib/logger';
 import { installRateLimits, type RateLimitOptions } from './rate-limit';
+import { applySecurityHeaders } from './security-headers';
+import { checkJsonInput, PROBLEM_MESSAGES } from './json-input';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,8 +35,7 @@ export interface HttpServerOptions {
   rateLimits?: RateLimitOptions;
 }
 
-/** JSON nested deeper than this is refused: no request of ours needs it, and deep values overflow the stack of what reads them. */
-export const MAX_JSON_DEPTH = 32;
+export { MAX_JSON_DEPTH } from './json-input';
 
 /**
  * What a request line may say: the route pattern, never the URL (the survey token is in the path
@@ -65,19 +66,6 @@ class RequestLines extends LogController {
   }
 }
 
-function deeperThan(value: unknown, max: number): boolean {
-  // Iterative: the point is not to recurse over a hostile value.
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v))
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
 function badRequest(message: string): Error & { statusCode: number } {
   return Object.assign(new Error(message), { statusCode: 400 });
 }
@@ -85,10 +73,11 @@ function badRequest(message: string): Error & { statusCode: number } {
 /**
  * The one HTTP server of a process: webhooks, the REST API and pages are plugins registered on it.
  * JSON bodies are parsed here (not by each route) so every route gets the same answers to bad
- * input: 400 for malformed JSON, prototype-poisoning keys or nesting deeper than MAX_JSON_DEPTH,
+ * input: 400 for malformed JSON, prototype-poisoning keys and what ./json-input.ts refuses,
  * 413 over the body limit, 415 for any other content type (the web chat adds its form parser for
  * /s/*). Every request gets an id (X-Request-Id), a log line (route pattern, status, time) and,
- * on a 5xx, an error line with the error.
+ * on a 5xx, an error line with the error; every response the security headers of
+ * ./security-headers.ts.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const log = (opts.log ?? rootLogger).child({ component: 'http' }, { serializers });
@@ -106,6 +95,11 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+  });
+  // The one place security headers are set: every route, error, 404 and 429 (a route's own CSP is kept).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    applySecurityHeaders(reply);
+    return payload;
   });
 
   // fastify's text/plain parser would hand JSON routes a string: every other type is a 415.
@@ -133,9 +127,10 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       );
       return;
     }
-    if (deeperThan(value, MAX_JSON_DEPTH))
-      done(badRequest(`JSON body nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
-    else done(null, value);
+    // The rules of ./json-input.ts: depth, `$` and dotted keys, lone surrogates; NFC text.
+    const checked = checkJsonInput(value);
+    if (!checked.ok) done(badRequest(PROBLEM_MESSAGES[checked.problem]), undefined);
+    else done(null, checked.value);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import mongoose from 'mongoose';
-import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
+import { defaultFlow } from '../../bot/flow/default-flow';
+import { ensureDefaultFlows } from '../../bot/flow/ensure-default';
 import { FlowRepository } from '../../bot/flow/repository';
 import { buildIndexes } from '../../lib/db/indexes';
 import { env } from '../../config/env';
@@ -9,7 +10,6 @@ import { createProducerConnection } from '../../lib/redis';
 import { hcmDay } from '../../lib/time';
 import '../../models';
 import { Dossier } from '../../models/dossier';
-import { Flow } from '../../models/flow';
 import { Procedure } from '../../models/procedure';
 import { Response } from '../../models/response';
 import { Unit } from '../../models/unit';
@@ -79,15 +79,13 @@ export async function runSeed(opts: { demo?: DemoSeedOptions } = {}): Promise<Se
     })),
     { ordered: false },
   );
-  const flows = new FlowRepository();
-  const flowExisted = await Flow.exists({ key: defaultFlow.key, version: defaultFlow.version });
-  for (const flow of DEFAULT_FLOW_VERSIONS) await flows.ensure(flow);
+  const flowInserted = await ensureDefaultFlows(new FlowRepository());
 
   const report: SeedReport = {
     indexes: built.length,
     units: units.upsertedCount,
     procedures: procedures.upsertedCount,
-    flowInserted: !flowExisted,
+    flowInserted,
     demoDossiers: 0,
     demoResponses: 0,
     rollups: null,

@@ -39,12 +39,6 @@ export async function scopedUnits(unitCode: string, allowed: readonly string[] |
   return allowed ? codes.filter((c) => allowed.includes(c)) : codes;
 }
 
-/** True when `unitCode` is one of `scope` or below or merged into one of them; an empty scope is every unit. */
-export async function unitInScope(unitCode: string, scope: readonly string[]): Promise<boolean> {
-  if (scope.length === 0 || scope.includes(unitCode)) return true;
-  return (await expandUnits(scope)).includes(unitCode);
-}
-
 /**
  * A caller's scope, built once per request from its units (null: every unit). Every read of
  * survey data goes through it; it remembers that it was consulted, so the API framework can

@@ -16,6 +16,7 @@ import { jobAnswerSink } from '../../workers/answer-sink';
 import { jobConversationBackground } from '../../workers/conversation-background';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
+import { mongoConversationRecords } from '../../bot/conversation/mongo-records';
 import { FlowRepository } from '../../bot/flow/repository';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { createHttpServer } from '../../bot/http/server';
@@ -92,6 +93,7 @@ beforeAll(async () => {
     flows: new FlowRepository(),
     sink: jobAnswerSink(producer),
     store: new LiveStore(redis, prefix),
+    records: mongoConversationRecords(),
     background: jobConversationBackground(producer),
     resolveToken: resolveSurveyToken,
     log: logger,

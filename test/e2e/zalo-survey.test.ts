@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { ConversationService } from '../../bot/conversation/service';
+import { mongoConversationRecords } from '../../bot/conversation/mongo-records';
 import type { AnswerSink } from '../../bot/conversation/ports';
 import type { RecordedAnswer } from '../../bot/engine/types';
 import { defaultFlow } from '../../bot/flow/default-flow';
@@ -31,7 +32,6 @@ const sink: AnswerSink = {
 let fake: FakeZaloServer;
 let prefix: string;
 let redis: Redis;
-let workerConn: Redis;
 let app: FastifyInstance;
 let url: string;
 let zalo: ZaloChannel;
@@ -42,7 +42,6 @@ beforeAll(async () => {
   await connectTestDb('zalosurvey');
   prefix = testPrefix('zalosurvey');
   redis = testRedis();
-  workerConn = testRedis();
   fake = await new FakeZaloServer().start();
   const flows = new FlowRepository();
   await flows.ensure(defaultFlow);
@@ -50,6 +49,7 @@ beforeAll(async () => {
     flows,
     sink,
     store: new LiveStore(redis, prefix),
+    records: mongoConversationRecords(),
     background: jobConversationBackground(new JobProducer(redis, prefix)),
     log: logger,
     resolveToken: async (token) =>
@@ -80,7 +80,8 @@ beforeAll(async () => {
   app = createHttpServer({ bodyLimit: 65536 });
   await app.register(zalo.routes);
   url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
-  zalo.startWorker(workerConn);
+  // Its worker connection is closed with the channel.
+  await zalo.startWorker(() => testRedis());
 }, 180_000);
 
 afterAll(async () => {
@@ -88,7 +89,7 @@ afterAll(async () => {
   await app.close();
   await fake.close();
   await clearPrefix(redis, prefix);
-  await Promise.all([redis.quit(), workerConn.quit()]);
+  await redis.quit();
   await dropTestDb();
 });
 

@@ -5,6 +5,7 @@ import { jobConversationBackground } from '../../workers/conversation-background
 import type { InboundEvent } from '../../bot/channels/channel';
 import { LiveStore, type LiveSession } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
+import { mongoConversationRecords } from '../../bot/conversation/mongo-records';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
 import { logger } from '../../lib/logger';
@@ -59,6 +60,7 @@ beforeAll(async () => {
     flows,
     sink: jobAnswerSink(producer),
     store,
+    records: mongoConversationRecords(),
     background: jobConversationBackground(producer),
     resolveToken: async () => ({ ok: false, reason: 'unknown' }),
     log: logger,
@@ -166,6 +168,7 @@ test("a new contact's /start writes the contact once; a returning contact's /sta
     flows: new FlowRepository(),
     sink: jobAnswerSink(producer),
     store,
+    records: mongoConversationRecords(),
     background: {
       syncSession: (id, when) => real.syncSession(id, when),
       updateContact: async (p) => {
@@ -204,6 +207,7 @@ test('a chat found blocked is unsubscribed through the contact job, known to the
     flows: new FlowRepository(),
     sink: jobAnswerSink(producer),
     store,
+    records: mongoConversationRecords(),
     background: {
       syncSession: async () => undefined,
       updateContact: async (p) => void changes.push({ contactId: p.contactId, userId: p.userId, set: p.set }),
@@ -237,6 +241,7 @@ describe('one counted response per dossier (two chats on the same link)', () => 
       flows: new FlowRepository(),
       sink: { answer: (p) => real.answer(p), complete: async (p) => void completed.push(p.responseId) },
       store,
+      records: mongoConversationRecords(),
       background: { syncSession: async () => undefined, updateContact: async () => undefined },
       resolveToken: async () => dossier(code),
       log: logger,

@@ -5,6 +5,7 @@ import type { AnswerSink } from '../../bot/conversation/ports';
 import type { ConversationBackground } from '../../bot/conversation/ports';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
+import { mongoConversationRecords } from '../../bot/conversation/mongo-records';
 import type { InboundEvent } from '../../bot/channels/channel';
 import type { QuestionOutbound } from '../../bot/engine/types';
 import { defaultFlow } from '../../bot/flow/default-flow';
@@ -44,6 +45,7 @@ function service(): ConversationService {
     flows: new FlowRepository(0),
     sink,
     store: new LiveStore(redis, prefix),
+    records: mongoConversationRecords(),
     background,
     resolveToken: async () => ({ ok: false, reason: 'unknown' }),
     log: logger,

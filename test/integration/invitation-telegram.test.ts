@@ -64,7 +64,7 @@ beforeAll(async () => {
     now: () => clock,
     backoffMs: 100,
   });
-  outreach.startWorker();
+  await outreach.startWorker();
   // The ingest workers apply contact changes (a contact found blocked).
   producer = new JobProducer(redis, prefix);
   ingest = await startWorkers({

@@ -174,7 +174,7 @@ beforeAll(async () => {
     now: () => clock,
     backoffMs: 100,
   });
-  outreach.startWorker();
+  await outreach.startWorker();
   await Unit.create({ code: '19867', name: 'Thị trấn Sịa', level: 'town' });
   const consent = new Date('2025-01-01');
   const recently = new Date(clock.getTime() - 3600_000);

@@ -9,7 +9,7 @@ import { testRedis } from '../support/services';
 
 const { prefix, redis, producer } = ingestHarness('jobrunner');
 
-test('the runner opens one worker and one connection per queue that has jobs, none for "reminders"', async () => {
+test('the runner opens one worker and one connection per registry queue, none for "reminders"', async () => {
   const opened: Redis[] = [];
   const running = await startWorkers({
     ctx: { env: testEnv(prefix), log: logger, redis, prefix },
@@ -41,6 +41,7 @@ test('an unknown job name fails at once, never retried', async () => {
     log: logger,
     enqueue: () => Promise.resolve(),
   };
+  await expect(dispatch('outreach', job, base)).rejects.toBeInstanceOf(UnrecoverableError);
   await expect(dispatch('ingest', job, base)).rejects.toBeInstanceOf(UnrecoverableError);
   // A known job on another queue than its own is as unknown there.
   const misplaced = { name: 'contact.update', data: {}, id: 'x2' } as unknown as Job;

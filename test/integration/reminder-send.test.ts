@@ -11,6 +11,7 @@ import { markStage } from '../../bot/survey/funnel';
 import { resolveSurveyToken } from '../../bot/survey/token';
 import { telegramInvitationSender } from '../../workers/jobs/invitation-senders';
 import { Outreach, reminderJobId } from '../../workers/jobs/invitation-queue';
+import { legacyReminderJobId } from '../../workers/jobs/outreach-ids';
 import { sendReminder } from '../../workers/jobs/reminder-send';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
@@ -80,14 +81,14 @@ beforeAll(async () => {
     now: () => clock,
     backoffMs: 100,
   });
-  outreach.startWorker();
+  await outreach.startWorker();
   slowOutreach = new Outreach({
     ctx: { env: { ...env, REMINDER_DELAYS_HOURS: [0.25, 0.5] }, log: logger, redis, prefix: slowPrefix },
     senders: { telegram: telegramInvitationSender(telegram) },
     now: () => clock,
     backoffMs: 100,
   });
-  slowOutreach.startWorker();
+  await slowOutreach.startWorker();
   await Unit.create({ code: '19867', name: 'Thị trấn Sịa', level: 'town' });
 });
 
@@ -118,7 +119,14 @@ test('reminders fire after the delays, at most REMINDER_MAX, worded by progress'
 
 test('completing the survey cancels the reminders, and one that fires anyway does nothing', async () => {
   await finished('REM-0002', '880002', slowOutreach);
+  expect(reminderJobId('REM-0002', 1)).toBe('rem-REM-0002-1');
   expect(await (await slowOutreach.queue.getJob(reminderJobId('REM-0002', 1)))?.getState()).toBe('delayed');
+  // A reminder an older release scheduled under its old id (rem:<dossier>:<n>) goes too.
+  await slowOutreach.queue.add(
+    'reminder.send',
+    { dossierCode: 'REM-0002', n: 2 },
+    { jobId: legacyReminderJobId('REM-0002', 2), delay: 3600_000 },
+  );
   await waitForCount('880002', 1);
   await slowOutreach.hooks().onStarted!({
     dossierCode: 'REM-0002',
@@ -133,6 +141,7 @@ test('completing the survey cancels the reminders, and one that fires anyway doe
   });
   expect(await slowOutreach.queue.getJob(reminderJobId('REM-0002', 1))).toBeUndefined();
   expect(await slowOutreach.queue.getJob(reminderJobId('REM-0002', 2))).toBeUndefined();
+  expect(await slowOutreach.queue.getJob(legacyReminderJobId('REM-0002', 2))).toBeUndefined();
   expect(await slowOutreach.queue.getDelayedCount()).toBe(0);
   expect(to('880002')).toHaveLength(1);
   const deps = {

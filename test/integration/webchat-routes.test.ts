@@ -7,6 +7,7 @@ import { jobAnswerSink } from '../../workers/answer-sink';
 import { jobConversationBackground } from '../../workers/conversation-background';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { ConversationService } from '../../bot/conversation/service';
+import { mongoConversationRecords } from '../../bot/conversation/mongo-records';
 import { decodeAction } from '../../bot/engine/callback-data';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
@@ -80,6 +81,7 @@ beforeAll(async () => {
     flows: new FlowRepository(),
     sink: jobAnswerSink(producer),
     store: new LiveStore(redis, prefix),
+    records: mongoConversationRecords(),
     background: jobConversationBackground(producer),
     resolveToken: resolveSurveyToken,
     log: logger,

@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { jobAnswerSink } from '../../workers/answer-sink';
@@ -15,7 +14,8 @@ import { createHttpServer } from '../../bot/http/server';
 import { createZaloFeedbackRecorder, ZALO_RATING_QUESTION } from '../../bot/channels/zalo/feedback';
 import { eventId } from '../../bot/channels/zalo/inbound';
 import { isZaloEventDone, ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
-import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
+import { startZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
+import type { RunningWorkers } from '../../workers/runner';
 import { ZaloProactiveSender, templateLinkKey } from '../../bot/channels/zalo/proactive';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { FakeZaloServer, type FakeSent } from '../fakes/zalo-server';
@@ -48,7 +48,7 @@ describe('the Zalo rating template loop', () => {
   let app: FastifyInstance;
   let url: string;
   let queue: ZaloInboundQueue;
-  let worker: Worker;
+  let worker: RunningWorkers;
   let limiter: ZaloRateLimiter;
   let proactive: ZaloProactiveSender;
   let outreach: Outreach;
@@ -78,9 +78,11 @@ describe('the Zalo rating template loop', () => {
     });
     // A rating is no conversation turn: the conversation must never be asked.
     const conversation = { handle: () => Promise.reject(new Error('a rating reached the conversation')) };
-    worker = createZaloInboundWorker({
-      connection: workerConn,
-      prefix,
+    worker = await startZaloInboundWorker({
+      ctx: { env: parseEnv({ NODE_ENV: 'test' }), log: logger, redis, prefix },
+      producer: queue.producer,
+      // Closed with the worker.
+      createConnection: () => workerConn,
       deps: { conversation, client, redis, prefix, log: logger, phoneHashKey: 'k', feedback },
     });
   });
@@ -93,7 +95,6 @@ describe('the Zalo rating template loop', () => {
     await app.close();
     await fake.close();
     await ZaloToken.deleteMany({});
-    await workerConn.quit();
   });
 
   async function dossier(code: string): Promise<void> {

@@ -1,13 +1,14 @@
-import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { Contact } from '../../models/contact';
 import { ZaloToken } from '../../models/zalo-token';
 import type { InboundEvent, TurnReply } from '../../bot/channels/channel';
 import { createHttpServer } from '../../bot/http/server';
 import { ZaloInboundQueue } from '../../bot/channels/zalo/inbound-queue';
-import { createZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
+import { startZaloInboundWorker } from '../../bot/channels/zalo/inbound-worker';
+import type { RunningWorkers } from '../../workers/runner';
 import type { ZaloRateLimiter } from '../../bot/channels/zalo/rate-limiter';
 import { FakeZaloServer } from '../fakes/zalo-server';
 import { connectedZaloClient, testZaloWebhookRoute } from '../support/zalo';
@@ -31,7 +32,7 @@ let workerConn: Redis;
 let app: FastifyInstance;
 let url: string;
 let queue: ZaloInboundQueue;
-let worker: Worker;
+let worker: RunningWorkers;
 let limiter: ZaloRateLimiter;
 let conversation: CountingConversation;
 let failAdds = 0;
@@ -61,9 +62,11 @@ beforeAll(async () => {
   await app.register(testZaloWebhookRoute(fake, redis, prefix, flaky));
   url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/webhooks/zalo`;
   conversation = new CountingConversation();
-  worker = createZaloInboundWorker({
-    connection: workerConn,
-    prefix,
+  worker = await startZaloInboundWorker({
+    ctx: { env: parseEnv({ NODE_ENV: 'test' }), log: logger, redis, prefix },
+    producer: queue.producer,
+    // Closed with the worker.
+    createConnection: () => workerConn,
     deps: { conversation, client, redis, prefix, log: logger, phoneHashKey: 'k' },
   });
   fake.echoUrl = url;
@@ -79,7 +82,7 @@ afterAll(async () => {
   await fake.close();
   await ZaloToken.deleteMany({});
   await clearPrefix(redis, prefix);
-  await Promise.all([redis.quit(), workerConn.quit()]);
+  await redis.quit();
   await dropTestDb();
 });
 

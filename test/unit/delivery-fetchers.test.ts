@@ -1,4 +1,4 @@
-import { DELIVERY_SLOTS_PER_FETCHER, deliveryFetchers } from '../../workers/broadcast/start';
+import { DELIVERY_SLOTS_PER_FETCHER, deliveryFetchers } from '../../workers/queues';
 
 // A BullMQ worker fetches one job per round trip; a channel's concurrency is spread over several
 // workers so its slots fill quickly when a broadcast starts (workers/broadcast/start.ts).

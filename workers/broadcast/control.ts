@@ -7,17 +7,20 @@ import { Broadcast, type BroadcastChannel, type BroadcastStatus } from '../../mo
 import { DeliveryStore } from './delivery-store';
 import { validateContent, type BroadcastContent } from './render';
 import { countRecipients, type BroadcastTarget, type RecipientCount } from './targeting';
+import { deliveryQueueName } from '../queues';
 import {
   CONTROL_TTL_S,
   controlKey,
   deliveryJobId,
+  fanoutJobId,
   JOB_DELIVER,
   JOB_FANOUT,
   JOB_RESUME,
-  type BroadcastQueues,
+  resumeJobId,
   type ControlState,
   type DeliveryPayload,
-} from './queues';
+} from './names';
+import type { BroadcastQueues } from './queues';
 
 /**
  * What staff do with a broadcast: create (with approval, schedule and quiet hours), approve,
@@ -130,11 +133,11 @@ async function scheduleFanout(id: string, sendAt: Date | null, ignoreQuietHours:
   const at = now(deps);
   const start = startTime(sendAt, ignoreQuietHours, deps.env, at);
   await deps.redis.set(controlKey(deps.prefix, id), 'running' satisfies ControlState, 'EX', CONTROL_TTL_S);
-  await deps.queues.control.add(
+  await deps.queues.producer.add(
     JOB_FANOUT,
     { b: id },
     {
-      jobId: `bc-fanout-${id}-${start.startsAt.getTime()}`,
+      jobId: fanoutJobId(id, start.startsAt.getTime()),
       delay: Math.max(0, start.startsAt.getTime() - at.getTime()),
     },
   );
@@ -233,16 +236,12 @@ export async function enqueueDeliveries(
   rows: Array<{ contactId: string; channel: BroadcastChannel; chatId: string; lang: 'vi' | 'en' }>,
   queues: BroadcastQueues,
 ): Promise<void> {
-  const byChannel = new Map<
-    BroadcastChannel,
-    Array<{ name: string; data: DeliveryPayload; opts: { jobId: string } }>
-  >();
+  const byChannel = new Map<BroadcastChannel, Array<{ payload: DeliveryPayload; jobId: string }>>();
   for (const r of rows) {
     const list = byChannel.get(r.channel) ?? [];
     list.push({
-      name: JOB_DELIVER,
-      data: { b: broadcastId, c: r.contactId, u: r.chatId, l: r.lang },
-      opts: { jobId: deliveryJobId(broadcastId, r.contactId) },
+      payload: { b: broadcastId, c: r.contactId, u: r.chatId, l: r.lang },
+      jobId: deliveryJobId(broadcastId, r.contactId),
     });
     byChannel.set(r.channel, list);
   }
@@ -250,7 +249,9 @@ export async function enqueueDeliveries(
   // loop long enough to make the deliveries of the same process start their sends late.
   for (const [channel, jobs] of byChannel) {
     for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
-      await queues.deliveryQueue(channel).addBulk(jobs.slice(i, i + ADD_CHUNK));
+      await queues.producer.addBulk(JOB_DELIVER, jobs.slice(i, i + ADD_CHUNK), {
+        queue: deliveryQueueName(channel),
+      });
       await setImmediate();
     }
   }
@@ -315,10 +316,10 @@ export async function pauseBroadcast(
   await removeQueuedJobs(id, deps);
   if (opts.heldUntil) {
     const at = opts.heldUntil.getTime();
-    await deps.queues.control.add(
+    await deps.queues.producer.add(
       JOB_RESUME,
       { b: id, held: at },
-      { jobId: `bc-resume-${id}-${at}`, delay: Math.max(0, at - now(deps).getTime()) },
+      { jobId: resumeJobId(id, at), delay: Math.max(0, at - now(deps).getTime()) },
     );
   }
   return true;
@@ -346,7 +347,7 @@ export async function resumeBroadcast(
   if (r.modifiedCount !== 1) return false;
   await deps.redis.set(controlKey(deps.prefix, id), 'running' satisfies ControlState, 'EX', CONTROL_TTL_S);
   if (!bc.fanoutDone) {
-    await deps.queues.control.add(JOB_FANOUT, { b: id }, { jobId: `bc-fanout-${id}-r${Date.now()}` });
+    await deps.queues.producer.add(JOB_FANOUT, { b: id }, { jobId: fanoutJobId(id, `r${Date.now()}`) });
   }
   // Jobs a worker finished while paused still hold their jobId: remove them first, then re-add.
   await removeQueuedJobs(id, deps);

@@ -9,7 +9,7 @@ import { holdBroadcast, type ControlDeps } from './control';
 import { DeliveryStore, type HeldSlot } from './delivery-store';
 import type { ChannelLimiter } from './limiter';
 import { optOutsCountFrom, recordOptOut } from './opt-outs';
-import { controlKey, type DeliveryPayload } from './queues';
+import { controlKey, type DeliveryPayload } from './names';
 import { renderBroadcast, type BroadcastContent, type RenderedMessage } from './render';
 import { BroadcastSendError, type BroadcastSender } from './senders';
 
@@ -53,8 +53,9 @@ export class DeliveryProcessor {
     this.store = new DeliveryStore(deps.redis, deps.prefix);
   }
 
-  async process(job: Job<DeliveryPayload>): Promise<void> {
-    const { b, c, u, l } = job.data;
+  /** `job`: for its attempts (a transient failure on the last one settles the delivery as failed). */
+  async process(p: DeliveryPayload, job: Pick<Job, 'attemptsMade' | 'opts'>): Promise<void> {
+    const { b, c, u, l } = p;
     const now = () => (this.deps.now ?? (() => new Date()))();
     const bc = await this.broadcast(b);
     if (!bc) throw new UnrecoverableError(`broadcast ${b} not found`);

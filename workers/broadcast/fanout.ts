@@ -3,7 +3,7 @@ import { quietUntil } from '../../lib/quiet-hours';
 import { Broadcast, type BroadcastChannel } from '../../models/broadcast';
 import { enqueueDeliveries, holdBroadcast, type ControlDeps } from './control';
 import { DeliveryStore } from './delivery-store';
-import { controlKey } from './queues';
+import { controlKey } from './names';
 import { recipientFilter, recipientPages, targetChannels } from './targeting';
 
 export const FANOUT_PAGE = 1000;

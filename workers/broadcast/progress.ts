@@ -2,7 +2,7 @@ import type { RedisClient } from '../../lib/redis';
 import { Types } from 'mongoose';
 import { Broadcast, type BroadcastStatus } from '../../models/broadcast';
 import { DeliveryStore, type DeliveryCounts } from './delivery-store';
-import { controlKey } from './queues';
+import { controlKey } from './names';
 
 /** Live progress and the final report, read from the delivery counters (report once finished). */
 export interface BroadcastProgress {

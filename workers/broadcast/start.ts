@@ -1,22 +1,18 @@
 import type { RedisClient } from '../../lib/redis';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { AppContext } from '../../lib/app-context';
 import type { BroadcastChannel } from '../../models/broadcast';
-import { resumeBroadcast } from './control';
+import { deliveryFetchers, DELIVERY_SLOTS_PER_FETCHER, deliverySizing } from '../queues';
+import { allWorkers, startQueueWorkers, type JobObserver, type RunningWorkers } from '../runner';
 import { DeliveryProcessor } from './delivery';
-import { fanoutLead, runFanout } from './fanout';
+import { fanoutLead } from './fanout';
 import { ChannelLimiter } from './limiter';
 import { channelLimits, concurrencyFor, rateWindow, type ChannelLimit } from './limits';
 import { finishBroadcasts } from './progress';
-import {
-  BroadcastQueues,
-  CONTROL_QUEUE,
-  deliveryQueueName,
-  JOB_FANOUT,
-  JOB_RESUME,
-  type DeliveryPayload,
-} from './queues';
+import { BroadcastQueues, CONTROL_QUEUE, deliveryQueueName } from './queues';
 import type { BroadcastSender } from './senders';
+
+export { deliveryFetchers, DELIVERY_SLOTS_PER_FETCHER };
 
 export interface BroadcastWorkersOptions {
   ctx: AppContext;
@@ -30,12 +26,8 @@ export interface BroadcastWorkersOptions {
   stalledInterval?: number;
   /** How often finished broadcasts are marked completed. */
   finishIntervalMs?: number;
-}
-
-/** BullMQ workers per delivery channel: one per DELIVERY_SLOTS_PER_FETCHER slots of concurrency. */
-export const DELIVERY_SLOTS_PER_FETCHER = 40;
-export function deliveryFetchers(concurrency: number): number {
-  return Math.max(1, Math.ceil(concurrency / DELIVERY_SLOTS_PER_FETCHER));
+  /** Told of every run of a broadcast job (workers/runner.ts). */
+  observe?: JobObserver;
 }
 
 export interface BroadcastWorkers {
@@ -66,87 +58,52 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
   }
   const lead = Object.fromEntries([...resolved].map(([ch, l]) => [ch, fanoutLead(l.limitPerS)]));
   const deps = { redis: ctx.redis, prefix: ctx.prefix, queues, env: ctx.env, log, lead };
-  const connections: RedisClient[] = [];
   const common = {
-    prefix: ctx.prefix,
-    // A killed worker's jobs come back after their lock expires; several kills must not fail them.
-    maxStalledCount: 10,
+    ctx: { ...ctx, log },
+    producer: queues.producer,
+    createConnection: opts.createConnection,
     ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
     ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
   };
-  const workers: Worker[] = [];
-
-  const controlConn = opts.createConnection();
-  connections.push(controlConn);
-  workers.push(
-    new Worker(
-      CONTROL_QUEUE,
-      async (job: Job<{ b?: unknown; held?: unknown }>) => {
-        const id = typeof job.data.b === 'string' ? job.data.b : null;
-        if (!id) throw new UnrecoverableError('payload without broadcast id');
-        if (job.name === JOB_FANOUT) return runFanout(id, deps);
-        if (job.name === JOB_RESUME)
-          return void (await resumeBroadcast(
-            id,
-            deps,
-            typeof job.data.held === 'number' ? { onlyHeldUntil: job.data.held } : {},
-          ));
-        throw new UnrecoverableError(`unknown job ${job.name} on ${CONTROL_QUEUE}`);
-      },
-      // A paced fan-out waits on its broadcast's sends (fanout.ts): room for several at once
-      // beside scheduled starts and resumes.
-      { ...common, connection: controlConn, concurrency: 8 },
-    ),
-  );
-
-  for (const [channel, sender] of Object.entries(opts.senders) as Array<
-    [BroadcastChannel, BroadcastSender]
-  >) {
-    const { limitPerS, concurrency } = resolved.get(channel)!;
-    const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, {
-      ...rateWindow(channel, limitPerS),
-      marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS,
-    });
-    const processor = new DeliveryProcessor({
-      ...deps,
-      sender,
-      limiter,
-      queue: queues.deliveryQueue(channel),
-    });
-    // Several BullMQ workers share the channel's concurrency: a Worker fetches its jobs one round
-    // trip after another, so a single one is slow to fill its slots at a broadcast's start.
-    const fetchers = deliveryFetchers(concurrency);
-    for (let i = 0; i < fetchers; i++) {
-      const connection = opts.createConnection();
-      connections.push(connection);
-      workers.push(
-        new Worker<DeliveryPayload>(deliveryQueueName(channel), (job) => processor.process(job), {
-          ...common,
-          connection,
-          concurrency: Math.ceil(concurrency / fetchers),
-          // What makes a 429's queue.rateLimit() stop every worker of this channel (BullMQ honours
-          // it only on a queue with a limiter). The bound itself is the claim script's (limiter.ts);
-          // this fixed-window count of job starts (a job starts before its slot, some never send)
-          // sits above it so it never throttles on its own.
-          limiter: { max: Math.max(2, Math.ceil(limitPerS * 2)) + concurrency, duration: 1000 },
-        }),
+  const parts: RunningWorkers[] = [];
+  try {
+    parts.push(await startQueueWorkers({ ...common, queue: CONTROL_QUEUE, deps }));
+    for (const [channel, sender] of Object.entries(opts.senders) as Array<
+      [BroadcastChannel, BroadcastSender]
+    >) {
+      const { limitPerS, concurrency } = resolved.get(channel)!;
+      const limiter = new ChannelLimiter(ctx.redis, ctx.prefix, channel, {
+        ...rateWindow(channel, limitPerS),
+        marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS,
+      });
+      const processor = new DeliveryProcessor({
+        ...deps,
+        sender,
+        limiter,
+        queue: queues.deliveryQueue(channel),
+      });
+      const sizing = deliverySizing(limitPerS, concurrency);
+      parts.push(
+        await startQueueWorkers({ ...common, queue: deliveryQueueName(channel), deps: processor, sizing }),
+      );
+      log.info(
+        {
+          channel,
+          limitPerS,
+          concurrency,
+          fetchers: sizing.fetchers,
+          marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS,
+        },
+        'broadcast delivery worker started',
       );
     }
-    log.info(
-      { channel, limitPerS, concurrency, fetchers, marginMs: ctx.env.BROADCAST_RATE_MARGIN_MS },
-      'broadcast delivery worker started',
-    );
+  } catch (err) {
+    await Promise.all(parts.map((p) => p.close()));
+    await queues.close();
+    throw err;
   }
-  for (const w of workers) {
-    w.on('failed', (job, err) =>
-      log.warn(
-        { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
-        'broadcast job failed',
-      ),
-    );
-    w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'broadcast worker error'));
-  }
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const running = allWorkers(parts);
 
   let finishing = false;
   const timer = setInterval(() => {
@@ -161,13 +118,12 @@ export async function startBroadcastWorkers(opts: BroadcastWorkersOptions): Prom
   let closing: Promise<void> | null = null;
   return {
     queues,
-    workers,
+    workers: running.workers,
     close() {
       closing ??= (async () => {
         clearInterval(timer);
-        await Promise.all(workers.map((w) => w.close()));
+        await running.close();
         await queues.close();
-        await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
       })();
       return closing;
     },

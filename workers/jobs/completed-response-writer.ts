@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { z } from 'zod';
+import { opensCase } from '../../bot/engine/dissatisfaction';
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { hcmDay } from '../../lib/time';
@@ -63,13 +64,6 @@ function answerOps(
       upsert: true,
     },
   }));
-}
-
-/** True when a 1 or 2 was given on any index element (a "không hài lòng", docs/sipas-method.md). */
-export function isDissatisfied(answers: RecordedAnswer[]): boolean {
-  return answers.some(
-    (a) => a.element !== null && typeof a.value === 'number' && (a.value === 1 || a.value === 2),
-  );
 }
 
 /** The stored answer already says what the payload says (and, once stamped, where it counts). */
@@ -145,7 +139,7 @@ export async function storeCompletion(
           status: 'completed',
           completedAt,
           day: stamp.day,
-          dissatisfied: isDissatisfied(answers),
+          dissatisfied: opensCase(answers),
         },
         $setOnInsert: { responseId },
       },

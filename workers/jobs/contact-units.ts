@@ -3,6 +3,7 @@ import { key } from '../../lib/redis';
 import { contactUnitAt } from '../broadcast/targeting';
 import type { JobContext } from '../registry';
 import { appendContactChange } from './contact-changes';
+import { jobId } from '../job-id';
 
 /** Sessions whose contact already got its unit (a survey lives at most 60 days in the live store). */
 const DONE_TTL_S = 60 * 24 * 3600;
@@ -44,7 +45,7 @@ export async function addAnsweredUnit(
       addUnitCodes: [unit],
       queued: true,
     },
-    { jobId: `ct-${s.contactId}-unit-${s.id}` },
+    { jobId: jobId('ct', s.contactId, 'unit', s.id) },
   );
   // Last: a crash before this repeats the change, which adds nothing the second time.
   await ctx.redis.set(done, '1', 'EX', DONE_TTL_S);

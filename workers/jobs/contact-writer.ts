@@ -3,8 +3,11 @@ import type { RedisClient } from '../../lib/redis';
 import { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import type { ContactChanges } from '../../bot/conversation/ports';
+import { markKnownContact } from '../../bot/conversation/known-contacts';
 import type { JobProducer } from '../producer';
-import { DEFAULT_JOB_OPTIONS } from '../queues';
+import { jobId as makeJobId } from '../job-id';
+import { jobOptionsOf } from '../queues';
+import { queuesOf } from '../registry';
 import { appendContactChange } from './contact-changes';
 import { contactUpdate } from './contact-update';
 
@@ -33,6 +36,8 @@ export async function writeContact(
   p: ContactWrite,
 ): Promise<void> {
   const [redis, prefix] = 'add' in via ? [via.connection, via.prefix] : [via.redis, via.prefix];
+  // Before the record exists: a turn that finds the user unknown then reads MongoDB (known-contacts.ts).
+  if (p.created) await markKnownContact(redis, prefix, p.channel, p.userId);
   await appendContactChange(redis, prefix, p.contactId, {
     channel: p.channel,
     userId: p.userId,
@@ -40,7 +45,7 @@ export async function writeContact(
     ...(p.created ? { created: true } : {}),
   });
   const payload = { ...p, set: { ...p.set }, queued: true };
-  const jobId = `ct-${p.contactId}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+  const jobId = makeJobId('ct', p.contactId, Date.now().toString(36), (seq++).toString(36));
   if ('add' in via) await via.add('contact.update', payload, { jobId });
   else
     await ingestQueueOf(redis, prefix).add(contactUpdate.name, contactUpdate.schema.parse(payload), {
@@ -65,10 +70,10 @@ function ingestQueueOf(redis: RedisClient, prefix: string): Queue {
   if (!q)
     byPrefix.set(
       prefix,
-      (q = new Queue(contactUpdate.queue, {
+      (q = new Queue(queuesOf(contactUpdate)[0]!, {
         connection: redis,
         prefix,
-        defaultJobOptions: { ...DEFAULT_JOB_OPTIONS },
+        defaultJobOptions: jobOptionsOf(queuesOf(contactUpdate)[0]!),
       })),
     );
   return q;

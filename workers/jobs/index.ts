@@ -8,13 +8,22 @@ import { rollupMonth, rollupRecompute } from '../aggregation/rollups/jobs';
 import { caseEscalate, caseFollowUp, caseNotify } from '../aggregation/cases/case-jobs';
 import { digestRun, digestSend } from '../aggregation/digest/jobs';
 import { privacyRetention } from './privacy-retention';
+import { invitationSend, phoneErase, reminderSend } from './outreach-jobs';
+import { broadcastDeliver, broadcastFanout, broadcastResume } from '../broadcast/jobs';
+import { zaloEvent } from './zalo-event';
 
-/** Every job the workers run. Add one line per job (the `as const` keeps the names typed). */
+/**
+ * Every job of every queue (the queues: workers/queues.ts). Add one line per job (the `as const`
+ * keeps the names typed). A name not in here is refused when added and fails unrecoverably
+ * when processed.
+ */
 export const JOBS = [
+  // ingest
   answersRecord,
   responseComplete,
   sessionSync,
   contactUpdate,
+  // aggregate and outbound
   rollupRecompute,
   rollupMonth,
   caseNotify,
@@ -23,6 +32,16 @@ export const JOBS = [
   digestRun,
   digestSend,
   privacyRetention,
+  // outreach
+  invitationSend,
+  reminderSend,
+  phoneErase,
+  // broadcast and its delivery queues
+  broadcastFanout,
+  broadcastResume,
+  broadcastDeliver,
+  // zalo-inbound
+  zaloEvent,
 ] as const;
 
 export type RegisteredJob = (typeof JOBS)[number];

@@ -1,8 +1,7 @@
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
-import { z } from 'zod';
+import type { Job, Queue } from 'bullmq';
 import type { AppContext } from '../../lib/app-context';
 import type { Env } from '../../config/env';
-import { createWorkerConnection, type RedisClient } from '../../lib/redis';
+import { createWorkerConnection } from '../../lib/redis';
 import { Dossier } from '../../models/dossier';
 import type { ConversationHooks } from '../../bot/conversation/ports';
 import type { OutreachScheduler } from '../../bot/survey/dossier-ingest';
@@ -10,44 +9,32 @@ import { markStage } from '../../bot/survey/funnel';
 import { outOfQuiet, planReminders, type QuietHours } from '../../bot/survey/schedule';
 import { erasePhone } from '../../bot/survey/zns-phone';
 import { jobConversationBackground } from '../conversation-background';
-import { JobProducer } from '../producer';
+import { JobProducer, type AddOptions } from '../producer';
+import { dispatch, startQueueWorkers, type JobObserver, type RunningWorkers } from '../runner';
 import { PhoneInviteClaims } from './invitation-phone-claim';
 import type { InvitationSender } from './invitation-senders';
+import type { OutreachChannel, OutreachDeps } from './invitation-send';
+import type { OutreachRuntime } from './outreach-jobs';
 import {
-  invitationSendSchema,
-  sendInvitation,
-  type OutreachChannel,
-  type OutreachDeps,
-} from './invitation-send';
-import { reminderSendSchema, sendReminder } from './reminder-send';
-import { invitationJobId, OUTREACH_QUEUE, phoneEraseJobId, reminderJobId } from './outreach-ids';
+  invitationJobId,
+  OUTREACH_QUEUE,
+  phoneEraseJobId,
+  reminderJobId,
+  reminderJobIds,
+} from './outreach-ids';
 
 export { invitationJobId, OUTREACH_QUEUE, phoneEraseJobId, reminderJobId };
 
 /**
  * The outreach queue: proactive invitations (`invitation.send`, job id `inv-<dossier>`) and
- * reminders (`reminder.send`, job id `rem:<dossier>:<n>`) and the erasure of a phone number kept
- * for ZNS when the survey expires (`phone.erase`, job id `erase-<dossier>`), BullMQ delayed jobs under the context
- * prefix. Payloads are checked with zod when added and when processed. Stable job ids make a
- * repeated dossier event schedule nothing new; the handlers' own claims make a job that is
- * delivered twice, or re-added after its first run was removed, a no-op.
- * A job that comes due inside quiet hours (a retry, a worker that was down) waits for morning.
+ * reminders (`reminder.send`, job id `rem-<dossier>-<n>`) and the erasure of a phone number kept
+ * for ZNS when the survey expires (`phone.erase`, job id `erase-<dossier>`), BullMQ delayed jobs
+ * under the context prefix. The jobs are in the catalogue (outreach-jobs.ts), added through the
+ * producer (checked with their schemas when added and when processed) and run by the one Worker
+ * factory with this object's senders and clock. Stable job ids make a repeated dossier event
+ * schedule nothing new; the handlers' own claims make a job that is delivered twice, or re-added
+ * after its first run was removed, a no-op.
  */
-
-const phoneEraseSchema = z.object({ dossierCode: z.string().min(1).max(64) });
-const JOBS = {
-  'invitation.send': invitationSendSchema,
-  'reminder.send': reminderSendSchema,
-  'phone.erase': phoneEraseSchema,
-} as const;
-type JobName = keyof typeof JOBS;
-
-const DEFAULT_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
-  attempts: 6,
-  backoff: Object.freeze({ type: 'exponential', delay: 30_000 }),
-  removeOnComplete: Object.freeze({ age: 7 * 86400, count: 10_000 }),
-  removeOnFail: Object.freeze({ age: 30 * 86400 }),
-});
 
 export interface OutreachOptions {
   ctx: Pick<AppContext, 'redis' | 'prefix' | 'log'> & {
@@ -68,17 +55,18 @@ export interface OutreachOptions {
   senders: Partial<Record<OutreachChannel, InvitationSender>>;
   /** Controllable clock (tests); BullMQ delays are still real milliseconds from now. */
   now?: () => Date;
+  /** A fixed retry delay instead of the queue's backoff (tests). */
   backoffMs?: number;
+  /** Told of every run of an outreach job (workers/runner.ts). */
+  observe?: JobObserver;
 }
 
 export class Outreach implements OutreachScheduler {
-  readonly queue: Queue;
-  private worker: Worker | null = null;
-  private workerConnection: RedisClient | null = null;
+  private workers: Promise<RunningWorkers> | null = null;
   private readonly now: () => Date;
   private readonly quiet: QuietHours;
   private readonly deps: OutreachDeps;
-  /** For contact changes (a contact found blocked), applied by the ingest workers. */
+  /** Adds the outreach jobs, and contact changes (a contact found blocked) for the ingest workers. */
   private readonly producer: JobProducer;
 
   constructor(private readonly opts: OutreachOptions) {
@@ -101,19 +89,23 @@ export class Outreach implements OutreachScheduler {
         );
       },
     };
-    this.queue = new Queue(OUTREACH_QUEUE, {
-      connection: ctx.redis,
-      prefix: ctx.prefix,
-      defaultJobOptions: {
-        ...DEFAULT_JOB_OPTIONS,
-        ...(opts.backoffMs !== undefined ? { backoff: { type: 'fixed', delay: opts.backoffMs } } : {}),
-      },
-    });
   }
 
-  private async add(name: JobName, payload: unknown, jobId: string, at: Date, now: Date): Promise<void> {
-    const data = JOBS[name].parse(payload);
-    await this.queue.add(name, data, { jobId, delay: Math.max(0, at.getTime() - now.getTime()) });
+  /** The outreach queue (tests read its jobs). */
+  get queue(): Queue {
+    return this.producer.getQueue(OUTREACH_QUEUE);
+  }
+
+  private async add(
+    name: 'invitation.send' | 'reminder.send' | 'phone.erase',
+    payload: { dossierCode: string; n?: number },
+    jobId: string,
+    at: Date,
+    now: Date,
+  ): Promise<void> {
+    const opts: AddOptions = { jobId, delay: Math.max(0, at.getTime() - now.getTime()) };
+    if (this.opts.backoffMs !== undefined) opts.backoff = { type: 'fixed', delay: this.opts.backoffMs };
+    await this.producer.addByName(name, payload, opts);
   }
 
   /**
@@ -164,13 +156,15 @@ export class Outreach implements OutreachScheduler {
   async cancelReminders(dossierCode: string): Promise<void> {
     const max = Math.max(this.opts.ctx.env.REMINDER_MAX, this.opts.ctx.env.REMINDER_DELAYS_HOURS.length);
     for (let n = 1; n <= max; n++) {
-      try {
-        await this.queue.remove(reminderJobId(dossierCode, n));
-      } catch (err) {
-        this.opts.ctx.log.debug(
-          { dossier: dossierCode, n, err: (err as Error).message },
-          'reminder not removed (running)',
-        );
+      for (const id of reminderJobIds(dossierCode, n)) {
+        try {
+          await this.queue.remove(id);
+        } catch (err) {
+          this.opts.ctx.log.debug(
+            { dossier: dossierCode, n, err: (err as Error).message },
+            'reminder not removed (running)',
+          );
+        }
       }
     }
   }
@@ -199,48 +193,53 @@ export class Outreach implements OutreachScheduler {
     };
   }
 
-  async process(job: Job, token?: string): Promise<string> {
-    if (job.name === 'phone.erase') {
-      await erasePhone(phoneEraseSchema.parse(job.data).dossierCode);
-      return 'erased';
-    }
-    const now = this.now();
-    const until = outOfQuiet(now, this.quiet);
-    if (until.getTime() > now.getTime() && token) {
-      // Due inside quiet hours (retry, downtime): hold until morning without using an attempt.
-      await job.moveToDelayed(Date.now() + (until.getTime() - now.getTime()), token);
-      throw new DelayedError();
-    }
-    switch (job.name as JobName) {
-      case 'invitation.send':
-        return sendInvitation(invitationSendSchema.parse(job.data), this.deps, now);
-      case 'reminder.send':
-        return sendReminder(reminderSendSchema.parse(job.data), this.deps, now);
-      default:
-        // Retrying cannot make a name known: fail at once instead of burning attempts.
-        throw new UnrecoverableError(`unknown outreach job ${job.name}`);
-    }
+  private runtime(): OutreachRuntime {
+    return { deps: this.deps, now: this.now, quiet: this.quiet };
   }
 
-  startWorker(concurrency = 4): Worker {
-    if (this.worker) return this.worker;
-    this.workerConnection = createWorkerConnection(this.opts.ctx.env);
-    this.worker = new Worker(OUTREACH_QUEUE, (job, token) => this.process(job, token), {
-      connection: this.workerConnection,
-      prefix: this.opts.ctx.prefix,
-      concurrency,
+  /**
+   * The process's context for the factory. Outreach jobs read their settings from the runtime's
+   * deps, never from the context's env, which is the Pick of OutreachOptions.
+   */
+  private appContext(): AppContext {
+    const { ctx } = this.opts;
+    return { ...ctx, env: ctx.env as Env };
+  }
+
+  /** The queue's workers, through the one Worker factory; started once. */
+  startWorker(concurrency?: number): Promise<RunningWorkers> {
+    this.workers ??= startQueueWorkers({
+      ctx: this.appContext(),
+      producer: this.producer,
+      createConnection: () => createWorkerConnection(this.opts.ctx.env),
+      queue: OUTREACH_QUEUE,
+      deps: this.runtime(),
+      ...(concurrency ? { sizing: { concurrency } } : {}),
+      ...(this.opts.observe ? { observe: this.opts.observe } : {}),
     });
-    this.worker.on('failed', (job, err) =>
-      this.opts.ctx.log.warn({ job: job?.id, name: job?.name, err: err.message }, 'outreach job failed'),
-    );
-    return this.worker;
+    return this.workers;
   }
 
-  /** Worker first, then the queue, then the worker's connection (the producer one is the context's). */
+  /** Runs one outreach job as the worker does (tests; a job taken out of the queue by hand). */
+  process(job: Job, token?: string): Promise<unknown> {
+    const ctx = this.appContext();
+    const producer = this.producer;
+    return dispatch(
+      OUTREACH_QUEUE,
+      job,
+      {
+        ...ctx,
+        producer,
+        deps: this.runtime(),
+        enqueue: async (name, payload, o) => void (await producer.addByName(name, payload, o)),
+      },
+      token,
+    );
+  }
+
+  /** Workers first (they finish their jobs), then the producer's queues; the connection is the context's. */
   async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+    await (await this.workers?.catch(() => null))?.close();
     await this.producer.close();
-    this.workerConnection?.disconnect();
   }
 }

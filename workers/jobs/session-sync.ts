@@ -6,6 +6,7 @@ import { Session } from '../../models/session';
 import { wasErased } from '../../privacy/erased-mark';
 import { defineJob } from '../registry';
 import { addAnsweredUnit } from './contact-units';
+import { jobId } from '../job-id';
 
 /**
  * Writes a conversation's live state (Redis, bot/conversation/live-store.ts) behind to MongoDB.
@@ -58,7 +59,7 @@ export const sessionSync = defineJob({
       await ctx.enqueue(
         'session.sync',
         { sessionId: p.sessionId },
-        { jobId: `sess-${p.sessionId}-r${now.rev}`, delay: 200 },
+        { jobId: jobId('sess', p.sessionId, `r${now.rev}`), delay: 200 },
       );
     }
   },

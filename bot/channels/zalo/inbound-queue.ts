@@ -1,49 +1,36 @@
-import { Queue, type JobsOptions } from 'bullmq';
-import { z } from 'zod';
+import type { Queue } from 'bullmq';
 import { key, type RedisClient } from '../../../lib/redis';
+import { JobProducer } from '../../../workers/producer';
+import { zaloEventJobSchema, type ZaloEventJob } from '../../../workers/jobs/zalo-event';
+
+export { zaloEventJobSchema, type ZaloEventJob };
 
 /**
- * The queue between the Zalo webhook and the work it triggers. A job's id is the event's
- * identity, so a retried delivery that arrives while the first is queued is dropped by BullMQ;
- * after processing, a "done" marker (kept longer than Zalo's 2 h retry schedule) drops later ones.
+ * The queue between the Zalo webhook and the work it triggers (its options: the queue table,
+ * workers/queues.ts; its job: `zalo.event` in the catalogue). A job's id is the event's identity,
+ * so a retried delivery that arrives while the first is queued is dropped by BullMQ; after
+ * processing, a "done" marker (kept longer than Zalo's 2 h retry schedule) drops later ones.
  */
 export const ZALO_INBOUND_QUEUE = 'zalo-inbound';
 export const ZALO_DONE_TTL_S = 24 * 3600;
 
-export const zaloEventJobSchema = z.object({
-  eventId: z.string().min(1).max(200),
-  event: z.record(z.string(), z.unknown()),
-  receivedAt: z.number(),
-  /** Messages rendered by the turn, kept so a retried job resends instead of re-running the turn. */
-  outbox: z.array(z.record(z.string(), z.unknown())).optional(),
-  sent: z.number().int().min(0).optional(),
-});
-export type ZaloEventJob = z.infer<typeof zaloEventJobSchema>;
-
-export const ZALO_INBOUND_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 2000 },
-  removeOnComplete: { age: 3 * 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-});
-
+/** Adds webhook events through the producer (validated there, and again when processed). */
 export class ZaloInboundQueue {
-  readonly queue: Queue;
+  readonly producer: JobProducer;
   constructor(connection: RedisClient, prefix: string) {
-    this.queue = new Queue(ZALO_INBOUND_QUEUE, {
-      connection,
-      prefix,
-      defaultJobOptions: { ...ZALO_INBOUND_JOB_OPTIONS },
-    });
+    this.producer = new JobProducer(connection, prefix);
+  }
+
+  get queue(): Queue {
+    return this.producer.getQueue(ZALO_INBOUND_QUEUE);
   }
 
   async add(name: 'zalo.event', data: ZaloEventJob, opts: { jobId: string }): Promise<void> {
-    const parsed = zaloEventJobSchema.parse(data);
-    await this.queue.add(name, parsed, { jobId: opts.jobId });
+    await this.producer.add(name, data, { jobId: opts.jobId });
   }
 
   close(): Promise<void> {
-    return this.queue.close();
+    return this.producer.close();
   }
 }
 

@@ -21,7 +21,8 @@ import { ZaloRateLimitedError } from './errors';
  * 3,840 a minute, 96% of the limit.
  */
 // A semaphore, not a job queue: its permits carry no payload and run no handler, so it stays
-// outside the job catalogue (workers/jobs) on purpose.
+// outside the job catalogue (workers/jobs) and the queue table (workers/queues.ts) on purpose,
+// with a Worker of its own that only admits permits.
 export const ZALO_API_QUEUE = 'zalo-api';
 
 export interface ZaloRateLimiterOptions {

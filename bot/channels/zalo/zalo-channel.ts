@@ -1,13 +1,13 @@
-import type { Worker } from 'bullmq';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../../../lib/app-context';
 import { createWorkerConnection, type RedisClient } from '../../../lib/redis';
+import type { JobObserver, RunningWorkers } from '../../../workers/runner';
 import type { AnswerSink, ConversationHooks } from '../../conversation/ports';
 import type { InboundEvent, TurnReply } from '../channel';
 import { ZaloClient } from './client';
 import { createZaloFeedbackRecorder } from './feedback';
 import { ZaloInboundQueue } from './inbound-queue';
-import { createZaloInboundWorker } from './inbound-worker';
+import { startZaloInboundWorker } from './inbound-worker';
 import { ZaloOAuthClient } from './oauth';
 import { zaloOAuthRoute } from './oauth-route';
 import { ZaloProactiveSender } from './proactive';
@@ -26,8 +26,14 @@ export interface ZaloChannel {
   queue: ZaloInboundQueue;
   /** Register on the HTTP server: POST /webhooks/zalo and GET /oauth/zalo/callback. */
   routes: FastifyPluginAsync;
-  /** Start in a process with the `workers` role; needs a blocking (worker) connection. */
-  startWorker(connection: RedisClient, opts?: { concurrency?: number }): Worker;
+  /**
+   * The inbound queue's worker, in a process with the `bot` role; `createConnection` makes its
+   * blocking (worker) connection, closed with it.
+   */
+  startWorker(
+    createConnection: () => RedisClient,
+    opts?: { concurrency?: number; observe?: JobObserver },
+  ): Promise<RunningWorkers>;
   /** Refreshes the token ahead of expiry even without traffic (./token-keeper.ts); stopped by close(). */
   startTokenKeeper(everyMs?: number): void;
   health(): Promise<{ healthy: boolean; reason?: string }>;
@@ -102,7 +108,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
     log: ctx.log,
   });
   const callback = zaloOAuthRoute({ redis: ctx.redis, prefix: ctx.prefix, oauth, tokens, log: ctx.log });
-  const workers: Worker[] = [];
+  const workers: Array<Promise<RunningWorkers>> = [];
   let keeper: { stop(): Promise<void> } | null = null;
 
   return {
@@ -116,7 +122,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
       await app.register(webhook);
       await app.register(callback);
     },
-    startWorker(connection, opts = {}) {
+    startWorker(createConnection, opts = {}) {
       const feedback = deps.sink
         ? createZaloFeedbackRecorder({
             sink: deps.sink,
@@ -126,10 +132,12 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
             ...(deps.hooks ? { hooks: deps.hooks } : {}),
           })
         : undefined;
-      const w = createZaloInboundWorker({
-        connection,
-        prefix: ctx.prefix,
+      const w = startZaloInboundWorker({
+        ctx,
+        producer: queue.producer,
+        createConnection,
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.observe ? { observe: opts.observe } : {}),
         deps: {
           conversation: deps.conversation,
           client,
@@ -149,7 +157,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
     health: () => tokens.health(),
     async close() {
       await keeper?.stop();
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(workers.map(async (w) => (await w.catch(() => null))?.close()));
       await queue.close();
       // Last: the outreach and broadcast workers (closed before this) send through it.
       await limiter.close();

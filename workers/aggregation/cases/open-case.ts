@@ -1,4 +1,5 @@
 import { retryOnDuplicate } from '../../../lib/mongo';
+import { isDissatisfiedAnswer } from '../../../bot/engine/dissatisfaction';
 import { hcmDay } from '../../../lib/time';
 import { Case } from '../../../models/case';
 
@@ -36,17 +37,12 @@ export function dissatisfiedItems(answers: CompletedResponse['answers']): CaseIt
         ...a.value.filter((v): v is string => typeof v === 'string'),
       ]);
   }
-  return answers
-    .filter(
-      (a): a is typeof a & { element: string; value: number } =>
-        !!a.element && (a.value === 1 || a.value === 2),
-    )
-    .map((a) => ({
-      element: a.element,
-      questionId: a.questionId,
-      value: a.value,
-      reasons: reasons.get(a.element) ?? [],
-    }));
+  return answers.filter(isDissatisfiedAnswer).map((a) => ({
+    element: a.element,
+    questionId: a.questionId,
+    value: a.value,
+    reasons: reasons.get(a.element) ?? [],
+  }));
 }
 
 export const caseIdOf = (responseId: string): string => `case-${responseId}`;

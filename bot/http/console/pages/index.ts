@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { ConsoleDeps } from '../plugin';
+import { authPages } from './auth';
+import { flowPages } from './flows';
+import { overviewPages } from './overview';
+import { comingSoonPages } from './soon';
+
+/** Registers one section's pages on the console's fastify context. */
+export type ConsolePages = (app: FastifyInstance, deps: ConsoleDeps) => void;
+
+/**
+ * Every section of the console, one line each (docs/console.md). A section that is built
+ * removes its path from comingSoonPages' list.
+ */
+export const CONSOLE_PAGES: ConsolePages[] = [authPages, overviewPages, flowPages, comingSoonPages];
