@@ -10,8 +10,8 @@ import { uniqueName } from '../support/services';
  * Fault 2 (issue 21): the Redis server restarted while citizens answer surveys. The test runs
  * its own `redis-server` with AOF (appendfsync everysec) on a free port; mid-load it is stopped
  * (SIGTERM: Redis writes its AOF and exits), stays down for DOWN_MS and starts again on the
- * same port and files. Meanwhile webhooks answer 5xx (the update cannot be stored) and Telegram
- * retries them; the bot and the workers reconnect. Ends with the exact reconciliation and a
+ * same port and files. Meanwhile the webhook's requests wait for the reconnect (or answer 5xx
+ * and Telegram retries them); the bot and the workers reconnect. Ends with the exact reconciliation and a
  * SIGTERM drain within DRAIN_BOUND_MS (docs/faults.md).
  */
 jest.setTimeout(180_000);
@@ -57,8 +57,11 @@ test('Redis restarted during load: every survey completes, nothing lost or count
   });
   await fault.done;
   expect(restartedAt).toBeGreaterThan(0);
-  // The restart was felt: some deliveries failed while Redis was down, and were retried.
-  expect(fleet.fake.webhookDeliveries.some((d) => d.status !== 200)).toBe(true);
+  // The restart fell inside the load: replies went out before it and after it. (In the one run
+  // seen, webhook requests waited for the reconnect in ioredis's offline queue rather than
+  // failing, so no delivery had to be retried.)
+  expect(fleet.fake.sent.some((m) => m.at < restartedAt - DOWN_MS)).toBe(true);
+  expect(fleet.fake.sent.some((m) => m.at > restartedAt)).toBe(true);
 
   const r = await reconcile(sent, FLEET_UNIT);
   expect(r.responses).toBe(CITIZENS);
