@@ -48,7 +48,7 @@ afterAll(async () => {
 
 const chats = Array.from({ length: CITIZENS }, (_, i) => BASE + i);
 
-test('delivered twice, out of order, and again after the de-duplication window: every answer once, no reply twice', async () => {
+test('delivered twice, out of order, and again after a delay inside the 24 h de-duplication window: every answer once, no reply twice', async () => {
   const updateIds: number[] = [];
   const sent = await runCitizens(fake, BASE, CITIZENS, CITIZENS, {
     unitCode: UNIT,

@@ -40,7 +40,7 @@ afterAll(async () => {
 
 test('the database stopped for 30 s during load: every survey completes once it is back, nothing lost or counted twice', async () => {
   let turns = 0;
-  let outage = null as Promise<void> | null; // set by the callback below: not narrowed to null
+  const fault: { done: Promise<void> | null } = { done: null };
   let window: { from: number; to: number } | null = null;
   const sent = await runCitizens(fleet.fake, BASE, CITIZENS, 20, {
     unitCode: FLEET_UNIT,
@@ -48,7 +48,7 @@ test('the database stopped for 30 s during load: every survey completes once it 
     replyTimeoutMs: 150_000,
     beforeTurn: () => {
       if (++turns !== 100) return;
-      outage = (async () => {
+      fault.done = (async () => {
         await ferret.stop();
         const from = Date.now();
         await sleep(OUTAGE_MS);
@@ -61,7 +61,7 @@ test('the database stopped for 30 s during load: every survey completes once it 
       `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.workers.output.slice(-30).join('\n')}`,
     );
   });
-  await outage;
+  await fault.done;
   expect(window).not.toBeNull();
   const { from, to } = window!;
   expect(to - from).toBeGreaterThanOrEqual(OUTAGE_MS);

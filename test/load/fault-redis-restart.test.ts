@@ -10,8 +10,8 @@ import { uniqueName } from '../support/services';
  * Fault 2 (issue 21): the Redis server restarted while citizens answer surveys. The test runs
  * its own `redis-server` with AOF (appendfsync everysec) on a free port; mid-load it is stopped
  * (SIGTERM: Redis writes its AOF and exits), stays down for DOWN_MS and starts again on the
- * same port and files. Meanwhile webhooks answer 5xx (the update cannot be stored) and Telegram
- * retries them; the bot and the workers reconnect. Ends with the exact reconciliation and a
+ * same port and files. Meanwhile the webhook's requests wait for the reconnect (or answer 5xx
+ * and Telegram retries them); the bot and the workers reconnect. Ends with the exact reconciliation and a
  * SIGTERM drain within DRAIN_BOUND_MS (docs/faults.md).
  */
 jest.setTimeout(180_000);
@@ -39,14 +39,14 @@ afterAll(async () => {
 
 test('Redis restarted during load: every survey completes, nothing lost or counted twice', async () => {
   let turns = 0;
-  let restart = null as Promise<void> | null; // set by the callback below: not narrowed to null
+  const fault: { done: Promise<void> | null } = { done: null };
   let restartedAt = 0;
   const sent = await runCitizens(fleet.fake, BASE, CITIZENS, 20, {
     unitCode: FLEET_UNIT,
     replyTimeoutMs: 90_000,
     beforeTurn: () => {
       if (++turns === 100)
-        restart = own.restart(DOWN_MS).then(() => {
+        fault.done = own.restart(DOWN_MS).then(() => {
           restartedAt = Date.now();
         });
     },
@@ -55,10 +55,13 @@ test('Redis restarted during load: every survey completes, nothing lost or count
       `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.bot.output.slice(-30).join('\n')}`,
     );
   });
-  await restart;
+  await fault.done;
   expect(restartedAt).toBeGreaterThan(0);
-  // The restart was felt: some deliveries failed while Redis was down, and were retried.
-  expect(fleet.fake.webhookDeliveries.some((d) => d.status !== 200)).toBe(true);
+  // The restart fell inside the load: replies went out before it and after it. (In the one run
+  // seen, webhook requests waited for the reconnect in ioredis's offline queue rather than
+  // failing, so no delivery had to be retried.)
+  expect(fleet.fake.sent.some((m) => m.at < restartedAt - DOWN_MS)).toBe(true);
+  expect(fleet.fake.sent.some((m) => m.at > restartedAt)).toBe(true);
 
   const r = await reconcile(sent, FLEET_UNIT);
   expect(r.responses).toBe(CITIZENS);
