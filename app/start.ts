@@ -6,7 +6,9 @@ import { createProducerConnection, createWorkerConnection } from '../lib/redis';
 import { privacyRequests } from '../privacy/requests';
 import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
+import { withChatLinks } from '../bot/conversation/chat-link';
 import { ConversationService } from '../bot/conversation/service';
+import { ChatLinks } from '../lib/auth/chat-link';
 import { LiveStore } from '../bot/conversation/live-store';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
@@ -91,16 +93,21 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const senders: Partial<Record<'telegram' | 'zalo' | 'zns', InvitationSender>> = {};
   const outreach = new Outreach({ ctx, senders });
   shutdown.add('outreach', () => outreach.close(), 20);
-  const service = new ConversationService({
-    flows,
-    sink,
-    store: new LiveStore(redis, ctx.prefix),
-    background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
-    resolveToken: resolveSurveyToken,
-    hooks: outreach.hooks(),
-    privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
+  // An official's chat-link code is taken before the survey sees it (bot/conversation/chat-link.ts).
+  const service = withChatLinks(
+    new ConversationService({
+      flows,
+      sink,
+      store: new LiveStore(redis, ctx.prefix),
+      background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
+      resolveToken: resolveSurveyToken,
+      hooks: outreach.hooks(),
+      privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
+      log,
+    }),
+    new ChatLinks(redis, ctx.prefix),
     log,
-  });
+  );
 
   // The queues this process consumes (WORKER_QUEUES), when it has the workers role.
   const consumes = new Set(roles.has('workers') ? env.WORKER_QUEUES : []);
