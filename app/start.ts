@@ -10,6 +10,7 @@ import { withChatLinks } from '../bot/conversation/chat-link';
 import { ConversationService } from '../bot/conversation/service';
 import { ChatLinks } from '../lib/auth/chat-link';
 import { LiveStore } from '../bot/conversation/live-store';
+import { startFlowChangeBus } from '../bot/flow/change-bus';
 import { FlowRepository } from '../bot/flow/repository';
 import { createHttpServer } from '../bot/http/server';
 import { rateLimitsOf } from '../bot/http/rate-limit';
@@ -84,6 +85,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
   const ctx: AppContext = { env, log, redis, prefix: env.REDIS_PREFIX };
+  // A flow assigned or published in one process reaches every other's cache at once.
+  const flowBus = await startFlowChangeBus(redis, ctx.prefix, log);
+  shutdown.add('flow-change-bus', () => flowBus.close(), 85);
   const producer = new JobProducer(redis, ctx.prefix);
   shutdown.add('producer', () => producer.close(), 80);
 

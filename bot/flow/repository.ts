@@ -1,5 +1,10 @@
 import { Flow as FlowModel } from '../../models/flow';
-import { LiveAssignments, type LiveTarget } from './live-assignments';
+import {
+  LiveAssignments,
+  liveAssignmentsChanged,
+  liveFlowsGeneration,
+  type LiveTarget,
+} from './live-assignments';
 import type { Flow } from './schema';
 import { validateFlow, type FlowIssue } from './validate';
 
@@ -15,12 +20,13 @@ export class FlowValidationError extends Error {
  * once and cached for the life of the process (single flight: concurrent misses share one read).
  * Which version is the latest published is looked up at most every `latestTtlMs` per key, so a
  * survey start does not read and validate the whole definition each time (under many concurrent
- * starts that made `/start` wait on the database); a version published by another process
- * is used by new surveys within that time, one published through this repository at once.
+ * starts that made `/start` wait on the database); a version published in this process or
+ * announced by another (bot/flow/change-bus.ts) is used by new surveys at once, and the time
+ * to live bounds the delay when an announcement is lost.
  */
 export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
-  private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
+  private readonly latest = new Map<string, { at: number; gen: number; version: Promise<number> }>();
   private readonly assignments: LiveAssignments;
 
   constructor(
@@ -61,7 +67,8 @@ export class FlowRepository {
   async latestPublished(key: string): Promise<Flow> {
     const now = this.now();
     let entry = this.latest.get(key);
-    if (!entry || now - entry.at > this.latestTtlMs) {
+    const gen = liveFlowsGeneration();
+    if (!entry || entry.gen !== gen || now - entry.at > this.latestTtlMs) {
       const version = FlowModel.findOne({ key, status: 'published' }, { version: 1 })
         .sort({ version: -1 })
         .lean()
@@ -69,7 +76,7 @@ export class FlowRepository {
           if (!doc) throw new Error(`no published version of flow "${key}" (run \`hailong seed\`)`);
           return doc.version;
         });
-      const fresh = { at: now, version };
+      const fresh = { at: now, gen, version };
       entry = fresh;
       this.latest.set(key, fresh);
       version.catch(() => this.latest.get(key) === fresh && this.latest.delete(key));
@@ -96,7 +103,8 @@ export class FlowRepository {
       publishedAt: new Date(),
       createdBy: by,
     });
-    this.latest.delete(flow.key);
+    // Every repository here, and (announced) in every other process, reads the new latest.
+    liveAssignmentsChanged();
     return flow;
   }
 
