@@ -207,6 +207,11 @@ export const envSchema = z.object({
   /** 32-byte key (hex or base64) that encrypts OAuth tokens at rest. */
   SECRETS_KEY: z.string().optional(),
   /**
+   * Older SECRETS_KEY values (comma-separated), during a rotation: what they sealed still opens
+   * until `hailong secrets rotate` has re-sealed it under SECRETS_KEY (lib/secret-box.ts).
+   */
+  SECRETS_KEY_PREVIOUS: z.string().optional(),
+  /**
    * Key of the keyed hashes of phone numbers, web chat devices and client addresses (matching
    * without storing them). Required outside NODE_ENV=test: with a known key anyone could reverse
    * a phone hash by trying the ~10⁹ numbers. The default serves the tests only.
