@@ -6,6 +6,7 @@ import { createProducerConnection, createWorkerConnection } from '../lib/redis';
 import { privacyRequests } from '../privacy/requests';
 import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
+import { setReadSidePreference } from '../lib/db/read-side';
 import { withChatLinks } from '../bot/conversation/chat-link';
 import { ConversationService } from '../bot/conversation/service';
 import { ChatLinks } from '../lib/auth/chat-link';
@@ -77,6 +78,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const shutdown = createShutdown(log);
 
   await connectMongo(env.MONGODB_URI);
+  setReadSidePreference(env.MONGO_READ_PREFERENCE);
   shutdown.add('mongodb', disconnectMongo, 100);
   // Unique indexes make ingest idempotent: present before anything writes (lib/db/indexes.ts).
   if (buildsIndexesAtStart(env)) await buildIndexes();

@@ -28,6 +28,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI')
     .default('mongodb://127.0.0.1:27017/hailong'),
+  /**
+   * Where the read side's figures (dashboards, reports, public pages, digests) read on a replica
+   * set: `secondaryPreferred` moves them off the primary. The conversation's path and every write
+   * stay on the primary whatever this says (lib/db/read-side.ts, docs/operations.md).
+   */
+  MONGO_READ_PREFERENCE: z
+    .enum(['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest'])
+    .default('primary'),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
