@@ -108,7 +108,12 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
       background: jobConversationBackground(producer, { laterMs: env.SESSION_SYNC_LATER_MS }),
       resolveToken: resolveSurveyToken,
       hooks: outreach.hooks(),
-      privacy: privacyRequests({ redis, prefix: ctx.prefix, phoneHashKey: env.PHONE_HASH_KEY }),
+      privacy: privacyRequests({
+        redis,
+        prefix: ctx.prefix,
+        phoneHashKey: env.PHONE_HASH_KEY,
+        phoneHashKeyPrevious: env.PHONE_HASH_KEY_PREVIOUS,
+      }),
       log,
     }),
     new ChatLinks(redis, ctx.prefix),

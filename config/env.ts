@@ -225,6 +225,11 @@ export const envSchema = z.object({
    * a phone hash by trying the ~10⁹ numbers. The default serves the tests only.
    */
   PHONE_HASH_KEY: z.string().default(TEST_PHONE_HASH_KEY),
+  /**
+   * Older PHONE_HASH_KEY values (comma-separated) after a change of the key: a citizen's request
+   * by phone (`hailong erase --phone`, `access`) also finds what the old keys hashed.
+   */
+  PHONE_HASH_KEY_PREVIOUS: z.string().optional(),
 
   TZ_NAME: z.literal('Asia/Ho_Chi_Minh').default('Asia/Ho_Chi_Minh'),
   QUIET_HOURS_START: hhmm.default('21:00'),
