@@ -1,3 +1,4 @@
+import { withChatLinks } from '../bot/conversation/chat-link';
 import { backfillKnownContacts } from '../bot/conversation/known-contacts';
 import { LiveStore } from '../bot/conversation/live-store';
 import { mongoConversationRecords } from '../bot/conversation/mongo-records';
@@ -7,6 +8,7 @@ import { DEFAULT_FLOW_KEY } from '../bot/flow/assignments';
 import type { FlowRepository } from '../bot/flow/repository';
 import { resolveSurveyToken } from '../bot/survey/token';
 import type { AppContext } from '../lib/app-context';
+import { ChatLinks } from '../lib/auth/chat-link';
 import type { Logger } from '../lib/logger';
 import type { Shutdown } from '../lib/shutdown';
 import { privacyRequests } from '../privacy/requests';
@@ -39,7 +41,12 @@ export function createConversation(opts: {
     records,
     resolveToken: resolveSurveyToken,
     hooks: afterTheReply(opts.hooks, log, shutdown),
-    privacy: privacyRequests({ redis, prefix, phoneHashKey: env.PHONE_HASH_KEY }),
+    privacy: privacyRequests({
+      redis,
+      prefix,
+      phoneHashKey: env.PHONE_HASH_KEY,
+      phoneHashKeyPrevious: env.PHONE_HASH_KEY_PREVIOUS,
+    }),
     log,
     flowKey: DEFAULT_FLOW_KEY,
   });
@@ -61,7 +68,8 @@ export function createConversation(opts: {
     // A failure here (no published flow yet) is the first start's to report, to the citizen.
     flows.live(DEFAULT_FLOW_KEY, null).catch(() => undefined);
   }
-  return service;
+  // An official's chat-link code is taken before the survey sees it (bot/conversation/chat-link.ts).
+  return withChatLinks(service, new ChatLinks(redis, prefix), log);
 }
 
 /**

@@ -5,6 +5,8 @@ import { connectMongo, disconnectMongo } from '../lib/mongo';
 import { createProducerConnection, createWorkerConnection } from '../lib/redis';
 import { createShutdown } from '../lib/shutdown';
 import { buildIndexes, buildsIndexesAtStart, requireIndexes } from '../lib/db/indexes';
+import { setReadSidePreference } from '../lib/db/read-side';
+import { startFlowChangeBus } from '../bot/flow/change-bus';
 import { FlowRepository } from '../bot/flow/repository';
 import { requireDefaultFlow } from '../bot/flow/ensure-default';
 import { createHttpServer } from '../bot/http/server';
@@ -77,6 +79,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const shutdown = createShutdown(log);
 
   await connectMongo(env.MONGODB_URI);
+  setReadSidePreference(env.MONGO_READ_PREFERENCE);
   shutdown.add('mongodb', disconnectMongo, 100);
   // Unique indexes make ingest idempotent: present before anything writes (lib/db/indexes.ts).
   if (buildsIndexesAtStart(env)) await buildIndexes();
@@ -88,6 +91,9 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
   const ctx: AppContext = { env, log, redis, prefix: env.REDIS_PREFIX };
+  // A flow assigned or published in one process reaches every other's cache at once.
+  const flowBus = await startFlowChangeBus(redis, ctx.prefix, log);
+  shutdown.add('flow-change-bus', () => flowBus.close(), 85);
   const producer = new JobProducer(redis, ctx.prefix);
   shutdown.add('producer', () => producer.close(), 80);
 

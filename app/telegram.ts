@@ -7,7 +7,7 @@ import { createTelegramTurnHandler } from '../bot/channels/telegram/turn-handler
 import { createGroupCommandHandler } from '../bot/channels/telegram/group-commands';
 import { UpdateInbox } from '../bot/channels/telegram/update-inbox';
 import { telegramWebhookRoute } from '../bot/channels/telegram/webhook-route';
-import { parseSecretsKey } from '../lib/secret-box';
+import { secretsKeyRingOf } from '../lib/secret-box';
 import type { ConversationService } from '../bot/conversation/service';
 import type { Env } from '../config/env';
 import type { Logger } from '../lib/logger';
@@ -75,7 +75,7 @@ export async function startTelegram(opts: {
   const inbox = new UpdateInbox(ctx.redis, ctx.prefix, botId, handler, log, {
     retryForMs: env.TELEGRAM_UPDATE_RETRY_FOR_S * 1000,
     deadLetterTtlS: Math.round(env.TELEGRAM_DEAD_LETTER_TTL_DAYS * 86_400),
-    secretsKey: env.SECRETS_KEY ? parseSecretsKey(env.SECRETS_KEY) : null,
+    secretsKey: secretsKeyRingOf(env),
   });
   const applies = roles.has('bot');
   const onAccepted = (chatKey: string) => {

@@ -28,6 +28,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI')
     .default('mongodb://127.0.0.1:27017/hailong'),
+  /**
+   * Where the read side's figures (dashboards, reports, public pages, digests) read on a replica
+   * set: `secondaryPreferred` moves them off the primary. The conversation's path and every write
+   * stay on the primary whatever this says (lib/db/read-side.ts, docs/operations.md).
+   */
+  MONGO_READ_PREFERENCE: z
+    .enum(['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest'])
+    .default('primary'),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
@@ -218,11 +226,21 @@ export const envSchema = z.object({
   /** 32-byte key (hex or base64) that encrypts OAuth tokens at rest. */
   SECRETS_KEY: z.string().optional(),
   /**
+   * Older SECRETS_KEY values (comma-separated), during a rotation: what they sealed still opens
+   * until `hailong secrets rotate` has re-sealed it under SECRETS_KEY (lib/secret-box.ts).
+   */
+  SECRETS_KEY_PREVIOUS: z.string().optional(),
+  /**
    * Key of the keyed hashes of phone numbers, web chat devices and client addresses (matching
    * without storing them). Required outside NODE_ENV=test: with a known key anyone could reverse
    * a phone hash by trying the ~10⁹ numbers. The default serves the tests only.
    */
   PHONE_HASH_KEY: z.string().default(TEST_PHONE_HASH_KEY),
+  /**
+   * Older PHONE_HASH_KEY values (comma-separated) after a change of the key: a citizen's request
+   * by phone (`hailong erase --phone`, `access`) also finds what the old keys hashed.
+   */
+  PHONE_HASH_KEY_PREVIOUS: z.string().optional(),
 
   TZ_NAME: z.literal('Asia/Ho_Chi_Minh').default('Asia/Ho_Chi_Minh'),
   QUIET_HOURS_START: hhmm.default('21:00'),

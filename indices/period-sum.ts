@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import { Rollup } from '../models/rollup';
 import { RollupMonth } from '../models/rollup-month';
 import { addCounts, emptyCounts, type Counts } from './formula';
+import { readSide } from '../lib/db/read-side';
 
 /** What a period's whole-unit figures are summed from: day rollups or month totals. */
 export interface PeriodTotals {
@@ -43,9 +44,9 @@ export async function loadRollups(
   // (a scan of every rollup); MongoDB answers both from the {unitCode, day} index.
   const perUnit = await Promise.all(
     [...new Set(units)].map((unitCode) =>
-      Rollup.find({ unitCode, day: { $gte: firstDay, $lte: lastDay } }, { _id: 0, ...projection }).lean<
-        DayRollup[]
-      >(),
+      readSide(
+        Rollup.find({ unitCode, day: { $gte: firstDay, $lte: lastDay } }, { _id: 0, ...projection }),
+      ).lean<DayRollup[]>(),
     ),
   );
   return perUnit.flat();
@@ -103,18 +104,18 @@ export async function loadTotals(
   for (const unitCode of new Set(units)) {
     if (whole.length > 0) {
       reads.push(
-        RollupMonth.find({ unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } }, TOTALS).lean<
-          PeriodTotals[]
-        >(),
+        readSide(
+          RollupMonth.find({ unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } }, TOTALS),
+        ).lean<PeriodTotals[]>(),
       );
     }
     for (const e of edges) {
       reads.push(
         e.from === e.to
-          ? Rollup.find({ unitCode, day: e.from }, TOTALS).lean<PeriodTotals[]>()
-          : loadMonthDays(unitCode, e.month).then((days) =>
-              days.filter((d) => d.day >= e.from && d.day <= e.to),
-            ),
+          ? readSide(Rollup.find({ unitCode, day: e.from }, TOTALS)).lean<PeriodTotals[]>()
+          : readSide(Rollup.find({ unitCode, month: e.month }, { ...TOTALS, day: 1 }))
+              .lean<Array<PeriodTotals & { day: string }>>()
+              .then((days) => days.filter((d) => d.day >= e.from && d.day <= e.to)),
       );
     }
   }

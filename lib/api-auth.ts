@@ -39,6 +39,8 @@ export async function createApiKey(opts: {
   unitCodes?: string[];
   signing?: boolean;
   secretsKey?: string;
+  /** SECRETS_KEY_PREVIOUS during a key rotation (lib/secret-box.ts). */
+  secretsKeyPrevious?: string;
   /** Who creates it (audited): a username or "cli"; the request's address. */
   createdBy?: string;
   ip?: string | null;
@@ -49,7 +51,11 @@ export async function createApiKey(opts: {
   let signingSecretEnc: string | null = null;
   if (opts.signing) {
     signingSecret = randomBytes(32).toString('base64url');
-    signingSecretEnc = encryptSecret(parseSecretsKey(opts.secretsKey), signingSecret, `apikey:${keyId}`);
+    signingSecretEnc = encryptSecret(
+      parseSecretsKey(opts.secretsKey, opts.secretsKeyPrevious),
+      signingSecret,
+      `apikey:${keyId}`,
+    );
   }
   await ApiKey.create({
     keyId,
@@ -100,6 +106,8 @@ export interface AuthDeps {
   redis: RedisClient;
   prefix: string;
   secretsKey?: string;
+  /** SECRETS_KEY_PREVIOUS during a key rotation (lib/secret-box.ts). */
+  secretsKeyPrevious?: string;
   now?: () => Date;
 }
 type Headers = Record<string, string | string[] | undefined>;
@@ -138,7 +146,11 @@ export async function authenticate(
   const doc = await ApiKey.findOne({ keyId }).lean();
   if (!doc?.signingSecretEnc) return { ok: false, reason: 'unknown key' };
   if (doc.revokedAt) return { ok: false, reason: 'key revoked' };
-  const secret = decryptSecret(parseSecretsKey(deps.secretsKey), doc.signingSecretEnc, `apikey:${keyId}`);
+  const secret = decryptSecret(
+    parseSecretsKey(deps.secretsKey, deps.secretsKeyPrevious),
+    doc.signingSecretEnc,
+    `apikey:${keyId}`,
+  );
   const expected = Buffer.from(signBody(secret, ts, rawBody ?? Buffer.alloc(0)), 'hex');
   const given = Buffer.from(sm[1], 'hex');
   if (!timingSafeEqual(expected, given)) return { ok: false, reason: 'bad signature' };

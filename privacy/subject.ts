@@ -21,6 +21,8 @@ export interface PrivacyDeps {
   prefix: string;
   /** PHONE_HASH_KEY: the key of the stored phone hashes. */
   phoneHashKey: string;
+  /** PHONE_HASH_KEY_PREVIOUS: older keys (comma-separated) whose hashes a request by phone also finds. */
+  phoneHashKeyPrevious?: string | undefined;
 }
 
 export interface SubjectContact {
@@ -55,9 +57,12 @@ export async function findSubject(subject: Subject, deps: PrivacyDeps): Promise<
   const contacts = new Map<string, SubjectContact>();
   const phoneHashes = new Set<string>();
   if ('phone' in subject) {
-    const hash = phoneHashFor(subject.phone, deps.phoneHashKey);
-    phoneHashes.add(hash);
-    for (const c of await Contact.find({ phoneHash: hash }, { channel: 1, channelUserId: 1 }).lean())
+    // Under the key and every previous one: records hashed before a change of the key are the
+    // same person's, and an erasure must reach them too.
+    const keys = [deps.phoneHashKey, ...(deps.phoneHashKeyPrevious ?? '').split(',').map((k) => k.trim())];
+    for (const key of keys.filter(Boolean)) phoneHashes.add(phoneHashFor(subject.phone, key));
+    const byPhone = { phoneHash: { $in: [...phoneHashes] } };
+    for (const c of await Contact.find(byPhone, { channel: 1, channelUserId: 1 }).lean())
       contacts.set(String(c._id), { id: String(c._id), channel: c.channel, userId: c.channelUserId });
   } else {
     const { channel, userId } = subject;

@@ -24,6 +24,13 @@ export interface CommandRow {
 /** What confirms an erasure after `/xoa`: an explicit word, never a bare yes to another question. */
 const ERASE_CONFIRM = new Set(['dongy', 'dong y', 'đồng ý', 'xacnhan', 'xac nhan', 'xác nhận', 'yes']);
 
+/**
+ * The start payload of an official's chat-link code (`/start l_<code>`, lib/auth/chat-link.ts):
+ * survey tokens and a unit's `u_` payload never begin with it. bot/conversation/chat-link.ts
+ * takes such a start before the survey sees it.
+ */
+export const LINK_START_PREFIX = 'l_';
+
 export const COMMANDS = {
   start: {
     slash: ['start'],
@@ -82,6 +89,12 @@ export const COMMANDS = {
       request: 'erase',
       confirmed: arg !== undefined && ERASE_CONFIRM.has(normaliseTyped(arg).toLowerCase()),
     }),
+  },
+  /** An official links this chat to their account (Zalo has no deep link: they type it). */
+  link: {
+    slash: ['lienket'],
+    words: [],
+    input: (arg) => ({ kind: 'start', token: `${LINK_START_PREFIX}${arg ?? ''}` }),
   },
 } as const satisfies Record<string, CommandRow>;
 

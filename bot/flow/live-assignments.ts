@@ -67,18 +67,36 @@ export async function unitChain(code: string): Promise<string[]> {
 /** A cached read, its time, and whether a renewal ahead of its expiry is under way. */
 type Renewable<K extends string, T> = { at: number; renewing: boolean } & Record<K, Promise<T>>;
 
-/** Bumped by every change of assignments in this process: its resolvers reload at once. */
+/**
+ * Bumped by every change of what is live (an assignment, a published version): this process's
+ * resolvers and FlowRepository's latest versions reload at once. A change made here is also
+ * announced (bot/flow/change-bus.ts tells the other processes through Redis); one announced by
+ * another process bumps it without announcing again.
+ */
 let generation = 0;
-export function liveAssignmentsChanged(): void {
+const announcers = new Set<() => void>();
+
+export function liveFlowsGeneration(): number {
+  return generation;
+}
+
+export function liveAssignmentsChanged(opts: { fromElsewhere?: boolean } = {}): void {
   generation++;
+  if (!opts.fromElsewhere) for (const announce of announcers) announce();
+}
+
+/** Called after each change made in this process; returns the function that stops it. */
+export function onLiveFlowsChanged(announce: () => void): () => void {
+  announcers.add(announce);
+  return () => void announcers.delete(announce);
 }
 
 /**
  * The assignments and the unit chains they are walked on, cached for `ttlMs` (a survey start
  * reads no database while they are fresh; one in the second half of that time renews them in
  * the background). A change made in this process is seen at once
- * (liveAssignmentsChanged); one made by another process (the API apart from the bot) within
- * `ttlMs`, as a newly published version is (FlowRepository).
+ * (liveAssignmentsChanged), and so is one announced by another process (the API apart from the
+ * bot); `ttlMs` bounds how stale they get when an announcement is lost (a dropped connection).
  */
 export class LiveAssignments {
   private rows: (Renewable<'rows', AssignmentRow[]> & { gen: number }) | null = null;

@@ -1,10 +1,17 @@
 import { Flow as FlowModel } from '../../models/flow';
-import { LiveAssignments, type LiveTarget } from './live-assignments';
+import {
+  LiveAssignments,
+  liveAssignmentsChanged,
+  liveFlowsGeneration,
+  type LiveTarget,
+} from './live-assignments';
 import type { Flow } from './schema';
 import { validateFlow, type FlowIssue } from './validate';
 
 interface LatestEntry {
   at: number;
+  /** liveFlowsGeneration() when it was read: a change announced since makes it stale. */
+  gen: number;
   version: Promise<number>;
   /** A renewal ahead of expiry is under way. */
   renewing: boolean;
@@ -33,10 +40,10 @@ export class FlowValidationError extends Error {
  * once and cached for the life of the process (single flight: concurrent misses share one read).
  * Which version is the latest published is looked up at most every `latestTtlMs` per key, so a
  * survey start does not read and validate the whole definition each time (under many concurrent
- * starts that made `/start` wait on the database); a version published by another process
- * is used by new surveys within that time, one published through this repository at once. A
- * start in the second half of that time renews it in the background, so a busy bot's starts
- * never wait for the lookup.
+ * starts that made `/start` wait on the database); a version published in this process or
+ * announced by another (bot/flow/change-bus.ts) is used by new surveys at once, and the time
+ * to live bounds the delay when an announcement is lost. A start in the second half of that
+ * time renews it in the background, so a busy bot's starts never wait for the lookup.
  */
 export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
@@ -81,16 +88,17 @@ export class FlowRepository {
   async latestPublished(key: string): Promise<Flow> {
     const now = this.now();
     let entry = this.latest.get(key);
+    const gen = liveFlowsGeneration();
     const age = entry ? now - entry.at : Infinity;
-    if (!entry || age > this.latestTtlMs) {
-      entry = this.loadLatest(key, now);
+    if (!entry || entry.gen !== gen || age > this.latestTtlMs) {
+      entry = this.loadLatest(key, now, gen);
       this.latest.set(key, entry);
     } else if (age > this.latestTtlMs / 2 && !entry.renewing) {
       // Renewed ahead of its expiry, off the caller's path: under steady starts none waits for
       // this read, which queues behind the workers' writes on a loaded database.
       const old = entry;
       old.renewing = true;
-      const fresh = this.loadLatest(key, now);
+      const fresh = this.loadLatest(key, now, gen);
       fresh.version
         // The new version's definition is loaded before a start can pick it.
         .then((v) => this.get(key, v))
@@ -102,7 +110,7 @@ export class FlowRepository {
     return this.get(key, await entry.version);
   }
 
-  private loadLatest(key: string, now: number): LatestEntry {
+  private loadLatest(key: string, now: number, gen: number): LatestEntry {
     const version = FlowModel.findOne({ key, status: 'published' }, { version: 1 })
       .sort({ version: -1 })
       .lean()
@@ -110,7 +118,7 @@ export class FlowRepository {
         if (!doc) throw new NoPublishedFlowError(key);
         return doc.version;
       });
-    const entry: LatestEntry = { at: now, version, renewing: false };
+    const entry: LatestEntry = { at: now, gen, version, renewing: false };
     version.catch(() => this.latest.get(key) === entry && this.latest.delete(key));
     return entry;
   }
@@ -134,7 +142,8 @@ export class FlowRepository {
       publishedAt: new Date(),
       createdBy: by,
     });
-    this.latest.delete(flow.key);
+    // Every repository here, and (announced) in every other process, reads the new latest.
+    liveAssignmentsChanged();
     return flow;
   }
 

@@ -27,6 +27,7 @@ export async function apiCaller(
     redis: ctx.redis,
     prefix: ctx.prefix,
     ...(ctx.env.SECRETS_KEY ? { secretsKey: ctx.env.SECRETS_KEY } : {}),
+    ...(ctx.env.SECRETS_KEY_PREVIOUS ? { secretsKeyPrevious: ctx.env.SECRETS_KEY_PREVIOUS } : {}),
     now: deps.now,
   });
   if (!auth.ok) {

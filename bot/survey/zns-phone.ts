@@ -10,7 +10,8 @@ import { decryptSecret, encryptSecret, parseSecretsKey } from '../../lib/secret-
  * associated data), and erased as soon as the invitation is decided (sent on any channel,
  * skipped), the survey ends, or the token expires. Never logged.
  */
-export type ZnsEnv = Pick<Env, 'INVITE_CHANNEL_ORDER' | 'ZALO_ZNS_TEMPLATE_ID' | 'SECRETS_KEY'>;
+export type ZnsEnv = Pick<Env, 'INVITE_CHANNEL_ORDER' | 'ZALO_ZNS_TEMPLATE_ID' | 'SECRETS_KEY'> &
+  Partial<Pick<Env, 'SECRETS_KEY_PREVIOUS'>>;
 
 export function znsEnabled(env: ZnsEnv): boolean {
   return env.INVITE_CHANNEL_ORDER.includes('zns') && !!env.ZALO_ZNS_TEMPLATE_ID && !!env.SECRETS_KEY;
@@ -22,11 +23,11 @@ const aad = (dossierCode: string): string => `dossier-phone:${dossierCode}`;
 export function sealPhone(env: ZnsEnv, dossierCode: string, raw: string): string | null {
   const e164 = normalisePhone(raw);
   if (!e164) return null;
-  return encryptSecret(parseSecretsKey(env.SECRETS_KEY), e164, aad(dossierCode));
+  return encryptSecret(parseSecretsKey(env.SECRETS_KEY, env.SECRETS_KEY_PREVIOUS), e164, aad(dossierCode));
 }
 
 export function openPhone(env: ZnsEnv, dossierCode: string, sealed: string): string {
-  return decryptSecret(parseSecretsKey(env.SECRETS_KEY), sealed, aad(dossierCode));
+  return decryptSecret(parseSecretsKey(env.SECRETS_KEY, env.SECRETS_KEY_PREVIOUS), sealed, aad(dossierCode));
 }
 
 /**

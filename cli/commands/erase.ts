@@ -54,12 +54,20 @@ async function withRedis<T>(
     redis: ReturnType<typeof createProducerConnection>;
     prefix: string;
     phoneHashKey: string;
+    phoneHashKeyPrevious: string | undefined;
   }) => Promise<T>,
 ): Promise<T> {
   const e = env();
   const redis = createProducerConnection(e);
   try {
-    return await withMongo(() => fn({ redis, prefix: e.REDIS_PREFIX, phoneHashKey: e.PHONE_HASH_KEY }));
+    return await withMongo(() =>
+      fn({
+        redis,
+        prefix: e.REDIS_PREFIX,
+        phoneHashKey: e.PHONE_HASH_KEY,
+        phoneHashKeyPrevious: e.PHONE_HASH_KEY_PREVIOUS,
+      }),
+    );
   } finally {
     redis.disconnect();
   }

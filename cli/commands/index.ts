@@ -17,6 +17,7 @@ import { registerAuditCommands } from './audit';
 import { registerEraseCommand } from './erase';
 import { registerDbCommands } from './db';
 import { registerPosterCommand } from './poster';
+import { registerSecretsCommands } from './secrets';
 
 /** Every `hailong` command. Add one line per command file. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -38,4 +39,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerEraseCommand,
   registerDbCommands,
   registerPosterCommand,
+  registerSecretsCommands,
 ];

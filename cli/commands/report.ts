@@ -7,11 +7,14 @@ import { UserError } from '../../lib/user-error';
 import { renderReport, type ReportFormat } from '../../indices/report-file';
 import { parsePeriodOption } from './period-option';
 import { requireUnits } from './unit-option';
+import { setReadSidePreference } from '../../lib/db/read-side';
 
 export async function withMongo<T>(fn: () => Promise<T>): Promise<T> {
   // The entry point may already have connected (tests); then it also disconnects.
   const own = mongoose.connection.readyState !== 1;
   if (own) await connectMongo(env().MONGODB_URI);
+  // Reports and exports are the read side: they may read from a secondary.
+  setReadSidePreference(env().MONGO_READ_PREFERENCE);
   try {
     return await fn();
   } finally {

@@ -4,7 +4,7 @@ import { logger } from '../../lib/logger';
 import { createProducerConnection } from '../../lib/redis';
 import type { DeadLetter } from '../../bot/channels/telegram/dead-letters';
 import { UpdateInbox } from '../../bot/channels/telegram/update-inbox';
-import { parseSecretsKey } from '../../lib/secret-box';
+import { secretsKeyRingOf, type SecretKeyRing } from '../../lib/secret-box';
 
 interface Target {
   id?: string;
@@ -12,10 +12,10 @@ interface Target {
 }
 
 /** The dead letters of the configured bot, through an inbox that never drains (the bots do). */
-async function withInbox<T>(fn: (inbox: UpdateInbox, key: Buffer | null) => Promise<T>): Promise<T> {
+async function withInbox<T>(fn: (inbox: UpdateInbox, key: SecretKeyRing | null) => Promise<T>): Promise<T> {
   const e = env();
   if (!e.TELEGRAM_BOT_TOKEN) throw new Error('set TELEGRAM_BOT_TOKEN first: dead letters are kept per bot');
-  const key = e.SECRETS_KEY ? parseSecretsKey(e.SECRETS_KEY) : null;
+  const key = secretsKeyRingOf(e);
   const redis = createProducerConnection(e);
   try {
     const inbox = new UpdateInbox(

@@ -38,7 +38,7 @@ async function withZalo<T>(
     });
     const store = new ZaloTokenStore({
       appId: e.ZALO_APP_ID!,
-      secretsKey: parseSecretsKey(e.SECRETS_KEY),
+      secretsKey: parseSecretsKey(e.SECRETS_KEY, e.SECRETS_KEY_PREVIOUS),
       redis,
       prefix: e.REDIS_PREFIX,
       oauth,

@@ -100,6 +100,9 @@ const SAMPLES: Record<string, Sample> = {
     }),
     after: (role, req) => void passwords.set(role, (req.body as { newPassword: string }).newPassword),
   },
+  'me.chatLink.read': { request: () => ({ method: 'GET', path: '/me/chat-link' }) },
+  'me.chatLink.create': { request: () => ({ method: 'POST', path: '/me/chat-link' }) },
+  'me.chatLink.delete': { request: () => ({ method: 'DELETE', path: '/me/chat-link' }) },
   'units.list': { request: () => ({ method: 'GET', path: '/units' }), marker: (u) => `"code":"${u}"` },
   'units.get': { request: (u) => ({ method: 'GET', path: `/units/${u}` }) },
   'actionNotes.list': {

@@ -63,6 +63,41 @@ test('filters by unit, period, channel and rating', async () => {
   expect(ids(none)).toEqual([]);
 });
 
+test('filters by a satisfaction score or range, for one element or any, with the other filters', async () => {
+  // 19870: scores 2, 5, 2, 5, 2 (TONG_THE); QD-DAN-DIEN: 4 (April); 19867 (outside): 1.
+  expect(ids(await unit.get(PATH, { score: '5' }))).toHaveLength(2);
+  expect(ids(await unit.get(PATH, { score: '4-5' }))).toHaveLength(3);
+  expect(ids(await unit.get(PATH, { score: '1-2', element: 'TONG_THE' }))).toHaveLength(3);
+  expect(ids(await unit.get(PATH, { score: '1-2', element: 'CONG_CHUC' }))).toEqual([]);
+  expect(ids(await unit.get(PATH, { score: '4-5', period: '2026-04' }))).toHaveLength(1);
+  expect(ids(await unit.get(PATH, { score: '4-5', unit: '19870' }))).toHaveLength(2);
+  // The neighbour's score 1 is never counted: the scope holds inside the score filter too.
+  const ones = await unit.get(PATH, { score: '1' });
+  conforms(ones);
+  expect(ids(ones)).toEqual([]);
+  // Paged like any list.
+  const first = await unit.get(PATH, { score: '1-2', limit: '2' });
+  expect(ids(first)).toHaveLength(2);
+  const rest = await unit.get(PATH, { score: '1-2', limit: '2', cursor: first.body.nextCursor as string });
+  expect(ids(rest)).toHaveLength(1);
+});
+
+test('a bad score, a backwards range or an element without a score is a 422 naming the field', async () => {
+  for (const [q, path] of [
+    [{ score: '6' }, 'score'],
+    [{ score: '1-' }, 'score'],
+    [{ score: '3-1' }, 'score'],
+    [{ element: 'TONG_THE' }, 'element'],
+    [{ score: '2', element: 'KHAC' }, 'element'],
+    [{ rating: 'happy' }, 'rating'],
+  ] as const) {
+    const r = await unit.get(PATH, q);
+    expect(r.status).toBe(422);
+    conforms(r);
+    expect(r.body.details[0].path).toBe(path);
+  }
+});
+
 test('a unit outside the caller’s units answers 404; a bad cursor 422', async () => {
   const r = await unit.get(PATH, { unit: '19867' });
   expect(r.status).toBe(404);

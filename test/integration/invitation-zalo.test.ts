@@ -281,7 +281,7 @@ test('until decided the number is sealed; completing the survey erases it and no
   await event('ZL-0007', { phone: '0912 000 007' }, { outreach: null });
   const sealed = ((await raw('ZL-0007')).invitation as Record<string, unknown>).phoneSealed;
   expect(typeof sealed).toBe('string');
-  expect(sealed).toMatch(/^v1\./);
+  expect(sealed).toMatch(/^v2\.[0-9a-f]{8}\./);
   expect(hasPhone(String(sealed)) || String(sealed).includes('912000007')).toBe(false);
 
   const token = (await Dossier.findOne({ code: 'ZL-0007' }).lean())!.survey!.token!;

@@ -4,6 +4,7 @@ import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { hashPhone, normalisePhone } from '../../lib/phone';
 import { describeSubjectData, subjectData } from '../../privacy/access';
+import { findSubject } from '../../privacy/subject';
 import { eraseSubject } from '../../privacy/erase';
 import { LiveStore } from '../../bot/conversation/live-store';
 import { Answer } from '../../models/answer';
@@ -136,7 +137,7 @@ beforeAll(async () => {
   await connectTestDb('privacyerase');
   await Unit.create({ code: 'U1', name: 'Xã Quảng Thái', level: 'commune' });
   a = await citizen('5551', '0912 345 678', 'D-A', [2, 4]);
-  b = await citizen('5552', '0987 654 321', 'D-B', [5, 5]);
+  b = await citizen('5552', '0977 111 222', 'D-B', [5, 5]);
 });
 
 afterAll(async () => {
@@ -247,4 +248,32 @@ test('what we hold: a readable summary in Vietnamese, then English, without the 
 test('a phone number that is not Vietnamese is refused and nothing is touched', async () => {
   await expect(eraseSubject({ phone: '12' }, deps)).rejects.toThrow('not a Vietnamese phone number');
   expect(await Contact.countDocuments({ _id: b.contactId })).toBe(1);
+});
+
+test('after a change of PHONE_HASH_KEY, a request by phone still finds what the previous key hashed', async () => {
+  const OLD_KEY = 'the-previous-phone-hash-key-2025';
+  const oldHash = hashPhone(normalisePhone('0355 246 801')!, OLD_KEY);
+  const c = await Contact.create({
+    channel: 'zalo',
+    channelUserId: 'zu-rotated',
+    consentAt: now,
+    phoneHash: oldHash,
+  });
+  await Dossier.create({
+    code: 'HS-ROTATED-1',
+    procedureCode: 'P1',
+    unitCode: '19870',
+    channel: 'online',
+    status: 'finished',
+    applicantPhoneHash: oldHash,
+  });
+  const without = await findSubject({ phone: '0355246801' }, deps);
+  expect(without.contacts).toEqual([]);
+  expect(without.dossierCodes).toEqual([]);
+  const withPrevious = await findSubject(
+    { phone: '0355246801' },
+    { ...deps, phoneHashKeyPrevious: ` other-old-key-0001 , ${OLD_KEY}` },
+  );
+  expect(withPrevious.contacts.map((x) => x.id)).toEqual([String(c._id)]);
+  expect(withPrevious.dossierCodes).toEqual(['HS-ROTATED-1']);
 });

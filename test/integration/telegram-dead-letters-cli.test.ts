@@ -1,3 +1,4 @@
+import { parseSecretsKey } from '../../lib/secret-box';
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import type { Update } from 'telegraf/types';
@@ -37,7 +38,10 @@ async function run(...args: string[]): Promise<string[]> {
 }
 
 function inbox(handler: UpdateHandler, retryForMs = 0): UpdateInbox {
-  const i = new UpdateInbox(redis, prefix, '777001', handler, logger, { retryForMs, secretsKey: key });
+  const i = new UpdateInbox(redis, prefix, '777001', handler, logger, {
+    retryForMs,
+    secretsKey: parseSecretsKey(key.toString('hex')),
+  });
   inboxes.push(i);
   return i;
 }

@@ -1,3 +1,4 @@
+import { parseSecretsKey } from '../../lib/secret-box';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update } from 'telegraf/types';
@@ -242,7 +243,7 @@ describe('UpdateInbox', () => {
   });
 
   test('a replayed dead letter is applied at its place: a command with its token, a button, a typed text only when it was sealed', async () => {
-    const key = randomBytes(32);
+    const key = parseSecretsKey(randomBytes(32).toString('hex'));
     let failing = true;
     const seen: Update[] = [];
     const handler: UpdateHandler = async (u) => {

@@ -57,6 +57,8 @@ describe('the command table', () => {
     expect(parseCommand('bắt đầu')).toEqual({ kind: 'start' });
     expect(parseCommand('/start AbC_12-x')).toEqual({ kind: 'start', token: 'AbC_12-x' });
     expect(parseCommand('/stop@HaiLongBot')).toEqual({ kind: 'command', name: 'stop' });
+    // An official's chat-link code typed to the Zalo OA is the same start as Telegram's deep link.
+    expect(parseCommand('/lienket AbCdE-23456789')).toEqual({ kind: 'start', token: 'l_AbCdE-23456789' });
   });
 
   test('an unknown slash command gets the help, never a recorded answer', () => {

@@ -12,7 +12,7 @@ const env: ZnsEnv = {
 describe('the phone number kept for Zalo ZNS', () => {
   test('is sealed in its normalised form and opens only for its own dossier', () => {
     const sealed = sealPhone(env, 'HS-1', '0912 345 678');
-    expect(sealed).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
+    expect(sealed).toMatch(/^v2\.[0-9a-f]{8}\.[A-Za-z0-9_-]+$/);
     expect(sealed).not.toContain('912345678');
     expect(openPhone(env, 'HS-1', sealed!)).toBe('84912345678');
     // The dossier code is associated data: a value copied onto another dossier does not open.

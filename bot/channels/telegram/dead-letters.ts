@@ -2,7 +2,13 @@ import type { RedisClient } from '../../../lib/redis';
 import type { Update } from 'telegraf/types';
 import { localise } from '../../engine/messages';
 import type { Lang } from '../../flow/schema';
-import { decryptSecret, encryptSecret } from '../../../lib/secret-box';
+import {
+  decryptSecret,
+  encryptSecret,
+  resealSecret,
+  sealedWithOlderKey,
+  type SecretKeyRing,
+} from '../../../lib/secret-box';
 
 /**
  * Dead letters: Telegram updates the inbox gave up on after its retry window
@@ -72,7 +78,7 @@ export function deadLetterOf(
   update: Update,
   chatKey: string,
   failure: FailureInfo,
-  seal: { botId: string; key: Buffer | null },
+  seal: { botId: string; key: SecretKeyRing | null },
   now: number,
 ): DeadLetter {
   const u = update as unknown as Shape;
@@ -112,7 +118,7 @@ export function deadLetterOf(
  */
 export function updateFromDeadLetter(
   letter: DeadLetter,
-  open: { botId: string; key: Buffer | null },
+  open: { botId: string; key: SecretKeyRing | null },
 ): ReplayableUpdate | null {
   const id = Number(letter.chatKey);
   if (!Number.isSafeInteger(id)) return null;
@@ -217,6 +223,36 @@ export class DeadLetterStore {
 
   async count(): Promise<number> {
     return (await this.list()).length;
+  }
+
+  /**
+   * Re-seals the kept texts under the ring's newest key (`hailong secrets rotate`), each letter
+   * keeping its expiry. A text no key of the ring opens is left as it is and counted.
+   */
+  async reseal(ring: SecretKeyRing, botId: string): Promise<{ resealed: number; unreadable: number }> {
+    let resealed = 0;
+    let unreadable = 0;
+    for (const letter of await this.list()) {
+      const input = letter.input;
+      if (input.kind !== 'text' || !input.sealed || !sealedWithOlderKey(ring, input.sealed)) continue;
+      let sealed: string;
+      try {
+        sealed = resealSecret(ring, input.sealed, aad(botId, letter.updateId));
+      } catch {
+        unreadable++;
+        continue;
+      }
+      const next: DeadLetter = { ...letter, input: { ...input, sealed } };
+      // XX: a letter that expired meanwhile is not brought back.
+      const set = await this.redis.set(
+        this.letterKey(letter.updateId),
+        JSON.stringify(next),
+        'KEEPTTL',
+        'XX',
+      );
+      if (set === 'OK') resealed++;
+    }
+    return { resealed, unreadable };
   }
 
   /** Deletes one letter; false when there was none. */

@@ -4,6 +4,7 @@ import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
 import { updatesDeadLettered, updatesProcessed } from '../../../lib/metrics';
 import { DeadLetterStore, deadLetterOf, updateFromDeadLetter } from './dead-letters';
+import type { SecretKeyRing } from '../../../lib/secret-box';
 
 export type UpdateHandler = (update: Update) => Promise<void>;
 
@@ -24,7 +25,7 @@ export interface UpdateInboxOptions {
   /** How long a dead letter is kept (TELEGRAM_DEAD_LETTER_TTL_DAYS). */
   deadLetterTtlS?: number;
   /** SECRETS_KEY: seals a dead letter's typed text; without it the text is dropped. */
-  secretsKey?: Buffer | null;
+  secretsKey?: SecretKeyRing | null;
 }
 
 // Marks the update seen and stores it in its chat's queue in one step: a crash can never leave
@@ -145,7 +146,7 @@ export class UpdateInbox {
   private readonly retryBaseMs: number;
   private readonly retryMaxDelayMs: number;
   private readonly deadLetterTtlS: number;
-  private readonly secretsKey: Buffer | null;
+  private readonly secretsKey: SecretKeyRing | null;
   readonly deadLetters: DeadLetterStore;
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping = false;
@@ -388,7 +389,7 @@ export class UpdateInbox {
    * False when there is no such letter (expired, dropped, replayed already) or it cannot be
    * replayed (an update kind the bot does nothing with: its letter is left for `drop`).
    */
-  async replayDeadLetter(updateId: number, open: Buffer | null = this.secretsKey): Promise<boolean> {
+  async replayDeadLetter(updateId: number, open: SecretKeyRing | null = this.secretsKey): Promise<boolean> {
     const letter = await this.deadLetters.get(updateId);
     if (!letter) return false;
     const update = updateFromDeadLetter(letter, { botId: this.botId, key: open });

@@ -4,7 +4,7 @@ import type { Logger } from '../../../lib/logger';
 import { ZaloToken } from '../../../models/zalo-token';
 import { ZaloApiError, ZaloTokenError } from './errors';
 import type { ZaloOAuthClient, ZaloTokenPair } from './oauth';
-import { decryptSecret, encryptSecret } from '../../../lib/secret-box';
+import { decryptSecret, encryptSecret, type SecretKeyRing } from '../../../lib/secret-box';
 
 /** Who needs an access token: the API client. `renew` is called after Zalo rejected `rejected`. */
 export interface ZaloTokenProvider {
@@ -22,7 +22,7 @@ export interface ZaloRefreshFailure {
 
 export interface ZaloTokenStoreOptions {
   appId: string;
-  secretsKey: Buffer;
+  secretsKey: SecretKeyRing;
   redis: RedisClient;
   prefix: string;
   oauth: Pick<ZaloOAuthClient, 'refresh'>;

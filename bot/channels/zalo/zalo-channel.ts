@@ -61,7 +61,7 @@ export function createZaloChannel(ctx: AppContext, deps: ZaloChannelDeps): ZaloC
   const oauth = new ZaloOAuthClient({ oauthRoot: e.ZALO_OAUTH_ROOT, appId, appSecret: e.ZALO_APP_SECRET! });
   const tokens = new ZaloTokenStore({
     appId,
-    secretsKey: parseSecretsKey(e.SECRETS_KEY),
+    secretsKey: parseSecretsKey(e.SECRETS_KEY, e.SECRETS_KEY_PREVIOUS),
     redis: ctx.redis,
     prefix: ctx.prefix,
     oauth,

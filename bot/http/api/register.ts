@@ -118,6 +118,7 @@ async function resolveCaller(
       redis: deps.ctx.redis,
       prefix: deps.ctx.prefix,
       ...(deps.ctx.env.SECRETS_KEY ? { secretsKey: deps.ctx.env.SECRETS_KEY } : {}),
+      ...(deps.ctx.env.SECRETS_KEY_PREVIOUS ? { secretsKeyPrevious: deps.ctx.env.SECRETS_KEY_PREVIOUS } : {}),
     });
     if (!auth.ok) throw unauthorized(`Khoá API bị từ chối. / API key refused: ${auth.reason}.`);
     if (r.auth === 'user')

@@ -5,6 +5,7 @@ import { auditRoutes } from './audit';
 import { broadcastControlRoutes } from './broadcast-control';
 import { broadcastRoutes } from './broadcasts';
 import { caseRoutes } from './cases';
+import { chatLinkRoutes } from './chat-link';
 import { dossierRoutes } from './dossiers';
 import { flagRoutes } from './flags';
 import { indexRoutes } from './indices';
@@ -26,6 +27,7 @@ import { userRoutes } from './users';
  */
 export const API_ROUTES: readonly ApiRoute[] = [
   ...authRoutes,
+  ...chatLinkRoutes,
   ...unitRoutes,
   ...procedureRoutes,
   ...actionNoteRoutes,

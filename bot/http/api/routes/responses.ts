@@ -3,6 +3,7 @@ import { callerCan } from '../../../../lib/auth/caller';
 import { parsePeriod } from '../../../../lib/time';
 import { Answer } from '../../../../models/answer';
 import { Response, type ResponseDoc } from '../../../../models/response';
+import { ELEMENTS } from '../../../../indices/formula';
 import { forbidden, invalid } from '../errors';
 import { defineRoute } from '../route';
 import { figureChannel, iso, isoDate, limit, period, unitCode } from '../schemas';
@@ -49,6 +50,15 @@ const query = z.object({
     .enum(['dissatisfied', 'not_dissatisfied'])
     .optional()
     .describe('dissatisfied: a score of 1 or 2 somewhere'),
+  score: z
+    .string()
+    .regex(/^[1-5](-[1-5])?$/, 'a score 1 to 5, or a range such as 1-2 or 4-5')
+    .optional()
+    .describe('responses with a satisfaction score (1 to 5) in this range; with `element`, for that element'),
+  element: z
+    .enum(ELEMENTS)
+    .optional()
+    .describe('the index element whose score `score` filters (needs `score`)'),
   includeText: z
     .enum(['true', 'false'])
     .default('false')
@@ -77,6 +87,43 @@ function channelFilter(channel: z.output<typeof figureChannel>): Record<string, 
   return { dossierChannel: channel };
 }
 
+/** The score range of `score` ("4" or "1-2"); 422 when the range runs backwards or `element` comes alone. */
+function scoreRange(q: {
+  score?: string | undefined;
+  element?: string | undefined;
+}): [number, number] | null {
+  if (!q.score) {
+    if (q.element)
+      throw invalid([{ path: 'element', in: 'query', message: 'element narrows score: give score too' }]);
+    return null;
+  }
+  const [lo, hi = lo] = q.score.split('-').map(Number) as [number, number?];
+  if (hi < lo)
+    throw invalid([{ path: 'score', in: 'query', message: 'the lower score comes first (1-2, not 2-1)' }]);
+  return [lo, hi];
+}
+
+/**
+ * The responses that gave a score in [lo, hi] (to `element`, or to any element), within the
+ * units and days of the other filters. Answers carry their response's unit and day once it
+ * completes, which is all the list shows.
+ */
+async function scoredResponseIds(
+  range: [number, number],
+  element: string | undefined,
+  codes: string[] | null,
+  days: { $gte: string; $lte: string } | null,
+): Promise<string[]> {
+  const f: Record<string, unknown> = {
+    element: element ?? { $ne: null },
+    value: { $gte: range[0], $lte: range[1] },
+  };
+  if (codes) f.unitCode = { $in: codes };
+  if (days) f.day = days;
+  const rows = await Answer.find(f, { responseId: 1 }).lean();
+  return [...new Set(rows.map((r) => r.responseId))];
+}
+
 export const responseRoutes = [
   defineRoute({
     id: 'responses.list',
@@ -96,6 +143,7 @@ export const responseRoutes = [
     handler: async ({ query: q, scope, caller, audit }) => {
       if (q.includeText && !callerCan(caller, 'freeText:read'))
         throw forbidden('Ông/Bà không có quyền đọc ý kiến tự do. / Free-text answers are not for this role.');
+      const range = scoreRange(q);
       const codes = q.unit ? await scope.within(q.unit) : await scope.list();
       const f: Record<string, unknown> = { status: 'completed' };
       if (codes) f.unitCode = { $in: codes };
@@ -104,10 +152,13 @@ export const responseRoutes = [
       if (q.channel) Object.assign(f, channelFilter(q.channel));
       if (q.surveyChannel) f.surveyChannel = q.surveyChannel;
       if (q.rating) f.dissatisfied = q.rating === 'dissatisfied';
+      let days: { $gte: string; $lte: string } | null = null;
       if (q.period) {
         const p = parsePeriod(q.period);
-        f.day = { $gte: p.firstDay, $lte: p.lastDay };
+        days = { $gte: p.firstDay, $lte: p.lastDay };
+        f.day = days;
       }
+      if (range) f.responseId = { $in: await scoredResponseIds(range, q.element, codes, days) };
       if (q.cursor) {
         const c = decodeCursor(q.cursor);
         f.$or = [{ completedAt: { $lt: c.at } }, { completedAt: c.at, responseId: { $lt: c.id } }];
