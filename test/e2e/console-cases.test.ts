@@ -1,4 +1,4 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { openCase } from '../../workers/aggregation/cases/open-case';
 import { ApiClient, createUser, GOOD_PASSWORD, seedUnits } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
@@ -23,6 +23,14 @@ let browser: Browser;
 let ours: string;
 let late: string;
 let theirs: string;
+
+/** The case ids of the inbox's rows, top to bottom. */
+async function inboxIds(page: Page): Promise<Array<string | null>> {
+  const rows = page.getByTestId('cases').locator('tbody tr');
+  const ids: Array<string | null> = [];
+  for (let i = 0; i < (await rows.count()); i++) ids.push(await rows.nth(i).getAttribute('data-case'));
+  return ids;
+}
 
 /** A stored dissatisfied response of the unit, and the case the aggregation opens for it. */
 async function dissatisfiedCase(unitCode: string, dueInHours: number): Promise<string> {
@@ -63,10 +71,7 @@ test('the inbox lists the commune’s cases by due time, overdue first and marke
     await signIn(page, t.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
     await page.getByRole('heading', { name: 'Phản ánh', level: 1 }).waitFor();
     const rows = page.getByTestId('cases').locator('tbody tr');
-    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-case')))).toEqual([
-      late,
-      ours,
-    ]);
+    expect(await inboxIds(page)).toEqual([late, ours]);
     expect(await rows.first().getAttribute('class')).toBe('overdue');
     await expect(rows.first().textContent()).resolves.toContain('Quá hạn');
     expect(await a11yViolations(page)).toEqual([]);
@@ -126,11 +131,7 @@ test('a commune official sees no other commune’s case, in the inbox or by its 
   for (const width of Object.keys(WIDTHS) as Width[]) {
     const { context, page, watch } = await openPage(browser, width);
     await signIn(page, t.baseUrl, 'xa.quangdien', GOOD_PASSWORD, '/admin/cases');
-    const ids = await page
-      .getByTestId('cases')
-      .locator('tbody tr')
-      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-case')));
-    expect(ids).toEqual([theirs]);
+    expect(await inboxIds(page)).toEqual([theirs]);
     const res = await page.goto(`${t.baseUrl}/admin/cases/${late}`);
     expect(res!.status()).toBe(404);
     expect(await page.getByRole('heading', { name: `Phiếu phản ánh ${late}` }).count()).toBe(0);
