@@ -29,11 +29,11 @@ async function renderCase(
   const t = translator(langOf(req), cases, common);
   const c = await api.get<CaseDetail>(`/cases/${enc(caseId)}`);
   let dossier: DossierView | null = null;
-  let dossierHidden = false;
+  let dossierState: 'shown' | 'none' | 'missing' | 'hidden' = c.dossierCode ? 'shown' : 'none';
   if (c.dossierCode) {
     const d = await api.call<DossierView>('GET', `/dossiers/${enc(c.dossierCode)}`);
     if (d.status === 200) dossier = d.body;
-    else dossierHidden = true;
+    else dossierState = d.status === 404 ? 'missing' : 'hidden';
   }
   const can = new Set(me.user.permissions);
   return sendPage(req, reply, 'cases-case', {
@@ -45,7 +45,7 @@ async function renderCase(
     data: {
       c,
       dossier,
-      dossierHidden,
+      dossierState,
       write: can.has('cases:write') && c.status !== 'closed',
       errors: opts.errors ?? {},
       values: opts.values ?? {},
