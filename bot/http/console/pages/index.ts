@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleDeps } from '../plugin';
 import { authPages } from './auth';
+import { casePages } from './cases';
 import { flowPages } from './flows';
 import { overviewPages } from './overview';
 import { comingSoonPages } from './soon';
@@ -12,4 +13,10 @@ export type ConsolePages = (app: FastifyInstance, deps: ConsoleDeps) => void;
  * Every section of the console, one line each (docs/console.md). A section that is built
  * removes its path from comingSoonPages' list.
  */
-export const CONSOLE_PAGES: ConsolePages[] = [authPages, overviewPages, flowPages, comingSoonPages];
+export const CONSOLE_PAGES: ConsolePages[] = [
+  authPages,
+  overviewPages,
+  flowPages,
+  casePages,
+  comingSoonPages,
+];

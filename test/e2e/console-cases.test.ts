@@ -1,0 +1,143 @@
+import type { Browser, Page } from 'playwright-core';
+import { openCase } from '../../workers/aggregation/cases/open-case';
+import { ApiClient, createUser, GOOD_PASSWORD, seedUnits } from '../support/api';
+import { startTestApp, type TestApp } from '../support/app';
+import {
+  a11yViolations,
+  launchBrowser,
+  openPage,
+  shot,
+  signIn,
+  WIDTHS,
+  type Width,
+} from '../support/browser';
+import { makeResponse } from '../support/survey-fixtures';
+
+/**
+ * Phản ánh in a real browser against the whole process (issue 19, page 4): a dissatisfied
+ * response opens a case; a commune official finds it in the inbox, assigns it, notes it and
+ * closes it with a resolution, and the API agrees; another commune sees none of it.
+ */
+let t: TestApp;
+let browser: Browser;
+let ours: string;
+let late: string;
+let theirs: string;
+
+/** The case ids of the inbox's rows, top to bottom. */
+async function inboxIds(page: Page): Promise<Array<string | null>> {
+  const rows = page.getByTestId('cases').locator('tbody tr');
+  const ids: Array<string | null> = [];
+  for (let i = 0; i < (await rows.count()); i++) ids.push(await rows.nth(i).getAttribute('data-case'));
+  return ids;
+}
+
+/** A stored dissatisfied response of the unit, and the case the aggregation opens for it. */
+async function dissatisfiedCase(unitCode: string, dueInHours: number): Promise<string> {
+  const r = await makeResponse(unitCode, { score: 1 });
+  const completedAt = new Date(Date.now() - (72 - dueInHours) * 3_600_000).toISOString();
+  const opened = await openCase(
+    {
+      responseId: r.responseId,
+      meta: { dossierCode: r.dossierCode, unitCode, procedureCode: '1.001234', officerId: 'cb-01' },
+      answers: [{ questionId: 'q_tong_the', element: 'TONG_THE', value: 1 }],
+      completedAt,
+    },
+    { slaHours: 72 },
+  );
+  if (!opened) throw new Error('a dissatisfied response opened no case');
+  return opened.caseId;
+}
+
+beforeAll(async () => {
+  t = await startTestApp('consolecases', {}, ['http']);
+  await seedUnits();
+  await createUser(t, 'xa.dandien', 'unit', ['QD-DAN-DIEN']);
+  await createUser(t, 'xa.quangdien', 'unit', ['QD-QUANG-DIEN']);
+  ours = await dissatisfiedCase('QD-DAN-DIEN', 48);
+  late = await dissatisfiedCase('QD-DAN-DIEN', -2);
+  theirs = await dissatisfiedCase('QD-QUANG-DIEN', 24);
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+}, 60_000);
+
+test('the inbox lists the commune’s cases by due time, overdue first and marked, and not another commune’s', async () => {
+  for (const width of Object.keys(WIDTHS) as Width[]) {
+    const { context, page, watch } = await openPage(browser, width);
+    await signIn(page, t.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
+    await page.getByRole('heading', { name: 'Phản ánh', level: 1 }).waitFor();
+    const rows = page.getByTestId('cases').locator('tbody tr');
+    expect(await inboxIds(page)).toEqual([late, ours]);
+    expect(await rows.first().getAttribute('class')).toBe('overdue');
+    await expect(rows.first().textContent()).resolves.toContain('Quá hạn');
+    expect(await a11yViolations(page)).toEqual([]);
+    await shot(page, `phan-anh-${width}`);
+    expect(watch.errors).toEqual([]);
+    await context.close();
+  }
+});
+
+test('an official assigns, notes and closes a case with a resolution; the API confirms it', async () => {
+  const { context, page, watch } = await openPage(browser, 'desktop');
+  await signIn(page, t.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
+  await page.getByRole('link', { name: ours }).click();
+  await page.getByRole('heading', { name: `Phiếu phản ánh ${ours}` }).waitFor();
+  expect(await a11yViolations(page)).toEqual([]);
+  await shot(page, 'phan-anh-phieu-desktop');
+
+  await page.getByLabel('Tên đăng nhập của cán bộ xử lý').fill('xa.quangdien');
+  await page.getByRole('button', { name: 'Giao', exact: true }).click();
+  await page.locator('#assign-username-error').waitFor();
+  expect(await page.getByLabel('Tên đăng nhập của cán bộ xử lý').getAttribute('aria-invalid')).toBe('true');
+  await page.getByLabel('Tên đăng nhập của cán bộ xử lý').fill('xa.dandien');
+  await page.getByRole('button', { name: 'Giao', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'Đã giao phiếu.' }).waitFor();
+  expect(await page.getByTestId('assigned-to').textContent()).toBe('xa.dandien');
+
+  await page.getByLabel('Nội dung ghi chú (chỉ đơn vị xem được)').fill('Đã gọi lại cho công dân');
+  await page.getByRole('button', { name: 'Thêm ghi chú' }).click();
+  await page.getByRole('status').filter({ hasText: 'Đã thêm ghi chú.' }).waitFor();
+  await expect(page.getByTestId('case-log').textContent()).resolves.toContain('Đã gọi lại cho công dân');
+
+  await page.getByLabel('Kết quả xử lý', { exact: true }).selectOption('khac-phuc');
+  await page.getByLabel('Gửi tin nhắn báo kết quả cho công dân').uncheck();
+  await page.getByRole('button', { name: 'Đóng phiếu' }).click();
+  await page.getByRole('status').filter({ hasText: 'Đã đóng phiếu.' }).waitFor();
+  expect(await page.getByTestId('case-status').textContent()).toBe('Đã đóng');
+  expect(await page.getByTestId('resolution').textContent()).toBe('Đã khắc phục');
+  expect(await a11yViolations(page)).toEqual([]);
+  await shot(page, 'phan-anh-da-dong-desktop');
+  expect(watch.errors).toEqual([]);
+  await context.close();
+
+  const api = new ApiClient(t.baseUrl);
+  expect((await api.login('xa.dandien', GOOD_PASSWORD)).status).toBe(200);
+  const r = await api.get(`/api/v1/cases/${ours}`);
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ status: 'closed', assignedTo: 'xa.dandien', resolution: 'khac-phuc' });
+  expect((r.body.log as Array<{ action: string; note: string | null }>).map((l) => l.action)).toEqual([
+    'opened',
+    'assigned',
+    'note',
+    'closed',
+  ]);
+});
+
+test('a commune official sees no other commune’s case, in the inbox or by its address', async () => {
+  for (const width of Object.keys(WIDTHS) as Width[]) {
+    const { context, page, watch } = await openPage(browser, width);
+    await signIn(page, t.baseUrl, 'xa.quangdien', GOOD_PASSWORD, '/admin/cases');
+    expect(await inboxIds(page)).toEqual([theirs]);
+    const res = await page.goto(`${t.baseUrl}/admin/cases/${late}`);
+    expect(res!.status()).toBe(404);
+    expect(await page.getByRole('heading', { name: `Phiếu phản ánh ${late}` }).count()).toBe(0);
+    expect(await a11yViolations(page)).toEqual([]);
+    await shot(page, `phan-anh-xa-khac-${width}`);
+    expect(watch.errors).toEqual([]);
+    await context.close();
+  }
+});
