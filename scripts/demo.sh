@@ -44,6 +44,9 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2
 ENV_FILE=$(bash scripts/demo-env.sh write "$PWD")
 
 KEY=$(node dist/bin/hailong.js apikey create --name demo | tail -1)
+# An admin for the console, with a password of this run (printed below, never stored in a file).
+ADMIN_PASSWORD=$(node -e 'console.log(require("node:crypto").randomBytes(12).toString("base64url"))')
+echo "$ADMIN_PASSWORD" | node dist/bin/hailong.js user create --username quantri.demo --password - --role admin >/dev/null
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 SURVEY=$(curl -fs -X POST "http://127.0.0.1:$PORT/api/v1/dossiers" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
   -d "{\"code\":\"000.00.19.H57-$(date +%y%m%d)-0001\",\"procedureCode\":\"1.001612\",\"procedureName\":\"Chứng thực bản sao từ bản chính\",\"unitCode\":\"QD-DAN-DIEN\",\"channel\":\"in_person\",\"onlineLevel\":null,\"receivedAt\":\"$NOW\",\"dueAt\":\"$NOW\",\"finishedAt\":\"$NOW\",\"returnedAt\":\"$NOW\",\"status\":\"finished\",\"officerId\":\"cb-01\",\"applicant\":{\"phone\":\"0912345678\"}}")
@@ -56,6 +59,8 @@ cat <<MSG
 Hài Lòng is running on $PUBLIC_URL (health: $PUBLIC_URL/healthz)
   web chat survey of a demo dossier: $PUBLIC_URL/s/$TOKEN
   its QR code for the receipt:       $PUBLIC_URL/s/$TOKEN/qr.png
+  the console (trang quản trị):      $PUBLIC_URL/admin   user quantri.demo, password $ADMIN_PASSWORD
+  public results:                    $PUBLIC_URL/ket-qua
 
 In a second terminal, while this demo runs (its settings are in $ENV_FILE):
   cd $PWD

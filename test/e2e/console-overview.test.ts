@@ -17,9 +17,6 @@ import {
 import { respond, rollUp } from '../support/figures-fixtures';
 import { makeCase } from '../support/survey-fixtures';
 
-const KNOWN_SWAP_STYLE_REFUSAL =
-  /^console: Applying inline style violates the following Content Security Policy directive 'style-src 'self''/;
-
 /**
  * Tổng quan in a real browser against the whole process (issue 19, page 2): what it shows is
  * what the API answers the same person; drill-down, the period filter (htmx), the export; a
@@ -156,10 +153,7 @@ test('drill down province → commune → procedure, and the period filter updat
   await page.getByTestId('unit-name').filter({ hasText: 'Tháng 09/2025' }).waitFor();
   expect(await page.evaluate('window.marker')).toBe(1);
   await expectSameFigures(page, 'tinh.hue', { unit: 'QD-DAN-DIEN', period: '2025-09' });
-  // Known defect (issue 19 note, 2026-12-02): the in-place period swap makes Chromium report one
-  // refused inline style (style-src 'self'); its source is not found yet. Every other script
-  // error or CSP refusal still fails this test; the other pages' tests allow none.
-  expect(watch.errors.filter((e) => !KNOWN_SWAP_STYLE_REFUSAL.test(e))).toEqual([]);
+  expect(watch.errors).toEqual([]);
   await context.close();
 });
 
