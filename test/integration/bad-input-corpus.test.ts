@@ -70,9 +70,10 @@ const UNIT = 'BI01';
 /**
  * What may change on a refused request without anything being stored: request budgets, the
  * replay marks of signatures, official sign-in sessions and failure counters (lib/auth), and
- * an API key's "last used" time, and the stalled-job check mark BullMQ refreshes by itself.
+ * an API key's "last used" time, the stalled-job check mark BullMQ refreshes by itself, and the
+ * last successful platform call each process publishes on a timer (lib/platform-health.ts).
  */
-const IGNORED_KEYS = [/:rl:/, /:apisig:/, /:auth:/, /:stalled-check$/];
+const IGNORED_KEYS = [/:rl:/, /:apisig:/, /:auth:/, /:stalled-check$/, /:obs:platform-ok$/];
 const IGNORED_FIELDS: Record<string, string[]> = { apikeys: ['lastUsedAt', 'updatedAt'] };
 
 let fake: FakeTelegram;
