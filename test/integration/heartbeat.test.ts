@@ -68,8 +68,10 @@ test('a process that cannot reach Redis writes no heartbeat', async () => {
   const hb = startHeartbeat({ file, intervalMs: 100, redis: dead, log: logger });
   try {
     await until(() => warn.mock.calls.length >= 2, 'two skipped beats');
+    // Only Redis is asserted: MongoDB's ping is given the interval (100 ms here), which a loaded
+    // CI machine's FerretDB has missed.
     expect(warn).toHaveBeenCalledWith(
-      { redis: 'down', mongodb: 'ok' },
+      expect.objectContaining({ redis: 'down' }),
       'heartbeat skipped: a connection does not answer',
     );
     expect(await heartbeatFresh(file)).toEqual({

@@ -5,6 +5,8 @@ import type { Update } from 'telegraf/types';
 import { UpdateInbox, type UpdateHandler } from '../../bot/channels/telegram/update-inbox';
 import { logger } from '../../lib/logger';
 import { updatesDeadLettered } from '../../lib/metrics';
+import { createProducerConnection } from '../../lib/redis';
+import { startOwnRedis } from '../support/fleet';
 import { clearPrefix, testPrefix, testRedis } from '../support/services';
 import { until as untilAsync } from '../support/until';
 
@@ -413,5 +415,40 @@ describe('UpdateInbox', () => {
     await sleep(50);
     expect(finished).toBe(1);
     expect(await a.inbox.pendingChats()).toContain('50');
+  });
+
+  test('Redis restarting just after a handler succeeded: the applied update is recorded once Redis is back, not applied (and its replies sent) again', async () => {
+    const own = await startOwnRedis();
+    // The bot's own connection kind: commands fail after 3 reconnection attempts.
+    const conn = createProducerConnection({
+      REDIS_URL: own.url,
+      REDIS_CLUSTER_NODES: undefined,
+      REDIS_PASSWORD: undefined,
+    });
+    const inbox = new UpdateInbox(conn, prefix, '123456', () => Promise.resolve(), logger, {
+      retryBaseMs: 5,
+    });
+    inboxes.push(inbox);
+    const restart: { done: Promise<void> | null } = { done: null };
+    const applied: number[] = [];
+    try {
+      await inbox.accept(message(60));
+      await inbox.accept(message(60));
+      await inbox.drain('60', async (u) => {
+        applied.push(u.update_id);
+        // Down for 1.5 s from the moment the turn's replies would have gone out.
+        if (applied.length === 1) {
+          restart.done = own.restart(1500);
+          await untilAsync(() => conn.status !== 'ready', 'the connection sees Redis gone');
+        }
+      });
+      await restart.done;
+      await untilAsync(async () => !(await inbox.pendingChats()).includes('60'), 'chat 60 drained');
+      expect(applied).toEqual([nextId - 1, nextId]);
+    } finally {
+      await inbox.stop();
+      conn.disconnect();
+      await own.stop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../../../lib/redis';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '../../../lib/logger';
 import { updatesDeadLettered, updatesProcessed } from '../../../lib/metrics';
@@ -288,17 +289,45 @@ export class UpdateInbox {
       return this.failed(chatKey, raw, update, err as Error, token);
     }
     updatesProcessed.inc({ channel: 'telegram', outcome: 'applied' });
-    return (await this.redis.eval(
-      NEXT,
-      3,
-      this.k('lock', chatKey),
-      this.k('chat', chatKey),
-      this.k('retry', chatKey),
-      token,
-      String(this.lockMs),
-      raw,
-      String(update.update_id),
-    )) as string[] | null;
+    return this.markApplied(chatKey, raw, update.update_id, token);
+  }
+
+  /**
+   * Records an applied head (NEXT). Its replies have gone out and nothing records that they did
+   * (SentMarks is written on a failed send only), so a head left in the queue would be applied
+   * again and its replies sent twice. A Redis that does not answer (a restart, a failover) is
+   * therefore waited for, for as long as the chat's lock lives, before giving up; the lock's
+   * renewal runs meanwhile. Past that the update is replayed: at least once, as after a crash.
+   */
+  private async markApplied(
+    chatKey: string,
+    raw: string,
+    updateId: number,
+    token: string,
+  ): Promise<string[] | null> {
+    const giveUpAt = Date.now() + this.lockMs;
+    for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+      try {
+        return (await this.redis.eval(
+          NEXT,
+          3,
+          this.k('lock', chatKey),
+          this.k('chat', chatKey),
+          this.k('retry', chatKey),
+          token,
+          String(this.lockMs),
+          raw,
+          String(updateId),
+        )) as string[] | null;
+      } catch (err) {
+        if (Date.now() + delay >= giveUpAt) throw err;
+        this.log.warn(
+          { chatKey, updateId, err: (err as Error).message },
+          'applied update not recorded yet: retrying',
+        );
+        await sleep(delay);
+      }
+    }
   }
 
   /**
