@@ -28,7 +28,6 @@ import { parseEnv } from '../config/env';
 import { logger } from '../lib/logger';
 import { hcmDay } from '../lib/time';
 import { Answer } from '../models/answer';
-import { Response } from '../models/response';
 import { Rollup } from '../models/rollup';
 import { Unit } from '../models/unit';
 import { aggregationSettings } from '../workers/aggregation/after-complete';
@@ -39,8 +38,18 @@ import { loadRollups, loadTotals, sumTotals } from '../indices/period-sum';
 import { RollupMonth } from '../models/rollup-month';
 import { buildReport, figuresOf } from '../indices/report';
 import { scopedUnits } from '../indices/units';
+import { jobId } from '../workers/job-id';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
+import {
+  dossierChannel,
+  ELEMENTS,
+  generateResponses,
+  rng,
+  scaleValue,
+  YEAR_2024,
+} from './support/survey-data';
+import { reportFigures } from './support/result';
 
 const { values: args } = parseArgs({
   options: {
@@ -71,14 +80,7 @@ const UNITS = [
   '19894',
   '19897',
 ];
-const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
-const YEAR_START = Date.UTC(2023, 11, 31, 17, 0); // 2024-01-01 00:00 in Huế
 const QUERY_UNIT = UNITS[0];
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
@@ -97,89 +99,6 @@ function load(): string {
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-}
-
-function scaleValue(rand: () => number, element: string): number {
-  return element === 'PAKN' && rand() < 0.5 ? 0 : 1 + Math.floor(rand() ** 0.5 * 5);
-}
-
-function dossierChannel(rand: () => number): {
-  dossierChannel: 'in_person' | 'online' | 'post';
-  onlineLevel: number | null;
-} {
-  const x = rand();
-  if (x < 0.6) return { dossierChannel: 'in_person', onlineLevel: null };
-  if (x < 0.95) return { dossierChannel: 'online', onlineLevel: x < 0.8 ? 3 : 4 };
-  return { dossierChannel: 'post', onlineLevel: null };
-}
-
-/** Completed responses per unit-day, as generated (the check of the incremental phase). */
-const generatedPerBucket = new Map<string, number>();
-
-async function generate(): Promise<void> {
-  const rand = rng(42);
-  const batch = 5000;
-  const db = mongoose.connection.db!;
-  const responsesCol = db.collection(Response.collection.collectionName);
-  const answersCol = db.collection(Answer.collection.collectionName);
-  let inFlight: Promise<unknown> = Promise.resolve();
-  for (let start = 0; start < TOTAL; start += batch) {
-    const responses: Array<Record<string, unknown>> = [];
-    const answers: Array<Record<string, unknown>> = [];
-    for (let i = start; i < Math.min(TOTAL, start + batch); i++) {
-      const at = new Date(YEAR_START + Math.floor(rand() * 366 * 86400_000));
-      const day = hcmDay(at);
-      const responseId = `r${String(i).padStart(7, '0')}`;
-      const unitCode = UNITS[Math.floor(rand() * UNITS.length)];
-      const values = ELEMENTS.map((e) => scaleValue(rand, e));
-      const bucket = `${unitCode}|${day}`;
-      generatedPerBucket.set(bucket, (generatedPerBucket.get(bucket) ?? 0) + 1);
-      responses.push({
-        responseId,
-        dossierCode: `D${i}`,
-        unitCode,
-        procedureCode: `P${Math.floor(rand() * 50)}`,
-        officerId: `${unitCode}-O${Math.floor(rand() * 6)}`,
-        ...dossierChannel(rand),
-        surveyChannel: 'zalo',
-        flowKey: 'default',
-        flowVersion: 1,
-        lang: 'vi',
-        status: 'completed',
-        startedAt: new Date(at.getTime() - 60_000),
-        completedAt: at,
-        day,
-        dissatisfied: values.some((v) => v === 1 || v === 2),
-        excluded: { at: null, by: null, reason: null },
-        createdAt: at,
-        updatedAt: at,
-      });
-      values.forEach((value, k) =>
-        answers.push({
-          responseId,
-          questionId: `q${k + 1}`,
-          element: ELEMENTS[k],
-          type: 'scale5',
-          value,
-          text: null,
-          answeredAt: at,
-          unitCode,
-          day,
-          createdAt: at,
-          updatedAt: at,
-        }),
-      );
-    }
-    // One batch in flight while the next is generated.
-    await inFlight;
-    inFlight = Promise.all([
-      responsesCol.insertMany(responses, { ordered: false }),
-      answersCol.insertMany(answers, { ordered: false }),
-    ]);
-    if ((start / batch) % 4 === 0)
-      process.stderr.write(`  generated ${Math.min(TOTAL, start + batch)}/${TOTAL} (load ${load()})\n`);
-  }
-  await inFlight;
 }
 
 /** Baseline 1: every answer of the unit-year read and counted in Node. */
@@ -222,6 +141,9 @@ async function scanGroup(unitCode: string): Promise<number | null> {
   }
   return elementShares(cells).overall.index;
 }
+
+/** Completed responses per unit-day, as generated (the check of the incremental phase). */
+const generatedPerBucket = new Map<string, number>();
 
 async function incremental(
   redis: Redis,
@@ -280,7 +202,7 @@ async function incremental(
   const queues = [producer.getQueue('ingest'), producer.getQueue('aggregate')];
   const t0 = performance.now();
   await Promise.all(
-    payloads.map((p) => producer.add('response.complete', p, { jobId: `done-${p.responseId}` })),
+    payloads.map((p) => producer.add('response.complete', p, { jobId: jobId('done', p.responseId) })),
   );
   let failed = 0;
   for (;;) {
@@ -366,7 +288,15 @@ async function main(): Promise<void> {
     console.log(
       `aggregation benchmark: ${TOTAL} responses (${TOTAL * 6} answers), 11 units, 50 procedures, 2024; ${os.cpus().length} CPUs, load average ${loadStart}`,
     );
-    const [, genMs] = await timed(generate);
+    const [generated, genMs] = await timed(() =>
+      generateResponses({
+        total: TOTAL,
+        units: UNITS,
+        yearStart: YEAR_2024,
+        progress: (done) => process.stderr.write(`  generated ${done}/${TOTAL} (load ${load()})\n`),
+      }),
+    );
+    for (const [k, v] of generated) generatedPerBucket.set(k, v);
     console.log(
       `generated in ${(genMs / 1000).toFixed(1)} s (${Math.round((TOTAL * 7) / (genMs / 1000))} documents/s), load ${load()}`,
     );
@@ -471,6 +401,10 @@ async function main(): Promise<void> {
     console.log(
       `ratio baseline / index query: ${ratio.toFixed(0)}x; target (< 100 ms and >= 50x): ${met ? 'MET' : 'NOT MET'}; load at the end ${load()}`,
     );
+    reportFigures('aggregation', [
+      { figure: 'scan-and-count / index query', value: ratio, unit: '×', target: '≥ 50', met: ratio >= 50 },
+      { figure: 'unit-year index query', value: uq, unit: 'ms', target: '< 100', met: uq < 100 },
+    ]);
     Object.assign(out, {
       unitQueryMedianMs: uq,
       unitQueryP95Ms: pct(unitTimes, 0.95),

@@ -38,6 +38,7 @@ import {
   describeCpu,
   type CpuGroup,
 } from './support/cpu-accounting';
+import { reportFigures, type BenchFigure } from './support/result';
 
 const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
 const SECRET = 'bench_secret';
@@ -421,10 +422,46 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   return result;
 }
 
+function botTurnsFigures(r: Record<string, unknown>): BenchFigure[] {
+  const out: BenchFigure[] = [];
+  const sat = r.saturation as { ratio: number; withWorkers?: { ratio: number } } | undefined;
+  if (sat) {
+    out.push({
+      figure: 'saturation, bot role / echo',
+      value: sat.ratio,
+      unit: '×',
+      target: '≥ 0.5',
+      met: sat.ratio >= 0.5,
+    });
+    if (sat.withWorkers)
+      out.push({
+        figure: 'saturation with the workers / echo',
+        value: sat.withWorkers.ratio,
+        unit: '×',
+        target: null,
+        met: null,
+      });
+  }
+  const open = r.openLoop as { hailong: OpenLoopResult } | undefined;
+  if (open) {
+    const { p99, firstTurn } = open.hailong;
+    out.push({ figure: 'open loop 100/s, p99', value: p99, unit: 'ms', target: '< 50', met: p99 < 50 });
+    out.push({
+      figure: 'open loop, first turns p99',
+      value: firstTurn.p99,
+      unit: 'ms',
+      target: '< 50',
+      met: firstTurn.p99 < 50,
+    });
+  }
+  return out;
+}
+
 if (require.main === module) {
   benchBotTurns()
     .then((r) => {
       console.log(JSON.stringify(r));
+      reportFigures('bot-turns', botTurnsFigures(r));
       process.exit(0);
     })
     .catch((err) => {

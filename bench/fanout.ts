@@ -20,6 +20,7 @@ import { FANOUT_PAGE, runFanout } from '../workers/broadcast/fanout';
 import { BroadcastQueues } from '../workers/broadcast/queues';
 import { recipientFilter, recipientPages, type RecipientRow } from '../workers/broadcast/targeting';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../test/support/services';
+import { reportFigures } from './support/result';
 
 const N = Number(process.env.BENCH_RECIPIENTS ?? 20_000);
 const load = () =>
@@ -93,6 +94,15 @@ async function main(): Promise<void> {
     console.log(
       `3. runFanout: ${done.fannedOut} in ${fullMs.toFixed(0)} ms = ${Math.round(done.fannedOut / (fullMs / 1000))}/s (status ${done.status}); (1)+(2) = ${(cursorMs + redisMs).toFixed(0)} ms, max = ${Math.max(cursorMs, redisMs).toFixed(0)} ms`,
     );
+    reportFigures('fanout', [
+      {
+        figure: 'runFanout, recipients/s',
+        value: done.fannedOut / (fullMs / 1000),
+        unit: '/s',
+        target: null,
+        met: null,
+      },
+    ]);
     console.log(
       JSON.stringify({
         recipients: N,

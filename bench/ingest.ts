@@ -18,6 +18,7 @@ import { Response } from '../models/response';
 import { jobAnswerSink } from '../workers/answer-sink';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
+import { reportFigures } from './support/result';
 
 const N = Number(process.env.BENCH_INGEST_N ?? 20_000);
 const PER_RESPONSE = 7;
@@ -137,6 +138,10 @@ async function main(): Promise<void> {
   );
   console.log(`  raw insertMany, batches of 1,000: ${rawRate.toFixed(0)} answers/s (${rawS.toFixed(1)} s)`);
   console.log(`  ratio worker/raw: ${(workerRate / rawRate).toFixed(2)} (target >= 0.5)`);
+  const ratio = workerRate / rawRate;
+  reportFigures('ingest', [
+    { figure: 'worker / raw insertMany', value: ratio, unit: '×', target: '≥ 0.5', met: ratio >= 0.5 },
+  ]);
   console.log(
     JSON.stringify({
       n: N,

@@ -9,32 +9,23 @@
  * Run: npm run bench -- load   (or bash scripts/with-services.sh npx tsx bench/load.ts)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import mongoose from 'mongoose';
-import { defaultFlow } from '../bot/flow/default-flow';
-import { FlowRepository } from '../bot/flow/repository';
 import { Answer } from '../models/answer';
 import { Response } from '../models/response';
 import { Rollup } from '../models/rollup';
-import { Unit } from '../models/unit';
-import { freePort } from '../test/support/app';
-import { clearPrefix } from '../test/support/services';
 import { startEchoBot } from './bot-turns';
 import { BotApiSink } from './support/bot-api-sink';
 import {
+  BENCH_UNIT as UNIT,
   citizenSurvey,
   loadAverage,
   pct,
-  startRoleProcess,
-  stopRoleProcess,
+  prepareBenchFleet,
   surveyScript,
-  type RoleProcess,
+  type BenchFleet,
   type TurnTiming,
 } from './support/fleet';
+import { reportFigures } from './support/result';
 
-const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
-const SECRET = 'bench_secret';
-const UNIT = '19867';
 const CITIZENS = Number(process.env.BENCH_CITIZENS ?? 1000);
 const REPLY_TIMEOUT_MS = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? 30_000);
 
@@ -53,6 +44,7 @@ interface RunResult {
 async function drive(
   sink: BotApiSink,
   urls: string[],
+  secret: string,
   script: string[],
   base: number,
 ): Promise<RunResult & { timings: TurnTiming[] }> {
@@ -61,7 +53,7 @@ async function drive(
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CITIZENS }, (_, i) =>
-      citizenSurvey(sink, urls, SECRET, base + i, script, REPLY_TIMEOUT_MS, (t) => {
+      citizenSurvey(sink, urls, secret, base + i, script, REPLY_TIMEOUT_MS, (t) => {
         if (t) timings.push(t);
         else lost++;
       }),
@@ -107,51 +99,40 @@ function lags(
   return { p50: pct(out, 50), p99: pct(out, 99), reached: true };
 }
 
-export async function benchLoad(): Promise<Record<string, unknown>> {
+/**
+ * The figures, and `complete`: every citizen's response stored and counted in the rollups (a
+ * benchmark that lost one has no figure worth reading).
+ */
+export async function benchLoad(): Promise<Record<string, unknown> & { complete: boolean }> {
   console.log(`load average at start: ${loadAverage()} (other work shares this machine)`);
-  const sink = await BotApiSink.start();
-  const stamp = Date.now();
-  const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
-  mongo.pathname = `/bench_load_${stamp}`;
-  const prefix = `{hlload${stamp}}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'production',
-    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
-    MONGODB_URI: mongo.toString(),
-    REDIS_PREFIX: prefix,
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: sink.apiRoot,
-    TELEGRAM_MODE: 'webhook',
-    TELEGRAM_WEBHOOK_SECRET: SECRET,
-    TELEGRAM_SET_WEBHOOK: 'false',
-    ZALO_APP_ID: '',
-    DIGEST_AT: 'off',
-    QUIET_HOURS_START: '00:00',
-    QUIET_HOURS_END: '00:00',
-  };
-  await mongoose.connect(mongo.toString(), { serverSelectionTimeoutMS: 5000 });
-  await Promise.all(Object.values(mongoose.models).map((m) => m.syncIndexes()));
-  await new FlowRepository().ensure(defaultFlow);
-  await Unit.create({ code: UNIT, name: 'Thị trấn Sịa', level: 'town' });
+  const fleet = await prepareBenchFleet('load');
+  try {
+    const r = await measure(fleet);
+    return { ...r, drainMs: await fleet.close() };
+  } finally {
+    await fleet.close();
+  }
+}
+
+async function measure(fleet: BenchFleet): Promise<Record<string, unknown> & { complete: boolean }> {
+  const { sink } = fleet;
 
   // Baseline: the echo bot, 1,000 citizens, the same number of turns each.
   const echo = await startEchoBot(sink.apiRoot);
-  const echoRun = await drive(sink, [echo.url], Array(9).fill('xin chào') as string[], 20_000_000);
+  const echoRun = await drive(
+    sink,
+    [echo.url],
+    fleet.secret,
+    Array(9).fill('xin chào') as string[],
+    20_000_000,
+  );
   await echo.close();
   const f = (x: number) => x.toFixed(1);
   console.log(
     `telegraf echo: ${echoRun.turns} turns in ${f(echoRun.seconds)} s, ${f(echoRun.updatesPerS)} updates/s, p50 ${f(echoRun.p50)} ms, p99 ${f(echoRun.p99)} ms`,
   );
 
-  const ports = [await freePort(), await freePort()];
-  const procs: RoleProcess[] = await Promise.all([
-    startRoleProcess('http,bot', env, ports[0]!),
-    startRoleProcess('http,bot', env, ports[1]!),
-    startRoleProcess('workers', env, null),
-    startRoleProcess('workers', env, null),
-  ]);
-  const urls = ports.map((p) => `http://127.0.0.1:${p}/webhooks/telegram`);
+  await fleet.start();
   // Samples of what the database holds, while the citizens answer and until it caught up.
   const answerSamples: Array<{ at: number; n: number }> = [];
   const rollupSamples: Array<{ at: number; n: number }> = [];
@@ -168,7 +149,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       await sleep(250);
     }
   })();
-  const run = await drive(sink, urls, surveyScript(UNIT), 30_000_000);
+  const run = await drive(sink, fleet.urls, fleet.secret, surveyScript(UNIT), 30_000_000);
   console.log(
     `hailong (2 bot + 2 worker processes): ${run.turns} turns in ${f(run.seconds)} s, ${f(run.updatesPerS)} updates/s, ` +
       `p50 ${f(run.p50)} ms, p99 ${f(run.p99)} ms (first turns p50 ${f(run.firstP50)} / p99 ${f(run.firstP99)} ms), ${run.lost} replies later than ${REPLY_TIMEOUT_MS / 1000} s`,
@@ -200,14 +181,21 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
   );
   const ratio = run.updatesPerS / echoRun.updatesPerS;
   console.log(`ratio updates/s hailong / echo: ${ratio.toFixed(2)}; load average at end: ${loadAverage()}`);
+  reportFigures('load', [
+    { figure: 'updates/s, hailong / echo', value: ratio, unit: '×', target: null, met: null },
+    { figure: 'turn p99, every turn', value: run.p99, unit: 'ms', target: null, met: null },
+    { figure: 'first turns p99', value: run.firstP99, unit: 'ms', target: null, met: null },
+    { figure: 'lag answer → MongoDB, p99', value: answerLag.p99, unit: 'ms', target: null, met: null },
+    { figure: 'lag completion → rollups, p99', value: indexLag.p99, unit: 'ms', target: null, met: null },
+    {
+      figure: 'completed responses stored',
+      value: stored,
+      unit: `of ${CITIZENS}`,
+      target: `${CITIZENS}`,
+      met: stored === CITIZENS,
+    },
+  ]);
 
-  const drains = await Promise.all(procs.map(stopRoleProcess));
-  await sink.close();
-  await mongoose.connection.dropDatabase();
-  await mongoose.disconnect();
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  await clearPrefix(redis, prefix);
-  await redis.quit();
   const strip = ({ timings: _t, ...r }: RunResult & { timings: TurnTiming[] }) => r;
   return {
     echo: strip(echoRun),
@@ -216,8 +204,8 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     answerLag,
     indexLag,
     stored,
-    drainMs: drains,
     loadAverage: loadAverage(),
+    complete: stored === CITIZENS && answerLag.reached && indexLag.reached,
   };
 }
 
@@ -225,7 +213,8 @@ if (require.main === module) {
   benchLoad()
     .then((r) => {
       console.log(JSON.stringify(r));
-      process.exit(0);
+      if (!r.complete) console.error('load: not every survey reached MongoDB and the rollups');
+      process.exit(r.complete ? 0 : 1);
     })
     .catch((err) => {
       console.error(err);

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { parseEnv } from '../config/env';
 import { createProducerConnection, createWorkerConnection, key, type RedisClient } from '../lib/redis';
+import { reportFigures } from './support/result';
 
 const N = Number(process.env.BENCH_QUEUE_N ?? 50_000);
 const CHUNK = 1000;
@@ -157,6 +158,22 @@ async function run(redisUrl: string): Promise<void> {
   console.log(
     `  one Redis core at 100%: ≈ ${(1e6 / cpuUs(bull)).toFixed(0)} jobs/s through one queue (1 / Redis CPU per job)`,
   );
+  reportFigures('redis-queue-ceiling', [
+    {
+      figure: 'BullMQ / LPUSH+RPOP rate',
+      value: rate(bull) / rate(baseline),
+      unit: '×',
+      target: null,
+      met: null,
+    },
+    {
+      figure: 'jobs/s one Redis core carries',
+      value: 1e6 / cpuUs(bull),
+      unit: '/s',
+      target: null,
+      met: null,
+    },
+  ]);
 }
 
 main().catch((err: unknown) => {

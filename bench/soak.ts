@@ -11,28 +11,19 @@
  * Short (npm run bench): BENCH_SOAK_S=180
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import mongoose from 'mongoose';
-import { defaultFlow } from '../bot/flow/default-flow';
-import { FlowRepository } from '../bot/flow/repository';
-import { Unit } from '../models/unit';
-import { freePort } from '../test/support/app';
-import { clearPrefix } from '../test/support/services';
-import { BotApiSink, postText } from './support/bot-api-sink';
+import { postText } from './support/bot-api-sink';
 import {
+  BENCH_UNIT as UNIT,
   loadAverage,
   pct,
+  prepareBenchFleet,
   queueDepths,
   rssMiB,
-  startRoleProcess,
-  stopRoleProcess,
   surveyScript,
-  type RoleProcess,
+  type BenchFleet,
 } from './support/fleet';
+import { reportFigures } from './support/result';
 
-const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
-const SECRET = 'bench_secret';
-const UNIT = '19867';
 const SECONDS = Number(process.env.BENCH_SOAK_S ?? 1800);
 const RATE = Number(process.env.BENCH_SOAK_RATE ?? 100);
 const SAMPLE_S = Number(process.env.BENCH_SOAK_SAMPLE_S ?? 10);
@@ -58,41 +49,17 @@ async function main(): Promise<number> {
   console.log(
     `soak: ${RATE} updates/s for ${SECONDS} s, load average at start ${loadAverage()} (other work shares this machine)`,
   );
-  const sink = await BotApiSink.start();
-  const stamp = Date.now();
-  const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
-  mongo.pathname = `/bench_soak_${stamp}`;
-  const prefix = `{hlsoak${stamp}}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'production',
-    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
-    MONGODB_URI: mongo.toString(),
-    REDIS_PREFIX: prefix,
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: sink.apiRoot,
-    TELEGRAM_MODE: 'webhook',
-    TELEGRAM_WEBHOOK_SECRET: SECRET,
-    TELEGRAM_SET_WEBHOOK: 'false',
-    ZALO_APP_ID: '',
-    DIGEST_AT: 'off',
-    QUIET_HOURS_START: '00:00',
-    QUIET_HOURS_END: '00:00',
-  };
-  await mongoose.connect(mongo.toString(), { serverSelectionTimeoutMS: 5000 });
-  await Promise.all(Object.values(mongoose.models).map((m) => m.syncIndexes()));
-  await new FlowRepository().ensure(defaultFlow);
-  await Unit.create({ code: UNIT, name: 'Thị trấn Sịa', level: 'town' });
-  const ports = [await freePort(), await freePort()];
-  const procs: RoleProcess[] = await Promise.all([
-    startRoleProcess('http,bot', env, ports[0]!),
-    startRoleProcess('http,bot', env, ports[1]!),
-    startRoleProcess('workers', env, null),
-    startRoleProcess('workers', env, null),
-  ]);
-  const names = procs.map((p, i) => `${p.roles}#${i < 2 ? i + 1 : i - 1}`);
-  const urls = ports.map((p) => `http://127.0.0.1:${p}/webhooks/telegram`);
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  const fleet = await prepareBenchFleet('soak');
+  try {
+    await fleet.start();
+    return await soak(fleet);
+  } finally {
+    await fleet.close();
+  }
+}
+
+async function soak(fleet: BenchFleet): Promise<number> {
+  const { sink, procs, names, urls, redis, prefix } = fleet;
   const script = surveyScript(UNIT);
 
   const samples: Sample[] = [];
@@ -136,7 +103,7 @@ async function main(): Promise<number> {
     const p = (async () => {
       const reply = sink.nextMessage(chat);
       const at = performance.now();
-      await postText(urls[n % urls.length]!, SECRET, chat, script[s % script.length]!);
+      await postText(urls[n % urls.length]!, fleet.secret, chat, script[s % script.length]!);
       const r = await Promise.race([reply, sleep(30_000).then(() => null)]);
       if (r === null) late++;
       else lat.push(r - at);
@@ -145,10 +112,11 @@ async function main(): Promise<number> {
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   }
-  await Promise.all(inflight);
-  const elapsed = (performance.now() - start) / 1000;
+  // Samples cover the load, not the wait for the last replies.
   sampling = false;
   await sampler;
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - start) / 1000;
 
   lat.sort((a, b) => a - b);
   const f = (x: number) => x.toFixed(1);
@@ -160,12 +128,13 @@ async function main(): Promise<number> {
   const fifth = Math.max(1, Math.floor(samples.length / 5));
   const early = samples.slice(fifth, 2 * fifth);
   const end = samples.slice(-fifth);
-  let failed = 0;
-  const report: Record<string, unknown> = {};
+  const growing: string[] = [];
+  const report: Record<string, { growthMiB: number; growthMiBPerHour: number } & Record<string, number>> = {};
   for (const name of ['bench', ...names]) {
     const a = median(early.map((s) => s.rss[name] ?? NaN));
     const b = median(end.map((s) => s.rss[name] ?? NaN));
-    const perHour = (b - a) / Math.max(1, (end[0]!.t - early[0]!.t) / 3600);
+    const hours = (end[0]!.t - early[0]!.t) / 3600;
+    const perHour = hours > 0 ? (b - a) / hours : NaN;
     report[name] = { earlyMiB: a, endMiB: b, growthMiB: b - a, growthMiBPerHour: perHour };
     console.log(
       `  memory ${name}: ${f(a)} → ${f(b)} MiB (${b - a >= 0 ? '+' : ''}${f(b - a)} MiB, ${f(perHour)} MiB/h)`,
@@ -176,7 +145,7 @@ async function main(): Promise<number> {
     const peakEnd = Math.max(...end.map((s) => s.queues[q]!));
     const bound = Math.max(QUEUE_FLOOR, 2 * peakEarly);
     const ok = peakEnd <= bound;
-    if (!ok) failed++;
+    if (!ok) growing.push(q);
     console.log(
       `  queue ${q}: peak ${peakEarly} early, ${peakEnd} at the end (bound ${bound}) ${ok ? 'ok' : 'GROWING'}`,
     );
@@ -185,18 +154,37 @@ async function main(): Promise<number> {
   const redisEnd = Math.max(...end.map((s) => s.redisMiB));
   const redisBound = Math.max(REDIS_FLOOR_MIB, 2 * redisEarly);
   const redisOk = redisEnd <= redisBound;
-  if (!redisOk) failed++;
+  const fastest = Object.entries(report).sort((x, y) => y[1].growthMiBPerHour - x[1].growthMiBPerHour)[0]!;
+  reportFigures('soak', [
+    { figure: 'updates/s achieved', value: sent / elapsed, unit: '/s', target: `${RATE}`, met: null },
+    { figure: 'turn p99', value: pct(lat, 99), unit: 'ms', target: null, met: null },
+    {
+      figure: `memory growth, fastest process (${fastest[0]})`,
+      value: fastest[1].growthMiBPerHour,
+      unit: 'MiB/h',
+      target: null,
+      met: null,
+    },
+    {
+      figure: `queues growing${growing.length > 0 ? ` (${growing.join(', ')})` : ''}`,
+      value: growing.length,
+      unit: 'queues',
+      target: '0',
+      met: growing.length === 0,
+    },
+    {
+      figure: 'Redis used memory, end',
+      value: redisEnd,
+      unit: 'MiB',
+      target: `≤ ${f(redisBound)}`,
+      met: redisOk,
+    },
+  ]);
   console.log(
     `  Redis used memory: ${f(redisEarly)} MiB early, ${f(redisEnd)} MiB at the end (bound ${f(redisBound)}) ${redisOk ? 'ok' : 'GROWING'}`,
   );
   console.log(`load average at end: ${loadAverage()}`);
 
-  await Promise.all(procs.map(stopRoleProcess));
-  await sink.close();
-  await mongoose.connection.dropDatabase();
-  await mongoose.disconnect();
-  await clearPrefix(redis, prefix);
-  await redis.quit();
   console.log(
     JSON.stringify({
       seconds: SECONDS,
@@ -209,7 +197,7 @@ async function main(): Promise<number> {
       samples: samples.length,
     }),
   );
-  return failed > 0 ? 1 : 0;
+  return growing.length > 0 || !redisOk ? 1 : 0;
 }
 
 main()

@@ -18,6 +18,23 @@ const csv = z.string().transform((s) =>
     .filter((x) => x.length > 0),
 );
 
+/** Comma-separated host:port (Redis Cluster seed nodes, sentinels) into { host, port }[]. */
+const hostPorts = (example: string) =>
+  csv.pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+:\d{1,5}$/, `expected comma-separated host:port (e.g. ${example})`)
+          .transform((hp) => {
+            const at = hp.lastIndexOf(':');
+            return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+          })
+          .refine((n) => n.port >= 1 && n.port <= 65535, 'expected a port from 1 to 65535'),
+      )
+      .min(1, 'expected at least one host:port'),
+  );
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -45,25 +62,17 @@ export const envSchema = z.object({
    * connection (queues, live store, inbox, locks, limiters, sessions, rate limits) is a cluster
    * client (lib/redis.ts). The client learns the other nodes from these.
    */
-  REDIS_CLUSTER_NODES: csv
-    .pipe(
-      z
-        .array(
-          z
-            .string()
-            .regex(
-              /^[A-Za-z0-9._-]+:\d{1,5}$/,
-              'expected comma-separated host:port (e.g. redis-1:6379,redis-2:6379)',
-            )
-            .transform((hp) => {
-              const at = hp.lastIndexOf(':');
-              return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
-            })
-            .refine((n) => n.port >= 1 && n.port <= 65535, 'expected a port from 1 to 65535'),
-        )
-        .min(1, 'expected at least one host:port'),
-    )
-    .optional(),
+  REDIS_CLUSTER_NODES: hostPorts('redis-1:6379,redis-2:6379').optional(),
+  /**
+   * Redis Sentinel, host:port comma-separated (docs/redis-cluster.md, "Sentinel"). Set, every
+   * connection asks these sentinels for the master of REDIS_SENTINEL_NAME and follows a failover.
+   * Not with REDIS_CLUSTER_NODES.
+   */
+  REDIS_SENTINELS: hostPorts('sentinel-1:26379,sentinel-2:26379').optional(),
+  /** The master's name in the sentinels' configuration (`sentinel monitor <name> …`). */
+  REDIS_SENTINEL_NAME: z.string().min(1).default('hailong'),
+  /** Password of the sentinels themselves, when they require one (REDIS_PASSWORD is the master's). */
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
   /** Password (AUTH) of the Redis Cluster nodes; with REDIS_URL the password goes in the URL. */
   REDIS_PASSWORD: z.string().optional(),
   /** Every Redis key, BullMQ's included, lives under this hash-tagged prefix (Redis Cluster). */
@@ -382,6 +391,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     else if (env.PHONE_HASH_KEY.length < PHONE_HASH_KEY_MIN)
       problems.push(`PHONE_HASH_KEY: expected at least ${PHONE_HASH_KEY_MIN} characters`);
   }
+  if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS)
+    problems.push('REDIS_SENTINELS: not with REDIS_CLUSTER_NODES (a cluster fails over by itself)');
   if (env.INVITE_CHANNEL_ORDER.includes('zns')) {
     // ZNS goes by phone: the number is kept encrypted until the invitation is decided.
     for (const k of ['ZALO_ZNS_TEMPLATE_ID', 'SECRETS_KEY', 'ZALO_APP_ID'] as const)

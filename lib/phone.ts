@@ -44,3 +44,27 @@ export function phoneHashOf(raw: string, key: string): string | null {
   const e164 = normalisePhone(raw);
   return e164 === null ? null : hashPhone(e164, key);
 }
+
+/**
+ * The keys a stored phone hash may be under: PHONE_HASH_KEY first, then the older keys of
+ * PHONE_HASH_KEY_PREVIOUS (comma-separated) during a change of the key (docs/operations.md).
+ */
+export function phoneHashKeys(current: string, previous?: string): string[] {
+  const older = (previous ?? '').split(',').map((k) => k.trim());
+  return [...new Set([current, ...older].filter((k) => k.length > 0))];
+}
+
+/**
+ * A short public name of a key, stored beside each hash it made so `hailong secrets phone-hashes`
+ * can count the hashes still under an older key (an HMAC does not say which key made it). An HMAC
+ * of a fixed label: it tells nothing about the key.
+ */
+export function phoneKeyId(key: string): string {
+  return createHmac('sha256', key).update('hailong:phone-hash-key-id', 'utf8').digest('hex').slice(0, 12);
+}
+
+/** A number's hash under every key of the ring, the current key's first; [] for a bad number. */
+export function phoneHashesOf(raw: string, keys: readonly string[]): string[] {
+  const e164 = normalisePhone(raw);
+  return e164 === null ? [] : keys.map((k) => hashPhone(e164, k));
+}

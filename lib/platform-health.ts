@@ -1,3 +1,4 @@
+import { ZaloToken } from '../models/zalo-token';
 import type { Logger } from './logger';
 import { lastPlatformSuccess, type PlatformName } from './metrics';
 import { key, type RedisClient } from './redis';
@@ -54,5 +55,39 @@ export function startPlatformHealthPublisher(opts: {
       clearInterval(timer);
       await publish();
     },
+  };
+}
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+/** One platform as the operators' detail and the admins' API tell it: configured here, last success anywhere. */
+export function platformLine(configured: boolean, lastSuccessMs: number | null | undefined, now: number) {
+  return {
+    configured,
+    lastSuccessAt: iso(lastSuccessMs),
+    lastSuccessAgoS: lastSuccessMs ? Math.round((now - lastSuccessMs) / 1000) : null,
+  };
+}
+
+/**
+ * The Zalo OA token of the app: whether the OA is connected, the access token's expiry and
+ * whether its refresh failed. Times and flags only, never a token. null: no Zalo app configured;
+ * `known: false` without `connected`: MongoDB did not answer.
+ */
+export async function zaloTokenState(appId: string | undefined, now: number) {
+  if (!appId) return null;
+  const doc = await ZaloToken.findOne({ appId }, { expiresAt: 1, failedAt: 1, refreshedAt: 1 })
+    .lean()
+    .catch(() => undefined);
+  if (doc === undefined) return { known: false };
+  if (!doc) return { known: true, connected: false };
+  const expiresAt = doc.expiresAt.getTime();
+  return {
+    known: true,
+    connected: true,
+    expiresAt: iso(expiresAt),
+    expiresInS: Math.round((expiresAt - now) / 1000),
+    refreshedAt: iso(doc.refreshedAt?.getTime()),
+    refreshFailed: doc.failedAt !== null && doc.failedAt !== undefined,
   };
 }

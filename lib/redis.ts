@@ -5,8 +5,9 @@ import { logger } from './logger';
 /** A connection to one Redis server or to a Redis Cluster; every module takes either. */
 export type RedisClient = Redis | Cluster;
 
-/** Where Redis is: REDIS_CLUSTER_NODES, when set, wins over REDIS_URL. */
-export type RedisTarget = Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_PASSWORD'>;
+/** Where Redis is: REDIS_CLUSTER_NODES, when set, wins over REDIS_URL; else REDIS_SENTINELS does. */
+export type RedisTarget = Pick<Env, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_PASSWORD'> &
+  Partial<Pick<Env, 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME' | 'REDIS_SENTINEL_PASSWORD'>>;
 
 /**
  * ioredis reports connection failures as 'error' events and prints "Unhandled error event" when
@@ -22,6 +23,7 @@ function withErrorLog<R extends RedisClient>(r: R, role: string): R {
 /** What a factory builds: one server's connection, or a cluster client whose options apply to each node. */
 export type ConnectionPlan =
   | { kind: 'single'; url: string; options: RedisOptions }
+  | { kind: 'sentinel'; options: RedisOptions }
   | { kind: 'cluster'; nodes: Array<{ host: string; port: number }>; options: ClusterOptions };
 
 /**
@@ -44,8 +46,23 @@ export function connectionPlan(target: RedisTarget, role: 'producer' | 'worker')
       ? { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, enableAutoPipelining: true }
       : { maxRetriesPerRequest: null, enableReadyCheck: true };
   const nodes = target.REDIS_CLUSTER_NODES;
-  if (!nodes) return { kind: 'single', url: target.REDIS_URL, options };
   const password = target.REDIS_PASSWORD ? { password: target.REDIS_PASSWORD } : {};
+  if (!nodes && target.REDIS_SENTINELS)
+    // ioredis asks the sentinels for the master and, after a failover, reconnects to the new one.
+    return {
+      kind: 'sentinel',
+      options: {
+        ...options,
+        ...password,
+        sentinels: target.REDIS_SENTINELS,
+        name: target.REDIS_SENTINEL_NAME ?? 'hailong',
+        // Switch at the sentinels' +switch-master, and resend a write a demoted master refused.
+        failoverDetector: true,
+        reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+        ...(target.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: target.REDIS_SENTINEL_PASSWORD } : {}),
+      },
+    };
+  if (!nodes) return { kind: 'single', url: target.REDIS_URL, options };
   return {
     kind: 'cluster',
     nodes,
@@ -60,7 +77,11 @@ export function connectionPlan(target: RedisTarget, role: 'producer' | 'worker')
 function connect(target: RedisTarget, role: 'producer' | 'worker'): RedisClient {
   const plan = connectionPlan(target, role);
   const r =
-    plan.kind === 'single' ? new Redis(plan.url, plan.options) : new Cluster(plan.nodes, plan.options);
+    plan.kind === 'single'
+      ? new Redis(plan.url, plan.options)
+      : plan.kind === 'sentinel'
+        ? new Redis(plan.options)
+        : new Cluster(plan.nodes, plan.options);
   return withErrorLog(r, role);
 }
 

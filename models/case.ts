@@ -66,7 +66,7 @@ const caseSchema = new Schema(
     closedAt: { type: Date, default: null },
     closedBy: { type: String, default: null },
     closedOnTime: { type: Boolean, default: null },
-    /** The common resolution chosen on closing (cases/resolutions.ts), or null for a free reason. */
+    /** The common resolution chosen on closing (lib/case-resolutions.ts), or null for a free reason. */
     resolution: { type: String, default: null },
     /** The closing follow-up to the citizen is still to be sent (set on closing, cleared by the attempt: follow-up.ts). */
     followUpPending: { type: Boolean, default: false },

@@ -15,6 +15,8 @@ const contactSchema = new Schema(
     unsubscribedAt: { type: Date, default: null },
     blockedAt: { type: Date, default: null },
     phoneHash: { type: String, default: null },
+    /** lib/phone.ts phoneKeyId of the key that made `phoneHash` (absent: hashed before it was kept). */
+    phoneHashKeyId: { type: String },
     unitCodes: { type: [String], default: [] },
     tags: { type: [String], default: [] },
     lastInteractionAt: { type: Date, default: null },

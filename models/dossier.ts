@@ -23,6 +23,8 @@ const dossierSchema = new Schema(
     },
     officerId: { type: String, default: null },
     applicantPhoneHash: { type: String, default: null },
+    /** lib/phone.ts phoneKeyId of the key that made `applicantPhoneHash`. */
+    applicantPhoneKeyId: { type: String },
     /** Contacts already linked to this dossier's applicant (ids of Contact), for proactive invitations. */
     contactIds: { type: [Schema.Types.ObjectId], default: [] },
     survey: {

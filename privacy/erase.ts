@@ -124,7 +124,7 @@ async function unlinkDossiers(phoneHashes: string[], contactIds: Types.ObjectId[
     await mark(filter);
     await Dossier.updateMany(filter, {
       $set: { applicantPhoneHash: null },
-      $unset: { 'invitation.phoneSealed': '' },
+      $unset: { applicantPhoneKeyId: '', 'invitation.phoneSealed': '' },
     });
   }
   if (contactIds.length > 0) {

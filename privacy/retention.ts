@@ -62,7 +62,7 @@ export async function runRetention(
   total.oldDossiers = (
     await Dossier.updateMany(oldDossier, {
       $set: { applicantPhoneHash: null, contactIds: [], 'invitation.contactId': null },
-      $unset: { 'invitation.phoneSealed': '' },
+      $unset: { applicantPhoneKeyId: '', 'invitation.phoneSealed': '' },
     })
   ).modifiedCount;
   const cutoffDay = hcmDay(cutoff);

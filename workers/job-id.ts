@@ -30,3 +30,14 @@ export function checkJobId(id: string): void {
   if (/^\d+$/.test(id))
     throw new Error(`job id "${id}" is an integer (make it with jobId(), workers/job-id.ts)`);
 }
+
+/**
+ * A Zalo event's job id is the event's own id (bot/channels/zalo/inbound.ts eventId), as before
+ * job-id.ts: BullMQ drops a redelivered event by it while its first job is held, so a new form
+ * would let one event be queued twice under two ids during a rolling deploy. An event id holds
+ * only `A-Za-z0-9_.-` and starts with `m-` or the event's name: never a `:`, never an integer.
+ */
+export function zaloEventJobId(eventId: string): string {
+  checkJobId(eventId);
+  return eventId;
+}

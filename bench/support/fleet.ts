@@ -1,19 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { defaultFlow } from '../../bot/flow/default-flow';
+import { FlowRepository } from '../../bot/flow/repository';
+import { Unit } from '../../models/unit';
 import { QUEUES } from '../../workers/queues';
-import { BotApiSink, postText } from './bot-api-sink';
+import { freePort, uriWithDb } from '../../test/support/app';
+import { stopProcess } from '../../test/support/fleet';
+import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../../test/support/services';
+import { BotApiSink, percentile, postText } from './bot-api-sink';
 
 /**
- * Processes of the app for bench/load.ts and bench/soak.ts: `hailong start --roles …` as
- * production runs it (bin/hailong.ts), each an OS process of its own, ready when it logs
- * "process started"; and the simulated citizens that answer surveys through the webhook.
+ * The fleet of bench/load.ts and bench/soak.ts: `hailong start --roles …` as production runs it
+ * (bin/hailong.ts), each an OS process of its own, ready when it logs "process started"; a
+ * database and a key prefix of their own; and the simulated citizens that answer surveys
+ * through the webhook.
  */
 const ROOT = path.resolve(__dirname, '../..');
+const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
+const SECRET = 'bench_secret';
+/** The unit of every simulated survey (the poster's `/start u_<unit>`). */
+export const BENCH_UNIT = '19867';
+/** How long a process may take to start (a loaded machine compiles the TypeScript slowly). */
+const START_TIMEOUT_S = Number(process.env.BENCH_START_TIMEOUT_S ?? 300);
 
 export interface RoleProcess {
   roles: string;
@@ -35,10 +47,14 @@ export async function startRoleProcess(
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  let buf = '';
+  const tail = () => buf.split('\n').slice(-10).join('\n');
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${roles} process did not start in 90 s`)), 90_000);
-    proc.once('exit', (code) => reject(new Error(`${roles} process exited (${code})`)));
-    let buf = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${roles} process did not start in ${START_TIMEOUT_S} s: ${tail()}`));
+    }, START_TIMEOUT_S * 1000);
+    proc.once('exit', (code) => reject(new Error(`${roles} process exited (${code}): ${tail()}`)));
     const onData = (b: Buffer) => {
       buf = (buf + b.toString()).slice(-4000);
       if (buf.includes('process started')) {
@@ -54,14 +70,103 @@ export async function startRoleProcess(
   return { roles, proc, port };
 }
 
+/** SIGTERM, and how long the process took to drain and exit (ms). */
 export async function stopRoleProcess(p: RoleProcess): Promise<number> {
   const t0 = Date.now();
-  if (p.proc.exitCode === null && p.proc.signalCode === null) {
-    const exited = once(p.proc, 'exit');
-    p.proc.kill('SIGTERM');
-    await exited;
-  }
+  await stopProcess(p.proc);
   return Date.now() - t0;
+}
+
+export interface BenchFleet {
+  /** The Bot API every process sends to; it answers at once and records each reply. */
+  sink: BotApiSink;
+  secret: string;
+  prefix: string;
+  /** A connection of the bench's own (queue depths, Redis memory). */
+  redis: Redis;
+  /** Two bot processes and two worker processes, after start(). */
+  procs: RoleProcess[];
+  /** A name per process: `http,bot#1`, `http,bot#2`, `workers#1`, `workers#2`. */
+  names: string[];
+  /** The webhook of each bot process (a load balancer sends turns to them in turn). */
+  urls: string[];
+  start(): Promise<void>;
+  /**
+   * Stops the processes (SIGTERM; each one's drain time in ms), drops the database and the keys.
+   * Once: a bench calls it on its way out whether it failed or not.
+   */
+  close(): Promise<number[]>;
+}
+
+/**
+ * A fresh database (indexes, the default flow, the unit) and key prefix, and the Bot API sink;
+ * the app's processes start with start(), so that a baseline can run before them on an idle
+ * machine.
+ */
+export async function prepareBenchFleet(label: string): Promise<BenchFleet> {
+  const sink = await BotApiSink.start();
+  const dbName = await connectTestDb(`bench_${label}`);
+  await new FlowRepository().ensure(defaultFlow);
+  await Unit.create({ code: BENCH_UNIT, name: 'Thị trấn Sịa', level: 'town' });
+  const prefix = testPrefix(`bench_${label}`);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
+    MONGODB_URI: uriWithDb(dbName),
+    REDIS_PREFIX: prefix,
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_API_ROOT: sink.apiRoot,
+    TELEGRAM_MODE: 'webhook',
+    TELEGRAM_WEBHOOK_SECRET: SECRET,
+    TELEGRAM_SET_WEBHOOK: 'false',
+    ZALO_APP_ID: '',
+    DIGEST_AT: 'off',
+    QUIET_HOURS_START: '00:00',
+    QUIET_HOURS_END: '00:00',
+  };
+  const redis = testRedis();
+  let closing: Promise<number[]> | null = null;
+  const fleet: BenchFleet = {
+    sink,
+    secret: SECRET,
+    prefix,
+    redis,
+    procs: [],
+    names: [],
+    urls: [],
+    async start() {
+      const ports = [await freePort(), await freePort()];
+      // One after the other: four processes compiling and connecting at once on a busy machine
+      // can take longer than the app's 5 s to reach MongoDB.
+      try {
+        for (const [roles, port] of [
+          ['http,bot', ports[0]!],
+          ['http,bot', ports[1]!],
+          ['workers', null],
+          ['workers', null],
+        ] as const)
+          fleet.procs.push(await startRoleProcess(roles, env, port));
+      } catch (err) {
+        await fleet.close();
+        throw err;
+      }
+      fleet.names = fleet.procs.map((p, i) => `${p.roles}#${(i % 2) + 1}`);
+      fleet.urls = ports.map((p) => `http://127.0.0.1:${p}/webhooks/telegram`);
+    },
+    close() {
+      closing ??= (async () => {
+        const drains = await Promise.all(fleet.procs.map(stopRoleProcess));
+        await sink.close();
+        await dropTestDb();
+        await clearPrefix(redis, prefix);
+        await redis.quit();
+        return drains;
+      })();
+      return closing;
+    },
+  };
+  return fleet;
 }
 
 /** Resident memory of a process in MiB (Linux /proc), null when it is gone. */
@@ -134,10 +239,7 @@ export async function citizenSurvey(
   }
 }
 
-export function pct(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+export const pct = percentile;
 
 export function loadAverage(): string {
   try {

@@ -27,8 +27,11 @@ export async function contactFor(
     // A channel user the live store has never seen has no record to read (known-contacts.ts).
     const stored = pre.neverSeen ? null : await deps.records.contactOf(ev.channel, ev.userId);
     c = stored ?? { id: new Types.ObjectId().toHexString(), lang: langOf(ev.langHint) };
-    await store.setContact(ev.channel, ev.userId, c);
+    // Starts the "last interaction" throttle with the cache, in one round trip; a contact created
+    // now has its interaction in its first write.
+    const due = await store.setContact(ev.channel, ev.userId, c, { touchEveryMs });
     created = !stored;
+    touch = due && !created;
     if (created)
       await background.updateContact({
         contactId: c.id,
@@ -37,8 +40,6 @@ export async function contactFor(
         set: { lang: c.lang, lastInteractionAt: now.toISOString() },
         created: true,
       });
-    // Starts the "last interaction" throttle; a contact created now has it in its first write.
-    touch = (await store.shouldTouch(ev.channel, ev.userId, touchEveryMs)) && !created;
   }
   if (touch) {
     await background.updateContact({

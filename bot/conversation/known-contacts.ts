@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../../lib/redis';
 
 /**
@@ -26,6 +27,21 @@ export function knownContactBits(channel: string, userId: string): number[] {
   return Array.from({ length: HASHES }, (_, i) => (h.readUIntBE(i * 3, 3) % (BITS - 1)) + 1);
 }
 
+/**
+ * Queues the marking of a channel user on a pipeline or a transaction the caller sends anyway,
+ * so marking costs no round trip of its own (a new citizen's first turn waits for each one).
+ */
+export function queueKnownContactMark(
+  batch: ChainableCommander,
+  prefix: string,
+  channel: string,
+  userId: string,
+): ChainableCommander {
+  const key = knownContactsKey(prefix);
+  for (const bit of knownContactBits(channel, userId)) batch.setbit(key, bit, 1);
+  return batch;
+}
+
 /** Adds a channel user to the filter (before its contact is written). */
 export async function markKnownContact(
   redis: RedisClient,
@@ -33,10 +49,7 @@ export async function markKnownContact(
   channel: string,
   userId: string,
 ): Promise<void> {
-  const key = knownContactsKey(prefix);
-  const p = redis.pipeline();
-  for (const bit of knownContactBits(channel, userId)) p.setbit(key, bit, 1);
-  await p.exec();
+  await queueKnownContactMark(redis.pipeline(), prefix, channel, userId).exec();
 }
 
 /**

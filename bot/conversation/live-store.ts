@@ -1,7 +1,7 @@
 import type { RedisClient } from '../../lib/redis';
 import type { EngineState, SessionStatus } from '../engine/types';
 import type { ChannelName, TurnReply } from '../channels/channel';
-import { knownContactBits, knownContactsKey } from './known-contacts';
+import { knownContactBits, knownContactsKey, queueKnownContactMark } from './known-contacts';
 import type { ResponseMeta } from './ports';
 
 /**
@@ -155,22 +155,31 @@ export class LiveStore {
     return raw ? (JSON.parse(raw) as LiveContact) : null;
   }
 
-  /** Caches the contact, and marks the channel user known before its record is written. */
-  async setContact(channel: string, userId: string, c: LiveContact): Promise<void> {
+  /**
+   * Caches the contact, and marks the channel user known before its record is written.
+   * `touchEveryMs`: also starts the "last interaction" throttle (true at most once per that many
+   * ms per channel user, as in TURN_CONTEXT) in the same round trip, and says whether an
+   * interaction is due now; false when not asked.
+   */
+  async setContact(
+    channel: string,
+    userId: string,
+    c: LiveContact,
+    opts: { touchEveryMs?: number } = {},
+  ): Promise<boolean> {
     const p = this.redis.pipeline();
     p.set(this.contactKey(channel, userId), JSON.stringify(c), 'EX', CONTACT_TTL_S);
-    for (const bit of knownContactBits(channel, userId)) p.setbit(knownContactsKey(this.prefix), bit, 1);
-    const failed = (await p.exec())?.find(([err]) => err)?.[0];
+    queueKnownContactMark(p, this.prefix, channel, userId);
+    if (opts.touchEveryMs !== undefined)
+      p.set(this.touchKey(channel, userId), '1', 'PX', opts.touchEveryMs, 'NX');
+    const replies = (await p.exec()) ?? [];
+    const failed = replies.find(([err]) => err)?.[0];
     if (failed) throw failed;
+    return opts.touchEveryMs !== undefined && replies.at(-1)?.[1] === 'OK';
   }
 
   private touchKey(channel: string, userId: string): string {
     return `${this.prefix}:conv:touch:${channel}:${userId}`;
-  }
-
-  /** True at most once per `everyMs` per channel user: throttles "last interaction" writes. */
-  async shouldTouch(channel: string, userId: string, everyMs: number): Promise<boolean> {
-    return (await this.redis.set(this.touchKey(channel, userId), '1', 'PX', everyMs, 'NX')) === 'OK';
   }
 
   /** The start of a turn in one round trip (see TURN_CONTEXT). */

@@ -83,6 +83,8 @@ export interface ContactChanges {
   lastInteractionAt?: string;
   /** Keyed hash of a phone the citizen shared (Zalo user_submit_info). */
   phoneHash?: string;
+  /** lib/phone.ts phoneKeyId of the key that made `phoneHash`. */
+  phoneHashKeyId?: string;
 }
 
 /**

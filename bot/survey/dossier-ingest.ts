@@ -1,6 +1,6 @@
 import type { Types, UpdateQuery } from 'mongoose';
 import type { Env } from '../../config/env';
-import { phoneHashOf } from '../../lib/phone';
+import { phoneHashesOf, phoneHashKeys, phoneKeyId } from '../../lib/phone';
 import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
 import { Dossier, type DossierDoc } from '../../models/dossier';
@@ -21,7 +21,14 @@ export interface OutreachScheduler {
 }
 
 export interface IngestDeps {
-  env: Pick<Env, 'PHONE_HASH_KEY' | 'SURVEY_TOKEN_TTL_HOURS' | 'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME'> &
+  env: Pick<
+    Env,
+    | 'PHONE_HASH_KEY'
+    | 'PHONE_HASH_KEY_PREVIOUS'
+    | 'SURVEY_TOKEN_TTL_HOURS'
+    | 'PUBLIC_URL'
+    | 'TELEGRAM_BOT_USERNAME'
+  > &
     ZnsEnv;
   outreach?: OutreachScheduler;
   now?: Date;
@@ -87,9 +94,7 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
   if (existing && units && !units.includes(existing.unitCode)) return ELSEWHERE;
   // Events may arrive out of order: an ended dossier does not go back to received/processing.
   const keepStatus = existing && ENDED.has(existing.status) && !ENDED.has(event.status);
-  const phoneHash = event.applicant?.phone
-    ? phoneHashOf(event.applicant.phone, deps.env.PHONE_HASH_KEY)
-    : null;
+  const phone = phoneOf(event, deps.env);
   const fields: Record<string, unknown> = {
     procedureCode: event.procedureCode,
     procedureName: event.procedureName,
@@ -103,7 +108,10 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
     officerId: event.officerId,
   };
   if (!keepStatus) fields.status = event.status;
-  if (phoneHash) fields.applicantPhoneHash = phoneHash;
+  if (phone) {
+    fields.applicantPhoneHash = phone.hash;
+    fields.applicantPhoneKeyId = phone.keyId;
+  }
   const written = await upsertDossier(
     event.code,
     { $set: fields, $setOnInsert: { source: deps.source ?? 'api' } },
@@ -111,7 +119,7 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
   );
   if (written === 'elsewhere') return ELSEWHERE;
   const created = written === 'created';
-  const contactIds = await linkContacts(event, phoneHash);
+  const contactIds = await linkContacts(event, phone);
   if (contactIds.length > 0)
     await Dossier.updateOne(inUnits(event.code, units), { $addToSet: { contactIds: { $each: contactIds } } });
 
@@ -182,26 +190,51 @@ export async function upsertDossier(
   return r.matchedCount === 1 ? 'updated' : 'elsewhere';
 }
 
+/** The applicant's phone: its hash under PHONE_HASH_KEY, and under the older keys of a key change. */
+interface ApplicantPhone {
+  hash: string;
+  keyId: string;
+  older: string[];
+}
+
+function phoneOf(event: DossierEvent, env: IngestDeps['env']): ApplicantPhone | null {
+  if (!event.applicant?.phone) return null;
+  const keys = phoneHashKeys(env.PHONE_HASH_KEY, env.PHONE_HASH_KEY_PREVIOUS);
+  const [hash, ...older] = phoneHashesOf(event.applicant.phone, keys);
+  return hash ? { hash, keyId: phoneKeyId(keys[0]!), older } : null;
+}
+
 /**
  * Contacts named by the event (a Telegram chat or Zalo user the one-stop system knows) are
- * created or found, and given the phone hash; contacts linked earlier under the same phone hash
- * are found too. Whether one may be messaged (consent, unsubscribed) is decided when sending.
+ * created or found, and given the phone hash; contacts linked earlier under the same phone are
+ * found too, also by the hash an older key made during a key change, and that hash is rewritten
+ * under the current key: each returning applicant moves their contact to the new key, so the old
+ * key can leave once `hailong secrets phone-hashes` counts none under it. The rewrite is
+ * conditional on the hash read (an erasure meanwhile wins). Whether one may be messaged
+ * (consent, unsubscribed) is decided when sending.
  */
-async function linkContacts(event: DossierEvent, phoneHash: string | null): Promise<Types.ObjectId[]> {
+async function linkContacts(event: DossierEvent, phone: ApplicantPhone | null): Promise<Types.ObjectId[]> {
   const ids: Types.ObjectId[] = [];
   const named: Array<{ channel: 'telegram' | 'zalo'; userId: string }> = [];
   const tg = event.applicant?.telegramChatId;
   if (tg !== null && tg !== undefined && tg !== '') named.push({ channel: 'telegram', userId: String(tg) });
   if (event.applicant?.zaloUserId) named.push({ channel: 'zalo', userId: event.applicant.zaloUserId });
+  const current = phone ? { phoneHash: phone.hash, phoneHashKeyId: phone.keyId } : null;
   for (const n of named) {
     const c = await upsertContact(n.channel, n.userId);
-    if (phoneHash && !c.phoneHash)
-      await Contact.updateOne({ _id: c._id, phoneHash: null }, { $set: { phoneHash } });
+    if (current && !c.phoneHash) await Contact.updateOne({ _id: c._id, phoneHash: null }, { $set: current });
     ids.push(c._id);
   }
-  if (phoneHash) {
-    const same = await Contact.find({ phoneHash }, { _id: 1 }).lean();
-    for (const c of same) if (!ids.some((id) => id.equals(c._id))) ids.push(c._id);
+  if (current && phone) {
+    const same = await Contact.find(
+      { phoneHash: { $in: [phone.hash, ...phone.older] } },
+      { _id: 1, phoneHash: 1, phoneHashKeyId: 1 },
+    ).lean();
+    for (const c of same) {
+      if (c.phoneHash !== phone.hash || c.phoneHashKeyId !== phone.keyId)
+        await Contact.updateOne({ _id: c._id, phoneHash: c.phoneHash }, { $set: current });
+      if (!ids.some((id) => id.equals(c._id))) ids.push(c._id);
+    }
   }
   return ids;
 }

@@ -6,7 +6,7 @@ import { createProducerConnection, createWorkerConnection } from '../../lib/redi
 import { formatDateTime, hcmMonth } from '../../lib/time';
 import { Case } from '../../models/case';
 import { listCases } from '../../indices/case-list';
-import { followUpJobId } from '../../workers/aggregation/cases/group-actions';
+import { followUpJobId, followUpMessageJobId } from '../../workers/aggregation/cases/group-actions';
 import { followUpOutcomeText, type FollowUpResult } from '../../workers/aggregation/cases/follow-up';
 import {
   acknowledgeCase,
@@ -17,7 +17,7 @@ import {
   closeCase,
   parseCloseReason,
 } from '../../workers/aggregation/cases/handling';
-import { RESOLUTIONS } from '../../workers/aggregation/cases/resolutions';
+import { RESOLUTIONS } from '../../lib/case-resolutions';
 import { ELEMENT_NAMES_VI } from '../../indices/formula';
 import { UnitAccessError } from '../../indices/units';
 import { JobProducer } from '../../workers/producer';
@@ -232,11 +232,7 @@ export function registerCaseCommands(program: Command): void {
       await guarded(async () => {
         const text = checkedNote(o.text);
         if (!(await Case.exists({ caseId }))) throw new CaseNotFoundError(caseId);
-        await followUp(
-          { caseId, by: o.by, kind: 'message', text },
-          `fu-msg-${caseId}-${Date.now().toString(36)}`,
-          o.wait,
-        );
+        await followUp({ caseId, by: o.by, kind: 'message', text }, followUpMessageJobId(caseId), o.wait);
       });
     });
 }

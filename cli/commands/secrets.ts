@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { env } from '../../config/env';
 import { DeadLetterStore } from '../../bot/channels/telegram/dead-letters';
 import { createProducerConnection, type RedisClient } from '../../lib/redis';
+import { phoneHashKeys } from '../../lib/phone';
+import { markUnkeyedPhoneHashes, phoneHashReport, type PhoneHashCounts } from '../../privacy/phone-keys';
 import { parseSecretsKey, resealSecret, sealedWithOlderKey, type SecretKeyRing } from '../../lib/secret-box';
 import { UserError } from '../../lib/user-error';
 import { ApiKey } from '../../models/api-key';
@@ -148,5 +150,46 @@ export function registerSecretsCommands(program: Command): void {
       } finally {
         if (redis) await redis.quit();
       }
+    });
+  cmd
+    .command('phone-hashes')
+    .description(
+      'Đếm mã băm số điện thoại theo khoá (PHONE_HASH_KEY, PHONE_HASH_KEY_PREVIOUS) / ' +
+        'count the stored phone hashes per key during a change of PHONE_HASH_KEY',
+    )
+    .option(
+      '--mark-current',
+      'ghi khoá hiện tại cho mã băm chưa ghi khoá (trước lần đổi khoá đầu tiên) / ' +
+        'name the current key on unmarked hashes (once, before the first change of the key)',
+    )
+    .action(async (opts: { markCurrent?: boolean }) => {
+      const e = env();
+      const keys = phoneHashKeys(e.PHONE_HASH_KEY, e.PHONE_HASH_KEY_PREVIOUS);
+      await withMongo(async () => {
+        if (opts.markCurrent) {
+          const marked = await markUnkeyedPhoneHashes(keys);
+          console.log(
+            `Đã ghi khoá / marked: liên hệ / contacts ${marked.contacts}, hồ sơ / dossiers ${marked.dossiers}`,
+          );
+        }
+        const report = await phoneHashReport(keys);
+        const line = (label: string, c: PhoneHashCounts) =>
+          `${label}: khoá hiện tại / current key ${c.current}, ` +
+          c.previous.map((n, i) => `khoá cũ / previous key ${i + 1}: ${n}, `).join('') +
+          `chưa ghi khoá / unmarked ${c.unmarked}, khoá khác / another key ${c.unknownKey}`;
+        console.log(line('Liên hệ / contacts', report.contacts));
+        console.log(line('Hồ sơ / dossiers', report.dossiers));
+        const left = [report.contacts, report.dossiers].reduce(
+          (n, c) => n + c.previous.reduce((a, b) => a + b, 0) + c.unmarked + c.unknownKey,
+          0,
+        );
+        console.log(
+          left === 0
+            ? 'Mọi mã băm đã dùng khoá hiện tại: có thể bỏ PHONE_HASH_KEY_PREVIOUS. / Every hash is under the current key: PHONE_HASH_KEY_PREVIOUS may go.'
+            : 'Còn mã băm theo khoá khác: giữ PHONE_HASH_KEY_PREVIOUS (docs/operations.md). / Hashes under other keys remain: keep PHONE_HASH_KEY_PREVIOUS (docs/operations.md).',
+        );
+        // Under no key of the ring: a request by phone finds them no more (a key left too soon).
+        if (report.contacts.unknownKey + report.dossiers.unknownKey > 0) process.exitCode = 1;
+      });
     });
 }

@@ -34,6 +34,8 @@ export const PERMISSIONS = [
   'users:manage',
   'keys:manage',
   'audit:read',
+  /** The platforms' connection state (Zalo OA token expiry, last successful calls). */
+  'platforms:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -49,8 +51,8 @@ export const CALLER_ROLES: readonly CallerRole[] = [
 ];
 
 const READ_FIGURES: Permission[] = ['units:read', 'procedures:read', 'indices:read', 'reports:export'];
-/** Accounts, keys and the audit log are the admin's. */
-const ADMIN_ONLY: readonly Permission[] = ['users:manage', 'keys:manage', 'audit:read'];
+/** Accounts, keys, the audit log and the platforms' connections are the admin's. */
+const ADMIN_ONLY: readonly Permission[] = ['users:manage', 'keys:manage', 'audit:read', 'platforms:read'];
 const ALL_BUT_ADMIN = PERMISSIONS.filter((p) => !ADMIN_ONLY.includes(p));
 
 /**

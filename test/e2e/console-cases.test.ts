@@ -1,16 +1,9 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { AuditLog } from '../../models/audit-log';
 import { openCase } from '../../workers/aggregation/cases/open-case';
-import { ApiClient, createUser, GOOD_PASSWORD, seedUnits } from '../support/api';
-import { startTestApp, type TestApp } from '../support/app';
-import {
-  a11yViolations,
-  launchBrowser,
-  openPage,
-  shot,
-  signIn,
-  WIDTHS,
-  type Width,
-} from '../support/browser';
+import { ApiClient, GOOD_PASSWORD } from '../support/api';
+import { a11yViolations, shot, signIn, WIDTHS, type Width } from '../support/browser';
+import { startConsoleTest, type ConsoleTest } from '../support/console-test';
 import { makeResponse } from '../support/survey-fixtures';
 
 /**
@@ -18,8 +11,7 @@ import { makeResponse } from '../support/survey-fixtures';
  * response opens a case; a commune official finds it in the inbox, assigns it, notes it and
  * closes it with a resolution, and the API agrees; another commune sees none of it.
  */
-let t: TestApp;
-let browser: Browser;
+let c: ConsoleTest;
 let ours: string;
 let late: string;
 let theirs: string;
@@ -50,25 +42,20 @@ async function dissatisfiedCase(unitCode: string, dueInHours: number): Promise<s
 }
 
 beforeAll(async () => {
-  t = await startTestApp('consolecases', {}, ['http']);
-  await seedUnits();
-  await createUser(t, 'xa.dandien', 'unit', ['QD-DAN-DIEN']);
-  await createUser(t, 'xa.quangdien', 'unit', ['QD-QUANG-DIEN']);
+  c = await startConsoleTest('consolecases', {
+    users: { 'xa.dandien': ['unit', ['QD-DAN-DIEN']], 'xa.quangdien': ['unit', ['QD-QUANG-DIEN']] },
+  });
   ours = await dissatisfiedCase('QD-DAN-DIEN', 48);
   late = await dissatisfiedCase('QD-DAN-DIEN', -2);
   theirs = await dissatisfiedCase('QD-QUANG-DIEN', 24);
-  browser = await launchBrowser();
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-}, 60_000);
+afterAll(() => c?.stop(), 60_000);
 
 test('the inbox lists the commune’s cases by due time, overdue first and marked, and not another commune’s', async () => {
   for (const width of Object.keys(WIDTHS) as Width[]) {
-    const { context, page, watch } = await openPage(browser, width);
-    await signIn(page, t.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
+    const { context, page, watch } = await c.page(width);
+    await signIn(page, c.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
     await page.getByRole('heading', { name: 'Phản ánh', level: 1 }).waitFor();
     const rows = page.getByTestId('cases').locator('tbody tr');
     expect(await inboxIds(page)).toEqual([late, ours]);
@@ -82,10 +69,22 @@ test('the inbox lists the commune’s cases by due time, overdue first and marke
 });
 
 test('an official assigns, notes and closes a case with a resolution; the API confirms it', async () => {
-  const { context, page, watch } = await openPage(browser, 'desktop');
-  await signIn(page, t.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
+  const { context, page, watch } = await c.page('desktop');
+  await signIn(page, c.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
   await page.getByRole('link', { name: ours }).click();
   await page.getByRole('heading', { name: `Phiếu phản ánh ${ours}` }).waitFor();
+  // The response's answers; its free text only on demand, and that read is audited.
+  const answers = page.getByTestId('response-answers');
+  await expect(answers.textContent()).resolves.toContain('Có ý kiến (ẩn)');
+  expect(await page.content()).not.toContain('Góp ý riêng của QD-DAN-DIEN');
+  const reads = () => AuditLog.countDocuments({ action: 'responses.free_text_read', actor: 'xa.dandien' });
+  const before = await reads();
+  await page.getByRole('link', { name: 'Hiện ý kiến tự do (được ghi nhật ký)' }).click();
+  await page.waitForURL(/text=1/);
+  await expect(answers.textContent()).resolves.toContain('Góp ý riêng của QD-DAN-DIEN');
+  expect(await reads()).toBe(before + 1);
+  await page.getByRole('link', { name: 'Ẩn ý kiến tự do' }).click();
+  await page.waitForURL((u) => !u.search.includes('text=1'));
   expect(await a11yViolations(page)).toEqual([]);
   await shot(page, 'phan-anh-phieu-desktop');
 
@@ -114,7 +113,7 @@ test('an official assigns, notes and closes a case with a resolution; the API co
   expect(watch.errors).toEqual([]);
   await context.close();
 
-  const api = new ApiClient(t.baseUrl);
+  const api = new ApiClient(c.baseUrl);
   expect((await api.login('xa.dandien', GOOD_PASSWORD)).status).toBe(200);
   const r = await api.get(`/api/v1/cases/${ours}`);
   expect(r.status).toBe(200);
@@ -129,10 +128,10 @@ test('an official assigns, notes and closes a case with a resolution; the API co
 
 test('a commune official sees no other commune’s case, in the inbox or by its address', async () => {
   for (const width of Object.keys(WIDTHS) as Width[]) {
-    const { context, page, watch } = await openPage(browser, width);
-    await signIn(page, t.baseUrl, 'xa.quangdien', GOOD_PASSWORD, '/admin/cases');
+    const { context, page, watch } = await c.page(width);
+    await signIn(page, c.baseUrl, 'xa.quangdien', GOOD_PASSWORD, '/admin/cases');
     expect(await inboxIds(page)).toEqual([theirs]);
-    const res = await page.goto(`${t.baseUrl}/admin/cases/${late}`);
+    const res = await page.goto(`${c.baseUrl}/admin/cases/${late}`);
     expect(res!.status()).toBe(404);
     expect(await page.getByRole('heading', { name: `Phiếu phản ánh ${late}` }).count()).toBe(0);
     expect(await a11yViolations(page)).toEqual([]);

@@ -1,18 +1,10 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { issueSurveyToken } from '../../bot/survey/token';
 import { Dossier } from '../../models/dossier';
-import { createUser, seedUnits, signedIn, type ApiClient } from '../support/api';
-import { startTestApp, type TestApp } from '../support/app';
-import {
-  a11yViolations,
-  launchBrowser,
-  openPage,
-  shot,
-  signIn,
-  WIDTHS,
-  type Width,
-} from '../support/browser';
+import { signedIn, type ApiClient } from '../support/api';
+import { a11yViolations, shot, signIn, WIDTHS, type Width } from '../support/browser';
+import { startConsoleTest, type ConsoleTest } from '../support/console-test';
 
 /**
  * Bảng hỏi in a real browser against the whole process (issue 19, page 3): an admin edits a
@@ -24,8 +16,7 @@ import {
 const NEW_Q1 = 'Ông/Bà đánh giá thế nào về việc tiếp cận dịch vụ tại Bộ phận Một cửa (phiên bản thử)?';
 const OLD_Q1 = defaultFlow.nodes.find((n) => n.id === 'q1')!.text.vi;
 const NEW_REASON = 'Không có chỗ để xe';
-let t: TestApp;
-let browser: Browser;
+let c: ConsoleTest;
 let api: ApiClient;
 let n = 0;
 
@@ -40,7 +31,7 @@ async function surveyLink(unitCode: string): Promise<string> {
     status: 'finished',
     finishedAt: new Date(),
   });
-  return `${t.baseUrl}/s/${(await issueSurveyToken(code, new Date(), 24)).token}`;
+  return `${c.baseUrl}/s/${(await issueSurveyToken(code, new Date(), 24)).token}`;
 }
 
 async function checkPage(page: Page, name: string, width: Width): Promise<void> {
@@ -49,21 +40,15 @@ async function checkPage(page: Page, name: string, width: Width): Promise<void> 
 }
 
 beforeAll(async () => {
-  t = await startTestApp('consoleflows', {}, ['http']);
-  await seedUnits();
-  await createUser(t, 'quantri.bh', 'admin');
-  api = await signedIn(t, 'doc.bh', 'admin');
-  browser = await launchBrowser();
+  c = await startConsoleTest('consoleflows', { users: { 'quantri.bh': ['admin', []] } });
+  api = await signedIn(c.t, 'doc.bh', 'admin');
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-}, 60_000);
+afterAll(() => c?.stop(), 60_000);
 
 test('an admin edits, checks, previews, publishes and assigns a flow; citizens of the commune get the new question, others the old', async () => {
-  const { context, page, watch } = await openPage(browser, 'desktop');
-  await signIn(page, t.baseUrl, 'quantri.bh', undefined, '/admin/flows');
+  const { context, page, watch } = await c.page('desktop');
+  await signIn(page, c.baseUrl, 'quantri.bh', undefined, '/admin/flows');
   await page.getByRole('heading', { name: 'Bảng hỏi', level: 1 }).waitFor();
   await page.getByRole('button', { name: 'Tạo bản nháp' }).first().click();
   await page.getByRole('heading', { name: 'Bản nháp bảng hỏi default' }).waitFor();
@@ -167,13 +152,13 @@ test('an admin edits, checks, previews, publishes and assigns a flow; citizens o
   expect(JSON.stringify(audit.body)).toContain(`default@${version}`);
 
   // The difference between the two versions names q1's text and r1's new option.
-  await page.goto(`${t.baseUrl}/admin/flows/default/diff?from=${defaultFlow.version}&to=${version}`);
+  await page.goto(`${c.baseUrl}/admin/flows/default/diff?from=${defaultFlow.version}&to=${version}`);
   await page.locator('tbody tr', { hasText: 'q1' }).filter({ hasText: NEW_Q1 }).waitFor();
   await page.locator('tbody tr', { hasText: 'r1' }).filter({ hasText: 'gui_xe' }).first().waitFor();
   await context.close();
 
   // Citizens in the web chat: Đan Điền gets the new question and option, Sịa the old question.
-  const citizen = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'vi-VN' });
+  const citizen = await c.browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'vi-VN' });
   citizen.setDefaultTimeout(20_000);
   const q = citizen.locator('section.q:has(form)');
   await citizen.goto(await surveyLink('QD-DAN-DIEN'));
@@ -208,14 +193,14 @@ test('an admin edits, checks, previews, publishes and assigns a flow; citizens o
 
 test('the flows list, a version and the diff pass the accessibility check at both widths; export and import round-trip', async () => {
   for (const width of Object.keys(WIDTHS) as Width[]) {
-    const { context, page, watch } = await openPage(browser, width);
-    await signIn(page, t.baseUrl, 'quantri.bh', undefined, '/admin/flows');
+    const { context, page, watch } = await c.page(width);
+    await signIn(page, c.baseUrl, 'quantri.bh', undefined, '/admin/flows');
     await checkPage(page, 'bang-hoi-danh-sach', width);
-    await page.goto(`${t.baseUrl}/admin/flows/default/versions/${defaultFlow.version}`);
+    await page.goto(`${c.baseUrl}/admin/flows/default/versions/${defaultFlow.version}`);
     await page.locator('.flow-graph').waitFor();
     expect(await page.locator('.flow-graph .node').count()).toBe(defaultFlow.nodes.length);
     await checkPage(page, 'bang-hoi-phien-ban', width);
-    await page.goto(`${t.baseUrl}/admin/flows/default/diff?from=1&to=${defaultFlow.version}`);
+    await page.goto(`${c.baseUrl}/admin/flows/default/diff?from=1&to=${defaultFlow.version}`);
     await checkPage(page, 'bang-hoi-so-sanh', width);
     expect(watch.errors).toEqual([]);
     await context.close();
@@ -223,8 +208,8 @@ test('the flows list, a version and the diff pass the accessibility check at bot
   // Export as JSON (the API's file), paste it into the import form: a new draft of the same flow.
   const exported = await api.request('GET', `/api/v1/flows/default/versions/${defaultFlow.version}/export`);
   expect(exported.status).toBe(200);
-  const { context, page } = await openPage(browser, 'desktop');
-  await signIn(page, t.baseUrl, 'quantri.bh', undefined, '/admin/flows');
+  const { context, page } = await c.page('desktop');
+  await signIn(page, c.baseUrl, 'quantri.bh', undefined, '/admin/flows');
   await page.getByLabel('Nội dung tệp JSON').fill('{ không phải json');
   await page.getByRole('button', { name: 'Nhập thành bản nháp' }).click();
   await page.getByRole('alert').filter({ hasText: 'không phải JSON' }).waitFor();

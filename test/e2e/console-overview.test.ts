@@ -1,19 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { compressedSize } from '../../bot/http/console/assets';
 import { formatFor } from '../../bot/http/console/i18n';
 import { hcmYear } from '../../lib/time';
-import { ApiClient, createUser, GOOD_PASSWORD, seedUnits } from '../support/api';
-import { startTestApp, type TestApp } from '../support/app';
-import {
-  a11yViolations,
-  launchBrowser,
-  openPage,
-  shot,
-  signIn,
-  WIDTHS,
-  type Width,
-} from '../support/browser';
+import { ApiClient, GOOD_PASSWORD } from '../support/api';
+import { a11yViolations, shot, signIn, WIDTHS, type Width } from '../support/browser';
+import { startConsoleTest, type ConsoleTest } from '../support/console-test';
 import { respond, rollUp } from '../support/figures-fixtures';
 import { makeCase } from '../support/survey-fixtures';
 
@@ -22,15 +14,14 @@ import { makeCase } from '../support/survey-fixtures';
  * what the API answers the same person; drill-down, the period filter (htmx), the export; a
  * commune's official sees nothing of another commune; axe at a phone and a desktop width.
  */
-jest.setTimeout(180_000);
 const vi = formatFor('vi');
-let t: TestApp;
-let browser: Browser;
+let c: ConsoleTest;
 const api: Record<string, ApiClient> = {};
 
 beforeAll(async () => {
-  t = await startTestApp('consoleoverview', {}, ['http']);
-  await seedUnits();
+  c = await startConsoleTest('consoleoverview', {
+    users: { 'tinh.hue': ['district', ['46']], 'xa.dandien': ['unit', ['QD-DAN-DIEN']] },
+  });
   const at = (d: string) => `${d}T03:00:00Z`;
   for (let i = 0; i < 6; i++)
     await respond('QD-DAN-DIEN', at(`2025-08-0${i + 1}`), [5, 4, 5, 4, 5, i === 0 ? 2 : 5], {
@@ -42,25 +33,17 @@ beforeAll(async () => {
     officer: 'cb-dd-01',
   });
   for (let i = 0; i < 3; i++) await respond('QD-QUANG-DIEN', at(`2025-09-1${i}`), [2, 2, 1, 2, 2, 1]);
-  await rollUp(t);
+  await rollUp(c.t);
   await makeCase('QD-DAN-DIEN', { dueInMs: -3_600_000 });
   await makeCase('QD-DAN-DIEN');
   await makeCase('QD-QUANG-DIEN');
-  for (const [name, role, units] of [
-    ['tinh.hue', 'district', ['46']],
-    ['xa.dandien', 'unit', ['QD-DAN-DIEN']],
-  ] as const) {
-    await createUser(t, name, role, [...units]);
-    api[name] = new ApiClient(t.baseUrl);
+  for (const name of ['tinh.hue', 'xa.dandien']) {
+    api[name] = new ApiClient(c.baseUrl);
     await api[name].login(name, GOOD_PASSWORD);
   }
-  browser = await launchBrowser();
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await t?.stop();
-}, 60_000);
+afterAll(() => c?.stop(), 60_000);
 
 async function attributes(l: Locator, name: string): Promise<Array<string | null>> {
   return Promise.all((await l.all()).map((x) => x.getAttribute(name)));
@@ -103,8 +86,8 @@ async function expectSameFigures(page: Page, user: string, query: Record<string,
 
 test('the province’s overview shows the API’s figures, the ranking of its communes and charts, at both widths', async () => {
   for (const width of Object.keys(WIDTHS) as Width[]) {
-    const { context, page, watch } = await openPage(browser, width);
-    await signIn(page, t.baseUrl, 'tinh.hue', GOOD_PASSWORD, '/admin?unit=46&period=2025');
+    const { context, page, watch } = await c.page(width);
+    await signIn(page, c.baseUrl, 'tinh.hue', GOOD_PASSWORD, '/admin?unit=46&period=2025');
     expect(new URL(page.url()).search).toBe('?unit=46&period=2025');
     await expectSameFigures(page, 'tinh.hue', { unit: '46', period: '2025' });
     const ranking = (await api['tinh.hue']!.get('/api/v1/indices/ranking', { unit: '46', period: '2025' }))
@@ -124,8 +107,8 @@ test('the province’s overview shows the API’s figures, the ranking of its co
 });
 
 test('drill down province → commune → procedure, and the period filter updates the figures in place', async () => {
-  const { context, page, watch } = await openPage(browser);
-  await signIn(page, t.baseUrl, 'tinh.hue', GOOD_PASSWORD, '/admin?unit=46&period=2025');
+  const { context, page, watch } = await c.page();
+  await signIn(page, c.baseUrl, 'tinh.hue', GOOD_PASSWORD, '/admin?unit=46&period=2025');
   await page.locator('[data-testid=ranking]').getByRole('link', { name: 'Xã Đan Điền' }).click();
   await page.waitForURL(/unit=QD-DAN-DIEN/);
   expect(await page.getByTestId('unit-name').textContent()).toContain('Xã Đan Điền');
@@ -146,7 +129,7 @@ test('drill down province → commune → procedure, and the period filter updat
   await expectSameFigures(page, 'tinh.hue', { unit: 'QD-DAN-DIEN', period: '2025', officer: 'cb-dd-01' });
 
   // The period selector swaps the figures by htmx: same document, new URL, the month's figures.
-  await page.goto(`${t.baseUrl}/admin?unit=QD-DAN-DIEN&period=2025`);
+  await page.goto(`${c.baseUrl}/admin?unit=QD-DAN-DIEN&period=2025`);
   await page.evaluate('window.marker = 1');
   await page.getByLabel('Kỳ báo cáo').selectOption('2025-09');
   await page.waitForURL(/period=2025-09/);
@@ -158,8 +141,8 @@ test('drill down province → commune → procedure, and the period filter updat
 });
 
 test('the export link downloads the API’s XLSX of what is shown', async () => {
-  const { context, page } = await openPage(browser);
-  await signIn(page, t.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin?unit=QD-DAN-DIEN&period=2025');
+  const { context, page } = await c.page();
+  await signIn(page, c.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin?unit=QD-DAN-DIEN&period=2025');
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByTestId('export-xlsx').click(),
@@ -171,8 +154,8 @@ test('the export link downloads the API’s XLSX of what is shown', async () => 
 });
 
 test('a commune’s official sees only that commune: its own units, no other commune’s name or figures', async () => {
-  const { context, page, watch } = await openPage(browser, 'phone');
-  await signIn(page, t.baseUrl, 'xa.dandien');
+  const { context, page, watch } = await c.page('phone');
+  await signIn(page, c.baseUrl, 'xa.dandien');
   expect(await page.getByTestId('unit-name').textContent()).toContain('Xã Đan Điền');
   const options = await attributes(page.getByLabel('Đơn vị').locator('option'), 'value');
   const own = (
@@ -186,7 +169,7 @@ test('a commune’s official sees only that commune: its own units, no other com
     `/admin?unit=QD-DAN-DIEN&period=2025`,
     `/admin?unit=QD-DAN-DIEN&period=${year}`,
   ]) {
-    await page.goto(`${t.baseUrl}${path}`);
+    await page.goto(`${c.baseUrl}${path}`);
     const html = await page.content();
     for (const other of ['QD-QUANG-DIEN', 'Xã Quảng Điền', 'Phường Phong Quảng', 'Thành phố Huế'])
       expect([path, html.includes(other)]).toEqual([path, false]);
@@ -196,7 +179,7 @@ test('a commune’s official sees only that commune: its own units, no other com
   expect(await a11yViolations(page)).toEqual([]);
   await shot(page, 'tong-quan-xa-phone');
   // Another commune by URL: the API's 404, shown as such, with nothing of it on the page.
-  const res = await page.goto(`${t.baseUrl}/admin?unit=QD-QUANG-DIEN&period=2025`);
+  const res = await page.goto(`${c.baseUrl}/admin?unit=QD-QUANG-DIEN&period=2025`);
   expect(res!.status()).toBe(404);
   expect(await page.getByRole('alert').textContent()).toContain('ngoài phạm vi đơn vị');
   expect(await page.content()).not.toContain('Xã Quảng Điền');

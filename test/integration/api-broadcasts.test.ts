@@ -101,6 +101,33 @@ test('bad content is 422 and creates nothing', async () => {
   expect(await Broadcast.countDocuments()).toBe(before);
 });
 
+test('preview renders the content per language as the senders send it, with the problems create would refuse; stores nothing', async () => {
+  const before = await Broadcast.countDocuments();
+  const r = await broadcaster.post(`${B}/preview`, {
+    text: 'Lịch tiếp <công dân>',
+    textEn: 'Citizen hours',
+    buttons: [{ text: 'Xem lịch', textEn: 'See', url: 'https://example.gov.vn/lich' }],
+  });
+  expect(r.status).toBe(200);
+  conforms('POST', '/preview', r);
+  const messages = r.body.messages as Array<Record<string, unknown>>;
+  expect(messages.map((m) => m.lang)).toEqual(['vi', 'en']);
+  expect(messages[0]).toMatchObject({
+    html: expect.stringMatching(/^Lịch tiếp &lt;công dân&gt;\n\n<i>Nhắn \/stop/),
+    plain: expect.stringMatching(/^Lịch tiếp <công dân>\n\nNhắn \/stop/),
+    links: [{ text: 'Xem lịch', url: 'https://example.gov.vn/lich' }],
+    stopButton: 'Ngừng nhận tin',
+  });
+  expect(messages[1]).toMatchObject({ links: [{ text: 'See' }], stopButton: 'Unsubscribe' });
+  expect(r.body.problems).toEqual([]);
+  const bad = await broadcaster.post(`${B}/preview`, { text: '<b>mở', format: 'html' });
+  expect(bad.status).toBe(200);
+  expect(bad.body.problems).toEqual(['text: unclosed <b>']);
+  expect((await broadcaster.post(`${B}/preview`, { text: '' })).status).toBe(422);
+  expect((await manager.post(`${B}/preview`, { text: 'x' })).status).toBe(403);
+  expect(await Broadcast.countDocuments()).toBe(before);
+});
+
 test('schedule moves the start: the waiting fan-out job is replaced by one at the new time', async () => {
   const at = new Date(Date.now() + 86_400_000);
   const r = await district.post(B, {
@@ -125,6 +152,25 @@ test('schedule moves the start: the waiting fan-out job is replaced by one at th
   expect(jobs[0]!.timestamp + jobs[0]!.delay).toBeGreaterThanOrEqual(later.getTime() - 1000);
   await Broadcast.updateOne({ _id: id }, { $set: { status: 'sending', startedAt: new Date() } });
   expect((await district.post(`${B}/${id}/schedule`, { sendAt: null })).status).toBe(409);
+});
+
+test('a scheduled broadcast paused and resumed waits for its own start again, not now', async () => {
+  const at = new Date(Date.now() + 7 * 86_400_000);
+  const r = await district.post(B, {
+    text: 'Tuần sau',
+    unitCode: '477',
+    sendAt: at.toISOString(),
+    ignoreQuietHours: true,
+  });
+  const id = r.body.id as string;
+  expect((await district.post(`${B}/${id}/pause`)).body.status).toBe('paused');
+  expect((await district.post(`${B}/${id}/resume`)).body.status).toBe('scheduled');
+  const control = producersOf(t.app.ctx).broadcasts.control;
+  const waiting = (await control.getWaiting()).filter((j) => j.name === JOB_FANOUT && j.data.b === id);
+  expect(waiting).toEqual([]);
+  const jobs = await fanoutJobs(id);
+  expect(jobs).toHaveLength(1);
+  expect(jobs[0]!.timestamp + jobs[0]!.delay).toBeGreaterThanOrEqual(at.getTime() - 1000);
 });
 
 test('a test goes to the caller’s own linked chat, and is a clear 409 without one', async () => {

@@ -158,6 +158,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   'audit.export': { request: () => ({ method: 'GET', path: '/audit/export' }), marker: (u) => `,${u},` },
   'audit.verify': { request: () => ({ method: 'GET', path: '/audit/verify' }) },
+  'platforms.state': { request: () => ({ method: 'GET', path: '/platforms' }) },
   'openapi.get': { request: () => ({ method: 'GET', path: '/openapi.json' }) },
   'flows.list': { request: () => ({ method: 'GET', path: '/flows' }) },
   'flows.getVersion': {
@@ -243,6 +244,10 @@ const SAMPLES: Record<string, Sample> = {
   },
   'dossiers.get': { request: async (u) => ({ method: 'GET', path: `/dossiers/${await makeDossier(u)}` }) },
   'responses.list': { request: (u) => ({ method: 'GET', path: '/responses', query: { unit: u } }) },
+  'responses.csv': { request: (u) => ({ method: 'GET', path: '/responses/export.csv', query: { unit: u } }) },
+  'responses.xlsx': {
+    request: (u) => ({ method: 'GET', path: '/responses/export.xlsx', query: { unit: u } }),
+  },
   'indices.get': { request: (u) => ({ method: 'GET', path: '/indices', query: { unit: u, period: YEAR } }) },
   'indices.ranking': {
     request: (u) => ({ method: 'GET', path: '/indices/ranking', query: { unit: u, period: YEAR } }),
@@ -286,6 +291,9 @@ const SAMPLES: Record<string, Sample> = {
   },
   'broadcasts.count': {
     request: (u) => ({ method: 'POST', path: '/broadcasts/count', body: { unitCode: u } }),
+  },
+  'broadcasts.preview': {
+    request: () => ({ method: 'POST', path: '/broadcasts/preview', body: { text: `Tin ${next()}` } }),
   },
   'broadcasts.create': {
     request: (u) => ({ method: 'POST', path: '/broadcasts', body: { text: `Tin ${next()}`, unitCode: u } }),

@@ -1,10 +1,14 @@
+import ExcelJS from 'exceljs';
+import { parse } from 'csv-parse/sync';
 import { API_PREFIX } from '../../bot/http/api/register';
 import { createApiKey } from '../../lib/api-auth';
 import { AuditLog } from '../../models/audit-log';
 import { ApiClient, seedUnits, signedIn, type ApiResponse } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
 import { OpenApiContract } from '../support/openapi-contract';
+import { meta, scale, suggestion } from '../support/ingest';
 import { makeResponse } from '../support/survey-fixtures';
+import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 
 let t: TestApp;
 let unit: ApiClient;
@@ -134,4 +138,115 @@ test('a viewer reads no individual response, and an API key never free text', as
   const refused = await key.get(PATH, { includeText: 'true' });
   expect(refused.status).toBe(403);
   expect(refused.text).not.toContain('Góp ý riêng');
+});
+
+test('responseId finds one response, and nothing outside the caller’s units', async () => {
+  const all = ids(await unit.get(PATH));
+  const one = await unit.get(PATH, { responseId: all[2]! });
+  expect(one.status).toBe(200);
+  conforms(one);
+  expect(ids(one)).toEqual([all[2]]);
+  // With the other filters, all must hold.
+  expect(ids(await unit.get(PATH, { responseId: all[2]!, score: '1' }))).toEqual([]);
+  const theirs = await makeResponse('19867', { score: 1 });
+  const outside = await unit.get(PATH, { responseId: theirs.responseId, includeText: 'true' });
+  expect(outside.status).toBe(200);
+  expect(ids(outside)).toEqual([]);
+  expect(outside.text).not.toContain('Góp ý');
+  expect((await unit.get(PATH, { responseId: theirs.responseId, unit: '19867' })).status).toBe(404);
+});
+
+describe('exports of the filtered responses', () => {
+  const CSV = `${PATH}/export.csv`;
+  const XLSX = `${PATH}/export.xlsx`;
+  let ward: ApiClient;
+  beforeAll(async () => {
+    // A ward of its own, with the default flow's questions, so the file has answer columns.
+    ward = await signedIn(t, 'responses.ward', 'unit', ['QD-HOA-CHAU']);
+    const at = (d: number) => new Date(Date.UTC(2026, 4, d, 3));
+    await storeCompletion(
+      'resp-api-exp-1',
+      meta({ dossierCode: 'HS-EXP-1', unitCode: 'QD-HOA-CHAU', flowVersion: 2 }),
+      [scale('q1', 'TIEP_CAN', 2), scale('q6', 'TONG_THE', 2), suggestion('=HYPERLINK("http://x")')],
+      at(3),
+    );
+    await storeCompletion(
+      'resp-api-exp-2',
+      meta({ dossierCode: 'HS-EXP-2', unitCode: 'QD-HOA-CHAU', flowVersion: 2, surveyChannel: 'zalo' }),
+      [scale('q1', 'TIEP_CAN', 5), scale('q6', 'TONG_THE', 5)],
+      at(4),
+    );
+  });
+  const rowsOf = (text: string) => parse<Record<string, string>>(text, { bom: true, columns: true });
+  const question = (row: Record<string, string>, id: string) =>
+    Object.entries(row).find(([k]) => k.startsWith(`${id}. `))?.[1];
+
+  test('CSV: the filtered rows, answers as labels, no free text unless asked, audited', async () => {
+    const before = await AuditLog.countDocuments({ action: 'responses.exported' });
+    const r = await ward.get(CSV, { rating: 'dissatisfied' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/csv');
+    expect(r.headers.get('content-disposition')).toContain('phieu-tra-loi-tat-ca.csv');
+    expect(r.text.charCodeAt(0)).toBe(0xfeff);
+    const rows = rowsOf(r.text);
+    expect(rows.map((x) => x['Mã hồ sơ'])).toEqual(['HS-EXP-1']);
+    expect(question(rows[0]!, 'q1')).toBe('2. Không hài lòng');
+    expect(question(rows[0]!, 'q7')).toBeUndefined();
+    expect(r.text).not.toContain('HYPERLINK');
+    const entry = await AuditLog.findOne({ action: 'responses.exported' }).sort({ seq: -1 }).lean();
+    expect(await AuditLog.countDocuments({ action: 'responses.exported' })).toBe(before + 1);
+    expect(entry).toMatchObject({
+      actor: 'responses.ward',
+      details: { format: 'csv', responses: 1, includeText: false, filters: ['rating=dissatisfied'] },
+    });
+    // Every row of the list is in the file, in the same filters.
+    const all = rowsOf((await ward.get(CSV, { period: '2026-05' })).text);
+    expect(all.map((x) => x['Mã phản hồi']).sort()).toEqual(
+      ids(await ward.get(PATH, { period: '2026-05' })).sort(),
+    );
+  });
+
+  test('CSV with free text: escaped so a spreadsheet runs no formula', async () => {
+    const r = await ward.get(CSV, { includeText: 'true', surveyChannel: 'telegram' });
+    expect(r.status).toBe(200);
+    const rows = rowsOf(r.text);
+    expect(rows).toHaveLength(1);
+    expect(question(rows[0]!, 'q7')).toBe(`'=HYPERLINK("http://x")`);
+  });
+
+  test('XLSX: the same rows as text cells, never a formula', async () => {
+    const res = await fetch(`${t.baseUrl}${XLSX}?includeText=true&unit=QD-HOA-CHAU&period=2026-05`, {
+      headers: { cookie: ward.cookie! },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain('phieu-tra-loi-QD-HOA-CHAU-2026-05.xlsx');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await res.arrayBuffer());
+    const ws = wb.worksheets[0]!;
+    expect(ws.rowCount).toBe(3);
+    const head: string[] = [];
+    ws.getRow(1).eachCell((c, i) => (head[i] = String(c.value)));
+    const cell = ws.getRow(2).getCell(head.findIndex((h) => h?.startsWith('q7. ')));
+    expect(cell.type).toBe(ExcelJS.ValueType.String);
+    expect(cell.value).toBe('=HYPERLINK("http://x")');
+    expect(ws.getRow(2).getCell(head.indexOf('Mã hồ sơ')).value).toBe('HS-EXP-1');
+  });
+
+  test('outside the caller’s units 404 and nothing audited; free text refused to a viewer; bad filters 422', async () => {
+    const before = await AuditLog.countDocuments({ action: 'responses.exported' });
+    expect((await ward.get(CSV, { unit: 'QD-DAN-DIEN' })).status).toBe(404);
+    expect((await ward.get(XLSX, { unit: '19867' })).status).toBe(404);
+    const bad = await ward.get(CSV, { score: '3-1' });
+    expect(bad.status).toBe(422);
+    expect(bad.body.details[0].path).toBe('score');
+    expect(await AuditLog.countDocuments({ action: 'responses.exported' })).toBe(before);
+    const viewer = await signedIn(t, 'responses.viewer2', 'viewer', ['QD-HOA-CHAU']);
+    expect((await viewer.get(CSV)).status).toBe(403);
+    const key = new ApiClient(
+      t.baseUrl,
+      (await createApiKey({ name: 'Một cửa 2', unitCodes: ['QD-HOA-CHAU'] })).key,
+    );
+    expect((await key.get(CSV)).status).toBe(200);
+    expect((await key.get(CSV, { includeText: 'true' })).status).toBe(403);
+  });
 });

@@ -11,6 +11,8 @@ import { issueSurveyToken } from '../../bot/survey/token';
 import { demoResponses } from '../../cli/seed-data/demo';
 import { createApiKey, signBody } from '../../lib/api-auth';
 import { hashPhone } from '../../lib/phone';
+import { hcmDay, hcmYear } from '../../lib/time';
+import { Case } from '../../models/case';
 import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
 import { storeCompletion } from '../../workers/jobs/completed-response-writer';
@@ -44,6 +46,8 @@ interface Case {
   csvLatin1?: string;
   xlsx?: string[][];
   export?: string;
+  /** A case whose dossier code, procedure code and escalation are this text, then the report's XLSX. */
+  exportXlsx?: string;
   expect: {
     status: number;
     changes?: boolean;
@@ -296,8 +300,54 @@ async function exportedSuggestion(text: string): Promise<{ status: number; cell:
   await storeCompletion(demo.responseId, demo.meta, answers, demo.completedAt);
   const run = await runHailongHere(['export', 'responses']);
   const rows = parseCsv(run.stdout, { bom: true, relax_column_count: true }) as string[][];
-  const cell = rows.flat().find((v) => v.includes('HYPERLINK'));
+  // The typed text, as is or with the quote that keeps a spreadsheet from reading a formula.
+  const cell = rows.flat().find((v) => v === text || v === `'${text}`);
   return { status: run.code, cell };
+}
+
+/**
+ * A case whose texts from outside (the dossier code and procedure code a one-stop system sent, the
+ * unit it was escalated to) are `text`, then GET /api/v1/reports/export.xlsx: every cell holding
+ * the text must be a string cell, and no cell of the workbook a formula.
+ */
+async function exportedXlsx(text: string, code: string): Promise<{ status: number; problems: string[] }> {
+  const now = new Date();
+  await Case.create({
+    caseId: `case-${code}`,
+    responseId: `resp-${code}`,
+    dossierCode: text,
+    unitCode: UNIT,
+    procedureCode: text,
+    items: [{ element: 'TIEP_CAN', questionId: 'q1', value: 1, reasons: [] }],
+    status: 'open',
+    openedAt: now,
+    dueAt: new Date(now.getTime() + 86_400_000),
+    day: hcmDay(now),
+    escalatedTo: text,
+  });
+  const r = await fetch(`${t.baseUrl}/api/v1/reports/export.xlsx?unit=${UNIT}&period=${hcmYear(now)}`, {
+    headers: { cookie: admin.cookie! },
+  });
+  if (r.status !== 200) return { status: r.status, problems: [(await r.text()).slice(0, 300)] };
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(await r.arrayBuffer());
+  const problems: string[] = [];
+  let found = 0;
+  wb.eachSheet((ws) =>
+    ws.eachRow((row) =>
+      row.eachCell((c) => {
+        if (c.type === ExcelJS.ValueType.Formula || c.formula)
+          problems.push(`${ws.name}!${c.address} is a formula`);
+        if (c.value === text) {
+          found++;
+          if (c.type !== ExcelJS.ValueType.String)
+            problems.push(`${ws.name}!${c.address} is of type ${c.type}`);
+        }
+      }),
+    ),
+  );
+  if (found < 3) problems.push(`the text is in ${found} cells, expected the 3 of its case`);
+  return { status: r.status, problems };
 }
 
 async function storedValue(s: NonNullable<Case['expect']['stored']>, code: string): Promise<unknown> {
@@ -336,6 +386,11 @@ describe.each(FILES.map((f) => [f.file, f] as const))('%s', (_file, f) => {
     } else if (c.export !== undefined) {
       before = await snapshot();
       ({ status, cell } = await exportedSuggestion(c.export));
+    } else if (c.exportXlsx !== undefined) {
+      before = await snapshot();
+      let problems: string[];
+      ({ status, problems } = await exportedXlsx(c.exportXlsx, code));
+      expect(problems).toEqual([]);
     } else {
       const built = build(c, code, from);
       if (c.webSession) {

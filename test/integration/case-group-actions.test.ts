@@ -14,7 +14,7 @@ import {
   followUpJobId,
   NOT_ALLOWED,
 } from '../../workers/aggregation/cases/group-actions';
-import { RESOLUTIONS } from '../../workers/aggregation/cases/resolutions';
+import { RESOLUTIONS } from '../../lib/case-resolutions';
 import { JobProducer } from '../../workers/producer';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 

@@ -372,3 +372,19 @@ describe('GET /healthz/detail', () => {
     expect((await get('/healthz/detail', { cookie: viewer.cookie! })).status).toBe(403);
   });
 });
+
+describe('GET /api/v1/platforms', () => {
+  test('tells an admin the connections and the Zalo token expiry, no secret; other roles get 403', async () => {
+    await publishPlatformSuccess(t.redis, t.app.ctx.prefix);
+    const r = await admin.get('/api/v1/platforms');
+    expect(r.status).toBe(200);
+    expect(r.body.telegram).toMatchObject({ configured: true });
+    expect(Date.parse(String(r.body.zalo.lastSuccessAt))).toBeGreaterThan(Date.now() - 120_000);
+    expect(r.body.zalo.token).toMatchObject({ known: true, connected: true, refreshFailed: false });
+    expect(r.body.zalo.token.expiresInS).toBeGreaterThan(0);
+    for (const secret of [SECRETS_KEY, WEBHOOK_SECRET, tg.token, zaloFake.appSecret, zaloFake.oaSecretKey])
+      expect(r.text).not.toContain(secret);
+    expect(r.text).not.toMatch(/accessToken|refreshToken|access_token|Enc"/);
+    expect((await viewer.get('/api/v1/platforms')).status).toBe(403);
+  });
+});

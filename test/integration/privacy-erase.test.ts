@@ -15,10 +15,11 @@ import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
 import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
 import { buildReport } from '../../indices/report';
-import { optOutKey } from '../../workers/broadcast/opt-outs';
+import { optedOut, optOutKey } from '../../workers/broadcast/opt-outs';
 import { recipientFilter } from '../../workers/broadcast/targeting';
 import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { contactUpdate } from '../../workers/jobs/contact-update';
+import { writeContact } from '../../workers/jobs/contact-writer';
 import { invitationJobId, OUTREACH_QUEUE, reminderJobId } from '../../workers/jobs/invitation-queue';
 import { sendInvitation, type OutreachDeps } from '../../workers/jobs/invitation-send';
 import type { InvitationSender } from '../../workers/jobs/invitation-senders';
@@ -229,6 +230,34 @@ test('a withdrawal of consent (unsubscribed) stops invitations, reminders and br
   const filter = await recipientFilter({ unitCode: 'U1' }, 'telegram', { zaloWindowH: 168, now });
   expect(await Contact.countDocuments(filter)).toBe(0);
   expect(sent).toEqual([]);
+});
+
+test('a /stop stops invitations, reminders and broadcasts at once, before its MongoDB write has run', async () => {
+  const c = await citizen('5553', '0933 444 555', 'D-C', [4, 4]);
+  const withLog: OutreachDeps = { ...outreachDeps, optOuts: (ids) => optedOut(redis, prefix, ids) };
+  const invite = async () => {
+    await Dossier.updateOne({ code: 'D-C' }, { $set: { 'invitation.sentAt': null } });
+    return sendInvitation({ dossierCode: 'D-C' }, withLog, now);
+  };
+  sent.length = 0;
+  expect(await invite()).toBe('sent'); // the control: before the /stop it goes out
+  // The conversation's /stop: the change is queued for the ingest workers, none of which runs here.
+  await writeContact(
+    { redis, prefix },
+    {
+      contactId: c.contactId,
+      channel: 'telegram',
+      userId: '5553',
+      set: { unsubscribedAt: now.toISOString() },
+    },
+  );
+  expect((await Contact.findById(c.contactId).lean())?.unsubscribedAt).toBeNull();
+  expect(await invite()).toBe('no_channel');
+  await Dossier.updateOne({ code: 'D-C' }, { $set: { 'invitation.sentAt': now } });
+  expect(await sendReminder({ dossierCode: 'D-C', n: 1 }, withLog, now)).toBe('unreachable');
+  expect(sent).toEqual(['5553']);
+  // Running broadcasts read the same log before each send (delivery-store.ts).
+  expect(await redis.zscore(optOutKey(prefix), c.contactId)).toBe(String(now.getTime()));
 });
 
 test('what we hold: a readable summary in Vietnamese, then English, without the phone number or its hash', async () => {

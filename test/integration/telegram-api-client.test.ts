@@ -51,6 +51,22 @@ describe('createTelegramClient', () => {
     expect(fake.callsOf('sendMessage').map((c) => c.outcome)).toEqual([0, 'ok']);
   });
 
+  test('a stopping process abandons a call the Bot API holds, and retries nothing (the drain bound, docs/faults.md)', async () => {
+    fake.failNext('sendMessage', { code: 'hang', ms: 60_000 });
+    fake.failNext('sendMessage', { code: 502 });
+    const stop = new AbortController();
+    const c = client({ stopSignal: stop.signal, timeoutMs: 30_000, maxRetries: 5 });
+    const held = caught(c.sendMessage(1001, 'Câu 2/7'));
+    await fake.waitFor(() => fake.callsOf('sendMessage').length === 1, 10_000, 'the held call');
+    stop.abort();
+    const err = await held;
+    expect(err).toBeInstanceOf(TelegramUnreachableError);
+    // Neither a retry of the held call nor a new call once stopped.
+    expect(await caught(c.sendMessage(1001, 'Câu 3/7'))).toBeInstanceOf(TelegramUnreachableError);
+    expect(fake.callsOf('sendMessage').map((x) => x.outcome)).toEqual([0]);
+    expect(fake.sent).toEqual([]);
+  });
+
   test('sends through the configured API root and returns the result', async () => {
     const tg = client();
     const me = await tg.getMe();

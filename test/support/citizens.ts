@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeliveryOptions, FakeTelegram, SentMessage } from '../fakes/telegram-server';
+import type { FakeZaloServer } from '../fakes/zalo-server';
 
 /**
  * Simulated citizens for the fault tests: each answers the default survey through the fake
@@ -167,6 +168,73 @@ export function repeatedMessages(fake: FakeTelegram, chats: readonly number[]): 
     const k = `${m.chatId}\u0000${m.text}`;
     const r = seen.get(k) ?? { chat: m.chatId, text: m.text.slice(0, 60), at: [] };
     r.at.push(m.at);
+    seen.set(k, r);
+  }
+  return [...seen.values()].filter((r) => r.at.length > 1);
+}
+
+type ZaloSent = {
+  text?: string;
+  attachment?: { payload: { buttons?: Array<{ title: string; payload: string }> } };
+};
+
+/**
+ * One whole survey on Zalo, as `answerSurvey` on Telegram: `/start u_<unit>`, consent, q1–q6
+ * typed as numbers (Zalo reads a typed number as the choice of that value), the suggestion
+ * skipped. Each event is delivered signed to `webhook` with Zalo's retries (the fake's
+ * `retryDelaysMs`); each question is recognised by its own text ("Câu k/7").
+ */
+export async function answerZaloSurvey(
+  fake: FakeZaloServer,
+  webhook: string,
+  userId: string,
+  answers: readonly number[],
+  o: Pick<SurveyOptions, 'unitCode' | 'replyTimeoutMs' | 'beforeTurn'>,
+): Promise<void> {
+  const timeout = o.replyTimeoutMs ?? 60_000;
+  let seq = 0;
+  const turn = async (text: string, what: string, match: (m: ZaloSent) => boolean): Promise<ZaloSent> => {
+    const from = fake.csTo(userId).length;
+    await o.beforeTurn?.(seq);
+    const statuses = await fake.deliver(webhook, fake.textEvent(userId, text, `z${userId}t${seq++}`));
+    if (!statuses.includes(200))
+      throw new Error(`zalo citizen ${userId}: webhook answered ${statuses.join(',')}`);
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const m = (fake.csTo(userId).slice(from) as ZaloSent[]).find(match);
+      if (m) return m;
+      if (Date.now() > deadline) {
+        const last = (fake.csTo(userId) as ZaloSent[]).slice(-2).map((x) => (x.text ?? '').slice(0, 40));
+        throw new Error(
+          `zalo citizen ${userId}: no ${what} within ${timeout} ms (last messages: ${JSON.stringify(last)})`,
+        );
+      }
+      await sleep(100);
+    }
+  };
+  const consent = await turn(`/start u_${o.unitCode}`, 'consent question', (m) =>
+    Boolean(m.attachment?.payload.buttons?.some((b) => b.title === 'Đồng ý')),
+  );
+  const agree = consent.attachment!.payload.buttons!.find((b) => b.title === 'Đồng ý')!;
+  await turn(agree.payload, 'Câu 1/7', (m) => (m.text ?? '').startsWith('Câu 1/7'));
+  for (let q = 1; q <= QUESTIONS.length; q++) {
+    const next = q < QUESTIONS.length ? `Câu ${q + 1}/7` : 'Câu 7/7';
+    await turn(String(answers[q - 1]), next, (m) => (m.text ?? '').startsWith(next));
+  }
+  await turn('bỏ qua', 'thank-you', (m) => (m.text ?? '').includes('Trân trọng cảm ơn'));
+}
+
+/** Zalo texts sent more than once to one of the users (the Zalo twin of `repeatedMessages`). */
+export function repeatedZaloMessages(fake: FakeZaloServer, users: readonly string[]): Repeated[] {
+  const ids = new Set(users);
+  const seen = new Map<string, Repeated>();
+  for (const s of fake.sent) {
+    const user = (s.body.recipient as { user_id?: string } | undefined)?.user_id;
+    if (s.endpoint !== 'cs' || !user || !ids.has(user)) continue;
+    const text = String((s.body.message as { text?: unknown }).text ?? '');
+    const k = `${user}\u0000${text}`;
+    const r = seen.get(k) ?? { chat: user, text: text.slice(0, 60), at: [] };
+    r.at.push(s.at);
     seen.set(k, r);
   }
   return [...seen.values()].filter((r) => r.at.length > 1);

@@ -297,3 +297,15 @@ export async function failedJobs(redis: Redis, prefix: string): Promise<Record<s
   }
   return out;
 }
+
+/** Why each job that failed for good failed (name, attempts, reason): a fault test's explanation. */
+export async function failedJobReasons(redis: Redis, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const q of QUEUES) {
+    const queue = new Queue(q, { connection: redis, prefix });
+    for (const j of await queue.getFailed(0, 20))
+      out.push(`${q}/${j.name}: ${j.attemptsMade} attempts: ${String(j.failedReason).slice(0, 200)}`);
+    await queue.close();
+  }
+  return out;
+}

@@ -25,7 +25,7 @@ async function freePorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
-async function pingable(port: number, timeoutMs: number): Promise<void> {
+export async function pingable(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -72,4 +72,5 @@ test('roles: admin has every permission; free text is a permission of its own th
   expect(can('broadcaster', 'broadcasts:write')).toBe(true);
   expect(can('viewer', 'indices:read')).toBe(true);
   expect(can('key', 'audit:read')).toBe(false);
+  for (const role of CALLER_ROLES) expect(can(role, 'platforms:read')).toBe(role === 'admin');
 });

@@ -1,4 +1,10 @@
-import { checkJobId, jobId } from '../../workers/job-id';
+import { checkJobId, jobId, zaloEventJobId } from '../../workers/job-id';
+import { sessionSyncJobId } from '../../workers/conversation-background';
+import { notifyJobId } from '../../workers/aggregation/cases/case-jobs';
+import { followUpJobId, followUpMessageJobId } from '../../workers/aggregation/cases/group-actions';
+import { digestJobId } from '../../workers/aggregation/digest/jobs';
+import { monthJobId } from '../../workers/aggregation/rollups/month';
+import { recomputeJobId } from '../../workers/aggregation/rollups/schedule';
 import { invitationJobId, reminderJobId, reminderJobIds } from '../../workers/jobs/outreach-ids';
 import { deliveryJobId } from '../../workers/broadcast/names';
 
@@ -31,4 +37,24 @@ test('bad kinds, empty parts and ids BullMQ would take only by exception are ref
   expect(() => jobId('inv', '')).toThrow(/empty part/);
   expect(() => checkJobId('rem:D-1:2')).toThrow(/':'/);
   expect(() => checkJobId('42')).toThrow(/integer/);
+});
+
+test('the ids of sessions, cases, digests, rollups and Zalo events read as before the helper', () => {
+  const s = '665f1c2e9b1e8a3d4c5b6a70';
+  expect(sessionSyncJobId(s, 'soon')).toBe(`sess-${s}`);
+  expect(sessionSyncJobId(s, 'later')).toBe(`sess-${s}-later`);
+  expect(sessionSyncJobId(s, { rev: 7 })).toBe(`sess-${s}-r7`);
+  expect(followUpJobId('PA-2026-000123')).toBe('fu-close-PA-2026-000123');
+  expect(followUpMessageJobId('PA-2026-000123', new Date(1_700_000_000_000))).toBe(
+    `fu-msg-PA-2026-000123-${(1_700_000_000_000).toString(36)}`,
+  );
+  expect(notifyJobId('PA-2026-000123')).toBe('notify-PA-2026-000123');
+  expect(recomputeJobId('19867', '2026-12-02', '3')).toBe('rollup-19867-2026-12-02-e3');
+  expect(monthJobId('19867', '2026-12', '0')).toBe('rollup-month-19867-2026-12-e0');
+  expect(digestJobId('19867', '2026-12-01')).toBe('digest-19867-2026-12-01');
+  // Unit codes the old id folded into one ('_' for every other character) now stay apart.
+  expect(digestJobId('A B', '2026-12-01')).not.toBe(digestJobId('A/B', '2026-12-01'));
+  expect(() => checkJobId(digestJobId('A:B', '2026-12-01'))).not.toThrow();
+  expect(zaloEventJobId('m-8f3a2b')).toBe('m-8f3a2b');
+  expect(() => zaloEventJobId('m:1:2')).toThrow(/':'/);
 });

@@ -346,7 +346,11 @@ export async function resumeBroadcast(
   );
   if (r.modifiedCount !== 1) return false;
   await deps.redis.set(controlKey(deps.prefix, id), 'running' satisfies ControlState, 'EX', CONTROL_TTL_S);
-  if (!bc.fanoutDone) {
+  // Not started yet: its fan-out is due at its own start time again, not now (a broadcast set for
+  // next week and paused today must not go out on resume). The same start keeps the same job id,
+  // so a delayed fan-out job still waiting is not doubled.
+  if (next === 'scheduled') await scheduleFanout(id, bc.sendAt ?? null, bc.ignoreQuietHours, deps);
+  else if (!bc.fanoutDone) {
     await deps.queues.producer.add(JOB_FANOUT, { b: id }, { jobId: fanoutJobId(id, `r${Date.now()}`) });
   }
   // Jobs a worker finished while paused still hold their jobId: remove them first, then re-add.

@@ -36,6 +36,17 @@ export async function recordOptOut(
   await redis.zremrangebyscore(k, '-inf', `(${at.getTime() - OPT_OUT_KEEP_MS}`);
 }
 
+/** Which of `contactIds` are on the log: opted out, their MongoDB record perhaps not yet written. */
+export async function optedOut(
+  redis: RedisClient,
+  prefix: string,
+  contactIds: readonly string[],
+): Promise<Set<string>> {
+  if (contactIds.length === 0) return new Set();
+  const scores = await redis.zmscore(optOutKey(prefix), ...contactIds);
+  return new Set(contactIds.filter((_, i) => scores[i] !== null));
+}
+
 /** The contact asked to hear from us again (/start, Zalo follow). */
 export async function clearOptOut(redis: RedisClient, prefix: string, contactId: string): Promise<void> {
   await redis.zrem(optOutKey(prefix), contactId);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { queueKnownContactMark } from '../../bot/conversation/known-contacts';
 import { key, type RedisClient } from '../../lib/redis';
 
 /**
@@ -33,14 +34,24 @@ const lockKey = (prefix: string, contactId: string): string => key(prefix, 'ct',
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+/**
+ * Appends a change to the contact's list. `markKnown`: the change creates the contact, so its
+ * channel user is marked in the known-contacts filter in the same transaction, before any job
+ * can write the record (bot/conversation/known-contacts.ts).
+ */
 export async function appendContactChange(
   redis: RedisClient,
   prefix: string,
   contactId: string,
   change: ContactChange,
+  opts: { markKnown?: boolean } = {},
 ): Promise<void> {
   const k = listKey(prefix, contactId);
-  await redis.multi().rpush(k, JSON.stringify(change)).expire(k, LIST_TTL_S).exec();
+  const tx = redis.multi();
+  if (opts.markKnown) queueKnownContactMark(tx, prefix, change.channel, change.userId);
+  const replies = await tx.rpush(k, JSON.stringify(change)).expire(k, LIST_TTL_S).exec();
+  const failed = replies?.find(([err]) => err)?.[0];
+  if (failed) throw failed;
 }
 
 export class ContactBusyError extends Error {

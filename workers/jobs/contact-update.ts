@@ -16,6 +16,7 @@ const contactSetSchema = z
     blockedAt: z.iso.datetime().nullable().optional(),
     lastInteractionAt: z.iso.datetime().optional(),
     phoneHash: z.string().min(1).max(128).optional(),
+    phoneHashKeyId: z.string().min(1).max(32).optional(),
   })
   .strict();
 
@@ -64,7 +65,7 @@ async function writeContact(contactId: string, c: ContactChange): Promise<z.infe
   const set: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed)) {
     set[k] =
-      typeof v === 'string' && k !== 'lang' && k !== 'consentTextVersion' && k !== 'phoneHash'
+      typeof v === 'string' && !['lang', 'consentTextVersion', 'phoneHash', 'phoneHashKeyId'].includes(k)
         ? new Date(v)
         : v;
   }

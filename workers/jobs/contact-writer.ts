@@ -3,11 +3,11 @@ import type { RedisClient } from '../../lib/redis';
 import { Types } from 'mongoose';
 import { Contact } from '../../models/contact';
 import type { ContactChanges } from '../../bot/conversation/ports';
-import { markKnownContact } from '../../bot/conversation/known-contacts';
 import type { JobProducer } from '../producer';
 import { jobId as makeJobId } from '../job-id';
 import { jobOptionsOf } from '../queues';
 import { queuesOf } from '../registry';
+import { recordOptOut } from '../broadcast/opt-outs';
 import { appendContactChange } from './contact-changes';
 import { contactUpdate } from './contact-update';
 
@@ -36,14 +36,24 @@ export async function writeContact(
   p: ContactWrite,
 ): Promise<void> {
   const [redis, prefix] = 'add' in via ? [via.connection, via.prefix] : [via.redis, via.prefix];
-  // Before the record exists: a turn that finds the user unknown then reads MongoDB (known-contacts.ts).
-  if (p.created) await markKnownContact(redis, prefix, p.channel, p.userId);
-  await appendContactChange(redis, prefix, p.contactId, {
-    channel: p.channel,
-    userId: p.userId,
-    set: { ...p.set },
-    ...(p.created ? { created: true } : {}),
-  });
+  // A withdrawal of consent stops every message at once: broadcasts, invitations and reminders
+  // read the opt-out log, which is written here, not only after the job's MongoDB write.
+  if (typeof p.set.unsubscribedAt === 'string')
+    await recordOptOut(redis, prefix, p.contactId, new Date(p.set.unsubscribedAt));
+  // A created contact is marked known with its change, before the record exists: a turn that
+  // finds the user unknown then reads MongoDB (known-contacts.ts).
+  await appendContactChange(
+    redis,
+    prefix,
+    p.contactId,
+    {
+      channel: p.channel,
+      userId: p.userId,
+      set: { ...p.set },
+      ...(p.created ? { created: true } : {}),
+    },
+    { markKnown: p.created === true },
+  );
   const payload = { ...p, set: { ...p.set }, queued: true };
   const jobId = makeJobId('ct', p.contactId, Date.now().toString(36), (seq++).toString(36));
   if ('add' in via) await via.add('contact.update', payload, { jobId });

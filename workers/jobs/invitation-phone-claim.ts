@@ -32,6 +32,31 @@ export class PhoneInviteClaims {
     return (await this.redis.get(this.key(phoneHash))) === dossierCode;
   }
 
+  /**
+   * Claims every hash of one phone (its hash under each key of a key change), or none: a hash
+   * held by another dossier gives back what this call took. Two dossiers racing may both give
+   * up (no invitation this time); they never both win.
+   */
+  async claimEvery(
+    phoneHashes: readonly string[],
+    dossierCode: string,
+    ttlSeconds: number,
+  ): Promise<boolean> {
+    const taken: string[] = [];
+    for (const h of phoneHashes) {
+      if (!(await this.claim(h, dossierCode, ttlSeconds))) {
+        await this.releaseEvery(taken, dossierCode);
+        return false;
+      }
+      taken.push(h);
+    }
+    return true;
+  }
+
+  async releaseEvery(phoneHashes: readonly string[], dossierCode: string): Promise<void> {
+    for (const h of phoneHashes) await this.release(h, dossierCode);
+  }
+
   /** Erasure (privacy/erase.ts): the hash leaves the live state too. Returns keys deleted. */
   async forget(phoneHash: string): Promise<number> {
     return this.redis.del(this.key(phoneHash));

@@ -12,6 +12,7 @@ import { erasePhone } from '../../bot/survey/zns-phone';
 import { jobConversationBackground } from '../conversation-background';
 import { JobProducer, type AddOptions } from '../producer';
 import { dispatch, startQueueWorkers, type JobObserver, type RunningWorkers } from '../runner';
+import { optedOut } from '../broadcast/opt-outs';
 import { PhoneInviteClaims } from './invitation-phone-claim';
 import type { InvitationSender } from './invitation-senders';
 import type { OutreachChannel, OutreachDeps } from './invitation-send';
@@ -51,6 +52,8 @@ export interface OutreachOptions {
       | 'REMINDER_DELAYS_HOURS'
       | 'REMINDER_MAX'
       | 'SECRETS_KEY'
+      | 'PHONE_HASH_KEY'
+      | 'PHONE_HASH_KEY_PREVIOUS'
     >;
   };
   senders: Partial<Record<OutreachChannel, InvitationSender>>;
@@ -81,6 +84,7 @@ export class Outreach implements OutreachScheduler {
       senders: opts.senders,
       log: ctx.log,
       phoneClaims: new PhoneInviteClaims(ctx.redis, ctx.prefix),
+      optOuts: (ids) => optedOut(ctx.redis, ctx.prefix, ids),
       markBlocked: async (c) => {
         const at = this.now().toISOString();
         await contacts.updateContact({ ...c, set: { blockedAt: at, unsubscribedAt: at } });

@@ -2,6 +2,7 @@ import type { Types } from 'mongoose';
 import { z } from 'zod';
 import type { Env } from '../../config/env';
 import type { Logger } from '../../lib/logger';
+import { phoneHashesOf, phoneHashKeys } from '../../lib/phone';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { Unit } from '../../models/unit';
@@ -20,12 +21,23 @@ export type OutreachChannel = ContactChannel | 'zns';
 export interface OutreachDeps {
   env: Pick<
     Env,
-    'PUBLIC_URL' | 'TELEGRAM_BOT_USERNAME' | 'INVITE_COOLDOWN_DAYS' | 'INVITE_CHANNEL_ORDER' | 'SECRETS_KEY'
+    | 'PUBLIC_URL'
+    | 'TELEGRAM_BOT_USERNAME'
+    | 'INVITE_COOLDOWN_DAYS'
+    | 'INVITE_CHANNEL_ORDER'
+    | 'SECRETS_KEY'
+    | 'PHONE_HASH_KEY'
+    | 'PHONE_HASH_KEY_PREVIOUS'
   >;
   senders: Partial<Record<OutreachChannel, InvitationSender>>;
   log: Logger;
   /** Cooldown claims by phone hash, for ZNS (no contact to claim); without them ZNS is not used. */
   phoneClaims?: PhoneInviteClaims;
+  /**
+   * Contacts on the opt-out log (workers/broadcast/opt-outs.ts): a /stop whose MongoDB write is
+   * still queued already stops an invitation or a reminder.
+   */
+  optOuts?: (contactIds: readonly string[]) => Promise<Set<string>>;
   /** Marks a contact the platform refused as blocked and unsubscribed (through the contact-change path). */
   markBlocked?: (c: { contactId: string; channel: ContactChannel; userId: string }) => Promise<void>;
 }
@@ -115,7 +127,12 @@ async function decideInvitation(d: DossierLean, deps: OutreachDeps, now: Date): 
   if (d.invitation?.sentAt) return 'already_sent';
 
   // An upsert without contacts leaves no contactIds array (defaults do not apply to it).
-  const linked = await linkedContacts(d.contactIds ?? []);
+  const found = await linkedContacts(d.contactIds ?? []);
+  const out = (await deps.optOuts?.(found.map((c) => String(c._id)))) ?? new Set<string>();
+  // On the opt-out log: unsubscribed, though MongoDB may not say so yet.
+  const linked = found.map((c) =>
+    out.has(String(c._id)) && !c.unsubscribedAt ? { ...c, unsubscribedAt: now } : c,
+  );
   const contacts = linked.filter(reachable);
   const claimed = d.invitation?.contactId ?? null;
   const since = new Date(now.getTime() - deps.env.INVITE_COOLDOWN_DAYS * 86400_000);
@@ -237,8 +254,6 @@ async function sendByPhone(
   const sealed = d.invitation?.phoneSealed;
   const phoneHash = d.applicantPhoneHash;
   if (!sealed || !phoneHash || !deps.phoneClaims) return null;
-  const ttl = deps.env.INVITE_COOLDOWN_DAYS * 86400;
-  if (!(await deps.phoneClaims.claim(phoneHash, d.code, ttl))) return skip(d.code, 'cooldown', deps);
   let phone: string;
   try {
     phone = openPhone(deps.env, d.code, sealed);
@@ -248,15 +263,20 @@ async function sendByPhone(
       { dossier: d.code, err: (err as Error).message },
       'sealed phone does not open; ZNS skipped',
     );
-    await deps.phoneClaims.release(phoneHash, d.code);
     return null;
   }
+  // During a change of PHONE_HASH_KEY another dossier of this phone may hold its claim under the
+  // other key's hash: the cooldown is claimed under every key's hash.
+  const keys = phoneHashKeys(deps.env.PHONE_HASH_KEY, deps.env.PHONE_HASH_KEY_PREVIOUS);
+  const hashes = [...new Set([phoneHash, ...phoneHashesOf(phone, keys)])];
+  const ttl = deps.env.INVITE_COOLDOWN_DAYS * 86400;
+  if (!(await deps.phoneClaims.claimEvery(hashes, d.code, ttl))) return skip(d.code, 'cooldown', deps);
   const outcome = await sender.send(
     { phone, lang: 'vi', dossierCode: d.code },
     await messageFor('invite', d, 'zns', 'vi', deps.env),
   );
   if (outcome !== 'sent') {
-    await deps.phoneClaims.release(phoneHash, d.code);
+    await deps.phoneClaims.releaseEvery(hashes, d.code);
     deps.log.info({ dossier: d.code, channel: 'zns' }, 'invitation: phone unreachable on ZNS');
     return null;
   }

@@ -42,6 +42,7 @@ export async function sendReminder(
   const channel = d.invitation.channel as OutreachChannel;
   const sender = deps.senders[channel];
   if (!contact || !sender) return 'unreachable';
+  if ((await deps.optOuts?.([String(contact._id)]))?.size) return 'unreachable';
   // Claim reminder n before sending: a duplicate delivery of the job sends nothing.
   const claim = await Dossier.updateOne(
     { code: d.code, 'invitation.remindersSent': { $lt: p.n } },

@@ -6,7 +6,7 @@ import { Session } from '../../models/session';
 import { wasErased } from '../../privacy/erased-mark';
 import { defineJob } from '../registry';
 import { addAnsweredUnit } from './contact-units';
-import { jobId } from '../job-id';
+import { sessionSyncJobId } from '../conversation-background';
 
 /**
  * Writes a conversation's live state (Redis, bot/conversation/live-store.ts) behind to MongoDB.
@@ -59,7 +59,7 @@ export const sessionSync = defineJob({
       await ctx.enqueue(
         'session.sync',
         { sessionId: p.sessionId },
-        { jobId: jobId('sess', p.sessionId, `r${now.rev}`), delay: 200 },
+        { jobId: sessionSyncJobId(p.sessionId, { rev: now.rev }), delay: 200 },
       );
     }
   },

@@ -6,6 +6,7 @@ import { countPlatformCall } from '../../../lib/metrics';
 import {
   TelegramRateLimitedError,
   TelegramRefusedError,
+  TelegramUnreachableError,
   telegramErrorOf,
   type BotApiErrorBody,
 } from './errors';
@@ -27,9 +28,15 @@ export interface TelegramClientOptions {
    * How long one call may go unanswered before it counts as a network error and is retried
    * (default 10 s; getUpdates: its long-poll timeout on top). telegraf's own is 500 s, so a Bot API
    * that accepts a connection and never answers held a chat's turn, a broadcast slot or a
-   * shutdown for minutes (test/load/fault-platform-errors.test.ts).
+   * shutdown for minutes (test/load/fault-platform.test.ts).
    */
   timeoutMs?: number;
+  /**
+   * Aborted when the process stops: the call in flight and its retries give up at once with
+   * TelegramUnreachableError, so a drain does not wait out a platform that hangs or fails
+   * (app/telegram.ts aborts it once turns in flight had their grace).
+   */
+  stopSignal?: AbortSignal;
   log: Logger;
 }
 
@@ -64,11 +71,15 @@ class RetryingTelegram extends Telegram {
     const { maxRetries, maxRetryAfterS, log } = this.retry;
     const backoff = this.retry.backoffMs ?? 300;
     const maxBackoff = this.retry.maxBackoffMs ?? 30_000;
-    const signal = opts?.signal as AbortSignal | undefined;
+    const own = opts?.signal as AbortSignal | undefined;
+    const stop = this.retry.stopSignal;
+    const signal = own && stop ? AbortSignal.any([own, stop]) : (own ?? stop);
+    const stopped = () => new TelegramUnreachableError(method, 'process stopping');
     const poll =
       method === 'getUpdates' ? Number((payload as { timeout?: number } | undefined)?.timeout ?? 0) : 0;
     const timeoutMs = (this.retry.timeoutMs ?? DEFAULT_TIMEOUT_MS) + poll * 1000;
     for (let attempt = 0; ; attempt++) {
+      if (stop?.aborted) throw stopped();
       try {
         const timeout = AbortSignal.timeout(timeoutMs);
         const result = await Telegram.prototype.callApi.call(this, method, payload, {
@@ -82,7 +93,8 @@ class RetryingTelegram extends Telegram {
         return result;
       } catch (err) {
         // An aborted call (shutdown of a long poll) is not a failure to retry or classify.
-        if (signal?.aborted) throw err;
+        if (own?.aborted) throw err;
+        if (stop?.aborted) throw stopped();
         const body = (err as { response?: BotApiErrorBody }).response;
         countPlatformCall('telegram', method, { code: body?.error_code ?? 'network' });
         const e = telegramErrorOf(method, body, err);
@@ -91,7 +103,9 @@ class RetryingTelegram extends Telegram {
           if (this.retry.waitOnRateLimit === false || after > maxRetryAfterS || attempt >= maxRetries)
             throw e;
           log.warn({ method, retryAfter: after, attempt }, 'telegram 429: waiting');
-          await sleep(after * 1000, undefined, signal ? { signal } : {});
+          await sleep(after * 1000, undefined, signal ? { signal } : {}).catch((e: unknown) => {
+            throw stop?.aborted && !own?.aborted ? stopped() : e;
+          });
           continue;
         }
         if (e instanceof TelegramRefusedError || attempt >= maxRetries) throw e;
@@ -101,7 +115,9 @@ class RetryingTelegram extends Telegram {
           { method, attempt, delayMs: Math.round(delay), code: body?.error_code ?? 'network' },
           'telegram call failed: retrying',
         );
-        await sleep(delay, undefined, signal ? { signal } : {});
+        await sleep(delay, undefined, signal ? { signal } : {}).catch((e: unknown) => {
+          throw stop?.aborted && !own?.aborted ? stopped() : e;
+        });
       }
     }
   }) as CallApi;

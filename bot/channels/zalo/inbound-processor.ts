@@ -1,6 +1,6 @@
 import { key, type RedisClient } from '../../../lib/redis';
 import type { Logger } from '../../../lib/logger';
-import { phoneHashOf } from '../../../lib/phone';
+import { phoneHashOf, phoneKeyId } from '../../../lib/phone';
 import { Contact } from '../../../models/contact';
 import { writeContactOf } from '../../../workers/jobs/contact-writer';
 import type { InboundEvent, TurnReply } from '../channel';
@@ -78,9 +78,12 @@ export async function processZaloEvent(
       break;
     case 'submit_info': {
       const hash = mapped.phoneHash ?? (mapped.phone ? phoneHashOf(mapped.phone, deps.phoneHashKey) : null);
+      // An event queued by an older release names no key: it was hashed under this one then.
+      const keyId = (mapped.phoneHash ? mapped.phoneKeyId : null) ?? phoneKeyId(deps.phoneHashKey);
       await writeContactOf(deps, 'zalo', mapped.userId, {
         lastInteractionAt: new Date(now()).toISOString(),
         ...(hash ? { phoneHash: hash } : {}),
+        ...(hash ? { phoneHashKeyId: keyId } : {}),
       });
       const c = await Contact.findOne({ channel: 'zalo', channelUserId: mapped.userId }, { lang: 1 }).lean();
       // Sharing details is writing to the OA: it gets an answer.

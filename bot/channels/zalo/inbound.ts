@@ -1,6 +1,7 @@
 import { decodeAction } from '../../engine/callback-data';
 import { parseCommand } from '../../conversation/commands';
 import type { InboundEvent } from '../channel';
+import { phoneHashOf, phoneKeyId } from '../../../lib/phone';
 
 /**
  * Zalo webhook events (docs/platform-limits.md) → what the channel does with them. Button taps arrive as a
@@ -27,14 +28,22 @@ export interface ZaloWebhookEvent {
     attachments?: unknown[];
   };
   /** As Zalo sends it; `phone_hash` is what the webhook keeps of it (see `sealSharedInfo`). */
-  info?: { name?: string; phone?: string; phone_hash?: string };
+  info?: { name?: string; phone?: string; phone_hash?: string; phone_key?: string };
 }
 
 export type ZaloMapped =
   | { type: 'turn'; event: InboundEvent }
   | { type: 'follow'; userId: string; at: number }
   | { type: 'unfollow'; userId: string; at: number }
-  | { type: 'submit_info'; userId: string; at: number; phone: string | null; phoneHash: string | null }
+  | {
+      type: 'submit_info';
+      userId: string;
+      at: number;
+      phone: string | null;
+      /** Hashed by the webhook, with the lib/phone.ts phoneKeyId of its key (null: an older release's event). */
+      phoneHash: string | null;
+      phoneKeyId: string | null;
+    }
   | {
       type: 'feedback';
       userId: string | null;
@@ -85,15 +94,16 @@ export function mapText(text: string): InboundEvent['input'] {
 
 /**
  * What of a webhook event may wait in Redis: the details a citizen shares (user_submit_info:
- * name, phone, address) are replaced by the keyed hash of the phone, the only part we keep.
+ * name, phone, address) are replaced by the keyed hash of the phone, the only part we keep, and
+ * the id of the key that made it (PHONE_HASH_KEY may change while the event waits).
  */
-export function sealSharedInfo(
-  e: ZaloWebhookEvent,
-  hash: (phone: string) => string | null,
-): ZaloWebhookEvent {
+export function sealSharedInfo(e: ZaloWebhookEvent, phoneHashKey: string): ZaloWebhookEvent {
   if (e.event_name !== 'user_submit_info' || !e.info) return e;
-  const phoneHash = typeof e.info.phone === 'string' && e.info.phone.length > 0 ? hash(e.info.phone) : null;
-  return { ...e, info: phoneHash ? { phone_hash: phoneHash } : {} };
+  const phoneHash =
+    typeof e.info.phone === 'string' && e.info.phone.length > 0
+      ? phoneHashOf(e.info.phone, phoneHashKey)
+      : null;
+  return { ...e, info: phoneHash ? { phone_hash: phoneHash, phone_key: phoneKeyId(phoneHashKey) } : {} };
 }
 
 /** The event as a job keeps it once its replies are saved: no typed text, no shared details. */
@@ -122,7 +132,11 @@ export function mapZaloEvent(e: ZaloWebhookEvent, now: number): ZaloMapped {
     const phone = typeof e.info?.phone === 'string' && e.info.phone.length > 0 ? e.info.phone : null;
     const phoneHash =
       typeof e.info?.phone_hash === 'string' && e.info.phone_hash.length > 0 ? e.info.phone_hash : null;
-    return { type: 'submit_info', userId, at, phone, phoneHash };
+    const phoneKeyId =
+      phoneHash && typeof e.info?.phone_key === 'string' && e.info.phone_key.length > 0
+        ? e.info.phone_key
+        : null;
+    return { type: 'submit_info', userId, at, phone, phoneHash, phoneKeyId };
   }
   if (name === 'user_feedback') {
     const rate = Number(e.message?.rate);

@@ -1,9 +1,9 @@
 import type { RedisClient } from '../../../lib/redis';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../../../lib/logger';
-import { phoneHashOf } from '../../../lib/phone';
 import { eventId, mapZaloEvent, sealSharedInfo, type ZaloWebhookEvent } from './inbound';
 import { isZaloEventDone, type ZaloInboundQueue } from './inbound-queue';
+import { zaloEventJobId } from '../../../workers/job-id';
 import { verifyZaloSignature } from './signature';
 
 export interface ZaloWebhookOptions {
@@ -73,11 +73,12 @@ export function zaloWebhookRoute(opts: ZaloWebhookOptions): FastifyPluginAsync {
       if (await isZaloEventDone(opts.redis, opts.prefix, id))
         return reply.status(200).send({ ok: true, duplicate: true });
       const retry = Number(req.headers['num_retry'] ?? 0);
-      const event = sealSharedInfo(body, (phone) => phoneHashOf(phone, opts.phoneHashKey)) as Record<
-        string,
-        unknown
-      >;
-      await opts.queue.add('zalo.event', { eventId: id, event, receivedAt: now() }, { jobId: id });
+      const event = sealSharedInfo(body, opts.phoneHashKey) as Record<string, unknown>;
+      await opts.queue.add(
+        'zalo.event',
+        { eventId: id, event, receivedAt: now() },
+        { jobId: zaloEventJobId(id) },
+      );
       opts.log.debug(
         { eventId: id, event: body.event_name, numRetry: Number.isFinite(retry) ? retry : null },
         'zalo webhook queued',

@@ -27,7 +27,7 @@ export const SECTIONS: ReadonlyArray<{ href: string; label: string; anyOf: Permi
   {
     href: '/admin/manage',
     label: 'nav.admin',
-    anyOf: ['users:manage', 'keys:manage', 'audit:read', 'flags:read'],
+    anyOf: ['users:manage', 'keys:manage', 'audit:read', 'flags:read', 'platforms:read'],
   },
 ];
 

@@ -3,8 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Env } from '../../../config/env';
 import { probeHealth } from '../../../lib/health';
 import type { Logger } from '../../../lib/logger';
-import { readPlatformSuccess } from '../../../lib/platform-health';
-import { ZaloToken } from '../../../models/zalo-token';
+import { platformLine, readPlatformSuccess, zaloTokenState } from '../../../lib/platform-health';
 import type { OperatorAuth } from '../operator-auth';
 import type { QueueCatalogue } from '../queue-catalogue';
 import { refuseOperator } from './metrics';
@@ -17,31 +16,6 @@ export interface HealthDetailDeps {
   catalogue: QueueCatalogue;
   /** This process's heartbeat file (app/heartbeat.ts), when HEALTH_FILE is set. */
   heartbeat?: () => Promise<{ ok: true } | { ok: false; reason: string }>;
-}
-
-const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
-const ageS = (ms: number | null | undefined, now: number) => (ms ? Math.round((now - ms) / 1000) : null);
-
-/** The Zalo OA token's expiry and whether its refresh failed: times and flags only, never a token. */
-async function zaloTokenState(env: Env, now: number) {
-  if (!env.ZALO_APP_ID) return null;
-  const doc = await ZaloToken.findOne(
-    { appId: env.ZALO_APP_ID },
-    { expiresAt: 1, failedAt: 1, refreshedAt: 1 },
-  )
-    .lean()
-    .catch(() => undefined);
-  if (doc === undefined) return { known: false };
-  if (!doc) return { known: false, connected: false };
-  const expiresAt = doc.expiresAt.getTime();
-  return {
-    known: true,
-    connected: true,
-    expiresAt: iso(expiresAt),
-    expiresInS: Math.round((expiresAt - now) / 1000),
-    refreshedAt: iso(doc.refreshedAt?.getTime()),
-    refreshFailed: doc.failedAt !== null && doc.failedAt !== undefined,
-  };
 }
 
 /**
@@ -79,14 +53,9 @@ export function healthzRoute(deps: {
         const [queues, platforms, zaloToken, heartbeat] = await Promise.all([
           redis === 'ok' ? detail.catalogue.lag(now).catch(() => null) : null,
           redis === 'ok' ? readPlatformSuccess(deps.redis, detail.prefix).catch(() => null) : null,
-          mongodb === 'ok' ? zaloTokenState(detail.env, now) : null,
+          mongodb === 'ok' ? zaloTokenState(detail.env.ZALO_APP_ID, now) : null,
           detail.heartbeat ? detail.heartbeat() : null,
         ]);
-        const platform = (configured: boolean, at: number | null | undefined) => ({
-          configured,
-          lastSuccessAt: iso(at),
-          lastSuccessAgoS: ageS(at, now),
-        });
         return reply
           .status(ok ? 200 : 503)
           .header('cache-control', 'no-store')
@@ -97,8 +66,8 @@ export function healthzRoute(deps: {
             mongodb,
             queues,
             platforms: {
-              telegram: platform(Boolean(detail.env.TELEGRAM_BOT_TOKEN), platforms?.telegram),
-              zalo: platform(Boolean(detail.env.ZALO_APP_ID), platforms?.zalo),
+              telegram: platformLine(Boolean(detail.env.TELEGRAM_BOT_TOKEN), platforms?.telegram, now),
+              zalo: platformLine(Boolean(detail.env.ZALO_APP_ID), platforms?.zalo, now),
             },
             zaloToken,
             heartbeat: heartbeat

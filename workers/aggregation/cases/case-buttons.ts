@@ -1,4 +1,4 @@
-import { RESOLUTIONS } from './resolutions';
+import { RESOLUTIONS } from '../../../lib/case-resolutions';
 
 /**
  * The buttons of a case alert in the unit's Telegram group and what they carry. callback_data is

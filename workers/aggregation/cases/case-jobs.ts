@@ -7,8 +7,10 @@ import type { ZaloClient } from '../../../bot/channels/zalo/client';
 import { Case } from '../../../models/case';
 import type { JobContext } from '../../registry';
 import { defineJob } from '../../registry';
+import { jobId } from '../../job-id';
 import { alertKeyboard } from './case-buttons';
 import { escalateOverdue } from './escalate';
+import { followUpJobId } from './group-actions';
 import { deliverFollowUp, followUpOutcomeText, type FollowUpChannels } from './follow-up';
 import { MAX_NOTE_CHARS } from './handling';
 import { caseAlertText, telegramCaseNotifier, type CaseNotifier } from './notifier';
@@ -47,7 +49,7 @@ export function caseNotifier(ctx: Pick<JobContext, 'env' | 'log'>): CaseNotifier
   return telegram ? telegramCaseNotifier(telegram) : { notify: async () => false };
 }
 
-export const notifyJobId = (caseId: string): string => `notify-${caseId}`;
+export const notifyJobId = (caseId: string): string => jobId('notify', caseId);
 
 /** Alerts the case's unit once (jobId notify-<caseId>; notifiedAt guards reruns), with the case's buttons. */
 export const caseNotify = defineJob({
@@ -91,7 +93,7 @@ async function queuePendingFollowUps(ctx: JobContext, now: Date): Promise<number
     await ctx.enqueue(
       'case.follow_up',
       { caseId: c.caseId, by: c.closedBy ?? 'system', kind: 'close' },
-      { jobId: `fu-close-${c.caseId}` },
+      { jobId: followUpJobId(c.caseId) },
     );
   return pending.length;
 }

@@ -9,7 +9,7 @@ import { Contact } from '../../../models/contact';
 import { Session } from '../../../models/session';
 import { Unit } from '../../../models/unit';
 import { CaseNotFoundError } from './handling';
-import { GENERIC_CITIZEN, resolutionOf } from './resolutions';
+import { GENERIC_CITIZEN, resolutionOf } from '../../../lib/case-resolutions';
 
 /**
  * The unit's reply to the citizen behind a case, through the channel they answered on. The link

@@ -4,6 +4,7 @@ import type { Logger } from '../../../lib/logger';
 import { formatDateTime } from '../../../lib/time';
 import { Case } from '../../../models/case';
 import { Unit } from '../../../models/unit';
+import { jobId } from '../../job-id';
 import type { JobProducer } from '../../producer';
 import { redeemConnectCode } from './alert-group';
 import {
@@ -15,7 +16,7 @@ import {
   resolutionKeyboard,
 } from './case-buttons';
 import { acknowledgeCase, addCaseNote, CaseInputError, closeCase, type CloseReason } from './handling';
-import { resolutionOf } from './resolutions';
+import { resolutionOf } from '../../../lib/case-resolutions';
 
 /**
  * What officials do in their unit's Telegram group, as the group handler
@@ -37,7 +38,11 @@ export interface GroupActionDeps {
   now?: () => Date;
 }
 
-export const followUpJobId = (caseId: string): string => `fu-close-${caseId}`;
+/** The closing follow-up of a case: one per case, whoever queues it (a retried close queues the same job). */
+export const followUpJobId = (caseId: string): string => jobId('fu-close', caseId);
+/** A message to the citizen of a case: each one its own job. */
+export const followUpMessageJobId = (caseId: string, at: Date = new Date()): string =>
+  jobId('fu-msg', caseId, at.getTime().toString(36));
 
 type CaseLean = NonNullable<Awaited<ReturnType<typeof caseById>>>;
 const caseById = (id: string) => Case.findById(id, { log: 0 }).lean();

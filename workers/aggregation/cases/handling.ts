@@ -1,6 +1,6 @@
 import { appendAudit } from '../../../lib/audit/writer';
 import { Case } from '../../../models/case';
-import { resolutionOf, RESOLUTIONS } from './resolutions';
+import { resolutionOf, RESOLUTIONS } from '../../../lib/case-resolutions';
 
 /**
  * What officials do with a case: acknowledge it, add notes, close it. Each action is one

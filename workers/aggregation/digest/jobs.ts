@@ -4,6 +4,7 @@ import { createTelegramClient } from '../../../bot/channels/telegram/api-client'
 import { classifyTelegramError } from '../../../bot/channels/telegram/errors';
 import { hcmDay } from '../../../lib/time';
 import { Unit } from '../../../models/unit';
+import { jobId } from '../../job-id';
 import type { JobContext } from '../../registry';
 import { defineJob } from '../../registry';
 import { buildDigest, yesterdayOf } from './figures';
@@ -37,9 +38,14 @@ function digestSender(ctx: Pick<JobContext, 'env' | 'log'>): DigestSender {
 
 const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 
-/** Stable per unit and day; BullMQ forbids ':' in custom ids. */
+/**
+ * `digest-<unit>-<day>`: stable per unit and day. Before job-id.ts, every character of the unit
+ * code outside `A-Za-z0-9_.-` became `_` (so two such codes could share one id); those codes now
+ * get an id of their own, and a digest queued by an older release under the old id is not sent
+ * twice: the once-per-unit-day claim (digestSentKey) is taken before the send.
+ */
 export function digestJobId(unitCode: string, day: string): string {
-  return `digest-${unitCode.replace(/[^A-Za-z0-9_.-]/g, '_')}-${day}`;
+  return jobId('digest', unitCode, day);
 }
 
 /** The once-per-unit-day claim; outlives BullMQ's memory of completed job ids (one day). */

@@ -4,6 +4,7 @@ import { FORMULA_VERSION } from '../../../indices/formula';
 import { loadMonthDays, sumTotals, type PeriodTotals } from '../../../indices/period-sum';
 import { monthEpochKey, type RollupDeps } from './epochs';
 import { cellsOf } from './bucket';
+import { jobId } from '../../job-id';
 import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
 
 /**
@@ -14,7 +15,7 @@ import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
  * (scheduleMonth), so a waiting job coalesces and a started one is followed by a new one.
  */
 export function monthJobId(unitCode: string, month: string, epoch: string): string {
-  return `rollup-month-${unitCode}-${month}-e${epoch}`;
+  return jobId('rollup-month', unitCode, month, `e${epoch}`);
 }
 
 /** Asks for the month of a day to be summed again. Call it only AFTER the day rollup is written. */

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../../../lib/redis';
+import { jobId } from '../../job-id';
 import { epochKey } from './epochs';
 
 /** Answers landing within this window of each other are counted by one recompute. */
@@ -10,9 +11,9 @@ export interface ScheduleDeps {
   enqueue(name: string, payload: unknown, opts?: { jobId?: string; delay?: number }): Promise<void>;
 }
 
-/** BullMQ refuses ':' in custom ids; unit codes and days have none of '-' ambiguity that matters here. */
+/** `rollup-<unit>-<day>-e<epoch>`: one job per unit-day and epoch. */
 export function recomputeJobId(unitCode: string, day: string, epoch: string): string {
-  return `rollup-${unitCode}-${day}-e${epoch}`;
+  return jobId('rollup', unitCode, day, `e${epoch}`);
 }
 
 /**

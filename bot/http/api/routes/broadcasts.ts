@@ -15,7 +15,7 @@ import {
   createBroadcast,
   rescheduleBroadcast,
 } from '../../../../workers/broadcast/control';
-import { renderBroadcast } from '../../../../workers/broadcast/render';
+import { renderBroadcast, validateContent } from '../../../../workers/broadcast/render';
 import { BroadcastSendError } from '../../../../workers/broadcast/senders';
 import { countRecipients, type BroadcastTarget } from '../../../../workers/broadcast/targeting';
 import { ApiError, invalid, notFound } from '../errors';
@@ -137,6 +137,35 @@ async function targetOf(b: TargetInput, scope: Scope): Promise<BroadcastTarget> 
   };
 }
 
+/** A broadcast's content, as created and as previewed. */
+const contentShape = {
+  text: z.string().min(1).max(4000),
+  textEn: z.string().min(1).max(4000).optional(),
+  format: z.enum(['text', 'html']).default('text'),
+  imageUrl: z.url().max(2000).optional(),
+  buttons: z
+    .array(
+      z.object({
+        text: z.string().min(1).max(64),
+        textEn: z.string().max(64).optional(),
+        url: z.url().max(2000),
+      }),
+    )
+    .max(3)
+    .optional(),
+};
+
+const renderedBody = z
+  .object({
+    lang: z.enum(['vi', 'en']),
+    html: z.string().describe('Telegram: the text or photo caption, in its HTML subset'),
+    plain: z.string().describe('Zalo: the plain text (no formatting)'),
+    imageUrl: z.string().nullable(),
+    links: z.array(z.object({ text: z.string(), url: z.string() })),
+    stopButton: z.string(),
+  })
+  .meta({ id: 'RenderedBroadcast' });
+
 const recipientsBody = z
   .object({
     total: z.number().int(),
@@ -185,6 +214,35 @@ export const broadcastRoutes = [
 
   defineRoute({
     ...BC,
+    id: 'broadcasts.preview',
+    method: 'POST',
+    path: '/broadcasts/preview',
+    summary: 'Xem trước / the content as each language’s recipients would get it, and its problems',
+    description:
+      'Rendered exactly as the senders will send it (the unsubscribe line and button added), in vi and, when ' +
+      'there is an English text, en; `problems` are those POST /broadcasts would refuse. Nothing is stored.',
+    permission: 'broadcasts:write',
+    scope: { kind: 'none', why: 'content only, no data' },
+    body: z.object(contentShape),
+    response: z.object({ problems: z.array(z.string()), messages: z.array(renderedBody) }),
+    handler: async ({ body }) => {
+      const content = {
+        text: body.text,
+        textEn: body.textEn ?? null,
+        format: body.format,
+        imageUrl: body.imageUrl ?? null,
+        buttons: (body.buttons ?? []).map((b) => ({ text: b.text, textEn: b.textEn ?? null, url: b.url })),
+      };
+      const langs = content.textEn ? (['vi', 'en'] as const) : (['vi'] as const);
+      return {
+        problems: validateContent(content),
+        messages: langs.map((l) => renderBroadcast(content, l)),
+      };
+    },
+  }),
+
+  defineRoute({
+    ...BC,
     id: 'broadcasts.create',
     method: 'POST',
     path: '/broadcasts',
@@ -196,20 +254,7 @@ export const broadcastRoutes = [
     scope: { kind: 'unit', in: 'body', field: 'unitCode' },
     status: 201,
     body: z.object({
-      text: z.string().min(1).max(4000),
-      textEn: z.string().min(1).max(4000).optional(),
-      format: z.enum(['text', 'html']).default('text'),
-      imageUrl: z.url().max(2000).optional(),
-      buttons: z
-        .array(
-          z.object({
-            text: z.string().min(1).max(64),
-            textEn: z.string().max(64).optional(),
-            url: z.url().max(2000),
-          }),
-        )
-        .max(3)
-        .optional(),
+      ...contentShape,
       ...targetShape,
       sendAt: isoDate.optional(),
       ignoreQuietHours: z.boolean().default(false),

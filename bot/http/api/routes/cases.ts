@@ -3,7 +3,7 @@ import { can } from '../../../../lib/auth/roles';
 import { Scope } from '../../../../lib/auth/scope';
 import { Case, type CaseDoc } from '../../../../models/case';
 import { User } from '../../../../models/user';
-import { followUpJobId } from '../../../../workers/aggregation/cases/group-actions';
+import { followUpJobId, followUpMessageJobId } from '../../../../workers/aggregation/cases/group-actions';
 import {
   addCaseNote,
   assignCase,
@@ -12,7 +12,7 @@ import {
   closeCase,
   MAX_NOTE_CHARS,
 } from '../../../../workers/aggregation/cases/handling';
-import { resolutionOf, RESOLUTIONS } from '../../../../workers/aggregation/cases/resolutions';
+import { resolutionOf, RESOLUTIONS } from '../../../../lib/case-resolutions';
 import { ApiError, invalid, notFound } from '../errors';
 import { producersOf } from '../producers';
 import { defineRoute, type HandlerContext } from '../route';
@@ -337,7 +337,7 @@ export const caseRoutes = [
         c,
         found.unitCode,
         { caseId: found.caseId, kind: 'message', text: message },
-        `fu-msg-${found.caseId}-${Date.now().toString(36)}`,
+        followUpMessageJobId(found.caseId),
       );
       return { queued: true, jobId };
     },

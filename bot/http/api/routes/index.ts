@@ -16,6 +16,7 @@ import { flowAssignmentRoutes } from './flow-assignments';
 import { flowDraftRoutes } from './flow-drafts';
 import { flowRoutes } from './flows';
 import { openapiRoutes } from './openapi';
+import { platformRoutes } from './platforms';
 import { previewRoutes } from './preview';
 import { procedureRoutes } from './procedures';
 import { unitRoutes } from './units';
@@ -34,6 +35,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...userRoutes,
   ...apiKeyRoutes,
   ...auditRoutes,
+  ...platformRoutes,
   ...flowRoutes,
   ...flowAssignmentRoutes,
   ...flowDraftRoutes,

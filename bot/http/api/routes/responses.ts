@@ -1,11 +1,15 @@
+import { PassThrough } from 'node:stream';
+import { create as contentDisposition } from 'content-disposition';
 import { z } from 'zod';
-import { callerCan } from '../../../../lib/auth/caller';
+import { callerCan, type Caller } from '../../../../lib/auth/caller';
+import type { Scope } from '../../../../lib/auth/scope';
 import { parsePeriod } from '../../../../lib/time';
 import { Answer } from '../../../../models/answer';
 import { Response, type ResponseDoc } from '../../../../models/response';
 import { ELEMENTS } from '../../../../indices/formula';
+import { writeResponsesCsv, writeResponsesXlsx } from '../../../../indices/response-export';
 import { forbidden, invalid } from '../errors';
-import { defineRoute } from '../route';
+import { defineRoute, REPLIED, type HandlerContext } from '../route';
 import { figureChannel, iso, isoDate, limit, period, unitCode } from '../schemas';
 
 const answerBody = z.object({
@@ -37,7 +41,12 @@ const responseBody = z
   })
   .meta({ id: 'Response' });
 
-const query = z.object({
+const filters = z.object({
+  responseId: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('one response by its id (still within the caller’s units: outside them the list is empty)'),
   unit: unitCode
     .optional()
     .describe('a unit and what lies below or was merged into it; default: all the caller’s units'),
@@ -64,9 +73,12 @@ const query = z.object({
     .default('false')
     .transform((v) => v === 'true')
     .describe('include free-text answers (permission freeText:read; every such read is audited)'),
+});
+const query = filters.extend({
   cursor: z.string().max(200).optional().describe('nextCursor of the previous page'),
   limit,
 });
+type Filters = z.output<typeof filters>;
 
 /** A page boundary: the last response's completion time and id (newest first). */
 function decodeCursor(cursor: string): { at: Date; id: string } {
@@ -124,6 +136,82 @@ async function scoredResponseIds(
   return [...new Set(rows.map((r) => r.responseId))];
 }
 
+/** 403 unless the caller may read free text, when it asks for it. */
+function checkText(q: Filters, caller: Caller): void {
+  if (q.includeText && !callerCan(caller, 'freeText:read'))
+    throw forbidden('Ông/Bà không có quyền đọc ý kiến tự do. / Free-text answers are not for this role.');
+}
+
+/** The Response query of the filters, within the caller's units (the list and the exports). */
+async function responseFilter(q: Filters, scope: Scope): Promise<Record<string, unknown>> {
+  const range = scoreRange(q);
+  const codes = q.unit ? await scope.within(q.unit) : await scope.list();
+  const f: Record<string, unknown> = { status: 'completed' };
+  if (codes) f.unitCode = { $in: codes };
+  if (q.responseId) f.responseId = q.responseId;
+  if (q.procedure) f.procedureCode = q.procedure;
+  if (q.officer) f.officerId = q.officer;
+  if (q.channel) Object.assign(f, channelFilter(q.channel));
+  if (q.surveyChannel) f.surveyChannel = q.surveyChannel;
+  if (q.rating) f.dissatisfied = q.rating === 'dissatisfied';
+  let days: { $gte: string; $lte: string } | null = null;
+  if (q.period) {
+    const p = parsePeriod(q.period);
+    days = { $gte: p.firstDay, $lte: p.lastDay };
+    f.day = days;
+  }
+  if (range) {
+    const scored = await scoredResponseIds(range, q.element, codes, days);
+    f.responseId = q.responseId ? { $in: scored.filter((id) => id === q.responseId) } : { $in: scored };
+  }
+  return f;
+}
+
+/**
+ * The filtered responses as a download (indices/response-export.ts, the CLI's columns), free
+ * text only with includeText for freeText:read. Audited as `responses.exported` with the
+ * filters and the number of rows, never the text.
+ */
+async function download(
+  format: 'csv' | 'xlsx',
+  { query: q, scope, caller, reply, audit }: HandlerContext<unknown, Filters, unknown, 'any'>,
+): Promise<typeof REPLIED> {
+  checkText(q, caller);
+  const filter = await responseFilter(q, scope);
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const write = format === 'csv' ? writeResponsesCsv : writeResponsesXlsx;
+  const { rows } = await write(out, filter, { freeText: q.includeText });
+  // The filters given, as `key=value` (the audit's details are flat).
+  const given = Object.entries(q)
+    .filter(([k, v]) => k !== 'includeText' && v !== undefined)
+    .map(([k, v]) => `${k}=${String(v)}`);
+  await audit({
+    action: 'responses.exported',
+    targetType: 'response',
+    targetId: '-',
+    unitCode: q.unit ?? null,
+    details: { format, responses: rows, includeText: q.includeText, filters: given },
+  });
+  const name = `phieu-tra-loi-${q.unit ?? 'tat-ca'}${q.period ? `-${q.period}` : ''}.${format}`;
+  await reply
+    .status(200)
+    .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : XLSX)
+    .header('content-disposition', contentDisposition(name))
+    .send(Buffer.concat(chunks));
+  return REPLIED;
+}
+
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const EXPORT = {
+  tag: 'responses',
+  auth: 'any',
+  permission: 'responses:read',
+  scope: { kind: 'unit', in: 'query', field: 'unit' },
+  query: filters,
+} as const;
+
 export const responseRoutes = [
   defineRoute({
     id: 'responses.list',
@@ -141,24 +229,8 @@ export const responseRoutes = [
     query,
     response: z.object({ responses: z.array(responseBody), nextCursor: z.string().nullable() }),
     handler: async ({ query: q, scope, caller, audit }) => {
-      if (q.includeText && !callerCan(caller, 'freeText:read'))
-        throw forbidden('Ông/Bà không có quyền đọc ý kiến tự do. / Free-text answers are not for this role.');
-      const range = scoreRange(q);
-      const codes = q.unit ? await scope.within(q.unit) : await scope.list();
-      const f: Record<string, unknown> = { status: 'completed' };
-      if (codes) f.unitCode = { $in: codes };
-      if (q.procedure) f.procedureCode = q.procedure;
-      if (q.officer) f.officerId = q.officer;
-      if (q.channel) Object.assign(f, channelFilter(q.channel));
-      if (q.surveyChannel) f.surveyChannel = q.surveyChannel;
-      if (q.rating) f.dissatisfied = q.rating === 'dissatisfied';
-      let days: { $gte: string; $lte: string } | null = null;
-      if (q.period) {
-        const p = parsePeriod(q.period);
-        days = { $gte: p.firstDay, $lte: p.lastDay };
-        f.day = days;
-      }
-      if (range) f.responseId = { $in: await scoredResponseIds(range, q.element, codes, days) };
+      checkText(q, caller);
+      const f = await responseFilter(q, scope);
       if (q.cursor) {
         const c = decodeCursor(q.cursor);
         f.$or = [{ completedAt: { $lt: c.at } }, { completedAt: c.at, responseId: { $lt: c.id } }];
@@ -212,5 +284,31 @@ export const responseRoutes = [
         nextCursor: docs.length === q.limit && last?.completedAt ? encodeCursor(last) : null,
       };
     },
+  }),
+  defineRoute({
+    ...EXPORT,
+    id: 'responses.csv',
+    method: 'GET',
+    path: '/responses/export.csv',
+    summary: 'Xuất phiếu trả lời CSV / the filtered responses as CSV, one row per response',
+    description:
+      'The filters of GET /responses. UTF-8 with a byte-order mark; a cell starting with = + - @ is escaped. ' +
+      'Free text only with includeText=true (freeText:read). Audited as responses.exported.',
+    response: z.string().describe('CSV, UTF-8 with BOM'),
+    produces: 'text/csv',
+    handler: (c) => download('csv', c),
+  }),
+  defineRoute({
+    ...EXPORT,
+    id: 'responses.xlsx',
+    method: 'GET',
+    path: '/responses/export.xlsx',
+    summary: 'Xuất phiếu trả lời Excel / the filtered responses as an XLSX sheet',
+    description:
+      'The filters of GET /responses; values are text or number cells, never formulas. Free text only with ' +
+      'includeText=true (freeText:read). Audited as responses.exported.',
+    response: z.string().describe('an XLSX workbook (binary)'),
+    produces: XLSX,
+    handler: (c) => download('xlsx', c),
   }),
 ];

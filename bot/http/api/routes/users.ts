@@ -65,8 +65,10 @@ export const userRoutes = [
         ...(query.role ? { role: query.role } : {}),
         ...(query.unit ? { unitCodes: [query.unit] } : {}),
       });
+      // Asked before the loop: with no account matching the scope is still consulted (else a 500).
+      const everyUnit = (await scope.units()) === null;
       const visible: UserView[] = [];
-      for (const u of all) if (await scope.allowsAll(u.unitCodes)) visible.push(u);
+      for (const u of all) if (everyUnit || (await scope.allowsAll(u.unitCodes))) visible.push(u);
       return { users: visible.map(userOut) };
     },
   }),

@@ -1,4 +1,5 @@
-import type { Translate } from '../i18n';
+import { RESOLUTIONS } from '../../../../lib/case-resolutions';
+import type { Lang, Translate } from '../i18n';
 
 /** The fields of the API's Case / CaseDetail (bot/http/api/routes/cases.ts) the pages read. */
 export interface CaseRow {
@@ -40,12 +41,10 @@ export interface DossierView {
   finishedAt: string | null;
 }
 
-/**
- * The resolution codes the API accepts (RESOLUTIONS of workers/aggregation/cases/resolutions.ts,
- * listed in the close route's description); their labels are in messages/cases.ts. The API
- * checks the code, so a code missing here only hides a choice.
- */
-export const RESOLUTION_CODES = ['giai-thich', 'khac-phuc', 'nhac-nho', 'xem-xet'] as const;
+/** The common resolutions with their labels in the person's language (lib/case-resolutions.ts, their one home). */
+export function resolutionChoices(lang: Lang): Array<{ code: string; label: string }> {
+  return RESOLUTIONS.map((r) => ({ code: r.code, label: r.label[lang] }));
+}
 
 const HCM = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Asia/Ho_Chi_Minh',

@@ -7,13 +7,14 @@ import { signedInPage, toSignIn, type PageContext } from '../page';
 import { sendPage } from '../render';
 import {
   actionLabel,
-  RESOLUTION_CODES,
+  resolutionChoices,
   timeLeft,
   when,
   type CaseDetail,
   type CaseList,
   type DossierView,
 } from './cases-model';
+import { valueText, type ResponseList } from './dossiers-model';
 
 type ListQuery = { status?: string; overdue?: string; mine?: string; cursor?: string };
 type Form = Record<string, string | undefined>;
@@ -24,7 +25,13 @@ const DONE = new Set(['assigned', 'noted', 'followUp', 'closed']);
 async function renderCase(
   { me, api, req, reply }: PageContext,
   caseId: string,
-  opts: { errors?: Record<string, string>; values?: Form; done?: string; status?: number } = {},
+  opts: {
+    errors?: Record<string, string>;
+    values?: Form;
+    done?: string;
+    status?: number;
+    text?: boolean;
+  } = {},
 ): Promise<FastifyReply> {
   const t = translator(langOf(req), cases, common);
   const c = await api.get<CaseDetail>(`/cases/${enc(caseId)}`);
@@ -36,6 +43,16 @@ async function renderCase(
     else dossierState = d.status === 404 ? 'missing' : 'hidden';
   }
   const can = new Set(me.user.permissions);
+  // The response's answers (GET /responses?responseId): free text only when asked, by a role that may read it (audited by the API).
+  const text = !!opts.text && can.has('freeText:read');
+  const response = can.has('responses:read')
+    ? ((
+        await api.get<ResponseList>('/responses', {
+          responseId: c.responseId,
+          ...(text ? { includeText: 'true' } : {}),
+        })
+      ).responses[0] ?? null)
+    : null;
   return sendPage(req, reply, 'cases-case', {
     title: 'cases.title',
     me,
@@ -44,13 +61,17 @@ async function renderCase(
     status: opts.status,
     data: {
       c,
+      response,
+      text,
+      canText: can.has('freeText:read') && !!response?.answers.some((a) => a.hasText),
+      valueText,
       dossier,
       dossierState,
       write: can.has('cases:write') && c.status !== 'closed',
       errors: opts.errors ?? {},
       values: opts.values ?? {},
       done: opts.done && DONE.has(opts.done) ? opts.done : null,
-      resolutions: RESOLUTION_CODES,
+      resolutions: resolutionChoices(langOf(req)),
       when,
       left: timeLeft(c.dueAt, t),
       action: (a: string) => actionLabel(a, t),
@@ -103,9 +124,9 @@ export function casePages(app: FastifyInstance): void {
 
   app.get(
     '/admin/cases/:id',
-    signedInPage<{ done?: string }>(async (ctx) => {
+    signedInPage<{ done?: string; text?: string }>(async (ctx) => {
       const { id } = ctx.req.params as { id: string };
-      return renderCase(ctx, id, { done: ctx.query.done });
+      return renderCase(ctx, id, { done: ctx.query.done, text: ctx.query.text === '1' });
     }),
   );
 

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleDeps } from '../plugin';
 import { authPages } from './auth';
+import { broadcastPages } from './broadcasts';
 import { casePages } from './cases';
+import { dossierPages } from './dossiers';
 import { flowPages } from './flows';
+import { managePages } from './manage';
 import { overviewPages } from './overview';
 import { comingSoonPages } from './soon';
 
@@ -18,5 +21,8 @@ export const CONSOLE_PAGES: ConsolePages[] = [
   overviewPages,
   flowPages,
   casePages,
+  broadcastPages,
+  managePages,
+  dossierPages,
   comingSoonPages,
 ];

@@ -3,7 +3,7 @@ import { signedInPage } from '../page';
 import { sendPage } from '../render';
 
 /** Sections not built yet: a page of the layout saying so, so the menu leads nowhere broken. */
-const NOT_YET = ['/admin/broadcasts', '/admin/dossiers', '/admin/manage'];
+const NOT_YET: string[] = [];
 
 export function comingSoonPages(app: FastifyInstance): void {
   for (const path of NOT_YET)

@@ -1,0 +1,153 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ApiRefused, type ApiErrorBody } from '../api';
+import { langOf, translator } from '../i18n';
+import { common } from '../messages/common';
+import { manage } from '../messages/manage';
+import { overview } from '../messages/overview';
+import { signedInPage, toSignIn, type PageContext } from '../page';
+import { manageAccountPages } from './manage-accounts';
+import {
+  auditFilters,
+  formErrors,
+  lastDays,
+  queryOf,
+  zaloHealth,
+  type AuditRow,
+  type FlagRow,
+  type Platforms,
+  type Verify,
+} from './manage-model';
+import { renderManage } from './manage-render';
+import { treeOptions, type UnitRow } from './overview-model';
+
+type Query = Record<string, string | undefined>;
+type Form = Record<string, string | undefined>;
+const enc = encodeURIComponent;
+
+async function flagsPage(
+  ctx: PageContext,
+  q: Query,
+  opts: { errors?: Record<string, string>; values?: Form; done?: string; status?: number } = {},
+): Promise<FastifyReply> {
+  const { me, api, req } = ctx;
+  const t = translator(langOf(req), manage, overview, common);
+  const { units } = await api.get<{ units: UnitRow[] }>('/units');
+  const options = treeOptions(units, t);
+  const range = lastDays(30);
+  const filter = {
+    unit: q.unit || me.user.unitCodes[0] || options[0]?.code || '',
+    from: q.from || range.from,
+    to: q.to || range.to,
+  };
+  const r = await api.call<{ flags: FlagRow[] } & ApiErrorBody>('GET', '/flags', { query: filter });
+  if (r.status === 401) return toSignIn(req, ctx.reply);
+  if (r.status === 403 || r.status === 404) throw new ApiRefused(r.status, r.body);
+  const filterErrors = r.status === 200 ? {} : formErrors(r.body, langOf(req));
+  return renderManage(ctx, 'manage-flags', 'flags', {
+    status: opts.status ?? (r.status === 200 ? 200 : 422),
+    data: {
+      units: options,
+      filter,
+      flags: r.status === 200 ? r.body.flags : [],
+      filterErrors,
+      canExclude: me.user.permissions.includes('flags:write'),
+      errors: opts.errors ?? {},
+      values: opts.values ?? {},
+      done: opts.done ?? null,
+      back: `/admin/manage/flags${queryOf(filter)}`,
+    },
+  });
+}
+
+/**
+ * Quản trị: a menu of the parts the person's role allows; the audit log (filter, CSV export,
+ * the chain's check), flagged responses (list, exclude with a reason), the platforms'
+ * connections and the queue dashboard's link. Accounts and keys: manage-accounts.ts.
+ */
+export function managePages(app: FastifyInstance): void {
+  app.get(
+    '/admin/manage',
+    signedInPage(async (ctx) => renderManage(ctx, 'manage', null)),
+  );
+
+  app.get(
+    '/admin/manage/audit',
+    signedInPage<Query>(async (ctx) => {
+      const { api, req, query } = ctx;
+      const filters = auditFilters(query);
+      const before = /^\d+$/.test(query.before ?? '') ? query.before : undefined;
+      const [list, verify] = await Promise.all([
+        api.call<{ entries: AuditRow[]; nextCursor: number | null } & ApiErrorBody>('GET', '/audit', {
+          query: { ...filters, before, limit: '50' },
+        }),
+        query.verify === '1' ? api.get<Verify>('/audit/verify') : Promise.resolve(null),
+      ]);
+      if (list.status === 401) return toSignIn(req, ctx.reply);
+      if (list.status === 403 || list.status === 404) throw new ApiRefused(list.status, list.body);
+      const ok = list.status === 200;
+      return renderManage(ctx, 'manage-audit', 'audit', {
+        status: ok ? 200 : 422,
+        data: {
+          filters,
+          entries: ok ? list.body.entries : [],
+          errors: ok ? {} : formErrors(list.body, langOf(req)),
+          verify,
+          exportHref: `/api/v1/audit/export${queryOf(filters)}`,
+          verifyHref: `/admin/manage/audit${queryOf({ ...filters, verify: '1' })}`,
+          next:
+            ok && list.body.nextCursor
+              ? `/admin/manage/audit${queryOf({ ...filters, before: String(list.body.nextCursor) })}`
+              : null,
+        },
+      });
+    }),
+  );
+
+  app.get(
+    '/admin/manage/flags',
+    signedInPage<Query>((ctx) => flagsPage(ctx, ctx.query, { done: ctx.query.done })),
+  );
+
+  app.post(
+    '/admin/manage/flags/:responseId/exclude',
+    signedInPage<unknown, Form>(async (ctx) => {
+      const { responseId } = ctx.req.params as { responseId: string };
+      const f = ctx.body;
+      const q = { unit: f.unit, from: f.from, to: f.to };
+      const key = `exclude-${responseId}`;
+      const values = { ...f, form: key };
+      if (f.confirm !== 'on') {
+        const t = translator(langOf(ctx.req), manage, common);
+        return flagsPage(ctx, q, {
+          errors: { [`${key}-confirm`]: t('manage.confirmMissing') },
+          values,
+          status: 422,
+        });
+      }
+      const r = await ctx.api.call<ApiErrorBody>('POST', `/flags/${enc(responseId)}/exclude`, {
+        body: { reason: f.reason ?? '' },
+      });
+      if (r.status === 401) return toSignIn(ctx.req, ctx.reply);
+      if (r.status === 403 || r.status === 404) throw new ApiRefused(r.status, r.body);
+      if (r.status !== 200) {
+        const errors = Object.fromEntries(
+          Object.entries(formErrors(r.body, langOf(ctx.req))).map(([k, v]) => [`${key}-${k}`, v]),
+        );
+        return flagsPage(ctx, q, { errors, values, status: r.status === 409 ? 409 : 422 });
+      }
+      return ctx.reply.redirect(`/admin/manage/flags${queryOf({ ...q, done: responseId })}`, 303);
+    }),
+  );
+
+  app.get(
+    '/admin/manage/system',
+    signedInPage(async (ctx) => {
+      const p = await ctx.api.get<Platforms>('/platforms');
+      return renderManage(ctx, 'manage-system', 'system', {
+        data: { p, health: zaloHealth(p.zalo.token), queuesHref: '/admin/queues' },
+      });
+    }),
+  );
+
+  manageAccountPages(app);
+}
