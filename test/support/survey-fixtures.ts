@@ -6,6 +6,7 @@ import { Case } from '../../models/case';
 import { Dossier } from '../../models/dossier';
 import { Flag } from '../../models/flag';
 import { Response } from '../../models/response';
+import type { DeliveryCounts } from '../../workers/broadcast/delivery-store';
 
 /**
  * Survey data of one unit, written straight to the models, for the API's tests: a dossier with
@@ -16,9 +17,17 @@ const short = () => randomUUID().slice(0, 8);
 
 export async function makeDossier(
   unitCode: string,
-  opts: { invited?: boolean; reminders?: number; answered?: boolean; expired?: boolean } = {},
+  opts: {
+    invited?: boolean;
+    reminders?: number;
+    answered?: boolean;
+    expired?: boolean;
+    /** The code and response of a dossier made for a response (makeResponse). */
+    code?: string;
+    responseId?: string;
+  } = {},
 ): Promise<string> {
-  const code = `HS-${unitCode}-${short()}`;
+  const code = opts.code ?? `HS-${unitCode}-${short()}`;
   const now = Date.now();
   await Dossier.create({
     code,
@@ -33,7 +42,7 @@ export async function makeDossier(
       token: `tok-${short()}`,
       issuedAt: new Date(now - 3_000_000),
       expiresAt: new Date(opts.expired ? now - 60_000 : now + 86_400_000),
-      responseId: null,
+      responseId: opts.responseId ?? null,
     },
     funnel: {
       invitedAt: opts.invited === false ? null : new Date(now - 3_000_000),
@@ -97,6 +106,8 @@ export async function makeResponse(
       day,
     },
   ]);
+  // Every response comes from a dossier: the console links the one to the other.
+  await makeDossier(unitCode, { answered: true, code: dossierCode, responseId });
   return { responseId, dossierCode };
 }
 
@@ -136,9 +147,25 @@ export async function makeFlag(unitCode: string): Promise<string> {
 
 export async function makeBroadcast(
   unitCode: string | null,
-  opts: { status?: BroadcastStatus; createdBy?: string; report?: Record<string, unknown> | null } = {},
+  opts: { status?: BroadcastStatus; createdBy?: string; report?: Partial<DeliveryCounts> | null } = {},
 ): Promise<string> {
   const status = (opts.status ?? 'pending_approval') as BroadcastStatus;
+  // A stored report has every count and reason map a finished broadcast's report has.
+  const report: DeliveryCounts | null = opts.report
+    ? {
+        total: 0,
+        queued: 0,
+        sending: 0,
+        sent: 0,
+        failed: 0,
+        blocked: 0,
+        skipped: 0,
+        cancelled: 0,
+        inFlightAtCrash: 0,
+        reasons: { failed: {}, blocked: {}, skipped: {} },
+        ...opts.report,
+      }
+    : null;
   const doc = await Broadcast.create({
     text: `Thông báo cho ${unitCode ?? 'mọi đơn vị'}`,
     target: { unitCode, channels: ['telegram'] },
@@ -149,7 +176,7 @@ export async function makeBroadcast(
     fanoutDone: status === 'completed',
     startedAt: ['fanning_out', 'sending', 'paused', 'completed'].includes(status) ? new Date() : null,
     finishedAt: status === 'completed' ? new Date() : null,
-    report: opts.report ?? null,
+    report,
   });
   return doc._id.toString();
 }

@@ -50,7 +50,7 @@ async function commune(
     flag: await makeFlag(unit),
     broadcast: await makeBroadcast(unit, { status: 'sending', createdBy: `soan.${unit.toLowerCase()}` }),
   };
-  await makeBroadcast(unit, { status: 'completed', report: { sent: 3, failed: 0, blocked: 0 } });
+  await makeBroadcast(unit, { status: 'completed', report: { total: 3, sent: 3 } });
   const put = await admin.request('PUT', `${API_PREFIX}/flows/assignments`, {
     body: {
       unitCode: unit,
