@@ -39,7 +39,9 @@ function startChild(): Promise<ChildProcess> {
   uri.pathname = `/${dbName}`;
   const proc = fork(
     path.join(__dirname, '../../workers/broadcast/main.ts'),
-    ['--telegram-rate', String(RATE), '--lock-ms', '1000'],
+    // Locks of 5 s: short enough for a quick takeover, long enough that a loaded machine's slow
+    // lock renewal does not make a living worker's jobs look stalled (and sent twice).
+    ['--telegram-rate', String(RATE), '--lock-ms', '5000'],
     {
       execArgv: ['--import', 'tsx'],
       env: {
@@ -106,7 +108,7 @@ test('a worker killed mid-broadcast is taken over: everyone gets the message, on
 
   ({ workers: takeover } = await startTestBroadcastWorkers(fake, redis, prefix, {
     limits: { telegram: { limitPerS: RATE } },
-    lockDuration: 1000,
+    lockDuration: 5000,
     stalledInterval: 1000,
   }));
   await waitBroadcastStatus(created.id, ['completed'], 300_000);
