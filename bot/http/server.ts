@@ -89,9 +89,9 @@ function badRequest(message: string): Error & { statusCode: number } {
  * JSON bodies are parsed here (not by each route) so every route gets the same answers to bad
  * input: 400 for malformed JSON, prototype-poisoning keys and what ./json-input.ts refuses,
  * 413 over the body limit, 415 for any other content type (the web chat adds its form parser for
- * /s/*). Every request gets an id (X-Request-Id), a log line (route pattern, status, time) and,
- * on a 5xx, an error line with the error; every response the security headers of
- * ./security-headers.ts.
+ * /s/*). Every request gets an id (X-Request-Id), a log line (route pattern, status, time; at
+ * debug level for WEBHOOK_ROUTE) and, on a 5xx, an error line with the error; every response the
+ * security headers of ./security-headers.ts.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const log = (opts.log ?? rootLogger).child({ component: 'http' }, { serializers });
