@@ -39,6 +39,7 @@ import {
   type CpuGroup,
 } from './support/cpu-accounting';
 import { reportFigures, type BenchFigure } from './support/result';
+import { logger } from '../lib/logger';
 
 const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
 const SECRET = 'bench_secret';
@@ -71,12 +72,15 @@ async function startWorkersProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess
       limitS * 1000,
     );
     child.once('exit', (code) => reject(new Error(`workers process exited (${code})`)));
-    child.stderr!.on('data', (b: Buffer) => {
+    const onData = (b: Buffer) => {
       if (/started|ready|listening/i.test(b.toString())) {
         clearTimeout(timer);
+        // Read on (a full pipe would block the workers' writes), but no longer looked at.
+        child.stderr!.off('data', onData);
         resolve();
       }
-    });
+    };
+    child.stderr!.on('data', onData);
   });
   child.stderr!.resume();
   return child;
@@ -287,12 +291,14 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   };
   const env = parseEnv({
     ...shared,
-    LOG_LEVEL: 'warn',
     ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
   // The bot role alone runs under a key prefix of its own, which no worker consumes: its jobs
   // wait in Redis (deleted at the end) instead of being persisted later, during another part.
-  const botAloneEnv = parseEnv({ ...shared, LOG_LEVEL: 'warn', REDIS_PREFIX: `{hlbench${stamp}b}` });
+  const botAloneEnv = parseEnv({ ...shared, REDIS_PREFIX: `{hlbench${stamp}b}` });
+  // The bot in this process logs as the logger was loaded: LOG_LEVEL of this command, else info,
+  // a deployment's default (lib/logger.ts reads it once; the parsed env's copy is not used).
+  console.log(`the bot logs at ${logger.level} to stderr; the workers process at info`);
 
   const echoT: Target = { name: 'telegraf echo', url: echo.url, secret: SECRET, script: ['xin chào'] };
   // A whole survey per cycle: consent, six scale answers, skip the suggestion.

@@ -5,6 +5,11 @@ import pino from 'pino';
  * names, chat texts or free-text answers (Personal Data Protection Law 91/2025/QH15). The
  * redact list is a safety net. Logs go to stderr: stdout carries only what a command prints
  * (a CSV, a report, a key), so it can be redirected or piped as it is.
+ *
+ * Written asynchronously: a synchronous write blocks the event loop whenever stderr is a pipe
+ * whose reader is behind (a container's log collector, a parent process that reads its child's
+ * logs), and every turn in the process waits with it. pino flushes what is buffered when the
+ * process exits, `process.exit()` included.
  */
 export const logger = pino(
   {
@@ -28,7 +33,7 @@ export const logger = pino(
       censor: '[redacted]',
     },
   },
-  pino.destination(2),
+  pino.destination({ dest: 2, sync: false }),
 );
 
 export type Logger = typeof logger;

@@ -17,6 +17,8 @@ export async function activeSession(
   if (pre.knownNoActive) return null;
   const hot = pre.activeId ? await store.getById(pre.activeId) : null;
   if (hot) return hot;
+  // Marked "no active session" already, when the contact was cached (contact-lookup.ts).
+  if (contactCreated && pre.activeId === null) return null;
   const doc = contactCreated ? null : await deps.records.activeSessionOf(contact.id, ev.channel);
   if (!doc) {
     await store.markNoActive(ev.channel, ev.userId, pre.activeId);

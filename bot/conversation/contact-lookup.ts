@@ -28,8 +28,11 @@ export async function contactFor(
     const stored = pre.neverSeen ? null : await deps.records.contactOf(ev.channel, ev.userId);
     c = stored ?? { id: new Types.ObjectId().toHexString(), lang: langOf(ev.langHint) };
     // Starts the "last interaction" throttle with the cache, in one round trip; a contact created
-    // now has its interaction in its first write.
-    const due = await store.setContact(ev.channel, ev.userId, c, { touchEveryMs });
+    // now has its interaction in its first write, and no session (active-session.ts).
+    const due = await store.setContact(ev.channel, ev.userId, c, {
+      touchEveryMs,
+      noActive: !stored && pre.activeId === null,
+    });
     created = !stored;
     touch = due && !created;
     if (created)

@@ -159,17 +159,20 @@ export class LiveStore {
    * Caches the contact, and marks the channel user known before its record is written.
    * `touchEveryMs`: also starts the "last interaction" throttle (true at most once per that many
    * ms per channel user, as in TURN_CONTEXT) in the same round trip, and says whether an
-   * interaction is due now; false when not asked.
+   * interaction is due now; false when not asked. `noActive`: the contact is created now, so it
+   * has no session: the "no active session" pointer is set too, unless one was set meanwhile
+   * (markNoActive without a stale id, in this round trip instead of one of its own).
    */
   async setContact(
     channel: string,
     userId: string,
     c: LiveContact,
-    opts: { touchEveryMs?: number } = {},
+    opts: { touchEveryMs?: number; noActive?: boolean } = {},
   ): Promise<boolean> {
     const p = this.redis.pipeline();
     p.set(this.contactKey(channel, userId), JSON.stringify(c), 'EX', CONTACT_TTL_S);
     queueKnownContactMark(p, this.prefix, channel, userId);
+    if (opts.noActive) p.set(this.activeKey(channel, userId), NO_ACTIVE, 'EX', CONTACT_TTL_S, 'NX');
     if (opts.touchEveryMs !== undefined)
       p.set(this.touchKey(channel, userId), '1', 'PX', opts.touchEveryMs, 'NX');
     const replies = (await p.exec()) ?? [];

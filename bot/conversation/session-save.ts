@@ -21,10 +21,19 @@ export async function saveSession(
   expectedRev: number,
   reply?: TurnReply,
 ): Promise<void> {
-  if (!(await deps.store.save(next, expectedRev, reply))) throw new ConcurrentTurnError(next.id);
   // A new session or one that just ended is copied soon; progress in between later.
   const settled = expectedRev === -1 || next.status !== 'active';
-  await deps.background.syncSession(next.id, settled ? 'soon' : 'later');
+  // Sent together, so the turn waits for Redis once, not twice: the save is sent first on the
+  // same connection, so Redis runs it first, and the copy's job (delayed, one per window) copies
+  // whatever the live store holds when it runs. A copy scheduled for a save that lost to another
+  // process copies that process's state, which that process scheduled too: harmless.
+  const [saved, scheduled] = await Promise.allSettled([
+    deps.store.save(next, expectedRev, reply),
+    deps.background.syncSession(next.id, settled ? 'soon' : 'later'),
+  ]);
+  if (saved.status === 'rejected') throw saved.reason;
+  if (!saved.value) throw new ConcurrentTurnError(next.id);
+  if (scheduled.status === 'rejected') throw scheduled.reason;
 }
 
 /** The channel-neutral reply of an engine result. */

@@ -46,6 +46,18 @@ const serializers = {
   res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }),
 };
 
+/**
+ * A route's `config` for its `request completed` line. A platform's webhook sets `debug`: it
+ * is called once per chat update, so at `info` a busy bot wrote a line per citizen's tap on the
+ * path every reply waits on; its counts and outcomes are in the metrics (`hailong_updates_total`).
+ */
+export interface RequestLineConfig {
+  requestLine?: 'info' | 'debug';
+}
+
+/** The config of a route whose requests are a platform's webhook calls. */
+export const WEBHOOK_ROUTE = Object.freeze({ config: { requestLine: 'debug' } satisfies RequestLineConfig });
+
 /** One line per request, when it ends (fastify writes two by default), through the serializers above. */
 class RequestLines extends LogController {
   override incomingRequest(): void {}
@@ -57,6 +69,8 @@ class RequestLines extends LogController {
   ): void {
     const line = { req: reply.request, res: reply, ms: Math.round(reply.elapsedTime) };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else if ((reply.request.routeOptions.config as RequestLineConfig | undefined)?.requestLine === 'debug')
+      reply.log.debug(line, 'request completed');
     else reply.log.info(line, 'request completed');
   }
 
@@ -75,9 +89,9 @@ function badRequest(message: string): Error & { statusCode: number } {
  * JSON bodies are parsed here (not by each route) so every route gets the same answers to bad
  * input: 400 for malformed JSON, prototype-poisoning keys and what ./json-input.ts refuses,
  * 413 over the body limit, 415 for any other content type (the web chat adds its form parser for
- * /s/*). Every request gets an id (X-Request-Id), a log line (route pattern, status, time) and,
- * on a 5xx, an error line with the error; every response the security headers of
- * ./security-headers.ts.
+ * /s/*). Every request gets an id (X-Request-Id), a log line (route pattern, status, time; at
+ * debug level for WEBHOOK_ROUTE) and, on a 5xx, an error line with the error; every response the
+ * security headers of ./security-headers.ts.
  */
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   const log = (opts.log ?? rootLogger).child({ component: 'http' }, { serializers });

@@ -197,3 +197,54 @@ test('a 5xx is logged with its error and request id; request lines name the rout
   for (const secret of [token, 'secret-query', key, key.split('_')[2]!, '912345678', '0912 345 678'])
     expect(logText).not.toContain(secret);
 });
+
+test('a platform webhook’s request line is written at debug level: none at info, one at debug', async () => {
+  const post = (base: string, updateId: number) =>
+    fetch(`${base}/webhooks/telegram`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+      body: JSON.stringify({ update_id: updateId }),
+    });
+  const webhookLines = (ls: Array<Record<string, unknown>>) =>
+    ls.filter(
+      (l) => l.msg === 'request completed' && (l.req as { route?: string }).route === '/webhooks/telegram',
+    );
+  // The edge server logs at info: the webhook's call is answered and writes no line, the API's does.
+  expect((await post(edgeUrl, 9_001)).status).toBe(200);
+  expect((await postApi(edgeUrl, '{}', 'text/plain')).status).toBe(415);
+  await new Promise((r) => setImmediate(r));
+  expect(webhookLines(lines)).toEqual([]);
+  expect(
+    lines.some(
+      (l) => l.msg === 'request completed' && (l.req as { route?: string }).route === '/api/v1/dossiers',
+    ),
+  ).toBe(true);
+
+  const debugLines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n').filter(Boolean))
+        debugLines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const log = pino({ level: 'debug' }, sink);
+  const debugEdge = createHttpServer({ bodyLimit: t.env.HTTP_BODY_LIMIT, log });
+  await debugEdge.register(
+    telegramWebhookRoute({
+      secret: SECRET,
+      inbox: new UpdateInbox(t.redis, edgePrefix, 'edge-debug', () => Promise.resolve(), log),
+      log,
+    }),
+  );
+  const debugUrl = await debugEdge.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    expect((await post(debugUrl, 9_002)).status).toBe(200);
+    await new Promise((r) => setImmediate(r));
+    expect(webhookLines(debugLines)).toEqual([
+      expect.objectContaining({ level: 20, res: { statusCode: 200 }, reqId: expect.any(String) }),
+    ]);
+  } finally {
+    await debugEdge.close();
+  }
+});

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Update } from 'telegraf/types';
 import { logger, type Logger } from '../../../lib/logger';
+import { WEBHOOK_ROUTE } from '../../http/server';
 import type { UpdateInbox } from './update-inbox';
 
 export const TELEGRAM_WEBHOOK_PATH = '/webhooks/telegram';
@@ -38,7 +39,7 @@ export interface TelegramWebhookRouteOptions {
 export function telegramWebhookRoute(opts: TelegramWebhookRouteOptions): FastifyPluginAsync {
   const log = opts.log ?? logger;
   return (app) => {
-    app.post(TELEGRAM_WEBHOOK_PATH, async (req, reply) => {
+    app.post(TELEGRAM_WEBHOOK_PATH, WEBHOOK_ROUTE, async (req, reply) => {
       if (!secretMatches(opts.secret, req.headers['x-telegram-bot-api-secret-token'])) {
         log.warn({ ip: req.ip }, 'telegram webhook refused: bad secret');
         return reply

@@ -5,6 +5,7 @@ import { eventId, mapZaloEvent, sealSharedInfo, type ZaloWebhookEvent } from './
 import { isZaloEventDone, type ZaloInboundQueue } from './inbound-queue';
 import { zaloEventJobId } from '../../../workers/job-id';
 import { verifyZaloSignature } from './signature';
+import { WEBHOOK_ROUTE } from '../../http/server';
 
 export interface ZaloWebhookOptions {
   appId: string;
@@ -32,7 +33,7 @@ export interface ZaloWebhookOptions {
 export function zaloWebhookRoute(opts: ZaloWebhookOptions): FastifyPluginAsync {
   const now = opts.now ?? Date.now;
   return async (app) => {
-    app.post('/webhooks/zalo', async (req, reply) => {
+    app.post('/webhooks/zalo', WEBHOOK_ROUTE, async (req, reply) => {
       const raw = req.rawBody;
       const body = (req.body ?? null) as ZaloWebhookEvent | null;
       if (!raw || !body || typeof body !== 'object')
