@@ -71,7 +71,8 @@ const broadcastSchema = new Schema(
     cancelledAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },
-  { timestamps: true },
+  // A report's reason maps are empty when nothing failed: minimizing would drop them.
+  { timestamps: true, minimize: false },
 );
 broadcastSchema.index({ status: 1 });
 

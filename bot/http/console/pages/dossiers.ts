@@ -94,7 +94,10 @@ export function dossierPages(app: FastifyInstance): void {
           }),
           api.get<{ units: UnitRow[] }>('/units'),
         ]);
-        const here = { ...filters, responseId: one };
+        // One response asked for by its id (a dossier's link): an unknown id and another unit's
+        // response alike are a 404, and the page does not repeat the id.
+        const notFound = one !== undefined && list.responses.length === 0;
+        const here = { ...filters, responseId: notFound ? undefined : one };
         const periods = periodOptions(t, filters.period ?? '');
         if (filters.period && !periods.some((p) => p.key === filters.period))
           periods.unshift({ key: filters.period, label: filters.period });
@@ -108,12 +111,14 @@ export function dossierPages(app: FastifyInstance): void {
           me,
           csrf: me.csrfToken,
           messages: [dossiers, overview],
+          status: notFound ? 404 : undefined,
           data: {
             tab: 'responses',
+            notFound,
             canLookup: can.has('dossiers:read'),
             canResponses: true,
             filters,
-            responseId: one ?? null,
+            responseId: notFound ? null : (one ?? null),
             list,
             text,
             canText: can.has('freeText:read'),
