@@ -1,14 +1,24 @@
 /**
  * Dashboard benchmark (issue 19; not a test): the console's overview (Tổng quan) of a district
  * with BENCH_DASHBOARD_RESPONSES completed responses (default 200,000) over 2024, spread over its
- * 11 communes, with their dossiers; written in bulk by the aggregation benchmark's generator
- * (bench/support/survey-data.ts) and rolled up by the real rebuild. The whole http role serves
- * it; a district official signed in asks, one request at a time, BENCH_DASHBOARD_REQUESTS times
- * each (default 200, after 10 warm-ups):
+ * 11 communes, with their dossiers. The responses and dossiers are written in bulk by the
+ * aggregation benchmark's generator (bench/support/survey-data.ts); their answers are rolled up
+ * in this process, as they are generated, by the rollups' own bucket code and written by their
+ * own writers (day rollups, then each unit-month's figures by the month job's code), so seeding
+ * 200,000 responses takes minutes, not the rebuild's quarter hour. The answers themselves are
+ * not written (the dashboard never reads them; BENCH_DASHBOARD_ANSWERS=1 writes them too).
+ *
+ * The whole http role serves it; a district official signed in asks, one request at a time,
+ * BENCH_DASHBOARD_REQUESTS times each (default 200, after 10 warm-ups), each target for at most
+ * BENCH_DASHBOARD_MAX_S seconds (default 60; at least 5 requests, or all when fewer are asked):
  *  - GET /admin?unit=477&period=2024 (the page), and the same as the period filter's htmx swap;
  *  - the three API reads the page makes: /api/v1/units, /indices, /indices/ranking;
- *  - the baseline, in the same run: GET /healthz and a static asset of the console.
- * Prints p50 and p99 of each; target: the page's p99 under 300 ms.
+ *  - the baseline, in the same run: a plain scan-and-count of the district's raw responses of
+ *    2024 (per commune by `unitCode` equality, counted in Node: the least any read of the raw
+ *    data costs; the answers are six times as many), BENCH_DASHBOARD_SCANS times (default 5);
+ *    GET /healthz and a static asset beside it.
+ * Prints p50 and p99 of each and the page's and /indices' p50 as a share of the scan's; target:
+ * the page's p99 under 300 ms.
  *
  *   bash scripts/with-services.sh npx tsx bench/dashboard.ts
  *   BENCH_DASHBOARD_RESPONSES=5000 BENCH_DASHBOARD_REQUESTS=20 bash scripts/with-services.sh npx tsx bench/dashboard.ts
@@ -28,15 +38,22 @@ import { parseEnv } from '../config/env';
 import { Accounts } from '../lib/auth/accounts';
 import { SessionStore } from '../lib/auth/sessions';
 import { Unit } from '../models/unit';
-import { rebuildRollups } from '../workers/aggregation/rollups/rebuild';
+import { Response } from '../models/response';
+import { buildBucket, type BucketAnswer, type BucketResponse } from '../workers/aggregation/rollups/bucket';
+import { recomputeMonth } from '../workers/aggregation/rollups/month';
+import { nextVersions, writeBuckets } from '../workers/aggregation/rollups/recompute';
 import { freePort } from '../test/support/app';
 import { clearPrefix } from '../test/support/services';
 import { loadAverage, pct } from './support/fleet';
+import { reportFigures } from './support/result';
 import { generateResponses, YEAR_2024 } from './support/survey-data';
 
 const TOTAL = Number(process.env.BENCH_DASHBOARD_RESPONSES ?? 200_000);
 const REQUESTS = Number(process.env.BENCH_DASHBOARD_REQUESTS ?? 200);
+const MAX_MS = Number(process.env.BENCH_DASHBOARD_MAX_S ?? 60) * 1000;
+const WRITE_ANSWERS = process.env.BENCH_DASHBOARD_ANSWERS === '1';
 const WARMUP = 10;
+const SCAN_RUNS = Number(process.env.BENCH_DASHBOARD_SCANS ?? 5);
 const TARGET_MS = 300;
 const DISTRICT = '477';
 const COMMUNES = SEED_UNITS.filter((u) => u.parentCode === DISTRICT).map((u) => u.code);
@@ -68,18 +85,69 @@ async function main(): Promise<void> {
       `dashboard benchmark: district ${DISTRICT}, ${COMMUNES.length} communes, ${TOTAL} responses over 2024; ${REQUESTS} requests each; ${os.cpus().length} CPUs, load ${loadStart}`,
     );
     const g0 = performance.now();
+    // The answers of each unit-day, as they are generated, for the rollups' bucket code.
+    const buckets = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
     await generateResponses({
       total: TOTAL,
       units: COMMUNES,
       yearStart: YEAR_2024,
       dossiers: true,
+      answers: WRITE_ANSWERS,
+      onBatch: (responses, answers) => {
+        const byId = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
+        for (const r of responses as unknown as ReadonlyArray<
+          BucketResponse & { unitCode: string; day: string }
+        >) {
+          const key = `${r.unitCode}|${r.day}`;
+          let b = buckets.get(key);
+          if (!b) buckets.set(key, (b = { responses: [], answers: [] }));
+          b.responses.push({
+            responseId: r.responseId,
+            procedureCode: r.procedureCode,
+            officerId: r.officerId,
+            dossierChannel: r.dossierChannel,
+            onlineLevel: r.onlineLevel,
+            dissatisfied: r.dissatisfied,
+            excluded: false,
+          });
+          byId.set(r.responseId, b);
+        }
+        for (const a of answers as unknown as readonly BucketAnswer[])
+          byId.get(a.responseId)!.answers.push({
+            responseId: a.responseId,
+            questionId: a.questionId,
+            element: a.element,
+            value: a.value,
+          });
+      },
       progress: (done) => process.stderr.write(`  generated ${done}/${TOTAL} (load ${loadAverage()})\n`),
     });
-    const rb = await rebuildRollups({ redis: app.ctx.redis, prefix });
+    const deps = { redis: app.ctx.redis, prefix };
+    let written = 0;
+    let months = 0;
+    for (const unitCode of COMMUNES) {
+      const days = [...buckets.keys()]
+        .filter((k) => k.startsWith(`${unitCode}|`))
+        .map((k) => k.slice(unitCode.length + 1))
+        .sort();
+      const versions = await nextVersions(deps, unitCode, days);
+      // 31 days a round trip: a day of a commune here is ~20 kB.
+      for (let i = 0; i < days.length; i += 31) {
+        const part = days.slice(i, i + 31).map((day, j) => {
+          const b = buckets.get(`${unitCode}|${day}`)!;
+          return { day, version: versions[i + j]!, bucket: buildBucket(b.responses, b.answers) };
+        });
+        written += await writeBuckets(unitCode, part, new Date());
+      }
+      for (const month of new Set(days.map((d) => d.slice(0, 7)))) {
+        await recomputeMonth(deps, unitCode, month);
+        months++;
+      }
+    }
+    buckets.clear();
     console.log(
-      `generated and rolled up (${rb.buckets} unit-day rollups, ${rb.responses} responses) in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
+      `generated and rolled up (${written} unit-day rollups, ${months} unit-months) in ${((performance.now() - g0) / 1000).toFixed(1)} s; load ${loadAverage()}`,
     );
-    if (rb.responses !== TOTAL) throw new Error(`rolled up ${rb.responses} responses of ${TOTAL}`);
 
     await new Accounts(
       new SessionStore(app.ctx.redis, prefix, { idleMs: 3_600_000, maxMs: 3_600_000 }),
@@ -101,8 +169,8 @@ async function main(): Promise<void> {
 
     const q = `unit=${DISTRICT}&period=2024`;
     const targets: Array<{ name: string; path: string; headers?: Record<string, string>; check?: string }> = [
-      { name: 'baseline GET /healthz', path: '/healthz' },
-      { name: 'baseline static console.css', path: assetUrl('console.css') },
+      { name: 'reference GET /healthz', path: '/healthz' },
+      { name: 'reference static console.css', path: assetUrl('console.css') },
       { name: 'GET /admin (overview page)', path: `/admin?${q}`, check: 'data-testid="overall-index"' },
       {
         name: 'GET /admin, htmx period swap',
@@ -114,7 +182,43 @@ async function main(): Promise<void> {
       { name: 'API /api/v1/indices', path: `/api/v1/indices?${q}` },
       { name: 'API /api/v1/indices/ranking', path: `/api/v1/indices/ranking?${q}` },
     ];
-    const results: Record<string, { p50: number; p99: number }> = {};
+    const results: Record<string, { n: number; p50: number; p99: number }> = {};
+    const line = (name: string, times: number[]) => {
+      times.sort((x, y) => x - y);
+      results[name] = { n: times.length, p50: pct(times, 50), p99: pct(times, 99) };
+      console.log(
+        `${name.padEnd(44)} n ${String(times.length).padStart(4)}   p50 ${pct(times, 50).toFixed(1).padStart(8)} ms   p99 ${pct(times, 99).toFixed(1).padStart(8)} ms`,
+      );
+    };
+
+    // The baseline: count the district's completed and dissatisfied responses of 2024 from the raw documents.
+    const scan = async () => {
+      const t0 = performance.now();
+      let completed = 0;
+      let dissatisfied = 0;
+      for (const docs of await Promise.all(
+        COMMUNES.map((unitCode) =>
+          Response.find(
+            { unitCode, status: 'completed', day: { $gte: '2024-01-01', $lte: '2024-12-31' } },
+            { _id: 0, dissatisfied: 1 },
+          ).lean(),
+        ),
+      )) {
+        completed += docs.length;
+        dissatisfied += docs.filter((d) => d.dissatisfied).length;
+      }
+      if (completed !== TOTAL) throw new Error(`the scan counted ${completed} responses of ${TOTAL}`);
+      return { ms: performance.now() - t0, dissatisfied };
+    };
+    const scans: number[] = [];
+    let dissatisfied = 0;
+    for (let i = 0; i < SCAN_RUNS; i++) {
+      const r = await scan();
+      scans.push(r.ms);
+      dissatisfied = r.dissatisfied;
+    }
+    line('baseline: scan-and-count of raw responses', scans);
+
     for (const t of targets) {
       const get = async () => {
         const t0 = performance.now();
@@ -123,25 +227,38 @@ async function main(): Promise<void> {
         const ms = performance.now() - t0;
         if (res.status !== 200) throw new Error(`${t.name}: ${res.status}`);
         if (t.check && !body.includes(t.check)) throw new Error(`${t.name}: no ${t.check} in the page`);
-        return ms;
+        return { ms, body };
       };
-      for (let i = 0; i < WARMUP; i++) await get();
+      // The figures are the raw data's: the district's response count and dissatisfied count.
+      if (t.path.startsWith('/api/v1/indices?')) {
+        const report = JSON.parse((await get()).body) as { responses: number; dissatisfiedResponses: number };
+        if (report.responses !== TOTAL || report.dissatisfiedResponses !== dissatisfied)
+          throw new Error(
+            `/indices: ${report.responses} responses (${report.dissatisfiedResponses} dissatisfied), the raw data ${TOTAL} (${dissatisfied})`,
+          );
+      }
+      const end = performance.now() + MAX_MS;
+      for (let i = 0; i < WARMUP && performance.now() < end; i++) await get();
       const times: number[] = [];
-      for (let i = 0; i < REQUESTS; i++) times.push(await get());
-      times.sort((x, y) => x - y);
-      results[t.name] = { p50: pct(times, 50), p99: pct(times, 99) };
-      console.log(
-        `${t.name.padEnd(32)} p50 ${pct(times, 50).toFixed(1).padStart(7)} ms   p99 ${pct(times, 99).toFixed(1).padStart(7)} ms`,
-      );
+      for (let i = 0; i < REQUESTS && (i < Math.min(5, REQUESTS) || performance.now() < end); i++)
+        times.push((await get()).ms);
+      line(t.name, times);
     }
     const page = results['GET /admin (overview page)']!;
-    const baseline = results['baseline GET /healthz']!;
+    const indices = results['API /api/v1/indices']!;
+    const base = results['baseline: scan-and-count of raw responses']!;
+    const met = page.p99 < TARGET_MS;
     console.log(
-      `page p50 / healthz p50: ${(page.p50 / baseline.p50).toFixed(1)}x; target (page p99 < ${TARGET_MS} ms): ${page.p99 < TARGET_MS ? 'MET' : 'NOT MET'}; load at the end ${loadAverage()}`,
+      `scan p50 / page p50 = ${(base.p50 / page.p50).toFixed(2)}, / /indices p50 = ${(base.p50 / indices.p50).toFixed(2)} (above 1: faster than the scan); target (page p99 < ${TARGET_MS} ms): ${met ? 'MET' : 'NOT MET'}; load at the end ${loadAverage()}`,
     );
     console.log(
       JSON.stringify({ responses: TOTAL, requests: REQUESTS, loadStart, loadEnd: loadAverage(), results }),
     );
+    reportFigures('dashboard', [
+      { figure: 'overview page p99', value: page.p99, unit: 'ms', target: `< ${TARGET_MS} ms`, met },
+      { figure: '/api/v1/indices p99', value: indices.p99, unit: 'ms', target: null, met: null },
+      { figure: 'scan / page, p50', value: base.p50 / page.p50, unit: '×', target: null, met: null },
+    ]);
   } finally {
     await app.stop().catch(() => undefined);
     const conn = await mongoose.createConnection(env.MONGODB_URI).asPromise();

@@ -14,11 +14,15 @@ export interface PeriodTotals {
 }
 
 /** Month, quarter and year figures are sums of day rollups, done here in code (no date operators in pipelines). */
-export interface DayRollup extends PeriodTotals {
-  day: string;
+export interface PeriodRollup extends PeriodTotals {
+  /** `YYYY-MM`: the month of a day rollup, or of a month's figures. */
+  month: string;
   byProcedure?: GroupLike[];
   byOfficer?: GroupLike[];
   byChannel?: GroupLike[];
+}
+export interface DayRollup extends PeriodRollup {
+  day: string;
 }
 export interface CellLike extends Counts {
   element: string;
@@ -32,14 +36,15 @@ export interface GroupLike {
 }
 
 const CORE = { unitCode: 1, day: 1, responses: 1, dissatisfiedResponses: 1, excluded: 1, total: 1 } as const;
+const BREAKDOWNS = { byProcedure: 1, byOfficer: 1, byChannel: 1 } as const;
 
-/** The day rollups of a period with their breakdowns (a report filtered or broken down by procedure, officer or channel). */
+/** The day rollups of a period with their breakdowns (the public page of one month). */
 export async function loadRollups(
   units: readonly string[],
   firstDay: string,
   lastDay: string,
 ): Promise<DayRollup[]> {
-  const projection = { ...CORE, byProcedure: 1, byOfficer: 1, byChannel: 1 };
+  const projection = { ...CORE, month: 1, ...BREAKDOWNS };
   // One query per unit by equality, not `unitCode: {$in}`: FerretDB 1.24 uses no index for $in
   // (a scan of every rollup); MongoDB answers both from the {unitCode, day} index.
   const perUnit = await Promise.all(
@@ -61,28 +66,21 @@ const TOTALS = {
   total: 1,
 } as const;
 
-/** One unit-month's day rollups, totals only, read by `{unitCode, month}` equality. */
-export function loadMonthDays(
-  unitCode: string,
-  month: string,
-): Promise<Array<PeriodTotals & { day: string }>> {
-  return Rollup.find({ unitCode, month }, { ...TOTALS, day: 1 }).lean<
-    Array<PeriodTotals & { day: string }>
-  >();
-}
+const MONTH_DAY = { ...TOTALS, month: 1, day: 1, ...BREAKDOWNS } as const;
 
 /**
- * The whole-unit totals of a period, for sumTotals: month totals (models/rollup-month.ts) for the
- * months wholly inside [firstDay, lastDay], day rollups for the days of the months at its edges.
- * Every read is by equality (`{unitCode, month}` or `{unitCode, day}`), which FerretDB 1.24 pushes
- * down; a unit-year is 12 small documents. Month totals follow their days by the `rollup.month`
- * job's coalescing delay.
+ * One unit-month's day rollups with their breakdowns, read by `{unitCode, month}` equality, for
+ * the month writer (workers/aggregation/rollups/month.ts): on the primary, never the read side.
  */
-export async function loadTotals(
-  units: readonly string[],
+export function loadMonthDays(unitCode: string, month: string): Promise<DayRollup[]> {
+  return Rollup.find({ unitCode, month }, MONTH_DAY).lean<DayRollup[]>();
+}
+
+/** The months of [firstDay, lastDay]: those wholly inside, and the days of those at its edges. */
+function monthsOf(
   firstDay: string,
   lastDay: string,
-): Promise<PeriodTotals[]> {
+): { whole: string[]; edges: Array<{ month: string; from: string; to: string }> } {
   const whole: string[] = [];
   const edges: Array<{ month: string; from: string; to: string }> = [];
   for (
@@ -100,6 +98,35 @@ export async function loadTotals(
         to: last > lastDay ? lastDay : last,
       });
   }
+  return { whole, edges };
+}
+
+/** The day rollups of one unit between two days of one month, by equality. */
+function edgeDays<T extends PeriodTotals>(
+  unitCode: string,
+  e: { month: string; from: string; to: string },
+  projection: Record<string, 0 | 1>,
+): Promise<T[]> {
+  return e.from === e.to
+    ? readSide(Rollup.find({ unitCode, day: e.from }, projection)).lean<T[]>()
+    : readSide(Rollup.find({ unitCode, month: e.month }, { ...projection, day: 1 }))
+        .lean<Array<T & { day: string }>>()
+        .then((days) => days.filter((d) => d.day >= e.from && d.day <= e.to));
+}
+
+/**
+ * The whole-unit totals of a period, for sumTotals: month totals (models/rollup-month.ts) for the
+ * months wholly inside [firstDay, lastDay], day rollups for the days of the months at its edges.
+ * Every read is by equality (`{unitCode, month}` or `{unitCode, day}`), which FerretDB 1.24 pushes
+ * down; a unit-year is 12 small documents. Month totals follow their days by the `rollup.month`
+ * job's coalescing delay.
+ */
+export async function loadTotals(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+): Promise<PeriodTotals[]> {
+  const { whole, edges } = monthsOf(firstDay, lastDay);
   const reads: Array<Promise<PeriodTotals[]>> = [];
   for (const unitCode of new Set(units)) {
     if (whole.length > 0) {
@@ -109,17 +136,67 @@ export async function loadTotals(
         ).lean<PeriodTotals[]>(),
       );
     }
-    for (const e of edges) {
-      reads.push(
-        e.from === e.to
-          ? readSide(Rollup.find({ unitCode, day: e.from }, TOTALS)).lean<PeriodTotals[]>()
-          : readSide(Rollup.find({ unitCode, month: e.month }, { ...TOTALS, day: 1 }))
-              .lean<Array<PeriodTotals & { day: string }>>()
-              .then((days) => days.filter((d) => d.day >= e.from && d.day <= e.to)),
-      );
-    }
+    for (const e of edges) reads.push(edgeDays<PeriodTotals>(unitCode, e, TOTALS));
   }
   return (await Promise.all(reads)).flat();
+}
+
+export interface Breakdowns {
+  byProcedure: GroupLike[];
+  byOfficer: GroupLike[];
+  byChannel: GroupLike[];
+}
+
+/** A month's breakdowns as the text models/rollup-month.ts keeps (one field: why is there). */
+export function packBreakdowns(b: Breakdowns): string {
+  return JSON.stringify(b);
+}
+
+function unpackBreakdowns(text: string): Breakdowns {
+  return JSON.parse(text) as Breakdowns;
+}
+
+/**
+ * The figures of a period with their breakdowns (a report broken down or filtered by procedure,
+ * officer or channel): a month's figures for each month wholly inside [firstDay, lastDay], day
+ * rollups for the days at its edges, read by equality as in loadTotals. A whole month whose
+ * figures have no breakdowns (written before they were kept) or are not written yet is read
+ * from its days. Each document carries its month, for the trend.
+ */
+export async function loadBreakdowns(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+): Promise<PeriodRollup[]> {
+  const { whole, edges } = monthsOf(firstDay, lastDay);
+  const dayFields = { ...TOTALS, month: 1, ...BREAKDOWNS } as const;
+  const perUnit = await Promise.all(
+    [...new Set(units)].map(async (unitCode) => {
+      const reads: Array<Promise<PeriodRollup[]>> = edges.map((e) =>
+        edgeDays<PeriodRollup>(unitCode, e, dayFields),
+      );
+      if (whole.length > 0) {
+        const months = await readSide(
+          RollupMonth.find(
+            { unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } },
+            { ...TOTALS, month: 1, days: 1, breakdowns: 1 },
+          ),
+        ).lean<Array<PeriodTotals & { month: string; days: number; breakdowns: string | null }>>();
+        const summed = new Map(months.filter((m) => m.breakdowns !== null).map((m) => [m.month, m]));
+        for (const month of whole) {
+          const m = summed.get(month);
+          if (!m) reads.push(readSide(Rollup.find({ unitCode, month }, MONTH_DAY)).lean<PeriodRollup[]>());
+          // A month of no days adds nothing (and no point to the trend).
+          else if (m.days > 0) {
+            const { breakdowns, ...totals } = m;
+            reads.push(Promise.resolve([{ ...totals, ...unpackBreakdowns(breakdowns!) }]));
+          }
+        }
+      }
+      return (await Promise.all(reads)).flat();
+    }),
+  );
+  return perUnit.flat();
 }
 
 export interface Summed {
@@ -152,9 +229,9 @@ export function sumTotals(docs: readonly PeriodTotals[]): Summed & { excluded: n
 }
 
 /** Sums one breakdown (procedure, officer or channel) into a map by key. */
-export function sumGroups(
-  docs: readonly DayRollup[],
-  pick: (d: DayRollup) => GroupLike[] | undefined,
+export function sumGroups<D extends PeriodTotals>(
+  docs: readonly D[],
+  pick: (d: D) => GroupLike[] | undefined,
 ): Map<string, Summed> {
   const out = new Map<string, Summed>();
   for (const d of docs) {

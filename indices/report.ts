@@ -14,7 +14,14 @@ import {
   type Ratio,
   type Share,
 } from './formula';
-import { loadRollups, loadTotals, sumGroups, sumTotals, type DayRollup, type Summed } from './period-sum';
+import {
+  loadBreakdowns,
+  loadTotals,
+  sumGroups,
+  sumTotals,
+  type PeriodRollup,
+  type Summed,
+} from './period-sum';
 import { scopedUnits } from './units';
 
 export interface ReportQuery {
@@ -78,11 +85,11 @@ export function figuresOf(s: Summed): Figures {
 }
 
 function filtered(
-  docs: DayRollup[],
+  docs: PeriodRollup[],
   base: Summed & { excluded: number },
   q: ReportQuery,
 ): Summed & { excluded: number } {
-  const filters: Array<[string | undefined, (d: DayRollup) => DayRollup['byProcedure']]> = [
+  const filters: Array<[string | undefined, (d: PeriodRollup) => PeriodRollup['byProcedure']]> = [
     [q.procedure, (d) => d.byProcedure],
     [q.officer, (d) => d.byOfficer],
     [q.channel, (d) => d.byChannel],
@@ -177,8 +184,8 @@ export async function caseStats(codes: string[], p: Period, now: Date): Promise<
 }
 
 function breakdown(
-  docs: DayRollup[],
-  pick: (d: DayRollup) => DayRollup['byProcedure'],
+  docs: PeriodRollup[],
+  pick: (d: PeriodRollup) => PeriodRollup['byProcedure'],
 ): Array<Figures & { key: string }> {
   return [...sumGroups(docs, pick).entries()]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -189,10 +196,10 @@ function breakdown(
 export async function buildReport(q: ReportQuery): Promise<Report> {
   const p = parsePeriod(q.period);
   const codes = await scopedUnits(q.unit, q.units);
-  // The index alone (no breakdown, no filter) comes from month totals for whole months; the rest
-  // needs the day rollups' breakdowns.
+  // Whole months come from their month figures, the days at the period's edges from day rollups;
+  // the index alone (no breakdown, no filter) reads their totals only.
   const breakdowns = !q.indexOnly || !!(q.procedure || q.officer || q.channel);
-  const docs = breakdowns ? await loadRollups(codes, p.firstDay, p.lastDay) : [];
+  const docs = breakdowns ? await loadBreakdowns(codes, p.firstDay, p.lastDay) : [];
   const all = sumTotals(breakdowns ? docs : await loadTotals(codes, p.firstDay, p.lastDay));
   const sum = breakdowns ? filtered(docs, all, q) : all;
   const unit = await Unit.findOne({ code: q.unit }, { name: 1 }).lean();
@@ -214,11 +221,8 @@ export async function buildReport(q: ReportQuery): Promise<Report> {
   if (q.indexOnly) return report;
 
   report.cases = await caseStats(codes, p, q.now ?? new Date());
-  const months = new Map<string, DayRollup[]>();
-  for (const d of docs) {
-    const m = d.day.slice(0, 7);
-    months.set(m, [...(months.get(m) ?? []), d]);
-  }
+  const months = new Map<string, PeriodRollup[]>();
+  for (const d of docs) months.set(d.month, [...(months.get(d.month) ?? []), d]);
   report.trend = [...months.keys()].sort().map((m) => {
     const f = figuresOf(sumTotals(months.get(m)!));
     return { period: m, responses: f.responses, index: f.overall.index };

@@ -2,10 +2,11 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 import { cellSchema } from './rollup';
 
 /**
- * The whole-unit totals of one unit in one Asia/Ho_Chi_Minh month: the sum of its day rollups'
- * totals (no breakdowns), written by the `rollup.month` job after a day changes
+ * The figures of one unit in one Asia/Ho_Chi_Minh month: the sum of its day rollups' totals and
+ * breakdowns (by procedure, officer and channel), written by the `rollup.month` job after a day changes
  * (workers/aggregation/rollups/month.ts). A period report without a procedure, officer or channel filter
- * reads these for whole months: a unit-year is 12 small documents instead of 366 large ones.
+ * reads their totals for whole months, a report with breakdowns (the console's overview) their
+ * breakdowns: a unit-year is 12 documents instead of up to 366.
  * `_id` is `<unitCode>|<YYYY-MM>`; `version` is the run that wrote it, as for day rollups.
  */
 const rollupMonthSchema = new Schema(
@@ -21,6 +22,14 @@ const rollupMonthSchema = new Schema(
     dissatisfiedResponses: { type: Number, required: true },
     excluded: { type: Number, required: true },
     total: { type: [cellSchema], default: [] },
+    /**
+     * The month's breakdowns, `{byProcedure, byOfficer, byChannel}` summed from its days (groups
+     * shaped as in rollup.ts), as JSON text: one field instead of a few thousand, because
+     * FerretDB 1.24 pays for every field of every document it reads, projected or not
+     * (bench/RESULTS.md, "aggregation-doc-size"). Null on months written before it was kept: a
+     * report with breakdowns reads those months' days instead.
+     */
+    breakdowns: { type: String, default: null },
     computedAt: { type: Date, required: true },
   },
   { minimize: false, collection: 'rollup_months' },

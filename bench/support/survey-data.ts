@@ -46,6 +46,13 @@ export interface GenerateOptions {
   dossiers?: boolean;
   /** Called every fourth batch of 5,000 with the number written so far. */
   progress?: (done: number) => void;
+  /** Write the answers too (default true); either way `onBatch` sees them. */
+  answers?: boolean;
+  /** Each batch's responses and answers as they are written (to roll them up in the process). */
+  onBatch?: (
+    responses: ReadonlyArray<Record<string, unknown>>,
+    answers: ReadonlyArray<Record<string, unknown>>,
+  ) => void;
 }
 
 /** Writes the responses; returns the completed responses per `unit|day`. */
@@ -128,11 +135,12 @@ export async function generateResponses(o: GenerateOptions): Promise<Map<string,
         if (i % 3 === 0) dossiers.push(dossier(`U${i}`, false));
       }
     }
+    o.onBatch?.(responses, answers);
     // One batch in flight while the next is generated.
     await inFlight;
     inFlight = Promise.all([
       responsesCol.insertMany(responses, { ordered: false }),
-      answersCol.insertMany(answers, { ordered: false }),
+      ...(o.answers === false ? [] : [answersCol.insertMany(answers, { ordered: false })]),
       ...(dossiers.length ? [dossiersCol.insertMany(dossiers, { ordered: false })] : []),
     ]);
     if ((start / batch) % 4 === 0) o.progress?.(Math.min(o.total, start + batch));

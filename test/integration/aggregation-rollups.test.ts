@@ -18,7 +18,14 @@ import { nextVersion, recomputeBucket, writeBucket } from '../../workers/aggrega
 import { scheduleRollup } from '../../workers/aggregation/rollups/schedule';
 import { buildBucket } from '../../workers/aggregation/rollups/bucket';
 import { recomputeMonth, writeMonth } from '../../workers/aggregation/rollups/month';
-import { loadRollups, loadTotals, sumTotals } from '../../indices/period-sum';
+import {
+  loadBreakdowns,
+  loadRollups,
+  loadTotals,
+  sumGroups,
+  sumTotals,
+  type PeriodRollup,
+} from '../../indices/period-sum';
 import { buildProgram } from '../../cli/program';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
@@ -370,6 +377,39 @@ test('a period sums month totals for whole months and days at its edges: the sam
   }
   expect(sumTotals(await loadTotals(['U6', 'U7'], '2025-01-01', '2025-12-31')).responses).toBe(14);
   expect(sumTotals(await loadTotals(['U6'], '2025-01-31', '2025-03-01')).responses).toBe(5);
+});
+
+test('a report’s breakdowns from month figures equal the days’, also for a month written before they were kept', async () => {
+  // The data of the test above: U6 and U7, seven days over four months of 2025.
+  const ranges: Array<[string, string]> = [
+    ['2025-01-01', '2025-12-31'],
+    ['2025-01-31', '2025-03-01'],
+    ['2025-02-10', '2025-03-05'],
+  ];
+  const figures = async (docs: PeriodRollup[]) => ({
+    totals: sumTotals(docs),
+    months: [...new Set(docs.map((d) => d.month))].sort(),
+    byProcedure: [...sumGroups(docs, (d) => d.byProcedure)].sort(),
+    byOfficer: [...sumGroups(docs, (d) => d.byOfficer)].sort(),
+    byChannel: [...sumGroups(docs, (d) => d.byChannel)].sort(),
+  });
+  const check = async () => {
+    for (const [from, to] of ranges) {
+      const viaMonths = await figures(await loadBreakdowns(['U6', 'U7'], from, to));
+      const viaDays = await figures(await loadRollups(['U6', 'U7'], from, to));
+      expect({ from, to, ...viaMonths }).toEqual({ from, to, ...viaDays });
+    }
+  };
+  const year = await figures(await loadBreakdowns(['U6', 'U7'], '2025-01-01', '2025-12-31'));
+  expect(year.totals.responses).toBe(14);
+  expect(year.months).toEqual(['2025-01', '2025-02', '2025-03', '2025-12']);
+  expect([...year.byChannel.values()].reduce((n, [, g]) => n + g.responses, 0)).toBe(14);
+  await check();
+  // A month document without breakdowns (written before they were kept): its days are read.
+  await RollupMonth.updateOne({ _id: 'U6|2025-02' }, { $set: { breakdowns: null } });
+  await check();
+  await RollupMonth.deleteOne({ _id: 'U7|2025-03' });
+  await check();
 });
 
 test('month totals follow the same version rule as days: a slower, older run never overwrites a newer one', async () => {

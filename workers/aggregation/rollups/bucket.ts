@@ -76,7 +76,7 @@ interface GroupAcc {
   cells: CellMap;
 }
 
-function groupsOf(map: Map<string, GroupAcc>): Group[] {
+export function groupsOf(map: ReadonlyMap<string, GroupAcc>): Group[] {
   return [...map.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, g]) => ({

@@ -1,14 +1,21 @@
 import { isDuplicateKey } from '../../../lib/mongo';
 import { RollupMonth, rollupMonthId } from '../../../models/rollup-month';
 import { FORMULA_VERSION } from '../../../indices/formula';
-import { loadMonthDays, sumTotals, type PeriodTotals } from '../../../indices/period-sum';
+import {
+  loadMonthDays,
+  packBreakdowns,
+  sumGroups,
+  sumTotals,
+  type PeriodRollup,
+} from '../../../indices/period-sum';
 import { monthEpochKey, type RollupDeps } from './epochs';
-import { cellsOf } from './bucket';
+import { cellsOf, groupsOf } from './bucket';
 import { jobId } from '../../job-id';
 import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
 
 /**
- * Month totals: the sum of a unit's day rollups for one month, totals only (models/rollup-month.ts).
+ * Month figures: the sum of a unit's day rollups for one month, totals and breakdowns
+ * (models/rollup-month.ts).
  * Derived data, kept exact the same way as the days (recompute.ts): a run INCRs the month's
  * epoch (its version) before it reads the day documents, and writes only over a lower version;
  * a day write schedules the month job named after the epoch it reads after that write
@@ -35,7 +42,7 @@ export function scheduleMonth(
   );
 }
 
-/** Sums one unit-month from its day rollups and writes it unless a newer version is there. */
+/** Sums one unit-month from its day rollups (totals and breakdowns) and writes it unless a newer version is there. */
 export async function recomputeMonth(
   deps: RollupDeps,
   unitCode: string,
@@ -52,7 +59,7 @@ export async function writeMonth(
   unitCode: string,
   month: string,
   version: number,
-  days: readonly PeriodTotals[],
+  days: readonly PeriodRollup[],
   now: Date,
 ): Promise<boolean> {
   const s = sumTotals(days);
@@ -66,6 +73,11 @@ export async function writeMonth(
     dissatisfiedResponses: s.dissatisfiedResponses,
     excluded: s.excluded,
     total: cellsOf(s.cells),
+    breakdowns: packBreakdowns({
+      byProcedure: groupsOf(sumGroups(days, (d) => d.byProcedure)),
+      byOfficer: groupsOf(sumGroups(days, (d) => d.byOfficer)),
+      byChannel: groupsOf(sumGroups(days, (d) => d.byChannel)),
+    }),
     computedAt: now,
   };
   try {
