@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Locator, Page } from 'playwright-core';
 import { SECTIONS } from '../../bot/http/console/nav';
-import { a11yViolations, shot, WIDTHS, type Width } from '../support/browser';
+import { a11yViolations, htmxSettled, shot, type Width, WIDTHS } from '../support/browser';
 import { startConsoleTest, type ConsoleTest } from '../support/console-test';
 import { ADMIN, seedTwoCommunes, TWO_COMMUNES_USERS } from '../support/two-communes';
 
@@ -30,7 +30,7 @@ function hrefs(l: Locator): Promise<string[]> {
 
 async function open(page: Page, path: string): Promise<number> {
   const res = await page.goto(`${c.baseUrl}${path}`);
-  await page.waitForFunction('!document.querySelector(".htmx-request")');
+  await htmxSettled(page);
   return res!.status();
 }
 

@@ -5,7 +5,7 @@ import { formatFor } from '../../bot/http/console/i18n';
 import { SECTIONS } from '../../bot/http/console/nav';
 import { hcmYear } from '../../lib/time';
 import { ApiClient, GOOD_PASSWORD } from '../support/api';
-import { shot } from '../support/browser';
+import { htmxSettled, shot } from '../support/browser';
 import { startConsoleTest, type ConsoleTest, type OpenedPage } from '../support/console-test';
 import { ADMIN, leaks, seedTwoCommunes, TWO_COMMUNES_USERS, type CommuneData } from '../support/two-communes';
 
@@ -46,7 +46,7 @@ function hrefs(l: Locator): Promise<string[]> {
 /** Opens the path, waits for the htmx requests the page makes on load, and reads it. */
 async function visit(page: Page, path: string): Promise<Seen> {
   const res = await page.goto(`${c.baseUrl}${path}`);
-  await page.waitForFunction('!document.querySelector(".htmx-request")');
+  await htmxSettled(page);
   const links = await hrefs(page.locator('a[href]'));
   return { status: res!.status(), html: await page.content(), links };
 }

@@ -108,3 +108,16 @@ export async function a11yViolations(page: Page): Promise<string[]> {
           .join(', ')})`,
     );
 }
+
+/**
+ * Waits until the page's htmx requests have settled. A function, not a string: a string is
+ * evaluated in the page, which the console's content security policy (no 'unsafe-eval') refuses.
+ */
+export async function htmxSettled(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(
+        '.htmx-request',
+      ),
+  );
+}
