@@ -94,6 +94,13 @@ export function dossierPages(app: FastifyInstance): void {
           }),
           api.get<{ units: UnitRow[] }>('/units'),
         ]);
+        // One response asked for by id and not in the person's units: not found, as a dossier
+        // lookup answers, rather than an empty list whose links carry the id.
+        if (one && !list.responses.length)
+          throw new ApiRefused(404, {
+            error: 'not_found',
+            message: 'Không tìm thấy phiếu trả lời này. / Response not found.',
+          });
         const here = { ...filters, responseId: one };
         const periods = periodOptions(t, filters.period ?? '');
         if (filters.period && !periods.some((p) => p.key === filters.period))
