@@ -6,6 +6,24 @@ import type { OperatorAuth } from './operator-auth';
 import type { QueueCatalogue } from './queue-catalogue';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+/**
+ * bull-board's page is a React app of its own files: without a policy of its own it would get
+ * DEFAULT_CSP (security-headers.ts), which loads nothing, and stay on "Loading". Its scripts, API
+ * calls and images are same-origin; its toasts add a <style> element, so styles may be inline.
+ * The Google Fonts link of its page stays refused (nothing leaves for another site; the system
+ * font is used).
+ */
+export const QUEUE_DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
 /** The console's sign-in page (bot/http/console), which comes back here after. */
 const SIGN_IN = `/admin/login?next=${encodeURIComponent(QUEUE_DASHBOARD_PATH)}`;
 
@@ -60,6 +78,7 @@ export function queueDashboard(deps: {
       )
         return refuse(req, reply, 403);
       void reply.header('cache-control', 'no-store');
+      void reply.header('content-security-policy', QUEUE_DASHBOARD_CSP);
     });
     await app.register(serverAdapter.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
   };

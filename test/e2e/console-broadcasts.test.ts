@@ -187,6 +187,12 @@ test('the commune’s manager approves it; the progress reaches the end and the 
   expect(await page.getByTestId('report-sent').textContent()).toBe(String(delivered.length));
   expect(await page.getByTestId('report-blocked').textContent()).toBe('1');
   expect(await page.getByTestId('report-failed').textContent()).toBe('0');
+  // The blocked contact's reason in words, not the classifier's code.
+  expect(await page.getByTestId('report-reasons').locator('tbody tr td').allTextContents()).toEqual([
+    'Bị chặn',
+    'Công dân đã chặn tài khoản gửi tin',
+    '1',
+  ]);
   expect(await a11yViolations(page)).toEqual([]);
   await shot(page, 'tuyen-truyen-bao-cao-desktop');
   expect(watch.errors).toEqual([]);

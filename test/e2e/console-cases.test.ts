@@ -108,6 +108,17 @@ test('an official assigns, notes and closes a case with a resolution; the API co
   await page.getByRole('status').filter({ hasText: 'Đã đóng phiếu.' }).waitFor();
   expect(await page.getByTestId('case-status').textContent()).toBe('Đã đóng');
   expect(await page.getByTestId('resolution').textContent()).toBe('Đã khắc phục');
+  // The log and the ratings in words: the resolution's label once, the element's name, no codes.
+  const closing = page.getByTestId('case-log').locator('tbody tr').last().locator('td');
+  expect(await closing.allTextContents()).toEqual([
+    expect.any(String),
+    'xa.dandien',
+    'Đóng phiếu',
+    'Đã khắc phục',
+  ]);
+  expect(await page.getByTestId('answers').locator('tbody th').allTextContents()).toEqual([
+    'Hài lòng tổng thể',
+  ]);
   expect(await a11yViolations(page)).toEqual([]);
   await shot(page, 'phan-anh-da-dong-desktop');
   expect(watch.errors).toEqual([]);

@@ -58,7 +58,14 @@ beforeAll(async () => {
     invitation: { channel: 'zalo', sentAt: new Date(now - 25 * HOUR), remindersSent: 1 },
   });
   const answered = (code: string, unitCode: string, extra: Partial<ReturnType<typeof meta>> = {}) =>
-    meta({ dossierCode: code, unitCode, flowVersion: 2, officerId: 'CB-1', ...extra });
+    meta({
+      dossierCode: code,
+      unitCode,
+      procedureCode: '1.001234',
+      flowVersion: 2,
+      officerId: 'CB-1',
+      ...extra,
+    });
   await storeCompletion(
     'resp-dos-1',
     answered('HS-DD-0001', 'QD-DAN-DIEN', { surveyChannel: 'zalo' }),

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
-import { compressedSize } from '../../bot/http/console/assets';
 import { formatFor } from '../../bot/http/console/i18n';
 import { hcmYear } from '../../lib/time';
 import { ApiClient, GOOD_PASSWORD } from '../support/api';
@@ -186,16 +185,4 @@ test('a commune’s official sees only that commune: its own units, no other com
   expect(await page.locator('[data-testid=overall-index]').count()).toBe(0);
   expect(watch.errors).toEqual([]);
   await context.close();
-});
-
-test('a page ships under 400 KB of compressed JavaScript and CSS', () => {
-  const size = compressedSize([
-    'htmx.min.js',
-    'console.js',
-    'console.css',
-    'chart.umd.min.js',
-    'overview.js',
-  ]);
-  expect(size).toBeGreaterThan(10_000);
-  expect(size).toBeLessThan(400 * 1024);
 });

@@ -249,6 +249,14 @@ test('the final report once finished; 409 before', async () => {
     counts: { sent: 2, blocked: 1 },
     blockedReasons: { blocked_by_user: 1 },
   });
+  // Nothing failed, blocked or skipped: Mongoose saved the report without its empty reasons.
+  const clean = await makeBroadcast('19870', { status: 'completed', report: { sent: 3 } });
+  for (const path of ['', '/report']) {
+    const c = await broadcaster.get(`${B}/${clean}${path}`);
+    expect([path, c.status]).toEqual([path, 200]);
+  }
+  const cr = await broadcaster.get(`${B}/${clean}/report`);
+  expect(cr.body).toMatchObject({ counts: { sent: 3 }, failedReasons: {}, blockedReasons: {} });
 });
 
 test('a broadcast of another commune is 404 everywhere, the stream included', async () => {

@@ -40,6 +40,19 @@ test('lists the flags of a unit subtree, never another commune’s', async () =>
   expect(r.text).not.toContain(theirs);
   expect((await unit.get(F, { unit: '19867', ...RANGE })).status).toBe(404);
   expect((await unit.get(F, { unit: 'QD-DAN-DIEN', from: '2026-02-01', to: '2026-01-01' })).status).toBe(422);
+  // Messages are "Vietnamese / English": the schema's own, or zod's in both languages.
+  const bad = await unit.get(F, { unit: 'QD-DAN-DIEN', from: 'hôm qua', to: '2026-01-01' });
+  expect(bad.status).toBe(422);
+  expect(bad.body.details).toContainEqual({
+    path: 'from',
+    in: 'query',
+    message: 'Ngày phải có dạng YYYY-MM-DD. / expected YYYY-MM-DD',
+  });
+  const empty = await unit.get(F, { unit: '', ...RANGE });
+  expect(empty.status).toBe(422);
+  expect(empty.body.details).toContainEqual(
+    expect.objectContaining({ path: 'unit', message: expect.stringMatching(/^Quá nhỏ: .+ \/ Too small: /) }),
+  );
 });
 
 test('exclude with a reason: audited, the day counted again, listed as excluded; twice is 409', async () => {
@@ -65,7 +78,15 @@ test('exclude with a reason: audited, the day counted again, listed as excluded;
 
 test('no reason, another commune’s flag or a unit manager: refused, and nothing is excluded', async () => {
   const id = await makeFlag('19870');
-  expect((await district.post(`${F}/${id}/exclude`, { reason: ' ab ' })).status).toBe(422);
+  const short = await district.post(`${F}/${id}/exclude`, { reason: ' ab ' });
+  expect(short.status).toBe(422);
+  expect(short.body.details).toEqual([
+    {
+      path: 'reason',
+      in: 'body',
+      message: 'Lý do phải có ít nhất 5 ký tự. / The reason must be at least 5 characters.',
+    },
+  ]);
   expect((await unit.post(`${F}/${id}/exclude`, { reason: 'Cán bộ tự điền' })).status).toBe(403);
   const other = await makeFlag('19867');
   expect((await district.post(`${F}/${other}/exclude`, { reason: 'Cán bộ tự điền' })).status).toBe(404);

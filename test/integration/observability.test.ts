@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { Contact } from '../../models/contact';
 import { Dossier } from '../../models/dossier';
 import { issueSurveyToken } from '../../bot/survey/token';
+import { QUEUE_DASHBOARD_CSP } from '../../bot/http/queue-dashboard';
 import { publishPlatformSuccess } from '../../lib/platform-health';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { FakeZaloServer } from '../fakes/zalo-server';
@@ -292,6 +293,10 @@ describe('the queue dashboard at /admin/queues', () => {
     const page = await get('/admin/queues', { cookie: admin.cookie! });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
+    // Its own policy: the default one (default-src 'none') would leave the React app unloaded.
+    expect(page.headers.get('content-security-policy')).toBe(QUEUE_DASHBOARD_CSP);
+    const script = /<script defer src="([^"]+\.js)"/.exec(page.text)?.[1];
+    expect((await get(`/admin/queues/${script}`, { cookie: admin.cookie! })).status).toBe(200);
     const api = await get('/admin/queues/api/queues', { cookie: admin.cookie! });
     expect(api.status).toBe(200);
     const names = (JSON.parse(api.text) as { queues: Array<{ name: string }> }).queues

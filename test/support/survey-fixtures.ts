@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { hcmDay } from '../../lib/time';
 import { Answer } from '../../models/answer';
 import { Broadcast, type BroadcastStatus } from '../../models/broadcast';
+import type { DeliveryCounts } from '../../workers/broadcast/delivery-store';
 import { Case } from '../../models/case';
 import { Dossier } from '../../models/dossier';
 import { Flag } from '../../models/flag';
 import { Response } from '../../models/response';
-import type { DeliveryCounts } from '../../workers/broadcast/delivery-store';
 
 /**
  * Survey data of one unit, written straight to the models, for the API's tests: a dossier with
@@ -17,17 +17,9 @@ const short = () => randomUUID().slice(0, 8);
 
 export async function makeDossier(
   unitCode: string,
-  opts: {
-    invited?: boolean;
-    reminders?: number;
-    answered?: boolean;
-    expired?: boolean;
-    /** The code and response of a dossier made for a response (makeResponse). */
-    code?: string;
-    responseId?: string;
-  } = {},
+  opts: { invited?: boolean; reminders?: number; answered?: boolean; expired?: boolean } = {},
 ): Promise<string> {
-  const code = opts.code ?? `HS-${unitCode}-${short()}`;
+  const code = `HS-${unitCode}-${short()}`;
   const now = Date.now();
   await Dossier.create({
     code,
@@ -42,7 +34,7 @@ export async function makeDossier(
       token: `tok-${short()}`,
       issuedAt: new Date(now - 3_000_000),
       expiresAt: new Date(opts.expired ? now - 60_000 : now + 86_400_000),
-      responseId: opts.responseId ?? null,
+      responseId: null,
     },
     funnel: {
       invitedAt: opts.invited === false ? null : new Date(now - 3_000_000),
@@ -51,6 +43,38 @@ export async function makeDossier(
     invitation: { channel: opts.invited === false ? null : 'telegram', remindersSent: opts.reminders ?? 0 },
   });
   return code;
+}
+
+/**
+ * A finished dossier for each response of these units that names one the store lacks: what the
+ * one-stop system would have sent, so the console's links to a dossier open it.
+ */
+export async function dossiersOfResponses(unitCodes: string[]): Promise<void> {
+  const codes = await Response.distinct('dossierCode', { unitCode: { $in: unitCodes } });
+  const known = new Set(await Dossier.distinct('code', { code: { $in: codes } }));
+  const rows = await Response.find(
+    { unitCode: { $in: unitCodes }, dossierCode: { $nin: [null, ...known] } },
+    { _id: 0, dossierCode: 1, unitCode: 1, responseId: 1, completedAt: 1 },
+  ).lean();
+  if (!rows.length) return;
+  await Dossier.insertMany(
+    rows.map((r) => ({
+      code: r.dossierCode,
+      procedureCode: '1.001234',
+      unitCode: r.unitCode,
+      channel: 'in_person',
+      status: 'finished',
+      finishedAt: new Date((r.completedAt ?? new Date()).getTime() - 3_600_000),
+      survey: {
+        token: `tok-${short()}`,
+        issuedAt: new Date(),
+        expiresAt: new Date(),
+        responseId: r.responseId,
+      },
+      funnel: { completedAt: r.completedAt ?? null },
+    })),
+    { ordered: false },
+  );
 }
 
 export interface ResponseFixture {
@@ -106,8 +130,6 @@ export async function makeResponse(
       day,
     },
   ]);
-  // Every response comes from a dossier: the console links the one to the other.
-  await makeDossier(unitCode, { answered: true, code: dossierCode, responseId });
   return { responseId, dossierCode };
 }
 
@@ -145,27 +167,30 @@ export async function makeFlag(unitCode: string): Promise<string> {
   return r.responseId;
 }
 
+/** A finished broadcast's stored report as the finisher writes it (workers/broadcast/progress.ts). */
+function fullReport(part: Partial<DeliveryCounts>): DeliveryCounts {
+  const settled = ['sent', 'failed', 'blocked', 'skipped', 'cancelled'] as const;
+  const total = part.total ?? settled.reduce((n, k) => n + (part[k] ?? 0), 0);
+  return {
+    total,
+    queued: 0,
+    sending: 0,
+    sent: 0,
+    failed: 0,
+    blocked: 0,
+    skipped: 0,
+    cancelled: 0,
+    inFlightAtCrash: 0,
+    ...part,
+    reasons: { failed: {}, blocked: {}, skipped: {}, ...part.reasons },
+  };
+}
+
 export async function makeBroadcast(
   unitCode: string | null,
   opts: { status?: BroadcastStatus; createdBy?: string; report?: Partial<DeliveryCounts> | null } = {},
 ): Promise<string> {
   const status = (opts.status ?? 'pending_approval') as BroadcastStatus;
-  // A stored report has every count and reason map a finished broadcast's report has.
-  const report: DeliveryCounts | null = opts.report
-    ? {
-        total: 0,
-        queued: 0,
-        sending: 0,
-        sent: 0,
-        failed: 0,
-        blocked: 0,
-        skipped: 0,
-        cancelled: 0,
-        inFlightAtCrash: 0,
-        reasons: { failed: {}, blocked: {}, skipped: {} },
-        ...opts.report,
-      }
-    : null;
   const doc = await Broadcast.create({
     text: `Thông báo cho ${unitCode ?? 'mọi đơn vị'}`,
     target: { unitCode, channels: ['telegram'] },
@@ -176,7 +201,7 @@ export async function makeBroadcast(
     fanoutDone: status === 'completed',
     startedAt: ['fanning_out', 'sending', 'paused', 'completed'].includes(status) ? new Date() : null,
     finishedAt: status === 'completed' ? new Date() : null,
-    report,
+    report: opts.report ? fullReport(opts.report) : null,
   });
   return doc._id.toString();
 }

@@ -4,7 +4,14 @@ import { hcmYear } from '../../lib/time';
 import { ApiClient, GOOD_PASSWORD } from './api';
 import type { ConsoleTest } from './console-test';
 import { respond, rollUp } from './figures-fixtures';
-import { makeBroadcast, makeCase, makeDossier, makeFlag, makeResponse } from './survey-fixtures';
+import {
+  dossiersOfResponses,
+  makeBroadcast,
+  makeCase,
+  makeDossier,
+  makeFlag,
+  makeResponse,
+} from './survey-fixtures';
 
 /**
  * Two communes of the seed units, each with data of every kind the console shows: ratings rolled
@@ -50,7 +57,8 @@ async function commune(
     flag: await makeFlag(unit),
     broadcast: await makeBroadcast(unit, { status: 'sending', createdBy: `soan.${unit.toLowerCase()}` }),
   };
-  await makeBroadcast(unit, { status: 'completed', report: { total: 3, sent: 3 } });
+  await makeBroadcast(unit, { status: 'completed', report: { sent: 3, failed: 0, blocked: 0 } });
+  await dossiersOfResponses([unit, old]);
   const put = await admin.request('PUT', `${API_PREFIX}/flows/assignments`, {
     body: {
       unitCode: unit,

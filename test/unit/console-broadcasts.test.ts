@@ -8,6 +8,7 @@ import {
   localOfIso,
   previewParts,
   progressFigures,
+  reasonLabel,
   sendAtOfForm,
   targetOfForm,
   type ProgressView,
@@ -144,4 +145,21 @@ test('actions: the author cannot approve; an approver without write only approve
 test('an excerpt is the first non-empty line, cut', () => {
   expect(excerpt('\n  \nLịch tiếp dân\nchi tiết')).toBe('Lịch tiếp dân');
   expect(excerpt('a'.repeat(100), 10)).toBe(`${'a'.repeat(9)}…`);
+});
+
+test('report reasons read as words in both languages; a code no rule knows is shown as it is', () => {
+  const en = translator('en', broadcasts);
+  expect(reasonLabel('blocked', t)).toBe('Công dân đã chặn tài khoản gửi tin');
+  expect(reasonLabel('blocked', en)).toBe('The citizen blocked the sending account');
+  expect(reasonLabel('zalo_outside_window', t)).toBe('Công dân không tương tác với Zalo OA trong 7 ngày qua');
+  expect(reasonLabel('telegram_400', t)).toBe('Telegram từ chối tin (mã 400)');
+  expect(reasonLabel('telegram_400', en)).toBe('Telegram refused the message (code 400)');
+  // Zalo codes by their cause (zalo/errors.ts): not following, cannot receive, for now, refused.
+  expect(reasonLabel('zalo_-213', t)).toBe('Công dân không còn quan tâm Zalo OA (mã -213)');
+  expect(reasonLabel('zalo_-227', t)).toBe('Tài khoản Zalo của công dân không nhận được tin (mã -227)');
+  expect(reasonLabel('zalo_-216', t)).toBe('Zalo tạm thời không nhận tin (mã -216)');
+  expect(reasonLabel('zalo_-201', en)).toBe('Zalo refused the message (code -201)');
+  expect(reasonLabel('ZaloHttpError', t)).toBe('Không kết nối được tới Zalo');
+  expect(reasonLabel('TelegramUnreachableError', en)).toBe('Telegram could not be reached');
+  expect(reasonLabel('Error', t)).toBe('Lỗi khác (Error)');
 });

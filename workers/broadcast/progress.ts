@@ -31,6 +31,27 @@ export interface BroadcastProgress {
   finishedAt: string | null;
 }
 
+/**
+ * A stored report as the counts it was made from. Mongoose drops empty objects when it saves
+ * (`minimize`), so a report with nothing failed, blocked or skipped comes back without its
+ * `reasons` (or with only some of them).
+ */
+function storedReport(r: Partial<DeliveryCounts>): DeliveryCounts {
+  return {
+    total: 0,
+    queued: 0,
+    sending: 0,
+    sent: 0,
+    failed: 0,
+    blocked: 0,
+    skipped: 0,
+    cancelled: 0,
+    inFlightAtCrash: 0,
+    ...r,
+    reasons: { failed: {}, blocked: {}, skipped: {}, ...r.reasons },
+  };
+}
+
 export async function broadcastProgress(
   id: string,
   redis: RedisClient,
@@ -41,7 +62,7 @@ export async function broadcastProgress(
   if (!bc) return null;
   const store = new DeliveryStore(redis, prefix);
   // A finished broadcast reads its report: the Redis state expires a week later.
-  const c: DeliveryCounts = (bc.report as DeliveryCounts | null) ?? (await store.counts(id));
+  const c = bc.report ? storedReport(bc.report as Partial<DeliveryCounts>) : await store.counts(id);
   const live = bc.status === 'sending' || bc.status === 'fanning_out';
   const ratePerS = live ? await store.rate(id) : 0;
   const recipients = bc.fanoutDone ? c.total : Math.max(bc.recipientCount, c.total);

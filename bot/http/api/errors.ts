@@ -50,6 +50,24 @@ export const invalid = (details: ErrorDetail[], message = 'Dữ liệu không h�
 
 const LOCATION = { body: 'body', querystring: 'query', params: 'params' } as const;
 
+const ZOD_VI = z.locales.vi().localeError;
+
+/**
+ * A validation message as every API message is, "Vietnamese / English": a schema's own
+ * bilingual message as it is, zod's English default with zod's Vietnamese for the same issue
+ * before it (a console page shows the person's half under the field).
+ */
+function bilingual(v: { keyword: string; params: Record<string, unknown>; message?: string }): string {
+  const en = v.message ?? 'invalid';
+  if (en.includes(' / ')) return en;
+  // The issue as zod made it: fastify-type-provider-zod keeps its code as keyword, the rest as params.
+  const vi = ZOD_VI({ ...v.params, code: v.keyword, path: [], input: undefined } as Parameters<
+    typeof ZOD_VI
+  >[0]);
+  const text = typeof vi === 'string' ? vi : vi?.message;
+  return text ? `${text} / ${en}` : en;
+}
+
 /** Maps anything a route throws to the error shape; our bugs are logged by id and answered 500. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -63,7 +81,7 @@ export function toApiError(err: unknown): ApiError {
       err.validation.map((v) => ({
         path: v.instancePath.replace(/^\//, '').replace(/\//g, '.'),
         in: where,
-        message: v.message ?? 'invalid',
+        message: bilingual(v),
       })),
     );
   }

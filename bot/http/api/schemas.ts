@@ -13,7 +13,7 @@ export const unitCode = z
 /** An Asia/Ho_Chi_Minh calendar day. */
 export const day = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'Ngày phải có dạng YYYY-MM-DD. / expected YYYY-MM-DD')
   .refine((d) => {
     try {
       parsePeriod(d);
@@ -21,7 +21,7 @@ export const day = z
     } catch {
       return false;
     }
-  }, 'not a calendar day')
+  }, 'Không phải một ngày có thật. / not a calendar day')
   .describe('YYYY-MM-DD, Asia/Ho_Chi_Minh');
 
 export const isoDate = z.iso.datetime().describe('ISO 8601, UTC');

@@ -13,7 +13,8 @@ if (!OWN) throw new Error('console assets not found');
 /**
  * Every file the console serves, by name: a fixed list (no path from the URL reaches the disk).
  * htmx and Chart.js come from their npm packages, so the browser loads nothing from another
- * origin. A page's JavaScript and CSS stay under 400 KB compressed (docs/console.md).
+ * origin. A page's JavaScript and CSS stay under 400 KB compressed (docs/console.md;
+ * test/e2e/console-pages.test.ts weighs them as served).
  */
 const FILES: Record<string, string> = {
   'htmx.min.js': require.resolve('htmx.org/dist/htmx.min.js'),
@@ -60,11 +61,6 @@ export function assetUrl(name: string): string {
   const a = ASSETS.get(name);
   if (!a) throw new Error(`console: no asset ${name}`);
   return `/admin/assets/${name}?v=${a.hash}`;
-}
-
-/** Compressed bytes of the named assets (what a page ships), for the 400 KB budget test. */
-export function compressedSize(names: string[]): number {
-  return names.reduce((s, n) => s + (ASSETS.get(n)?.gzip.length ?? 0), 0);
 }
 
 export function assetRoutes(app: FastifyInstance): void {

@@ -58,7 +58,13 @@ export const flagRoutes = [
     permission: 'flags:write',
     scope: { kind: 'object' },
     params: z.object({ responseId: z.string().min(1).max(100) }),
-    body: z.object({ reason: z.string().trim().min(5).max(1000) }),
+    body: z.object({
+      reason: z
+        .string()
+        .trim()
+        .min(5, 'Lý do phải có ít nhất 5 ký tự. / The reason must be at least 5 characters.')
+        .max(1000),
+    }),
     errors: [409],
     response: z.object({
       responseId: z.string(),

@@ -41,8 +41,6 @@ export const common = messages(
     'error.notFound': 'Không tìm thấy nội dung này, hoặc nội dung nằm ngoài phạm vi đơn vị của Ông/Bà.',
     'error.origin': 'Yêu cầu không đến từ trang quản trị này, nên đã bị từ chối.',
     'error.back': 'Về trang Tổng quan',
-    'soon.title': 'Đang xây dựng',
-    'soon.body': 'Mục này đang được xây dựng.',
   },
   {
     'app.name': 'Hài Lòng: survey console',
@@ -83,7 +81,5 @@ export const common = messages(
     'error.notFound': 'Not found, or outside your units.',
     'error.origin': 'The request did not come from this console, so it was refused.',
     'error.back': 'Back to the overview',
-    'soon.title': 'Being built',
-    'soon.body': 'This section is being built.',
   },
 );

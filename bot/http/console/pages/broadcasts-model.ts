@@ -1,3 +1,5 @@
+import { ZALO_OUTSIDE_WINDOW } from '../../../channels/send-failure';
+import { classifyZaloCode } from '../../../channels/zalo/errors';
 import type { Translate } from '../i18n';
 
 /** The fields of the API's Broadcast (bot/http/api/routes/broadcasts.ts) the pages read. */
@@ -200,4 +202,47 @@ export function actionsFor(
 export function excerpt(text: string, max = 80): string {
   const line = text.split('\n').find((l) => l.trim()) ?? '';
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** Reasons named by the channels' classifiers (telegram/errors.ts DEAD, send-failure.ts). */
+const NAMED_REASONS: ReadonlySet<string> = new Set([
+  'blocked',
+  'deactivated',
+  'kicked',
+  'chat_not_found',
+  ZALO_OUTSIDE_WINDOW,
+]);
+
+/** A transient failure's reason is the error's name (zalo/errors.ts, telegram/errors.ts). */
+const ERROR_NAMES: Readonly<Record<string, string>> = {
+  TelegramUnreachableError: 'bc.reason.telegramUnreachable',
+  ZaloHttpError: 'bc.reason.zaloUnreachable',
+  ZaloTokenError: 'bc.reason.zaloToken',
+};
+
+/**
+ * A failed or blocked delivery's reason code (the SendFailure reasons of bot/channels: `blocked`,
+ * `telegram_400`, `zalo_-213`, an error's name) in the person's words; a code no rule knows is
+ * shown as it is, so an operator can still look it up.
+ */
+export function reasonLabel(code: string, t: Translate): string {
+  if (NAMED_REASONS.has(code)) return t(`bc.reason.${code}`);
+  const known = ERROR_NAMES[code];
+  if (known) return t(known);
+  const telegram = /^telegram_(\d+)$/.exec(code);
+  if (telegram) return t('bc.reason.telegram', { code: telegram[1]! });
+  const zalo = /^zalo_(-?\d+)$/.exec(code);
+  if (zalo) {
+    const info = classifyZaloCode(Number(zalo[1]));
+    const key =
+      info.cause === 'recipient_unavailable'
+        ? info.mark === 'unsubscribed'
+          ? 'bc.reason.zaloUnfollowed'
+          : 'bc.reason.zaloRecipient'
+        : info.cause === 'transient' || info.cause === 'token_expired' || info.cause === 'rate_limited'
+          ? 'bc.reason.zaloLater'
+          : 'bc.reason.zaloRefused';
+    return t(key, { code: zalo[1]! });
+  }
+  return t('bc.reason.other', { code });
 }

@@ -9,6 +9,7 @@ import {
   actionsFor,
   localOfIso,
   progressFigures,
+  reasonLabel,
   TERMINAL,
   type BroadcastView,
   type ProgressView,
@@ -65,6 +66,7 @@ export async function renderBroadcast(
       link: opts.link ?? null,
       sendAtLocal: localOfIso(b.sendAt),
       when,
+      reasonLabel: (code: string) => reasonLabel(code, t),
     },
   });
 }

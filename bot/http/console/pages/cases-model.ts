@@ -83,6 +83,14 @@ const ACTIONS = new Set([
   'reopened',
 ]);
 
+/** A log entry's detail: a closing's resolution code in the person's language, else detail and note. */
+export function logDetail(l: CaseDetail['log'][number], lang: Lang): string {
+  const resolution = l.action === 'closed' ? RESOLUTIONS.find((r) => r.code === l.detail) : undefined;
+  // Its note is the resolution's Vietnamese label (workers/aggregation/cases/handling.ts): said once.
+  if (resolution) return resolution.label[lang];
+  return [l.detail, l.note].filter(Boolean).join(' · ');
+}
+
 /** A case log's action as officials read it (the API's code when it is a new one). */
 export function actionLabel(action: string, t: Translate): string {
   return ACTIONS.has(action) ? t(`cases.act.${action}`) : action;

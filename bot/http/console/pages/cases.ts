@@ -3,10 +3,13 @@ import { apiText, fieldErrors, type ApiErrorBody } from '../api';
 import { langOf, translator } from '../i18n';
 import { cases } from '../messages/cases';
 import { common } from '../messages/common';
+import { dossiers } from '../messages/dossiers';
+import { overview } from '../messages/overview';
 import { signedInPage, toSignIn, type PageContext } from '../page';
 import { sendPage } from '../render';
 import {
   actionLabel,
+  logDetail,
   resolutionChoices,
   timeLeft,
   when,
@@ -14,7 +17,7 @@ import {
   type CaseList,
   type DossierView,
 } from './cases-model';
-import { valueText, type ResponseList } from './dossiers-model';
+import { ELEMENTS, valueText, type ResponseList } from './dossiers-model';
 
 type ListQuery = { status?: string; overdue?: string; mine?: string; cursor?: string };
 type Form = Record<string, string | undefined>;
@@ -33,7 +36,7 @@ async function renderCase(
     text?: boolean;
   } = {},
 ): Promise<FastifyReply> {
-  const t = translator(langOf(req), cases, common);
+  const t = translator(langOf(req), cases, overview, common);
   const c = await api.get<CaseDetail>(`/cases/${enc(caseId)}`);
   let dossier: DossierView | null = null;
   let dossierState: 'shown' | 'none' | 'missing' | 'hidden' = c.dossierCode ? 'shown' : 'none';
@@ -57,7 +60,7 @@ async function renderCase(
     title: 'cases.title',
     me,
     csrf: me.csrfToken,
-    messages: [cases],
+    messages: [cases, dossiers, overview],
     status: opts.status,
     data: {
       c,
@@ -75,6 +78,10 @@ async function renderCase(
       when,
       left: timeLeft(c.dueAt, t),
       action: (a: string) => actionLabel(a, t),
+      logDetail: (l: CaseDetail['log'][number]) => logDetail(l, langOf(req)),
+      // The index's elements by name (overview.ts); another code as it is.
+      element: (code: string) =>
+        (ELEMENTS as readonly string[]).includes(code) ? t(`element.${code}`) : code,
     },
   });
 }

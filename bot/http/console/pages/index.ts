@@ -7,15 +7,11 @@ import { dossierPages } from './dossiers';
 import { flowPages } from './flows';
 import { managePages } from './manage';
 import { overviewPages } from './overview';
-import { comingSoonPages } from './soon';
 
 /** Registers one section's pages on the console's fastify context. */
 export type ConsolePages = (app: FastifyInstance, deps: ConsoleDeps) => void;
 
-/**
- * Every section of the console, one line each (docs/console.md). A section that is built
- * removes its path from comingSoonPages' list.
- */
+/** Every section of the console, one line each (docs/console.md). */
 export const CONSOLE_PAGES: ConsolePages[] = [
   authPages,
   overviewPages,
@@ -24,5 +20,4 @@ export const CONSOLE_PAGES: ConsolePages[] = [
   broadcastPages,
   managePages,
   dossierPages,
-  comingSoonPages,
 ];
