@@ -302,7 +302,9 @@ describe('/api/v1/api-keys and /api/v1/audit', () => {
     expect((logins.body.entries as Entry[]).every((e) => e.action === 'auth.login')).toBe(true);
     const bad = await admin.get('/api/v1/audit', { from: '2026-02-01', to: '2026-01-01' });
     expect(bad.status).toBe(422);
-    expect(bad.body.details).toEqual([{ path: 'from', in: 'query', message: 'from is after to' }]);
+    expect(bad.body.details).toEqual([
+      { path: 'from', in: 'query', message: 'Ngày bắt đầu sau ngày kết thúc / from is after to' },
+    ]);
 
     const csv = await admin.get('/api/v1/audit/export', { action: 'user.created' });
     expect(csv.status).toBe(200);

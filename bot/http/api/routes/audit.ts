@@ -51,7 +51,7 @@ const filterShape = {
   to: day.optional(),
 };
 const ordered = (q: { from?: string; to?: string }) => !q.from || !q.to || q.from <= q.to;
-const notOrdered = { message: 'from is after to', path: ['from'] };
+const notOrdered = { message: 'Ngày bắt đầu sau ngày kết thúc / from is after to', path: ['from'] };
 const filters = z.object(filterShape).refine(ordered, notOrdered);
 const listQuery = z
   .object({ ...filterShape, before: z.coerce.number().int().min(1).optional(), limit })
