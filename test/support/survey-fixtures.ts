@@ -3,6 +3,7 @@ import { hcmDay } from '../../lib/time';
 import { Answer } from '../../models/answer';
 import { Broadcast, type BroadcastStatus } from '../../models/broadcast';
 import type { DeliveryCounts } from '../../workers/broadcast/delivery-store';
+import { storedReport } from '../../workers/broadcast/progress';
 import { Case } from '../../models/case';
 import { Dossier } from '../../models/dossier';
 import { Flag } from '../../models/flag';
@@ -170,20 +171,7 @@ export async function makeFlag(unitCode: string): Promise<string> {
 /** A finished broadcast's stored report as the finisher writes it (workers/broadcast/progress.ts). */
 function fullReport(part: Partial<DeliveryCounts>): DeliveryCounts {
   const settled = ['sent', 'failed', 'blocked', 'skipped', 'cancelled'] as const;
-  const total = part.total ?? settled.reduce((n, k) => n + (part[k] ?? 0), 0);
-  return {
-    total,
-    queued: 0,
-    sending: 0,
-    sent: 0,
-    failed: 0,
-    blocked: 0,
-    skipped: 0,
-    cancelled: 0,
-    inFlightAtCrash: 0,
-    ...part,
-    reasons: { failed: {}, blocked: {}, skipped: {}, ...part.reasons },
-  };
+  return storedReport({ total: settled.reduce((n, k) => n + (part[k] ?? 0), 0), ...part });
 }
 
 export async function makeBroadcast(

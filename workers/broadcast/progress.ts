@@ -36,7 +36,7 @@ export interface BroadcastProgress {
  * (`minimize`), so a report with nothing failed, blocked or skipped comes back without its
  * `reasons` (or with only some of them).
  */
-function storedReport(r: Partial<DeliveryCounts>): DeliveryCounts {
+export function storedReport(r: Partial<DeliveryCounts>): DeliveryCounts {
   return {
     total: 0,
     queued: 0,
