@@ -27,12 +27,10 @@ const indicesQuery = z.object({
 });
 const rankingQuery = z.object({ unit, period, minN: z.coerce.number().int().min(1).max(100_000).optional() });
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
-const flagsQuery = z
-  .object({ unit, from: day, to: day })
-  .refine((q) => q.from <= q.to, {
-    message: 'Ngày bắt đầu sau ngày kết thúc / from is after to',
-    path: ['from'],
-  });
+const flagsQuery = z.object({ unit, from: day, to: day }).refine((q) => q.from <= q.to, {
+  message: 'Ngày bắt đầu sau ngày kết thúc / from is after to',
+  path: ['from'],
+});
 const casesQuery = z.object({
   unit,
   period,

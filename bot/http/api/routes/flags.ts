@@ -33,12 +33,10 @@ export const flagRoutes = [
     auth: 'any',
     permission: 'flags:read',
     scope: { kind: 'unit', in: 'query', field: 'unit' },
-    query: z
-      .object({ unit: unitCode, from: day, to: day })
-      .refine((q) => q.from <= q.to, {
-        message: 'Ngày bắt đầu sau ngày kết thúc / from is after to',
-        path: ['from'],
-      }),
+    query: z.object({ unit: unitCode, from: day, to: day }).refine((q) => q.from <= q.to, {
+      message: 'Ngày bắt đầu sau ngày kết thúc / from is after to',
+      path: ['from'],
+    }),
     response: z.object({ flags: z.array(flagBody) }),
     handler: async ({ query: q, scope }) => {
       const rows = await listFlags({ units: await scope.within(q.unit), from: q.from, to: q.to });
