@@ -6,6 +6,9 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
 const CRUISER = path.join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruiser.mjs');
 const CONFIG = path.join(ROOT, '.dependency-cruiser.cjs');
+// Each test runs dependency-cruiser over the whole tree in a child process: a CPU-bound pass that
+// outlasts the default minute when the unit project shares two cores with the services project.
+jest.setTimeout(180_000);
 
 interface Violation {
   from: string;
