@@ -2,7 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Contact } from '../../models/contact';
 import { repeatedMessages, runCitizens } from '../support/citizens';
 import { startFaultFleet, FLEET_UNIT, type FaultFleet } from '../support/fault-fleet';
-import { drainTime, failedJobs, inboxStateOf, startOwnFerret, type OwnFerret } from '../support/fleet';
+import { Response } from '../../models/response';
+import {
+  drainTime,
+  failedJobs,
+  inboxStateOf,
+  queueStateOf,
+  startOwnFerret,
+  type OwnFerret,
+} from '../support/fleet';
 import { reconcile } from '../support/reconcile';
 import { redisUrl, uniqueName } from '../support/services';
 
@@ -71,7 +79,20 @@ test('the database stopped for 30 s during load: every survey completes once it 
     `replies during the ${OUTAGE_MS / 1000} s outage: ${fleet.fake.sent.filter((m) => m.at > from && m.at < to).length}`,
   );
 
-  const r = await reconcile(sent, FLEET_UNIT, 150_000);
+  const r = await reconcile(sent, FLEET_UNIT, 150_000).catch(async (err: Error) => {
+    // Where the work stands: what is stored, the queues (a job waiting out its backoff, failed
+    // for good), the processes' last lines.
+    const stored = await Response.countDocuments({ status: 'completed', unitCode: FLEET_UNIT });
+    throw new Error(
+      `${err.message}
+completed responses stored: ${stored} of ${sent.length}
+${await queueStateOf(fleet.redis, fleet.prefix)}
+workers:
+${fleet.workers.output.slice(-30).join('\n')}
+bot:
+${fleet.bot.output.slice(-15).join('\n')}`,
+    );
+  });
   expect(r.responses).toBe(CITIZENS);
   expect(await Contact.countDocuments({ channel: 'telegram', consentAt: { $ne: null } })).toBe(CITIZENS);
   const chats = Array.from({ length: CITIZENS }, (_, i) => BASE + i);
