@@ -66,7 +66,7 @@ test('the database stopped for 30 s during load: every survey completes once it 
     },
   }).catch(async (err: Error) => {
     throw new Error(
-      `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.workers.output.slice(-30).join('\n')}`,
+      `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\nworkers:\n${fleet.workers.output.slice(-30).join('\n')}\nbot:\n${fleet.bot.output.slice(-30).join('\n')}`,
     );
   });
   await fault.done;
