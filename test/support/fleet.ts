@@ -328,6 +328,10 @@ export async function queueStateOf(redis: Redis, prefix: string): Promise<string
     );
     out.push(`${q}: ${JSON.stringify(counts)}`);
     const now = Date.now();
+    for (const j of await queue.getActive(0, 4))
+      out.push(
+        `  active ${j.name} ${j.id}: for ${Math.round((now - (j.processedOn ?? now)) / 1000)} s, ${j.attemptsMade} attempts, ${j.stalledCounter} stalls`,
+      );
     for (const j of await queue.getDelayed(0, 9))
       out.push(
         `  delayed ${j.name} ${j.id}: ${j.attemptsMade} attempts, next in ${Math.round((j.timestamp + j.delay - now) / 1000)} s: ${String(j.failedReason ?? '').slice(0, 120)}`,
