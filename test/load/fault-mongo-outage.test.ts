@@ -5,6 +5,7 @@ import { startFaultFleet, FLEET_UNIT, type FaultFleet } from '../support/fault-f
 import { Response } from '../../models/response';
 import {
   drainTime,
+  failedJobReasons,
   failedJobs,
   inboxStateOf,
   queueStateOf,
@@ -128,7 +129,10 @@ test('the database stopped for 30 s during load: every survey completes once it 
   expect(await Contact.countDocuments({ channel: 'telegram', consentAt: { $ne: null } })).toBe(CITIZENS);
   const chats = Array.from({ length: CITIZENS }, (_, i) => BASE + i);
   expect(repeatedMessages(fleet.fake, chats)).toEqual([]);
-  expect(await failedJobs(fleet.redis, fleet.prefix)).toEqual({});
+  const failed = await failedJobs(fleet.redis, fleet.prefix);
+  if (Object.keys(failed).length > 0)
+    console.log((await failedJobReasons(fleet.redis, fleet.prefix)).join('\n'));
+  expect(failed).toEqual({});
   for (const p of [fleet.bot, fleet.workers]) {
     const ms = await drainTime(p, DRAIN_BOUND_MS);
     expect(p.proc.exitCode).toBe(0);
