@@ -90,7 +90,7 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   const redis = createProducerConnection(env);
   shutdown.add('redis', async () => void (await redis.quit()), 90);
-  const ctx: AppContext = { env, log, redis, prefix: env.REDIS_PREFIX };
+  const ctx: AppContext = { env, log, redis, prefix: env.REDIS_PREFIX, stopSignal: shutdown.stopSignal };
   // A flow assigned or published in one process reaches every other's cache at once.
   const flowBus = await startFlowChangeBus(redis, ctx.prefix, log);
   shutdown.add('flow-change-bus', () => flowBus.close(), 85);

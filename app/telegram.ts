@@ -19,9 +19,6 @@ import type { JobProducer } from '../workers/producer';
 import type { AppContext } from '../lib/app-context';
 import type { Role } from './start';
 
-/** How long a stopping process lets the turns in flight finish their Bot API calls. */
-const STOP_GRACE_MS = 5000;
-
 export interface TelegramRuntime {
   telegram: Telegram | null;
   inbox: UpdateInbox | null;
@@ -50,13 +47,12 @@ export async function startTelegram(opts: {
     return { telegram: null, inbox: null, route: null, afterListen: async () => undefined };
   }
   const log = ctx.log.child({ channel: 'telegram' });
-  const stopCalls = new AbortController();
   const telegram = createTelegramClient({
     token: env.TELEGRAM_BOT_TOKEN,
     apiRoot: env.TELEGRAM_API_ROOT,
     maxRetries: env.TELEGRAM_MAX_RETRIES,
     maxRetryAfterS: env.TELEGRAM_MAX_RETRY_AFTER_S,
-    stopSignal: stopCalls.signal,
+    stopSignal: ctx.stopSignal,
     log,
   });
   const botId = env.TELEGRAM_BOT_TOKEN.split(':')[0];
@@ -87,19 +83,12 @@ export async function startTelegram(opts: {
     if (applies) inbox.kick(chatKey);
   };
   if (applies) inbox.startSweeper();
-  // Turns in flight get STOP_GRACE_MS to finish. Past it the Bot API is hanging or failing (a
-  // call may retry for a minute and more): their calls are abandoned, each update stays at the
-  // head of its chat with its retry state, and the next process applies it (the messages it had
-  // sent are marked, SentMarks, and not sent again). docs/faults.md, "The drain bound".
-  shutdown.add(
-    'telegram-inbox',
-    async () => {
-      const grace = setTimeout(() => stopCalls.abort(), STOP_GRACE_MS);
-      await inbox.stop();
-      clearTimeout(grace);
-    },
-    15,
-  );
+  // Turns in flight have the shutdown's grace (lib/shutdown.ts STOP_GRACE_MS) to finish. Past it
+  // the Bot API is hanging or failing (a call may retry for a minute and more): the process's
+  // stop signal abandons their calls, each update stays at the head of its chat with its retry
+  // state, and the next process applies it (the messages it had sent are marked, SentMarks, and
+  // not sent again). docs/faults.md, "The drain bound".
+  shutdown.add('telegram-inbox', () => inbox.stop(), 15);
 
   let poller: Poller | null = null;
   if (env.TELEGRAM_MODE === 'polling' && applies) {

@@ -13,4 +13,10 @@ export interface AppContext {
   redis: RedisClient;
   /** Hash-tagged prefix of every Redis key, BullMQ's included ({hl} in production). */
   prefix: string;
+  /**
+   * The process's stop signal (lib/shutdown.ts): given to every platform client the process
+   * makes, so a stopping process does not wait out a platform that hangs. Absent in tests and
+   * commands that never stop mid-call.
+   */
+  stopSignal?: AbortSignal;
 }

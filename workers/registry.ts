@@ -16,6 +16,8 @@ export interface JobContext<D = unknown> {
   redis: RedisClient;
   prefix: string;
   env: Env;
+  /** The process's stop signal (lib/shutdown.ts), for the platform clients a handler makes. */
+  stopSignal?: AbortSignal;
   job: Job;
   /** The job's lock token, for `job.moveToDelayed` before a DelayedError. */
   token?: string;

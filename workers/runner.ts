@@ -55,6 +55,7 @@ export async function dispatch<D>(
     redis: base.redis,
     prefix: base.prefix,
     env: base.env,
+    stopSignal: base.stopSignal,
     enqueue: base.enqueue,
     worker: base.worker,
     deps: base.deps,
@@ -112,6 +113,7 @@ export async function startQueueWorkers<D>(opts: QueueWorkersOptions<D>): Promis
     redis: ctx.redis,
     prefix: ctx.prefix,
     env: ctx.env,
+    stopSignal: ctx.stopSignal,
     ...(opts.deps !== undefined ? { deps: opts.deps } : {}),
     enqueue: async (name: string, payload: unknown, o?: { jobId?: string; delay?: number }) =>
       void (await producer.addByName(name, payload, o)),

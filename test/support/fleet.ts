@@ -309,3 +309,35 @@ export async function failedJobReasons(redis: Redis, prefix: string): Promise<st
   }
   return out;
 }
+
+/**
+ * Each queue's job counts, and the delayed jobs' attempts and when they run next: where the
+ * work of a fault test stands when it did not finish in time.
+ */
+export async function queueStateOf(redis: Redis, prefix: string): Promise<string> {
+  const out: string[] = [];
+  for (const q of QUEUES) {
+    const queue = new Queue(q, { connection: redis, prefix });
+    const counts = await queue.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'prioritized',
+      'failed',
+      'completed',
+    );
+    out.push(`${q}: ${JSON.stringify(counts)}`);
+    const now = Date.now();
+    for (const j of await queue.getActive(0, 4))
+      out.push(
+        `  active ${j.name} ${j.id}: for ${Math.round((now - (j.processedOn ?? now)) / 1000)} s, ${j.attemptsMade} attempts, ${j.stalledCounter} stalls`,
+      );
+    for (const j of await queue.getDelayed(0, 9))
+      out.push(
+        `  delayed ${j.name} ${j.id}: ${j.attemptsMade} attempts, next in ${Math.round((j.timestamp + j.delay - now) / 1000)} s: ${String(j.failedReason ?? '').slice(0, 120)}`,
+      );
+    await queue.close();
+  }
+  out.push(...(await failedJobReasons(redis, prefix)));
+  return out.join('\n');
+}

@@ -31,3 +31,28 @@ test('a failing or hanging closer does not stop the later ones', async () => {
   await s.run();
   expect(calls).toEqual(['redis']);
 });
+
+test('the stop signal is aborted once the grace has passed, while a step still waits', async () => {
+  const s = createShutdown(log, 1000, 50);
+  let abortedAt: number | null = null;
+  const t0 = Date.now();
+  s.stopSignal.addEventListener('abort', () => (abortedAt = Date.now() - t0));
+  // A step that waits for work whose calls only the stop signal ends (a job on a hanging platform).
+  s.add(
+    'workers',
+    () => new Promise<void>((resolve) => s.stopSignal.addEventListener('abort', () => resolve())),
+    20,
+  );
+  await s.run();
+  expect(s.stopSignal.aborted).toBe(true);
+  expect(abortedAt).toBeGreaterThanOrEqual(45);
+  expect(Date.now() - t0).toBeLessThan(1000);
+});
+
+test('a shutdown done within the grace leaves the stop signal alone', async () => {
+  const s = createShutdown(log, 1000, 50);
+  s.add('http', () => Promise.resolve(), 0);
+  await s.run();
+  await new Promise((r) => setTimeout(r, 100));
+  expect(s.stopSignal.aborted).toBe(false);
+});

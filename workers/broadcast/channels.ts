@@ -24,6 +24,7 @@ export function broadcastSenders(
       maxRetries: 0,
       maxRetryAfterS: e.TELEGRAM_MAX_RETRY_AFTER_S,
       waitOnRateLimit: false,
+      stopSignal: ctx.stopSignal,
       log: ctx.log.child({ channel: 'telegram', part: 'broadcast' }),
     });
     senders.telegram = new TelegramBroadcastSender(telegram, { paidBroadcast: e.TELEGRAM_PAID_BROADCAST });

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   const e = env();
   await connectMongo(e.MONGODB_URI);
   const redis = createProducerConnection(e);
-  const ctx = { env: e, log: logger, redis, prefix: e.REDIS_PREFIX };
+  const shutdown = createShutdown(logger);
+  const ctx = { env: e, log: logger, redis, prefix: e.REDIS_PREFIX, stopSignal: shutdown.stopSignal };
   const lockMs = values['lock-ms'] ? Number(values['lock-ms']) : undefined;
   const rate = values['telegram-rate'] ? Number(values['telegram-rate']) : undefined;
   const workers = await startBroadcastWorkers({
@@ -29,7 +30,6 @@ async function main(): Promise<void> {
     ...(rate ? { limits: { telegram: { limitPerS: rate } } } : {}),
     ...(lockMs ? { lockDuration: lockMs, stalledInterval: lockMs } : {}),
   });
-  const shutdown = createShutdown(logger);
   shutdown.add('broadcast-workers', () => workers.close(), 20);
   shutdown.add('redis', () => redis.quit(), 90);
   shutdown.add('mongo', () => disconnectMongo(), 91);

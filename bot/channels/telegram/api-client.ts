@@ -34,7 +34,7 @@ export interface TelegramClientOptions {
   /**
    * Aborted when the process stops: the call in flight and its retries give up at once with
    * TelegramUnreachableError, so a drain does not wait out a platform that hangs or fails
-   * (app/telegram.ts aborts it once turns in flight had their grace).
+   * (the process's shutdown aborts it once the work in flight had its grace, lib/shutdown.ts).
    */
   stopSignal?: AbortSignal;
   log: Logger;

@@ -28,7 +28,7 @@ export function setCaseZaloClient(c: Pick<ZaloClient, 'sendCs'> | null): void {
 }
 
 /** A Telegram client for queue workers, or null without a bot token. */
-function caseTelegram(ctx: Pick<JobContext, 'env' | 'log'>): Telegram | null {
+function caseTelegram(ctx: Pick<JobContext, 'env' | 'log' | 'stopSignal'>): Telegram | null {
   const e = ctx.env;
   if (!e.TELEGRAM_BOT_TOKEN) return null;
   // Queue workers do not wait out long 429s inline: the job fails and BullMQ retries it with backoff.
@@ -38,12 +38,14 @@ function caseTelegram(ctx: Pick<JobContext, 'env' | 'log'>): Telegram | null {
     maxRetries: e.TELEGRAM_MAX_RETRIES,
     maxRetryAfterS: e.TELEGRAM_MAX_RETRY_AFTER_S,
     waitOnRateLimit: false,
+    // A stopping process abandons the call (the job fails this attempt and the next process retries it).
+    stopSignal: ctx.stopSignal,
     log: ctx.log,
   });
 }
 
 /** The notifier: the injected one, else Telegram when a bot token is configured, else none. */
-export function caseNotifier(ctx: Pick<JobContext, 'env' | 'log'>): CaseNotifier {
+export function caseNotifier(ctx: Pick<JobContext, 'env' | 'log' | 'stopSignal'>): CaseNotifier {
   if (override) return override;
   const telegram = caseTelegram(ctx);
   return telegram ? telegramCaseNotifier(telegram) : { notify: async () => false };

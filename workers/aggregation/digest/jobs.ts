@@ -20,7 +20,7 @@ export function setDigestSender(s: DigestSender | null): void {
   override = s;
 }
 
-function digestSender(ctx: Pick<JobContext, 'env' | 'log'>): DigestSender {
+function digestSender(ctx: Pick<JobContext, 'env' | 'log' | 'stopSignal'>): DigestSender {
   if (override) return override;
   const e = ctx.env;
   if (!e.TELEGRAM_BOT_TOKEN) return async () => false;
@@ -31,6 +31,8 @@ function digestSender(ctx: Pick<JobContext, 'env' | 'log'>): DigestSender {
     maxRetries: e.TELEGRAM_MAX_RETRIES,
     maxRetryAfterS: e.TELEGRAM_MAX_RETRY_AFTER_S,
     waitOnRateLimit: false,
+    // A stopping process abandons the call: the claim is released and the next process retries.
+    stopSignal: ctx.stopSignal,
     log: ctx.log,
   });
   return async (chatId, text) => (await tg.sendMessage(chatId, text), true);
