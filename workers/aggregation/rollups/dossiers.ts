@@ -123,13 +123,17 @@ export async function writeDossierDay(
   }
 }
 
+export function nextDossierVersion(deps: RollupDeps, unitCode: string, day: string): Promise<number> {
+  return deps.redis.incr(dossierEpochKey(deps.prefix, unitCode, day));
+}
+
 /** Recounts one unit-day's dossiers (idempotent). */
 export async function recomputeDossierDay(
   deps: RollupDeps,
   unitCode: string,
   day: string,
 ): Promise<{ version: number; written: boolean } & DossierCounts> {
-  const version = await deps.redis.incr(dossierEpochKey(deps.prefix, unitCode, day));
+  const version = await nextDossierVersion(deps, unitCode, day);
   const dossiers = await Dossier.find({ unitCode, finishedDay: day }, { _id: 0, code: 1, status: 1 }).lean<
     DayDossier[]
   >();
