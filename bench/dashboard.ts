@@ -4,7 +4,8 @@
  * 11 communes, with their dossiers. The responses and dossiers are written in bulk by the
  * aggregation benchmark's generator (bench/support/survey-data.ts); their answers are rolled up
  * in this process, as they are generated, by the rollups' own bucket code and written by their
- * own writers (day rollups, then each unit-month's figures by the month job's code), so seeding
+ * own writers (day rollups, then each unit-month's figures by the month job's code), and so are
+ * the dossiers' counts (dossiers.ts's countDossiers and writer), so seeding
  * 200,000 responses takes minutes, not the rebuild's quarter hour. The answers themselves are
  * not written (the dashboard never reads them; BENCH_DASHBOARD_ANSWERS=1 writes them too).
  *
@@ -41,6 +42,12 @@ import { Unit } from '../models/unit';
 import { Response } from '../models/response';
 import { buildBucket, type BucketAnswer, type BucketResponse } from '../workers/aggregation/rollups/bucket';
 import { recomputeMonth } from '../workers/aggregation/rollups/month';
+import {
+  countDossiers,
+  nextDossierVersion,
+  writeDossierDay,
+  type DayDossier,
+} from '../workers/aggregation/rollups/dossiers';
 import { nextVersions, writeBuckets } from '../workers/aggregation/rollups/recompute';
 import { freePort } from '../test/support/app';
 import { clearPrefix } from '../test/support/services';
@@ -87,13 +94,27 @@ async function main(): Promise<void> {
     const g0 = performance.now();
     // The answers of each unit-day, as they are generated, for the rollups' bucket code.
     const buckets = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
+    // The dossiers of each unit and finish day, and those with a dissatisfied response (the
+    // generator opens no case and excludes nothing), for the dossier counts' own code.
+    const dossierDays = new Map<string, DayDossier[]>();
+    const badDossiers = new Set<string>();
     await generateResponses({
       total: TOTAL,
       units: COMMUNES,
       yearStart: YEAR_2024,
       dossiers: true,
       answers: WRITE_ANSWERS,
-      onBatch: (responses, answers) => {
+      onBatch: (responses, answers, dossiers) => {
+        for (const d of dossiers as unknown as ReadonlyArray<
+          DayDossier & { unitCode: string; finishedDay: string }
+        >) {
+          const key = `${d.unitCode}|${d.finishedDay}`;
+          const list = dossierDays.get(key);
+          if (list) list.push({ code: d.code, status: d.status });
+          else dossierDays.set(key, [{ code: d.code, status: d.status }]);
+        }
+        for (const r of responses as unknown as ReadonlyArray<{ dossierCode: string; dissatisfied: boolean }>)
+          if (r.dissatisfied) badDossiers.add(r.dossierCode);
         const byId = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
         for (const r of responses as unknown as ReadonlyArray<
           BucketResponse & { unitCode: string; day: string }
@@ -139,12 +160,26 @@ async function main(): Promise<void> {
         });
         written += await writeBuckets(unitCode, part, new Date());
       }
-      for (const month of new Set(days.map((d) => d.slice(0, 7)))) {
+      const finishDays = [...dossierDays.keys()]
+        .filter((k) => k.startsWith(`${unitCode}|`))
+        .map((k) => k.slice(unitCode.length + 1));
+      for (const day of finishDays) {
+        const counts = countDossiers(dossierDays.get(`${unitCode}|${day}`)!, (c) => badDossiers.has(c));
+        await writeDossierDay(
+          unitCode,
+          day,
+          await nextDossierVersion(deps, unitCode, day),
+          counts,
+          new Date(),
+        );
+      }
+      for (const month of new Set([...days, ...finishDays].map((d) => d.slice(0, 7)))) {
         await recomputeMonth(deps, unitCode, month);
         months++;
       }
     }
     buckets.clear();
+    dossierDays.clear();
     console.log(
       `generated and rolled up (${written} unit-day rollups, ${months} unit-months) in ${((performance.now() - g0) / 1000).toFixed(1)} s; load ${loadAverage()}`,
     );

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { DossierDay } from '../models/dossier-day';
 import { Rollup } from '../models/rollup';
 import { RollupMonth } from '../models/rollup-month';
 import { addCounts, emptyCounts, type Counts } from './formula';
@@ -139,6 +140,75 @@ export async function loadTotals(
     for (const e of edges) reads.push(edgeDays<PeriodTotals>(unitCode, e, TOTALS));
   }
   return (await Promise.all(reads)).flat();
+}
+
+/** Dossiers finished or returned, and those of them with dissatisfaction or a case open or closed late. */
+export interface DossierCounts {
+  completed: number;
+  bad: number;
+}
+
+const DOSSIER_COUNTS = { _id: 0, completed: 1, bad: 1 } as const;
+
+/** One unit-month's dossier days (models/dossier-day.ts), for the month writer: on the primary. */
+export function loadMonthDossierDays(unitCode: string, month: string): Promise<DossierCounts[]> {
+  return DossierDay.find({ unitCode, month }, DOSSIER_COUNTS).lean<DossierCounts[]>();
+}
+
+export function sumDossierCounts(docs: readonly DossierCounts[]): DossierCounts {
+  const s = { completed: 0, bad: 0 };
+  for (const d of docs) {
+    s.completed += d.completed;
+    s.bad += d.bad;
+  }
+  return s;
+}
+
+/**
+ * The dossier counts of a period (response rate, Decision 766 ratio): the month figures' sums
+ * for the months wholly inside [firstDay, lastDay], the dossier days of the months at its edges,
+ * read by equality as in loadTotals. A whole month whose figures have no dossier counts (written
+ * before they were kept) or are not written yet is read from its dossier days. Dossier codes are
+ * unique and a dossier is counted under its own unit only, so the units' counts add up.
+ */
+export async function loadDossierCounts(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+): Promise<DossierCounts> {
+  const { whole, edges } = monthsOf(firstDay, lastDay);
+  const days = (unitCode: string, month: string) =>
+    readSide(DossierDay.find({ unitCode, month }, { ...DOSSIER_COUNTS, day: 1 })).lean<
+      Array<DossierCounts & { day: string }>
+    >();
+  const perUnit = await Promise.all(
+    [...new Set(units)].map(async (unitCode) => {
+      const reads: Array<Promise<DossierCounts[]>> = edges.map((e) =>
+        e.from === e.to
+          ? readSide(DossierDay.find({ unitCode, day: e.from }, DOSSIER_COUNTS)).lean<DossierCounts[]>()
+          : days(unitCode, e.month).then((ds) => ds.filter((d) => d.day >= e.from && d.day <= e.to)),
+      );
+      if (whole.length > 0) {
+        const months = await readSide(
+          RollupMonth.find(
+            { unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } },
+            { _id: 0, month: 1, completedDossiers: 1, badDossiers: 1 },
+          ),
+        ).lean<Array<{ month: string; completedDossiers?: number | null; badDossiers?: number | null }>>();
+        const counted = new Map(
+          months
+            .filter((m) => typeof m.completedDossiers === 'number' && typeof m.badDossiers === 'number')
+            .map((m) => [m.month, { completed: m.completedDossiers!, bad: m.badDossiers! }]),
+        );
+        for (const month of whole) {
+          const m = counted.get(month);
+          reads.push(m ? Promise.resolve([m]) : days(unitCode, month));
+        }
+      }
+      return sumDossierCounts((await Promise.all(reads)).flat());
+    }),
+  );
+  return sumDossierCounts(perUnit);
 }
 
 export interface Breakdowns {

@@ -1,7 +1,5 @@
 import { parsePeriod, type Period } from '../lib/time';
 import { Case } from '../models/case';
-import { Dossier } from '../models/dossier';
-import { Response } from '../models/response';
 import { Unit } from '../models/unit';
 import {
   elementShares,
@@ -16,6 +14,7 @@ import {
 } from './formula';
 import {
   loadBreakdowns,
+  loadDossierCounts,
   loadTotals,
   sumGroups,
   sumTotals,
@@ -110,42 +109,15 @@ function filtered(
 }
 
 /**
- * Response rate and the 766 ratio. One query per unit and collection by `unitCode` equality, never
- * `unitCode: {$in}` or `code: {$in}` (FerretDB 1.24 pushes neither down: a pass over the whole
- * collection); MongoDB serves both shapes from its indexes.
+ * Response rate and the 766 ratio, from the dossier counts of the period's months and edge days
+ * (loadDossierCounts; counted per unit and finish day by workers/aggregation/rollups/dossiers.ts).
  */
 async function dossierFigures(codes: string[], p: Period, responses: number) {
-  const perUnit = await Promise.all(
-    [...new Set(codes)].map(async (unitCode) => {
-      const [finished, dissatisfied, openCases] = await Promise.all([
-        Dossier.find(
-          { unitCode, status: { $in: ['finished', 'returned'] }, finishedAt: { $gte: p.start, $lt: p.end } },
-          { _id: 0, code: 1 },
-        ).lean(),
-        // Responses and cases come after the dossier is finished, so looking from the period's start is enough.
-        Response.find(
-          { unitCode, dissatisfied: true, day: { $gte: p.firstDay }, 'excluded.at': null },
-          { _id: 0, dossierCode: 1 },
-        ).lean(),
-        Case.find(
-          {
-            unitCode,
-            day: { $gte: p.firstDay },
-            $or: [{ status: { $ne: 'closed' } }, { closedOnTime: false }],
-          },
-          { _id: 0, dossierCode: 1 },
-        ).lean(),
-      ]);
-      return {
-        finished: finished.map((d) => d.code),
-        bad: [...dissatisfied, ...openCases].map((d) => d.dossierCode),
-      };
-    }),
+  const { completed: completedDossiers, bad: badDossiers } = await loadDossierCounts(
+    codes,
+    p.firstDay,
+    p.lastDay,
   );
-  const bad = new Set(perUnit.flatMap((u) => u.bad).filter((c): c is string => !!c));
-  const finished = new Set(perUnit.flatMap((u) => u.finished));
-  const completedDossiers = finished.size;
-  const badDossiers = [...finished].filter((c) => bad.has(c)).length;
   return {
     responseRate: responseRate(responses, completedDossiers),
     ratio766: {
@@ -157,7 +129,8 @@ async function dossierFigures(codes: string[], p: Period, responses: number) {
 }
 
 export async function caseStats(codes: string[], p: Period, now: Date): Promise<CaseStats> {
-  // Per unit by equality, as in dossierFigures.
+  // One query per unit by `unitCode` equality, never `unitCode: {$in}` (FerretDB 1.24 pushes it
+  // not down: a pass over the whole collection).
   const cases = (
     await Promise.all(
       [...new Set(codes)].map((unitCode) =>

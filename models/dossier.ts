@@ -15,6 +15,12 @@ const dossierSchema = new Schema(
     receivedAt: { type: Date, default: null },
     dueAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
+    /**
+     * Asia/Ho_Chi_Minh day of `finishedAt`, YYYY-MM-DD (lib/time.ts hcmDay), set with it: the
+     * dossier counts of a unit-day (models/dossier-day.ts) read its dossiers by equality. Absent on
+     * dossiers written before it existed, until `hailong rollups rebuild`.
+     */
+    finishedDay: { type: String, default: null },
     returnedAt: { type: Date, default: null },
     status: {
       type: String,
@@ -62,6 +68,7 @@ dossierSchema.index({ code: 1 }, { unique: true });
 // Tokens are 192 random bits and set once per dossier by a conditional update (bot/survey/token.ts).
 dossierSchema.index({ 'survey.token': 1 });
 dossierSchema.index({ unitCode: 1, finishedAt: 1 });
+dossierSchema.index({ unitCode: 1, finishedDay: 1 });
 
 export type DossierDoc = InferSchemaType<typeof dossierSchema>;
 export const Dossier = model('Dossier', dossierSchema);

@@ -11,6 +11,7 @@ export { Broadcast } from './broadcast';
 export { Case } from './case';
 export { Contact } from './contact';
 export { Dossier } from './dossier';
+export { DossierDay } from './dossier-day';
 export { Flag } from './flag';
 export { Flow } from './flow';
 export { FlowAssignment } from './flow-assignment';

@@ -30,6 +30,13 @@ const rollupMonthSchema = new Schema(
      * report with breakdowns reads those months' days instead.
      */
     breakdowns: { type: String, default: null },
+    /**
+     * The sums of the month's dossier days (dossier-day.ts): dossiers finished or returned, and
+     * those of them with dissatisfaction or a case open or closed late. Null on months written
+     * before they were kept: a report reads those months' dossier days instead.
+     */
+    completedDossiers: { type: Number, default: null },
+    badDossiers: { type: Number, default: null },
     computedAt: { type: Date, required: true },
   },
   { minimize: false, collection: 'rollup_months' },

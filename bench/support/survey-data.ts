@@ -2,6 +2,7 @@ import mongoose from 'mongoose';
 import { hcmDay } from '../../lib/time';
 import { Answer } from '../../models/answer';
 import { Dossier } from '../../models/dossier';
+import { finishedDayOf } from '../../workers/aggregation/rollups/dossiers';
 import { Response } from '../../models/response';
 
 /**
@@ -48,10 +49,11 @@ export interface GenerateOptions {
   progress?: (done: number) => void;
   /** Write the answers too (default true); either way `onBatch` sees them. */
   answers?: boolean;
-  /** Each batch's responses and answers as they are written (to roll them up in the process). */
+  /** Each batch's responses, answers and dossiers as they are written (to roll them up in the process). */
   onBatch?: (
     responses: ReadonlyArray<Record<string, unknown>>,
     answers: ReadonlyArray<Record<string, unknown>>,
+    dossiers: ReadonlyArray<Record<string, unknown>>,
   ) => void;
 }
 
@@ -124,6 +126,7 @@ export async function generateResponses(o: GenerateOptions): Promise<Map<string,
           onlineLevel: response.onlineLevel,
           status: 'finished',
           finishedAt,
+          finishedDay: finishedDayOf(finishedAt),
           officerId: response.officerId,
           survey: { token: null, issuedAt: null, expiresAt: null, responseId: answered ? responseId : null },
           funnel: { invitedAt: finishedAt, completedAt: answered ? at : null },
@@ -135,7 +138,7 @@ export async function generateResponses(o: GenerateOptions): Promise<Map<string,
         if (i % 3 === 0) dossiers.push(dossier(`U${i}`, false));
       }
     }
-    o.onBatch?.(responses, answers);
+    o.onBatch?.(responses, answers, dossiers);
     // One batch in flight while the next is generated.
     await inFlight;
     inFlight = Promise.all([

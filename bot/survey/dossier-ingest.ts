@@ -4,6 +4,8 @@ import { phoneHashesOf, phoneHashKeys, phoneKeyId } from '../../lib/phone';
 import { isDuplicateKey } from '../../lib/mongo';
 import { Contact } from '../../models/contact';
 import { Dossier, type DossierDoc } from '../../models/dossier';
+import { finishedDayOf, scheduleDossierDay } from '../../workers/aggregation/rollups/dossiers';
+import type { ScheduleDeps } from '../../workers/aggregation/rollups/schedule';
 import { SURVEY_STATUSES, type DossierEvent, type FieldIssue } from './dossier-event';
 import { dossierUnit, dossierUnitDate } from './dossier-unit';
 import { markStage } from './funnel';
@@ -31,6 +33,13 @@ export interface IngestDeps {
   > &
     ZnsEnv;
   outreach?: OutreachScheduler;
+  /**
+   * Where the dossier counts of its finish day are asked for (workers/aggregation/rollups/dossiers.ts);
+   * null only where nothing reads them (tests of the outreach), never in the API or the import.
+   */
+  rollups: ScheduleDeps | null;
+  /** The coalescing window of those recounts (default ROLLUP_COALESCE_MS). */
+  rollupDelayMs?: number;
   now?: Date;
   source?: string;
   /**
@@ -104,6 +113,7 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
     receivedAt: event.receivedAt,
     dueAt: event.dueAt,
     finishedAt: event.finishedAt,
+    finishedDay: finishedDayOf(event.finishedAt),
     returnedAt: event.returnedAt,
     officerId: event.officerId,
   };
@@ -118,7 +128,16 @@ export async function ingestDossierEvent(event: DossierEvent, deps: IngestDeps):
     units,
   );
   if (written === 'elsewhere') return ELSEWHERE;
-  const created = written === 'created';
+  const created = written.outcome === 'created';
+  // After the write (dossiers.ts): the day it is counted in now, and the one it left.
+  const days = new Map<string, [string, string]>();
+  for (const d of [
+    written.before,
+    { unitCode: unit.unitCode, finishedDay: fields.finishedDay as string | null },
+  ])
+    if (d?.finishedDay) days.set(`${d.unitCode}|${d.finishedDay}`, [d.unitCode, d.finishedDay]);
+  if (deps.rollups)
+    for (const [u, d] of days.values()) await scheduleDossierDay(deps.rollups, u, d, deps.rollupDelayMs);
   const contactIds = await linkContacts(event, phone);
   if (contactIds.length > 0)
     await Dossier.updateOne(inUnits(event.code, units), { $addToSet: { contactIds: { $each: contactIds } } });
@@ -163,16 +182,23 @@ function inUnits(code: string, units: readonly string[] | null): Record<string, 
   return units ? { code, unitCode: { $in: units } } : { code };
 }
 
+/** Where a dossier was counted before a write (its unit and finish day). */
+export interface CountedAt {
+  unitCode: string;
+  finishedDay?: string | null;
+}
+
 /**
  * Upserts the dossier `code`, matching only a dossier of `units` (null: any): the write itself
  * cannot take over another unit's dossier, whatever happened since the caller looked. A dossier
  * of another unit makes the upsert's insert hit the unique code: 'elsewhere', nothing written.
+ * `before`: the dossier as the write found it (null when created), for the counts it leaves.
  */
 export async function upsertDossier(
   code: string,
   update: UpdateQuery<DossierDoc>,
   units: readonly string[] | null,
-): Promise<'created' | 'updated' | 'elsewhere'> {
+): Promise<{ outcome: 'created' | 'updated'; before: CountedAt | null } | 'elsewhere'> {
   const filter = inUnits(code, units);
   try {
     const before = await Dossier.findOneAndUpdate(filter, update, {
@@ -180,14 +206,14 @@ export async function upsertDossier(
       returnDocument: 'before',
       lean: true,
     });
-    return before === null ? 'created' : 'updated';
+    return before === null ? { outcome: 'created', before: null } : { outcome: 'updated', before };
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
   // The code exists: either a first delivery of the same dossier won a race with ours (it is in
   // `units`: update it) or the dossier is another unit's.
-  const r = await Dossier.updateOne(filter, update);
-  return r.matchedCount === 1 ? 'updated' : 'elsewhere';
+  const before = await Dossier.findOneAndUpdate(filter, update, { returnDocument: 'before', lean: true });
+  return before === null ? 'elsewhere' : { outcome: 'updated', before };
 }
 
 /** The applicant's phone: its hash under PHONE_HASH_KEY, and under the older keys of a key change. */

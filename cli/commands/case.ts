@@ -211,7 +211,20 @@ export function registerCaseCommands(program: Command): void {
     .option('--wait <seconds>', 'chờ kết quả gửi tin / wait for the follow-up outcome', parseSeconds, 30)
     .action(async (caseId: string, o: { reason: string; by: string; followUp: boolean; wait: number }) => {
       await guarded(async () => {
-        const r = await closeCase(caseId, o.by, parseCloseReason(o.reason), { followUp: o.followUp });
+        const e = env();
+        const redis = createProducerConnection(e);
+        const producer = new JobProducer(redis, e.REDIS_PREFIX);
+        const r = await closeCase(caseId, o.by, parseCloseReason(o.reason), {
+          followUp: o.followUp,
+          rollups: {
+            redis,
+            prefix: e.REDIS_PREFIX,
+            enqueue: async (name, payload, q) => void (await producer.addByName(name, payload, q)),
+          },
+        }).finally(async () => {
+          await producer.close();
+          redis.disconnect();
+        });
         console.log(
           r.closed
             ? `Đã đóng phiếu (${r.onTime ? 'đúng hạn / on time' : 'quá hạn / late'}). / Closed.`

@@ -8,6 +8,9 @@ import { parseDvcEvent } from '../../bot/survey/dvc-event';
 import { parseEncoding } from '../import/encoding';
 import { rowsOf, type Row } from '../import/rows';
 import { withDb } from './apikey';
+import { createProducerConnection } from '../../lib/redis';
+import type { ScheduleDeps } from '../../workers/aggregation/rollups/schedule';
+import { JobProducer } from '../../workers/producer';
 
 /**
  * `hailong import dossiers FILE [--encoding NAME]`: CSV or XLSX exported from a one-stop system,
@@ -31,6 +34,8 @@ export interface ImportReport {
 
 export interface ImportOptions {
   outreach?: OutreachScheduler;
+  /** Where the dossier counts of the finish days are asked for (bot/survey/dossier-ingest.ts). */
+  rollups: ScheduleDeps | null;
   now?: Date;
   /** The CSV's encoding when it has no byte order mark (default: UTF-8, checked). */
   encoding?: string | null;
@@ -74,7 +79,7 @@ export function rowToEvent(row: Row): { dvc: boolean; body: Record<string, unkno
   };
 }
 
-export async function importDossiers(file: string, opts: ImportOptions = {}): Promise<ImportReport> {
+export async function importDossiers(file: string, opts: ImportOptions): Promise<ImportReport> {
   const size = statSync(file).size || 1;
   const report: ImportReport = { rows: 0, created: 0, updated: 0, surveys: 0, failed: 0, errors: [] };
   const e = env();
@@ -104,6 +109,7 @@ export async function importDossiers(file: string, opts: ImportOptions = {}): Pr
       ...(opts.outreach ? { outreach: opts.outreach } : {}),
       ...(opts.now ? { now: opts.now } : {}),
       source: 'import',
+      rollups: opts.rollups,
     });
     if (!r.ok) {
       report.failed++;
@@ -133,6 +139,14 @@ export function registerImportDossiersCommand(program: Command): void {
     .description('Nhập hồ sơ từ tệp CSV/XLSX (chạy lại không tạo trùng) / import dossiers, idempotent')
     .action(async (file: string, opts: { encoding?: string }) => {
       await withDb(async () => {
+        const e = env();
+        const redis = createProducerConnection(e);
+        const producer = new JobProducer(redis, e.REDIS_PREFIX);
+        const rollups: ScheduleDeps = {
+          redis,
+          prefix: e.REDIS_PREFIX,
+          enqueue: async (name, payload, o) => void (await producer.addByName(name, payload, o)),
+        };
         const bar = process.stderr.isTTY
           ? new SingleBar(
               { format: 'Nhập hồ sơ |{bar}| {percentage}%', stream: process.stderr },
@@ -142,6 +156,7 @@ export function registerImportDossiersCommand(program: Command): void {
         bar?.start(100, 0);
         try {
           const report = await importDossiers(file, {
+            rollups,
             encoding: opts.encoding ?? null,
             onProgress: (f) => bar?.update(Math.round(f * 100)),
           });
@@ -159,6 +174,8 @@ export function registerImportDossiersCommand(program: Command): void {
           if (report.failed > 0) process.exitCode = 1;
         } finally {
           bar?.stop();
+          await producer.close();
+          redis.disconnect();
         }
       });
     });

@@ -27,7 +27,7 @@ function withDayRange(cmd: Command): Command {
 export function registerRollupsCommand(program: Command): void {
   const cmd = program.command('rollups').description('Số liệu tổng hợp / rollups');
   withDayRange(cmd.command('rebuild'))
-    .description('Tính lại từ dữ liệu gốc / recompute from the raw answers')
+    .description('Tính lại từ dữ liệu gốc / recompute from the raw answers and dossiers')
     .action(async (opts: RangeOpts) => {
       const e = env();
       const redis = createProducerConnection(e);
@@ -36,7 +36,7 @@ export function registerRollupsCommand(program: Command): void {
           const started = Date.now();
           const r = await rebuildRollups({ redis, prefix: e.REDIS_PREFIX }, opts.from, opts.to);
           console.log(
-            `rebuilt ${r.buckets} unit-day rollups (${r.stale} left to newer runs) and ${r.months} unit-month totals for ${r.units} units over ${r.days} days from ${r.responses} responses in ${Date.now() - started} ms`,
+            `rebuilt ${r.buckets} unit-day rollups (${r.stale} left to newer runs), ${r.dossierDays} unit-day dossier counts (${r.finishedDays} dossiers given their finish day) and ${r.months} unit-month totals for ${r.units} units over ${r.days} days from ${r.responses} responses in ${Date.now() - started} ms`,
           );
         });
       } finally {

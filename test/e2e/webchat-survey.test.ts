@@ -60,7 +60,7 @@ async function finishedDossier(code: string): Promise<string> {
     finishedAt: new Date().toISOString(),
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const r = await ingestDossierEvent(parsed.event, { env });
+  const r = await ingestDossierEvent(parsed.event, { env, rollups: null });
   if (!r.ok || !r.survey) throw new Error('no survey');
   return r.survey.webLink.replace(env.PUBLIC_URL, base);
 }

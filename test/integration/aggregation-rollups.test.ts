@@ -417,7 +417,9 @@ test('month totals follow the same version rule as days: a slower, older run nev
   expect(newer).toMatchObject({ written: true, days: 3 });
   expect(await redis.get(monthEpochKey(prefix, 'U6', '2025-02'))).toBe(String(newer.version));
   // An older run's read (no days) lands after: refused, the document keeps the newer sum.
-  expect(await writeMonth('U6', '2025-02', newer.version - 1, [], new Date())).toBe(false);
+  expect(await writeMonth('U6', '2025-02', newer.version - 1, [], { completed: 0, bad: 0 }, new Date())).toBe(
+    false,
+  );
   expect(await RollupMonth.findById('U6|2025-02').lean()).toMatchObject({
     version: newer.version,
     days: 3,

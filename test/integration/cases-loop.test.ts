@@ -26,6 +26,12 @@ const redis = testRedis();
 const prefix = testPrefix('casesloop');
 const env = parseEnv({ ...process.env, NODE_ENV: 'test', CASE_SLA_HOURS: '72' });
 const producer = new JobProducer(redis, prefix);
+const rollups = {
+  redis,
+  prefix,
+  enqueue: async (name: string, payload: unknown, o?: { jobId?: string; delay?: number }) =>
+    void (await producer.addByName(name, payload, o)),
+};
 let workers: RunningWorkers;
 const alerts: Array<{ unitCode: string; text: string }> = [];
 const recording: CaseNotifier = { notify: async (unitCode, text) => (alerts.push({ unitCode, text }), true) };
@@ -195,13 +201,13 @@ test('handling is logged with who and when; closing records on-time once', async
     CaseInputError,
   );
   await expect(
-    closeCase('case-resp-case-0001', 'canbo.nguyen', { resolution: 'no-such' }, { followUp: true }),
+    closeCase('case-resp-case-0001', 'canbo.nguyen', { resolution: 'no-such' }, { followUp: true, rollups }),
   ).rejects.toBeInstanceOf(CaseInputError);
   const r = await closeCase(
     'case-resp-case-0001',
     'canbo.nguyen',
     { resolution: 'nhac-nho' },
-    { followUp: true, now: new Date('2025-05-07T00:00:00Z') },
+    { followUp: true, now: new Date('2025-05-07T00:00:00Z'), rollups },
   );
   expect(r).toEqual({ closed: true, onTime: true, followUpPending: true });
   const c = (await Case.findOne({ caseId: 'case-resp-case-0001' }).lean())!;
@@ -225,7 +231,9 @@ test('handling is logged with who and when; closing records on-time once', async
     resolution: 'nhac-nho',
     followUpPending: true,
   });
-  expect(await closeCase('case-resp-case-0001', 'x', { note: 'lần hai' }, { followUp: false })).toEqual({
+  expect(
+    await closeCase('case-resp-case-0001', 'x', { note: 'lần hai' }, { followUp: false, rollups }),
+  ).toEqual({
     closed: false,
     onTime: null,
     followUpPending: true,
@@ -234,7 +242,7 @@ test('handling is logged with who and when; closing records on-time once', async
     'case-y',
     'canbo.le',
     { note: 'Đã trả lời công dân qua điện thoại' },
-    { followUp: false, now: new Date('2025-05-11T00:00:00Z') },
+    { followUp: false, now: new Date('2025-05-11T00:00:00Z'), rollups },
   );
   expect(late).toEqual({ closed: true, onTime: false, followUpPending: false });
   expect(

@@ -460,9 +460,9 @@ describe('a key cannot take over a dossier of a unit outside its units', () => {
     const r = await upsertDossier(code, { $set: { unitCode: '19867', status: 'finished' } }, units);
     expect(r).toBe('elsewhere');
     expect(await Dossier.findOne({ code }).lean()).toMatchObject({ unitCode: '19873', status: 'processing' });
-    expect(await upsertDossier(code, { $set: { status: 'finished' } }, await expandUnits(['PQ-NEW']))).toBe(
-      'updated',
-    );
+    expect(
+      await upsertDossier(code, { $set: { status: 'finished' } }, await expandUnits(['PQ-NEW'])),
+    ).toMatchObject({ outcome: 'updated' });
   });
 
   test('two keys posting the same new code at once: one stores it, the other gets 404', async () => {

@@ -40,7 +40,7 @@ async function event(code: string, applicant: Record<string, unknown>) {
     applicant,
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return ingestDossierEvent(parsed.event, { env, outreach, now: clock });
+  return ingestDossierEvent(parsed.event, { env, outreach, now: clock, rollups: null });
 }
 
 async function waitFor<T>(fn: () => Promise<T | null | undefined>, ms = 5000): Promise<T> {

@@ -87,6 +87,7 @@ async function event(
     env: opts.env ?? env,
     ...(via ? { outreach: via } : {}),
     now: clock,
+    rollups: null,
   });
   if (!r.ok || !r.survey) throw new Error('no survey');
   return r.survey;

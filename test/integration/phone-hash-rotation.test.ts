@@ -59,7 +59,7 @@ async function ingest(code: string, applicant: Record<string, unknown>, env: Env
     applicant,
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const r = await ingestDossierEvent(parsed.event, { env, now });
+  const r = await ingestDossierEvent(parsed.event, { env, now, rollups: null });
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
 }
 

@@ -53,7 +53,7 @@ async function finished(code: string, chatId: string, via: Outreach = outreach) 
     applicant: { telegramChatId: chatId },
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const r = await ingestDossierEvent(parsed.event, { env, outreach: via, now: clock });
+  const r = await ingestDossierEvent(parsed.event, { env, outreach: via, now: clock, rollups: null });
   if (!r.ok || !r.survey) throw new Error('no survey');
   return r.survey.token;
 }

@@ -5,6 +5,7 @@ import { notifyJobId } from './cases/case-jobs';
 import { openCase } from './cases/open-case';
 import { checkSharedContact } from './integrity/shared-contact';
 import { checkCounterNetwork } from './integrity/counter-network';
+import { scheduleDossierOf } from './rollups/dossiers';
 import { scheduleRollup, ROLLUP_COALESCE_MS } from './rollups/schedule';
 
 /** Tunables of the hook (tests shorten the coalescing window). */
@@ -25,17 +26,23 @@ export const afterCompleteSteps: Array<(p: ResponseCompletePayload, ctx: JobCont
  * a rerun schedules a recompute that coalesces or recounts the same raw data.
  */
 export async function aggregateAfterComplete(p: ResponseCompletePayload, ctx: JobContext): Promise<void> {
-  if (p.meta.unitCode) {
-    const day = hcmDay(new Date(p.completedAt));
+  const deps = {
+    redis: ctx.redis,
+    prefix: ctx.prefix,
+    enqueue: (name: string, payload: unknown, o?: { jobId?: string; delay?: number }) =>
+      ctx.enqueue(name, payload, o),
+  };
+  if (p.meta.unitCode)
     await scheduleRollup(
-      { redis: ctx.redis, prefix: ctx.prefix, enqueue: (name, payload, o) => ctx.enqueue(name, payload, o) },
+      deps,
       p.meta.unitCode,
-      day,
+      hcmDay(new Date(p.completedAt)),
       aggregationSettings.coalesceMs,
     );
-  }
   // A 1 or 2 anywhere opens a case (once per response) and alerts the unit (once per case).
   const opened = await openCase(p, { slaHours: ctx.env.CASE_SLA_HOURS });
+  // After the response and its case are stored: its dossier's counts (rollups/dossiers.ts).
+  await scheduleDossierOf(deps, p.meta.dossierCode, aggregationSettings.coalesceMs);
   if (opened)
     await ctx.enqueue('case.notify', { caseId: opened.caseId }, { jobId: notifyJobId(opened.caseId) });
   for (const step of afterCompleteSteps) await step(p, ctx);

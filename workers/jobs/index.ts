@@ -4,7 +4,7 @@ import { answersRecord } from './answers-record';
 import { responseComplete } from './response-complete';
 import { sessionSync } from './session-sync';
 import { contactUpdate } from './contact-update';
-import { rollupMonth, rollupRecompute } from '../aggregation/rollups/jobs';
+import { rollupDossiers, rollupMonth, rollupRecompute } from '../aggregation/rollups/jobs';
 import { caseEscalate, caseFollowUp, caseNotify } from '../aggregation/cases/case-jobs';
 import { digestRun, digestSend } from '../aggregation/digest/jobs';
 import { privacyRetention } from './privacy-retention';
@@ -25,6 +25,7 @@ export const JOBS = [
   contactUpdate,
   // aggregate and outbound
   rollupRecompute,
+  rollupDossiers,
   rollupMonth,
   caseNotify,
   caseEscalate,

@@ -4,6 +4,7 @@ import { parseDossierEvent, type ParsedEvent } from '../../survey/dossier-event'
 import { ingestDossierEvent, type IngestRefusal, type OutreachScheduler } from '../../survey/dossier-ingest';
 import { parseDvcEvent } from '../../survey/dvc-event';
 import { apiCaller } from '../api-caller';
+import { scheduleDeps } from '../api/producers';
 
 export interface DossierRoutesDeps {
   ctx: AppContext;
@@ -54,6 +55,7 @@ export function dossierRoutes(deps: DossierRoutesDeps): FastifyPluginAsync {
       now: now(),
       source: `api:${caller.key.keyId}`,
       units: caller.units,
+      rollups: scheduleDeps(ctx),
     });
     if (!result.ok) {
       const refused = REFUSED[result.reason];

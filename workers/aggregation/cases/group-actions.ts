@@ -33,7 +33,7 @@ const ALREADY_CLOSED = 'Phiếu đã đóng. / The case is already closed.';
 export interface GroupActionDeps {
   redis: RedisClient;
   prefix: string;
-  producer: Pick<JobProducer, 'add'>;
+  producer: Pick<JobProducer, 'add' | 'addByName'>;
   log: Logger;
   now?: () => Date;
 }
@@ -67,7 +67,15 @@ export function createCaseGroupActions(deps: GroupActionDeps): GroupCaseActions 
     chatId: string,
   ): Promise<GroupReaction> {
     const at = now();
-    const r = await closeCase(c.caseId, by, reason, { followUp: true, now: at });
+    const r = await closeCase(c.caseId, by, reason, {
+      followUp: true,
+      now: at,
+      rollups: {
+        redis: deps.redis,
+        prefix: deps.prefix,
+        enqueue: async (name, payload, o) => void (await deps.producer.addByName(name, payload, o)),
+      },
+    });
     if (r.followUpPending)
       await deps.producer.add(
         'case.follow_up',

@@ -1,6 +1,8 @@
 import { appendAudit } from '../../../lib/audit/writer';
 import { Case } from '../../../models/case';
 import { resolutionOf, RESOLUTIONS } from '../../../lib/case-resolutions';
+import { scheduleDossierOf } from '../rollups/dossiers';
+import type { ScheduleDeps } from '../rollups/schedule';
 
 /**
  * What officials do with a case: acknowledge it, add notes, close it. Each action is one
@@ -112,13 +114,14 @@ export async function addCaseNote(caseId: string, by: string, text: string, now 
  * Closes a case: on time when closed by its due time (Decision 766, feedback handled on time;
  * the report's `cases.onTime`). Closing twice changes nothing (`closed: false`). `followUp`: the
  * citizen is to get the closing message; the flag is set with the close, in one update, so a
- * caller that dies before queueing it leaves it for the sweep (case-jobs.ts).
+ * caller that dies before queueing it leaves it for the sweep (case-jobs.ts). `rollups`: where
+ * the dossier's counts are asked for again (a case closed on time no longer counts against it).
  */
 export async function closeCase(
   caseId: string,
   by: string,
   reason: CloseReason,
-  opts: { followUp: boolean; now?: Date },
+  opts: { followUp: boolean; now?: Date; rollups: ScheduleDeps },
 ): Promise<{ closed: boolean; onTime: boolean | null; followUpPending: boolean }> {
   const now = opts.now ?? new Date();
   const resolution = 'resolution' in reason ? resolutionOf(reason.resolution) : null;
@@ -148,5 +151,6 @@ export async function closeCase(
   ).lean();
   if (!c) return { closed: false, onTime: null, followUpPending: false };
   await audit(by, 'closed', caseId, c.unitCode, now);
+  await scheduleDossierOf(opts.rollups, c.dossierCode);
   return { closed: true, onTime, followUpPending: opts.followUp };
 }

@@ -3,6 +3,7 @@ import { appendAudit } from '../../../lib/audit/writer';
 import { Flag } from '../../../models/flag';
 import { Response } from '../../../models/response';
 import { loadBucketAnswers } from '../rollups/recompute';
+import { scheduleDossierOf } from '../rollups/dossiers';
 import { scheduleRollup, type ScheduleDeps } from '../rollups/schedule';
 
 /**
@@ -129,5 +130,6 @@ export async function excludeResponse(
     reason,
   });
   if (r.unitCode && r.day) await scheduleRollup(deps, r.unitCode, r.day, 0);
+  await scheduleDossierOf(deps, r.dossierCode, 0);
   return true;
 }

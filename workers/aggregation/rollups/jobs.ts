@@ -3,6 +3,7 @@ import { defineJob } from '../../registry';
 import { monthOf } from '../../../lib/time';
 import { recomputeMonth, scheduleMonth } from './month';
 import { recomputeBucket } from './recompute';
+import { recomputeDossierDay } from './dossiers';
 import { aggregationSettings } from '../after-complete';
 
 /**
@@ -23,6 +24,38 @@ export const rollupRecompute = defineJob({
       'rollup recomputed',
     );
     // A stale write was superseded by a newer run, which schedules the month itself.
+    if (r.written) {
+      await scheduleMonth(
+        {
+          redis: ctx.redis,
+          prefix: ctx.prefix,
+          enqueue: (name, payload, o) => ctx.enqueue(name, payload, o),
+        },
+        p.unitCode,
+        monthOf(p.day),
+        aggregationSettings.coalesceMs,
+      );
+    }
+  },
+});
+
+/**
+ * Recounts one unit-day's finished dossiers (dossiers.ts), then asks for its month to be summed
+ * again, as rollup.recompute does. jobId: see dossiers.ts.
+ */
+export const rollupDossiers = defineJob({
+  name: 'rollup.dossiers',
+  queue: 'aggregate',
+  schema: z.object({
+    unitCode: z.string().min(1).max(64),
+    day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  }),
+  async handle(p, ctx) {
+    const r = await recomputeDossierDay({ redis: ctx.redis, prefix: ctx.prefix }, p.unitCode, p.day);
+    ctx.log.debug(
+      { unitCode: p.unitCode, day: p.day, version: r.version, written: r.written },
+      'dossier counts recomputed',
+    );
     if (r.written) {
       await scheduleMonth(
         {

@@ -3,7 +3,10 @@ import { RollupMonth, rollupMonthId } from '../../../models/rollup-month';
 import { FORMULA_VERSION } from '../../../indices/formula';
 import {
   loadMonthDays,
+  loadMonthDossierDays,
   packBreakdowns,
+  sumDossierCounts,
+  type DossierCounts,
   sumGroups,
   sumTotals,
   type PeriodRollup,
@@ -14,11 +17,11 @@ import { jobId } from '../../job-id';
 import { scheduleAtEpoch, type ScheduleDeps } from './schedule';
 
 /**
- * Month figures: the sum of a unit's day rollups for one month, totals and breakdowns
- * (models/rollup-month.ts).
+ * Month figures: the sum of a unit's day rollups for one month, totals and breakdowns, and of
+ * its dossier days' counts (models/rollup-month.ts, dossier-day.ts).
  * Derived data, kept exact the same way as the days (recompute.ts): a run INCRs the month's
  * epoch (its version) before it reads the day documents, and writes only over a lower version;
- * a day write schedules the month job named after the epoch it reads after that write
+ * a day write (rollup or dossier counts) schedules the month job named after the epoch it reads after that write
  * (scheduleMonth), so a waiting job coalesces and a started one is followed by a new one.
  */
 export function monthJobId(unitCode: string, month: string, epoch: string): string {
@@ -49,8 +52,18 @@ export async function recomputeMonth(
   month: string,
 ): Promise<{ version: number; written: boolean; days: number }> {
   const version = await deps.redis.incr(monthEpochKey(deps.prefix, unitCode, month));
-  const days = await loadMonthDays(unitCode, month);
-  const written = await writeMonth(unitCode, month, version, days, (deps.now ?? (() => new Date()))());
+  const [days, dossierDays] = await Promise.all([
+    loadMonthDays(unitCode, month),
+    loadMonthDossierDays(unitCode, month),
+  ]);
+  const written = await writeMonth(
+    unitCode,
+    month,
+    version,
+    days,
+    sumDossierCounts(dossierDays),
+    (deps.now ?? (() => new Date()))(),
+  );
   return { version, written, days: days.length };
 }
 
@@ -60,6 +73,7 @@ export async function writeMonth(
   month: string,
   version: number,
   days: readonly PeriodRollup[],
+  dossiers: DossierCounts,
   now: Date,
 ): Promise<boolean> {
   const s = sumTotals(days);
@@ -78,6 +92,8 @@ export async function writeMonth(
       byOfficer: groupsOf(sumGroups(days, (d) => d.byOfficer)),
       byChannel: groupsOf(sumGroups(days, (d) => d.byChannel)),
     }),
+    completedDossiers: dossiers.completed,
+    badDossiers: dossiers.bad,
     computedAt: now,
   };
   try {

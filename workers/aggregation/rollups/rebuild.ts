@@ -6,6 +6,9 @@ import { monthOf } from '../../../lib/time';
 import { recomputeMonth } from './month';
 import { loadResponses, nextVersions, toBucketResponse, writeBuckets, type BucketWrite } from './recompute';
 import type { RollupDeps } from './epochs';
+import { Dossier } from '../../../models/dossier';
+import { DossierDay } from '../../../models/dossier-day';
+import { backfillFinishedDays, recomputeDossierDay } from './dossiers';
 
 export interface RebuildResult {
   units: number;
@@ -16,6 +19,10 @@ export interface RebuildResult {
   /** Unit-months whose totals were summed again from their days (models/rollup-month.ts). */
   months: number;
   responses: number;
+  /** Dossiers given their `finishedDay` (stored before it existed). */
+  finishedDays: number;
+  /** Unit-days whose dossier counts were recounted (dossiers.ts). */
+  dossierDays: number;
 }
 
 export interface RebuildProgress {
@@ -41,7 +48,8 @@ function dayCondition(from?: string, to?: string): DayCondition {
  * whole collection for `$in`). Same versioning as the incremental job: a unit's versions are
  * taken before its reads (recompute.ts, rule 1), so a rebuild running beside the workers cannot
  * be overwritten by an older read, nor overwrite a newer one. Each unit's touched months are then
- * summed again (month.ts), with the same rule.
+ * summed again (month.ts), with the same rule. The dossier counts go first (rebuildDossierDays),
+ * so the months sum them too.
  */
 export async function rebuildRollups(
   deps: RollupDeps,
@@ -50,6 +58,7 @@ export async function rebuildRollups(
   onUnit?: (p: RebuildProgress) => void,
 ): Promise<RebuildResult> {
   const day = dayCondition(from, to);
+  const dossiers = await rebuildDossierDays(deps, day);
   const pairs = await Response.aggregate<{ _id: { u: string; d: string } }>([
     { $match: { day, status: 'completed', unitCode: { $ne: null } } },
     { $group: { _id: { u: '$unitCode', d: '$day' } } },
@@ -73,7 +82,10 @@ export async function rebuildRollups(
     stale: 0,
     months: 0,
     responses: 0,
+    finishedDays: dossiers.finishedDays,
+    dossierDays: dossiers.days,
   };
+  const summed = new Set<string>();
   for (const unitCode of [...daysByUnit.keys()].sort()) {
     const days = [...daysByUnit.get(unitCode)!].sort();
     // Versions first, reads second; responses before answers (recompute.ts, rules 1 and 4).
@@ -95,6 +107,7 @@ export async function rebuildRollups(
     // Then the unit's months, from all their days (those outside --from/--to included).
     for (const month of new Set(days.map(monthOf))) {
       await recomputeMonth(deps, unitCode, month);
+      summed.add(`${unitCode}|${month}`);
       result.months++;
     }
     const counted = days.reduce((n, d) => n + (responsesByDay.get(d)?.length ?? 0), 0);
@@ -104,8 +117,49 @@ export async function rebuildRollups(
     for (const d of days) allDays.add(d);
     onUnit?.({ unitCode, buckets: writes.length, responses: counted });
   }
+  // The months with dossier counts and no response.
+  for (const um of [...dossiers.months].filter((m) => !summed.has(m)).sort()) {
+    const i = um.lastIndexOf('|');
+    await recomputeMonth(deps, um.slice(0, i), um.slice(i + 1));
+    result.months++;
+  }
   result.days = allDays.size;
   return result;
+}
+
+/**
+ * Stamps `finishedDay` on the dossiers without one, then recounts every unit-day with dossiers
+ * finished that day (or an existing count) in the range, each as the `rollup.dossiers` job does
+ * (a few at a time). Returns the unit-months touched, for their month figures.
+ */
+async function rebuildDossierDays(
+  deps: RollupDeps,
+  day: DayCondition,
+): Promise<{ finishedDays: number; days: number; months: Set<string> }> {
+  const finishedDays = await backfillFinishedDays();
+  const pairs = await Dossier.aggregate<{ _id: { u: string; d: string } }>([
+    { $match: { finishedDay: day } },
+    { $group: { _id: { u: '$unitCode', d: '$finishedDay' } } },
+  ]);
+  const existing = await DossierDay.find({ day }, { _id: 0, unitCode: 1, day: 1 }).lean();
+  const unitDays = [
+    ...new Set([
+      ...pairs.map((p) => `${p._id.u}|${p._id.d}`),
+      ...existing.map((e) => `${e.unitCode}|${e.day}`),
+    ]),
+  ].sort();
+  const months = new Set<string>();
+  for (let i = 0; i < unitDays.length; i += 8) {
+    await Promise.all(
+      unitDays.slice(i, i + 8).map(async (ud) => {
+        const at = ud.lastIndexOf('|');
+        const [unitCode, d] = [ud.slice(0, at), ud.slice(at + 1)];
+        await recomputeDossierDay(deps, unitCode, d);
+        months.add(`${unitCode}|${monthOf(d)}`);
+      }),
+    );
+  }
+  return { finishedDays, days: unitDays.length, months };
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (t: T) => string): Map<string, T[]> {

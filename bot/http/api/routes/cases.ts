@@ -14,7 +14,7 @@ import {
 } from '../../../../workers/aggregation/cases/handling';
 import { resolutionOf, RESOLUTIONS } from '../../../../lib/case-resolutions';
 import { ApiError, invalid, notFound } from '../errors';
-import { producersOf } from '../producers';
+import { producersOf, scheduleDeps } from '../producers';
 import { defineRoute, type HandlerContext } from '../route';
 import { iso, isoDate, limit, unitCode } from '../schemas';
 
@@ -299,7 +299,10 @@ export const caseRoutes = [
         ]);
       const reason = body.resolution !== undefined ? { resolution: body.resolution } : { note: body.reason! };
       const r = await asInput('reason', () =>
-        closeCase(found.caseId, caller.actor, reason, { followUp: body.followUp }),
+        closeCase(found.caseId, caller.actor, reason, {
+          followUp: body.followUp,
+          rollups: scheduleDeps(c.deps.ctx),
+        }),
       );
       if (!r.closed)
         throw new ApiError(409, 'already_closed', 'Phiếu đã đóng trước đó. / The case is already closed.');
