@@ -183,8 +183,16 @@ test('the audit log: filtered, exported as CSV, and its chain verified', async (
   await page.getByRole('link', { name: 'Kiểm tra ngay' }).click();
   const result = page.getByTestId('verify-result');
   await result.waitFor();
-  await expect(result.textContent()).resolves.toMatch(/^Chuỗi băm nguyên vẹn: đã kiểm tra \d+ mục/);
+  // One sentence, one full stop: no ellipsis before it ("…." once ended the hash).
+  await expect(result.textContent()).resolves.toMatch(
+    /^Chuỗi băm nguyên vẹn: đã kiểm tra \d+ mục\. Mục mới nhất: số \d+, mã băm bắt đầu bằng [0-9a-f]{16}\.$/,
+  );
   await checked(page, 'quan-tri-nhat-ky-kiem-tra-desktop');
+  await page.goto(`${t.baseUrl}/admin/lang/en?next=${encodeURIComponent('/admin/manage/audit?verify=1')}`);
+  await expect(page.getByTestId('verify-result').textContent()).resolves.toMatch(
+    /^The chain is intact: \d+ entries checked\. Newest: no\. \d+, its hash begins [0-9a-f]{16}\.$/,
+  );
+  await page.goto(`${t.baseUrl}/admin/lang/vi?next=${encodeURIComponent('/admin/manage')}`);
   expect(watch.errors).toEqual([]);
   await context.close();
 });

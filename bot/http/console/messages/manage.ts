@@ -117,7 +117,8 @@ export const manage = messages(
     'audit.verifyAbout':
       'Mỗi mục nhật ký mang mã băm của mục trước; sửa hoặc xoá một mục sẽ làm đứt chuỗi. Kiểm tra đọc lại toàn bộ nhật ký.',
     'audit.verifySubmit': 'Kiểm tra ngay',
-    'audit.verifyOk': 'Chuỗi băm nguyên vẹn: đã kiểm tra {n} mục. Mục mới nhất: số {seq}, mã băm {hash}.',
+    'audit.verifyOk':
+      'Chuỗi băm nguyên vẹn: đã kiểm tra {n} mục. Mục mới nhất: số {seq}, mã băm bắt đầu bằng {hash}.',
     'audit.verifyEmpty': 'Nhật ký chưa có mục nào.',
     'audit.verifyBroken': 'Chuỗi băm BỊ ĐỨT tại mục số {seq} (đã kiểm tra {n} mục): {problem}.',
     'audit.problem.hash_mismatch': 'nội dung mục đã bị sửa',
@@ -290,7 +291,7 @@ export const manage = messages(
     'audit.verifyAbout':
       'Each entry carries the previous entry’s hash; editing or removing one breaks the chain. The check reads the whole log.',
     'audit.verifySubmit': 'Verify now',
-    'audit.verifyOk': 'The chain is intact: {n} entries checked. Newest: no. {seq}, hash {hash}.',
+    'audit.verifyOk': 'The chain is intact: {n} entries checked. Newest: no. {seq}, its hash begins {hash}.',
     'audit.verifyEmpty': 'The log has no entry yet.',
     'audit.verifyBroken': 'The chain is BROKEN at entry no. {seq} ({n} entries checked): {problem}.',
     'audit.problem.hash_mismatch': 'the entry was edited',
