@@ -166,12 +166,16 @@ test('the commune’s manager approves it; the progress reaches the end and the 
   const { context, page, watch } = await c.signedInPage('xa.dandien', 'desktop', '/admin/broadcasts');
   const pending = page.getByTestId('pending-table');
   await pending.locator(`tr[data-broadcast="${composedId}"]`).waitFor();
+  await expect(pending.locator(`tr[data-broadcast="${composedId}"]`).textContent()).resolves.toContain(
+    'Xã Đan Điền (QD-DAN-DIEN)',
+  );
   expect(await a11yViolations(page)).toEqual([]);
   await shot(page, 'tuyen-truyen-danh-sach-desktop');
   await pending.locator(`tr[data-broadcast="${composedId}"] a`).click();
   await page.getByRole('button', { name: 'Duyệt và cho gửi' }).click();
   await page.getByRole('status').filter({ hasText: 'Đã duyệt' }).waitFor();
   expect(await page.getByTestId('bc-approved-by').textContent()).toBe('xa.dandien');
+  expect(await page.getByTestId('bc-unit').textContent()).toBe('Xã Đan Điền (QD-DAN-DIEN)');
   // The page polls the progress and reloads when the state changes; the report ends it.
   const report = page.getByTestId('report');
   await report.waitFor({ timeout: 120_000 });

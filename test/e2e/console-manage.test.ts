@@ -80,7 +80,7 @@ test('an admin creates a unit account, resets its password and disables it; it c
   await page.getByRole('button', { name: 'Tạo tài khoản' }).click();
   await page.getByRole('status').filter({ hasText: 'Đã tạo tài khoản.' }).waitFor();
   expect(await page.getByTestId('user-role').textContent()).toBe('cấp xã/đơn vị');
-  expect(await page.getByTestId('user-units').textContent()).toBe('QD-DAN-DIEN');
+  expect(await page.getByTestId('user-units').textContent()).toBe('Xã Đan Điền (QD-DAN-DIEN)');
 
   await page.getByLabel('Mật khẩu mới').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: 'Đặt lại mật khẩu' }).click();
@@ -205,6 +205,7 @@ test('an admin excludes a flagged response with a reason; a short reason is refu
   const row = page.locator(`tr[data-flag="${flagged}"]`);
   await row.waitFor();
   await expect(row.textContent()).resolves.toContain('Nhiều phiếu giống hệt nhau');
+  await expect(row.textContent()).resolves.toContain('Xã Quảng Thái (19870)');
   const reason = row.getByLabel('Lý do loại phiếu (ít nhất 5 ký tự, ghi vào nhật ký kiểm toán)');
   await reason.fill('abc');
   await row.getByLabel('Tôi xác nhận thực hiện thao tác này').check();

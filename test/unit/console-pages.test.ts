@@ -10,6 +10,7 @@ import {
   treeOptions,
   type UnitRow,
 } from '../../bot/http/console/pages/overview-model';
+import { unitNamer } from '../../bot/http/console/pages/unit-names';
 import { safeNext } from '../../bot/http/console/security';
 
 const VIEWS = join(__dirname, '..', '..', 'bot', 'http', 'console', 'views');
@@ -74,4 +75,16 @@ test('the period list: three years, and the quarters and months so far of the ye
   expect(keys).toContain('2025-12');
   expect(keys).not.toContain('2026-06');
   expect(periodOptions(t, '2026', now).map((p) => p.label)).toContain('Quý II/2026');
+});
+
+test('a unit reads as its name with its code; a code outside the caller’s units stays the code', () => {
+  const name = unitNamer([
+    u('QD-DAN-DIEN', '46', { name: 'Xã Đan Điền' }),
+    u('19870', 'QD-DAN-DIEN', { name: 'Xã Quảng Thái' }),
+  ]);
+  expect(['QD-DAN-DIEN', '19870', '477'].map(name)).toEqual([
+    'Xã Đan Điền (QD-DAN-DIEN)',
+    'Xã Quảng Thái (19870)',
+    '477',
+  ]);
 });

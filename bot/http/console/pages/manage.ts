@@ -18,6 +18,7 @@ import {
   type Verify,
 } from './manage-model';
 import { renderManage } from './manage-render';
+import { readUnitNames, unitNamer } from './unit-names';
 import { treeOptions, type UnitRow } from './overview-model';
 
 type Query = Record<string, string | undefined>;
@@ -47,6 +48,7 @@ async function flagsPage(
     status: opts.status ?? (r.status === 200 ? 200 : 422),
     data: {
       units: options,
+      unitName: unitNamer(units),
       filter,
       flags: r.status === 200 ? r.body.flags : [],
       filterErrors,
@@ -76,11 +78,12 @@ export function managePages(app: FastifyInstance): void {
       const { api, req, query } = ctx;
       const filters = auditFilters(query);
       const before = /^\d+$/.test(query.before ?? '') ? query.before : undefined;
-      const [list, verify] = await Promise.all([
+      const [list, verify, unitName] = await Promise.all([
         api.call<{ entries: AuditRow[]; nextCursor: number | null } & ApiErrorBody>('GET', '/audit', {
           query: { ...filters, before, limit: '50' },
         }),
         query.verify === '1' ? api.get<Verify>('/audit/verify') : Promise.resolve(null),
+        readUnitNames(api),
       ]);
       if (list.status === 401) return toSignIn(req, ctx.reply);
       if (list.status === 403 || list.status === 404) throw new ApiRefused(list.status, list.body);
@@ -90,6 +93,7 @@ export function managePages(app: FastifyInstance): void {
         data: {
           filters,
           entries: ok ? list.body.entries : [],
+          unitName,
           errors: ok ? {} : formErrors(list.body, langOf(req)),
           verify,
           exportHref: `/api/v1/audit/export${queryOf(filters)}`,
