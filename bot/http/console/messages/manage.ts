@@ -140,6 +140,9 @@ export const manage = messages(
     'flags.reason.identical_burst': 'Nhiều phiếu giống hệt nhau trong thời gian ngắn',
     'flags.reason.shared_contact': 'Một tài khoản trò chuyện trả lời cho nhiều người nộp hồ sơ',
     'flags.reason.counter_network': 'Trả lời từ mạng của bộ phận một cửa',
+    'flags.detail.identical_burst': '{count} phiếu giống hệt nhau trong {windowMin} phút',
+    'flags.detail.shared_contact':
+      'Một tài khoản trả lời cho {applicants} người nộp hồ sơ trong {windowHours} giờ',
     'flags.excluded': 'Đã loại khỏi chỉ số',
     'flags.kept': 'Đang tính vào chỉ số',
     'flags.exclude': 'Loại phiếu {id} khỏi chỉ số',
@@ -313,6 +316,8 @@ export const manage = messages(
     'flags.reason.identical_burst': 'Identical answers in a short burst',
     'flags.reason.shared_contact': 'One chat answering for many applicants',
     'flags.reason.counter_network': 'Answered from the one-stop shop’s own network',
+    'flags.detail.identical_burst': '{count} identical answers within {windowMin} min',
+    'flags.detail.shared_contact': 'One contact answering for {applicants} applicants within {windowHours} h',
     'flags.excluded': 'Left out of the indices',
     'flags.kept': 'Counted in the indices',
     'flags.exclude': 'Leave response {id} out of the indices',
