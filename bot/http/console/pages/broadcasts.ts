@@ -19,6 +19,7 @@ import {
   previewParts,
   progressFigures,
   sendAtOfForm,
+  badSendAt,
   targetOfForm,
   TERMINAL,
   type BroadcastView,
@@ -177,6 +178,9 @@ export function broadcastPages(app: FastifyInstance): void {
     '/admin/broadcasts',
     signedInPage<unknown, Form>(async (ctx) => {
       const f = ctx.body ?? {};
+      // A send time that is not one: said under its field; nothing is saved.
+      if (badSendAt(f.sendAt))
+        return renderComposer(ctx, f, { sendAt: translator(langOf(ctx.req), common)('day.badTime') }, 422);
       const sendAt = sendAtOfForm(f.sendAt);
       const r = await ctx.api.call<{ id: string } & ApiErrorBody>('POST', '/broadcasts', {
         body: {
