@@ -31,6 +31,7 @@ import { FlowRepository } from '../bot/flow/repository';
 import { defaultFlow } from '../bot/flow/default-flow';
 import { clearPrefix } from '../test/support/services';
 import { BotApiSink, percentile, postText } from './support/bot-api-sink';
+import { BENCH_SECRET, BENCH_TOKEN, benchBotEnv } from './support/bot-env';
 import {
   cpuAccountingAvailable,
   cpuBetween,
@@ -41,8 +42,6 @@ import {
 import { reportFigures, type BenchFigure } from './support/result';
 import { logger } from '../lib/logger';
 
-const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
-const SECRET = 'bench_secret';
 const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_S ?? 15);
 const OPEN_SECONDS = Number(process.env.BENCH_OPEN_S ?? 30);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_S ?? 10);
@@ -237,7 +236,7 @@ function describeOpenLoop(name: string, r: OpenLoopResult): string {
 }
 
 export async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Promise<void> }> {
-  const bot = new Telegraf(TOKEN, { telegram: { apiRoot, webhookReply: false } });
+  const bot = new Telegraf(BENCH_TOKEN, { telegram: { apiRoot, webhookReply: false } });
   // Same connection handling as the bot under test: keep-alive to the local Bot API.
   (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({
     keepAlive: true,
@@ -255,7 +254,7 @@ export async function startEchoBot(apiRoot: string): Promise<{ url: string; clos
   bot.on('message', async (ctx) => {
     await ctx.reply('text' in ctx.message ? ctx.message.text : 'ok');
   });
-  const server = http.createServer(bot.webhookCallback('/webhooks/telegram', { secretToken: SECRET }));
+  const server = http.createServer(bot.webhookCallback('/webhooks/telegram', { secretToken: BENCH_SECRET }));
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
@@ -274,18 +273,8 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   mongo.pathname = `/bench_bot_${stamp}`;
   // The same settings for the bot process (this one) and the workers process.
   const shared: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'production',
-    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
+    ...benchBotEnv(sink.apiRoot, mongo.toString(), `{hlbench${stamp}}`),
     PORT: '0',
-    MONGODB_URI: mongo.toString(),
-    REDIS_PREFIX: `{hlbench${stamp}}`,
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: sink.apiRoot,
-    TELEGRAM_MODE: 'webhook',
-    TELEGRAM_WEBHOOK_SECRET: SECRET,
-    TELEGRAM_SET_WEBHOOK: 'false',
-    ZALO_APP_ID: '',
     // A fresh database: production refuses to start without its indexes (lib/db/indexes.ts).
     MONGO_BUILD_INDEXES: 'true',
   };
@@ -300,13 +289,13 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   // a deployment's default (lib/logger.ts reads it once; the parsed env's copy is not used).
   console.log(`the bot logs at ${logger.level} to stderr; the workers process at info`);
 
-  const echoT: Target = { name: 'telegraf echo', url: echo.url, secret: SECRET, script: ['xin chào'] };
+  const echoT: Target = { name: 'telegraf echo', url: echo.url, secret: BENCH_SECRET, script: ['xin chào'] };
   // A whole survey per cycle: consent, six scale answers, skip the suggestion.
   const script = ['/start', '1', '5', '4', '5', '3', '5', '4', 'bỏ qua'];
   const botTarget = (name: string, port: number | null): Target => ({
     name,
     url: `http://127.0.0.1:${port}/webhooks/telegram`,
-    secret: SECRET,
+    secret: BENCH_SECRET,
     script,
   });
 

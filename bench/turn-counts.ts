@@ -26,10 +26,9 @@ import { startApp } from '../app/start';
 import { FlowRepository } from '../bot/flow/repository';
 import { defaultFlow } from '../bot/flow/default-flow';
 import { BotApiSink, postText } from './support/bot-api-sink';
+import { BENCH_SECRET, benchBotEnv } from './support/bot-env';
 import { cpuBetween, cpuSnapshot, type CpuGroup } from './support/cpu-accounting';
 
-const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
-const SECRET = 'bench_secret';
 const CITIZENS = Number(process.env.COUNT_CITIZENS ?? 200);
 const CONCURRENCY = Number(process.env.COUNT_CONCURRENCY ?? 20);
 const WARMUP = Number(process.env.COUNT_WARMUP ?? 50);
@@ -138,20 +137,10 @@ async function main(): Promise<void> {
   mongo.pathname = `/bench_counts_${stamp}`;
   mongo.searchParams.set('monitorCommands', 'true');
   const env = parseEnv({
-    ...process.env,
-    NODE_ENV: 'production',
+    ...benchBotEnv(sink.apiRoot, mongo.toString(), `{hlcount}`),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
     PORT: '0',
-    MONGODB_URI: mongo.toString(),
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    REDIS_PREFIX: `{hlcount}`,
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: sink.apiRoot,
-    TELEGRAM_MODE: 'webhook',
-    TELEGRAM_WEBHOOK_SECRET: SECRET,
-    TELEGRAM_SET_WEBHOOK: 'false',
-    ZALO_APP_ID: '',
     MONGO_BUILD_INDEXES: 'true',
   });
   const app = await startApp({ env, roles: ['http', 'bot', 'workers'] });
@@ -165,7 +154,7 @@ async function main(): Promise<void> {
     for (let step = 0; step < SCRIPT.length; step++) {
       const reply = sink.nextMessage(chat);
       const t0 = performance.now();
-      await postText(url, SECRET, chat, SCRIPT[step]);
+      await postText(url, BENCH_SECRET, chat, SCRIPT[step]);
       const at = await Promise.race([reply, sleep(30_000).then(() => null)]);
       if (at === null) throw new Error(`no reply in 30 s (chat ${chat}, step ${step})`);
       (step === 0 ? first : later).push(at - t0);

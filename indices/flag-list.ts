@@ -1,4 +1,4 @@
-import { Flag, type FlagReason } from '../models/flag';
+import { Flag, type FlagParams, type FlagReason } from '../models/flag';
 import { Response } from '../models/response';
 
 export interface FlagRow {
@@ -6,6 +6,7 @@ export interface FlagRow {
   unitCode: string;
   day: string;
   reason: FlagReason;
+  params: FlagParams | null;
   detail: string | null;
   createdAt: Date;
   /** Whether an admin has excluded the response from the indices. */
@@ -25,7 +26,7 @@ export async function listFlags(q: {
   for (const unitCode of new Set(q.units)) {
     const found = await Flag.find(
       { unitCode, day: { $gte: q.from, $lte: q.to } },
-      { _id: 0, responseId: 1, unitCode: 1, day: 1, reason: 1, detail: 1, createdAt: 1 },
+      { _id: 0, responseId: 1, unitCode: 1, day: 1, reason: 1, params: 1, detail: 1, createdAt: 1 },
     ).lean<Array<Omit<FlagRow, 'excluded'>>>();
     if (found.length === 0) continue;
     const excluded = await Response.find(

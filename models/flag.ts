@@ -2,6 +2,11 @@ import { Schema, model, type InferSchemaType } from 'mongoose';
 
 export const FLAG_REASONS = ['identical_burst', 'shared_contact', 'counter_network'] as const;
 export type FlagReason = (typeof FLAG_REASONS)[number];
+/**
+ * The counts behind a flag, by name, which the console words in the reader's language:
+ * identical_burst { count, windowMin }; shared_contact { applicants, windowHours }; counter_network {}.
+ */
+export type FlagParams = Record<string, number>;
 
 /**
  * A response that looks manufactured, with the reason. Flags do not change any figure: an admin
@@ -17,7 +22,9 @@ const flagSchema = new Schema({
    * counter_network: a web-chat answer sent from the one-stop shop's own network.
    */
   reason: { type: String, enum: FLAG_REASONS, required: true },
-  /** Ids and counts only (e.g. the burst's size), never personal data. */
+  /** The reason's counts (FlagParams): numbers only, never personal data. */
+  params: { type: Schema.Types.Mixed, default: null },
+  /** Flags stored before `params`: the counts as an English sentence, shown as stored. */
   detail: { type: String, default: null },
   createdAt: { type: Date, required: true },
 });

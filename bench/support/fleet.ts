@@ -12,6 +12,7 @@ import { freePort, uriWithDb } from '../../test/support/app';
 import { stopProcess } from '../../test/support/fleet';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../../test/support/services';
 import { BotApiSink, percentile, postText } from './bot-api-sink';
+import { BENCH_SECRET, benchBotEnv } from './bot-env';
 
 /**
  * The fleet of bench/load.ts and bench/soak.ts: `hailong start --roles …` as production runs it
@@ -20,8 +21,6 @@ import { BotApiSink, percentile, postText } from './bot-api-sink';
  * through the webhook.
  */
 const ROOT = path.resolve(__dirname, '../..');
-const TOKEN = '123456:BENCH-token-abcdefghijklmnopqrstuv';
-const SECRET = 'bench_secret';
 /** The unit of every simulated survey (the poster's `/start u_<unit>`). */
 export const BENCH_UNIT = '19867';
 /** How long a process may take to start (a loaded machine compiles the TypeScript slowly). */
@@ -110,17 +109,7 @@ export async function prepareBenchFleet(label: string): Promise<BenchFleet> {
   await Unit.create({ code: BENCH_UNIT, name: 'Thị trấn Sịa', level: 'town' });
   const prefix = testPrefix(`bench_${label}`);
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'production',
-    PHONE_HASH_KEY: 'bench-only-phone-hash-key',
-    MONGODB_URI: uriWithDb(dbName),
-    REDIS_PREFIX: prefix,
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: sink.apiRoot,
-    TELEGRAM_MODE: 'webhook',
-    TELEGRAM_WEBHOOK_SECRET: SECRET,
-    TELEGRAM_SET_WEBHOOK: 'false',
-    ZALO_APP_ID: '',
+    ...benchBotEnv(sink.apiRoot, uriWithDb(dbName), prefix),
     DIGEST_AT: 'off',
     QUIET_HOURS_START: '00:00',
     QUIET_HOURS_END: '00:00',
@@ -129,7 +118,7 @@ export async function prepareBenchFleet(label: string): Promise<BenchFleet> {
   let closing: Promise<number[]> | null = null;
   const fleet: BenchFleet = {
     sink,
-    secret: SECRET,
+    secret: BENCH_SECRET,
     prefix,
     redis,
     procs: [],

@@ -36,6 +36,13 @@ interface ExcludeOpts {
  * of the indices (the reason and the name go to the audit log; its day is recomputed at once).
  * Exclusion is an operator's command, not an API call: API keys have no admin role yet.
  */
+/** A flag's counts for the table (`applicants=3, windowHours=24`); flags stored before them have a sentence instead. */
+function countsOf(params: Record<string, number> | null): string {
+  return Object.entries(params ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
 export function registerFlagsCommand(program: Command): void {
   const cmd = program.command('flags').description('Phiếu nghi vấn / flagged responses (integrity)');
   cmd
@@ -64,9 +71,15 @@ export function registerFlagsCommand(program: Command): void {
         for (const r of rows) {
           const state = r.excluded ? 'đã loại / excluded' : 'đang tính / counted';
           console.log(
-            [r.day, r.unitCode, r.responseId, r.reason, REASON_VI[r.reason], r.detail ?? '', state].join(
-              '\t',
-            ),
+            [
+              r.day,
+              r.unitCode,
+              r.responseId,
+              r.reason,
+              REASON_VI[r.reason],
+              r.detail ?? countsOf(r.params),
+              state,
+            ].join('\t'),
           );
         }
       });

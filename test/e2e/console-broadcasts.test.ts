@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { Broadcast } from '../../models/broadcast';
 import { Contact } from '../../models/contact';
 import { User } from '../../models/user';
 import { FakeTelegram } from '../fakes/telegram-server';
@@ -126,6 +127,16 @@ test('a broadcaster composes a broadcast to the commune, tests it on their own c
   expect(await a11yViolations(page)).toEqual([]);
   await shot(page, 'tuyen-truyen-xem-truoc-desktop');
 
+  // A send time is typed dd/mm/yyyy hh:mm; one that is not a time is said under the field, nothing saved.
+  const stored = await Broadcast.countDocuments({});
+  await page.getByLabel('Gửi lúc').fill('31/02/2026 08:30');
+  await page.getByRole('button', { name: 'Lưu tin tuyên truyền' }).click();
+  await expect(page.locator('#sendAt-error').textContent()).resolves.toBe(
+    'Thời điểm không hợp lệ. Xin nhập theo dạng ngày/tháng/năm giờ:phút, ví dụ 31/12/2026 08:30.',
+  );
+  expect(await Broadcast.countDocuments({})).toBe(stored);
+  expect(await a11yViolations(page)).toEqual([]);
+  await page.getByLabel('Gửi lúc').fill('');
   await page.getByRole('button', { name: 'Lưu tin tuyên truyền' }).click();
   await page.getByRole('status').filter({ hasText: 'Đã lưu tin tuyên truyền.' }).waitFor();
   composedId = new URL(page.url()).pathname.split('/').pop()!;
@@ -166,12 +177,16 @@ test('the commune’s manager approves it; the progress reaches the end and the 
   const { context, page, watch } = await c.signedInPage('xa.dandien', 'desktop', '/admin/broadcasts');
   const pending = page.getByTestId('pending-table');
   await pending.locator(`tr[data-broadcast="${composedId}"]`).waitFor();
+  await expect(pending.locator(`tr[data-broadcast="${composedId}"]`).textContent()).resolves.toContain(
+    'Xã Đan Điền (QD-DAN-DIEN)',
+  );
   expect(await a11yViolations(page)).toEqual([]);
   await shot(page, 'tuyen-truyen-danh-sach-desktop');
   await pending.locator(`tr[data-broadcast="${composedId}"] a`).click();
   await page.getByRole('button', { name: 'Duyệt và cho gửi' }).click();
   await page.getByRole('status').filter({ hasText: 'Đã duyệt' }).waitFor();
   expect(await page.getByTestId('bc-approved-by').textContent()).toBe('xa.dandien');
+  expect(await page.getByTestId('bc-unit').textContent()).toBe('Xã Đan Điền (QD-DAN-DIEN)');
   // The page polls the progress and reloads when the state changes; the report ends it.
   const report = page.getByTestId('report');
   await report.waitFor({ timeout: 120_000 });

@@ -61,6 +61,8 @@ test('the inbox lists the commune’s cases by due time, overdue first and marke
     expect(await inboxIds(page)).toEqual([late, ours]);
     expect(await rows.first().getAttribute('class')).toBe('overdue');
     await expect(rows.first().textContent()).resolves.toContain('Quá hạn');
+    // The unit by its name, with its code.
+    await expect(rows.first().textContent()).resolves.toContain('Xã Đan Điền (QD-DAN-DIEN)');
     expect(await a11yViolations(page)).toEqual([]);
     await shot(page, `phan-anh-${width}`);
     expect(watch.errors).toEqual([]);

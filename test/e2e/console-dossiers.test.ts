@@ -113,6 +113,8 @@ test('a dossier looked up by its code shows its survey path, in Vietnamese, with
     await page.getByRole('button', { name: 'Tra cứu' }).click();
     await page.getByRole('heading', { name: 'Hồ sơ HS-DD-0001' }).waitFor();
     expect(await page.getByTestId('stage').textContent()).toBe('Đã có phiếu');
+    // The unit by its name, with its code (one GET /units for the page).
+    expect(await page.getByTestId('dossier-unit').textContent()).toBe('Xã Đan Điền (QD-DAN-DIEN)');
     const steps = page.getByTestId('timeline').locator('li');
     const states = await steps.evaluateAll((li) => li.map((l) => `${l.dataset.step}:${l.dataset.state}`));
     expect(states).toEqual([
@@ -190,6 +192,9 @@ test('responses are filtered as the API filters them and downloaded with the sam
     );
     expect(await rowIds(page)).toEqual(all);
     expect(all).toEqual(['resp-dos-1', 'resp-dos-2']);
+    await expect(page.getByTestId('responses').locator('tbody').textContent()).resolves.toContain(
+      'Xã Đan Điền (QD-DAN-DIEN)',
+    );
     expect(await page.content()).not.toContain('HS-QD-0001');
     // Free text is not on the page until asked for.
     expect(await page.getByTestId('free-text').first().textContent()).toContain('Có ý kiến (ẩn)');

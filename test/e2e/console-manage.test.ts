@@ -26,6 +26,7 @@ let browser: Browser;
 let zaloFake: FakeZaloServer;
 let limiter: ZaloRateLimiter;
 let flagged: string;
+let oldFlag: string;
 
 beforeAll(async () => {
   zaloFake = await new FakeZaloServer().start();
@@ -46,6 +47,7 @@ beforeAll(async () => {
   ({ limiter } = await connectedZaloClient(zaloFake, t.redis, t.app.ctx.prefix, { secretsKey: SECRETS_KEY }));
   await publishPlatformSuccess(t.redis, t.app.ctx.prefix, new Map([['zalo', Date.now() - 90_000]]));
   flagged = await makeFlag('19870');
+  oldFlag = await makeFlag('19870', '5 identical within 10 min');
 }, 180_000);
 
 afterAll(async () => {
@@ -80,7 +82,7 @@ test('an admin creates a unit account, resets its password and disables it; it c
   await page.getByRole('button', { name: 'Tạo tài khoản' }).click();
   await page.getByRole('status').filter({ hasText: 'Đã tạo tài khoản.' }).waitFor();
   expect(await page.getByTestId('user-role').textContent()).toBe('cấp xã/đơn vị');
-  expect(await page.getByTestId('user-units').textContent()).toBe('QD-DAN-DIEN');
+  expect(await page.getByTestId('user-units').textContent()).toBe('Xã Đan Điền (QD-DAN-DIEN)');
 
   await page.getByLabel('Mật khẩu mới').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: 'Đặt lại mật khẩu' }).click();
@@ -161,11 +163,28 @@ test('the audit log: filtered, exported as CSV, and its chain verified', async (
   await page.waitForURL((u) => u.searchParams.get('action') === 'apikey.revoked');
   expect(await page.getByTestId('audit').locator('tbody tr').count()).toBe(1);
 
-  // A backwards range: the API's 422 under the date it concerns.
-  await page.getByLabel('Từ ngày').fill('2026-12-31');
-  await page.getByLabel('Đến ngày').fill('2026-01-01');
+  // Days are typed dd/mm/yyyy whatever the browser's locale: today's, read by the server.
+  const today = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Ho_Chi_Minh' }).format(new Date());
+  await page.getByLabel('Từ ngày').fill(today);
   await page.getByRole('button', { name: 'Xem' }).click();
-  await page.locator('#a-from-error').waitFor();
+  await page.waitForURL((u) => u.searchParams.get('from') === today);
+  expect(await page.getByTestId('audit').locator('tbody tr').count()).toBe(1);
+  expect(await page.getByLabel('Từ ngày').inputValue()).toBe(today);
+  // Not a day: a clear error under the field, the text kept, no entries shown.
+  await page.getByLabel('Từ ngày').fill('31/02/2026');
+  await page.getByRole('button', { name: 'Xem' }).click();
+  await expect(page.locator('#a-from-error').textContent()).resolves.toBe(
+    'Ngày không hợp lệ. Xin nhập theo dạng ngày/tháng/năm, ví dụ 31/12/2026.',
+  );
+  expect(await page.getByLabel('Từ ngày').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.getByLabel('Từ ngày').inputValue()).toBe('31/02/2026');
+  expect(await page.getByTestId('audit').locator('tbody tr').count()).toBe(0);
+  await checked(page, 'quan-tri-nhat-ky-ngay-sai-desktop');
+  // A backwards range: the API's 422 under the date it concerns.
+  await page.getByLabel('Từ ngày').fill('31/12/2026');
+  await page.getByLabel('Đến ngày').fill('01/01/2026');
+  await page.getByRole('button', { name: 'Xem' }).click();
+  await page.locator('#a-from-error').filter({ hasNotText: 'Ngày không hợp lệ' }).waitFor();
   await page.getByLabel('Từ ngày').fill('');
   await page.getByLabel('Đến ngày').fill('');
   await page.getByLabel('Thao tác (ví dụ user.created)').fill('');
@@ -183,8 +202,16 @@ test('the audit log: filtered, exported as CSV, and its chain verified', async (
   await page.getByRole('link', { name: 'Kiểm tra ngay' }).click();
   const result = page.getByTestId('verify-result');
   await result.waitFor();
-  await expect(result.textContent()).resolves.toMatch(/^Chuỗi băm nguyên vẹn: đã kiểm tra \d+ mục/);
+  // One sentence, one full stop: no ellipsis before it ("…." once ended the hash).
+  await expect(result.textContent()).resolves.toMatch(
+    /^Chuỗi băm nguyên vẹn: đã kiểm tra \d+ mục\. Mục mới nhất: số \d+, mã băm bắt đầu bằng [0-9a-f]{16}\.$/,
+  );
   await checked(page, 'quan-tri-nhat-ky-kiem-tra-desktop');
+  await page.goto(`${t.baseUrl}/admin/lang/en?next=${encodeURIComponent('/admin/manage/audit?verify=1')}`);
+  await expect(page.getByTestId('verify-result').textContent()).resolves.toMatch(
+    /^The chain is intact: \d+ entries checked\. Newest: no\. \d+, its hash begins [0-9a-f]{16}\.$/,
+  );
+  await page.goto(`${t.baseUrl}/admin/lang/vi?next=${encodeURIComponent('/admin/manage')}`);
   expect(watch.errors).toEqual([]);
   await context.close();
 });
@@ -197,6 +224,12 @@ test('an admin excludes a flagged response with a reason; a short reason is refu
   const row = page.locator(`tr[data-flag="${flagged}"]`);
   await row.waitFor();
   await expect(row.textContent()).resolves.toContain('Nhiều phiếu giống hệt nhau');
+  // The counts in Vietnamese; a flag stored before the counts were kept apart, as stored.
+  expect(await row.getByTestId('flag-detail').textContent()).toBe('5 phiếu giống hệt nhau trong 10 phút');
+  expect(await page.locator(`tr[data-flag="${oldFlag}"]`).getByTestId('flag-detail').textContent()).toBe(
+    '5 identical within 10 min',
+  );
+  await expect(row.textContent()).resolves.toContain('Xã Quảng Thái (19870)');
   const reason = row.getByLabel('Lý do loại phiếu (ít nhất 5 ký tự, ghi vào nhật ký kiểm toán)');
   await reason.fill('abc');
   await row.getByLabel('Tôi xác nhận thực hiện thao tác này').check();

@@ -1,21 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Contact } from '../../models/contact';
-import { createBroadcast, type ControlDeps } from '../../workers/broadcast/control';
-import { broadcastProgress } from '../../workers/broadcast/progress';
 import { BroadcastQueues } from '../../workers/broadcast/queues';
 import type { Fault } from '../fakes/telegram-server';
 import { FakeZaloServer, type FakeFailure } from '../fakes/zalo-server';
 import { uriWithDb } from '../support/app';
-import { broadcastTestEnv, waitBroadcastStatus } from '../support/broadcasts';
-import {
-  answersOf,
-  answerZaloSurvey,
-  repeatedMessages,
-  repeatedZaloMessages,
-  runCitizens,
-} from '../support/citizens';
+import { repeatedMessages, repeatedZaloMessages, runCitizens } from '../support/citizens';
 import { startFaultFleet, FLEET_UNIT, type FaultFleet } from '../support/fault-fleet';
-import { drainTime, failedJobReasons, failedJobs, inboxStateOf, startAppProcess } from '../support/fleet';
+import {
+  expectDeliveredOnce,
+  expectNoFailedJobs,
+  runZaloCitizens,
+  seedFaultRecipients,
+  sendFaultBroadcast,
+  withFleetState,
+} from '../support/fault-broadcast';
+import { drainTime, startAppProcess } from '../support/fleet';
 import { reconcile } from '../support/reconcile';
 import { redisUrl, uniqueName } from '../support/services';
 
@@ -91,25 +89,14 @@ afterAll(async () => {
 const zaloUser = (i: number) => `55000000000000${String(i).padStart(5, '0')}`;
 const zaloBcUser = (i: number) => `56000000000000${String(i).padStart(5, '0')}`;
 
-async function seedBroadcastContacts(): Promise<{ tg: string[]; zalo: string[] }> {
-  const tg = Array.from({ length: BC_TG }, (_, i) => String(BC_TG_BASE + i));
-  const z = Array.from({ length: BC_ZALO }, (_, i) => zaloBcUser(i));
-  const base = { consentAt: new Date(), unitCodes: [FLEET_UNIT], tags: ['faultbc'], lang: 'vi' };
-  await Contact.insertMany([
-    ...tg.map((id) => ({ ...base, channel: 'telegram', channelUserId: id })),
-    ...z.map((id) => ({ ...base, channel: 'zalo', channelUserId: id, lastInteractionAt: new Date() })),
-  ]);
-  return { tg, zalo: z };
-}
-
 test('Telegram and Zalo answer 5xx, 429 and timeouts for a minute during surveys and a broadcast: every survey completes, every recipient gets the broadcast once, nothing lost or counted twice', async () => {
-  const recipients = await seedBroadcastContacts();
-  const deps: ControlDeps = {
-    redis: fleet.redis,
-    prefix: fleet.prefix,
-    queues,
-    env: broadcastTestEnv(fleet.fake),
-  };
+  const recipients = await seedFaultRecipients(
+    {
+      tg: Array.from({ length: BC_TG }, (_, i) => String(BC_TG_BASE + i)),
+      zalo: Array.from({ length: BC_ZALO }, (_, i) => zaloBcUser(i)),
+    },
+    'faultbc',
+  );
   let turns = 0;
   let window: { from: number; to: number } | null = null;
   let broadcastId: string | null = null;
@@ -123,49 +110,38 @@ test('Telegram and Zalo answer 5xx, 429 and timeouts for a minute during surveys
       fleet.fake.faultFor(FAULT_MS, TG_FAULTS);
       zalo.failFor(FAULT_MS, ZALO_FAULTS);
       // The broadcast starts inside the outage: its first deliveries meet the faults.
-      broadcastId = (
-        await createBroadcast(
-          {
-            text: 'Mời Ông/Bà tham gia khảo sát mức độ hài lòng',
-            target: { tags: ['faultbc'] },
-            createdBy: 'fault-test',
-          },
-          deps,
-        )
-      ).id;
+      broadcastId = await sendFaultBroadcast(
+        fleet,
+        queues,
+        'Mời Ông/Bà tham gia khảo sát mức độ hài lòng',
+        'faultbc',
+      );
       await sleep(FAULT_MS);
       window = { from, to: Date.now() };
     })();
   };
 
-  const tgRun = runCitizens(fleet.fake, TG_BASE, TG_CITIZENS, TG_CITIZENS, {
-    unitCode: FLEET_UNIT,
-    // A turn that met the outage is retried by the chat's inbox with backoff.
-    replyTimeoutMs: 300_000,
-    beforeTurn: () => {
-      // A few turns in: some citizens mid-survey, others about to start.
-      if (++turns === 40) startFault();
-    },
-  }).catch(async (err: Error) => {
-    throw new Error(
-      `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.bot.output.slice(-30).join('\n')}`,
-    );
-  });
-  const zaloRun = Promise.all(
-    Array.from({ length: ZALO_CITIZENS }, async (_, i) => {
-      const answers = answersOf(TG_CITIZENS + i);
-      // Half are mid-survey when the outage starts, half start during it.
-      const waitAt = i % 2 === 0 ? 3 : 0;
-      await answerZaloSurvey(zalo, fleet.zaloWebhook!, zaloUser(i), answers, {
-        unitCode: FLEET_UNIT,
-        replyTimeoutMs: 300_000,
-        beforeTurn: (n) => (n === waitAt ? started : undefined),
-      });
-      return answers;
+  const tgRun = withFleetState(
+    fleet,
+    runCitizens(fleet.fake, TG_BASE, TG_CITIZENS, TG_CITIZENS, {
+      unitCode: FLEET_UNIT,
+      // A turn that met the outage is retried by the chat's inbox with backoff.
+      replyTimeoutMs: 300_000,
+      beforeTurn: () => {
+        // A few turns in: some citizens mid-survey, others about to start.
+        if (++turns === 40) startFault();
+      },
     }),
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${fleet.bot.output.slice(-30).join('\n')}`);
-  });
+  );
+  // Half are mid-survey when the outage starts, half start during it.
+  const zaloRun = runZaloCitizens(
+    fleet,
+    zalo,
+    Array.from({ length: ZALO_CITIZENS }, (_, i) => zaloUser(i)),
+    TG_CITIZENS,
+    started,
+    (i) => (i % 2 === 0 ? 3 : 0),
+  );
   const [tgSent, zaloSent] = await Promise.all([tgRun, zaloRun]);
   await fault.done;
   expect(window).not.toBeNull();
@@ -193,37 +169,22 @@ test('Telegram and Zalo answer 5xx, 429 and timeouts for a minute during surveys
 
   // The broadcast: every recipient exactly once on its channel, the report equal to the fakes.
   expect(broadcastId).not.toBeNull();
-  await waitBroadcastStatus(broadcastId!, ['completed'], 300_000);
-  const tgPer = new Map<string, number>();
-  const tgIds = new Set(recipients.tg);
-  for (const m of fleet.fake.sent)
-    if (tgIds.has(m.chatId)) tgPer.set(m.chatId, (tgPer.get(m.chatId) ?? 0) + 1);
-  expect(recipients.tg.filter((id) => tgPer.get(id) !== 1)).toEqual([]);
-  const zPer = new Map(recipients.zalo.map((id) => [id, zalo.csTo(id).length]));
-  expect(recipients.zalo.filter((id) => zPer.get(id) !== 1)).toEqual([]);
+  const p = await expectDeliveredOnce(fleet, zalo, broadcastId!, recipients);
   // Some deliveries were tried inside the outage and had to wait for it.
+  const tgIds = new Set(recipients.tg);
   expect(fleet.fake.calls.some((c) => tgIds.has(String(c.params.chat_id)) && c.at < from + FAULT_MS)).toBe(
     true,
   );
-  for (;;) {
-    const p = (await broadcastProgress(broadcastId!, fleet.redis, fleet.prefix))!;
-    if (p.finishedAt) {
-      expect(p.recipients).toBe(BC_TG + BC_ZALO);
-      expect(p.counts).toMatchObject({
-        sent: BC_TG + BC_ZALO,
-        failed: 0,
-        blocked: 0,
-        queued: 0,
-        sending: 0,
-      });
-      expect(p.inFlightAtCrash).toBe(0);
-      break;
-    }
-    await sleep(200);
-  }
-  const failed = await failedJobs(fleet.redis, fleet.prefix);
-  if (Object.keys(failed).length > 0) console.log(await failedJobReasons(fleet.redis, fleet.prefix));
-  expect(failed).toEqual({});
+  expect(p.recipients).toBe(BC_TG + BC_ZALO);
+  expect(p.counts).toMatchObject({
+    sent: BC_TG + BC_ZALO,
+    failed: 0,
+    blocked: 0,
+    queued: 0,
+    sending: 0,
+  });
+  expect(p.inFlightAtCrash).toBe(0);
+  await expectNoFailedJobs(fleet);
   for (const p of [fleet.bot, fleet.workers]) {
     const ms = await drainTime(p, DRAIN_BOUND_MS);
     expect(p.proc.exitCode).toBe(0);
@@ -250,19 +211,13 @@ test('a SIGTERM during a platform outage: both processes drain within the bound,
   // Test 1 drained the fleet: start it again on the same port and variables (run alone, it is up).
   if (fleet.bot.proc.exitCode !== null) fleet.bot = await startAppProcess('http,bot', fleet.env, fleet.port);
   if (fleet.workers.proc.exitCode !== null) fleet.workers = await startAppProcess('workers', fleet.env);
-  const tgIds = Array.from({ length: BC2_TG }, (_, i) => String(BC2_TG_BASE + i));
-  const zIds = Array.from({ length: BC2_ZALO }, (_, i) => `57000000000000${String(i).padStart(5, '0')}`);
-  const base = { consentAt: new Date(), unitCodes: [FLEET_UNIT], tags: ['faultbc2'], lang: 'vi' };
-  await Contact.insertMany([
-    ...tgIds.map((id) => ({ ...base, channel: 'telegram', channelUserId: id })),
-    ...zIds.map((id) => ({ ...base, channel: 'zalo', channelUserId: id, lastInteractionAt: new Date() })),
-  ]);
-  const deps: ControlDeps = {
-    redis: fleet.redis,
-    prefix: fleet.prefix,
-    queues,
-    env: broadcastTestEnv(fleet.fake),
-  };
+  const recipients = await seedFaultRecipients(
+    {
+      tg: Array.from({ length: BC2_TG }, (_, i) => String(BC2_TG_BASE + i)),
+      zalo: Array.from({ length: BC2_ZALO }, (_, i) => `57000000000000${String(i).padStart(5, '0')}`),
+    },
+    'faultbc2',
+  );
   let turns = 0;
   let broadcastId: string | null = null;
   let drained: number[] | null = null;
@@ -280,16 +235,12 @@ test('a SIGTERM during a platform outage: both processes drain within the bound,
         { code: 429, retryAfter: 5 },
       ]);
       zalo.failFor(3_600_000, [{ hangMs: 60_000 }, { http: 502, body: 'Bad Gateway' }]);
-      broadcastId = (
-        await createBroadcast(
-          {
-            text: 'Thông báo trong lúc nền tảng gián đoạn',
-            target: { tags: ['faultbc2'] },
-            createdBy: 'fault-test',
-          },
-          deps,
-        )
-      ).id;
+      broadcastId = await sendFaultBroadcast(
+        fleet,
+        queues,
+        'Thông báo trong lúc nền tảng gián đoạn',
+        'faultbc2',
+      );
       // Calls are now held or failing: turns, Zalo events and deliveries wait on them.
       await fleet.fake.waitFor(() => fleet.fake.outage!.n >= 10, 60_000, 'ten Bot API calls met the outage');
       await sleep(3000);
@@ -305,28 +256,24 @@ test('a SIGTERM during a platform outage: both processes drain within the bound,
       fleet.workers = await startAppProcess('workers', fleet.env);
     })();
   };
-  const tgRun = runCitizens(fleet.fake, TG2_BASE, TG2_CITIZENS, TG2_CITIZENS, {
-    unitCode: FLEET_UNIT,
-    offset,
-    replyTimeoutMs: 300_000,
-    beforeTurn: () => {
-      if (++turns === 20) restarted();
-    },
-  }).catch(async (err: Error) => {
-    throw new Error(
-      `${err.message}\n${await inboxStateOf(fleet.redis, fleet.prefix, err)}\n${fleet.bot.output.slice(-30).join('\n')}`,
-    );
-  });
-  const zaloRun = Promise.all(
-    Array.from({ length: ZALO2_CITIZENS }, async (_, i) => {
-      const answers = answersOf(offset + TG2_CITIZENS + i);
-      await answerZaloSurvey(zalo, fleet.zaloWebhook!, zaloUser(100 + i), answers, {
-        unitCode: FLEET_UNIT,
-        replyTimeoutMs: 300_000,
-        beforeTurn: (n) => (n === 3 ? started : undefined),
-      });
-      return answers;
+  const tgRun = withFleetState(
+    fleet,
+    runCitizens(fleet.fake, TG2_BASE, TG2_CITIZENS, TG2_CITIZENS, {
+      unitCode: FLEET_UNIT,
+      offset,
+      replyTimeoutMs: 300_000,
+      beforeTurn: () => {
+        if (++turns === 20) restarted();
+      },
     }),
+  );
+  const zaloRun = runZaloCitizens(
+    fleet,
+    zalo,
+    Array.from({ length: ZALO2_CITIZENS }, (_, i) => zaloUser(100 + i)),
+    offset + TG2_CITIZENS,
+    started,
+    () => 3,
   );
   const [tgSent, zaloSent] = await Promise.all([tgRun, zaloRun]);
   await fault.done;
@@ -341,24 +288,10 @@ test('a SIGTERM during a platform outage: both processes drain within the bound,
   expect(repeatedZaloMessages(zalo, users)).toEqual([]);
 
   expect(broadcastId).not.toBeNull();
-  await waitBroadcastStatus(broadcastId!, ['completed'], 300_000);
-  const tgSet = new Set(tgIds);
-  const per = new Map<string, number>();
-  for (const m of fleet.fake.sent) if (tgSet.has(m.chatId)) per.set(m.chatId, (per.get(m.chatId) ?? 0) + 1);
-  expect(tgIds.filter((id) => per.get(id) !== 1)).toEqual([]);
-  expect(zIds.filter((id) => zalo.csTo(id).length !== 1)).toEqual([]);
-  for (;;) {
-    const p = (await broadcastProgress(broadcastId!, fleet.redis, fleet.prefix))!;
-    if (p.finishedAt) {
-      expect(p.counts).toMatchObject({ sent: BC2_TG + BC2_ZALO, failed: 0, queued: 0, sending: 0 });
-      console.log(`broadcast after the restart: inFlightAtCrash ${p.inFlightAtCrash}`);
-      break;
-    }
-    await sleep(200);
-  }
-  const failed = await failedJobs(fleet.redis, fleet.prefix);
-  if (Object.keys(failed).length > 0) console.log(await failedJobReasons(fleet.redis, fleet.prefix));
-  expect(failed).toEqual({});
+  const p = await expectDeliveredOnce(fleet, zalo, broadcastId!, recipients);
+  expect(p.counts).toMatchObject({ sent: BC2_TG + BC2_ZALO, failed: 0, queued: 0, sending: 0 });
+  console.log(`broadcast after the restart: inFlightAtCrash ${p.inFlightAtCrash}`);
+  await expectNoFailedJobs(fleet);
   for (const p of [fleet.bot, fleet.workers]) {
     await drainTime(p, DRAIN_BOUND_MS);
     expect(p.proc.exitCode).toBe(0);

@@ -154,7 +154,8 @@ export async function makeCase(unitCode: string, opts: { dueInMs?: number } = {}
   return caseId;
 }
 
-export async function makeFlag(unitCode: string): Promise<string> {
+/** A stored burst flag of a new response: its counts as the rule stores them, or (`oldDetail`) as flags stored before them. */
+export async function makeFlag(unitCode: string, oldDetail?: string): Promise<string> {
   const r = await makeResponse(unitCode, { score: 5 });
   const day = hcmDay(new Date());
   await Flag.create({
@@ -162,7 +163,7 @@ export async function makeFlag(unitCode: string): Promise<string> {
     unitCode,
     day,
     reason: 'identical_burst',
-    detail: '5 identical within 10 min',
+    ...(oldDetail ? { detail: oldDetail } : { params: { count: 5, windowMin: 10 } }),
     createdAt: new Date(),
   });
   return r.responseId;

@@ -6,6 +6,7 @@ import {
   excerpt,
   fieldOfPath,
   localOfIso,
+  badSendAt,
   previewParts,
   progressFigures,
   reasonLabel,
@@ -56,7 +57,13 @@ test('a datetime-local value is Vietnam time; an ISO instant comes back as the s
   expect(sendAtOfForm('2026-12-15T08:30')).toBe('2026-12-15T01:30:00.000Z');
   expect(sendAtOfForm('')).toBeNull();
   expect(sendAtOfForm('sáng mai')).toBe('sáng mai');
-  expect(localOfIso('2026-12-15T01:30:00.000Z')).toBe('2026-12-15T08:30');
+  // What an official types: dd/mm/yyyy hh:mm; a day that is not one is refused before the API.
+  expect(sendAtOfForm('15/12/2026 08:30')).toBe('2026-12-15T01:30:00.000Z');
+  expect(badSendAt('15/12/2026 8:30')).toBe(false);
+  expect(badSendAt('31/02/2026 08:30')).toBe(true);
+  expect(badSendAt('15/12/2026 25:00')).toBe(true);
+  expect(badSendAt('')).toBe(false);
+  expect(localOfIso('2026-12-15T01:30:00.000Z')).toBe('15/12/2026 08:30');
   expect(localOfIso(null)).toBe('');
 });
 

@@ -82,7 +82,7 @@ export async function flagBursts(
             reason: 'identical_burst' as const,
             unitCode,
             day,
-            detail: `${ids.length} identical within ${rule.windowMin} min`,
+            params: { count: ids.length, windowMin: rule.windowMin },
             createdAt: now,
           },
         },

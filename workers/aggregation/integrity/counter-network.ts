@@ -85,7 +85,7 @@ export async function checkCounterNetwork(
   await upsertFlags(
     [{ responseId: p.responseId, unitCode, day: hcmDay(new Date(p.completedAt)) }],
     'counter_network',
-    'answered from a one-stop shop network (COUNTER_NETWORKS)',
+    {},
     now,
   );
   return true;

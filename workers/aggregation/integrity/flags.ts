@@ -1,4 +1,4 @@
-import { Flag, type FlagReason } from '../../../models/flag';
+import { Flag, type FlagParams, type FlagReason } from '../../../models/flag';
 
 /** One response to flag, with the unit-day it counts in. */
 export interface FlagTarget {
@@ -7,11 +7,11 @@ export interface FlagTarget {
   day: string;
 }
 
-/** Flags responses for one reason; idempotent (one flag per response and reason, the first detail kept). */
+/** Flags responses for one reason; idempotent (one flag per response and reason, the first counts kept). */
 export async function upsertFlags(
   targets: readonly FlagTarget[],
   reason: FlagReason,
-  detail: string,
+  params: FlagParams,
   now = new Date(),
 ): Promise<number> {
   if (targets.length === 0) return 0;
@@ -25,7 +25,7 @@ export async function upsertFlags(
             reason,
             unitCode: t.unitCode,
             day: t.day,
-            detail,
+            params,
             createdAt: now,
           },
         },

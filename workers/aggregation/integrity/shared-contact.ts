@@ -132,7 +132,7 @@ export async function checkSharedContact(
   return upsertFlags(
     hits,
     'shared_contact',
-    `one contact, ${applicants} applicants within ${ctx.env.INTEGRITY_CONTACT_WINDOW_HOURS} h`,
+    { applicants, windowHours: ctx.env.INTEGRITY_CONTACT_WINDOW_HOURS },
     now,
   );
 }

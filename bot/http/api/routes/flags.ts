@@ -14,7 +14,13 @@ const flagBody = z
     unitCode: z.string(),
     day: z.string(),
     reason: z.enum(FLAG_REASONS),
-    detail: z.string().nullable().describe('ids and counts only'),
+    params: z
+      .record(z.string(), z.number())
+      .nullable()
+      .describe(
+        'the counts behind the reason: identical_burst {count, windowMin}; shared_contact {applicants, windowHours}; counter_network {}',
+      ),
+    detail: z.string().nullable().describe('flags stored before params: their counts in an English sentence'),
     createdAt: isoDate,
     excluded: z.boolean().describe('whether the response is already left out of the indices'),
   })
@@ -41,7 +47,12 @@ export const flagRoutes = [
     handler: async ({ query: q, scope }) => {
       const rows = await listFlags({ units: await scope.within(q.unit), from: q.from, to: q.to });
       return {
-        flags: rows.map((r) => ({ ...r, detail: r.detail ?? null, createdAt: r.createdAt.toISOString() })),
+        flags: rows.map((r) => ({
+          ...r,
+          params: r.params ?? null,
+          detail: r.detail ?? null,
+          createdAt: r.createdAt.toISOString(),
+        })),
       };
     },
   }),

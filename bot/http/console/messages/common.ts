@@ -41,6 +41,11 @@ export const common = messages(
     'error.notFound': 'Không tìm thấy nội dung này, hoặc nội dung nằm ngoài phạm vi đơn vị của Ông/Bà.',
     'error.origin': 'Yêu cầu không đến từ trang quản trị này, nên đã bị từ chối.',
     'error.back': 'Về trang Tổng quan',
+    'day.format': 'dd/mm/yyyy',
+    'day.bad': 'Ngày không hợp lệ. Xin nhập theo dạng ngày/tháng/năm, ví dụ 31/12/2026.',
+    'day.timeFormat': 'dd/mm/yyyy hh:mm',
+    'day.badTime':
+      'Thời điểm không hợp lệ. Xin nhập theo dạng ngày/tháng/năm giờ:phút, ví dụ 31/12/2026 08:30.',
   },
   {
     'app.name': 'Hài Lòng: survey console',
@@ -81,5 +86,9 @@ export const common = messages(
     'error.notFound': 'Not found, or outside your units.',
     'error.origin': 'The request did not come from this console, so it was refused.',
     'error.back': 'Back to the overview',
+    'day.format': 'dd/mm/yyyy',
+    'day.bad': 'Not a valid date. Please type it as day/month/year, e.g. 31/12/2026.',
+    'day.timeFormat': 'dd/mm/yyyy hh:mm',
+    'day.badTime': 'Not a valid time. Please type it as day/month/year hour:minute, e.g. 31/12/2026 08:30.',
   },
 );

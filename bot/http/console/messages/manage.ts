@@ -117,7 +117,8 @@ export const manage = messages(
     'audit.verifyAbout':
       'Mỗi mục nhật ký mang mã băm của mục trước; sửa hoặc xoá một mục sẽ làm đứt chuỗi. Kiểm tra đọc lại toàn bộ nhật ký.',
     'audit.verifySubmit': 'Kiểm tra ngay',
-    'audit.verifyOk': 'Chuỗi băm nguyên vẹn: đã kiểm tra {n} mục. Mục mới nhất: số {seq}, mã băm {hash}.',
+    'audit.verifyOk':
+      'Chuỗi băm nguyên vẹn: đã kiểm tra {n} mục. Mục mới nhất: số {seq}, mã băm bắt đầu bằng {hash}.',
     'audit.verifyEmpty': 'Nhật ký chưa có mục nào.',
     'audit.verifyBroken': 'Chuỗi băm BỊ ĐỨT tại mục số {seq} (đã kiểm tra {n} mục): {problem}.',
     'audit.problem.hash_mismatch': 'nội dung mục đã bị sửa',
@@ -139,6 +140,9 @@ export const manage = messages(
     'flags.reason.identical_burst': 'Nhiều phiếu giống hệt nhau trong thời gian ngắn',
     'flags.reason.shared_contact': 'Một tài khoản trò chuyện trả lời cho nhiều người nộp hồ sơ',
     'flags.reason.counter_network': 'Trả lời từ mạng của bộ phận một cửa',
+    'flags.detail.identical_burst': '{count} phiếu giống hệt nhau trong {windowMin} phút',
+    'flags.detail.shared_contact':
+      'Một tài khoản trả lời cho {applicants} người nộp hồ sơ trong {windowHours} giờ',
     'flags.excluded': 'Đã loại khỏi chỉ số',
     'flags.kept': 'Đang tính vào chỉ số',
     'flags.exclude': 'Loại phiếu {id} khỏi chỉ số',
@@ -290,7 +294,7 @@ export const manage = messages(
     'audit.verifyAbout':
       'Each entry carries the previous entry’s hash; editing or removing one breaks the chain. The check reads the whole log.',
     'audit.verifySubmit': 'Verify now',
-    'audit.verifyOk': 'The chain is intact: {n} entries checked. Newest: no. {seq}, hash {hash}.',
+    'audit.verifyOk': 'The chain is intact: {n} entries checked. Newest: no. {seq}, its hash begins {hash}.',
     'audit.verifyEmpty': 'The log has no entry yet.',
     'audit.verifyBroken': 'The chain is BROKEN at entry no. {seq} ({n} entries checked): {problem}.',
     'audit.problem.hash_mismatch': 'the entry was edited',
@@ -312,6 +316,8 @@ export const manage = messages(
     'flags.reason.identical_burst': 'Identical answers in a short burst',
     'flags.reason.shared_contact': 'One chat answering for many applicants',
     'flags.reason.counter_network': 'Answered from the one-stop shop’s own network',
+    'flags.detail.identical_burst': '{count} identical answers within {windowMin} min',
+    'flags.detail.shared_contact': 'One contact answering for {applicants} applicants within {windowHours} h',
     'flags.excluded': 'Left out of the indices',
     'flags.kept': 'Counted in the indices',
     'flags.exclude': 'Leave response {id} out of the indices',

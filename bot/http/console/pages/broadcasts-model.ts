@@ -1,6 +1,7 @@
 import { ZALO_OUTSIDE_WINDOW } from '../../../channels/send-failure';
 import { classifyZaloCode } from '../../../channels/zalo/errors';
 import type { Translate } from '../i18n';
+import { dayText, parseDay } from './day-input';
 
 /** The fields of the API's Broadcast (bot/http/api/routes/broadcasts.ts) the pages read. */
 export interface BroadcastView {
@@ -117,21 +118,34 @@ export function contentOfForm(f: Form): {
 }
 
 /**
- * A `datetime-local` value (what the person typed, their wall clock in Asia/Ho_Chi_Minh, UTC+7
- * all year) as an ISO instant; '' is null (send at once). A malformed value goes to the API
- * unchanged so that its 422 names the field.
+ * The send time as typed, `dd/mm/yyyy hh:mm` (a text field: a browser's own date-time field shows
+ * its locale's order), or a `datetime-local` value: the person's wall clock in Asia/Ho_Chi_Minh
+ * (UTC+7 all year), as an ISO instant; '' is null (send at once). A malformed value goes to the API
+ * unchanged so that its 422 names the field; `badSendAt` lets the composer say it first.
  */
 export function sendAtOfForm(v: string | undefined): string | null {
   const s = trimmed(v);
   if (!s) return null;
+  const dmy = /^(\d{1,2}\/\d{1,2}\/\d{4})\s+(\d{1,2}):(\d{2})$/.exec(s);
+  const day = dmy ? parseDay(dmy[1]!) : null;
+  if (dmy && day && Number(dmy[2]) < 24 && Number(dmy[3]) < 60)
+    return new Date(`${day}T${dmy[2]!.padStart(2, '0')}:${dmy[3]}:00+07:00`).toISOString();
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?$/.exec(s);
-  return m ? new Date(`${m[1]}T${m[2]}${m[3] ?? ':00'}+07:00`).toISOString() : s;
+  const iso = m ? new Date(`${m[1]}T${m[2]}${m[3] ?? ':00'}+07:00`) : null;
+  return iso && !Number.isNaN(iso.getTime()) ? iso.toISOString() : s;
 }
 
-/** An ISO instant as the `datetime-local` value of Asia/Ho_Chi_Minh, for a form redrawn. */
+/** Whether a typed send time is neither empty nor a time sendAtOfForm reads. */
+export function badSendAt(v: string | undefined): boolean {
+  const s = sendAtOfForm(v);
+  return s !== null && s === trimmed(v);
+}
+
+/** An ISO instant as the field shows it (`dd/mm/yyyy hh:mm`, Asia/Ho_Chi_Minh), for a form redrawn. */
 export function localOfIso(iso: string | null): string {
   if (!iso) return '';
-  return new Date(new Date(iso).getTime() + 7 * 3_600_000).toISOString().slice(0, 16);
+  const local = new Date(new Date(iso).getTime() + 7 * 3_600_000).toISOString();
+  return `${dayText(local.slice(0, 10))} ${local.slice(11, 16)}`;
 }
 
 /** The API's 422 paths (`buttons.1.url`) as the composer's field names (`b1_url`). */

@@ -4,6 +4,7 @@ import { broadcasts } from '../messages/broadcasts';
 import { common } from '../messages/common';
 import type { PageContext } from '../page';
 import { sendPage } from '../render';
+import { readUnitNames } from './unit-names';
 import { when } from './cases-model';
 import {
   actionsFor,
@@ -42,9 +43,10 @@ export async function renderBroadcast(
 ): Promise<FastifyReply> {
   const { me, api, req, reply } = ctx;
   const t = translator(langOf(req), broadcasts, common);
-  const { broadcast: b, progress } = await api.get<{ broadcast: BroadcastView; progress: ProgressView }>(
-    `/broadcasts/${enc(id)}`,
-  );
+  const [{ broadcast: b, progress }, unitName] = await Promise.all([
+    api.get<{ broadcast: BroadcastView; progress: ProgressView }>(`/broadcasts/${enc(id)}`),
+    readUnitNames(api),
+  ]);
   const report = b.finishedAt ? await api.get<ProgressView>(`/broadcasts/${enc(id)}/report`) : null;
   return sendPage(req, reply, 'broadcasts-show', {
     title: 'bc.title',
@@ -54,6 +56,7 @@ export async function renderBroadcast(
     status: opts.status,
     data: {
       b,
+      unitName,
       p: progress,
       fig: progressFigures(progress, t),
       report,

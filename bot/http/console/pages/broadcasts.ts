@@ -6,6 +6,7 @@ import { common } from '../messages/common';
 import { overview } from '../messages/overview';
 import { presentedCsrf, signedInPage, toSignIn, type PageContext } from '../page';
 import { sendPage } from '../render';
+import { readUnitNames } from './unit-names';
 import { when } from './cases-model';
 import { treeOptions, type UnitRow } from './overview-model';
 import {
@@ -18,6 +19,7 @@ import {
   previewParts,
   progressFigures,
   sendAtOfForm,
+  badSendAt,
   targetOfForm,
   TERMINAL,
   type BroadcastView,
@@ -116,7 +118,10 @@ export function broadcastPages(app: FastifyInstance): void {
       const status = (BROADCAST_STATUSES as readonly string[]).includes(query.status ?? '')
         ? query.status
         : undefined;
-      const { broadcasts: list } = await api.get<{ broadcasts: BroadcastView[] }>('/broadcasts', { status });
+      const [{ broadcasts: list }, unitName] = await Promise.all([
+        api.get<{ broadcasts: BroadcastView[] }>('/broadcasts', { status }),
+        readUnitNames(api),
+      ]);
       const can = new Set(me.user.permissions);
       const pending = can.has('broadcasts:approve')
         ? list.filter(
@@ -130,6 +135,7 @@ export function broadcastPages(app: FastifyInstance): void {
         messages: [broadcasts],
         data: {
           list,
+          unitName,
           pending,
           status: status ?? '',
           statuses: BROADCAST_STATUSES,
@@ -172,6 +178,9 @@ export function broadcastPages(app: FastifyInstance): void {
     '/admin/broadcasts',
     signedInPage<unknown, Form>(async (ctx) => {
       const f = ctx.body ?? {};
+      // A send time that is not one: said under its field; nothing is saved.
+      if (badSendAt(f.sendAt))
+        return renderComposer(ctx, f, { sendAt: translator(langOf(ctx.req), common)('day.badTime') }, 422);
       const sendAt = sendAtOfForm(f.sendAt);
       const r = await ctx.api.call<{ id: string } & ApiErrorBody>('POST', '/broadcasts', {
         body: {

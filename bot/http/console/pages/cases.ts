@@ -7,6 +7,7 @@ import { dossiers } from '../messages/dossiers';
 import { overview } from '../messages/overview';
 import { signedInPage, toSignIn, type PageContext } from '../page';
 import { sendPage } from '../render';
+import { readUnitNames } from './unit-names';
 import {
   actionLabel,
   logDetail,
@@ -37,7 +38,7 @@ async function renderCase(
   } = {},
 ): Promise<FastifyReply> {
   const t = translator(langOf(req), cases, overview, common);
-  const c = await api.get<CaseDetail>(`/cases/${enc(caseId)}`);
+  const [c, unitName] = await Promise.all([api.get<CaseDetail>(`/cases/${enc(caseId)}`), readUnitNames(api)]);
   let dossier: DossierView | null = null;
   let dossierState: 'shown' | 'none' | 'missing' | 'hidden' = c.dossierCode ? 'shown' : 'none';
   if (c.dossierCode) {
@@ -68,6 +69,7 @@ async function renderCase(
       text,
       canText: can.has('freeText:read') && !!response?.answers.some((a) => a.hasText),
       valueText,
+      unitName,
       dossier,
       dossierState,
       write: can.has('cases:write') && c.status !== 'closed',
@@ -99,13 +101,16 @@ export function casePages(app: FastifyInstance): void {
       const status = ['open', 'in_progress', 'closed'].includes(query.status ?? '')
         ? query.status
         : undefined;
-      const list = await api.get<CaseList>('/cases', {
-        status,
-        overdue: query.overdue === 'true' ? 'true' : undefined,
-        assignedTo: query.mine === '1' ? me.user.username : undefined,
-        cursor: query.cursor,
-        limit: '50',
-      });
+      const [list, unitName] = await Promise.all([
+        api.get<CaseList>('/cases', {
+          status,
+          overdue: query.overdue === 'true' ? 'true' : undefined,
+          assignedTo: query.mine === '1' ? me.user.username : undefined,
+          cursor: query.cursor,
+          limit: '50',
+        }),
+        readUnitNames(api),
+      ]);
       const keep = new URLSearchParams();
       if (status) keep.set('status', status);
       if (query.overdue === 'true') keep.set('overdue', 'true');
@@ -118,6 +123,7 @@ export function casePages(app: FastifyInstance): void {
         messages: [cases],
         data: {
           list,
+          unitName,
           status: status ?? '',
           overdue: query.overdue === 'true',
           mine: query.mine === '1',

@@ -6,6 +6,7 @@ import { dossiers } from '../messages/dossiers';
 import { overview } from '../messages/overview';
 import { signedInPage } from '../page';
 import { sendPage } from '../render';
+import { readUnitNames, unitNamer, type UnitName } from './unit-names';
 import { when } from './cases-model';
 import {
   DOSSIER_CHANNELS,
@@ -41,8 +42,13 @@ export function dossierPages(app: FastifyInstance): void {
       const code = (query.code ?? '').trim().slice(0, 100);
       let dossier: DossierDetail | null = null;
       let notFound = false;
+      let unitName: UnitName = (u) => u;
       if (code) {
-        const r = await api.call<DossierDetail>('GET', `/dossiers/${enc(code)}`);
+        const [r, names] = await Promise.all([
+          api.call<DossierDetail>('GET', `/dossiers/${enc(code)}`),
+          readUnitNames(api),
+        ]);
+        unitName = names;
         // 404 for an unknown code and for another unit's dossier alike; other refusals are the error page.
         if (r.status === 404) notFound = true;
         else if (r.status === 401) throw new SessionEnded();
@@ -62,6 +68,7 @@ export function dossierPages(app: FastifyInstance): void {
           canResponses: can.has('responses:read'),
           code,
           dossier,
+          unitName,
           notFound,
           steps: dossier ? timeline(dossier) : [],
           when,
@@ -123,6 +130,7 @@ export function dossierPages(app: FastifyInstance): void {
             text,
             canText: can.has('freeText:read'),
             units: treeOptions(units.units, t),
+            unitName: unitNamer(units.units),
             periods,
             channels: DOSSIER_CHANNELS,
             surveyChannels: SURVEY_CHANNELS,

@@ -11,6 +11,7 @@ import { flowSvg, edgesOf } from './flows-graph';
 import type { Assignment, Definition, DraftView, FlowList } from './flows-model';
 import { treeOptions, type UnitRow } from './overview-model';
 import { flowDraftPages } from './flows-draft';
+import { unitNamer } from './unit-names';
 
 type Form = Record<string, string | undefined>;
 const enc = encodeURIComponent;
@@ -37,7 +38,7 @@ async function listPage(
     api.get<{ assignments: Assignment[] }>('/flows/assignments'),
     api.get<{ units: UnitRow[] }>('/units'),
   ]);
-  const names = new Map(units.units.map((u) => [u.code, u.name]));
+  const unitName = unitNamer(units.units);
   return sendPage(req, reply, 'flows', {
     ...page(me),
     title: 'flows.title',
@@ -47,7 +48,7 @@ async function listPage(
       drafts: drafts.drafts,
       assignments: assignments.assignments.map((a) => ({
         ...a,
-        unitName: a.unitCode ? (names.get(a.unitCode) ?? a.unitCode) : t('flows.everyUnit'),
+        unitName: a.unitCode ? unitName(a.unitCode) : t('flows.everyUnit'),
       })),
       units: treeOptions(units.units, t),
       admin: me.user.role === 'admin',

@@ -6,6 +6,7 @@ import { manage } from '../messages/manage';
 import { signedInPage, toSignIn, type PageContext } from '../page';
 import { formErrors, ROLES, unitList, type KeyRow, type UserRow } from './manage-model';
 import { renderManage } from './manage-render';
+import { readUnitNames } from './unit-names';
 
 type Form = Record<string, string | undefined>;
 const enc = encodeURIComponent;
@@ -15,10 +16,13 @@ async function usersPage(
   ctx: PageContext,
   opts: { errors?: Record<string, string>; values?: Form; status?: number } = {},
 ): Promise<FastifyReply> {
-  const { users } = await ctx.api.get<{ users: UserRow[] }>('/users');
+  const [{ users }, unitName] = await Promise.all([
+    ctx.api.get<{ users: UserRow[] }>('/users'),
+    readUnitNames(ctx.api),
+  ]);
   return renderManage(ctx, 'manage-users', 'users', {
     status: opts.status,
-    data: { users, roles: ROLES, errors: opts.errors ?? {}, values: opts.values ?? {} },
+    data: { users, unitName, roles: ROLES, errors: opts.errors ?? {}, values: opts.values ?? {} },
   });
 }
 
@@ -27,11 +31,15 @@ async function userPage(
   username: string,
   opts: { errors?: Record<string, string>; values?: Form; done?: string; status?: number } = {},
 ): Promise<FastifyReply> {
-  const user = await ctx.api.get<UserRow>(`/users/${enc(username)}`);
+  const [user, unitName] = await Promise.all([
+    ctx.api.get<UserRow>(`/users/${enc(username)}`),
+    readUnitNames(ctx.api),
+  ]);
   return renderManage(ctx, 'manage-user', 'users', {
     status: opts.status,
     data: {
       user,
+      unitName,
       roles: ROLES,
       errors: opts.errors ?? {},
       values: opts.values ?? {},
@@ -50,11 +58,15 @@ async function keysPage(
     status?: number;
   } = {},
 ): Promise<FastifyReply> {
-  const { keys } = await ctx.api.get<{ keys: KeyRow[] }>('/api-keys');
+  const [{ keys }, unitName] = await Promise.all([
+    ctx.api.get<{ keys: KeyRow[] }>('/api-keys'),
+    readUnitNames(ctx.api),
+  ]);
   return renderManage(ctx, 'manage-keys', 'keys', {
     status: opts.status,
     data: {
       keys,
+      unitName,
       created: opts.created ?? null,
       done: opts.done === 'revoked' ? 'revoked' : null,
       errors: opts.errors ?? {},

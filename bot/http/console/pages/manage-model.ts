@@ -68,8 +68,25 @@ export interface FlagRow {
   unitCode: string;
   day: string;
   reason: string;
+  params: Record<string, number> | null;
   detail: string | null;
   excluded: boolean;
+}
+
+/** The reasons whose counts have a sentence in messages/manage.ts (`flags.detail.<reason>`). */
+const WORDED = new Set(['identical_burst', 'shared_contact']);
+
+/**
+ * A flag's counts in the reader's language ("5 phiếu giống hệt nhau trong 10 phút"); a flag stored
+ * before the counts were kept apart shows its stored sentence as it is.
+ */
+export function flagDetail(r: FlagRow, t: Translate, count: (n: number) => string): string | null {
+  if (r.params && WORDED.has(r.reason))
+    return t(
+      `flags.detail.${r.reason}`,
+      Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, count(v)])),
+    );
+  return r.detail;
 }
 
 interface PlatformLine {

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ApiRefused, type ApiErrorBody } from '../api';
-import { langOf, translator } from '../i18n';
+import { formatFor, langOf, translator } from '../i18n';
 import { common } from '../messages/common';
 import { manage } from '../messages/manage';
 import { overview } from '../messages/overview';
 import { signedInPage, toSignIn, type PageContext } from '../page';
 import { manageAccountPages } from './manage-accounts';
 import {
+  flagDetail,
   auditFilters,
   formErrors,
   lastDays,
@@ -17,7 +18,9 @@ import {
   type Platforms,
   type Verify,
 } from './manage-model';
+import { dayText, readDays } from './day-input';
 import { renderManage } from './manage-render';
+import { readUnitNames, unitNamer } from './unit-names';
 import { treeOptions, type UnitRow } from './overview-model';
 
 type Query = Record<string, string | undefined>;
@@ -34,21 +37,26 @@ async function flagsPage(
   const { units } = await api.get<{ units: UnitRow[] }>('/units');
   const options = treeOptions(units, t);
   const range = lastDays(30);
-  const filter = {
-    unit: q.unit || me.user.unitCodes[0] || options[0]?.code || '',
-    from: q.from || range.from,
-    to: q.to || range.to,
-  };
-  const r = await api.call<{ flags: FlagRow[] } & ApiErrorBody>('GET', '/flags', { query: filter });
-  if (r.status === 401) return toSignIn(req, ctx.reply);
-  if (r.status === 403 || r.status === 404) throw new ApiRefused(r.status, r.body);
-  const filterErrors = r.status === 200 ? {} : formErrors(r.body, langOf(req));
+  const typed = { from: q.from?.trim() || range.from, to: q.to?.trim() || range.to };
+  const { days, errors: dayErrors } = readDays(typed, ['from', 'to'] as const, t('day.bad'));
+  const filter = { unit: q.unit || me.user.unitCodes[0] || options[0]?.code || '', ...typed, ...days };
+  // A day that is not one: its error under the field, and the API is not asked.
+  const r =
+    Object.keys(dayErrors).length > 0
+      ? null
+      : await api.call<{ flags: FlagRow[] } & ApiErrorBody>('GET', '/flags', { query: filter });
+  if (r?.status === 401) return toSignIn(req, ctx.reply);
+  if (r && (r.status === 403 || r.status === 404)) throw new ApiRefused(r.status, r.body);
+  const filterErrors = !r ? dayErrors : r.status === 200 ? {} : formErrors(r.body, langOf(req));
   return renderManage(ctx, 'manage-flags', 'flags', {
-    status: opts.status ?? (r.status === 200 ? 200 : 422),
+    status: opts.status ?? (r?.status === 200 ? 200 : 422),
     data: {
       units: options,
+      unitName: unitNamer(units),
+      flagDetail: (row: FlagRow) => flagDetail(row, t, (n) => formatFor(langOf(req)).count(n)),
       filter,
-      flags: r.status === 200 ? r.body.flags : [],
+      dayText,
+      flags: r?.status === 200 ? r.body.flags : [],
       filterErrors,
       canExclude: me.user.permissions.includes('flags:write'),
       errors: opts.errors ?? {},
@@ -74,23 +82,33 @@ export function managePages(app: FastifyInstance): void {
     '/admin/manage/audit',
     signedInPage<Query>(async (ctx) => {
       const { api, req, query } = ctx;
-      const filters = auditFilters(query);
+      const typed = auditFilters(query);
+      const t = translator(langOf(req), common);
+      const { days, errors: dayErrors } = readDays(typed, ['from', 'to'] as const, t('day.bad'));
+      const filters = { ...typed, ...days };
+      const badDays = Object.keys(dayErrors).length > 0;
       const before = /^\d+$/.test(query.before ?? '') ? query.before : undefined;
-      const [list, verify] = await Promise.all([
-        api.call<{ entries: AuditRow[]; nextCursor: number | null } & ApiErrorBody>('GET', '/audit', {
-          query: { ...filters, before, limit: '50' },
-        }),
+      const [list, verify, unitName] = await Promise.all([
+        // A day that is not one: its error under the field, and the API is not asked.
+        badDays
+          ? Promise.resolve(null)
+          : api.call<{ entries: AuditRow[]; nextCursor: number | null } & ApiErrorBody>('GET', '/audit', {
+              query: { ...filters, before, limit: '50' },
+            }),
         query.verify === '1' ? api.get<Verify>('/audit/verify') : Promise.resolve(null),
+        readUnitNames(api),
       ]);
-      if (list.status === 401) return toSignIn(req, ctx.reply);
-      if (list.status === 403 || list.status === 404) throw new ApiRefused(list.status, list.body);
-      const ok = list.status === 200;
+      if (list?.status === 401) return toSignIn(req, ctx.reply);
+      if (list && (list.status === 403 || list.status === 404)) throw new ApiRefused(list.status, list.body);
+      const ok = list?.status === 200;
       return renderManage(ctx, 'manage-audit', 'audit', {
         status: ok ? 200 : 422,
         data: {
           filters,
           entries: ok ? list.body.entries : [],
-          errors: ok ? {} : formErrors(list.body, langOf(req)),
+          unitName,
+          errors: !list ? dayErrors : ok ? {} : formErrors(list.body, langOf(req)),
+          dayText,
           verify,
           exportHref: `/api/v1/audit/export${queryOf(filters)}`,
           verifyHref: `/admin/manage/audit${queryOf({ ...filters, verify: '1' })}`,
