@@ -54,6 +54,9 @@ export const DEFAULT_JOB_OPTIONS: Readonly<JobsOptions> = deepFreeze({
   removeOnFail: { age: 7 * 24 * 3600 },
 });
 
+/** As the broadcast queues: several stalls in a row must not fail a job that retries safely. */
+const REGISTRY_MAX_STALLED = 10;
+
 const sized = (concurrency: number): QueueSizing => ({ concurrency, limiter: null, fetchers: 1 });
 
 const TABLE = {
@@ -62,11 +65,14 @@ const TABLE = {
     jobOptions: DEFAULT_JOB_OPTIONS,
     // Many in flight make big batches (in-progress-answer-writer.ts).
     sizing: sized(256),
+    // Every job of the registry is idempotent by its jobId and its writes, so a stall (a killed
+    // worker, or a starved one losing its lock during a database outage) only retries it.
+    maxStalledCount: REGISTRY_MAX_STALLED,
   },
   /** Rollups, case escalation, the daily digest run, retention. */
-  aggregate: { jobOptions: DEFAULT_JOB_OPTIONS, sizing: sized(8) },
+  aggregate: { jobOptions: DEFAULT_JOB_OPTIONS, sizing: sized(8), maxStalledCount: REGISTRY_MAX_STALLED },
   /** Notifications: case alerts and digests to units, case follow-ups to citizens. */
-  outbound: { jobOptions: DEFAULT_JOB_OPTIONS, sizing: sized(8) },
+  outbound: { jobOptions: DEFAULT_JOB_OPTIONS, sizing: sized(8), maxStalledCount: REGISTRY_MAX_STALLED },
   /**
    * Invitations, reminders and the erasure of a phone kept for ZNS: delayed jobs (hours or days
    * ahead), so finished ones are kept a week for their ids and failures a month.

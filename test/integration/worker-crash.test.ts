@@ -120,3 +120,34 @@ test('a worker SIGKILLed mid-job loses nothing: another worker takes the stalled
     dissatisfied: true,
   });
 });
+
+test('a job whose workers are SIGKILLed twice in a row still completes, stored once (stalls do not fail an idempotent job)', async () => {
+  await second?.close();
+  second = null;
+  const answers = [scale('q1', 'TIEP_CAN', 2), scale('q6', 'TONG_THE', 4)];
+  const id = await producer.add(
+    'response.complete',
+    { responseId: 'resp-crash-0003', meta: meta(), answers, completedAt: '2025-03-11T03:00:00.000Z' },
+    { jobId: 'done-resp-crash-0003' },
+  );
+  for (let kill = 1; kill <= 2; kill++) {
+    // The second child's stalled check hands it the first child's job; each stores it, then hangs.
+    child = await startChild();
+    const stored = await nextMessage(child);
+    expect(stored).toEqual({ stored: 'resp-crash-0003' });
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+  second = await startWorkers({
+    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
+    producer,
+    createConnection: testRedis,
+    queues: ['ingest'],
+    stalledInterval: 300,
+  });
+  // BullMQ's default (maxStalledCount 1) fails a job on its second stall.
+  expect(await waitForJob(producer.getQueue('ingest'), id, 15_000)).toBe('completed');
+  expect((await producer.getQueue('ingest').getJob(id))?.stalledCounter).toBe(2);
+  expect(await Response.countDocuments({ responseId: 'resp-crash-0003' })).toBe(1);
+  expect(await Answer.countDocuments({ responseId: 'resp-crash-0003' })).toBe(2);
+});
