@@ -8,6 +8,7 @@ import { when } from '../../bot/http/console/pages/cases-model';
 import {
   auditFilters,
   duration,
+  flagDetail,
   formErrors,
   lastDays,
   partsFor,
@@ -15,6 +16,8 @@ import {
   unitList,
   zaloHealth,
 } from '../../bot/http/console/pages/manage-model';
+import { dayText } from '../../bot/http/console/pages/day-input';
+import { unitNamer } from '../../bot/http/console/pages/unit-names';
 import { ROLE_PERMISSIONS } from '../../lib/auth/roles';
 
 const t = translator('vi', manage, overview, common);
@@ -108,6 +111,23 @@ describe('the templates render', () => {
     part: null,
     when,
     dur: (s: number) => duration(s, t),
+    // What pages/manage.ts and manage-accounts.ts hand the templates beside their data.
+    unitName: unitNamer(
+      [
+        ['QD-DAN-DIEN', 'Xã Đan Điền'],
+        ['19870', 'Xã Quảng Phú'],
+      ].map(([code, name]) => ({
+        code,
+        name,
+        level: 'commune',
+        parentCode: null,
+        validTo: null,
+        successorCode: null,
+      })),
+    ),
+    flagDetail: (row: Parameters<typeof flagDetail>[0]) =>
+      flagDetail(row, t, (n) => formatFor('vi').count(n)),
+    dayText,
     errors: {},
     values: {},
   };
