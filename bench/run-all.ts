@@ -42,7 +42,12 @@ const BENCHES: Bench[] = [
   { name: 'timer-early', budgetS: 60 },
   { name: 'redis-queue-ceiling', env: { BENCH_QUEUE_N: '20000' }, budgetS: 120 },
   { name: 'load', budgetS: 300 },
-  { name: 'dashboard', env: { BENCH_DASHBOARD_RESPONSES: '50000' }, budgetS: 180 },
+  // 50,000 responses took 113 s of seeding alone on a quiet machine and ran past the budget.
+  {
+    name: 'dashboard',
+    env: { BENCH_DASHBOARD_RESPONSES: '20000', BENCH_DASHBOARD_MAX_S: '10', BENCH_DASHBOARD_SCANS: '3' },
+    budgetS: 180,
+  },
   { name: 'soak', env: { BENCH_SOAK_S: '150', BENCH_SOAK_SAMPLE_S: '5' }, budgetS: 300 },
 ];
 
