@@ -1,10 +1,20 @@
 import { z } from 'zod';
-import { defineJob } from '../../registry';
+import { defineJob, type JobContext } from '../../registry';
 import { monthOf } from '../../../lib/time';
 import { recomputeMonth, scheduleMonth } from './month';
 import { recomputeBucket } from './recompute';
 import { recomputeDossierDay } from './dossiers';
 import { aggregationSettings } from '../after-complete';
+
+/** A unit-day's figures were written: its month is summed again (after the write, see month.ts). */
+function monthAfterDay(ctx: JobContext, unitCode: string, day: string): Promise<string> {
+  return scheduleMonth(
+    { redis: ctx.redis, prefix: ctx.prefix, enqueue: (name, payload, o) => ctx.enqueue(name, payload, o) },
+    unitCode,
+    monthOf(day),
+    aggregationSettings.coalesceMs,
+  );
+}
 
 /**
  * Rebuilds one unit-day rollup from the raw answers, then asks for its month totals to be summed
@@ -24,18 +34,7 @@ export const rollupRecompute = defineJob({
       'rollup recomputed',
     );
     // A stale write was superseded by a newer run, which schedules the month itself.
-    if (r.written) {
-      await scheduleMonth(
-        {
-          redis: ctx.redis,
-          prefix: ctx.prefix,
-          enqueue: (name, payload, o) => ctx.enqueue(name, payload, o),
-        },
-        p.unitCode,
-        monthOf(p.day),
-        aggregationSettings.coalesceMs,
-      );
-    }
+    if (r.written) await monthAfterDay(ctx, p.unitCode, p.day);
   },
 });
 
@@ -56,18 +55,7 @@ export const rollupDossiers = defineJob({
       { unitCode: p.unitCode, day: p.day, version: r.version, written: r.written },
       'dossier counts recomputed',
     );
-    if (r.written) {
-      await scheduleMonth(
-        {
-          redis: ctx.redis,
-          prefix: ctx.prefix,
-          enqueue: (name, payload, o) => ctx.enqueue(name, payload, o),
-        },
-        p.unitCode,
-        monthOf(p.day),
-        aggregationSettings.coalesceMs,
-      );
-    }
+    if (r.written) await monthAfterDay(ctx, p.unitCode, p.day);
   },
 });
 
