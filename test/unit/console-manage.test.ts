@@ -257,4 +257,43 @@ describe('the templates render', () => {
     const html = eta.render(`./${view}`, { ...base, ...data });
     expect(html).toContain(shows);
   });
+
+  // A refused day: the page asked the API nothing, so it shows the error under the field and the
+  // typed text, never an empty result it did not look for.
+  test.each([
+    [
+      'manage-audit',
+      {
+        filters: { from: '31/02/2026' },
+        entries: null,
+        verify: null,
+        exportHref: '',
+        verifyHref: '',
+        next: null,
+        errors: { from: t('day.bad') },
+      },
+      t('audit.none'),
+    ],
+    [
+      'manage-flags',
+      {
+        units: [],
+        filter: { unit: '', from: '31/02/2026', to: '2026-12-01' },
+        flags: null,
+        filterErrors: { from: t('day.bad') },
+        canExclude: false,
+        done: null,
+        back: '',
+      },
+      t('flags.none'),
+    ],
+  ] as Array<[string, Record<string, unknown>, string]>)(
+    '%s with a bad day: the error, not "none"',
+    (view, data, none) => {
+      const html = eta.render(`./${view}`, { ...base, ...data });
+      expect(html).toContain(t('day.bad'));
+      expect(html).toContain('value="31/02/2026"');
+      expect(html).not.toContain(none);
+    },
+  );
 });

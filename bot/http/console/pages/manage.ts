@@ -56,7 +56,7 @@ async function flagsPage(
       flagDetail: (row: FlagRow) => flagDetail(row, t, (n) => formatFor(langOf(req)).count(n)),
       filter,
       dayText,
-      flags: r?.status === 200 ? r.body.flags : [],
+      flags: r?.status === 200 ? r.body.flags : null,
       filterErrors,
       canExclude: me.user.permissions.includes('flags:write'),
       errors: opts.errors ?? {},
@@ -105,7 +105,8 @@ export function managePages(app: FastifyInstance): void {
         status: ok ? 200 : 422,
         data: {
           filters,
-          entries: ok ? list.body.entries : [],
+          // Not listed (a refused filter): no result at all, not an empty one.
+          entries: ok ? list.body.entries : null,
           unitName,
           errors: !list ? dayErrors : ok ? {} : formErrors(list.body, langOf(req)),
           dayText,
