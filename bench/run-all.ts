@@ -28,7 +28,7 @@ interface Bench {
 const BENCHES: Bench[] = [
   {
     name: 'bot-turns',
-    env: { BENCH_WARMUP_S: '5', BENCH_SATURATION_S: '10', BENCH_OPEN_S: '20' },
+    env: { BENCH_WARMUP_S: '5', BENCH_SATURATION_S: '4', BENCH_OPEN_S: '20' },
     budgetS: 240,
   },
   { name: 'ingest', budgetS: 120 },
