@@ -15,6 +15,7 @@ import {
 import {
   loadBreakdowns,
   loadDossierCounts,
+  type DossierCounts,
   loadTotals,
   sumGroups,
   sumTotals,
@@ -112,12 +113,10 @@ function filtered(
  * Response rate and the 766 ratio, from the dossier counts of the period's months and edge days
  * (loadDossierCounts; counted per unit and finish day by workers/aggregation/rollups/dossiers.ts).
  */
-async function dossierFigures(codes: string[], p: Period, responses: number) {
-  const { completed: completedDossiers, bad: badDossiers } = await loadDossierCounts(
-    codes,
-    p.firstDay,
-    p.lastDay,
-  );
+function dossierFigures(
+  { completed: completedDossiers, bad: badDossiers }: DossierCounts,
+  responses: number,
+) {
   return {
     responseRate: responseRate(responses, completedDossiers),
     ratio766: {
@@ -172,10 +171,16 @@ export async function buildReport(q: ReportQuery): Promise<Report> {
   // Whole months come from their month figures, the days at the period's edges from day rollups;
   // the index alone (no breakdown, no filter) reads their totals only.
   const breakdowns = !q.indexOnly || !!(q.procedure || q.officer || q.channel);
-  const docs = breakdowns ? await loadBreakdowns(codes, p.firstDay, p.lastDay) : [];
-  const all = sumTotals(breakdowns ? docs : await loadTotals(codes, p.firstDay, p.lastDay));
+  // The reads below depend on `codes` only, not on one another: one round of round-trips, not four.
+  const [docs, totals, unit, dossiers, cases] = await Promise.all([
+    breakdowns ? loadBreakdowns(codes, p.firstDay, p.lastDay) : Promise.resolve([]),
+    breakdowns ? Promise.resolve(null) : loadTotals(codes, p.firstDay, p.lastDay),
+    Unit.findOne({ code: q.unit }, { name: 1 }).lean(),
+    loadDossierCounts(codes, p.firstDay, p.lastDay),
+    q.indexOnly ? Promise.resolve(null) : caseStats(codes, p, q.now ?? new Date()),
+  ]);
+  const all = sumTotals(totals ?? docs);
   const sum = breakdowns ? filtered(docs, all, q) : all;
-  const unit = await Unit.findOne({ code: q.unit }, { name: 1 }).lean();
   const report: Report = {
     label: INDEX_LABEL_VI,
     labelEn: INDEX_LABEL_EN,
@@ -189,11 +194,11 @@ export async function buildReport(q: ReportQuery): Promise<Report> {
     unitsIncluded: codes,
     excludedResponses: sum.excluded,
     ...figuresOf(sum),
-    ...(await dossierFigures(codes, p, all.responses)),
+    ...dossierFigures(dossiers, all.responses),
   };
   if (q.indexOnly) return report;
 
-  report.cases = await caseStats(codes, p, q.now ?? new Date());
+  report.cases = cases!;
   const months = new Map<string, PeriodRollup[]>();
   for (const d of docs) months.set(d.month, [...(months.get(d.month) ?? []), d]);
   report.trend = [...months.keys()].sort().map((m) => {
