@@ -106,10 +106,12 @@ interface Target {
  */
 const REPLY_TIMEOUT_MS = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? 10_000);
 
+/** The p50 of the bench's other figures (percentile), over values in any order. */
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 }
 
 async function saturation(
@@ -376,8 +378,9 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
       // Fresh citizens per window: each starts the script from its first message.
       const e = await measured(echoT, 1_000_000 + k * 1000);
       const h = await measured(aloneT, 2_000_000 + k * 1000);
-      pairs.push({ echo: e, hailong: h, ratio: h.turnsPerS / e.turnsPerS });
-      console.log(`  pair ${k + 1}: ratio ${(h.turnsPerS / e.turnsPerS).toFixed(2)}`);
+      const pairRatio = h.turnsPerS / e.turnsPerS;
+      pairs.push({ echo: e, hailong: h, ratio: pairRatio });
+      console.log(`  pair ${k + 1}: ratio ${pairRatio.toFixed(2)}`);
     }
     await botAlone.stop();
     const ratios = pairs.map((x) => x.ratio).sort((a, b) => a - b);
