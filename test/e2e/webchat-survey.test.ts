@@ -353,7 +353,9 @@ describe('accessibility', () => {
     await option.tap();
     await open(page).locator('button[aria-pressed="true"]').waitFor();
     await option.tap();
-    await page.waitForFunction('document.querySelectorAll(\'button[aria-pressed="true"]\').length === 0');
+    // A locator wait, not waitForFunction: a string predicate polls through eval, which the
+    // page's CSP refuses whenever the first check is not already true.
+    await page.locator('button[aria-pressed="true"]').waitFor({ state: 'detached' });
     const look = (l: typeof option) =>
       l.evaluate(
         '(el) => { const cs = getComputedStyle(el); return { bg: cs.backgroundColor, color: cs.color, outline: cs.outlineStyle }; }',
