@@ -91,7 +91,7 @@ async function startWorkersProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess
   return child;
 }
 
-interface Target {
+export interface Target {
   name: string;
   url: string;
   secret: string | null;
@@ -114,7 +114,7 @@ function median(xs: number[]): number {
   );
 }
 
-async function saturation(
+export async function saturation(
   sink: BotApiSink,
   t: Target,
   citizens: number,
