@@ -42,6 +42,8 @@ import {
   describeCpu,
   type CpuGroup,
 } from './support/cpu-accounting';
+import { describeLoop, watchLoop, type LoopReport } from './support/loop-watch';
+import { describeMongoCommands, watchMongoCommands, type MongoCommandReport } from './support/mongo-watch';
 import { reportFigures, type BenchFigure } from './support/result';
 import { logger } from '../lib/logger';
 
@@ -158,11 +160,21 @@ async function openLoop(
   ratePerS: number,
   seconds: number,
   base: number,
+  watch: { cpuGroups?: CpuGroup[] | null; profileTo?: string } = {},
 ): Promise<OpenLoopResult> {
   const lat: number[] = [];
   /** Latency of each citizen's first turn (a contact the bot has not seen) and of the later ones. */
   const first: number[] = [];
   const later: number[] = [];
+  /** Of first turns: until the webhook's 200 (the update stored), the rest is the turn itself. */
+  const firstAccepted: number[] = [];
+  const groups = watch.cpuGroups ?? null;
+  const cpu0 = groups && cpuSnapshot(groups);
+  const mongoCommands = watchMongoCommands(mongoose.connection.getClient());
+  const loop = await watchLoop({
+    ...(watch.profileTo ? { profileTo: watch.profileTo } : {}),
+    ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  });
   /** Per 5 s of the run (by the moment the update was sent). */
   const byWindow: number[][] = [];
   const busy = new Set<number>();
@@ -199,6 +211,7 @@ async function openLoop(
         const reply = sink.nextMessage(chat);
         const t0 = performance.now();
         await postText(t.url, t.secret, chat, text);
+        if (s === 0) firstAccepted.push(performance.now() - t0);
         const l = (await reply) - t0;
         lat.push(l);
         (s === 0 ? first : later).push(l);
@@ -211,6 +224,10 @@ async function openLoop(
   await Promise.all(inflight);
   clearInterval(progress);
   const elapsed = (performance.now() - start) / 1000;
+  const loopReport = await loop.stop();
+  const mongoReport = mongoCommands.stop();
+  const cpu = cpu0 && groups ? cpuBetween(cpu0, cpuSnapshot(groups)) : null;
+  for (const k of Object.keys(cpu ?? {})) if (cpu && cpu[k] < 0.01) delete cpu[k];
   if (skipped > 0) console.log(`  (${skipped} ticks found no idle citizen)`);
   // percentile() takes a sorted array.
   const p = (a: number[]) => {
@@ -224,8 +241,13 @@ async function openLoop(
     ...all,
     max: lat.at(-1) ?? NaN,
     firstTurn: p(first),
+    firstTurnAccepted: p(firstAccepted),
     laterTurns: p(later),
     p99Per5s: Array.from(byWindow, (w) => (w ? p(w).p99 : NaN)),
+    loop: loopReport,
+    mongo: mongoReport,
+    cpu,
+    cpuLine: cpu ? describeCpu(cpu, lat.length, elapsed, 'turn') : null,
   };
 }
 
@@ -236,16 +258,24 @@ interface OpenLoopResult {
   p99: number;
   max: number;
   firstTurn: { p50: number; p99: number };
+  /** Of first turns: from the update sent to the webhook's 200. */
+  firstTurnAccepted: { p50: number; p99: number };
   laterTurns: { p50: number; p99: number };
   p99Per5s: number[];
+  /** This process's event loop (the bot's, in both layouts) during the part. */
+  loop: LoopReport;
+  mongo: MongoCommandReport;
+  cpu: Record<string, number> | null;
+  cpuLine: string | null;
 }
 
 function describeOpenLoop(name: string, r: OpenLoopResult): string {
   const f = (x: number) => x.toFixed(1);
   return (
     `  ${name}: p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms, max ${f(r.max)} ms (achieved ${f(r.achieved)}/s); ` +
-    `first turns p50 ${f(r.firstTurn.p50)} / p99 ${f(r.firstTurn.p99)} ms, later turns p50 ${f(r.laterTurns.p50)} / p99 ${f(r.laterTurns.p99)} ms; ` +
-    `p99 per 5 s: ${r.p99Per5s.map((x) => x.toFixed(0)).join(' ')}`
+    `first turns p50 ${f(r.firstTurn.p50)} / p99 ${f(r.firstTurn.p99)} ms (webhook's 200 p99 ${f(r.firstTurnAccepted.p99)} ms), later turns p50 ${f(r.laterTurns.p50)} / p99 ${f(r.laterTurns.p99)} ms; ` +
+    `p99 per 5 s: ${r.p99Per5s.map((x) => x.toFixed(0)).join(' ')}\n` +
+    `    ${describeLoop(r.loop)}\n    ${describeMongoCommands(r.mongo)}${r.cpuLine ? `\n    ${r.cpuLine}` : ''}`
   );
 }
 
@@ -292,8 +322,12 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     // A fresh database: production refuses to start without its indexes (lib/db/indexes.ts).
     MONGO_BUILD_INDEXES: 'true',
   };
+  // This process's client reports its commands (bench/support/mongo-watch.ts): whether a turn read the database.
+  const monitored = new URL(mongo);
+  monitored.searchParams.set('monitorCommands', 'true');
   const env = parseEnv({
     ...shared,
+    MONGODB_URI: monitored.toString(),
     ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
   });
   // The bot role alone runs under a key prefix of its own, which no worker consumes: its jobs
@@ -417,8 +451,12 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
   }
   if (PARTS.includes('open')) {
     console.log(
-      `open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up${WORKERS ? ', with the workers' : ''}`,
+      `open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up${WORKERS ? ', with the workers' : ''}; ` +
+        (SPLIT || !WORKERS
+          ? 'http,bot in this process, the workers in their own'
+          : "all roles in this process (the README's `hailong start`)"),
     );
+    const groups = cpuGroups(workersProcess?.pid);
     const warm = async (t: Target, base: number) => {
       if (WARMUP_SECONDS <= 0) return null;
       const w = await openLoop(sink, t, 1000, 100, WARMUP_SECONDS, base);
@@ -426,10 +464,14 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
       return w;
     };
     await warm(echoT, 7_000_000);
-    const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000);
+    const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000, { cpuGroups: groups });
     console.log(describeOpenLoop(echoT.name, olEcho));
     const warmBot = await warm(botT, 8_000_000);
-    const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000);
+    // BENCH_PROFILE=<file.cpuprofile>: a CPU profile of this process over the measured part.
+    const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000, {
+      cpuGroups: groups,
+      ...(process.env.BENCH_PROFILE ? { profileTo: process.env.BENCH_PROFILE } : {}),
+    });
     console.log(`${describeOpenLoop(botT.name, olBot)} (target p99 < 50 ms)`);
     result.openLoop = { echo: olEcho, hailong: olBot, hailongWarmup: warmBot };
   }

@@ -27,22 +27,27 @@ export async function contactFor(
     // A channel user the live store has never seen has no record to read (known-contacts.ts).
     const stored = pre.neverSeen ? null : await deps.records.contactOf(ev.channel, ev.userId);
     c = stored ?? { id: new Types.ObjectId().toHexString(), lang: langOf(ev.langHint) };
-    // Starts the "last interaction" throttle with the cache, in one round trip; a contact created
-    // now has its interaction in its first write, and no session (active-session.ts).
-    const due = await store.setContact(ev.channel, ev.userId, c, {
-      touchEveryMs,
-      noActive: !stored && pre.activeId === null,
-    });
     created = !stored;
+    // Starts the "last interaction" throttle with the cache, in one round trip; a contact created
+    // now has its interaction in its first write, and no session (active-session.ts). Its
+    // creation is sent in the same round trip, behind the cache on the same connection: neither
+    // waits for the other's answer.
+    const [due] = await Promise.all([
+      store.setContact(ev.channel, ev.userId, c, {
+        touchEveryMs,
+        noActive: created && pre.activeId === null,
+      }),
+      created
+        ? background.updateContact({
+            contactId: c.id,
+            channel: ev.channel,
+            userId: ev.userId,
+            set: { lang: c.lang, lastInteractionAt: now.toISOString() },
+            created: true,
+          })
+        : undefined,
+    ]);
     touch = due && !created;
-    if (created)
-      await background.updateContact({
-        contactId: c.id,
-        channel: ev.channel,
-        userId: ev.userId,
-        set: { lang: c.lang, lastInteractionAt: now.toISOString() },
-        created: true,
-      });
   }
   if (touch) {
     await background.updateContact({

@@ -42,7 +42,7 @@ export async function writeContact(
     await recordOptOut(redis, prefix, p.contactId, new Date(p.set.unsubscribedAt));
   // A created contact is marked known with its change, before the record exists: a turn that
   // finds the user unknown then reads MongoDB (known-contacts.ts).
-  await appendContactChange(
+  const appended = appendContactChange(
     redis,
     prefix,
     p.contactId,
@@ -54,13 +54,22 @@ export async function writeContact(
     },
     { markKnown: p.created === true },
   );
+  // The job is sent right behind its change, on the same connection, instead of after the
+  // change's answer: Redis runs one connection's commands in the order sent, so the change is
+  // stored before the job exists and no worker can drain the list without it, and a turn that
+  // changes a contact waits for Redis once, not twice (a new citizen's first turn and the
+  // consent turn do; test/integration/turn-round-trips.test.ts). A job whose change failed finds
+  // nothing to drain; the caller sees the failure and its turn is retried.
   const payload = { ...p, set: { ...p.set }, queued: true };
   const jobId = makeJobId('ct', p.contactId, Date.now().toString(36), (seq++).toString(36));
-  if ('add' in via) await via.add('contact.update', payload, { jobId });
-  else
-    await ingestQueueOf(redis, prefix).add(contactUpdate.name, contactUpdate.schema.parse(payload), {
-      jobId,
-    });
+  const added = (async () => {
+    if ('add' in via) await via.add('contact.update', payload, { jobId });
+    else
+      await ingestQueueOf(redis, prefix).add(contactUpdate.name, contactUpdate.schema.parse(payload), {
+        jobId,
+      });
+  })();
+  await Promise.all([appended, added]);
 }
 
 /** What a platform's "this user is gone" marks: blocked is also unsubscribed (nothing proactive). */
