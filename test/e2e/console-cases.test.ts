@@ -139,6 +139,18 @@ test('an official assigns, notes and closes a case with a resolution; the API co
   ]);
 });
 
+test('a cursor the API refuses: its reason in both languages, not "no case" as if the inbox were read', async () => {
+  const { context, page, watch } = await c.page('desktop');
+  await signIn(page, c.baseUrl, 'xa.dandien', GOOD_PASSWORD, '/admin/cases');
+  const res = await page.goto(`${c.baseUrl}/admin/cases?cursor=khong-phai`);
+  expect(res!.status()).toBe(422);
+  expect(await page.getByText('Dữ liệu không hợp lệ. / Invalid request.', { exact: true }).count()).toBe(1);
+  expect(await page.getByText('Không có phiếu phản ánh nào').count()).toBe(0);
+  expect(await page.getByTestId('cases').count()).toBe(0);
+  expect(watch.errors).toEqual([]);
+  await context.close();
+});
+
 test('a commune official sees no other commune’s case, in the inbox or by its address', async () => {
   for (const width of Object.keys(WIDTHS) as Width[]) {
     const { context, page, watch } = await c.page(width);

@@ -285,6 +285,13 @@ test('pages follow the API’s cursor: 50, then the rest, then back to the first
   await page.getByRole('link', { name: 'Về trang đầu' }).click();
   await page.waitForURL((u) => !u.search.includes('cursor'));
   expect(await rowIds(page)).toHaveLength(50);
+  // A cursor the API refuses (an address typed or cut short): its reason in both languages, and
+  // no list, neither rows nor "no responses" as if one had been read.
+  const refused = await page.goto(`${c.baseUrl}/admin/dossiers/responses?cursor=khong-phai`);
+  expect(refused!.status()).toBe(422);
+  expect(await page.getByText('Dữ liệu không hợp lệ. / Invalid request.', { exact: true }).count()).toBe(1);
+  expect(await page.getByTestId('no-responses').count()).toBe(0);
+  expect(await page.getByTestId('responses').count()).toBe(0);
   expect(watch.errors).toEqual([]);
   await context.close();
 });

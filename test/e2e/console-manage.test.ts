@@ -179,6 +179,9 @@ test('the audit log: filtered, exported as CSV, and its chain verified', async (
   expect(await page.getByLabel('Từ ngày').getAttribute('aria-invalid')).toBe('true');
   expect(await page.getByLabel('Từ ngày').inputValue()).toBe('31/02/2026');
   expect(await page.getByTestId('audit').locator('tbody tr').count()).toBe(0);
+  // Nothing was listed, so neither "no entries" nor an entries heading over nothing.
+  expect(await page.getByText('Không có mục nhật ký nào').count()).toBe(0);
+  expect(await page.getByRole('heading', { name: 'Các mục nhật ký, mới nhất trước' }).count()).toBe(0);
   await checked(page, 'quan-tri-nhat-ky-ngay-sai-desktop');
   // A backwards range: the API's 422 under the date it concerns.
   await page.getByLabel('Từ ngày').fill('31/12/2026');

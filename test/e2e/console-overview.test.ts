@@ -97,7 +97,11 @@ test('the province’s overview shows the API’s figures, the ranking of its co
     expect(rows).toEqual(ranking.rows.map((r) => r.unitCode));
     expect(await page.getByTestId('small-n').textContent()).toContain('chưa đủ để so sánh');
     // Chart.js drew both charts (a canvas it sized), without a script error or a CSP refusal.
-    await page.waitForFunction('document.querySelectorAll("canvas[width]").length === 2');
+    // A locator wait, not a string waitForFunction: its polling runs through eval, which the
+    // page's CSP refuses whenever the first check is not already true.
+    const drawn = page.locator('canvas[width]');
+    await drawn.nth(1).waitFor();
+    expect(await drawn.count()).toBe(2);
     expect(await a11yViolations(page)).toEqual([]);
     await shot(page, `tong-quan-${width}`);
     expect(watch.errors).toEqual([]);

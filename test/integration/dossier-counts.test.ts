@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
 import { parseEnv } from '../../config/env';
-import { logger } from '../../lib/logger';
 import { parsePeriod } from '../../lib/time';
 import { parseDossierEvent } from '../../bot/survey/dossier-event';
 import { ingestDossierEvent } from '../../bot/survey/dossier-ingest';
@@ -15,21 +14,20 @@ import { closeCase } from '../../workers/aggregation/cases/handling';
 import { excludeResponse } from '../../workers/aggregation/integrity/bursts';
 import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
 import type { ScheduleDeps } from '../../workers/aggregation/rollups/schedule';
-import { JobProducer } from '../../workers/producer';
-import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { rawDossierCounts } from '../support/dossier-oracle';
-import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
+import { ingestHarness } from '../support/ingest';
 
-const redis = testRedis();
-const prefix = testPrefix('dossiercounts');
+// The database, prefix, producer and the ingest and aggregate workers: the ingest files' harness.
+const { redis, prefix, producer } = ingestHarness('dossiercounts', {
+  workers: true,
+  queues: ['ingest', 'aggregate'],
+});
 const env = parseEnv({ ...process.env, NODE_ENV: 'test' });
-const producer = new JobProducer(redis, prefix);
 const rollups: ScheduleDeps = {
   redis,
   prefix,
   enqueue: async (name, payload, o) => void (await producer.addByName(name, payload, o)),
 };
-let workers: RunningWorkers | undefined;
 
 const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
 
@@ -103,26 +101,11 @@ async function oracleOf(period: string) {
 }
 
 beforeAll(async () => {
-  await connectTestDb('dossiercounts');
   aggregationSettings.coalesceMs = 100;
   await Unit.insertMany([
     { code: 'DC-A', name: 'Xã A', level: 'commune' },
     { code: 'DC-B', name: 'Xã B', level: 'commune' },
   ]);
-  workers = await startWorkers({
-    ctx: { env, log: logger, redis, prefix },
-    producer,
-    createConnection: () => testRedis(),
-    queues: ['ingest', 'aggregate'],
-  });
-});
-
-afterAll(async () => {
-  await workers?.close();
-  await producer.close();
-  await clearPrefix(redis, prefix);
-  redis.disconnect();
-  await dropTestDb();
 });
 
 test('the dossier counts kept by the workers equal a raw recount after every kind of change, and a rebuild gives the same', async () => {

@@ -64,6 +64,17 @@ function startChild(): Promise<ChildProcess> {
   });
 }
 
+/** The worker that outlives the children, in this process: ingest, with a stalled check every 300 ms. */
+function startSurvivor(): Promise<RunningWorkers> {
+  return startWorkers({
+    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
+    producer,
+    createConnection: testRedis,
+    queues: ['ingest'],
+    stalledInterval: 300,
+  });
+}
+
 function nextMessage(proc: ChildProcess): Promise<{ stored?: string }> {
   return new Promise((resolve) => proc.once('message', resolve));
 }
@@ -98,13 +109,7 @@ test('a worker SIGKILLed mid-job loses nothing: another worker takes the stalled
   child.kill('SIGKILL');
   await once(child, 'exit');
 
-  second = await startWorkers({
-    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
-    producer,
-    createConnection: testRedis,
-    queues: ['ingest'],
-    stalledInterval: 300,
-  });
+  second = await startSurvivor();
   expect(await waitForJob(producer.getQueue('ingest'), a, 15_000)).toBe('completed');
   expect(await waitForJob(producer.getQueue('ingest'), b)).toBe('completed');
   const job = await producer.getQueue('ingest').getJob(a);
@@ -138,13 +143,7 @@ test('a job whose workers are SIGKILLed twice in a row still completes, stored o
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
-  second = await startWorkers({
-    ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
-    producer,
-    createConnection: testRedis,
-    queues: ['ingest'],
-    stalledInterval: 300,
-  });
+  second = await startSurvivor();
   // BullMQ's default (maxStalledCount 1) fails a job on its second stall.
   expect(await waitForJob(producer.getQueue('ingest'), id, 15_000)).toBe('completed');
   expect((await producer.getQueue('ingest').getJob(id))?.stalledCounter).toBe(2);

@@ -5,6 +5,7 @@ import type { ResponseMeta } from '../../bot/conversation/ports';
 import { logger } from '../../lib/logger';
 import type { Redis } from 'ioredis';
 import { JobProducer } from '../../workers/producer';
+import type { QueueName } from '../../workers/queues';
 import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { clearPrefix, connectTestDb, dropTestDb, redisUrl, testPrefix, testRedis } from './services';
 
@@ -83,15 +84,19 @@ export interface IngestHarness {
   readonly prefix: string;
   readonly redis: Redis;
   readonly producer: JobProducer;
-  /** Starts the ingest queue's workers (at most once per file); they stop after the file. */
+  /** Starts the workers of the file's queues (at most once per file); they stop after the file. */
   startIngestWorkers(): Promise<RunningWorkers>;
 }
 
 /**
  * What the ingest test files share: a fresh database, a key prefix, a producer, and optionally
- * the ingest workers, started in `beforeAll` (or later, by the test) and all cleaned up after.
+ * the workers of `queues` (the ingest queue unless said), started in `beforeAll` (or later, by
+ * the test) and all cleaned up after.
  */
-export function ingestHarness(label: string, opts: { workers?: boolean } = {}): IngestHarness {
+export function ingestHarness(
+  label: string,
+  opts: { workers?: boolean; queues?: readonly QueueName[] } = {},
+): IngestHarness {
   const prefix = testPrefix(label);
   const redis = testRedis();
   const producer = new JobProducer(redis, prefix);
@@ -101,7 +106,7 @@ export function ingestHarness(label: string, opts: { workers?: boolean } = {}): 
       ctx: { env: testEnv(prefix), log: testLog, redis, prefix },
       producer,
       createConnection: testRedis,
-      queues: ['ingest'],
+      queues: opts.queues ?? ['ingest'],
     }));
   beforeAll(async () => {
     await connectTestDb(label);

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { Eta } from 'eta';
 import { translator } from '../../bot/http/console/i18n';
 import { broadcasts } from '../../bot/http/console/messages/broadcasts';
 import {
@@ -87,6 +89,20 @@ test('the preview splits the unsubscribe line from the body', () => {
     body: 'Dòng 1\n\nDòng 2',
     footer: 'Nhắn /stop để ngừng nhận thông báo.',
   });
+});
+
+// The preview fragment as the composer shows it (previewOf: [] nothing typed yet, null refused).
+test('a content the API refused shows its problems, not "type a text" as if nothing was typed', () => {
+  const eta = new Eta({
+    views: join(__dirname, '..', '..', 'bot', 'http', 'console', 'views'),
+    useWith: false,
+  });
+  const render = (data: Record<string, unknown>) => eta.render('./broadcasts-preview', { t, ...data });
+  const refused = render({ previews: null, problems: ['imageUrl: Đường dẫn không hợp lệ'] });
+  expect(refused).toContain(t('bc.preview.problems'));
+  expect(refused).toContain('imageUrl: Đường dẫn không hợp lệ');
+  expect(refused).not.toContain(t('bc.preview.empty'));
+  expect(render({ previews: [], problems: [] })).toContain(t('bc.preview.empty'));
 });
 
 const progress = (over: Partial<ProgressView>): ProgressView => ({

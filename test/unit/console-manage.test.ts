@@ -259,7 +259,7 @@ describe('the templates render', () => {
   });
 
   // A refused day: the page asked the API nothing, so it shows the error under the field and the
-  // typed text, never an empty result it did not look for.
+  // typed text, never an empty result it did not look for, nor the list's heading over nothing.
   test.each([
     [
       'manage-audit',
@@ -272,7 +272,7 @@ describe('the templates render', () => {
         next: null,
         errors: { from: t('day.bad') },
       },
-      t('audit.none'),
+      [t('audit.none'), 'id="audit-h"'],
     ],
     [
       'manage-flags',
@@ -285,15 +285,16 @@ describe('the templates render', () => {
         done: null,
         back: '',
       },
-      t('flags.none'),
+      [t('flags.none'), 'id="flags-h"'],
     ],
-  ] as Array<[string, Record<string, unknown>, string]>)(
-    '%s with a bad day: the error, not "none"',
-    (view, data, none) => {
+  ] as Array<[string, Record<string, unknown>, [string, string]]>)(
+    '%s with a bad day: the error, not "none" nor the list heading',
+    (view, data, [none, heading]) => {
       const html = eta.render(`./${view}`, { ...base, ...data });
       expect(html).toContain(t('day.bad'));
       expect(html).toContain('value="31/02/2026"');
       expect(html).not.toContain(none);
+      expect(html).not.toContain(heading);
     },
   );
 });

@@ -53,11 +53,14 @@ async function countOf(
   return { count: null, countError: apiText(r.body?.message, langOf(ctx.req)) || String(r.status) };
 }
 
-/** The preview of the typed content: each language's message, or the problems the API finds. */
+/**
+ * The preview of the typed content: each language's message and the problems the API finds; an
+ * empty list when there is nothing to preview yet, none at all (null) when the API refused it.
+ */
 async function previewOf(
   ctx: PageContext,
   f: Form,
-): Promise<{ previews: Array<RenderedView & { body: string; footer: string }>; problems: string[] }> {
+): Promise<{ previews: Array<RenderedView & { body: string; footer: string }> | null; problems: string[] }> {
   const content = contentOfForm(f);
   if (!content.text.trim()) return { previews: [], problems: [] };
   const r = await ctx.api.call<{ problems: string[]; messages: RenderedView[] } & ApiErrorBody>(
@@ -68,7 +71,7 @@ async function previewOf(
   if (r.status !== 200) {
     const lang = langOf(ctx.req);
     const details = (r.body?.details ?? []).map((d) => `${d.path}: ${apiText(d.message, lang)}`);
-    return { previews: [], problems: details.length ? details : [apiText(r.body?.message, lang)] };
+    return { previews: null, problems: details.length ? details : [apiText(r.body?.message, lang)] };
   }
   return {
     previews: r.body.messages.map((m) => ({ ...m, ...previewParts(m) })),
