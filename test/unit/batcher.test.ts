@@ -69,34 +69,3 @@ test('drain waits for the items added before it, flushed or failed, and not for 
   release3();
   await three;
 });
-
-test('a flush that settles each item on its own resolves or rejects each caller with its own result', async () => {
-  const b = new Batcher<number, string>(
-    async (items) =>
-      items.map((n): PromiseSettledResult<string> =>
-        n % 2 === 0
-          ? { status: 'fulfilled', value: `even ${n}` }
-          : { status: 'rejected', reason: new Error(`odd ${n}`) },
-      ),
-    { maxItems: 10, maxWaitMs: 1 },
-  );
-  const r = await Promise.allSettled([1, 2, 3, 4].map((n) => b.add(n)));
-  expect(r.map((x) => (x.status === 'fulfilled' ? x.value : (x.reason as Error).message))).toEqual([
-    'odd 1',
-    'even 2',
-    'odd 3',
-    'even 4',
-  ]);
-});
-
-test('a flush that returns fewer results than items rejects the items left without one', async () => {
-  const b = new Batcher<number, number>(
-    async (items) => items.slice(1).map((n) => ({ status: 'fulfilled', value: n })),
-    {
-      maxItems: 10,
-      maxWaitMs: 1,
-    },
-  );
-  const r = await Promise.allSettled([1, 2].map((n) => b.add(n)));
-  expect(r.map((x) => x.status)).toEqual(['fulfilled', 'rejected']);
-});

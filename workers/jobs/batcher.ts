@@ -3,27 +3,23 @@
  * flushed (or rejects with its error, so each job is retried on its own). A batch is flushed when
  * it holds `maxItems` or `maxWaitMs` after its first item, whichever comes first.
  *
- * A flush may settle each item on its own: it returns one settled result per item, in the
- * items' order (the completion writer's outcome per response, or the refusal of one response
- * that must not fail the others). A flush that returns nothing resolves every item.
- *
  * Group commit: at most `maxInFlight` flushes run at once (default 1). Items arriving while they
  * run wait and go out together in the next batch. Many concurrent bulk inserts into one
  * collection are slower in total than the same documents in fewer, larger, sequential ones
  * (on FerretDB above all), and the waiting batch grows, so throughput rises with load instead of
  * collapsing.
  */
-export class Batcher<T, R = void> {
+export class Batcher<T> {
   private items: T[] = [];
-  private waiters: Array<{ resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
+  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private readonly maxInFlight: number;
   /** Every item's promise until it settles: what drain() waits for. */
-  private readonly unsettled = new Set<Promise<R>>();
+  private readonly unsettled = new Set<Promise<void>>();
 
   constructor(
-    private readonly flushFn: (items: T[]) => Promise<readonly PromiseSettledResult<R>[] | void>,
+    private readonly flushFn: (items: T[]) => Promise<void>,
     private readonly opts: { maxItems: number; maxWaitMs: number; maxInFlight?: number } = {
       maxItems: 500,
       maxWaitMs: 5,
@@ -32,8 +28,8 @@ export class Batcher<T, R = void> {
     this.maxInFlight = opts.maxInFlight ?? 1;
   }
 
-  add(item: T): Promise<R> {
-    const p = new Promise<R>((resolve, reject) => {
+  add(item: T): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
       this.items.push(item);
       this.waiters.push({ resolve, reject });
       if (this.items.length >= this.opts.maxItems) this.flush();
@@ -70,15 +66,8 @@ export class Batcher<T, R = void> {
       if (this.items.length > 0) this.flush();
     };
     this.flushFn(items).then(
-      (results) => {
-        waiters.forEach((w, i) => {
-          const r = results?.[i];
-          // No results at all: a flush of R = void, which settles every item alike.
-          if (results === undefined) w.resolve(undefined as R);
-          else if (r === undefined) w.reject(new Error(`batch flush returned no result for item ${i}`));
-          else if (r.status === 'fulfilled') w.resolve(r.value);
-          else w.reject(r.reason);
-        });
+      () => {
+        waiters.forEach((w) => w.resolve());
         done();
       },
       (err: unknown) => {
