@@ -33,8 +33,6 @@ export interface AnswerSink {
     meta: ResponseMeta;
     answers: RecordedAnswer[];
     completedAt: string;
-    /** The chat that answered (the live session's contact): the shared-contact rule's input. */
-    contact?: { channel: ChannelName; contactId: string };
   }): Promise<void>;
 }
 

@@ -39,7 +39,6 @@ export async function applyTurn(
         meta,
         answers: Object.values(result.state.answers),
         completedAt: at,
-        contact: { channel: session.channel, contactId: session.contactId },
       });
     }
   }

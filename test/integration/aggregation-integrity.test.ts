@@ -15,8 +15,7 @@ import { Session } from '../../models/session';
 import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import type { ResponseCompletePayload } from '../../workers/jobs/response-meta';
 import { excludeResponse, flagBursts } from '../../workers/aggregation/integrity/bursts';
-import { checkSharedContact, sharedContactKey } from '../../workers/aggregation/integrity/shared-contact';
-import { markErased } from '../../privacy/erased-mark';
+import { checkSharedContact } from '../../workers/aggregation/integrity/shared-contact';
 import { checkCounterNetwork } from '../../workers/aggregation/integrity/counter-network';
 import { listFlags } from '../../indices/flag-list';
 import { markCounterAnswer } from '../../workers/aggregation/integrity/counter-network';
@@ -551,68 +550,5 @@ describe('the rules run after every completion (response.complete job)', () => {
       await workers.close();
       await producer.close();
     }
-  });
-});
-
-describe('shared contact from the completion payload (the bot’s live session)', () => {
-  const env = parseEnv({
-    NODE_ENV: 'test',
-    INTEGRITY_CONTACT_MIN_APPLICANTS: '3',
-    INTEGRITY_CONTACT_WINDOW_HOURS: '24',
-  });
-  const ctx = { redis, prefix, env };
-
-  /** A completion of `contactId` for a new dossier of its own applicant; no session copy in MongoDB. */
-  async function carried(id: string, contactId: string, minute: number): Promise<ResponseCompletePayload> {
-    const at = new Date(Date.UTC(2025, 9, 1, 2, minute));
-    await Dossier.create({
-      code: `D-${id}`,
-      procedureCode: 'P',
-      unitCode: 'U5',
-      channel: 'in_person',
-      status: 'finished',
-      finishedAt: at,
-      applicantPhoneHash: `hash-${id}`,
-    });
-    return {
-      responseId: id,
-      meta: {
-        dossierCode: `D-${id}`,
-        unitCode: 'U5',
-        procedureCode: 'P',
-        officerId: 'O',
-        dossierChannel: 'in_person',
-        onlineLevel: null,
-        surveyChannel: 'zalo',
-        flowKey: 'default',
-        flowVersion: 1,
-        lang: 'vi',
-        startedAt: at.toISOString(),
-      },
-      answers: [],
-      completedAt: at.toISOString(),
-      contact: { channel: 'zalo', contactId },
-    };
-  }
-
-  test('three applicants of one chat are flagged without reading a session', async () => {
-    const contactId = new Types.ObjectId().toHexString();
-    expect(await Session.countDocuments({ contactId })).toBe(0);
-    expect(await checkSharedContact(await carried('pc-1', contactId, 0), ctx)).toBe(0);
-    expect(await checkSharedContact(await carried('pc-2', contactId, 1), ctx)).toBe(0);
-    expect(await checkSharedContact(await carried('pc-3', contactId, 2), ctx)).toBe(3);
-    expect(
-      (await Flag.find({ responseId: /^pc-/ }, { _id: 0, responseId: 1 }).lean())
-        .map((f) => f.responseId)
-        .sort(),
-    ).toEqual(['pc-1', 'pc-2', 'pc-3']);
-  });
-
-  test('a contact erased after its completion was queued is not recorded again', async () => {
-    const contactId = new Types.ObjectId().toHexString();
-    await markErased(redis, prefix, contactId);
-    for (const i of [0, 1, 2])
-      expect(await checkSharedContact(await carried(`pe-${i}`, contactId, i), ctx)).toBe(0);
-    expect(await redis.exists(sharedContactKey(prefix, env.PHONE_HASH_KEY, 'zalo', contactId))).toBe(0);
   });
 });

@@ -32,17 +32,5 @@ export const responseCompleteSchema = z.object({
   meta: responseMetaSchema,
   answers: z.array(recordedAnswerSchema).max(500),
   completedAt: z.iso.datetime(),
-  /**
-   * The chat that answered, when the bot has it (its live session): what the shared-contact
-   * rule reads (workers/aggregation/integrity/shared-contact.ts), so that it need not find the
-   * session in MongoDB. Absent for a response without a session (a Zalo rating) and in jobs
-   * added before the field.
-   */
-  contact: z
-    .object({
-      channel: z.enum(['telegram', 'zalo', 'web']),
-      contactId: z.string().regex(/^[0-9a-f]{24}$/),
-    })
-    .optional(),
 });
 export type ResponseCompletePayload = z.output<typeof responseCompleteSchema>;

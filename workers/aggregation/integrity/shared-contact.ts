@@ -2,7 +2,6 @@ import { createHash, createHmac } from 'node:crypto';
 import { hcmDay } from '../../../lib/time';
 import { Dossier } from '../../../models/dossier';
 import { Session } from '../../../models/session';
-import { wasErased } from '../../../privacy/erased-mark';
 import type { ResponseCompletePayload } from '../../jobs/response-meta';
 import type { JobContext } from '../../registry';
 import { upsertFlags, type FlagTarget } from './flags';
@@ -86,24 +85,6 @@ export function sharedContactKey(
   return `${prefix}:integ:contact:${contact}`;
 }
 
-/**
- * The chat that answered: carried by the payload (the bot's live session), else the session's
- * durable copy (jobs added before the payload carried it; responses of no session find none).
- * A contact erased since the payload was made is not recorded again: the erasure removed its
- * window (privacy/erase.ts), and its session, which the lookup would not have found.
- */
-async function contactOf(
-  p: ResponseCompletePayload,
-  ctx: Pick<JobContext, 'redis' | 'prefix'>,
-): Promise<{ channel: string; contactId: string } | null> {
-  if (p.contact) return (await wasErased(ctx.redis, ctx.prefix, p.contact.contactId)) ? null : p.contact;
-  const session = await Session.findOne(
-    { responseId: p.responseId },
-    { _id: 0, contactId: 1, channel: 1 },
-  ).lean();
-  return session ? { channel: session.channel, contactId: String(session.contactId) } : null;
-}
-
 export async function checkSharedContact(
   p: ResponseCompletePayload,
   ctx: Pick<JobContext, 'redis' | 'prefix' | 'env'>,
@@ -111,7 +92,10 @@ export async function checkSharedContact(
 ): Promise<number> {
   const { dossierCode, unitCode } = p.meta;
   if (!dossierCode || !unitCode) return 0;
-  const session = await contactOf(p, ctx);
+  const session = await Session.findOne(
+    { responseId: p.responseId },
+    { _id: 0, contactId: 1, channel: 1 },
+  ).lean();
   if (!session) return 0;
   const dossier = await Dossier.findOne({ code: dossierCode }, { _id: 0, applicantPhoneHash: 1 }).lean();
   const rule = ruleFromEnv(ctx.env);
@@ -123,7 +107,12 @@ export async function checkSharedContact(
     day: hcmDay(new Date(at)),
     at,
   };
-  const key = sharedContactKey(ctx.prefix, ctx.env.PHONE_HASH_KEY, session.channel, session.contactId);
+  const key = sharedContactKey(
+    ctx.prefix,
+    ctx.env.PHONE_HASH_KEY,
+    session.channel,
+    String(session.contactId),
+  );
   const got = await ctx.redis
     .multi()
     .zadd(key, at, encode(me))
