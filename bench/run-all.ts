@@ -42,10 +42,11 @@ const BENCHES: Bench[] = [
   { name: 'timer-early', budgetS: 60 },
   { name: 'redis-queue-ceiling', env: { BENCH_QUEUE_N: '20000' }, budgetS: 120 },
   { name: 'load', budgetS: 300 },
-  // 50,000 responses took 113 s of seeding alone on a quiet machine and ran past the budget.
+  // 50,000 responses took 113 s of seeding alone on a quiet machine and ran past the budget;
+  // 8 s a target keeps its 9 targets within the time its 7 took at 10 s.
   {
     name: 'dashboard',
-    env: { BENCH_DASHBOARD_RESPONSES: '20000', BENCH_DASHBOARD_MAX_S: '10', BENCH_DASHBOARD_SCANS: '3' },
+    env: { BENCH_DASHBOARD_RESPONSES: '20000', BENCH_DASHBOARD_MAX_S: '8', BENCH_DASHBOARD_SCANS: '3' },
     budgetS: 180,
   },
   { name: 'soak', env: { BENCH_SOAK_S: '150', BENCH_SOAK_SAMPLE_S: '5' }, budgetS: 300 },

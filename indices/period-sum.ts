@@ -4,6 +4,7 @@ import { Rollup } from '../models/rollup';
 import { RollupMonth } from '../models/rollup-month';
 import { addCounts, emptyCounts, type Counts } from './formula';
 import { readSide } from '../lib/db/read-side';
+import type { MonthCache, MonthFigures } from './month-cache';
 
 /** What a period's whole-unit figures are summed from: day rollups or month totals. */
 export interface PeriodTotals {
@@ -115,33 +116,6 @@ function edgeDays<T extends PeriodTotals>(
         .then((days) => days.filter((d) => d.day >= e.from && d.day <= e.to));
 }
 
-/**
- * The whole-unit totals of a period, for sumTotals: month totals (models/rollup-month.ts) for the
- * months wholly inside [firstDay, lastDay], day rollups for the days of the months at its edges.
- * Every read is by equality (`{unitCode, month}` or `{unitCode, day}`), which FerretDB 1.24 pushes
- * down; a unit-year is 12 small documents. Month totals follow their days by the `rollup.month`
- * job's coalescing delay.
- */
-export async function loadTotals(
-  units: readonly string[],
-  firstDay: string,
-  lastDay: string,
-): Promise<PeriodTotals[]> {
-  const { whole, edges } = monthsOf(firstDay, lastDay);
-  const reads: Array<Promise<PeriodTotals[]>> = [];
-  for (const unitCode of new Set(units)) {
-    if (whole.length > 0) {
-      reads.push(
-        readSide(
-          RollupMonth.find({ unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } }, TOTALS),
-        ).lean<PeriodTotals[]>(),
-      );
-    }
-    for (const e of edges) reads.push(edgeDays<PeriodTotals>(unitCode, e, TOTALS));
-  }
-  return (await Promise.all(reads)).flat();
-}
-
 /** Dossiers finished or returned, and those of them with dissatisfaction or a case open or closed late. */
 export interface DossierCounts {
   completed: number;
@@ -164,53 +138,6 @@ export function sumDossierCounts(docs: readonly DossierCounts[]): DossierCounts 
   return s;
 }
 
-/**
- * The dossier counts of a period (response rate, Decision 766 ratio): the month figures' sums
- * for the months wholly inside [firstDay, lastDay], the dossier days of the months at its edges,
- * read by equality as in loadTotals. A whole month whose figures have no dossier counts (written
- * before they were kept) or are not written yet is read from its dossier days. Dossier codes are
- * unique and a dossier is counted under its own unit only, so the units' counts add up.
- */
-export async function loadDossierCounts(
-  units: readonly string[],
-  firstDay: string,
-  lastDay: string,
-): Promise<DossierCounts> {
-  const { whole, edges } = monthsOf(firstDay, lastDay);
-  const days = (unitCode: string, month: string) =>
-    readSide(DossierDay.find({ unitCode, month }, { ...DOSSIER_COUNTS, day: 1 })).lean<
-      Array<DossierCounts & { day: string }>
-    >();
-  const perUnit = await Promise.all(
-    [...new Set(units)].map(async (unitCode) => {
-      const reads: Array<Promise<DossierCounts[]>> = edges.map((e) =>
-        e.from === e.to
-          ? readSide(DossierDay.find({ unitCode, day: e.from }, DOSSIER_COUNTS)).lean<DossierCounts[]>()
-          : days(unitCode, e.month).then((ds) => ds.filter((d) => d.day >= e.from && d.day <= e.to)),
-      );
-      if (whole.length > 0) {
-        const months = await readSide(
-          RollupMonth.find(
-            { unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } },
-            { _id: 0, month: 1, completedDossiers: 1, badDossiers: 1 },
-          ),
-        ).lean<Array<{ month: string; completedDossiers?: number | null; badDossiers?: number | null }>>();
-        const counted = new Map(
-          months
-            .filter((m) => typeof m.completedDossiers === 'number' && typeof m.badDossiers === 'number')
-            .map((m) => [m.month, { completed: m.completedDossiers!, bad: m.badDossiers! }]),
-        );
-        for (const month of whole) {
-          const m = counted.get(month);
-          reads.push(m ? Promise.resolve([m]) : days(unitCode, month));
-        }
-      }
-      return sumDossierCounts((await Promise.all(reads)).flat());
-    }),
-  );
-  return sumDossierCounts(perUnit);
-}
-
 export interface Breakdowns {
   byProcedure: GroupLike[];
   byOfficer: GroupLike[];
@@ -226,47 +153,173 @@ function unpackBreakdowns(text: string): Breakdowns {
   return JSON.parse(text) as Breakdowns;
 }
 
+/** What a period read asks for: its figures (whole-unit totals, or with breakdowns) and its dossier counts. */
+export interface PeriodWant {
+  figures: 'totals' | 'breakdowns' | null;
+  dossiers: boolean;
+  /** Month documents kept between requests (indices/month-cache.ts): the API's processes pass it. */
+  cache?: MonthCache | null;
+}
+
+type MonthRead = Omit<MonthFigures, 'breakdowns'> & { breakdowns?: string | null };
+
+/** The whole months' documents of one unit, read by `{unitCode, month}` with what `want` needs (all of it for the cache). */
+async function readMonths(
+  unitCode: string,
+  whole: readonly string[],
+  want: PeriodWant,
+): Promise<MonthFigures[]> {
+  const all = !!want.cache;
+  const docs = await readSide(
+    RollupMonth.find(
+      { unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } },
+      {
+        _id: 0,
+        month: 1,
+        version: 1,
+        ...(all || want.figures ? { ...TOTALS, days: 1 } : {}),
+        ...(all || want.figures === 'breakdowns' ? { breakdowns: 1 } : {}),
+        ...(all || want.dossiers ? { completedDossiers: 1, badDossiers: 1 } : {}),
+      },
+    ),
+  ).lean<MonthRead[]>();
+  const months = docs.map((d) => ({
+    ...d,
+    breakdowns: typeof d.breakdowns === 'string' ? unpackBreakdowns(d.breakdowns) : null,
+    completedDossiers: d.completedDossiers ?? null,
+    badDossiers: d.badDossiers ?? null,
+  }));
+  want.cache?.keep(unitCode, whole, months);
+  return months;
+}
+
+/** One unit's dossier days between two days of one month, by equality. */
+function edgeDossierDays(
+  unitCode: string,
+  e: { month: string; from: string; to: string },
+): Promise<DossierCounts[]> {
+  return e.from === e.to
+    ? readSide(DossierDay.find({ unitCode, day: e.from }, DOSSIER_COUNTS)).lean<DossierCounts[]>()
+    : readSide(DossierDay.find({ unitCode, month: e.month }, { ...DOSSIER_COUNTS, day: 1 }))
+        .lean<Array<DossierCounts & { day: string }>>()
+        .then((ds) => ds.filter((d) => d.day >= e.from && d.day <= e.to));
+}
+
 /**
- * The figures of a period with their breakdowns (a report broken down or filtered by procedure,
- * officer or channel): a month's figures for each month wholly inside [firstDay, lastDay], day
- * rollups for the days at its edges, read by equality as in loadTotals. A whole month whose
- * figures have no breakdowns (written before they were kept) or are not written yet is read
- * from its days. Each document carries its month, for the trend.
+ * One unit's part of loadPeriod: its month documents read once for everything asked (FerretDB
+ * 1.24 pays for the whole document whatever the projection, so a second read of the same months
+ * costs as much as the first), or `kept` (current, from the cache), and the days of the months
+ * at the period's edges.
  */
+async function unitPeriod(
+  unitCode: string,
+  { whole, edges }: ReturnType<typeof monthsOf>,
+  want: PeriodWant,
+  kept: MonthFigures[] | undefined,
+): Promise<{ docs: PeriodRollup[]; dossiers: DossierCounts }> {
+  const dayFields: Record<string, 0 | 1> = {
+    ...TOTALS,
+    month: 1,
+    ...(want.figures === 'breakdowns' ? BREAKDOWNS : {}),
+  };
+  const figureReads: Array<Promise<PeriodRollup[]>> = want.figures
+    ? edges.map((e) => edgeDays<PeriodRollup>(unitCode, e, dayFields))
+    : [];
+  const dossierReads: Array<Promise<DossierCounts[]>> = want.dossiers
+    ? edges.map((e) => edgeDossierDays(unitCode, e))
+    : [];
+  if (whole.length > 0) {
+    const months = kept ?? (await readMonths(unitCode, whole, want));
+    const byMonth = new Map(months.map((m) => [m.month, m]));
+    for (const month of whole) {
+      const m = byMonth.get(month);
+      if (want.figures === 'totals') {
+        // Month totals follow their days by the `rollup.month` job's coalescing delay.
+        if (m) figureReads.push(Promise.resolve([monthTotals(m)]));
+      } else if (want.figures === 'breakdowns') {
+        // A month without breakdowns (written before they were kept) or not written yet: its days.
+        if (!m?.breakdowns)
+          figureReads.push(readSide(Rollup.find({ unitCode, month }, MONTH_DAY)).lean<PeriodRollup[]>());
+        // A month of no days adds nothing (and no point to the trend).
+        else if (m.days > 0) figureReads.push(Promise.resolve([{ ...monthTotals(m), ...m.breakdowns }]));
+      }
+      if (want.dossiers) {
+        // A month without dossier counts (written before they were kept) or not written yet: its dossier days.
+        const counted = m && m.completedDossiers !== null && m.badDossiers !== null;
+        dossierReads.push(
+          counted
+            ? Promise.resolve([{ completed: m.completedDossiers!, bad: m.badDossiers! }])
+            : readSide(DossierDay.find({ unitCode, month }, DOSSIER_COUNTS)).lean<DossierCounts[]>(),
+        );
+      }
+    }
+  }
+  const [docs, dossiers] = await Promise.all([Promise.all(figureReads), Promise.all(dossierReads)]);
+  return { docs: docs.flat(), dossiers: sumDossierCounts(dossiers.flat()) };
+}
+
+function monthTotals(m: MonthFigures): PeriodRollup {
+  return {
+    unitCode: m.unitCode,
+    month: m.month,
+    responses: m.responses,
+    dissatisfiedResponses: m.dissatisfiedResponses,
+    excluded: m.excluded,
+    total: m.total,
+  };
+}
+
+/**
+ * A period's figures and dossier counts for some units, read by equality (`{unitCode, month}` or
+ * `{unitCode, day}`, which FerretDB 1.24 pushes down), one query per unit and not
+ * `unitCode: {$in}` (no index use on FerretDB): each unit's month documents (models/rollup-month.ts)
+ * for the months wholly inside [firstDay, lastDay], its day rollups and dossier days for the days
+ * of the months at its edges; a unit-year is 12 documents. Figures with breakdowns (a report broken
+ * down or filtered by procedure, officer or channel) carry their month, for the trend. Dossier
+ * codes are unique and a dossier is counted under its own unit only, so the units' counts add up.
+ * With `want.cache`, the units whose months are all kept and current are not read again.
+ */
+export async function loadPeriod(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+  want: PeriodWant,
+): Promise<{ docs: PeriodRollup[]; dossiers: DossierCounts }> {
+  const months = monthsOf(firstDay, lastDay);
+  const codes = [...new Set(units)];
+  const kept = want.cache ? await want.cache.current(codes, months.whole) : null;
+  const perUnit = await Promise.all(codes.map((u) => unitPeriod(u, months, want, kept?.get(u))));
+  return {
+    docs: perUnit.flatMap((p) => p.docs),
+    dossiers: sumDossierCounts(perUnit.map((p) => p.dossiers)),
+  };
+}
+
+/** The whole-unit totals of a period, for sumTotals (the ranking, digests, public pages). */
+export async function loadTotals(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+): Promise<PeriodTotals[]> {
+  return (await loadPeriod(units, firstDay, lastDay, { figures: 'totals', dossiers: false })).docs;
+}
+
+/** The figures of a period with their breakdowns, each document with its month. */
 export async function loadBreakdowns(
   units: readonly string[],
   firstDay: string,
   lastDay: string,
 ): Promise<PeriodRollup[]> {
-  const { whole, edges } = monthsOf(firstDay, lastDay);
-  const dayFields = { ...TOTALS, month: 1, ...BREAKDOWNS } as const;
-  const perUnit = await Promise.all(
-    [...new Set(units)].map(async (unitCode) => {
-      const reads: Array<Promise<PeriodRollup[]>> = edges.map((e) =>
-        edgeDays<PeriodRollup>(unitCode, e, dayFields),
-      );
-      if (whole.length > 0) {
-        const months = await readSide(
-          RollupMonth.find(
-            { unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } },
-            { ...TOTALS, month: 1, days: 1, breakdowns: 1 },
-          ),
-        ).lean<Array<PeriodTotals & { month: string; days: number; breakdowns: string | null }>>();
-        const summed = new Map(months.filter((m) => m.breakdowns !== null).map((m) => [m.month, m]));
-        for (const month of whole) {
-          const m = summed.get(month);
-          if (!m) reads.push(readSide(Rollup.find({ unitCode, month }, MONTH_DAY)).lean<PeriodRollup[]>());
-          // A month of no days adds nothing (and no point to the trend).
-          else if (m.days > 0) {
-            const { breakdowns, ...totals } = m;
-            reads.push(Promise.resolve([{ ...totals, ...unpackBreakdowns(breakdowns!) }]));
-          }
-        }
-      }
-      return (await Promise.all(reads)).flat();
-    }),
-  );
-  return perUnit.flat();
+  return (await loadPeriod(units, firstDay, lastDay, { figures: 'breakdowns', dossiers: false })).docs;
+}
+
+/** The dossier counts of a period (response rate, Decision 766 ratio). */
+export async function loadDossierCounts(
+  units: readonly string[],
+  firstDay: string,
+  lastDay: string,
+): Promise<DossierCounts> {
+  return (await loadPeriod(units, firstDay, lastDay, { figures: null, dossiers: true })).dossiers;
 }
 
 export interface Summed {

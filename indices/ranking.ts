@@ -1,8 +1,9 @@
 import { parsePeriod } from '../lib/time';
 import { rankUnits, RANKING_MIN_N, type RankRow } from './formula';
-import { loadTotals, sumTotals } from './period-sum';
+import type { MonthCache } from './month-cache';
+import { loadPeriod, sumTotals } from './period-sum';
 import { figuresOf } from './report';
-import { expandUnits, rankableChildren, scopedUnits } from './units';
+import { rankableChildren, scopedUnits, UnitLinks } from './units';
 
 export interface RankingRow extends RankRow {
   name: string;
@@ -18,17 +19,25 @@ export async function buildRanking(q: {
   period: string;
   units: readonly string[] | null;
   minN?: number;
+  /** Month documents kept between requests (indices/month-cache.ts; the API's processes). */
+  cache?: MonthCache | null;
 }): Promise<{ parent: string; period: string; minN: number; rows: RankingRow[] }> {
   const p = parsePeriod(q.period);
-  await scopedUnits(q.parent, q.units);
-  const children = (await rankableChildren(q.parent, p.lastDay)).filter(
-    (c) => !q.units || q.units.includes(c.code),
-  );
+  // One read of the tree for the scope check and every child's subtree; nothing of the children
+  // is used before the check.
+  const [links, rankable] = await Promise.all([UnitLinks.read(), rankableChildren(q.parent, p.lastDay)]);
+  await scopedUnits(q.parent, q.units, links);
+  const children = rankable.filter((c) => !q.units || q.units.includes(c.code));
   const minN = q.minN ?? RANKING_MIN_N;
   const figures = await Promise.all(
     children.map(async (c) => {
-      const codes = await expandUnits([c.code]);
-      const f = figuresOf(sumTotals(await loadTotals(codes, p.firstDay, p.lastDay)));
+      const codes = links.expand([c.code]);
+      const { docs } = await loadPeriod(codes, p.firstDay, p.lastDay, {
+        figures: 'totals',
+        dossiers: false,
+        cache: q.cache ?? null,
+      });
+      const f = figuresOf(sumTotals(docs));
       return { code: c.code, name: c.name, f };
     }),
   );

@@ -13,15 +13,14 @@ import {
   type Share,
 } from './formula';
 import {
-  loadBreakdowns,
-  loadDossierCounts,
+  loadPeriod,
   type DossierCounts,
-  loadTotals,
   sumGroups,
   sumTotals,
   type PeriodRollup,
   type Summed,
 } from './period-sum';
+import type { MonthCache } from './month-cache';
 import { scopedUnits } from './units';
 
 export interface ReportQuery {
@@ -36,6 +35,8 @@ export interface ReportQuery {
   officerMinN: number;
   /** Leave out breakdowns, trend and cases (the index alone). */
   indexOnly?: boolean;
+  /** Month documents kept between requests (indices/month-cache.ts; the API's processes). */
+  cache?: MonthCache | null;
   now?: Date;
 }
 
@@ -111,7 +112,7 @@ function filtered(
 
 /**
  * Response rate and the 766 ratio, from the dossier counts of the period's months and edge days
- * (loadDossierCounts; counted per unit and finish day by workers/aggregation/rollups/dossiers.ts).
+ * (loadPeriod; counted per unit and finish day by workers/aggregation/rollups/dossiers.ts).
  */
 function dossierFigures(
   { completed: completedDossiers, bad: badDossiers }: DossierCounts,
@@ -171,15 +172,18 @@ export async function buildReport(q: ReportQuery): Promise<Report> {
   // Whole months come from their month figures, the days at the period's edges from day rollups;
   // the index alone (no breakdown, no filter) reads their totals only.
   const breakdowns = !q.indexOnly || !!(q.procedure || q.officer || q.channel);
-  // The reads below depend on `codes` only, not on one another: one round of round-trips, not four.
-  const [docs, totals, unit, dossiers, cases] = await Promise.all([
-    breakdowns ? loadBreakdowns(codes, p.firstDay, p.lastDay) : Promise.resolve([]),
-    breakdowns ? Promise.resolve(null) : loadTotals(codes, p.firstDay, p.lastDay),
+  // The reads below depend on `codes` only, not on one another: one round of round-trips. The
+  // figures and the dossier counts come from one read of each unit's months (loadPeriod).
+  const [{ docs, dossiers }, unit, cases] = await Promise.all([
+    loadPeriod(codes, p.firstDay, p.lastDay, {
+      figures: breakdowns ? 'breakdowns' : 'totals',
+      dossiers: true,
+      cache: q.cache ?? null,
+    }),
     Unit.findOne({ code: q.unit }, { name: 1 }).lean(),
-    loadDossierCounts(codes, p.firstDay, p.lastDay),
     q.indexOnly ? Promise.resolve(null) : caseStats(codes, p, q.now ?? new Date()),
   ]);
-  const all = sumTotals(totals ?? docs);
+  const all = sumTotals(docs);
   const sum = breakdowns ? filtered(docs, all, q) : all;
   const report: Report = {
     label: INDEX_LABEL_VI,

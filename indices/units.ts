@@ -2,7 +2,7 @@ import { hcmDay } from '../lib/time';
 import { Unit } from '../models/unit';
 
 // One implementation of unit scope for figures and for callers: lib/auth/scope.ts.
-export { expandUnits, scopedUnits, UnitAccessError } from '../lib/auth/scope';
+export { expandUnits, scopedUnits, UnitAccessError, UnitLinks } from '../lib/auth/scope';
 
 /** Units to rank under a parent for a period: its children that existed on the period's last day ('YYYY-MM-DD'). */
 export async function rankableChildren(

@@ -1,24 +1,48 @@
 import { Unit } from '../../models/unit';
 
 /**
+ * Which units sit directly below (parentCode) or were merged into (successorCode) which: the
+ * links of the whole effective-dated tree, read in one query. Walking the tree level by level
+ * took a round trip per level (and on FerretDB 1.24 each `$in`/`$or` level was a pass over the
+ * collection anyway); a deployment's units are a province's few hundred small documents.
+ */
+export class UnitLinks {
+  private constructor(private readonly below: ReadonlyMap<string, readonly string[]>) {}
+
+  static async read(): Promise<UnitLinks> {
+    const units = await Unit.find({}, { _id: 0, code: 1, parentCode: 1, successorCode: 1 }).lean();
+    const below = new Map<string, string[]>();
+    for (const u of units)
+      for (const up of new Set([u.parentCode, u.successorCode]))
+        if (up) below.set(up, [...(below.get(up) ?? []), u.code]);
+    return new UnitLinks(below);
+  }
+
+  /**
+   * The units, the units below them and the units merged into them, recursively (16 levels at
+   * most, the depth of any real tree with room to spare), sorted.
+   */
+  expand(codes: readonly string[]): string[] {
+    const all = new Set(codes);
+    let frontier = [...codes];
+    for (let depth = 0; depth < 16 && frontier.length > 0; depth++) {
+      frontier = [...new Set(frontier.flatMap((c) => this.below.get(c) ?? []))].filter((c) => !all.has(c));
+      frontier.forEach((c) => all.add(c));
+    }
+    return [...all].sort();
+  }
+}
+
+/**
  * The one implementation of "which units may this caller see". A unit's scope is the unit, the
  * units below it (parentCode) and the units merged into it (successorCode), recursively, over
  * the whole effective-dated tree: a commune merged on 1/7/2025 keeps its own history and is
  * also seen by the unit that took it over, so that unit's user sees the history of the
  * communes it absorbed, and nothing of its neighbours (they were merged into someone else).
+ * `links` reuses a tree already read (several expansions in one request).
  */
-export async function expandUnits(codes: readonly string[]): Promise<string[]> {
-  const all = new Set(codes);
-  let frontier = [...codes];
-  for (let depth = 0; depth < 16 && frontier.length > 0; depth++) {
-    const below = await Unit.find(
-      { $or: [{ parentCode: { $in: frontier } }, { successorCode: { $in: frontier } }] },
-      { code: 1 },
-    ).lean();
-    frontier = below.map((u) => u.code).filter((c) => !all.has(c));
-    frontier.forEach((c) => all.add(c));
-  }
-  return [...all].sort();
+export async function expandUnits(codes: readonly string[], links?: UnitLinks): Promise<string[]> {
+  return (links ?? (await UnitLinks.read())).expand(codes);
 }
 
 /** A unit outside the caller's scope. The API answers it as 404, so its existence does not leak. */
@@ -33,9 +57,13 @@ export class UnitAccessError extends Error {
  * The codes a figure for `unitCode` covers, limited to what the caller may read. `allowed` is
  * the caller's subtree-expanded unit list; `null` means every unit (the CLI, an unscoped key).
  */
-export async function scopedUnits(unitCode: string, allowed: readonly string[] | null): Promise<string[]> {
+export async function scopedUnits(
+  unitCode: string,
+  allowed: readonly string[] | null,
+  links?: UnitLinks,
+): Promise<string[]> {
   if (allowed && !allowed.includes(unitCode)) throw new UnitAccessError(unitCode);
-  const codes = await expandUnits([unitCode]);
+  const codes = await expandUnits([unitCode], links);
   return allowed ? codes.filter((c) => allowed.includes(c)) : codes;
 }
 

@@ -2,6 +2,8 @@ import type { AppContext } from '../../../lib/app-context';
 import { Accounts } from '../../../lib/auth/accounts';
 import { SessionStore } from '../../../lib/auth/sessions';
 import { LoginThrottle } from '../../../lib/auth/throttle';
+import { MonthCache } from '../../../indices/month-cache';
+import { monthEpochKey } from '../../../workers/aggregation/rollups/epochs';
 
 /**
  * The session cookie: httpOnly, SameSite=Strict, Path=/, no Max-Age (it ends with the browser,
@@ -20,6 +22,8 @@ export interface ApiDeps {
   throttle: LoginThrottle;
   accounts: Accounts;
   cookie: SessionCookie;
+  /** The month documents the figures' routes keep between requests, checked against the month epochs. */
+  monthCache: MonthCache;
 }
 
 export function buildApiDeps(ctx: AppContext): ApiDeps {
@@ -39,5 +43,6 @@ export function buildApiDeps(ctx: AppContext): ApiDeps {
     }),
     accounts: new Accounts(sessions),
     cookie: { name: secure ? '__Host-hl_session' : 'hl_session', secure },
+    monthCache: new MonthCache(ctx.redis, (unitCode, month) => monthEpochKey(ctx.prefix, unitCode, month)),
   };
 }

@@ -141,6 +141,7 @@ export const indexRoutes = [
         period: q.period,
         units: await scope.list(),
         officerMinN: deps.ctx.env.OFFICER_MIN_N,
+        cache: deps.monthCache,
         ...(q.procedure ? { procedure: q.procedure } : {}),
         ...(q.officer ? { officer: q.officer } : {}),
         ...(q.channel ? { channel: q.channel } : {}),
@@ -159,12 +160,13 @@ export const indexRoutes = [
     scope: { kind: 'unit', in: 'query', field: 'unit' },
     query: z.object({ unit: unitCode, period, minN: z.coerce.number().int().min(1).max(100_000).optional() }),
     response: rankingBody,
-    handler: async ({ query: q, scope }) =>
+    handler: async ({ query: q, scope, deps }) =>
       buildRanking({
         parent: q.unit,
         period: q.period,
         units: await scope.list(),
         ...(q.minN ? { minN: q.minN } : {}),
+        cache: deps.monthCache,
       }),
   }),
 ];

@@ -21,7 +21,8 @@ type Query = { unit?: string; period?: string; procedure?: string; officer?: str
 /**
  * Tổng quan: the index of a unit subtree and period with n and interval, each element, the
  * trend, the ranking of the units below, response rate, the Decision 766 ratio and cases;
- * drill down unit → commune → procedure / officer. Three API reads: units, indices, ranking.
+ * drill down unit → commune → procedure / officer. Three API reads: units, indices, ranking,
+ * at once when the unit is in the query.
  * An htmx request (the filter form) gets the form and figures (views/overview-body.eta) only.
  */
 export function overviewPages(app: FastifyInstance): void {
@@ -29,11 +30,24 @@ export function overviewPages(app: FastifyInstance): void {
     '/admin',
     signedInPage<Query>(async ({ me, api, req, reply, query }) => {
       const t = translator(langOf(req), overview, common);
-      const { units: all } = await api.get<{ units: UnitRow[] }>('/units');
-      const units = all;
-      const top = roots(units);
-      const unit = query.unit || top[0]?.code;
       const period = query.period || defaultPeriod();
+      const filter: Record<string, string> = query.procedure
+        ? { procedure: query.procedure }
+        : query.officer
+          ? { officer: query.officer }
+          : {};
+      const figures = (unit: string) =>
+        Promise.all([
+          api.get<IndexReport>('/indices', { unit, period, ...filter }),
+          api.get<Ranking>('/indices/ranking', { unit, period }),
+        ]);
+      // With the unit in the query the three reads are independent: they run together, so the
+      // page waits for the slowest, not the sum. Without it the default unit comes from the list.
+      const [{ units }, asked] = await Promise.all([
+        api.get<{ units: UnitRow[] }>('/units'),
+        query.unit ? figures(query.unit) : null,
+      ]);
+      const unit = query.unit || roots(units)[0]?.code;
       const page = {
         title: 'overview.title',
         me,
@@ -42,15 +56,7 @@ export function overviewPages(app: FastifyInstance): void {
         scripts: ['chart.umd.min.js', 'overview.js'],
       };
       if (!unit) return sendPage(req, reply, 'overview', { ...page, data: { empty: true } });
-      const filter: Record<string, string> = query.procedure
-        ? { procedure: query.procedure }
-        : query.officer
-          ? { officer: query.officer }
-          : {};
-      const [report, ranking] = await Promise.all([
-        api.get<IndexReport>('/indices', { unit, period, ...filter }),
-        api.get<Ranking>('/indices/ranking', { unit, period }),
-      ]);
+      const [report, ranking] = asked ?? (await figures(unit));
       const periods = periodOptions(t, period);
       if (!periods.some((p) => p.key === period)) periods.unshift({ key: period, label: period });
       const hasChildren = units.some((u) => u.parentCode === unit);

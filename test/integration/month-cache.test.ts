@@ -1,0 +1,202 @@
+import type { Queue } from 'bullmq';
+import mongoose from 'mongoose';
+import { API_PREFIX } from '../../bot/http/api/register';
+import { MonthCache, type MonthFigures } from '../../indices/month-cache';
+import { aggregationSettings } from '../../workers/aggregation/after-complete';
+import { monthEpochKey } from '../../workers/aggregation/rollups/epochs';
+import { logger } from '../../lib/logger';
+import { JobProducer } from '../../workers/producer';
+import { startWorkers, type RunningWorkers } from '../../workers/runner';
+import { seedUnits, signedIn, type ApiClient } from '../support/api';
+import { startTestApp, type TestApp } from '../support/app';
+import { testRedis } from '../support/services';
+
+/**
+ * The month documents the figures' routes keep between requests (indices/month-cache.ts): read
+ * once while their month epochs stand, read again as soon as a completion's month job starts,
+ * and never a way around the caller's units.
+ */
+let t: TestApp;
+let producer: JobProducer;
+let workers: RunningWorkers | undefined;
+let district: ApiClient;
+let commune: ApiClient;
+const reads: string[] = [];
+const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
+let seq = 0;
+
+/** A completed response through the workers' response.complete, as a citizen's last answer sends it. */
+async function complete(unitCode: string, at: string, values: number[]): Promise<void> {
+  seq++;
+  await producer.add('response.complete', {
+    responseId: `resp-cache-${seq}`,
+    meta: {
+      dossierCode: `CACHE-${seq}`,
+      unitCode,
+      procedureCode: 'P1',
+      officerId: 'OFF1',
+      dossierChannel: 'in_person',
+      onlineLevel: null,
+      surveyChannel: 'telegram' as const,
+      flowKey: 'default',
+      flowVersion: 1,
+      lang: 'vi' as const,
+      startedAt: at,
+    },
+    answers: values.map((v, i) => ({
+      questionId: `q${i + 1}`,
+      element: ELEMENTS[i]!,
+      type: 'single_choice',
+      value: v,
+      text: null,
+    })),
+    completedAt: at,
+  });
+}
+
+/** Until the completion, its day rollup and its (delayed) month job have all run. */
+async function drained(): Promise<void> {
+  const end = Date.now() + 90_000;
+  for (;;) {
+    const counts = await Promise.all(
+      (['ingest', 'aggregate'] as const).map((q) =>
+        (producer.getQueue(q) as Queue).getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
+      ),
+    );
+    if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
+    if (Date.now() > end) throw new Error(`queues not drained: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const monthReads = () => reads.filter((c) => c === 'rollup_months').length;
+
+beforeAll(async () => {
+  aggregationSettings.coalesceMs = 100;
+  t = await startTestApp('monthcache', { OFFICER_MIN_N: '1' }, ['http']);
+  producer = new JobProducer(t.redis, t.app.ctx.prefix);
+  // The completion's own workers (the workers role would also start schedulers, whose delayed
+  // jobs never drain).
+  workers = await startWorkers({
+    ctx: { env: t.env, log: logger, redis: t.redis, prefix: t.app.ctx.prefix },
+    producer,
+    createConnection: () => testRedis(),
+    queues: ['ingest', 'aggregate'],
+  });
+  await seedUnits();
+  district = await signedIn(t, 'cache.district', 'district', ['477']);
+  commune = await signedIn(t, 'cache.commune', 'unit', ['QD-DAN-DIEN']);
+  mongoose.set('debug', (collection: string, method: string) => {
+    if (method === 'find') reads.push(collection);
+  });
+});
+afterAll(async () => {
+  mongoose.set('debug', false);
+  await workers?.close();
+  await producer.close();
+  await t.stop();
+});
+
+test('the figures are read once while the months stand, and again for the unit a new completion changed', async () => {
+  const q = { unit: '477', period: '2024' };
+  await complete('19870', '2024-03-03T02:00:00Z', [5, 5, 5, 5, 5, 5]);
+  await complete('19867', '2024-04-03T02:00:00Z', [5, 5, 5, 5, 5, 5]);
+  await drained();
+  const first = await district.get(`${API_PREFIX}/indices`, q);
+  expect(first.status).toBe(200);
+  expect(first.body).toMatchObject({ responses: 2, dissatisfiedResponses: 0 });
+  expect(monthReads()).toBeGreaterThan(0);
+
+  reads.length = 0;
+  const again = await district.get(`${API_PREFIX}/indices`, q);
+  const ranking = await district.get(`${API_PREFIX}/indices/ranking`, q);
+  expect(again.body).toEqual(first.body);
+  expect(monthReads()).toBe(0);
+  const rows = ranking.body.rows as Array<{ unitCode: string; responses: number }>;
+  expect(rows.find((r) => r.unitCode === '19870')?.responses).toBe(1);
+
+  // A dissatisfied completion in 19870: its month job raises the epoch, so that unit's months
+  // (and only those) are read again, by the report and by the ranking.
+  await complete('19870', '2024-03-04T02:00:00Z', [1, 1, 1, 1, 1, 1]);
+  await drained();
+  reads.length = 0;
+  const after = await district.get(`${API_PREFIX}/indices`, q);
+  expect(after.body).toMatchObject({ responses: 3, dissatisfiedResponses: 1 });
+  expect((after.body.trend as Array<{ period: string; responses: number }>)[0]).toMatchObject({
+    period: '2024-03',
+    responses: 2,
+  });
+  expect(monthReads()).toBe(1);
+  const ranked = await district.get(`${API_PREFIX}/indices/ranking`, q);
+  const row = (ranked.body.rows as Array<{ unitCode: string; responses: number }>).find(
+    (r) => r.unitCode === '19870',
+  );
+  expect(row?.responses).toBe(2);
+}, 180_000);
+
+test('kept months never widen a caller’s units: a commune’s official still gets 404 outside its own', async () => {
+  // The district's months are kept by now (the test above, or this request).
+  expect((await district.get(`${API_PREFIX}/indices`, { unit: '477', period: '2024' })).status).toBe(200);
+  expect((await commune.get(`${API_PREFIX}/indices`, { unit: '477', period: '2024' })).status).toBe(404);
+  expect((await commune.get(`${API_PREFIX}/indices`, { unit: '19867', period: '2024' })).status).toBe(404);
+  expect((await commune.get(`${API_PREFIX}/indices/ranking`, { unit: '477', period: '2024' })).status).toBe(
+    404,
+  );
+  // Its own figures include the commune merged into it (19870), not its neighbour 19867.
+  const own = await commune.get(`${API_PREFIX}/indices`, { unit: 'QD-DAN-DIEN', period: '2024' });
+  expect(own.body.unitsIncluded).toContain('19870');
+  expect(own.body.unitsIncluded).not.toContain('19867');
+  expect(own.body.responses).toBe(2);
+});
+
+describe('MonthCache', () => {
+  const doc = (unitCode: string, month: string, version: number): MonthFigures => ({
+    unitCode,
+    month,
+    version,
+    days: 1,
+    responses: version,
+    dissatisfiedResponses: 0,
+    excluded: 0,
+    total: [],
+    breakdowns: null,
+    completedDossiers: 0,
+    badDossiers: 0,
+  });
+  const epoch = (u: string, m: string) => monthEpochKey(t.app.ctx.prefix, `mc-${u}`, m);
+  const cacheAt = (now: { ms: number }, maxEntries = 100) =>
+    new MonthCache(t.redis, (u, m) => epoch(u, m), { maxEntries, maxAgeMs: 1_000, now: () => now.ms });
+
+  test('serves a unit only while every month’s epoch equals its kept version, or is unset for a month of none', async () => {
+    const now = { ms: 0 };
+    const cache = cacheAt(now);
+    await t.redis.set(epoch('A', '2025-01'), '3');
+    cache.keep('A', ['2025-01', '2025-02'], [doc('A', '2025-01', 3)]);
+    expect((await cache.current(['A'], ['2025-01', '2025-02'])).get('A')).toEqual([doc('A', '2025-01', 3)]);
+    // A run of 2025-02 starts: the month of none is no longer known to be empty.
+    await t.redis.incr(epoch('A', '2025-02'));
+    expect((await cache.current(['A'], ['2025-01', '2025-02'])).has('A')).toBe(false);
+    cache.keep('A', ['2025-02'], [doc('A', '2025-02', 1)]);
+    expect((await cache.current(['A'], ['2025-01', '2025-02'])).get('A')).toHaveLength(2);
+    // A run of 2025-01 starts before it writes: the kept version 3 is no longer the latest.
+    await t.redis.incr(epoch('A', '2025-01'));
+    expect((await cache.current(['A'], ['2025-01'])).has('A')).toBe(false);
+    // A month never read is not served either.
+    expect((await cache.current(['A'], ['2025-02', '2025-03'])).has('A')).toBe(false);
+  });
+
+  test('an entry is read again after its maximum age, and the oldest entries go beyond the limit', async () => {
+    const now = { ms: 0 };
+    const cache = cacheAt(now, 2);
+    cache.keep('B', ['2025-01'], []);
+    now.ms = 999;
+    expect((await cache.current(['B'], ['2025-01'])).get('B')).toEqual([]);
+    now.ms = 1_000;
+    expect((await cache.current(['B'], ['2025-01'])).has('B')).toBe(false);
+    cache.keep('C', ['2025-01', '2025-02'], []);
+    cache.keep('D', ['2025-01'], []);
+    expect(cache.size).toBe(2);
+    expect((await cache.current(['C'], ['2025-01'])).has('C')).toBe(false);
+    expect((await cache.current(['C', 'D'], ['2025-02'])).has('C')).toBe(true);
+  });
+});
