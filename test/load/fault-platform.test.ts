@@ -148,9 +148,16 @@ test('Telegram and Zalo answer 5xx, 429 and timeouts for a minute during surveys
   const { from, to } = window!;
   expect(to - from).toBeGreaterThanOrEqual(FAULT_MS);
   // The outage met real traffic on both platforms: faulted calls of every kind in the minute.
-  const faulted = fleet.fake.calls.filter((c) => c.at >= from && c.at < from + FAULT_MS);
+  // After the millisecond it started in: a call served just before faultFor, in that same
+  // millisecond, carries the same timestamp and rightly answered ok (failed once in CI).
+  const faulted = fleet.fake.calls.filter((c) => c.at > from && c.at < from + FAULT_MS);
   expect(faulted.length).toBeGreaterThan(0);
-  expect(faulted.every((c) => c.outcome !== 'ok' || c.method === 'getMe')).toBe(true);
+  // Named, so that a failure says which calls got through and when.
+  expect(
+    faulted
+      .filter((c) => c.outcome === 'ok' && c.method !== 'getMe')
+      .map((c) => ({ method: c.method, msAfterStart: c.at - from })),
+  ).toEqual([]);
   expect(new Set(faulted.map((c) => c.outcome))).toEqual(new Set([502, 429, 0, 503, 500]));
   expect(zalo.outage!.n).toBeGreaterThanOrEqual(ZALO_FAULTS.length);
   console.log(
