@@ -16,9 +16,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { clearPrefix } from '../test/support/services';
-import { BotApiSink, percentile } from './support/bot-api-sink';
+import { BotApiSink } from './support/bot-api-sink';
 import { BENCH_SECRET, benchBotEnv } from './support/bot-env';
-import { saturation, startEchoBot, type Target } from './bot-turns';
+import { median, saturation, startEchoBot, type Target } from './bot-turns';
 
 const SECONDS = Number(process.env.BENCH_SATURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 6);
@@ -62,13 +62,6 @@ async function stopBotRole(p: BotProcess): Promise<void> {
   const exited = new Promise((r) => p.child.once('exit', r));
   p.child.kill('SIGTERM');
   await exited;
-}
-
-function median(xs: number[]): number {
-  return percentile(
-    [...xs].sort((a, b) => a - b),
-    50,
-  );
 }
 
 async function main(): Promise<void> {

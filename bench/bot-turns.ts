@@ -109,7 +109,7 @@ export interface Target {
 const REPLY_TIMEOUT_MS = Number(process.env.BENCH_REPLY_TIMEOUT_MS ?? 10_000);
 
 /** The p50 of the bench's other figures (percentile), over values in any order. */
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   return percentile(
     [...xs].sort((a, b) => a - b),
     50,
