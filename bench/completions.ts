@@ -9,30 +9,15 @@
  * one at a time).
  */
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
-import mongoose from 'mongoose';
-import { parseEnv } from '../config/env';
 import { Answer } from '../models/answer';
 import { Response } from '../models/response';
 import { storeCompletion } from '../workers/jobs/completed-response-writer';
 import { reportFigures } from './support/result';
+import { ELEMENTS } from './support/survey-data';
+import { loadAverage, RESPONSE_META, withWriterDb, writerBenchEnv } from './support/writer-db';
 
 const N = Number(process.env.BENCH_COMPLETIONS_N ?? 2000);
 const IN_FLIGHT = 256;
-const ELEMENTS = ['TIEP_CAN', 'TTHC', 'CONG_CHUC', 'KET_QUA', 'PAKN', 'TONG_THE'];
-const meta = {
-  dossierCode: null,
-  unitCode: '19870',
-  procedureCode: '1.001612',
-  officerId: 'cb-01',
-  dossierChannel: 'in_person' as const,
-  onlineLevel: null,
-  surveyChannel: 'telegram' as const,
-  flowKey: 'default',
-  flowVersion: 1,
-  lang: 'vi' as const,
-  startedAt: new Date().toISOString(),
-};
 const answers = [
   ...ELEMENTS.map((element, i) => ({
     questionId: `q${i + 1}`,
@@ -44,7 +29,7 @@ const answers = [
   { questionId: 'q7', element: null, type: 'free_text', value: null, text: 'Cảm ơn' },
 ];
 
-const { dossierCode: _none, ...withoutDossier } = meta;
+const { dossierCode: _none, ...withoutDossier } = RESPONSE_META;
 
 /** `n` responses with their answers recorded turn by turn (unstamped) and a "started" record. */
 async function seed(label: string, n: number): Promise<string[]> {
@@ -72,7 +57,7 @@ async function complete(ids: string[], inFlight: number): Promise<number> {
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (next < ids.length) await storeCompletion(ids[next++]!, meta, answers, at);
+      while (next < ids.length) await storeCompletion(ids[next++]!, RESPONSE_META, answers, at);
     }),
   );
   const s = (performance.now() - t0) / 1000;
@@ -82,14 +67,8 @@ async function complete(ids: string[], inFlight: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const loadBefore = os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-  const env = parseEnv({ PHONE_HASH_KEY: 'bench-only-phone-hash-key', ...process.env, LOG_LEVEL: 'warn' });
-  await mongoose.connect(env.MONGODB_URI, { dbName: `bench_completions_${Date.now()}` });
-  try {
-    await Promise.all([Answer.syncIndexes(), Response.syncIndexes()]);
+  const loadBefore = loadAverage();
+  await withWriterDb('completions', writerBenchEnv(), async () => {
     const alone = await seed('a', Math.ceil(N / 4));
     const together = await seed('t', N);
     const aloneRate = await complete(alone, 1);
@@ -102,20 +81,12 @@ async function main(): Promise<void> {
     console.log(`  one at a time: ${aloneRate.toFixed(1)} completions/s`);
     console.log(`  ${IN_FLIGHT} in flight: ${togetherRate.toFixed(1)} completions/s`);
     console.log(`  ratio in flight / one at a time: ${ratio.toFixed(2)}`);
-    console.log(
-      `  load average after: ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`  load average after: ${loadAverage()}`);
     reportFigures('completions', [
       { figure: `${IN_FLIGHT} in flight / one at a time`, value: ratio, unit: '×', target: null, met: null },
       { figure: `${IN_FLIGHT} in flight`, value: togetherRate, unit: '/s', target: null, met: null },
     ]);
-  } finally {
-    await mongoose.connection.dropDatabase();
-    await mongoose.disconnect();
-  }
+  });
 }
 
 main().catch((err: unknown) => {

@@ -7,47 +7,32 @@
  * drain is. Run: bash scripts/with-services.sh npx tsx bench/ingest.ts
  */
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { parseEnv } from '../config/env';
+import type { Env } from '../config/env';
 import { logger } from '../lib/logger';
 import { createWorkerConnection } from '../lib/redis';
 import { Answer } from '../models/answer';
-import { Response } from '../models/response';
 import { jobAnswerSink } from '../workers/answer-sink';
 import { JobProducer } from '../workers/producer';
 import { startWorkers } from '../workers/runner';
 import { reportFigures } from './support/result';
+import { loadAverage, RESPONSE_META, withWriterDb, writerBenchEnv } from './support/writer-db';
 
 const N = Number(process.env.BENCH_INGEST_N ?? 20_000);
 const PER_RESPONSE = 7;
 
 async function main(): Promise<void> {
-  const loadBefore = os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-  const env = parseEnv({ PHONE_HASH_KEY: 'bench-only-phone-hash-key', ...process.env, LOG_LEVEL: 'warn' });
-  const dbName = `bench_ingest_${Date.now()}`;
-  await mongoose.connect(env.MONGODB_URI, { dbName });
-  await Promise.all([Answer.syncIndexes(), Response.syncIndexes()]);
+  const loadBefore = loadAverage();
+  const env = writerBenchEnv();
+  await withWriterDb('ingest', env, () => measure(env, loadBefore));
+}
+
+/** Both paths, on the database `main` made: the worker's drain first, then the raw driver's. */
+async function measure(env: Env, loadBefore: string): Promise<void> {
   const prefix = `{hlbi${Date.now()}}`;
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
   const producer = new JobProducer(redis, prefix);
-  const meta = {
-    dossierCode: null,
-    unitCode: '19870',
-    procedureCode: '1.001612',
-    officerId: 'cb-01',
-    dossierChannel: 'in_person' as const,
-    onlineLevel: null,
-    surveyChannel: 'telegram' as const,
-    flowKey: 'default',
-    flowVersion: 1,
-    lang: 'vi' as const,
-    startedAt: new Date().toISOString(),
-  };
   const responseIds = Array.from(
     { length: Math.ceil(N / PER_RESPONSE) },
     (_, r) => `r${r}-${randomUUID().slice(0, 8)}`,
@@ -56,7 +41,7 @@ async function main(): Promise<void> {
     const responseId = responseIds[Math.floor(i / PER_RESPONSE)];
     return {
       responseId,
-      meta,
+      meta: RESPONSE_META,
       answer: {
         questionId: `q${i % PER_RESPONSE}`,
         element: 'TIEP_CAN',
@@ -153,8 +138,6 @@ async function main(): Promise<void> {
   );
 
   await producer.close();
-  await mongoose.connection.dropDatabase();
-  await mongoose.disconnect();
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();

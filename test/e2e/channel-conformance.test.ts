@@ -17,6 +17,7 @@ import { FakeTelegram } from '../fakes/telegram-server';
 import { FakeZaloServer } from '../fakes/zalo-server';
 import { startTestApp, type TestApp } from '../support/app';
 import { conformanceFlow } from '../support/conformance-flow';
+import { until } from '../support/until';
 
 /**
  * The conformance matrix: one script, driving every question type and every engine message kind
@@ -510,16 +511,6 @@ function webDriver(): Driver {
   };
 }
 
-async function until<T>(fn: () => Promise<T | null | undefined>, label: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function storedAnswers(code: string): Promise<Record<string, { value: unknown; text: unknown }>> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -622,6 +613,7 @@ describe.each(drivers)('%s', (name, driver, thanks) => {
     const session = await until(
       () => Session.findOne({ dossierCode: d.code }).lean(),
       'session copied to MongoDB',
+      20_000,
     );
     await c.type('/dulieu');
     await settle(c, {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_FLOW_VERSIONS, defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
 import { issueSurveyToken } from '../../bot/survey/token';
@@ -7,6 +6,7 @@ import { Session } from '../../models/session';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { seedUnits, signedIn, type ApiClient } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
+import { until } from '../support/until';
 
 /**
  * Issue 18: a flow published through the API is the one a new Telegram and web-chat session
@@ -36,27 +36,17 @@ async function tokenFor(unitCode: string): Promise<{ code: string; token: string
   return { code, token: (await issueSurveyToken(code, new Date(), 24)).token };
 }
 
-async function until<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  label: string,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(25);
-  }
-}
-
 async function nth(id: number, count: number) {
   await fake.waitFor(() => fake.sentTo(id).length >= count, 30_000, `${count} messages to ${id}`);
   return fake.sentTo(id)[count - 1]!;
 }
 
 const sessionOf = (dossierCode: string) =>
-  until(() => Session.findOne({ dossierCode }, { flowVersion: 1 }).lean(), `session of ${dossierCode}`);
+  until(
+    () => Session.findOne({ dossierCode }, { flowVersion: 1 }).lean(),
+    `session of ${dossierCode}`,
+    20_000,
+  );
 
 /** The web chat's first page for a survey link. */
 async function webChat(token: string): Promise<string> {

@@ -21,6 +21,7 @@ import { FakeZaloServer } from '../fakes/zalo-server';
 import { ApiClient, GOOD_PASSWORD } from '../support/api';
 import { freePort, uriWithDb } from '../support/app';
 import { clearPrefix, redisUrl, testPrefix, testRedis, uniqueName } from '../support/services';
+import { until } from '../support/until';
 
 /**
  * Issue 21 ("Observability"): no personal data in any process's log. Two processes of the app
@@ -103,20 +104,6 @@ async function stopChildren(): Promise<void> {
         }),
     ),
   );
-}
-
-async function until<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  label: string,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function dossierWithToken(code: string): Promise<string> {
@@ -260,7 +247,7 @@ test('a survey on Telegram and Zalo, a dossier event, a broadcast and bad input 
   const say = async (text: string) => {
     const msgId = `lp${(clock += 10)}`;
     expect(await zaloFake.deliver(webhook, zaloFake.textEvent(ZALO_CITIZEN, text, msgId))).toEqual([200]);
-    await until(() => isZaloEventDone(redis, prefix, `m-${msgId}`), `zalo event ${msgId}`);
+    await until(() => isZaloEventDone(redis, prefix, `m-${msgId}`), `zalo event ${msgId}`, 30_000);
     const sent = zaloFake.csTo(ZALO_CITIZEN) as Array<{
       attachment?: { payload: { buttons?: Array<{ title: string; payload: string }> } };
     }>;
@@ -285,6 +272,7 @@ test('a survey on Telegram and Zalo, a dossier event, a broadcast and bad input 
   await until(
     async () => (await Contact.findOne({ channel: 'zalo', phoneHash: { $ne: null } }).lean()) !== null,
     'the shared phone hashed',
+    30_000,
   );
 
   // --- A one-stop system's dossier event: the applicant's phone, chat, and a name it should not send.
@@ -312,6 +300,7 @@ test('a survey on Telegram and Zalo, a dossier event, a broadcast and bad input 
         $or: [{ 'invitation.sentAt': { $ne: null } }, { 'invitation.skipped': { $ne: null } }],
       }).lean(),
     'the invitation decided',
+    30_000,
   );
 
   // --- Bad input carrying personal data: refused, and not echoed into a log line.

@@ -6,6 +6,7 @@ import { issueSurveyToken } from '../../bot/survey/token';
 import { countRecipients } from '../../workers/broadcast/targeting';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestApp, type TestApp } from '../support/app';
+import { until } from '../support/until';
 
 /**
  * Issue 16, point 7: a broadcast to a unit reaches the citizens who answered a survey for a
@@ -17,20 +18,6 @@ const WINDOW = { zaloWindowH: 168 };
 let fake: FakeTelegram;
 let t: TestApp;
 let seq = 0;
-
-async function until<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  label: string,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(50);
-  }
-}
 
 /** Citizen `chatId` opens the invitation of a dossier of `unitCode`, consents and answers the first question. */
 async function answersFor(chatId: number, unitCode: string): Promise<void> {
@@ -55,13 +42,17 @@ async function answersFor(chatId: number, unitCode: string): Promise<void> {
 }
 
 const unitsOf = (chatId: number) =>
-  until(async () => {
-    const c = await Contact.findOne(
-      { channel: 'telegram', channelUserId: String(chatId) },
-      { unitCodes: 1, consentAt: 1 },
-    ).lean();
-    return c && c.consentAt && c.unitCodes.length > 0 ? [...c.unitCodes].sort() : null;
-  }, `the units of contact ${chatId}`);
+  until(
+    async () => {
+      const c = await Contact.findOne(
+        { channel: 'telegram', channelUserId: String(chatId) },
+        { unitCodes: 1, consentAt: 1 },
+      ).lean();
+      return c && c.consentAt && c.unitCodes.length > 0 ? [...c.unitCodes].sort() : null;
+    },
+    `the units of contact ${chatId}`,
+    20_000,
+  );
 
 beforeAll(async () => {
   fake = await FakeTelegram.start();
@@ -138,6 +129,7 @@ test('a citizen who declines the survey is given no unit', async () => {
   const c = await until(
     () => Contact.findOne({ channel: 'telegram', channelUserId: '2004' }).lean(),
     'the contact',
+    20_000,
   );
   // Long enough for the session copies (soon and later) to have run.
   await sleep(1500);

@@ -7,6 +7,7 @@ import { Session } from '../../models/session';
 import { issueSurveyToken } from '../../bot/survey/token';
 import { FakeTelegram } from '../fakes/telegram-server';
 import { startTestApp, type TestApp } from '../support/app';
+import { until } from '../support/until';
 
 const SECRET = 'e2e_secret-TOKEN_123';
 let fake: FakeTelegram;
@@ -24,20 +25,6 @@ async function dossierWithToken(code: string, ttlHours = 24): Promise<string> {
     officerId: 'cb-07',
   });
   return (await issueSurveyToken(code, new Date(), ttlHours)).token;
-}
-
-async function until<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  label: string,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(25);
-  }
 }
 
 /** Waits until chat `id` has received `n` messages in all; returns the last. */
@@ -136,6 +123,7 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const response = await until(
       () => Response.findOne({ dossierCode: code, status: 'completed' }).lean(),
       'completed response',
+      15_000,
     );
     expect(response).toMatchObject({
       unitCode: '19870',
@@ -193,11 +181,16 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const session = await until(
       () => Session.findOne({ status: 'completed', dossierCode: null }).lean(),
       'completed session in MongoDB',
+      15_000,
     );
-    const answers = await until(async () => {
-      const a = await Answer.find({ responseId: session.responseId }).lean();
-      return a.length === 6 ? a : null;
-    }, 'six answers');
+    const answers = await until(
+      async () => {
+        const a = await Answer.find({ responseId: session.responseId }).lean();
+        return a.length === 6 ? a : null;
+      },
+      'six answers',
+      15_000,
+    );
     expect(answers.every((a) => a.value === 5)).toBe(true);
   });
 
@@ -258,6 +251,7 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const c = await until(
       () => Contact.findOne({ channelUserId: '1005', unsubscribedAt: { $ne: null } }).lean(),
       'unsubscribed contact',
+      15_000,
     );
     expect(c.lang).toBe('en');
   });
@@ -280,6 +274,7 @@ describe('Telegram survey end to end (webhook mode, fake Bot API)', () => {
     const c = await until(
       () => Contact.findOne({ channelUserId: '1007', blockedAt: { $ne: null } }).lean(),
       'blocked contact',
+      15_000,
     );
     expect(c.unsubscribedAt).toBeInstanceOf(Date);
     expect(

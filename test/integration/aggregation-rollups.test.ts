@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { hcmDay } from '../../lib/time';
@@ -27,6 +26,7 @@ import {
   type PeriodRollup,
 } from '../../indices/period-sum';
 import { buildProgram } from '../../cli/program';
+import { waitForIdle } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const redis = testRedis();
@@ -89,16 +89,6 @@ async function monthSnapshot() {
   return JSON.parse(JSON.stringify(docs)) as Array<{ _id: string; days: number; responses: number }>;
 }
 
-async function drained(queue: Queue, timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-    if (Object.values(c).every((n) => n === 0)) return;
-    if (Date.now() > end) throw new Error(`queue not drained: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 beforeAll(async () => {
   await connectTestDb('aggrollup');
   aggregationSettings.coalesceMs = 150;
@@ -138,8 +128,7 @@ test('a burst of completions through the workers gives the same documents as a r
   ];
   // Each one twice: a duplicated delivery must not count twice.
   for (const it of [...items, ...items]) await producer.add('response.complete', it);
-  await drained(producer.getQueue('ingest'));
-  await drained(producer.getQueue('aggregate'));
+  await waitForIdle([producer.getQueue('ingest'), producer.getQueue('aggregate')], 90_000);
   const incremental = await snapshot();
   expect(incremental).toHaveLength(3);
   // The day writes scheduled their months' totals (rollup.month), summed from the days.

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
 import { parseEnv } from '../../config/env';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
 import { logger } from '../../lib/logger';
@@ -20,6 +19,7 @@ import {
 } from '../../workers/aggregation/cases/handling';
 import { dissatisfiedItems } from '../../workers/aggregation/cases/open-case';
 import { telegramCaseNotifier, type CaseNotifier } from '../../workers/aggregation/cases/notifier';
+import { waitForIdle } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const redis = testRedis();
@@ -72,16 +72,6 @@ function payload(id: string, values: number[], reasons: Record<number, string[]>
   };
 }
 
-async function drained(queue: Queue): Promise<void> {
-  const end = Date.now() + 20000;
-  for (;;) {
-    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    if (Object.values(c).every((n) => n === 0)) return;
-    if (Date.now() > end) throw new Error(`not drained: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 beforeAll(async () => {
   await connectTestDb('casesloop');
   aggregationSettings.coalesceMs = 50;
@@ -119,8 +109,10 @@ test('a 1 or 2 opens one case with a due time and alerts the unit once, without 
   await producer.add('response.complete', p);
   await producer.add('response.complete', p); // a duplicated delivery
   await producer.add('response.complete', payload('resp-case-0002', [3, 3, 3, 4, 0, 5]));
-  for (const q of ['ingest', 'aggregate', 'outbound'] as const) await drained(producer.getQueue(q));
-  await drained(producer.getQueue('outbound'));
+  await waitForIdle(
+    (['ingest', 'aggregate', 'outbound'] as const).map((q) => producer.getQueue(q)),
+    20_000,
+  );
 
   const cases = await Case.find({}).lean();
   expect(cases).toHaveLength(1);

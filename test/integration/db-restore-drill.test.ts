@@ -14,6 +14,7 @@ import { buildReport } from '../../indices/report';
 import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { runHailongHere } from '../support/cli';
 import { uriWithDb } from '../support/app';
+import { meta, scale } from '../support/ingest';
 import { clearPrefix, testPrefix, testRedis, uniqueName } from '../support/services';
 
 /**
@@ -96,29 +97,15 @@ test('restore drill: dump, drop the database, restore; the report figures and th
     });
     await storeCompletion(
       `resp-drill-${i}`,
-      {
+      meta({
         dossierCode: code,
         unitCode: 'U1',
         procedureCode: 'P1',
         officerId: 'A',
-        dossierChannel: 'in_person',
-        onlineLevel: null,
-        surveyChannel: 'telegram',
-        flowKey: 'default',
         flowVersion: 2,
-        lang: 'vi',
         startedAt: now.toISOString(),
-      },
-      [
-        { questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: q1!, text: null },
-        {
-          questionId: 'q6',
-          element: 'TONG_THE',
-          type: 'scale5',
-          value: q6!,
-          text: i === 1 ? 'Chờ lâu' : null,
-        },
-      ],
+      }),
+      [scale('q1', 'TIEP_CAN', q1!), { ...scale('q6', 'TONG_THE', q6!), text: i === 1 ? 'Chờ lâu' : null }],
       now,
     );
   }

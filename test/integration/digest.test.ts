@@ -50,9 +50,7 @@ async function respond(id: string, unitCode: string, values: number[]): Promise<
   );
 }
 
-async function idle(): Promise<void> {
-  for (const q of ['aggregate', 'outbound'] as const) await waitForIdle(producer.getQueue(q), 30_000);
-}
+const idle = () => waitForIdle([producer.getQueue('aggregate'), producer.getQueue('outbound')], 30_000);
 
 beforeAll(async () => {
   fake = await FakeTelegram.start();

@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import { parseEnv } from '../../config/env';
 import { parsePeriod } from '../../lib/time';
 import { parseDossierEvent } from '../../bot/survey/dossier-event';
@@ -15,7 +14,7 @@ import { excludeResponse } from '../../workers/aggregation/integrity/bursts';
 import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
 import type { ScheduleDeps } from '../../workers/aggregation/rollups/schedule';
 import { rawDossierCounts } from '../support/dossier-oracle';
-import { ingestHarness } from '../support/ingest';
+import { ingestHarness, meta, scale, waitForIdle } from '../support/ingest';
 
 // The database, prefix, producer and the ingest and aggregate workers: the ingest files' harness.
 const { redis, prefix, producer } = ingestHarness('dossiercounts', {
@@ -50,43 +49,13 @@ async function ingest(code: string, unitCode: string, status: string, finishedAt
 async function answer(dossierCode: string, unitCode: string, at: string, values: number[]) {
   await producer.add('response.complete', {
     responseId: `resp-${dossierCode}`,
-    meta: {
-      dossierCode,
-      unitCode,
-      procedureCode: 'P1',
-      officerId: 'OFF1',
-      dossierChannel: 'in_person',
-      onlineLevel: null,
-      surveyChannel: 'telegram' as const,
-      flowKey: 'default',
-      flowVersion: 1,
-      lang: 'vi' as const,
-      startedAt: at,
-    },
-    answers: values.map((v, i) => ({
-      questionId: `q${i + 1}`,
-      element: ELEMENTS[i]!,
-      type: 'single_choice',
-      value: v,
-      text: null,
-    })),
+    meta: meta({ dossierCode, unitCode, procedureCode: 'P1', startedAt: at }),
+    answers: values.map((v, i) => scale(`q${i + 1}`, ELEMENTS[i]!, v)),
     completedAt: at,
   });
 }
 
-async function drained(): Promise<void> {
-  const end = Date.now() + 90_000;
-  for (;;) {
-    const counts = await Promise.all(
-      (['ingest', 'aggregate'] as const).map((q) =>
-        (producer.getQueue(q) as Queue).getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
-      ),
-    );
-    if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
-    if (Date.now() > end) throw new Error(`queues not drained: ${JSON.stringify(counts)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const drained = () => waitForIdle([producer.getQueue('ingest'), producer.getQueue('aggregate')], 90_000);
 
 const UNITS = ['DC-A', 'DC-B'];
 const PERIODS = ['2025-03', '2025-04', '2025-03-03', '2025-03-10', '2025-Q1', '2025-Q2', '2025'];

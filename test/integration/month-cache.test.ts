@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import mongoose from 'mongoose';
 import { API_PREFIX } from '../../bot/http/api/register';
 import { MonthCache, type MonthFigures } from '../../indices/month-cache';
@@ -9,6 +8,7 @@ import { JobProducer } from '../../workers/producer';
 import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { seedUnits, signedIn, type ApiClient } from '../support/api';
 import { startTestApp, type TestApp } from '../support/app';
+import { meta, scale, waitForIdle } from '../support/ingest';
 import { testRedis } from '../support/services';
 
 /**
@@ -30,44 +30,14 @@ async function complete(unitCode: string, at: string, values: number[]): Promise
   seq++;
   await producer.add('response.complete', {
     responseId: `resp-cache-${seq}`,
-    meta: {
-      dossierCode: `CACHE-${seq}`,
-      unitCode,
-      procedureCode: 'P1',
-      officerId: 'OFF1',
-      dossierChannel: 'in_person',
-      onlineLevel: null,
-      surveyChannel: 'telegram' as const,
-      flowKey: 'default',
-      flowVersion: 1,
-      lang: 'vi' as const,
-      startedAt: at,
-    },
-    answers: values.map((v, i) => ({
-      questionId: `q${i + 1}`,
-      element: ELEMENTS[i]!,
-      type: 'single_choice',
-      value: v,
-      text: null,
-    })),
+    meta: meta({ dossierCode: `CACHE-${seq}`, unitCode, startedAt: at }),
+    answers: values.map((v, i) => scale(`q${i + 1}`, ELEMENTS[i]!, v)),
     completedAt: at,
   });
 }
 
 /** Until the completion, its day rollup and its (delayed) month job have all run. */
-async function drained(): Promise<void> {
-  const end = Date.now() + 90_000;
-  for (;;) {
-    const counts = await Promise.all(
-      (['ingest', 'aggregate'] as const).map((q) =>
-        (producer.getQueue(q) as Queue).getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
-      ),
-    );
-    if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
-    if (Date.now() > end) throw new Error(`queues not drained: ${JSON.stringify(counts)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const drained = () => waitForIdle([producer.getQueue('ingest'), producer.getQueue('aggregate')], 90_000);
 
 const monthReads = () => reads.filter((c) => c === 'rollup_months').length;
 

@@ -25,6 +25,7 @@ import { sendInvitation, type OutreachDeps } from '../../workers/jobs/invitation
 import type { InvitationSender } from '../../workers/jobs/invitation-senders';
 import { sendReminder } from '../../workers/jobs/reminder-send';
 import type { JobContext } from '../../workers/registry';
+import { meta, reasons, scale } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const redis = testRedis();
@@ -83,29 +84,18 @@ async function citizen(chat: string, phone: string, code: string, values: number
   });
   await storeCompletion(
     responseId,
-    {
+    meta({
       dossierCode: code,
       unitCode: 'U1',
       procedureCode: 'P1',
       officerId: 'A',
-      dossierChannel: 'in_person',
-      onlineLevel: null,
-      surveyChannel: 'telegram',
-      flowKey: 'default',
       flowVersion: 2,
-      lang: 'vi',
       startedAt: now.toISOString(),
-    },
+    }),
     [
-      { questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: values[0]!, text: null },
-      {
-        questionId: 'r1',
-        element: 'TIEP_CAN',
-        type: 'multi_choice',
-        value: ['khac'],
-        text: 'Ông Nguyễn Văn X ở quầy 3',
-      },
-      { questionId: 'q6', element: 'TONG_THE', type: 'scale5', value: values[1]!, text: null },
+      scale('q1', 'TIEP_CAN', values[0]!),
+      reasons('r1', 'TIEP_CAN', ['khac'], 'Ông Nguyễn Văn X ở quầy 3'),
+      scale('q6', 'TONG_THE', values[1]!),
       { questionId: 'q7', element: null, type: 'text', value: 'Số của tôi 0912345678', text: null },
     ],
     now,

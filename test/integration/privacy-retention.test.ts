@@ -13,6 +13,7 @@ import { rebuildRollups } from '../../workers/aggregation/rollups/rebuild';
 import { storeCompletion } from '../../workers/jobs/completed-response-writer';
 import { privacyRetention } from '../../workers/jobs/privacy-retention';
 import type { JobContext } from '../../workers/registry';
+import { meta, reasons, scale } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const redis = testRedis();
@@ -60,29 +61,15 @@ async function citizen(chat: string, age: number, q1: number) {
   });
   await storeCompletion(
     `resp-${chat}`,
-    {
+    meta({
       dossierCode: code,
       unitCode: 'U1',
       procedureCode: 'P1',
       officerId: 'A',
-      dossierChannel: 'in_person',
-      onlineLevel: null,
-      surveyChannel: 'telegram',
-      flowKey: 'default',
       flowVersion: 2,
-      lang: 'vi',
       startedAt: at.toISOString(),
-    },
-    [
-      { questionId: 'q1', element: 'TIEP_CAN', type: 'scale5', value: q1, text: null },
-      {
-        questionId: 'r1',
-        element: 'TIEP_CAN',
-        type: 'multi_choice',
-        value: ['khac'],
-        text: 'Anh Bình ở quầy 2',
-      },
-    ],
+    }),
+    [scale('q1', 'TIEP_CAN', q1), reasons('r1', 'TIEP_CAN', ['khac'], 'Anh Bình ở quầy 2')],
     at,
   );
   return { contactId, code };

@@ -20,6 +20,7 @@ import { freePort, uriWithDb } from '../support/app';
 import { waitBroadcastStatus } from '../support/broadcasts';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster';
 import { testPrefix, uniqueName } from '../support/services';
+import { until } from '../support/until';
 
 /**
  * The system on a real three-master Redis Cluster: two processes with the http and bot roles and
@@ -119,20 +120,6 @@ async function nth(chat: number, n: number) {
   return fake.sentTo(chat)[n - 1];
 }
 
-async function until<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  label: string,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Consent, then q1–q6 at "5. Rất hài lòng", q7 skipped: `switchAt` moves the webhook to process 2 after that many answers. */
 async function survey(chat: number, start: string | undefined, switchAt: number | null) {
   const u = fake.user(chat);
@@ -167,12 +154,16 @@ test('surveys, a broadcast and a dossier invitation through a three-master clust
   first.kill('SIGTERM');
   await stopped;
 
-  const responses = await until(async () => {
-    const r = await Response.find({ status: 'completed' }).lean();
-    return r.length >= CITIZENS.length ? r : null;
-  }, 'four completed responses');
+  const responses = await until(
+    async () => {
+      const r = await Response.find({ status: 'completed' }).lean();
+      return r.length >= CITIZENS.length ? r : null;
+    },
+    'four completed responses',
+    30_000,
+  );
   expect(responses).toHaveLength(CITIZENS.length);
-  await until(async () => (await Answer.countDocuments()) >= CITIZENS.length * 6, 'every answer');
+  await until(async () => (await Answer.countDocuments()) >= CITIZENS.length * 6, 'every answer', 30_000);
 
   // A dossier event of one of them: the invitation goes out once, by Telegram, with its deep link.
   const { key } = await createApiKey({ name: 'một cửa' });
@@ -192,7 +183,11 @@ test('surveys, a broadcast and a dossier invitation through a three-master clust
     }),
   });
   expect(posted.status).toBeLessThan(300);
-  await until(() => Dossier.findOne({ code, 'invitation.sentAt': { $ne: null } }).lean(), 'invitation sent');
+  await until(
+    () => Dossier.findOne({ code, 'invitation.sentAt': { $ne: null } }).lean(),
+    'invitation sent',
+    30_000,
+  );
   const invitations = fake.sentTo(CITIZENS[0]).filter((m) => m.text.includes(code));
   expect(invitations).toHaveLength(1);
   const link = invitations[0].replyMarkup!.inline_keyboard.flat()[0].url!;
@@ -202,6 +197,7 @@ test('surveys, a broadcast and a dossier invitation through a three-master clust
   const ofDossier = await until(
     () => Response.findOne({ dossierCode: code, status: 'completed' }).lean(),
     'the dossier survey',
+    30_000,
   );
   expect(ofDossier.unitCode).toBe('19867');
 

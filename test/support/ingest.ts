@@ -68,15 +68,26 @@ export async function waitForJob(
   );
 }
 
-/** Polls until nothing is waiting, active or delayed on the queue. */
-export async function waitForIdle(queue: Queue, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls until nothing is waiting, active or delayed on any of `queues`. They are read one after
+ * another in the order given: name a queue before the queues its jobs add to (ingest, then
+ * aggregate, then outbound). A job adds its follow-ups before it completes, so a queue read idle
+ * after the one upstream of it was read idle already holds whatever that one added.
+ */
+export async function waitForIdle(queues: Queue | readonly Queue[], timeoutMs = 10_000): Promise<void> {
+  const all = ([] as Queue[]).concat(queues);
   const until = Date.now() + timeoutMs;
+  let busy: Record<string, Record<string, number>> = {};
   while (Date.now() < until) {
-    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    if (Object.values(c).every((n) => n === 0)) return;
+    busy = {};
+    for (const q of all) {
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(c).some((n) => n > 0)) busy[q.name] = c;
+    }
+    if (Object.keys(busy).length === 0) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`queue ${queue.name} still busy after ${timeoutMs} ms`);
+  throw new Error(`queues still busy after ${timeoutMs} ms: ${JSON.stringify(busy)}`);
 }
 
 export interface IngestHarness {
