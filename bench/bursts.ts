@@ -147,7 +147,11 @@ export function describeBurst(name: string, b: BurstResult): string {
 }
 
 /** `hailong start --roles <roles>` (bin/hailong.ts), ready when it logs so; its log to `log`. */
-async function startHailong(roles: string, env: NodeJS.ProcessEnv, log: fs.WriteStream): Promise<ChildProcess> {
+async function startHailong(
+  roles: string,
+  env: NodeJS.ProcessEnv,
+  log: fs.WriteStream,
+): Promise<ChildProcess> {
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'bin/hailong.ts'), 'start', '--roles', roles],
