@@ -1,11 +1,11 @@
 /**
- * Benchmark (issue 21, "bursts"): survey bursts back to back. The bot runs as `hailong start`
- * runs it, in a process of its own (all roles, the README's layout; BENCH_BURSTS_LAYOUT=split:
- * `--roles http,bot` and `--roles workers` apart), against a Bot API sink on loopback that
- * answers at once. Burst A: BENCH_BURST_CITIZENS (200) new citizens start at once and each
- * answers the whole survey (9 turns) as fast as the replies come; right after A finished, burst
- * B of as many new citizens; then BENCH_BURSTS (3) in all. The bare telegraf echo bot gets the
- * same bursts in the same run, first, as the baseline.
+ * Benchmark (issue 21, "bursts"): survey bursts back to back. The bot runs in a process of its
+ * own as the README runs it (`hailong start`: every role; BENCH_BURSTS_LAYOUT=split: `--roles
+ * http,bot` and `--roles workers` apart), against a Bot API sink on loopback that answers at once.
+ * Burst A: BENCH_BURST_CITIZENS (200) new citizens start at once and each answers the whole
+ * survey (`/start`, consent, six answers, no suggestion: 9 turns) as fast as the replies come;
+ * right after A finished, burst B of as many new citizens; BENCH_BURSTS (3) in all. The bare
+ * telegraf echo bot gets the same bursts in the same run, first, as the baseline.
  * Per burst: turns, p50/p99/max turn latency (update posted → reply at the Bot API), the webhook's
  * 200 p99/max, the longest interval with no reply at all (from the burst's first update to its
  * last reply or given-up turn), and the turns with no reply within 10 s (the citizen then sends
@@ -14,13 +14,14 @@
  * reply longer than BENCH_BURST_STALL_MS (1,000 ms), in every burst. The sink applies no platform
  * limit, so any such interval is the bot's own.
  * Run: npm run bench -- bursts   (or bash scripts/with-services.sh npx tsx bench/bursts.ts)
- * The process's log (LOG_LEVEL info) is kept in BENCH_BURSTS_LOG (default a file under /tmp,
- * printed at the end).
+ * The bot's log (LOG_LEVEL info) is kept in BENCH_BURSTS_LOG (default a file under /tmp, printed
+ * at the end).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultFlow } from '../bot/flow/default-flow';
 import { FlowRepository } from '../bot/flow/repository';
 import { Unit } from '../models/unit';
@@ -35,9 +36,19 @@ import { reportFigures, type BenchFigure } from './support/result';
 
 const CITIZENS = Number(process.env.BENCH_BURST_CITIZENS ?? 200);
 const BURSTS = Number(process.env.BENCH_BURSTS ?? 3);
-const LAYOUT = process.env.BENCH_BURSTS_LAYOUT === 'split' ? 'split' : 'all';
+const LAYOUT = process.env.BENCH_BURSTS_LAYOUT === 'split' ? 'split' : 'start';
+/** The `hailong start` arguments of each process of the layout. */
+const PROCESSES =
+  LAYOUT === 'split'
+    ? [
+        ['--roles', 'http,bot'],
+        ['--roles', 'workers'],
+      ]
+    : [[]];
 const REPLY_TIMEOUT_MS = 10_000;
 const STALL_MS = Number(process.env.BENCH_BURST_STALL_MS ?? 1000);
+/** A pause before each burst after the first (default none: right after the last one finished). */
+const PAUSE_S = Number(process.env.BENCH_BURSTS_PAUSE_S ?? 0);
 const START_TIMEOUT_S = Number(process.env.BENCH_START_TIMEOUT_S ?? 300);
 const ROOT = path.resolve(__dirname, '..');
 
@@ -146,15 +157,16 @@ export function describeBurst(name: string, b: BurstResult): string {
   );
 }
 
-/** `hailong start --roles <roles>` (bin/hailong.ts), ready when it logs so; its log to `log`. */
+/** `hailong start <args>` (bin/hailong.ts), ready when it logs so; its log to `log`. */
 async function startHailong(
-  roles: string,
+  args: string[],
   env: NodeJS.ProcessEnv,
   log: fs.WriteStream,
 ): Promise<ChildProcess> {
+  const name = ['hailong start', ...args].join(' ');
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bin/hailong.ts'), 'start', '--roles', roles],
+    ['--import', 'tsx', path.join(ROOT, 'bin/hailong.ts'), 'start', ...args],
     { cwd: ROOT, env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   proc.stderr!.pipe(log, { end: false });
@@ -162,9 +174,9 @@ async function startHailong(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`${roles} process did not start in ${START_TIMEOUT_S} s`));
+      reject(new Error(`${name} did not start in ${START_TIMEOUT_S} s`));
     }, START_TIMEOUT_S * 1000);
-    proc.once('exit', (code) => reject(new Error(`${roles} process exited (${code}), see ${log.path}`)));
+    proc.once('exit', (code) => reject(new Error(`${name} exited (${code}), see ${String(log.path)}`)));
     const onData = (b: Buffer) => {
       seen = (seen + b.toString()).slice(-200);
       if (seen.includes('process started')) {
@@ -209,19 +221,22 @@ export async function benchBursts(): Promise<{ noStall: boolean; figures: BenchF
       QUIET_HOURS_START: '00:00',
       QUIET_HOURS_END: '00:00',
     };
-    for (const roles of LAYOUT === 'split' ? ['http,bot', 'workers'] : ['http,bot,workers'])
-      procs.push(await startHailong(roles, env, log));
+    // Without --roles, ROLES decides: unset, as the README runs it.
+    delete env.ROLES;
+    for (const args of PROCESSES) procs.push(await startHailong(args, env, log));
     const url = `http://127.0.0.1:${port}/webhooks/telegram`;
+    // `/start` as the issue's harness sent it; BENCH_BURSTS_START another first message (the unit
+    // poster's `/start u_19867`, whose start also checks the unit in the database).
     const script = surveyScript(BENCH_UNIT);
-    // BENCH_BURSTS_START: the first message instead of the unit poster's (`/start` alone, say).
-    if (process.env.BENCH_BURSTS_START) script[0] = process.env.BENCH_BURSTS_START;
+    script[0] = process.env.BENCH_BURSTS_START ?? '/start';
     console.log(
-      `hailong (${LAYOUT === 'split' ? '`--roles http,bot` and `--roles workers` apart' : 'all roles in one process'}): ` +
-        `${BURSTS} bursts of ${CITIZENS} new citizens × ${script.length} turns, each right after the last`,
+      `hailong (${PROCESSES.map((a) => `\`${['hailong start', ...a].join(' ')}\``).join(' and ')}): ` +
+        `${BURSTS} bursts of ${CITIZENS} new citizens × ${script.length} turns, each ${PAUSE_S > 0 ? `${PAUSE_S} s` : 'right'} after the last`,
     );
     const runs: BurstResult[] = [];
     for (let k = 0; k < BURSTS; k++) {
       // BENCH_BURSTS_SAME_CHATS=1: every burst by the same citizens, each taking the survey again.
+      if (k > 0 && PAUSE_S > 0) await sleep(PAUSE_S * 1000);
       const base = 60_000_000 + (process.env.BENCH_BURSTS_SAME_CHATS === '1' ? 0 : k * 100_000);
       runs.push(await burst(sink, url, script, CITIZENS, base));
       const depths = await queueDepths(redis, prefix);
