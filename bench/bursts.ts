@@ -270,9 +270,11 @@ export async function benchBursts(): Promise<{ noStall: boolean; figures: BenchF
         target: '0',
         met: unanswered === 0,
       },
+      // Against the echo's last burst: in its first ones the load's connections are being set up
+      // (their p99 is the webhook's 200, over a second here), as in hailong's burst A.
       ...runs.map((r, k) => ({
-        figure: `burst ${String.fromCharCode(65 + k)} p99 / echo p99`,
-        value: r.p99 / echoRuns[k]!.p99,
+        figure: `burst ${String.fromCharCode(65 + k)} p99 / echo's last burst p99`,
+        value: r.p99 / echoRuns.at(-1)!.p99,
         unit: '×',
         target: null,
         met: null,
