@@ -1,7 +1,8 @@
 /**
- * Benchmark (issue 21, "bursts"): survey bursts back to back. The bot runs in a process of its
- * own as the README runs it (`hailong start`: every role; BENCH_BURSTS_LAYOUT=split: `--roles
- * http,bot` and `--roles workers` apart), against a Bot API sink on loopback that answers at once.
+ * Benchmark (issue 21, "bursts"): survey bursts back to back. The bot runs apart from the bench
+ * as the README runs it (`hailong start` with no --roles, whatever that starts;
+ * BENCH_BURSTS_LAYOUT=split: `--roles http,bot` and `--roles workers`), against a Bot API sink on
+ * loopback that answers at once.
  * Burst A: BENCH_BURST_CITIZENS (200) new citizens start at once and each answers the whole
  * survey (`/start`, consent, six answers, no suggestion: 9 turns) as fast as the replies come;
  * right after A finished, burst B of as many new citizens; BENCH_BURSTS (3) in all. The bare
