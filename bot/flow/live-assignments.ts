@@ -92,11 +92,13 @@ export function onLiveFlowsChanged(announce: () => void): () => void {
 }
 
 /**
- * The assignments and the unit chains they are walked on, cached for `ttlMs` (a survey start
- * reads no database while they are fresh; one in the second half of that time renews them in
- * the background). A change made in this process is seen at once
+ * The assignments and the unit chains they are walked on, cached: a start past half of `ttlMs`
+ * after their last read renews them in the background and is served them as they are, as is every
+ * start until the renewal is back, so no survey start waits for the database once they are known
+ * (FlowRepository.latestPublished says why). A change made in this process is seen at once
  * (liveAssignmentsChanged), and so is one announced by another process (the API apart from the
- * bot); `ttlMs` bounds how stale they get when an announcement is lost (a dropped connection).
+ * bot); when an announcement is lost (a dropped connection), the first renewal after it reads
+ * the change.
  */
 export class LiveAssignments {
   private rows: (Renewable<'rows', AssignmentRow[]> & { gen: number }) | null = null;
@@ -119,9 +121,9 @@ export class LiveAssignments {
   private allRows(): Promise<AssignmentRow[]> {
     const now = this.now();
     const cur = this.rows;
-    if (cur && cur.gen === generation && now - cur.at <= this.ttlMs) {
+    if (cur && cur.gen === generation) {
       if (now - cur.at > this.ttlMs / 2 && !cur.renewing) {
-        // Renewed ahead of expiry, off the caller's path (FlowRepository.latestPublished says why).
+        // Off the caller's path, served as they are meanwhile (FlowRepository.latestPublished says why).
         cur.renewing = true;
         const fresh = this.loadRows(now);
         fresh.rows.then(
@@ -155,7 +157,7 @@ export class LiveAssignments {
   private chainOf(unit: string): Promise<string[]> {
     const now = this.now();
     const hit = this.chains.get(unit);
-    if (hit && now - hit.at <= this.ttlMs) {
+    if (hit) {
       if (now - hit.at > this.ttlMs / 2 && !hit.renewing) {
         hit.renewing = true;
         const fresh = this.loadChain(unit, now);

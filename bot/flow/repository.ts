@@ -41,9 +41,13 @@ export class FlowValidationError extends Error {
  * Which version is the latest published is looked up at most every `latestTtlMs` per key, so a
  * survey start does not read and validate the whole definition each time (under many concurrent
  * starts that made `/start` wait on the database); a version published in this process or
- * announced by another (bot/flow/change-bus.ts) is used by new surveys at once, and the time
- * to live bounds the delay when an announcement is lost. A start in the second half of that
- * time renews it in the background, so a busy bot's starts never wait for the lookup.
+ * announced by another (bot/flow/change-bus.ts) is used by new surveys at once. A start past half
+ * the time to live renews the lookup in the background, and until the renewal is back every start
+ * gets the version known, however old: once a version is known, no start waits for the lookup,
+ * which queues behind the workers' writes on a loaded database. (Waiting for it past the time to
+ * live held every start of a burst that came after a quiet spell: bench/bursts.ts.) When an
+ * announcement is lost, new surveys get the new version once a renewal has read it: from the
+ * start after the one that begins the renewal, half the time to live after the last lookup.
  */
 export class FlowRepository {
   private readonly byVersion = new Map<string, Promise<Flow>>();
@@ -89,13 +93,11 @@ export class FlowRepository {
     const now = this.now();
     let entry = this.latest.get(key);
     const gen = liveFlowsGeneration();
-    const age = entry ? now - entry.at : Infinity;
-    if (!entry || entry.gen !== gen || age > this.latestTtlMs) {
+    if (!entry || entry.gen !== gen) {
       entry = this.loadLatest(key, now, gen);
       this.latest.set(key, entry);
-    } else if (age > this.latestTtlMs / 2 && !entry.renewing) {
-      // Renewed ahead of its expiry, off the caller's path: under steady starts none waits for
-      // this read, which queues behind the workers' writes on a loaded database.
+    } else if (now - entry.at > this.latestTtlMs / 2 && !entry.renewing) {
+      // Off the caller's path; the version known is served meanwhile, and kept if this fails.
       const old = entry;
       old.renewing = true;
       const fresh = this.loadLatest(key, now, gen);
@@ -153,7 +155,7 @@ export class FlowRepository {
     if (!checked.ok) throw new FlowValidationError(checked.issues);
     const now = new Date();
     // timestamps off: on an existing version this must change nothing, not even updatedAt.
-    await FlowModel.updateOne(
+    const put = await FlowModel.updateOne(
       { key: flow.key, version: flow.version },
       {
         $setOnInsert: {
@@ -167,6 +169,8 @@ export class FlowRepository {
       },
       { upsert: true, timestamps: false },
     );
+    // A version put in place here is used by new surveys at once, as a published one is.
+    if (put.upsertedCount > 0) liveAssignmentsChanged();
     this.latest.delete(flow.key);
   }
 

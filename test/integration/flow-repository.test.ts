@@ -2,13 +2,17 @@ import mongoose from 'mongoose';
 import { defaultFlow } from '../../bot/flow/default-flow';
 import { FlowRepository } from '../../bot/flow/repository';
 import { Flow as FlowModel } from '../../models/flow';
-import { connectTestDb, dropTestDb } from '../support/services';
+import { FlowAssignment } from '../../models/flow-assignment';
+import { Unit } from '../../models/unit';
+import { connectTestDb, dropTestDb, mongoUri } from '../support/services';
+import { until } from '../support/until';
 
 /** Reads of the flows collection, counted from the driver's command log. */
 let flowReads = 0;
+let dbName: string;
 
 beforeAll(async () => {
-  await connectTestDb('flowrepo');
+  dbName = await connectTestDb('flowrepo');
   mongoose.set('debug', (collection: string, method: string) => {
     if (collection === 'flows' && method.startsWith('find')) flowReads++;
   });
@@ -33,7 +37,7 @@ test('200 surveys starting at once read the latest flow once, and a version publ
   expect((await repo.latestPublished(defaultFlow.key)).version).toBe(next.version);
 });
 
-test('a version published elsewhere whose announcement was lost is picked up within the time to live', async () => {
+test('a version published elsewhere whose announcement was lost is picked up by a renewal', async () => {
   // Its own clock, stepped by hand: a slow publish under load cannot outlast the time to live.
   let clock = 1_000_000;
   const other = new FlowRepository(300, () => clock);
@@ -49,12 +53,48 @@ test('a version published elsewhere whose announcement was lost is picked up wit
     publishedAt: new Date(),
     createdBy: 'admin',
   });
-  // Still the cached answer inside the time to live…
-  clock += 300;
+  // Still the cached answer in the first half of the time to live, with no lookup begun…
+  clock += 150;
+  flowReads = 0;
   expect((await other.latestPublished(defaultFlow.key)).version).toBe(before);
+  expect(flowReads).toBe(0);
+  // …then a start renews it, and the starts after the renewal get the new version.
   clock += 1;
-  // …the new version after it.
-  expect((await other.latestPublished(defaultFlow.key)).version).toBe(published.version);
+  await until(
+    async () => (await other.latestPublished(defaultFlow.key)).version === published.version,
+    'the renewed latest version',
+  );
+});
+
+test('a survey start long past the time to live gets the flow known at once: it never waits for the database', async () => {
+  let clock = 2_000_000;
+  const repo = new FlowRepository(300, () => clock);
+  await repo.ensure(defaultFlow);
+  // A unit-specific assignment, so that the start walks the unit's chain too.
+  await Unit.create({ code: 'FR-UNIT', name: 'Xã Thử', level: 'commune' });
+  await FlowAssignment.create({
+    unitCode: 'FR-UNIT',
+    flowKey: defaultFlow.key,
+    version: defaultFlow.version,
+    assignedBy: 'admin',
+  });
+  const target = { unitCode: 'FR-UNIT', procedureCode: null };
+  const known = await repo.live(defaultFlow.key, target);
+  const latest = await repo.latestPublished(defaultFlow.key);
+  // A quiet spell far longer than the time to live, then a burst of starts while the database
+  // does not answer (behind the workers' writes on a loaded server; here: no connection at all).
+  clock += 3_600_000;
+  await mongoose.disconnect();
+  try {
+    const starts = await Promise.all([
+      repo.live(defaultFlow.key, target),
+      repo.live(defaultFlow.key, null),
+      repo.latestPublished(defaultFlow.key),
+    ]);
+    expect(starts.map((f) => f.version)).toEqual([known.version, latest.version, latest.version]);
+  } finally {
+    await mongoose.connect(mongoUri(), { dbName });
+  }
 });
 
 test('a version that is not published is an error, and the error is not cached', async () => {
