@@ -63,7 +63,8 @@ const PARTS = (process.env.BENCH_PARTS ?? 'saturation,open').split(',');
 const WORKERS = process.env.BENCH_WORKERS !== '0';
 type Layout = 'start' | 'one' | 'split';
 const LAYOUT: Layout = ((): Layout => {
-  const named = process.env.BENCH_LAYOUT ?? { '0': 'one', '1': 'split' }[process.env.BENCH_SPLIT ?? ''] ?? 'start';
+  const named =
+    process.env.BENCH_LAYOUT ?? { '0': 'one', '1': 'split' }[process.env.BENCH_SPLIT ?? ''] ?? 'start';
   if (named !== 'start' && named !== 'one' && named !== 'split')
     throw new Error(`BENCH_LAYOUT: start, one or split, not "${named}"`);
   return named;

@@ -80,8 +80,11 @@ export const envSchema = z.object({
     .string()
     .regex(/^\{[A-Za-z0-9_-]+\}(:[A-Za-z0-9_-]+)*$/, 'expected a hash-tagged prefix such as {hl}')
     .default('{hl}'),
-  /** Which roles this process runs: any of http, bot, workers. */
-  ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
+  /**
+   * Which roles this process runs: any of http, bot, workers. Unset, `hailong start` runs http and
+   * bot itself and the workers in a child process it supervises (app/layout.ts).
+   */
+  ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).optional(),
   /**
    * Which queues a process with the workers role consumes: ingest, aggregate, outbound (the job
    * registry's queues), outreach (invitations and reminders), broadcast. All by default; a

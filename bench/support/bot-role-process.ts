@@ -43,10 +43,10 @@ function load(root: string): Checkout {
 
 /** `hailong start` without --roles, as cli/commands/start.ts runs it. */
 function startAsCommand(root: string, env: unknown): Promise<Running> {
-  const { startDefault } = require(path.join(root, 'app/default-layout')) as {
-    startDefault(opts: { env: unknown }): Promise<Running>;
+  const { startLayout } = require(path.join(root, 'app/layout')) as {
+    startLayout(opts: { env: unknown }): Promise<Running>;
   };
-  return startDefault({ env });
+  return startLayout({ env });
 }
 
 /** The checkout's own mongoose connection (its node_modules), for the MongoDB command watch. */
@@ -75,7 +75,9 @@ async function main(): Promise<void> {
   const c = load(root);
   const env = c.parseEnv(process.env);
   const app =
-    layout === 'start' ? await startAsCommand(root, env) : await c.startApp({ env, roles: layout.split(',') });
+    layout === 'start'
+      ? await startAsCommand(root, env)
+      : await c.startApp({ env, roles: layout.split(',') });
   await new c.FlowRepository().ensure(c.defaultFlow);
   if (process.send) {
     serveWatch({
