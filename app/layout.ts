@@ -76,7 +76,7 @@ const RESTART_MS = { first: 1000, cap: 30_000, stableAfter: 60_000 };
 
 /**
  * Starts `hailong start --roles workers` as a child of this process (the same Node, flags and
- * environment, its logs to this process's stderr) and keeps it running: a child that exits is
+ * environment but HEALTH_FILE, its logs to this process's stderr) and keeps it running: a child that exits is
  * started again after a delay. Resolves once the first one started; rejects if it exits before
  * (its settings are this process's, so a start that fails is a fault to show, not to retry).
  */
@@ -100,8 +100,13 @@ export async function superviseWorkers(
   let quickDeaths = 0;
   let timer: NodeJS.Timeout | null = null;
 
+  // The heartbeat file speaks for this process, which supervises the child; the child writing
+  // it too would keep a container healthy whose bot process can no longer reach Redis.
+  const env = { ...process.env };
+  delete env.HEALTH_FILE;
+
   const launch = (): Promise<void> => {
-    const c = spawn(process.execPath, command, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const c = spawn(process.execPath, command, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child = c;
     const startedAt = Date.now();
     const started = new Promise<void>((resolve, reject) => {
