@@ -12,9 +12,10 @@ import { startApp, type Role, type RunningApp } from './start';
  *
  * Why two: in one process the workers' database driver, BullMQ and their garbage take the event
  * loop every await of a turn queues on, and a new citizen's first turn waited for them: at 100
- * updates/s on two cores, p99 above 100 ms with all roles in one process, about 30 ms with the
- * workers apart (bench/RESULTS.md, "bot-turns, the README's layout"). The niced child gives the
- * bot the CPU first; the workers' jobs wait in Redis meanwhile, so nothing is lost by it.
+ * updates/s on two cores, after a warm-up, first turns p99 53–95 ms with all roles in one process,
+ * 15–45 ms with the workers apart (bench/RESULTS.md, "bot-turns, an independent harness and the
+ * README's layout"). The niced child gives the bot the CPU first; the workers' jobs wait in Redis
+ * meanwhile, so nothing is lost by it.
  */
 export async function startLayout(
   opts: { roles?: Role[]; env?: Env; handleSignals?: boolean } = {},
