@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for every role: `start --roles http,bot`, `start --roles workers`, or all of them.
+# One image for every role: `start --roles http,bot`, `start --roles workers`, or `start` (the
+# default: http,bot and a supervised workers child process, app/layout.ts).
 # Multi-stage: TypeScript is compiled with the dev dependencies; the runtime stage has only the
 # production dependencies, the compiled code and the static assets, and runs as the unprivileged
 # `node` user. The Node.js major version follows .nvmrc (the current LTS).

@@ -49,6 +49,7 @@ import { startZalo } from './zalo';
 import { createConversation } from './conversation';
 
 export type Role = 'http' | 'bot' | 'workers';
+export const ALL_ROLES: readonly Role[] = ['http', 'bot', 'workers'];
 
 export interface StartOptions {
   roles?: Role[];
@@ -67,11 +68,12 @@ export interface RunningApp {
 
 /**
  * Composes a process from its roles: `http` (webhooks, API, pages), `bot` (applies chat updates),
- * `workers` (BullMQ consumers). All three in one process by default; run them apart to scale.
+ * `workers` (BullMQ consumers): those given, else ROLES, else all three in this one process.
+ * `hailong start` without roles runs the workers apart instead (app/layout.ts).
  */
 export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const configured = opts.env ?? loadEnv();
-  const roles = new Set<Role>(opts.roles ?? configured.ROLES);
+  const roles = new Set<Role>(opts.roles ?? configured.ROLES ?? ALL_ROLES);
   const log = logger.child({ roles: [...roles].join(',') });
   // Everything below reads the bot's username from here (deep links): learned when not set.
   const env = await learnBotUsername(configured, log);

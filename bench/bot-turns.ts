@@ -11,30 +11,33 @@
  *       that drift in a shared machine's load falls on both sides;
  *   (b) open loop: 100 updates/s spread over 1,000 citizens with think time; p50/p99 turn latency
  *       from "webhook request sent" to "reply arrived at the Bot API", with the workers running.
- * The bot runs as production deploys it: one process with the `http,bot` roles and the `workers`
- * role in a second process (BENCH_SPLIT=0 runs all roles in the bench's own process).
+ * Every bot runs in an OS process of its own, the echo bot too (bench/support/bot-role-process.ts,
+ * echo-bot-process.ts): this process only sends the updates, plays the Bot API and measures, so
+ * its own work is counted as nobody's turn. The bot's layout, BENCH_LAYOUT:
+ *   `start` (default): what the README's `hailong start` runs, through the same function;
+ *   `one`: all roles in one process (`hailong start --roles http,bot,workers`);
+ *   `split`: `hailong start --roles http,bot` and `hailong start --roles workers` apart.
+ * (BENCH_SPLIT=0 and BENCH_SPLIT=1, of earlier runs, name `one` and `split`.)
  * Run: npm run bench -- bot-turns   (or bash scripts/with-services.sh npx tsx bench/bot-turns.ts)
- * BENCH_WORKERS=0 leaves the workers process out (no "with the workers" saturation; the open loop
- * without them).
+ * BENCH_WORKERS=0 leaves the workers out (the bot role alone: no "with the workers" saturation;
+ * the open loop without them).
  * Each measurement follows a warm-up of BENCH_WARMUP_S seconds (default 10) under the same load
  * with other citizens, reported apart and not counted: a process that has just started compiles
  * its code paths and fills its connection pools while the first turns wait (docs/history.md,
  * "Workers' CPU priority"); a deployed bot is warm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
-import { Telegraf } from 'telegraf';
 import { parseEnv } from '../config/env';
-import { startApp } from '../app/start';
-import { FlowRepository } from '../bot/flow/repository';
-import { defaultFlow } from '../bot/flow/default-flow';
 import { clearPrefix } from '../test/support/services';
 import { BotApiSink, percentile, postText } from './support/bot-api-sink';
-import { BENCH_SECRET, BENCH_TOKEN, benchBotEnv } from './support/bot-env';
+import { BENCH_SECRET, benchBotEnv } from './support/bot-env';
+import { startBotProcess } from './support/bot-role-process';
+import { startEchoBotProcess } from './support/echo-bot-process';
+import type { WatchedProcess } from './support/watched-process';
 import {
   cpuAccountingAvailable,
   cpuBetween,
@@ -42,10 +45,12 @@ import {
   describeCpu,
   type CpuGroup,
 } from './support/cpu-accounting';
-import { describeLoop, watchLoop, type LoopReport } from './support/loop-watch';
-import { describeMongoCommands, watchMongoCommands, type MongoCommandReport } from './support/mongo-watch';
+import { describeLoop, type LoopReport } from './support/loop-watch';
+import { describeMongoCommands, type MongoCommandReport } from './support/mongo-watch';
 import { reportFigures, type BenchFigure } from './support/result';
-import { logger } from '../lib/logger';
+
+// Where bench/load.ts and bench/bot-turns-ab.ts have taken it from.
+export { startEchoBot } from './support/echo-bot-process';
 
 /** Length of one saturation window (each side of each pair). */
 const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_S ?? 6);
@@ -55,8 +60,20 @@ const OPEN_SECONDS = Number(process.env.BENCH_OPEN_S ?? 30);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_S ?? 10);
 /** Which parts to run: `saturation`, `open` or both (default). */
 const PARTS = (process.env.BENCH_PARTS ?? 'saturation,open').split(',');
-const SPLIT = process.env.BENCH_SPLIT !== '0';
 const WORKERS = process.env.BENCH_WORKERS !== '0';
+type Layout = 'start' | 'one' | 'split';
+const LAYOUT: Layout = ((): Layout => {
+  const named =
+    process.env.BENCH_LAYOUT ?? { '0': 'one', '1': 'split' }[process.env.BENCH_SPLIT ?? ''] ?? 'start';
+  if (named !== 'start' && named !== 'one' && named !== 'split')
+    throw new Error(`BENCH_LAYOUT: start, one or split, not "${named}"`);
+  return named;
+})();
+const LAYOUT_NAMES: Record<Layout, string> = {
+  start: "the README's `hailong start`",
+  one: 'all roles in one process',
+  split: '`http,bot` and `workers` in processes of their own',
+};
 
 /** The workers role in its own process (`hailong start --roles workers`), ready when it logs so. */
 async function startWorkersProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
@@ -160,7 +177,7 @@ async function openLoop(
   ratePerS: number,
   seconds: number,
   base: number,
-  watch: { cpuGroups?: CpuGroup[] | null; profileTo?: string } = {},
+  watch: { process: WatchedProcess; cpuGroups?: CpuGroup[] | null; profileTo?: string },
 ): Promise<OpenLoopResult> {
   const lat: number[] = [];
   /** Latency of each citizen's first turn (a contact the bot has not seen) and of the later ones. */
@@ -170,11 +187,8 @@ async function openLoop(
   const firstAccepted: number[] = [];
   const groups = watch.cpuGroups ?? null;
   const cpu0 = groups && cpuSnapshot(groups);
-  const mongoCommands = watchMongoCommands(mongoose.connection.getClient());
-  const loop = await watchLoop({
-    ...(watch.profileTo ? { profileTo: watch.profileTo } : {}),
-    ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
-  });
+  // The bot's (or the echo bot's) own process, read from inside it.
+  await watch.process.watch(watch.profileTo);
   /** Per 5 s of the run (by the moment the update was sent). */
   const byWindow: number[][] = [];
   const busy = new Set<number>();
@@ -224,8 +238,7 @@ async function openLoop(
   await Promise.all(inflight);
   clearInterval(progress);
   const elapsed = (performance.now() - start) / 1000;
-  const loopReport = await loop.stop();
-  const mongoReport = mongoCommands.stop();
+  const inside = await watch.process.report();
   const cpu = cpu0 && groups ? cpuBetween(cpu0, cpuSnapshot(groups)) : null;
   for (const k of Object.keys(cpu ?? {})) if (cpu && cpu[k] < 0.01) delete cpu[k];
   if (skipped > 0) console.log(`  (${skipped} ticks found no idle citizen)`);
@@ -244,8 +257,8 @@ async function openLoop(
     firstTurnAccepted: p(firstAccepted),
     laterTurns: p(later),
     p99Per5s: Array.from(byWindow, (w) => (w ? p(w).p99 : NaN)),
-    loop: loopReport,
-    mongo: mongoReport,
+    loop: inside.loop,
+    mongo: inside.mongo,
     cpu,
     cpuLine: cpu ? describeCpu(cpu, lat.length, elapsed, 'turn') : null,
   };
@@ -262,9 +275,10 @@ interface OpenLoopResult {
   firstTurnAccepted: { p50: number; p99: number };
   laterTurns: { p50: number; p99: number };
   p99Per5s: number[];
-  /** This process's event loop (the bot's, in both layouts) during the part. */
+  /** The event loop of the bot's process (the one that applies turns) during the part. */
   loop: LoopReport;
-  mongo: MongoCommandReport;
+  /** Its MongoDB commands (null for the echo bot, which has none). */
+  mongo: MongoCommandReport | null;
   cpu: Record<string, number> | null;
   cpuLine: string | null;
 }
@@ -275,67 +289,35 @@ function describeOpenLoop(name: string, r: OpenLoopResult): string {
     `  ${name}: p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms, max ${f(r.max)} ms (achieved ${f(r.achieved)}/s); ` +
     `first turns p50 ${f(r.firstTurn.p50)} / p99 ${f(r.firstTurn.p99)} ms (webhook's 200 p99 ${f(r.firstTurnAccepted.p99)} ms), later turns p50 ${f(r.laterTurns.p50)} / p99 ${f(r.laterTurns.p99)} ms; ` +
     `p99 per 5 s: ${r.p99Per5s.map((x) => x.toFixed(0)).join(' ')}\n` +
-    `    ${describeLoop(r.loop)}\n    ${describeMongoCommands(r.mongo)}${r.cpuLine ? `\n    ${r.cpuLine}` : ''}`
+    `    ${describeLoop(r.loop)}${r.mongo ? `\n    ${describeMongoCommands(r.mongo)}` : ''}${r.cpuLine ? `\n    ${r.cpuLine}` : ''}`
   );
-}
-
-export async function startEchoBot(apiRoot: string): Promise<{ url: string; close(): Promise<void> }> {
-  const bot = new Telegraf(BENCH_TOKEN, { telegram: { apiRoot, webhookReply: false } });
-  // Same connection handling as the bot under test: keep-alive to the local Bot API.
-  (bot.telegram as unknown as { options: { agent?: http.Agent } }).options.agent = new http.Agent({
-    keepAlive: true,
-    maxSockets: 256,
-  });
-  bot.botInfo = {
-    id: 123456,
-    is_bot: true,
-    first_name: 'echo',
-    username: 'echo_bot',
-    can_join_groups: false,
-    can_read_all_group_messages: false,
-    supports_inline_queries: false,
-  };
-  bot.on('message', async (ctx) => {
-    await ctx.reply('text' in ctx.message ? ctx.message.text : 'ok');
-  });
-  const server = http.createServer(bot.webhookCallback('/webhooks/telegram', { secretToken: BENCH_SECRET }));
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}/webhooks/telegram`,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
 }
 
 export async function benchBotTurns(): Promise<Record<string, unknown>> {
   const sink = await BotApiSink.start();
-  const echo = await startEchoBot(sink.apiRoot);
+  const echo = await startEchoBotProcess(sink.apiRoot);
   // One name for the run's database and its key prefixes.
   const stamp = Date.now();
   const mongo = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/hailong');
   mongo.pathname = `/bench_bot_${stamp}`;
-  // The same settings for the bot process (this one) and the workers process.
+  // The same settings for every process of the bot.
   const shared: NodeJS.ProcessEnv = {
     ...benchBotEnv(sink.apiRoot, mongo.toString(), `{hlbench${stamp}}`),
     PORT: '0',
     // A fresh database: production refuses to start without its indexes (lib/db/indexes.ts).
     MONGO_BUILD_INDEXES: 'true',
   };
-  // This process's client reports its commands (bench/support/mongo-watch.ts): whether a turn read the database.
+  // The bot's process's client reports its commands (bench/support/mongo-watch.ts): whether a
+  // turn read the database.
   const monitored = new URL(mongo);
   monitored.searchParams.set('monitorCommands', 'true');
-  const env = parseEnv({
-    ...shared,
-    MONGODB_URI: monitored.toString(),
-    ...(process.env.BENCH_ROLES ? { ROLES: process.env.BENCH_ROLES } : {}),
-  });
+  const botEnv: NodeJS.ProcessEnv = { ...shared, MONGODB_URI: monitored.toString() };
   // The bot role alone runs under a key prefix of its own, which no worker consumes: its jobs
   // wait in Redis (deleted at the end) instead of being persisted later, during another part.
-  const botAloneEnv = parseEnv({ ...shared, REDIS_PREFIX: `{hlbench${stamp}b}` });
-  // The bot in this process logs as the logger was loaded: LOG_LEVEL of this command, else info,
-  // a deployment's default (lib/logger.ts reads it once; the parsed env's copy is not used).
-  console.log(`the bot logs at ${logger.level} to stderr; the workers process at info`);
+  const botAloneEnv: NodeJS.ProcessEnv = { ...botEnv, REDIS_PREFIX: `{hlbench${stamp}b}` };
+  console.log(
+    `the bot logs at ${process.env.LOG_LEVEL ?? 'info'} to stderr; a workers process of the bench's at info`,
+  );
 
   const echoT: Target = { name: 'telegraf echo', url: echo.url, secret: BENCH_SECRET, script: ['xin chào'] };
   // A whole survey per cycle: consent, six scale answers, skip the suggestion.
@@ -347,15 +329,17 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     script,
   });
 
-  const result: Record<string, unknown> = {};
-  // Where the CPU went during each measured saturation part (bench/RESULTS.md, bot-turns): this
-  // process holds the bot (or the echo bot), the load and the sink.
+  const result: Record<string, unknown> = { layout: WORKERS ? LAYOUT : 'bot role alone' };
+  // Where the CPU went during each measured part (bench/RESULTS.md, bot-turns). The workers are
+  // found by command line: in the `start` layout the bot's process starts them itself.
   const pgDb = process.env.HAILONG_FERRET_PGDB ?? 'hailong_ferretdb';
-  const cpuGroups = (workersPid: number | undefined): CpuGroup[] | null =>
+  const cpuGroups = (bot: WatchedProcess | null): CpuGroup[] | null =>
     cpuAccountingAvailable()
       ? [
-          { name: 'bench process (bot, load, sink)', match: process.pid },
-          ...(workersPid ? [{ name: 'workers', match: workersPid }] : []),
+          { name: 'bench process (load, sink)', match: process.pid },
+          { name: 'echo bot', match: echo.pid },
+          ...(bot ? [{ name: 'bot', match: bot.pid }] : []),
+          { name: 'workers', match: /hailong\.[jt]s start --roles workers/ },
           { name: 'FerretDB', match: /ferretdb-v1\.24\.2/ },
           { name: 'PostgreSQL', match: new RegExp(`^postgres: \\S+: \\S+ ${pgDb} `) },
           { name: 'mongod', match: /(^|\/)mongod( |$)/ },
@@ -369,8 +353,8 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
       `  ${t.name} warm-up (not counted): ${w.turnsPerS.toFixed(0)} turns/s (p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
     );
   };
-  const measured = async (t: Target, base: number, workersPid?: number) => {
-    const groups = cpuGroups(workersPid);
+  const measured = async (t: Target, base: number, bot: WatchedProcess | null) => {
+    const groups = cpuGroups(bot);
     const before = groups && cpuSnapshot(groups);
     const t0 = performance.now();
     const r = await saturation(sink, t, 200, SATURATION_SECONDS, base);
@@ -398,8 +382,7 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     );
     // Both bots stay up and warm; the windows alternate echo, hailong, echo, hailong, ... and each
     // ratio compares adjacent windows, so drift in the shared machine's load hits both sides.
-    const botAlone = await startApp({ env: botAloneEnv, roles: ['http', 'bot'] });
-    await new FlowRepository().ensure(defaultFlow);
+    const botAlone = await startBotProcess('http,bot', botAloneEnv);
     const aloneT = botTarget('hailong, bot role (its jobs wait in Redis)', botAlone.port);
     await warmSaturation(echoT, 5_000_000);
     await warmSaturation(aloneT, 6_000_000);
@@ -410,8 +393,8 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     }[] = [];
     for (let k = 0; k < SATURATION_PAIRS; k++) {
       // Fresh citizens per window: each starts the script from its first message.
-      const e = await measured(echoT, 1_000_000 + k * 1000);
-      const h = await measured(aloneT, 2_000_000 + k * 1000);
+      const e = await measured(echoT, 1_000_000 + k * 1000, botAlone);
+      const h = await measured(aloneT, 2_000_000 + k * 1000, botAlone);
       const pairRatio = h.turnsPerS / e.turnsPerS;
       pairs.push({ echo: e, hailong: h, ratio: pairRatio });
       console.log(`  pair ${k + 1}: ratio ${pairRatio.toFixed(2)}`);
@@ -433,64 +416,70 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     };
   }
 
-  // The bot as production deploys it: `http,bot` here, the workers in their own process.
-  const workersProcess = SPLIT && WORKERS ? await startWorkersProcess(shared) : null;
-  const app = await startApp({ env, ...(SPLIT || !WORKERS ? { roles: ['http', 'bot'] as const } : {}) });
-  await new FlowRepository().ensure(defaultFlow);
-  const botT = botTarget('hailong', app.port);
+  // The bot in the layout asked for, each process as `hailong start` runs it.
+  const workersProcess = LAYOUT === 'split' && WORKERS ? await startWorkersProcess(shared) : null;
+  const bot = await startBotProcess(
+    !WORKERS || LAYOUT === 'split' ? 'http,bot' : LAYOUT === 'one' ? 'http,bot,workers' : 'start',
+    botEnv,
+  );
+  const botT = botTarget('hailong', bot.port);
 
   if (satEcho && WORKERS) {
     // Reported beside the target: the same load while the workers persist every answer, session
     // and contact to the database, all on the same two cores.
-    const withT = botTarget('hailong with the workers persisting, same machine', app.port);
+    const withT = botTarget('hailong with the workers persisting, same machine', bot.port);
     await warmSaturation(withT, 9_000_000);
-    const satWith = await measured(withT, 10_000_000, workersProcess?.pid);
+    const satWith = await measured(withT, 10_000_000, bot);
     const ratio = satWith.turnsPerS / satEcho.turnsPerS;
     console.log(`  ratio hailong with the workers / echo: ${ratio.toFixed(2)} (reported, not the target)`);
     (result.saturation as Record<string, unknown>).withWorkers = { ...satWith, ratio };
   }
   if (PARTS.includes('open')) {
     console.log(
-      `open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up${WORKERS ? ', with the workers' : ''}; ` +
-        (SPLIT || !WORKERS
-          ? 'http,bot in this process, the workers in their own'
-          : "all roles in this process (the README's `hailong start`)"),
+      `open loop: 100 updates/s over 1,000 citizens, ${OPEN_SECONDS}s after ${WARMUP_SECONDS}s of warm-up; ` +
+        (WORKERS ? LAYOUT_NAMES[LAYOUT] : 'the bot role alone, no workers') +
+        '; every bot in a process of its own, this one only loads, answers as the Bot API and measures',
     );
-    const groups = cpuGroups(workersProcess?.pid);
-    const warm = async (t: Target, base: number) => {
+    const groups = cpuGroups(bot);
+    const warm = async (t: Target, p: WatchedProcess, base: number) => {
       if (WARMUP_SECONDS <= 0) return null;
-      const w = await openLoop(sink, t, 1000, 100, WARMUP_SECONDS, base);
+      const w = await openLoop(sink, t, 1000, 100, WARMUP_SECONDS, base, { process: p });
       console.log(describeOpenLoop(`${t.name} warm-up (not counted)`, w));
       return w;
     };
-    await warm(echoT, 7_000_000);
-    const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000, { cpuGroups: groups });
-    console.log(describeOpenLoop(echoT.name, olEcho));
-    const warmBot = await warm(botT, 8_000_000);
-    // BENCH_PROFILE=<file.cpuprofile>: a CPU profile of this process over the measured part.
-    const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000, {
+    await warm(echoT, echo, 7_000_000);
+    const olEcho = await openLoop(sink, echoT, 1000, 100, OPEN_SECONDS, 3_000_000, {
+      process: echo,
       cpuGroups: groups,
-      ...(process.env.BENCH_PROFILE ? { profileTo: process.env.BENCH_PROFILE } : {}),
+    });
+    console.log(describeOpenLoop(echoT.name, olEcho));
+    const warmBot = await warm(botT, bot, 8_000_000);
+    // BENCH_PROFILE=<file.cpuprofile>: a CPU profile of the bot's process over the measured part.
+    const olBot = await openLoop(sink, botT, 1000, 100, OPEN_SECONDS, 4_000_000, {
+      process: bot,
+      cpuGroups: groups,
+      ...(process.env.BENCH_PROFILE ? { profileTo: path.resolve(process.env.BENCH_PROFILE) } : {}),
     });
     console.log(`${describeOpenLoop(botT.name, olBot)} (target p99 < 50 ms)`);
     result.openLoop = { echo: olEcho, hailong: olBot, hailongWarmup: warmBot };
   }
 
-  await app.stop();
+  await bot.stop();
   if (workersProcess) {
     workersProcess.kill('SIGTERM');
     await new Promise((r) => workersProcess.once('exit', r));
   }
-  await echo.close();
+  await echo.stop();
   await sink.close();
   // Leave nothing behind: the run's database and its Redis keys (delayed session copies and the
   // bot-role part's waiting jobs included).
   const db = await mongoose.createConnection(mongo.toString()).asPromise();
   await db.dropDatabase();
   await db.close();
-  const redis = new Redis(env.REDIS_URL);
-  await clearPrefix(redis, env.REDIS_PREFIX);
-  await clearPrefix(redis, botAloneEnv.REDIS_PREFIX);
+  const { REDIS_URL, REDIS_PREFIX } = parseEnv(shared);
+  const redis = new Redis(REDIS_URL);
+  await clearPrefix(redis, REDIS_PREFIX);
+  await clearPrefix(redis, botAloneEnv.REDIS_PREFIX!);
   await redis.quit();
   return result;
 }

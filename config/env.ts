@@ -80,8 +80,15 @@ export const envSchema = z.object({
     .string()
     .regex(/^\{[A-Za-z0-9_-]+\}(:[A-Za-z0-9_-]+)*$/, 'expected a hash-tagged prefix such as {hl}')
     .default('{hl}'),
-  /** Which roles this process runs: any of http, bot, workers. */
-  ROLES: csv.pipe(z.array(z.enum(['http', 'bot', 'workers']))).default(['http', 'bot', 'workers']),
+  /**
+   * Which roles this process runs: any of http, bot, workers. Unset (or empty, as an env file or
+   * compose may pass it), `hailong start` runs http and bot itself and the workers in a child
+   * process it supervises (app/layout.ts).
+   */
+  ROLES: csv
+    .pipe(z.array(z.enum(['http', 'bot', 'workers'])))
+    .optional()
+    .transform((roles) => (roles && roles.length > 0 ? roles : undefined)),
   /**
    * Which queues a process with the workers role consumes: ingest, aggregate, outbound (the job
    * registry's queues), outreach (invitations and reminders), broadcast. All by default; a

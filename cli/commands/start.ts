@@ -21,9 +21,10 @@ export function parseRoles(value: string): Role[] {
 }
 
 /**
- * `hailong start [--roles http,bot,workers]`: the whole system in one process by default; run
- * roles apart to scale (e.g. several `--roles workers` behind one `--roles http,bot`). Without
- * --roles, ROLES from the environment applies. SIGTERM/SIGINT drain and exit.
+ * `hailong start [--roles http,bot,workers]`: the whole system, by default http and bot in this
+ * process and the workers in a child process it supervises (app/layout.ts); with --roles (else
+ * ROLES from the environment) exactly those roles in this one process, to scale (e.g. several
+ * `--roles workers` behind one `--roles http,bot`). SIGTERM/SIGINT drain and exit.
  */
 export function registerStartCommand(program: Command): void {
   program
@@ -38,7 +39,7 @@ export function registerStartCommand(program: Command): void {
     .action(async (opts: { roles?: Role[] }) => {
       // Loaded here, synchronously (CommonJS): the other commands need none of the app's wiring.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { startApp } = require('../../app/start') as typeof import('../../app/start');
-      await startApp({ ...(opts.roles ? { roles: opts.roles } : {}), handleSignals: true });
+      const { startLayout } = require('../../app/layout') as typeof import('../../app/layout');
+      await startLayout({ ...(opts.roles ? { roles: opts.roles } : {}), handleSignals: true });
     });
 }

@@ -46,3 +46,13 @@ test('the rate limits default to budgets a one-stop burst fits in, and 0 turns o
     /RATE_LIMIT_API_PER_MIN/,
   );
 });
+
+test('ROLES unset or empty leaves the layout to `hailong start`; set, it names the roles', () => {
+  const roles = (v: string | undefined) =>
+    parseEnv({ NODE_ENV: 'test', ...(v === undefined ? {} : { ROLES: v }) }).ROLES;
+  expect(roles(undefined)).toBeUndefined();
+  expect(roles('')).toBeUndefined();
+  expect(roles(' , ')).toBeUndefined();
+  expect(roles('http, bot')).toEqual(['http', 'bot']);
+  expect(() => roles('http,web')).toThrow(ConfigError);
+});
