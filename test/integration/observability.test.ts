@@ -60,17 +60,20 @@ async function get(path: string, headers: Record<string, string> = {}) {
 const bearer = (token = METRICS_TOKEN) => ({ authorization: `Bearer ${token}` });
 
 /** The value of one sample of the exposition text (0 when absent): `name{a="x",b="y"} value`. */
+/** The sample lines of an exposition: name, label set (`{…}`, or empty) and value. */
+function samples(text: string): { name: string; labels: string; value: number }[] {
+  return text.split('\n').flatMap((line) => {
+    if (line.startsWith('#')) return [];
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    return m ? [{ name: m[1], labels: m[2] ?? '', value: Number(m[3]) }] : [];
+  });
+}
+
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const set = m[2] ?? '';
-    if (want.every((w) => set.includes(w))) total += Number(m[3]);
-  }
-  return total;
+  return samples(text)
+    .filter((s) => s.name === name && want.every((w) => s.labels.includes(w)))
+    .reduce((total, s) => total + s.value, 0);
 }
 
 async function scrape(): Promise<string> {
@@ -239,10 +242,8 @@ describe('metrics move when their events happen', () => {
       ).toBe(1);
       // Labels name queues, channels, methods and codes: never a job id, chat or dossier. Only the
       // label sets are searched: a sample's value (CPU seconds, bytes) may hold any digits.
-      const labelSets = after
-        .split('\n')
-        .filter((line) => !line.startsWith('#'))
-        .map((line) => /\{[^}]*\}/.exec(line)?.[0] ?? '')
+      const labelSets = samples(after)
+        .map((s) => s.labels)
         .join('\n');
       expect(labelSets).toMatch(/queue="ingest"/);
       expect(labelSets).not.toMatch(/OBS-260101|7001|7002|246845883529197922/);
