@@ -59,7 +59,6 @@ async function get(path: string, headers: Record<string, string> = {}) {
 }
 const bearer = (token = METRICS_TOKEN) => ({ authorization: `Bearer ${token}` });
 
-/** The value of one sample of the exposition text (0 when absent): `name{a="x",b="y"} value`. */
 /** The sample lines of an exposition: name, label set (`{…}`, or empty) and value. */
 function samples(text: string): { name: string; labels: string; value: number }[] {
   return text.split('\n').flatMap((line) => {
@@ -69,6 +68,7 @@ function samples(text: string): { name: string; labels: string; value: number }[
   });
 }
 
+/** The value of one sample of the exposition text (0 when absent): `name{a="x",b="y"} value`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   return samples(text)
