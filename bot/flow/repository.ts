@@ -97,7 +97,9 @@ export class FlowRepository {
       entry = this.loadLatest(key, now, gen);
       this.latest.set(key, entry);
     } else if (now - entry.at > this.latestTtlMs / 2 && !entry.renewing) {
-      // Off the caller's path; the version known is served meanwhile, and kept if this fails.
+      // Off the caller's path; the version known is served meanwhile. A database that does not
+      // answer keeps it; a database that says nothing is published any more drops it, so the
+      // next start is told so instead of starting an archived flow.
       const old = entry;
       old.renewing = true;
       const fresh = this.loadLatest(key, now, gen);
@@ -106,7 +108,10 @@ export class FlowRepository {
         .then((v) => this.get(key, v))
         .then(
           () => void (this.latest.get(key) === old && this.latest.set(key, fresh)),
-          () => void (old.renewing = false),
+          (err: unknown) => {
+            if (err instanceof NoPublishedFlowError && this.latest.get(key) === old) this.latest.delete(key);
+            else old.renewing = false;
+          },
         );
     }
     return this.get(key, await entry.version);

@@ -66,6 +66,28 @@ test('a version published elsewhere whose announcement was lost is picked up by 
   );
 });
 
+test('a flow archived behind the process’s back: the renewal that finds nothing published drops the version known', async () => {
+  let clock = 3_000_000;
+  const key = 'fr-archived';
+  const repo = new FlowRepository(300, () => clock);
+  await repo.ensure({ ...defaultFlow, key });
+  expect((await repo.latestPublished(key)).key).toBe(key);
+  // A direct database edit, with no announcement: no process is told.
+  await FlowModel.updateMany({ key }, { $set: { status: 'archived' } });
+  // Past half the time to live, a start still gets the version known and begins a renewal…
+  clock += 151;
+  expect((await repo.latestPublished(key)).key).toBe(key);
+  // …which finds nothing published: the starts after it are refused, not given the archived flow.
+  await until(
+    () =>
+      repo.latestPublished(key).then(
+        () => false,
+        (err: Error) => err.message.includes('no published version'),
+      ),
+    'the renewal that finds no published version',
+  );
+});
+
 test('a survey start long past the time to live gets the flow known at once: it never waits for the database', async () => {
   let clock = 2_000_000;
   const repo = new FlowRepository(300, () => clock);
