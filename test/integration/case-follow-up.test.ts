@@ -9,7 +9,7 @@ import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
 import { ZaloToken } from '../../models/zalo-token';
 import { setCaseZaloClient } from '../../workers/aggregation/cases/case-jobs';
-import type { FollowUpResult } from '../../workers/aggregation/cases/follow-up';
+import { WRITE_BEHIND_GRACE_MS, type FollowUpResult } from '../../workers/aggregation/cases/follow-up';
 import { JobProducer } from '../../workers/producer';
 import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { FakeTelegram } from '../fakes/telegram-server';
@@ -38,6 +38,7 @@ let n = 0;
 async function closedCase(
   channel: 'telegram' | 'zalo' | 'web' | null,
   contact: Record<string, unknown> = {},
+  openedAt = new Date(),
 ) {
   const name = `fu${++n}`;
   const userId = channel === 'zalo' ? `z-${name}` : String(7_000_000 + n);
@@ -63,7 +64,7 @@ async function closedCase(
     unitCode: 'C-FU',
     items: [],
     status: 'closed',
-    openedAt: now,
+    openedAt,
     dueAt: new Date(now.getTime() + 3600_000),
     day: '2026-01-01',
     closedAt: now,
@@ -185,7 +186,8 @@ test('web chat, /stop and a missing conversation are said, not pretended', async
     reason: 'unsubscribed',
   });
   expect(telegram.sentTo(stopped.userId)).toHaveLength(0);
-  const none = await closedCase(null);
+  // Opened long enough ago for the conversation's copy to have been written: it is gone.
+  const none = await closedCase(null, {}, new Date(Date.now() - WRITE_BEHIND_GRACE_MS - 60_000));
   expect(await run({ caseId: none.caseId, kind: 'close' })).toEqual({
     status: 'not_sent',
     reason: 'no_conversation',
@@ -193,6 +195,30 @@ test('web chat, /stop and a missing conversation are said, not pretended', async
   expect(await logOf(none.caseId)).toEqual([
     { action: 'follow_up_failed', by: 'canbo.a', detail: 'no_conversation', note: null },
   ]);
+});
+
+test('a case closed minutes after it opened, before its conversation’s copy is written: the job retries until it is, and the citizen is told once', async () => {
+  const c = await closedCase('telegram');
+  const session = (await Session.findOne({ responseId: c.caseId.replace(/^case-/, '') }).lean())!;
+  // The ingest queue has not written the conversation yet (session.sync lags under load).
+  await Session.deleteOne({ _id: session._id });
+  const jobId = `t-${++n}`;
+  await producer.addByName(
+    'case.follow_up',
+    { by: 'canbo.a', caseId: c.caseId, kind: 'close' },
+    { jobId, backoff: { type: 'fixed', delay: 300 } },
+  );
+  const queue = producer.getQueue('outbound');
+  await until(async () => ((await Job.fromId(queue, jobId))?.attemptsMade ?? 0) >= 2, 'two attempts');
+  expect(telegram.sentTo(c.userId)).toHaveLength(0);
+  expect(await logOf(c.caseId)).toEqual([]);
+  // The copy lands; the next attempt finds it.
+  await Session.create({ ...session });
+  expect(await waitForJob(queue, jobId, 20_000)).toBe('completed');
+  expect((await Job.fromId(queue, jobId))!.returnvalue).toEqual({ status: 'sent', channel: 'telegram' });
+  expect(telegram.sentTo(c.userId)).toHaveLength(1);
+  expect((await logOf(c.caseId)).map((l) => [l.action, l.detail])).toEqual([['follow_up_sent', 'telegram']]);
+  expect((await Case.findOne({ caseId: c.caseId }).lean())!.followUpPending).toBe(false);
 });
 
 test('Zalo: a consultation message inside the window; outside it, nothing is sent and the official is told', async () => {

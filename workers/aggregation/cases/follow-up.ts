@@ -34,6 +34,26 @@ export type FollowUpRefusal =
 export type FollowUpResult =
   { status: 'sent'; channel: 'telegram' | 'zalo' } | { status: 'not_sent'; reason: FollowUpRefusal };
 
+/**
+ * How long after a case opened a missing conversation or contact copy is taken for one not yet
+ * written: both are written behind by the ingest queue (session.sync, the contact writer), which
+ * lags under load or while MongoDB is down, and a case can be closed within minutes of opening.
+ * Within it the job retries (BullMQ's backoff: ten attempts span about eight minutes); after it,
+ * the copy is gone (erased, or never written) and that is recorded.
+ */
+export const WRITE_BEHIND_GRACE_MS = 5 * 60_000;
+
+/** The conversation's or contact's MongoDB copy is not written yet: the job retries. */
+export class FollowUpNotYetWrittenError extends Error {
+  constructor(
+    readonly caseId: string,
+    readonly missing: 'conversation' | 'contact',
+  ) {
+    super(`case ${caseId}: the ${missing} copy is not written yet`);
+    this.name = 'FollowUpNotYetWrittenError';
+  }
+}
+
 /** Why not, as an official reads it (Vietnamese, English second). */
 export const REFUSAL_TEXT: Readonly<Record<FollowUpRefusal, string>> = Object.freeze({
   web_chat: 'công dân góp ý qua web chat, không có kênh để nhắn lại / web-chat citizens cannot be reached',
@@ -117,7 +137,7 @@ async function record(
 
 /**
  * Sends the follow-up and records the outcome. Throws for transient failures (platform
- * unreachable, 5xx, 429): the job retries. The closing message goes once, when the close asked
+ * unreachable, 5xx, 429, a copy not written yet): the job retries. The closing message goes once, when the close asked
  * for it: a rerun after it was dealt with (sent or found impossible) returns null.
  */
 export async function deliverFollowUp(
@@ -134,11 +154,15 @@ export async function deliverFollowUp(
     await record(c, req, by, result, text, now);
     return result;
   };
+  const young = now.getTime() - c.openedAt.getTime() < WRITE_BEHIND_GRACE_MS;
   const session = await Session.findOne(
     { responseId: c.responseId },
     { _id: 0, contactId: 1, channel: 1 },
   ).lean();
-  if (!session) return done({ status: 'not_sent', reason: 'no_conversation' });
+  if (!session) {
+    if (young) throw new FollowUpNotYetWrittenError(c.caseId, 'conversation');
+    return done({ status: 'not_sent', reason: 'no_conversation' });
+  }
   if (session.channel === 'web') return done({ status: 'not_sent', reason: 'web_chat' });
   const contact = await Contact.findById(session.contactId, {
     channel: 1,
@@ -148,6 +172,7 @@ export async function deliverFollowUp(
     blockedAt: 1,
     lastInteractionAt: 1,
   }).lean();
+  if (!contact && young) throw new FollowUpNotYetWrittenError(c.caseId, 'contact');
   if (!contact || contact.channel === 'web') return done({ status: 'not_sent', reason: 'no_contact' });
   if (contact.blockedAt) return done({ status: 'not_sent', reason: 'blocked' });
   if (contact.unsubscribedAt) return done({ status: 'not_sent', reason: 'unsubscribed' });
