@@ -3,7 +3,7 @@
  * BENCH_SOAK_S seconds (default 1,800: 30 minutes) over 1,000 citizens who answer surveys again
  * and again, through two bot processes and two worker processes (as bench/load.ts). Every
  * BENCH_SOAK_SAMPLE_S (default 10) it samples each process's resident memory, each queue's
- * depth (waiting, delayed, active) and Redis's used memory; at the end it reports the growth per
+ * backlog (waiting, prioritized, active) and delayed jobs apart, and Redis's used memory; at the end it reports the growth per
  * process (the last fifth of the run against the fifth after the first: the warm-up is left
  * out) and checks that no queue and not Redis grew without bound (the last fifth no higher
  * than the bound below). Exits 1 when a check fails.
@@ -35,6 +35,7 @@ const REDIS_FLOOR_MIB = 64;
 interface Sample {
   t: number;
   rss: Record<string, number | null>;
+  /** Per queue and kind ("ingest backlog", "ingest delayed"): see queueDepths. */
   queues: Record<string, number>;
   redisMiB: number;
 }
@@ -69,7 +70,14 @@ async function soak(fleet: BenchFleet): Promise<number> {
     while (sampling) {
       const rss: Record<string, number | null> = { bench: rssMiB(process.pid) };
       procs.forEach((p, i) => (rss[names[i]!] = rssMiB(p.proc.pid!)));
-      const { queues, redisMiB } = await queueDepths(redis, prefix);
+      const { states, redisMiB } = await queueDepths(redis, prefix);
+      // Apart: a backlog that grows is work falling behind; delayed jobs (a session's later copy,
+      // reminders) are scheduled, bounded by the conversations in progress.
+      const queues: Record<string, number> = {};
+      for (const [q, n] of Object.entries(states)) {
+        queues[`${q} backlog`] = n.backlog;
+        queues[`${q} delayed`] = n.delayed;
+      }
       samples.push({ t: (Date.now() - t0) / 1000, rss, queues, redisMiB });
       await sleep(SAMPLE_S * 1000);
     }

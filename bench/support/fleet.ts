@@ -172,17 +172,26 @@ export function rssMiB(pid: number): number | null {
 export async function queueDepths(
   redis: Redis,
   prefix: string,
-): Promise<{ queues: Record<string, number>; redisMiB: number }> {
+): Promise<{
+  queues: Record<string, number>;
+  /** Per queue: the backlog (waiting, prioritized, active: due now) and the delayed (scheduled for later). */
+  states: Record<string, { backlog: number; delayed: number }>;
+  redisMiB: number;
+}> {
   const queues: Record<string, number> = {};
+  const states: Record<string, { backlog: number; delayed: number }> = {};
   for (const q of QUEUES) {
     const queue = new Queue(q, { connection: redis, prefix });
     const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
     await queue.close();
-    queues[q] = Object.values(c).reduce((a, b) => a + b, 0);
+    const delayed = c.delayed ?? 0;
+    const backlog = (c.waiting ?? 0) + (c.active ?? 0) + (c.prioritized ?? 0);
+    states[q] = { backlog, delayed };
+    queues[q] = backlog + delayed;
   }
   const info = await redis.info('memory');
   const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
-  return { queues, redisMiB: used / 1024 / 1024 };
+  return { queues, states, redisMiB: used / 1024 / 1024 };
 }
 
 /** A whole survey as a citizen types it: /start of the unit's poster, consent, q1–q6, no suggestion. */
