@@ -9,6 +9,7 @@ import { Session } from '../../models/session';
 import { Unit } from '../../models/unit';
 import { ZaloToken } from '../../models/zalo-token';
 import { setCaseZaloClient } from '../../workers/aggregation/cases/case-jobs';
+import { followUpJobId } from '../../workers/aggregation/cases/group-actions';
 import { WRITE_BEHIND_GRACE_MS, type FollowUpResult } from '../../workers/aggregation/cases/follow-up';
 import { JobProducer } from '../../workers/producer';
 import { startWorkers, type RunningWorkers } from '../../workers/runner';
@@ -263,6 +264,32 @@ test('a closing follow-up whose caller died before queueing it is queued by the 
     async () => (await Case.findOne({ caseId: c.caseId }).lean())!.followUpPending === false,
     'the follow-up recorded',
   );
+  expect(telegram.sentTo(c.userId)).toHaveLength(1);
+});
+
+test('a closing follow-up whose job failed every attempt is retried by the periodic sweep, and sent once', async () => {
+  const c = await closedCase('telegram');
+  await Case.updateOne({ caseId: c.caseId }, { $set: { closedAt: new Date(Date.now() - 5 * 60_000) } });
+  const queue = producer.getQueue('outbound');
+  // The platform down for longer than the attempts last: here, one attempt against a 502.
+  telegram.failNext('sendMessage', { code: 502 });
+  const id = followUpJobId(c.caseId);
+  await queue.add(
+    'case.follow_up',
+    { caseId: c.caseId, by: 'canbo.a', kind: 'close' },
+    { jobId: id, attempts: 1 },
+  );
+  expect(await waitForJob(queue, id, 20_000)).toBe('failed');
+  expect(telegram.sentTo(c.userId)).toHaveLength(0);
+  expect((await Case.findOne({ caseId: c.caseId }).lean())!.followUpPending).toBe(true);
+
+  await producer.add('case.escalate', {}, { jobId: `sweep-${++n}` });
+  await until(() => telegram.sentTo(c.userId).length === 1, 'the retried follow-up', 20_000);
+  expect(await waitForJob(queue, id, 20_000)).toBe('completed');
+  expect((await Case.findOne({ caseId: c.caseId }).lean())!.followUpPending).toBe(false);
+  // The next sweep finds nothing pending: nothing is sent twice.
+  await producer.add('case.escalate', {}, { jobId: `sweep-${++n}` });
+  await waitForJob(producer.getQueue('aggregate'), `sweep-${n}`, 20_000);
   expect(telegram.sentTo(c.userId)).toHaveLength(1);
 });
 

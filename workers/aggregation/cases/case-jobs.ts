@@ -1,3 +1,4 @@
+import { Job } from 'bullmq';
 import type { Telegram } from 'telegraf';
 import { z } from 'zod';
 import { jobConversationBackground } from '../../conversation-background';
@@ -83,7 +84,12 @@ export const caseNotify = defineJob({
   },
 });
 
-/** Closing follow-ups still pending a minute after their case closed: their caller died before queueing them. */
+/**
+ * Closing follow-ups still pending a minute after their case closed: their caller died before
+ * queueing them, or their job failed every attempt (the platform unreachable for longer than the
+ * backoff lasts). BullMQ ignores an add whose id it still holds, a failed job's too (kept a week),
+ * so a failed one is retried instead: the citizen is told once the platform answers again.
+ */
 async function queuePendingFollowUps(ctx: JobContext, now: Date): Promise<number> {
   const pending = await Case.find(
     { followUpPending: true, status: 'closed', closedAt: { $lt: new Date(now.getTime() - 60_000) } },
@@ -91,12 +97,18 @@ async function queuePendingFollowUps(ctx: JobContext, now: Date): Promise<number
   )
     .limit(500)
     .lean();
-  for (const c of pending)
-    await ctx.enqueue(
-      'case.follow_up',
-      { caseId: c.caseId, by: c.closedBy ?? 'system', kind: 'close' },
-      { jobId: followUpJobId(c.caseId) },
-    );
+  const outbound = ctx.producer.getQueue('outbound');
+  for (const c of pending) {
+    const id = followUpJobId(c.caseId);
+    const held = await Job.fromId(outbound, id);
+    if (held && (await held.isFailed())) await held.retry('failed');
+    else if (!held)
+      await ctx.enqueue(
+        'case.follow_up',
+        { caseId: c.caseId, by: c.closedBy ?? 'system', kind: 'close' },
+        { jobId: id },
+      );
+  }
   return pending.length;
 }
 
