@@ -9,7 +9,7 @@ import { Unit } from '../../models/unit';
 import { JobProducer } from '../../workers/producer';
 import { startWorkers, type RunningWorkers } from '../../workers/runner';
 import { aggregationSettings } from '../../workers/aggregation/after-complete';
-import { setCaseNotifier } from '../../workers/aggregation/cases/case-jobs';
+import { notifyJobId, setCaseNotifier } from '../../workers/aggregation/cases/case-jobs';
 import { escalateOverdue } from '../../workers/aggregation/cases/escalate';
 import {
   acknowledgeCase,
@@ -19,7 +19,7 @@ import {
 } from '../../workers/aggregation/cases/handling';
 import { dissatisfiedItems } from '../../workers/aggregation/cases/open-case';
 import { telegramCaseNotifier, type CaseNotifier } from '../../workers/aggregation/cases/notifier';
-import { waitForIdle } from '../support/ingest';
+import { waitForIdle, waitForJob } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
 
 const redis = testRedis();
@@ -292,4 +292,45 @@ test('only element answers of 1 or 2 are dissatisfied items', () => {
       { questionId: 'q5', element: 'PAKN', value: 0 },
     ]),
   ).toEqual([]);
+});
+
+test('an alert whose job failed every attempt is retried by the periodic sweep, and sent once', async () => {
+  const openedAt = new Date(Date.now() - 5 * 60_000);
+  await Case.create({
+    caseId: 'case-resp-sweep-0001',
+    responseId: 'resp-sweep-0001',
+    dossierCode: 'DOS-sweep-0001',
+    unitCode: '19873',
+    items: [{ element: 'TONG_THE', questionId: 'q6', value: 1, reasons: [] }],
+    status: 'open',
+    openedAt,
+    dueAt: new Date(openedAt.getTime() + 72 * 3600_000),
+    day: '2026-01-01',
+  });
+  const ours = () => alerts.filter((a) => a.text.includes('DOS-sweep-0001'));
+  // The unit's chat unreachable for longer than the attempts last: here, one attempt.
+  let down = true;
+  setCaseNotifier({
+    notify: async (unitCode, text, o) => {
+      if (down) throw new Error('platform unreachable');
+      return recording.notify(unitCode, text, o);
+    },
+  });
+  const outbound = producer.getQueue('outbound');
+  const id = notifyJobId('case-resp-sweep-0001');
+  await outbound.add('case.notify', { caseId: 'case-resp-sweep-0001' }, { jobId: id, attempts: 1 });
+  expect(await waitForJob(outbound, id, 20_000)).toBe('failed');
+  expect(ours()).toHaveLength(0);
+
+  down = false;
+  await producer.add('case.escalate', {}, { jobId: 'sweep-alert-1' });
+  expect(await waitForJob(producer.getQueue('aggregate'), 'sweep-alert-1', 20_000)).toBe('completed');
+  expect(await waitForJob(outbound, id, 20_000)).toBe('completed');
+  expect(ours()).toHaveLength(1);
+  expect((await Case.findOne({ caseId: 'case-resp-sweep-0001' }).lean())!.notifiedAt).not.toBeNull();
+  // The next sweep finds it alerted: nothing is sent twice.
+  await producer.add('case.escalate', {}, { jobId: 'sweep-alert-2' });
+  expect(await waitForJob(producer.getQueue('aggregate'), 'sweep-alert-2', 20_000)).toBe('completed');
+  expect(ours()).toHaveLength(1);
+  setCaseNotifier(recording);
 });

@@ -85,31 +85,48 @@ export const caseNotify = defineJob({
 });
 
 /**
- * Closing follow-ups still pending a minute after their case closed: their caller died before
- * queueing them, or their job failed every attempt (the platform unreachable for longer than the
- * backoff lasts). BullMQ ignores an add whose id it still holds, a failed job's too (kept a week),
- * so a failed one is retried instead: the citizen is told once the platform answers again.
+ * Queues a job of the sweep again under its stable id: retries it when it failed every attempt
+ * (the platform unreachable for longer than the backoff lasts; BullMQ ignores an add under an id
+ * it still holds, a failed job's too, kept a week), adds it when it is gone or was never queued
+ * (its caller died first). A job still waiting or running is left alone.
  */
-async function queuePendingFollowUps(ctx: JobContext, now: Date): Promise<number> {
+async function queueAgain(
+  ctx: JobContext,
+  name: 'case.notify' | 'case.follow_up',
+  payload: Record<string, unknown>,
+  id: string,
+): Promise<void> {
+  const held = await Job.fromId(ctx.producer.getQueue('outbound'), id);
+  if (!held) await ctx.enqueue(name, payload, { jobId: id });
+  else if (await held.isFailed()) await held.retry('failed');
+}
+
+/** Alerts of open cases and closing follow-ups still not done a minute after they were due: queued again. */
+async function queueUnfinished(ctx: JobContext, now: Date): Promise<number> {
+  const before = new Date(now.getTime() - 60_000);
+  // A case closed meanwhile needs no alert any more.
+  const unalerted = await Case.find(
+    { notifiedAt: null, status: { $ne: 'closed' }, openedAt: { $lt: before } },
+    { _id: 0, caseId: 1 },
+  )
+    .limit(500)
+    .lean();
+  for (const c of unalerted)
+    await queueAgain(ctx, 'case.notify', { caseId: c.caseId }, notifyJobId(c.caseId));
   const pending = await Case.find(
-    { followUpPending: true, status: 'closed', closedAt: { $lt: new Date(now.getTime() - 60_000) } },
+    { followUpPending: true, status: 'closed', closedAt: { $lt: before } },
     { _id: 0, caseId: 1, closedBy: 1 },
   )
     .limit(500)
     .lean();
-  const outbound = ctx.producer.getQueue('outbound');
-  for (const c of pending) {
-    const id = followUpJobId(c.caseId);
-    const held = await Job.fromId(outbound, id);
-    if (held && (await held.isFailed())) await held.retry('failed');
-    else if (!held)
-      await ctx.enqueue(
-        'case.follow_up',
-        { caseId: c.caseId, by: c.closedBy ?? 'system', kind: 'close' },
-        { jobId: id },
-      );
-  }
-  return pending.length;
+  for (const c of pending)
+    await queueAgain(
+      ctx,
+      'case.follow_up',
+      { caseId: c.caseId, by: c.closedBy ?? 'system', kind: 'close' },
+      followUpJobId(c.caseId),
+    );
+  return unalerted.length + pending.length;
 }
 
 /** Runs periodically (a BullMQ job scheduler, see scheduleCaseEscalation). */
@@ -124,8 +141,8 @@ export const caseEscalate = defineJob({
         { escalated: r.escalated.length, undelivered: r.undelivered.length },
         'overdue cases escalated',
       );
-    const requeued = await queuePendingFollowUps(ctx, new Date());
-    if (requeued > 0) ctx.log.info({ requeued }, 'pending case follow-ups queued again');
+    const requeued = await queueUnfinished(ctx, new Date());
+    if (requeued > 0) ctx.log.info({ requeued }, 'case alerts and follow-ups queued again');
   },
 });
 
