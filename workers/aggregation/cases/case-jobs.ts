@@ -95,13 +95,15 @@ async function queueAgain(
   name: 'case.notify' | 'case.follow_up',
   payload: Record<string, unknown>,
   id: string,
-): Promise<void> {
+): Promise<boolean> {
   const held = await Job.fromId(ctx.producer.getQueue('outbound'), id);
   if (!held) await ctx.enqueue(name, payload, { jobId: id });
   else if (await held.isFailed()) await held.retry('failed');
+  else return false;
+  return true;
 }
 
-/** Alerts of open cases and closing follow-ups still not done a minute after they were due: queued again. */
+/** Alerts of open cases and closing follow-ups still not done a minute after they were due: queued again (how many). */
 async function queueUnfinished(ctx: JobContext, now: Date): Promise<number> {
   const before = new Date(now.getTime() - 60_000);
   // A case closed meanwhile needs no alert any more.
@@ -111,22 +113,20 @@ async function queueUnfinished(ctx: JobContext, now: Date): Promise<number> {
   )
     .limit(500)
     .lean();
+  let queued = 0;
   for (const c of unalerted)
-    await queueAgain(ctx, 'case.notify', { caseId: c.caseId }, notifyJobId(c.caseId));
+    if (await queueAgain(ctx, 'case.notify', { caseId: c.caseId }, notifyJobId(c.caseId))) queued++;
   const pending = await Case.find(
     { followUpPending: true, status: 'closed', closedAt: { $lt: before } },
     { _id: 0, caseId: 1, closedBy: 1 },
   )
     .limit(500)
     .lean();
-  for (const c of pending)
-    await queueAgain(
-      ctx,
-      'case.follow_up',
-      { caseId: c.caseId, by: c.closedBy ?? 'system', kind: 'close' },
-      followUpJobId(c.caseId),
-    );
-  return unalerted.length + pending.length;
+  for (const c of pending) {
+    const payload = { caseId: c.caseId, by: c.closedBy ?? 'system', kind: 'close' };
+    if (await queueAgain(ctx, 'case.follow_up', payload, followUpJobId(c.caseId))) queued++;
+  }
+  return queued;
 }
 
 /** Runs periodically (a BullMQ job scheduler, see scheduleCaseEscalation). */
