@@ -8,7 +8,7 @@
  * out) and checks that no queue and not Redis grew without bound (the last fifth no higher
  * than the bound below). Exits 1 when a check fails.
  * Run (full length): bash scripts/with-services.sh npx tsx bench/soak.ts
- * Short (npm run bench): BENCH_SOAK_S=180
+ * Short (npm run bench): BENCH_SOAK_S=150 BENCH_SOAK_SAMPLE_S=5
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { postText } from './support/bot-api-sink';
