@@ -42,14 +42,44 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** The backoff of the job-registry queues (registryBackoff): exponential from `delay`, capped. */
+export const CAPPED_EXPONENTIAL = 'capped-exponential';
+/** The longest wait between two attempts: a job runs within this of its cause's end. */
+export const BACKOFF_CAP_MS = 5 * 60_000;
 /**
- * The default job options of the job-registry queues: retried with exponential backoff (a
- * restarting MongoDB or Redis costs minutes, not data); completed jobs kept a day so a duplicate
- * jobId within that window is ignored by BullMQ; failed jobs kept a week for inspection.
+ * Attempts of a job-registry job: 9 doubling waits from 1 s (511 s), then every 5 minutes, about
+ * 6 hours in all. Every one of these jobs is idempotent and only transient causes retry (a bad
+ * payload or an unknown name fails at once, runner.ts), so a long outage of MongoDB or a platform
+ * costs time, not data: with BullMQ's uncapped exponential, 10 attempts ran out after 8.5
+ * minutes and the job failed for good (docs/faults.md).
+ */
+export const REGISTRY_ATTEMPTS = 82;
+
+/**
+ * BullMQ's backoff strategy for the types it does not know (a Worker setting, runner.ts):
+ * CAPPED_EXPONENTIAL waits 2^(n−1) × `delay` after the n-th failed attempt, at most BACKOFF_CAP_MS.
+ */
+export function registryBackoff(
+  attemptsMade: number,
+  type?: string,
+  _err?: Error,
+  job?: { opts: JobsOptions },
+): number {
+  if (type !== CAPPED_EXPONENTIAL) throw new Error(`unknown backoff type "${type}"`);
+  const backoff = job?.opts.backoff;
+  const delay = typeof backoff === 'object' && backoff.delay !== undefined ? backoff.delay : 1000;
+  return Math.min(2 ** Math.max(0, attemptsMade - 1) * delay, BACKOFF_CAP_MS);
+}
+
+/**
+ * The default job options of the job-registry queues: retried with capped exponential backoff
+ * for hours (a restarting MongoDB or Redis, or a long outage, costs time, not data); completed
+ * jobs kept a day so a duplicate jobId within that window is ignored by BullMQ; failed jobs kept
+ * a week for inspection.
  */
 export const DEFAULT_JOB_OPTIONS: Readonly<JobsOptions> = deepFreeze({
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 1000 },
+  attempts: REGISTRY_ATTEMPTS,
+  backoff: { type: CAPPED_EXPONENTIAL, delay: 1000 },
   removeOnComplete: { age: 24 * 3600, count: 100_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 });

@@ -4,7 +4,7 @@ import type { AppContext } from '../lib/app-context';
 import { findJob } from './jobs';
 import { observeWorker } from './metrics-hooks';
 import type { JobProducer } from './producer';
-import { QUEUE_TABLE, type QueueName, type QueueSizing } from './queues';
+import { QUEUE_TABLE, registryBackoff, type QueueName, type QueueSizing } from './queues';
 import { queuesOf, type JobContext } from './registry';
 
 /**
@@ -159,6 +159,7 @@ export async function startQueueWorkers<D>(opts: QueueWorkersOptions<D>): Promis
         concurrency: Math.ceil(concurrency / fetchers),
         ...(limiter ? { limiter: { max: limiter.max, duration: limiter.duration } } : {}),
         ...(spec.maxStalledCount !== undefined ? { maxStalledCount: spec.maxStalledCount } : {}),
+        settings: { backoffStrategy: registryBackoff },
         ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
         ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
       },

@@ -293,6 +293,34 @@ test('a closing follow-up whose job failed every attempt is retried by the perio
   expect(telegram.sentTo(c.userId)).toHaveLength(1);
 });
 
+test('a follow-up outlasts an outage of more attempts than ten (the old limit), and the default backoff is wired', async () => {
+  const queue = producer.getQueue('outbound');
+  // Twelve failures in a row, a few milliseconds apart (the test's own backoff).
+  const long = await closedCase('telegram');
+  telegram.failNext('sendMessage', { code: 502 }, 12);
+  const id = `t-${++n}`;
+  await producer.addByName(
+    'case.follow_up',
+    { by: 'canbo.a', caseId: long.caseId, kind: 'close' },
+    { jobId: id, backoff: { type: 'fixed', delay: 20 } },
+  );
+  expect(await waitForJob(queue, id, 20_000)).toBe('completed');
+  expect((await Job.fromId(queue, id))!.attemptsMade).toBe(13);
+  expect(telegram.sentTo(long.userId)).toHaveLength(1);
+  // With the queue's own backoff (capped exponential, a Worker setting): one failure, retried after 1 s.
+  const short = await closedCase('telegram');
+  telegram.failNext('sendMessage', { code: 502 });
+  const id2 = `t-${++n}`;
+  await producer.addByName(
+    'case.follow_up',
+    { by: 'canbo.a', caseId: short.caseId, kind: 'close' },
+    { jobId: id2 },
+  );
+  expect(await waitForJob(queue, id2, 20_000)).toBe('completed');
+  expect((await Job.fromId(queue, id2))!.attemptsMade).toBe(2);
+  expect(telegram.sentTo(short.userId)).toHaveLength(1);
+});
+
 test('a bad payload is refused where it is made and queues nothing', async () => {
   await expect(
     producer.add('case.follow_up', { caseId: 'case-x', by: 'a', kind: 'message', text: '   ' }),

@@ -1,6 +1,7 @@
 import { Answer } from '../../models/answer';
 import { Response } from '../../models/response';
 import { InvalidPayloadError, UnknownJobError } from '../../workers/producer';
+import { REGISTRY_ATTEMPTS } from '../../workers/queues';
 import { ingestHarness, meta, scale, waitForJob } from '../support/ingest';
 
 const { prefix, redis, producer, startIngestWorkers } = ingestHarness('producer');
@@ -106,8 +107,8 @@ describe('in the worker', () => {
     expect(await waitForJob(ingest(), job.id!)).toBe('failed');
     const failed = await ingest().getJob(job.id!);
     expect(failed?.failedReason).toMatch(/invalid payload for response\.complete: answers, completedAt/);
-    // Ten attempts are allowed by default; an unrecoverable error uses one.
-    expect(failed?.opts.attempts).toBe(10);
+    // Many attempts are allowed by default; an unrecoverable error uses one.
+    expect(failed?.opts.attempts).toBe(REGISTRY_ATTEMPTS);
     expect(failed?.attemptsMade).toBe(1);
     expect(await Response.countDocuments({ responseId: 'resp-smuggled1' })).toBe(0);
   });

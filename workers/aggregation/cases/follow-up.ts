@@ -38,7 +38,7 @@ export type FollowUpResult =
  * How long after a case opened a missing conversation or contact copy is taken for one not yet
  * written: both are written behind by the ingest queue (session.sync, the contact writer), which
  * lags under load or while MongoDB is down, and a case can be closed within minutes of opening.
- * Within it the job retries (BullMQ's backoff: ten attempts span about eight minutes); after it,
+ * Within it the job retries (the queue's backoff, workers/queues.ts); after it,
  * the copy is gone (erased, or never written) and that is recorded.
  */
 export const WRITE_BEHIND_GRACE_MS = 5 * 60_000;
