@@ -194,7 +194,14 @@ test('a 5xx is logged with its error and request id; request lines name the rout
     res: { statusCode: 201 },
     reqId: expect.any(String),
   });
-  for (const secret of [token, 'secret-query', key, key.split('_').slice(2).join('_'), '912345678', '0912 345 678'])
+  for (const secret of [
+    token,
+    'secret-query',
+    key,
+    key.split('_').slice(2).join('_'),
+    '912345678',
+    '0912 345 678',
+  ])
     expect(logText).not.toContain(secret);
 });
 
