@@ -5,6 +5,7 @@ import { RollupMonth } from '../models/rollup-month';
 import { addCounts, emptyCounts, type Counts } from './formula';
 import { readSide } from '../lib/db/read-side';
 import type { MonthCache, MonthFigures } from './month-cache';
+import { unpackBreakdowns } from './month-breakdowns';
 
 /** What a period's whole-unit figures are summed from: day rollups or month totals. */
 export interface PeriodTotals {
@@ -142,15 +143,6 @@ export interface Breakdowns {
   byProcedure: GroupLike[];
   byOfficer: GroupLike[];
   byChannel: GroupLike[];
-}
-
-/** A month's breakdowns as the text models/rollup-month.ts keeps (one field: why is there). */
-export function packBreakdowns(b: Breakdowns): string {
-  return JSON.stringify(b);
-}
-
-function unpackBreakdowns(text: string): Breakdowns {
-  return JSON.parse(text) as Breakdowns;
 }
 
 /** What a period read asks for: its figures (whole-unit totals, or with breakdowns) and its dossier counts. */
