@@ -162,6 +162,7 @@ async function readMonths(
   want: PeriodWant,
 ): Promise<MonthFigures[]> {
   const all = !!want.cache;
+  if (whole.length === 0) return [];
   const docs = await readSide(
     RollupMonth.find(
       { unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } },
@@ -175,14 +176,12 @@ async function readMonths(
       },
     ),
   ).lean<MonthRead[]>();
-  const months = docs.map((d) => ({
+  return docs.map((d) => ({
     ...d,
     breakdowns: typeof d.breakdowns === 'string' ? unpackBreakdowns(d.breakdowns) : null,
     completedDossiers: d.completedDossiers ?? null,
     badDossiers: d.badDossiers ?? null,
   }));
-  want.cache?.keep(unitCode, whole, months);
-  return months;
 }
 
 /** One unit's dossier days between two days of one month, by equality. */
@@ -207,7 +206,8 @@ async function unitPeriod(
   unitCode: string,
   { whole, edges }: ReturnType<typeof monthsOf>,
   want: PeriodWant,
-  kept: MonthFigures[] | undefined,
+  /** Its whole months' documents, from the cache (kept, or a read shared); undefined without one. */
+  cached: Promise<MonthFigures[]> | undefined,
 ): Promise<{ docs: PeriodRollup[]; dossiers: DossierCounts }> {
   const dayFields: Record<string, 0 | 1> = {
     ...TOTALS,
@@ -221,7 +221,7 @@ async function unitPeriod(
     ? edges.map((e) => edgeDossierDays(unitCode, e))
     : [];
   if (whole.length > 0) {
-    const months = kept ?? (await readMonths(unitCode, whole, want));
+    const months = await (cached ?? readMonths(unitCode, whole, want));
     const byMonth = new Map(months.map((m) => [m.month, m]));
     for (const month of whole) {
       const m = byMonth.get(month);
@@ -269,7 +269,8 @@ function monthTotals(m: MonthFigures): PeriodRollup {
  * of the months at its edges; a unit-year is 12 documents. Figures with breakdowns (a report broken
  * down or filtered by procedure, officer or channel) carry their month, for the trend. Dossier
  * codes are unique and a dossier is counted under its own unit only, so the units' counts add up.
- * With `want.cache`, the units whose months are all kept and current are not read again.
+ * With `want.cache`, the units whose months are all kept and current are not read again, and a
+ * read of the same unit-months under way for another request is shared (indices/month-cache.ts).
  */
 export async function loadPeriod(
   units: readonly string[],
@@ -279,8 +280,10 @@ export async function loadPeriod(
 ): Promise<{ docs: PeriodRollup[]; dossiers: DossierCounts }> {
   const months = monthsOf(firstDay, lastDay);
   const codes = [...new Set(units)];
-  const kept = want.cache ? await want.cache.current(codes, months.whole) : null;
-  const perUnit = await Promise.all(codes.map((u) => unitPeriod(u, months, want, kept?.get(u))));
+  const cached = want.cache
+    ? await want.cache.months(codes, months.whole, (u) => readMonths(u, months.whole, want))
+    : null;
+  const perUnit = await Promise.all(codes.map((u) => unitPeriod(u, months, want, cached?.get(u))));
   return {
     docs: perUnit.flatMap((p) => p.docs),
     dossiers: sumDossierCounts(perUnit.map((p) => p.dossiers)),
