@@ -400,6 +400,18 @@ test('a report’s breakdowns from month figures equal the days’, also for a m
   await check();
   await RollupMonth.deleteOne({ _id: 'U7|2025-03' });
   await check();
+  // Several months of one unit without their documents: their days are read in one query.
+  await RollupMonth.deleteMany({ _id: { $in: ['U6|2025-01', 'U6|2025-03', 'U6|2025-12'] } });
+  await check();
+  expect(
+    (await figures(await loadBreakdowns(['U6', 'U7'], '2025-01-01', '2025-12-31'))).totals.responses,
+  ).toBe(14);
+  await Promise.all(
+    ['2025-01', '2025-02', '2025-03', '2025-12'].flatMap((m) => [
+      recomputeMonth({ redis, prefix }, 'U6', m),
+      recomputeMonth({ redis, prefix }, 'U7', m),
+    ]),
+  );
 });
 
 test('month breakdowns are written deflated, and a month in the plain JSON written before reads the same', async () => {
