@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { hcmDay } from '../../lib/time';
@@ -440,6 +441,14 @@ test('month breakdowns are written deflated, and a month in the plain JSON writt
   await RollupMonth.updateOne({ _id: 'U6|2025-02' }, { $set: { breakdowns: 'garbage' } });
   await expect(viaMonth()).rejects.toThrow(/unknown format/);
   expect(() => unpackBreakdowns('dr2:AAAA')).toThrow(/unknown format/);
+  const compact = (json: string) => `dr1:${deflateRawSync(json).toString('base64')}`;
+  // A cell index past the month's list of cells: refused, not read as a cell of nothing.
+  expect(() =>
+    unpackBreakdowns(
+      compact('{"cells":[],"byProcedure":[["P1",1,0,[7,1,1,0,0]]],"byOfficer":[],"byChannel":[]}'),
+    ),
+  ).toThrow(/malformed/);
+  expect(() => unpackBreakdowns(compact('{"byProcedure":[]}'))).toThrow(/malformed/);
   // The next month job writes the deflated form again.
   await recomputeMonth({ redis, prefix }, 'U6', '2025-02');
   expect((await stored()).startsWith('dr1:')).toBe(true);
