@@ -30,7 +30,7 @@
  * the waterfall of its database commands and their serial rounds, then the process's CPU profile
  * over BENCH_DASHBOARD_TRACE_REQUESTS (default 20) page requests, by self time, written to
  * /tmp/dashboard-page.cpuprofile (bench/support/request-trace.ts), then one request's waterfall
- * with no month kept (which leaves none kept for the targets after it: a traced run is for the
+ * with no month kept and the CPU of TRACE_REQUESTS such requests (which leaves none kept for the targets after it: a traced run is for the
  * trace, not for the figures; the driver's command monitoring slows every request too).
  *
  *   bash scripts/with-services.sh npx tsx bench/dashboard.ts
@@ -480,6 +480,24 @@ async function tracePage(url: string, cookie: string, forget: () => Promise<void
   for (const f of cpu.top.slice(0, 30)) console.log(`  ${f.ms.toFixed(1).padStart(8)} ms  ${f.fn}`);
   await forget();
   await traceOne('with no month kept', get);
+  // The same accounting with no month kept: every request reads every month (`forget` is a
+  // Redis pipeline, inside the window).
+  const cold0 = cpuSnapshot(groups);
+  const k0 = performance.now();
+  const coldFile = '/tmp/dashboard-page-cold.cpuprofile';
+  const coldCpu = await profileCpu(async () => {
+    for (let i = 0; i < TRACE_REQUESTS; i++) {
+      await forget();
+      await get();
+    }
+  }, coldFile);
+  console.log(
+    `trace: with no month kept, ${describeCpu(cpuBetween(cold0, cpuSnapshot(groups)), TRACE_REQUESTS, (performance.now() - k0) / 1000, 'page request')}`,
+  );
+  console.log(
+    `trace: CPU profile of ${TRACE_REQUESTS} page requests with no month kept (${coldFile}); by self time:`,
+  );
+  for (const f of coldCpu.top.slice(0, 20)) console.log(`  ${f.ms.toFixed(1).padStart(8)} ms  ${f.fn}`);
 }
 
 main().catch((err: unknown) => {
