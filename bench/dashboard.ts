@@ -30,13 +30,21 @@
  * the waterfall of its database commands and their serial rounds, then the process's CPU profile
  * over BENCH_DASHBOARD_TRACE_REQUESTS (default 20) page requests, by self time, written to
  * /tmp/dashboard-page.cpuprofile (bench/support/request-trace.ts), then one request's waterfall
- * with no month kept (which leaves none kept for the targets after it: a traced run is for the
+ * with no month kept and the CPU of TRACE_REQUESTS such requests (which leaves none kept for the targets after it: a traced run is for the
  * trace, not for the figures; the driver's command monitoring slows every request too).
  *
  *   bash scripts/with-services.sh npx tsx bench/dashboard.ts
  *   BENCH_DASHBOARD_RESPONSES=5000 BENCH_DASHBOARD_REQUESTS=20 bash scripts/with-services.sh npx tsx bench/dashboard.ts
  *
- * Uses a fresh database and Redis prefix and drops them at the end.
+ * Uses a fresh database and Redis prefix and drops them at the end. BENCH_DASHBOARD_DB=<name>
+ * keeps the seeded database <name> and the Redis prefix `{bench_<name>}` instead, and reuses them
+ * while their fingerprint (the generator's parameters and SEED_FORMAT) matches, reseeding
+ * otherwise (bench/support/kept-seed.ts); a reused seed's month documents are summed again by the
+ * month job's code first, so they are in the current format and every epoch equals its document's
+ * version. BENCH_DASHBOARD_SEED_ONLY=1 (with BENCH_DASHBOARD_DB) seeds and exits.
+ *
+ *   BENCH_DASHBOARD_DB=bench_dash_200k BENCH_DASHBOARD_SEED_ONLY=1 bash scripts/with-services.sh npx tsx bench/dashboard.ts
+ *   BENCH_DASHBOARD_DB=bench_dash_200k BENCH_DASHBOARD_REQUESTS=50 bash scripts/with-services.sh npx tsx bench/dashboard.ts
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -51,7 +59,9 @@ import { parseEnv } from '../config/env';
 import { Accounts } from '../lib/auth/accounts';
 import { SessionStore } from '../lib/auth/sessions';
 import { Unit } from '../models/unit';
+import type { RedisClient } from '../lib/redis';
 import { Response } from '../models/response';
+import { RollupMonth } from '../models/rollup-month';
 import { buildBucket, type BucketAnswer, type BucketResponse } from '../workers/aggregation/rollups/bucket';
 import { monthEpochKey } from '../workers/aggregation/rollups/epochs';
 import { recomputeMonth } from '../workers/aggregation/rollups/month';
@@ -63,9 +73,9 @@ import {
 } from '../workers/aggregation/rollups/dossiers';
 import { nextVersions, writeBuckets } from '../workers/aggregation/rollups/recompute';
 import { freePort } from '../test/support/app';
-import { clearPrefix } from '../test/support/services';
 import { cpuBetween, cpuSnapshot, describeCpu, type CpuGroup } from './support/cpu-accounting';
 import { loadAverage, pct } from './support/fleet';
+import { dropSeed, keptDbName, markSeeded, seedMatches } from './support/kept-seed';
 import { profileCpu, rounds, traceCommands } from './support/request-trace';
 import { reportFigures } from './support/result';
 import { generateResponses, YEAR_2024 } from './support/survey-data';
@@ -81,14 +91,19 @@ const TRACE = process.env.BENCH_DASHBOARD_TRACE === '1';
 const TRACE_REQUESTS = Number(process.env.BENCH_DASHBOARD_TRACE_REQUESTS ?? 20);
 const DISTRICT = '477';
 const COMMUNES = SEED_UNITS.filter((u) => u.parentCode === DISTRICT).map((u) => u.code);
+const KEPT_DB = process.env.BENCH_DASHBOARD_DB ? keptDbName(process.env.BENCH_DASHBOARD_DB) : null;
+const SEED_ONLY = process.env.BENCH_DASHBOARD_SEED_ONLY === '1';
+/** Raise it whenever what the seeding writes changes, so kept databases are seeded again. */
+const SEED_FORMAT = 1;
 const USER = 'bench.huyen';
 const PASSWORD = 'Sông Hương núi Ngự 1/7/2025';
 
 async function main(): Promise<void> {
+  if (SEED_ONLY && !KEPT_DB) throw new Error('BENCH_DASHBOARD_SEED_ONLY=1 needs BENCH_DASHBOARD_DB=<name>');
   const port = await freePort();
-  const prefix = `{bench${randomBytes(4).toString('hex')}}`;
+  const prefix = KEPT_DB ? `{bench_${KEPT_DB}}` : `{bench${randomBytes(4).toString('hex')}}`;
   const base = new URL(process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017');
-  base.pathname = `/bench_dash_${randomBytes(4).toString('hex')}`;
+  base.pathname = `/${KEPT_DB ?? `bench_dash_${randomBytes(4).toString('hex')}`}`;
   // The driver reports each command only to connections made with it on.
   if (TRACE) base.searchParams.set('monitorCommands', 'true');
   const env = parseEnv({
@@ -102,113 +117,43 @@ async function main(): Promise<void> {
     REDIS_PREFIX: prefix,
   });
   const baseUrl = `http://127.0.0.1:${port}`;
+  const fingerprint = {
+    seedFormat: SEED_FORMAT,
+    responses: TOTAL,
+    answers: WRITE_ANSWERS,
+    seed: 42,
+    yearStart: YEAR_2024,
+    district: DISTRICT,
+    communes: COMMUNES,
+    user: USER,
+  };
+  // Checked and dropped before the app starts, so that it builds its indexes in the new database.
+  const admin = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  const reuse = !!KEPT_DB && (await seedMatches(env.MONGODB_URI, admin, prefix, fingerprint));
+  if (KEPT_DB && !reuse) await dropSeed(env.MONGODB_URI, admin, prefix);
   const app = await startApp({ env, roles: ['http'] });
   const loadStart = loadAverage();
+  const deps = { redis: app.ctx.redis, prefix };
   try {
-    await new FlowRepository().ensure(defaultFlow);
-    await Unit.insertMany(SEED_UNITS);
     console.log(
-      `dashboard benchmark: district ${DISTRICT}, ${COMMUNES.length} communes, ${TOTAL} responses over 2024; ${REQUESTS} requests each; ${os.cpus().length} CPUs, load ${loadStart}`,
+      `dashboard benchmark: district ${DISTRICT}, ${COMMUNES.length} communes, ${TOTAL} responses over 2024; ${REQUESTS} requests each; ${os.cpus().length} CPUs, load ${loadStart}; ${KEPT_DB ? `database ${KEPT_DB} ${reuse ? 'reused' : 'seeded anew'}` : 'a fresh database'}`,
     );
-    const g0 = performance.now();
-    // The answers of each unit-day, as they are generated, for the rollups' bucket code.
-    const buckets = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
-    // The dossiers of each unit and finish day, and those with a dissatisfied response (the
-    // generator opens no case and excludes nothing), for the dossier counts' own code.
-    const dossierDays = new Map<string, DayDossier[]>();
-    const badDossiers = new Set<string>();
-    await generateResponses({
-      total: TOTAL,
-      units: COMMUNES,
-      yearStart: YEAR_2024,
-      dossiers: true,
-      answers: WRITE_ANSWERS,
-      onBatch: (responses, answers, dossiers) => {
-        for (const d of dossiers as unknown as ReadonlyArray<
-          DayDossier & { unitCode: string; finishedDay: string }
-        >) {
-          const key = `${d.unitCode}|${d.finishedDay}`;
-          const list = dossierDays.get(key);
-          if (list) list.push({ code: d.code, status: d.status });
-          else dossierDays.set(key, [{ code: d.code, status: d.status }]);
-        }
-        for (const r of responses as unknown as ReadonlyArray<{ dossierCode: string; dissatisfied: boolean }>)
-          if (r.dissatisfied) badDossiers.add(r.dossierCode);
-        const byId = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
-        for (const r of responses as unknown as ReadonlyArray<
-          BucketResponse & { unitCode: string; day: string }
-        >) {
-          const key = `${r.unitCode}|${r.day}`;
-          let b = buckets.get(key);
-          if (!b) buckets.set(key, (b = { responses: [], answers: [] }));
-          b.responses.push({
-            responseId: r.responseId,
-            procedureCode: r.procedureCode,
-            officerId: r.officerId,
-            dossierChannel: r.dossierChannel,
-            onlineLevel: r.onlineLevel,
-            dissatisfied: r.dissatisfied,
-            excluded: false,
-          });
-          byId.set(r.responseId, b);
-        }
-        for (const a of answers as unknown as readonly BucketAnswer[])
-          byId.get(a.responseId)!.answers.push({
-            responseId: a.responseId,
-            questionId: a.questionId,
-            element: a.element,
-            value: a.value,
-          });
-      },
-      progress: (done) => process.stderr.write(`  generated ${done}/${TOTAL} (load ${loadAverage()})\n`),
-    });
-    const deps = { redis: app.ctx.redis, prefix };
-    let written = 0;
-    let months = 0;
-    for (const unitCode of COMMUNES) {
-      const days = [...buckets.keys()]
-        .filter((k) => k.startsWith(`${unitCode}|`))
-        .map((k) => k.slice(unitCode.length + 1))
-        .sort();
-      const versions = await nextVersions(deps, unitCode, days);
-      // 31 days a round trip: a day of a commune here is ~20 kB.
-      for (let i = 0; i < days.length; i += 31) {
-        const part = days.slice(i, i + 31).map((day, j) => {
-          const b = buckets.get(`${unitCode}|${day}`)!;
-          return { day, version: versions[i + j]!, bucket: buildBucket(b.responses, b.answers) };
-        });
-        written += await writeBuckets(unitCode, part, new Date());
-      }
-      const finishDays = [...dossierDays.keys()]
-        .filter((k) => k.startsWith(`${unitCode}|`))
-        .map((k) => k.slice(unitCode.length + 1));
-      for (const day of finishDays) {
-        const counts = countDossiers(dossierDays.get(`${unitCode}|${day}`)!, (c) => badDossiers.has(c));
-        await writeDossierDay(
-          unitCode,
-          day,
-          await nextDossierVersion(deps, unitCode, day),
-          counts,
-          new Date(),
-        );
-      }
-      for (const month of new Set([...days, ...finishDays].map((d) => d.slice(0, 7)))) {
-        await recomputeMonth(deps, unitCode, month);
-        months++;
-      }
+    if (reuse) {
+      // The month job's code over every kept unit-month: the current format, epochs at their versions.
+      const r0 = performance.now();
+      const kept = await RollupMonth.find({}, { _id: 0, unitCode: 1, month: 1 }).lean();
+      // Four at a time: the database, not this process, is what they wait on.
+      for (let i = 0; i < kept.length; i += 4)
+        await Promise.all(kept.slice(i, i + 4).map((m) => recomputeMonth(deps, m.unitCode, m.month)));
+      console.log(
+        `reused seed: ${kept.length} unit-months summed again in ${((performance.now() - r0) / 1000).toFixed(1)} s`,
+      );
+    } else {
+      await seed(deps);
+      if (KEPT_DB) await markSeeded(app.ctx.redis, prefix, fingerprint);
     }
-    buckets.clear();
-    dossierDays.clear();
-    console.log(
-      `generated and rolled up (${written} unit-day rollups, ${months} unit-months) in ${((performance.now() - g0) / 1000).toFixed(1)} s; load ${loadAverage()}`,
-    );
+    if (SEED_ONLY) return;
 
-    await new Accounts(
-      new SessionStore(app.ctx.redis, prefix, { idleMs: 3_600_000, maxMs: 3_600_000 }),
-    ).create(
-      { username: USER, password: PASSWORD, role: 'district', unitCodes: [DISTRICT] },
-      { actor: 'bench' },
-    );
     const login = await fetch(`${baseUrl}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -368,14 +313,111 @@ async function main(): Promise<void> {
     ]);
   } finally {
     await app.stop().catch(() => undefined);
-    const conn = await mongoose.createConnection(env.MONGODB_URI).asPromise();
-    await conn.dropDatabase();
-    await conn.close();
-    // The app's own connection closed with it.
-    const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-    await clearPrefix(redis, prefix);
-    redis.disconnect();
+    // A kept database stays, with its prefix; a throwaway one goes.
+    if (!KEPT_DB) await dropSeed(env.MONGODB_URI, admin, prefix);
+    admin.disconnect();
   }
+}
+
+/**
+ * Writes the data: units, the default flow, the responses and dossiers, their day rollups,
+ * dossier days and unit-months, and the district official's account.
+ */
+async function seed(deps: { redis: RedisClient; prefix: string }): Promise<void> {
+  await new FlowRepository().ensure(defaultFlow);
+  await Unit.insertMany(SEED_UNITS);
+  const g0 = performance.now();
+  // The answers of each unit-day, as they are generated, for the rollups' bucket code.
+  const buckets = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
+  // The dossiers of each unit and finish day, and those with a dissatisfied response (the
+  // generator opens no case and excludes nothing), for the dossier counts' own code.
+  const dossierDays = new Map<string, DayDossier[]>();
+  const badDossiers = new Set<string>();
+  await generateResponses({
+    total: TOTAL,
+    units: COMMUNES,
+    yearStart: YEAR_2024,
+    dossiers: true,
+    answers: WRITE_ANSWERS,
+    onBatch: (responses, answers, dossiers) => {
+      for (const d of dossiers as unknown as ReadonlyArray<
+        DayDossier & { unitCode: string; finishedDay: string }
+      >) {
+        const key = `${d.unitCode}|${d.finishedDay}`;
+        const list = dossierDays.get(key);
+        if (list) list.push({ code: d.code, status: d.status });
+        else dossierDays.set(key, [{ code: d.code, status: d.status }]);
+      }
+      for (const r of responses as unknown as ReadonlyArray<{ dossierCode: string; dissatisfied: boolean }>)
+        if (r.dissatisfied) badDossiers.add(r.dossierCode);
+      const byId = new Map<string, { responses: BucketResponse[]; answers: BucketAnswer[] }>();
+      for (const r of responses as unknown as ReadonlyArray<
+        BucketResponse & { unitCode: string; day: string }
+      >) {
+        const key = `${r.unitCode}|${r.day}`;
+        let b = buckets.get(key);
+        if (!b) buckets.set(key, (b = { responses: [], answers: [] }));
+        b.responses.push({
+          responseId: r.responseId,
+          procedureCode: r.procedureCode,
+          officerId: r.officerId,
+          dossierChannel: r.dossierChannel,
+          onlineLevel: r.onlineLevel,
+          dissatisfied: r.dissatisfied,
+          excluded: false,
+        });
+        byId.set(r.responseId, b);
+      }
+      for (const a of answers as unknown as readonly BucketAnswer[])
+        byId.get(a.responseId)!.answers.push({
+          responseId: a.responseId,
+          questionId: a.questionId,
+          element: a.element,
+          value: a.value,
+        });
+    },
+    progress: (done) => process.stderr.write(`  generated ${done}/${TOTAL} (load ${loadAverage()})\n`),
+  });
+  let written = 0;
+  let months = 0;
+  for (const unitCode of COMMUNES) {
+    const days = [...buckets.keys()]
+      .filter((k) => k.startsWith(`${unitCode}|`))
+      .map((k) => k.slice(unitCode.length + 1))
+      .sort();
+    const versions = await nextVersions(deps, unitCode, days);
+    // 31 days a round trip: a day of a commune here is ~20 kB.
+    for (let i = 0; i < days.length; i += 31) {
+      const part = days.slice(i, i + 31).map((day, j) => {
+        const b = buckets.get(`${unitCode}|${day}`)!;
+        return { day, version: versions[i + j]!, bucket: buildBucket(b.responses, b.answers) };
+      });
+      written += await writeBuckets(unitCode, part, new Date());
+    }
+    const finishDays = [...dossierDays.keys()]
+      .filter((k) => k.startsWith(`${unitCode}|`))
+      .map((k) => k.slice(unitCode.length + 1));
+    for (const day of finishDays) {
+      const counts = countDossiers(dossierDays.get(`${unitCode}|${day}`)!, (c) => badDossiers.has(c));
+      await writeDossierDay(unitCode, day, await nextDossierVersion(deps, unitCode, day), counts, new Date());
+    }
+    for (const month of new Set([...days, ...finishDays].map((d) => d.slice(0, 7)))) {
+      await recomputeMonth(deps, unitCode, month);
+      months++;
+    }
+  }
+  buckets.clear();
+  dossierDays.clear();
+  console.log(
+    `generated and rolled up (${written} unit-day rollups, ${months} unit-months) in ${((performance.now() - g0) / 1000).toFixed(1)} s; load ${loadAverage()}`,
+  );
+
+  await new Accounts(
+    new SessionStore(deps.redis, deps.prefix, { idleMs: 3_600_000, maxMs: 3_600_000 }),
+  ).create(
+    { username: USER, password: PASSWORD, role: 'district', unitCodes: [DISTRICT] },
+    { actor: 'bench' },
+  );
 }
 
 /** One traced page request: its database commands as a waterfall, and their serial rounds. */
@@ -438,6 +480,24 @@ async function tracePage(url: string, cookie: string, forget: () => Promise<void
   for (const f of cpu.top.slice(0, 30)) console.log(`  ${f.ms.toFixed(1).padStart(8)} ms  ${f.fn}`);
   await forget();
   await traceOne('with no month kept', get);
+  // The same accounting with no month kept: every request reads every month (`forget` is a
+  // Redis pipeline, inside the window).
+  const cold0 = cpuSnapshot(groups);
+  const k0 = performance.now();
+  const coldFile = '/tmp/dashboard-page-cold.cpuprofile';
+  const coldCpu = await profileCpu(async () => {
+    for (let i = 0; i < TRACE_REQUESTS; i++) {
+      await forget();
+      await get();
+    }
+  }, coldFile);
+  console.log(
+    `trace: with no month kept, ${describeCpu(cpuBetween(cold0, cpuSnapshot(groups)), TRACE_REQUESTS, (performance.now() - k0) / 1000, 'page request')}`,
+  );
+  console.log(
+    `trace: CPU profile of ${TRACE_REQUESTS} page requests with no month kept (${coldFile}); by self time:`,
+  );
+  for (const f of coldCpu.top.slice(0, 20)) console.log(`  ${f.ms.toFixed(1).padStart(8)} ms  ${f.fn}`);
 }
 
 main().catch((err: unknown) => {

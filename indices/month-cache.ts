@@ -39,6 +39,8 @@ type Entry = { doc: MonthFigures | null; at: number };
 export class MonthCache {
   /** In use order, the oldest first (a Map keeps insertion order). */
   private readonly entries = new Map<string, Entry>();
+  /** The reads under way, by unit, months and the epochs seen before they started. */
+  private readonly reading = new Map<string, Promise<MonthFigures[]>>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -55,8 +57,64 @@ export class MonthCache {
    * out); a unit missing from the answer must be read from the database. One Redis round trip.
    */
   async current(units: readonly string[], months: readonly string[]): Promise<Map<string, MonthFigures[]>> {
+    return (await this.check(units, months)).fresh;
+  }
+
+  /**
+   * Each unit's month documents: kept and current, or from a read of them (`read`, kept when it
+   * succeeds). Single flight: a request that finds a read of the same unit-months under way,
+   * started after seeing the same epochs, shares it instead of reading again (the overview's
+   * report and ranking, its htmx swap and parallel API reads ask for the same unit-months at
+   * once, and each read decodes the same breakdowns). Equal epochs mean no month run started
+   * between the two requests' looks, so the shared read is as current as the joiner's own would
+   * have been (a run under way may or may not be seen by either). One Redis round trip.
+   */
+  async months(
+    units: readonly string[],
+    months: readonly string[],
+    read: (unitCode: string) => Promise<MonthFigures[]>,
+  ): Promise<Map<string, Promise<MonthFigures[]>>> {
+    const out = new Map<string, Promise<MonthFigures[]>>();
+    if (months.length === 0) {
+      for (const unitCode of units) out.set(unitCode, Promise.resolve([]));
+      return out;
+    }
+    const { fresh, epochs } = await this.check(units, months);
+    for (const [u, unitCode] of units.entries()) {
+      const kept = fresh.get(unitCode);
+      if (kept) {
+        out.set(unitCode, Promise.resolve(kept));
+        continue;
+      }
+      const seen = epochs.slice(u * months.length, (u + 1) * months.length).map((e) => e ?? '-');
+      const k = `${unitCode}|${months.join(',')}|${seen.join(',')}`;
+      let p = this.reading.get(k);
+      if (!p) {
+        p = read(unitCode).then(
+          (docs) => {
+            this.reading.delete(k);
+            this.keep(unitCode, months, docs);
+            return docs;
+          },
+          (err: unknown) => {
+            this.reading.delete(k);
+            throw err;
+          },
+        );
+        this.reading.set(k, p);
+      }
+      out.set(unitCode, p);
+    }
+    return out;
+  }
+
+  /** The units whose months are all kept and current, and the epochs read (unit by unit, month by month). */
+  private async check(
+    units: readonly string[],
+    months: readonly string[],
+  ): Promise<{ fresh: Map<string, MonthFigures[]>; epochs: Array<string | null> }> {
     const out = new Map<string, MonthFigures[]>();
-    if (units.length === 0 || months.length === 0) return out;
+    if (units.length === 0 || months.length === 0) return { fresh: out, epochs: [] };
     const pairs = units.flatMap((unitCode) => months.map((month) => ({ unitCode, month })));
     // One slot: the prefix is hash-tagged, so MGET works on a cluster too.
     const epochs = await this.redis.mget(...pairs.map((p) => this.epochKey(p.unitCode, p.month)));
@@ -80,7 +138,7 @@ export class MonthCache {
       }
       if (all) out.set(unitCode, docs);
     }
-    return out;
+    return { fresh: out, epochs };
   }
 
   /** Keeps what a read of these months found (whether it is current is checked when it is used). */

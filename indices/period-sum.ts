@@ -5,6 +5,7 @@ import { RollupMonth } from '../models/rollup-month';
 import { addCounts, emptyCounts, type Counts } from './formula';
 import { readSide } from '../lib/db/read-side';
 import type { MonthCache, MonthFigures } from './month-cache';
+import { unpackBreakdowns } from './month-breakdowns';
 
 /** What a period's whole-unit figures are summed from: day rollups or month totals. */
 export interface PeriodTotals {
@@ -144,15 +145,6 @@ export interface Breakdowns {
   byChannel: GroupLike[];
 }
 
-/** A month's breakdowns as the text models/rollup-month.ts keeps (one field: why is there). */
-export function packBreakdowns(b: Breakdowns): string {
-  return JSON.stringify(b);
-}
-
-function unpackBreakdowns(text: string): Breakdowns {
-  return JSON.parse(text) as Breakdowns;
-}
-
 /** What a period read asks for: its figures (whole-unit totals, or with breakdowns) and its dossier counts. */
 export interface PeriodWant {
   figures: 'totals' | 'breakdowns' | null;
@@ -170,6 +162,7 @@ async function readMonths(
   want: PeriodWant,
 ): Promise<MonthFigures[]> {
   const all = !!want.cache;
+  if (whole.length === 0) return [];
   const docs = await readSide(
     RollupMonth.find(
       { unitCode, month: { $gte: whole[0], $lte: whole[whole.length - 1] } },
@@ -183,14 +176,12 @@ async function readMonths(
       },
     ),
   ).lean<MonthRead[]>();
-  const months = docs.map((d) => ({
+  return docs.map((d) => ({
     ...d,
     breakdowns: typeof d.breakdowns === 'string' ? unpackBreakdowns(d.breakdowns) : null,
     completedDossiers: d.completedDossiers ?? null,
     badDossiers: d.badDossiers ?? null,
   }));
-  want.cache?.keep(unitCode, whole, months);
-  return months;
 }
 
 /** One unit's dossier days between two days of one month, by equality. */
@@ -215,7 +206,8 @@ async function unitPeriod(
   unitCode: string,
   { whole, edges }: ReturnType<typeof monthsOf>,
   want: PeriodWant,
-  kept: MonthFigures[] | undefined,
+  /** Its whole months' documents, from the cache (kept, or a read shared); undefined without one. */
+  cached: Promise<MonthFigures[]> | undefined,
 ): Promise<{ docs: PeriodRollup[]; dossiers: DossierCounts }> {
   const dayFields: Record<string, 0 | 1> = {
     ...TOTALS,
@@ -229,8 +221,11 @@ async function unitPeriod(
     ? edges.map((e) => edgeDossierDays(unitCode, e))
     : [];
   if (whole.length > 0) {
-    const months = kept ?? (await readMonths(unitCode, whole, want));
+    const months = await (cached ?? readMonths(unitCode, whole, want));
     const byMonth = new Map(months.map((m) => [m.month, m]));
+    // The whole months whose days (or dossier days) must be read instead: one query for them all.
+    const dayMonths: string[] = [];
+    const dossierMonths: string[] = [];
     for (const month of whole) {
       const m = byMonth.get(month);
       if (want.figures === 'totals') {
@@ -238,24 +233,40 @@ async function unitPeriod(
         if (m) figureReads.push(Promise.resolve([monthTotals(m)]));
       } else if (want.figures === 'breakdowns') {
         // A month without breakdowns (written before they were kept) or not written yet: its days.
-        if (!m?.breakdowns)
-          figureReads.push(readSide(Rollup.find({ unitCode, month }, MONTH_DAY)).lean<PeriodRollup[]>());
+        if (!m?.breakdowns) dayMonths.push(month);
         // A month of no days adds nothing (and no point to the trend).
         else if (m.days > 0) figureReads.push(Promise.resolve([{ ...monthTotals(m), ...m.breakdowns }]));
       }
       if (want.dossiers) {
         // A month without dossier counts (written before they were kept) or not written yet: its dossier days.
-        const counted = m && m.completedDossiers !== null && m.badDossiers !== null;
-        dossierReads.push(
-          counted
-            ? Promise.resolve([{ completed: m.completedDossiers!, bad: m.badDossiers! }])
-            : readSide(DossierDay.find({ unitCode, month }, DOSSIER_COUNTS)).lean<DossierCounts[]>(),
-        );
+        if (m && m.completedDossiers !== null && m.badDossiers !== null)
+          dossierReads.push(Promise.resolve([{ completed: m.completedDossiers, bad: m.badDossiers }]));
+        else dossierMonths.push(month);
       }
     }
+    if (dayMonths.length > 0)
+      figureReads.push(
+        readSide(Rollup.find(byMonths(unitCode, dayMonths), MONTH_DAY)).lean<PeriodRollup[]>(),
+      );
+    if (dossierMonths.length > 0)
+      dossierReads.push(
+        readSide(DossierDay.find(byMonths(unitCode, dossierMonths), DOSSIER_COUNTS)).lean<DossierCounts[]>(),
+      );
   }
   const [docs, dossiers] = await Promise.all([Promise.all(figureReads), Promise.all(dossierReads)]);
   return { docs: docs.flat(), dossiers: sumDossierCounts(dossiers.flat()) };
+}
+
+/**
+ * The filter of one unit's documents of some months: `{unitCode, month}` equality for one, and
+ * `month: {$in}` for more (a unit with no month documents, such as a district with no one-stop
+ * shop of its own, would otherwise cost two queries a month at every request). MongoDB serves
+ * both from the `{unitCode, month}` index; FerretDB 1.24 pushes down the unit's equality only, so
+ * there the list costs a pass over that unit's documents: a unit of no data, or one whose month
+ * job has not yet run, where it is one query instead of a dozen.
+ */
+function byMonths(unitCode: string, months: readonly string[]): Record<string, unknown> {
+  return { unitCode, month: months.length === 1 ? months[0] : { $in: months } };
 }
 
 function monthTotals(m: MonthFigures): PeriodRollup {
@@ -277,7 +288,8 @@ function monthTotals(m: MonthFigures): PeriodRollup {
  * of the months at its edges; a unit-year is 12 documents. Figures with breakdowns (a report broken
  * down or filtered by procedure, officer or channel) carry their month, for the trend. Dossier
  * codes are unique and a dossier is counted under its own unit only, so the units' counts add up.
- * With `want.cache`, the units whose months are all kept and current are not read again.
+ * With `want.cache`, the units whose months are all kept and current are not read again, and a
+ * read of the same unit-months under way for another request is shared (indices/month-cache.ts).
  */
 export async function loadPeriod(
   units: readonly string[],
@@ -287,8 +299,10 @@ export async function loadPeriod(
 ): Promise<{ docs: PeriodRollup[]; dossiers: DossierCounts }> {
   const months = monthsOf(firstDay, lastDay);
   const codes = [...new Set(units)];
-  const kept = want.cache ? await want.cache.current(codes, months.whole) : null;
-  const perUnit = await Promise.all(codes.map((u) => unitPeriod(u, months, want, kept?.get(u))));
+  const cached = want.cache
+    ? await want.cache.months(codes, months.whole, (u) => readMonths(u, months.whole, want))
+    : null;
+  const perUnit = await Promise.all(codes.map((u) => unitPeriod(u, months, want, cached?.get(u))));
   return {
     docs: perUnit.flatMap((p) => p.docs),
     dossiers: sumDossierCounts(perUnit.map((p) => p.dossiers)),

@@ -24,10 +24,12 @@ const rollupMonthSchema = new Schema(
     total: { type: [cellSchema], default: [] },
     /**
      * The month's breakdowns, `{byProcedure, byOfficer, byChannel}` summed from its days (groups
-     * shaped as in rollup.ts), as JSON text: one field instead of a few thousand, because
+     * shaped as in rollup.ts), as one text: one field instead of a few thousand, because
      * FerretDB 1.24 pays for every field of every document it reads, projected or not
-     * (bench/RESULTS.md, "aggregation-doc-size"). Null on months written before it was kept: a
-     * report with breakdowns reads those months' days instead.
+     * (bench/RESULTS.md, "aggregation-doc-size"), and their JSON deflated, because it pays per
+     * byte too (indices/month-breakdowns.ts, which also reads the plain JSON written before).
+     * Null on months written before it was kept: a report with breakdowns reads those months'
+     * days instead.
      */
     breakdowns: { type: String, default: null },
     /**

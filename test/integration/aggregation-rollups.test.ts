@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { parseEnv } from '../../config/env';
 import { logger } from '../../lib/logger';
 import { hcmDay } from '../../lib/time';
@@ -25,6 +26,7 @@ import {
   sumTotals,
   type PeriodRollup,
 } from '../../indices/period-sum';
+import { unpackBreakdowns } from '../../indices/month-breakdowns';
 import { buildProgram } from '../../cli/program';
 import { waitForIdle } from '../support/ingest';
 import { clearPrefix, connectTestDb, dropTestDb, testPrefix, testRedis } from '../support/services';
@@ -399,6 +401,58 @@ test('a report’s breakdowns from month figures equal the days’, also for a m
   await check();
   await RollupMonth.deleteOne({ _id: 'U7|2025-03' });
   await check();
+  // Several months of one unit without their documents: their days are read in one query.
+  await RollupMonth.deleteMany({ _id: { $in: ['U6|2025-01', 'U6|2025-03', 'U6|2025-12'] } });
+  await check();
+  expect(
+    (await figures(await loadBreakdowns(['U6', 'U7'], '2025-01-01', '2025-12-31'))).totals.responses,
+  ).toBe(14);
+  await Promise.all(
+    ['2025-01', '2025-02', '2025-03', '2025-12'].flatMap((m) => [
+      recomputeMonth({ redis, prefix }, 'U6', m),
+      recomputeMonth({ redis, prefix }, 'U7', m),
+    ]),
+  );
+});
+
+test('month breakdowns are written deflated, and a month in the plain JSON written before reads the same', async () => {
+  // The data above: U6's January 2025 has one day, its February three.
+  await recomputeMonth({ redis, prefix }, 'U6', '2025-02');
+  const stored = async () =>
+    (await RollupMonth.findById('U6|2025-02', { breakdowns: 1 }).lean<{ breakdowns: string }>())!.breakdowns;
+  const deflated = await stored();
+  expect(deflated.startsWith('dr1:')).toBe(true);
+  const days = await loadRollups(['U6'], '2025-02-01', '2025-02-28');
+  const fromDays = (docs: PeriodRollup[]) => ({
+    byProcedure: [...sumGroups(docs, (d) => d.byProcedure)].sort(),
+    byOfficer: [...sumGroups(docs, (d) => d.byOfficer)].sort(),
+    byChannel: [...sumGroups(docs, (d) => d.byChannel)].sort(),
+  });
+  const month = unpackBreakdowns(deflated);
+  expect(JSON.stringify(month).length).toBeGreaterThan(deflated.length);
+  expect(fromDays([{ ...days[0]!, ...month }])).toEqual(fromDays(days));
+  const viaMonth = async () => fromDays(await loadBreakdowns(['U6'], '2025-02-01', '2025-02-28'));
+  expect(await viaMonth()).toEqual(fromDays(days));
+  // The same month as written before: plain JSON text, read by the same decoder.
+  await RollupMonth.updateOne({ _id: 'U6|2025-02' }, { $set: { breakdowns: JSON.stringify(month) } });
+  expect((await stored()).startsWith('{')).toBe(true);
+  expect(await viaMonth()).toEqual(fromDays(days));
+  // A text in neither format is refused by name, not read as empty figures.
+  await RollupMonth.updateOne({ _id: 'U6|2025-02' }, { $set: { breakdowns: 'garbage' } });
+  await expect(viaMonth()).rejects.toThrow(/unknown format/);
+  expect(() => unpackBreakdowns('dr2:AAAA')).toThrow(/unknown format/);
+  const compact = (json: string) => `dr1:${deflateRawSync(json).toString('base64')}`;
+  // A cell index past the month's list of cells: refused, not read as a cell of nothing.
+  expect(() =>
+    unpackBreakdowns(
+      compact('{"cells":[],"byProcedure":[["P1",1,0,[7,1,1,0,0]]],"byOfficer":[],"byChannel":[]}'),
+    ),
+  ).toThrow(/malformed/);
+  expect(() => unpackBreakdowns(compact('{"byProcedure":[]}'))).toThrow(/malformed/);
+  // The next month job writes the deflated form again.
+  await recomputeMonth({ redis, prefix }, 'U6', '2025-02');
+  expect((await stored()).startsWith('dr1:')).toBe(true);
+  expect(await viaMonth()).toEqual(fromDays(days));
 });
 
 test('month totals follow the same version rule as days: a slower, older run never overwrites a newer one', async () => {

@@ -1,6 +1,7 @@
 import mongoose from 'mongoose';
 import { API_PREFIX } from '../../bot/http/api/register';
 import { MonthCache, type MonthFigures } from '../../indices/month-cache';
+import { loadPeriod, sumTotals } from '../../indices/period-sum';
 import { aggregationSettings } from '../../workers/aggregation/after-complete';
 import { monthEpochKey } from '../../workers/aggregation/rollups/epochs';
 import { logger } from '../../lib/logger';
@@ -119,6 +120,24 @@ test('kept months never widen a caller’s units: a commune’s official still g
   expect(own.body.responses).toBe(2);
 });
 
+test('reads of the same unit-months at once (the report’s, the ranking’s) share one read per unit, with the same figures', async () => {
+  const units = (await district.get(`${API_PREFIX}/indices`, { unit: '477', period: '2024' })).body
+    .unitsIncluded as string[];
+  // A cache of this process's own, with nothing kept yet: as after a start.
+  const cache = new MonthCache(t.redis, (u, m) => monthEpochKey(t.app.ctx.prefix, u, m));
+  const year = ['2024-01-01', '2024-12-31'] as const;
+  reads.length = 0;
+  const [report, ranking] = await Promise.all([
+    loadPeriod(units, ...year, { figures: 'breakdowns', dossiers: true, cache }),
+    loadPeriod(units, ...year, { figures: 'totals', dossiers: false, cache }),
+  ]);
+  // Each would read every unit's months on its own.
+  expect(monthReads()).toBe(units.length);
+  expect(sumTotals(ranking.docs)).toEqual(sumTotals(report.docs));
+  expect(sumTotals(report.docs).responses).toBe(3);
+  expect(report).toEqual(await loadPeriod(units, ...year, { figures: 'breakdowns', dossiers: true }));
+});
+
 describe('MonthCache', () => {
   const doc = (unitCode: string, month: string, version: number): MonthFigures => ({
     unitCode,
@@ -153,6 +172,65 @@ describe('MonthCache', () => {
     expect((await cache.current(['A'], ['2025-01'])).has('A')).toBe(false);
     // A month never read is not served either.
     expect((await cache.current(['A'], ['2025-02', '2025-03'])).has('A')).toBe(false);
+  });
+
+  test('requests for the same unit-months at the same epochs share one read; one after a run started reads again', async () => {
+    const cache = cacheAt({ ms: 0 });
+    await t.redis.set(epoch('E', '2025-01'), '1');
+    let n = 0;
+    let version = 1;
+    let release = () => {};
+    const read = async (u: string) => {
+      n++;
+      const v = version;
+      await new Promise<void>((r) => (release = r));
+      return [doc(u, '2025-01', v)];
+    };
+    const [a, b] = await Promise.all([
+      cache.months(['E'], ['2025-01'], read),
+      cache.months(['E'], ['2025-01'], read),
+    ]);
+    expect(n).toBe(1);
+    // A run of 2025-01 starts while the read is under way: a request now reads on its own.
+    await t.redis.incr(epoch('E', '2025-01'));
+    version = 2;
+    const first = release;
+    const c = await cache.months(['E'], ['2025-01'], read);
+    expect(n).toBe(2);
+    first();
+    expect(await a.get('E')).toEqual([doc('E', '2025-01', 1)]);
+    expect(await b.get('E')).toBe(await a.get('E'));
+    release();
+    expect(await c.get('E')).toEqual([doc('E', '2025-01', 2)]);
+    // The later read is kept and current: served with no read.
+    expect(await (await cache.months(['E'], ['2025-01'], read)).get('E')).toEqual([doc('E', '2025-01', 2)]);
+    expect(n).toBe(2);
+  });
+
+  test('a failed read fails every request sharing it and is not kept: the next request reads again', async () => {
+    const cache = cacheAt({ ms: 0 });
+    await t.redis.set(epoch('F', '2025-01'), '1');
+    let n = 0;
+    let fail = () => {};
+    const failing = async () => {
+      n++;
+      await new Promise<void>((r) => (fail = r));
+      throw new Error('database unreachable');
+    };
+    const [a, b] = await Promise.all([
+      cache.months(['F'], ['2025-01'], failing),
+      cache.months(['F'], ['2025-01'], failing),
+    ]);
+    const both = Promise.all([
+      expect(a.get('F')).rejects.toThrow('database unreachable'),
+      expect(b.get('F')).rejects.toThrow('database unreachable'),
+    ]);
+    fail();
+    await both;
+    expect(n).toBe(1);
+    const ok = await cache.months(['F'], ['2025-01'], async () => [doc('F', '2025-01', 1)]);
+    expect(await ok.get('F')).toEqual([doc('F', '2025-01', 1)]);
+    expect(cache.size).toBe(1);
   });
 
   test('an entry is read again after its maximum age, and the oldest entries go beyond the limit', async () => {

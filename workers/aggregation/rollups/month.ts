@@ -4,13 +4,13 @@ import { FORMULA_VERSION } from '../../../indices/formula';
 import {
   loadMonthDays,
   loadMonthDossierDays,
-  packBreakdowns,
   sumDossierCounts,
   type DossierCounts,
   sumGroups,
   sumTotals,
   type PeriodRollup,
 } from '../../../indices/period-sum';
+import { packBreakdowns } from '../../../indices/month-breakdowns';
 import { monthEpochKey, type RollupDeps } from './epochs';
 import { cellsOf, groupsOf } from './bucket';
 import { jobId } from '../../job-id';
