@@ -60,9 +60,12 @@ export interface StartOptions {
 
 export interface RunningApp {
   ctx: AppContext;
+  /** The app's server, or the operators' server of a process without the http role. */
   http: FastifyInstance | null;
   /** The bound port when the http role runs. */
   port: number | null;
+  /** The operators' port of a process without the http role, when OPS_PORT is set. */
+  opsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -164,19 +167,15 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
 
   let http: FastifyInstance | null = null;
   let port: number | null = null;
-  if (roles.has('http')) {
-    http = createHttpServer({
-      bodyLimit: env.HTTP_BODY_LIMIT,
-      trustProxy: env.TRUST_PROXY,
-      log,
-      rateLimits: { redis, prefix: ctx.prefix, limits: rateLimitsOf(env), hashKey: env.PHONE_HASH_KEY },
-    });
-    // Operators' instruments (docs/observability.md): one set of queue handles for all three.
+  let opsPort: number | null = null;
+  // Operators' instruments (docs/observability.md), on the app's server or, in a process without
+  // the http role, on OPS_PORT: one set of queue handles for all of them.
+  const serveOperators = async (server: FastifyInstance) => {
     const operators = operatorAuth(ctx);
     const catalogue = new QueueCatalogue(redis, ctx.prefix);
     shutdown.add('queue-catalogue', () => catalogue.close(), 80);
     const heartbeatFile = env.HEALTH_FILE;
-    await http.register(
+    await server.register(
       healthzRoute({
         redis,
         log,
@@ -189,7 +188,19 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
         },
       }),
     );
-    await http.register(metricsRoute({ auth: operators, catalogue }));
+    await server.register(metricsRoute({ auth: operators, catalogue }));
+    return { operators, catalogue };
+  };
+  const httpServer = () =>
+    createHttpServer({
+      bodyLimit: env.HTTP_BODY_LIMIT,
+      trustProxy: env.TRUST_PROXY,
+      log,
+      rateLimits: { redis, prefix: ctx.prefix, limits: rateLimitsOf(env), hashKey: env.PHONE_HASH_KEY },
+    });
+  if (roles.has('http')) {
+    http = httpServer();
+    const { operators, catalogue } = await serveOperators(http);
     await http.register(queueDashboard({ auth: operators, catalogue, publicUrl: env.PUBLIC_URL }));
     if (telegram.route) await http.register(telegram.route);
     if (zalo?.routes) await http.register(zalo.routes);
@@ -208,6 +219,13 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
     port = Number(new URL(address).port);
     shutdown.add('http', () => http!.close(), 0);
     log.info({ port }, 'http server listening');
+  } else if (env.OPS_PORT !== undefined) {
+    http = httpServer();
+    await serveOperators(http);
+    const address = await http.listen({ port: env.OPS_PORT, host: env.HOST });
+    opsPort = Number(new URL(address).port);
+    shutdown.add('http', () => http!.close(), 0);
+    log.info({ opsPort }, 'operators server listening');
   }
   await telegram.afterListen();
 
@@ -224,6 +242,6 @@ export async function startApp(opts: StartOptions = {}): Promise<RunningApp> {
   const platformHealth = startPlatformHealthPublisher({ redis, prefix: ctx.prefix, intervalMs: 15_000, log });
   shutdown.add('platform-health', () => platformHealth.stop(), 85);
   if (opts.handleSignals) shutdown.onSignals();
-  log.info({ port }, 'process started');
-  return { ctx, http, port, stop: () => shutdown.run() };
+  log.info({ port, opsPort }, 'process started');
+  return { ctx, http, port, opsPort, stop: () => shutdown.run() };
 }

@@ -40,6 +40,13 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
+  /**
+   * A process without the http role serves no webhooks or pages; with OPS_PORT set it still
+   * serves the operators' instruments (`/healthz`, `/healthz/detail`, `/metrics`) on that port, so
+   * its own counters (jobs, the workers' platform calls) can be scraped. Ignored with the http
+   * role, whose server already has them. Unset: no listener (0 picks a free port).
+   */
+  OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PUBLIC_URL: z.url().default('http://localhost:3000'),
   MONGODB_URI: z
     .string()
