@@ -42,7 +42,13 @@ export async function startRoleProcess(
     ['--import', 'tsx', path.join(ROOT, 'bin/hailong.ts'), 'start', '--roles', roles],
     {
       cwd: ROOT,
-      env: { ...env, LOG_LEVEL: 'info', PORT: String(port ?? 0) },
+      // A workers-only process serves its metrics on OPS_PORT (app/start.ts).
+      env: {
+        ...env,
+        LOG_LEVEL: 'info',
+        PORT: String(port ?? 0),
+        ...(port !== null && !roles.split(',').includes('http') ? { OPS_PORT: String(port) } : {}),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -111,6 +117,7 @@ export async function prepareBenchFleet(label: string): Promise<BenchFleet> {
   const env: NodeJS.ProcessEnv = {
     ...benchBotEnv(sink.apiRoot, uriWithDb(dbName), prefix),
     DIGEST_AT: 'off',
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
     QUIET_HOURS_START: '00:00',
     QUIET_HOURS_END: '00:00',
   };
@@ -125,15 +132,15 @@ export async function prepareBenchFleet(label: string): Promise<BenchFleet> {
     names: [],
     urls: [],
     async start() {
-      const ports = [await freePort(), await freePort()];
+      const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
       // One after the other: four processes compiling and connecting at once on a busy machine
       // can take longer than the app's 5 s to reach MongoDB.
       try {
         for (const [roles, port] of [
           ['http,bot', ports[0]!],
           ['http,bot', ports[1]!],
-          ['workers', null],
-          ['workers', null],
+          ['workers', ports[2]!],
+          ['workers', ports[3]!],
         ] as const)
           fleet.procs.push(await startRoleProcess(roles, env, port));
       } catch (err) {
@@ -141,7 +148,7 @@ export async function prepareBenchFleet(label: string): Promise<BenchFleet> {
         throw err;
       }
       fleet.names = fleet.procs.map((p, i) => `${p.roles}#${(i % 2) + 1}`);
-      fleet.urls = ports.map((p) => `http://127.0.0.1:${p}/webhooks/telegram`);
+      fleet.urls = ports.slice(0, 2).map((p) => `http://127.0.0.1:${p}/webhooks/telegram`);
     },
     close() {
       closing ??= (async () => {
@@ -156,6 +163,26 @@ export async function prepareBenchFleet(label: string): Promise<BenchFleet> {
     },
   };
   return fleet;
+}
+
+const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+/**
+ * A process's V8 heap in use, in MiB, from its /metrics (null when it does not answer): apart
+ * from the resident memory, it tells objects kept from memory the allocator has not given back.
+ */
+export async function heapUsedMiB(p: RoleProcess): Promise<number | null> {
+  if (p.port === null) return null;
+  try {
+    const res = await fetch(`http://127.0.0.1:${p.port}/metrics`, {
+      headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    const m = /^hailong_nodejs_heap_size_used_bytes (\S+)$/m.exec(await res.text());
+    return m ? Number(m[1]) / 1024 / 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Resident memory of a process in MiB (Linux /proc), null when it is gone. */
