@@ -53,14 +53,6 @@ export class MonthCache {
   ) {}
 
   /**
-   * For each unit whose months are all kept and current, its documents (a month with none left
-   * out); a unit missing from the answer must be read from the database. One Redis round trip.
-   */
-  async current(units: readonly string[], months: readonly string[]): Promise<Map<string, MonthFigures[]>> {
-    return (await this.check(units, months)).fresh;
-  }
-
-  /**
    * Each unit's month documents: kept and current, or from a read of them (`read`, kept when it
    * succeeds). Single flight: a request that finds a read of the same unit-months under way,
    * started after seeing the same epochs, shares it instead of reading again (the overview's

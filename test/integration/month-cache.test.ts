@@ -155,23 +155,59 @@ describe('MonthCache', () => {
   const epoch = (u: string, m: string) => monthEpochKey(t.app.ctx.prefix, `mc-${u}`, m);
   const cacheAt = (now: { ms: number }, maxEntries = 100) =>
     new MonthCache(t.redis, (u, m) => epoch(u, m), { maxEntries, maxAgeMs: 1_000, now: () => now.ms });
+  /** The read for when the kept months are current: calling it fails the request, and so the test. */
+  const mustNotRead = (unitCode: string): Promise<MonthFigures[]> => {
+    throw new Error(`${unitCode}'s months were read although the kept ones are current`);
+  };
+  /** A read that should happen: it records the unit it reads and finds that unit's `docs`. */
+  const reading = (docs: readonly MonthFigures[]) => {
+    const units: string[] = [];
+    const read = async (unitCode: string) => {
+      units.push(unitCode);
+      return docs.filter((d) => d.unitCode === unitCode);
+    };
+    return { units, read };
+  };
+  /** One unit's documents as months() serves them. */
+  const served = async (
+    cache: MonthCache,
+    unitCode: string,
+    months: readonly string[],
+    read: (unitCode: string) => Promise<MonthFigures[]>,
+  ) => (await cache.months([unitCode], months, read)).get(unitCode);
 
   test('serves a unit only while every month’s epoch equals its kept version, or is unset for a month of none', async () => {
-    const now = { ms: 0 };
-    const cache = cacheAt(now);
+    const cache = cacheAt({ ms: 0 });
     await t.redis.set(epoch('A', '2025-01'), '3');
-    cache.keep('A', ['2025-01', '2025-02'], [doc('A', '2025-01', 3)]);
-    expect((await cache.current(['A'], ['2025-01', '2025-02'])).get('A')).toEqual([doc('A', '2025-01', 3)]);
+    const jan3 = doc('A', '2025-01', 3);
+    const first = reading([jan3]);
+    expect(await served(cache, 'A', ['2025-01', '2025-02'], first.read)).toEqual([jan3]);
+    expect(first.units).toEqual(['A']);
+    expect(await served(cache, 'A', ['2025-01', '2025-02'], mustNotRead)).toEqual([jan3]);
     // A run of 2025-02 starts: the month of none is no longer known to be empty.
     await t.redis.incr(epoch('A', '2025-02'));
-    expect((await cache.current(['A'], ['2025-01', '2025-02'])).has('A')).toBe(false);
-    cache.keep('A', ['2025-02'], [doc('A', '2025-02', 1)]);
-    expect((await cache.current(['A'], ['2025-01', '2025-02'])).get('A')).toHaveLength(2);
-    // A run of 2025-01 starts before it writes: the kept version 3 is no longer the latest.
+    const feb1 = doc('A', '2025-02', 1);
+    const second = reading([jan3, feb1]);
+    expect(await served(cache, 'A', ['2025-01', '2025-02'], second.read)).toEqual([jan3, feb1]);
+    expect(second.units).toEqual(['A']);
+    expect(await served(cache, 'A', ['2025-01', '2025-02'], mustNotRead)).toEqual([jan3, feb1]);
+    // A run of 2025-01 starts before it writes: the kept version 3 is no longer the latest, and
+    // neither is the same version 3 read again meanwhile (as from a lagging secondary).
     await t.redis.incr(epoch('A', '2025-01'));
-    expect((await cache.current(['A'], ['2025-01'])).has('A')).toBe(false);
-    // A month never read is not served either.
-    expect((await cache.current(['A'], ['2025-02', '2025-03'])).has('A')).toBe(false);
+    const stale = reading([jan3]);
+    expect(await served(cache, 'A', ['2025-01'], stale.read)).toEqual([jan3]);
+    expect(await served(cache, 'A', ['2025-01'], stale.read)).toEqual([jan3]);
+    expect(stale.units).toEqual(['A', 'A']);
+    // The run writes version 4: read once, then served.
+    const jan4 = doc('A', '2025-01', 4);
+    const written = reading([jan4]);
+    expect(await served(cache, 'A', ['2025-01'], written.read)).toEqual([jan4]);
+    expect(await served(cache, 'A', ['2025-01'], mustNotRead)).toEqual([jan4]);
+    expect(written.units).toEqual(['A']);
+    // A month never read is not served either, though the unit's other month is kept and current.
+    const march = reading([feb1]);
+    expect(await served(cache, 'A', ['2025-02', '2025-03'], march.read)).toEqual([feb1]);
+    expect(march.units).toEqual(['A']);
   });
 
   test('requests for the same unit-months at the same epochs share one read; one after a run started reads again', async () => {
@@ -233,18 +269,30 @@ describe('MonthCache', () => {
     expect(cache.size).toBe(1);
   });
 
-  test('an entry is read again after its maximum age, and the oldest entries go beyond the limit', async () => {
+  test('an entry is read again after its maximum age, and the least recently used entries go beyond the limit', async () => {
     const now = { ms: 0 };
     const cache = cacheAt(now, 2);
-    cache.keep('B', ['2025-01'], []);
+    const b = reading([]);
+    expect(await served(cache, 'B', ['2025-01'], b.read)).toEqual([]);
     now.ms = 999;
-    expect((await cache.current(['B'], ['2025-01'])).get('B')).toEqual([]);
+    expect(await served(cache, 'B', ['2025-01'], mustNotRead)).toEqual([]);
     now.ms = 1_000;
-    expect((await cache.current(['B'], ['2025-01'])).has('B')).toBe(false);
-    cache.keep('C', ['2025-01', '2025-02'], []);
-    cache.keep('D', ['2025-01'], []);
+    expect(await served(cache, 'B', ['2025-01'], b.read)).toEqual([]);
+    expect(b.units).toEqual(['B', 'B']);
+    // Three unit-months kept with room for two: B's goes, then C's 2025-01.
+    const cd = reading([]);
+    await served(cache, 'C', ['2025-01', '2025-02'], cd.read);
+    await served(cache, 'D', ['2025-01'], cd.read);
     expect(cache.size).toBe(2);
-    expect((await cache.current(['C'], ['2025-01'])).has('C')).toBe(false);
-    expect((await cache.current(['C', 'D'], ['2025-02'])).has('C')).toBe(true);
+    // C's 2025-02 is served and so used since D's 2025-01 was kept: D's goes when D's 2025-02 is kept.
+    const both = await cache.months(['C', 'D'], ['2025-02'], cd.read);
+    expect(await both.get('C')).toEqual([]);
+    expect(await both.get('D')).toEqual([]);
+    expect(cd.units).toEqual(['C', 'D', 'D']);
+    expect(await served(cache, 'C', ['2025-02'], mustNotRead)).toEqual([]);
+    expect(await served(cache, 'D', ['2025-01'], cd.read)).toEqual([]);
+    expect(await served(cache, 'C', ['2025-01'], cd.read)).toEqual([]);
+    expect(cd.units).toEqual(['C', 'D', 'D', 'D', 'C']);
+    expect(cache.size).toBe(2);
   });
 });
