@@ -69,8 +69,18 @@ export class BotApiSink {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 let updateId = 1;
 
-/** Posts a text message update from a citizen to a webhook; resolves with the HTTP status. */
-export function postText(url: string, secret: string | null, chatId: number, text: string): Promise<number> {
+/**
+ * Posts a text message update from a citizen to a webhook; resolves with the HTTP status. A
+ * request on a kept-alive socket that the server closed at the same moment fails with
+ * ECONNRESET before the server read it; it is sent once more, on a new socket, as Node's
+ * documentation advises (`request.reusedSocket`) and as the Bot API would redeliver it.
+ */
+export async function postText(
+  url: string,
+  secret: string | null,
+  chatId: number,
+  text: string,
+): Promise<number> {
   const isCommand = text.startsWith('/');
   const update = {
     update_id: updateId++,
@@ -86,6 +96,17 @@ export function postText(url: string, secret: string | null, chatId: number, tex
     },
   };
   const body = Buffer.from(JSON.stringify(update));
+  try {
+    return await postOnce(url, secret, body);
+  } catch (err) {
+    if (!(err instanceof ResetOnReusedSocket)) throw err;
+    return postOnce(url, secret, body);
+  }
+}
+
+class ResetOnReusedSocket extends Error {}
+
+function postOnce(url: string, secret: string | null, body: Buffer): Promise<number> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -106,7 +127,9 @@ export function postText(url: string, secret: string | null, chatId: number, tex
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(req.reusedSocket && err.code === 'ECONNRESET' ? new ResetOnReusedSocket(err.message) : err),
+    );
     req.end(body);
   });
 }
