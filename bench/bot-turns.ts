@@ -25,6 +25,8 @@
  * with other citizens, reported apart and not counted: a process that has just started compiles
  * its code paths and fills its connection pools while the first turns wait (docs/history.md,
  * "Workers' CPU priority"); a deployed bot is warm.
+ * BENCH_BOT_NODE_FLAGS: Node or V8 flags for the bot's process (and the workers' child it starts
+ * in the `start` layout), space-separated, e.g. `--single-threaded-gc`, to try them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';

@@ -66,7 +66,10 @@ const HERE = path.resolve(__dirname, '../..');
  * watch its MONGODB_URI carries `monitorCommands=true`.
  */
 export function startBotProcess(layout: string, env: NodeJS.ProcessEnv): Promise<WatchedProcess> {
-  return forkWatched(`bot (${layout})`, __filename, [HERE, layout], { cwd: HERE, env });
+  // BENCH_BOT_NODE_FLAGS: Node or V8 flags of the bot's process (and so of the workers' child it
+  // supervises in the `start` layout), for trying them; space-separated.
+  const nodeFlags = (process.env.BENCH_BOT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return forkWatched(`bot (${layout})`, __filename, [HERE, layout], { cwd: HERE, env, nodeFlags });
 }
 
 async function main(): Promise<void> {

@@ -98,12 +98,12 @@ export async function forkWatched(
   name: string,
   entry: string,
   args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; startTimeoutS?: number },
+  opts: { cwd: string; env: NodeJS.ProcessEnv; startTimeoutS?: number; nodeFlags?: string[] },
 ): Promise<WatchedProcess> {
   const child = fork(entry, args, {
     cwd: opts.cwd,
     env: opts.env,
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...(opts.nodeFlags ?? []), '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const limitS = opts.startTimeoutS ?? Number(process.env.BENCH_START_TIMEOUT_S ?? 300);
