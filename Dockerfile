@@ -9,8 +9,10 @@ ARG NODE_VERSION=24.22.3
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `prepare` would build before the sources are copied: install without scripts, build after.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY patches ./patches
+# `prepare` would build before the sources are copied: install without scripts, apply the
+# dependencies' patches (patches/, what `postinstall` does), build after.
+RUN npm ci --ignore-scripts --no-audit --no-fund && npx patch-package --error-on-fail
 COPY tsconfig.json tsconfig.build.json ./
 COPY app ./app
 COPY bin ./bin
@@ -24,10 +26,9 @@ COPY privacy ./privacy
 COPY workers ./workers
 RUN npm run build
 
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# The build stage's dependencies, patched, without the development ones (patch-package included).
+FROM build AS deps
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production

@@ -27,6 +27,8 @@
  * "Workers' CPU priority"); a deployed bot is warm.
  * BENCH_BOT_NODE_FLAGS: Node or V8 flags for the bot's process (and the workers' child it starts
  * in the `start` layout), space-separated, e.g. `--single-threaded-gc`, to try them.
+ * CPU profiles of the bot's process: BENCH_PROFILE=<file.cpuprofile> over the open loop's measured
+ * part, BENCH_SAT_PROFILE=<file.cpuprofile> over the bot role's last saturation window.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -355,12 +357,14 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
       `  ${t.name} warm-up (not counted): ${w.turnsPerS.toFixed(0)} turns/s (p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
     );
   };
-  const measured = async (t: Target, base: number, bot: WatchedProcess | null) => {
+  const measured = async (t: Target, base: number, bot: WatchedProcess | null, profileTo?: string) => {
     const groups = cpuGroups(bot);
     const before = groups && cpuSnapshot(groups);
+    if (profileTo && bot) await bot.watch(profileTo);
     const t0 = performance.now();
     const r = await saturation(sink, t, 200, SATURATION_SECONDS, base);
     const seconds = (performance.now() - t0) / 1000;
+    if (profileTo && bot) await bot.report();
     const cpu = before && groups ? cpuBetween(before, cpuSnapshot(groups)) : null;
     for (const k of Object.keys(cpu ?? {})) if (cpu && cpu[k] < 0.01) delete cpu[k];
     const m = {
@@ -396,7 +400,12 @@ export async function benchBotTurns(): Promise<Record<string, unknown>> {
     for (let k = 0; k < SATURATION_PAIRS; k++) {
       // Fresh citizens per window: each starts the script from its first message.
       const e = await measured(echoT, 1_000_000 + k * 1000, botAlone);
-      const h = await measured(aloneT, 2_000_000 + k * 1000, botAlone);
+      // BENCH_SAT_PROFILE=<file.cpuprofile>: a CPU profile of the bot role's last window.
+      const profileTo =
+        k === SATURATION_PAIRS - 1 && process.env.BENCH_SAT_PROFILE
+          ? path.resolve(process.env.BENCH_SAT_PROFILE)
+          : undefined;
+      const h = await measured(aloneT, 2_000_000 + k * 1000, botAlone, profileTo);
       const pairRatio = h.turnsPerS / e.turnsPerS;
       pairs.push({ echo: e, hailong: h, ratio: pairRatio });
       console.log(`  pair ${k + 1}: ratio ${pairRatio.toFixed(2)}`);

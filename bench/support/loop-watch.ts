@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
  * each of a turn's awaits waits about as long for the loop to come round), the garbage collector's
  * pauses by kind, how long its main thread waited for a CPU, Redis's PING time (`redisUrl`), and,
  * when `profileTo` is given, a CPU profile of the part (open it in Chrome's DevTools or
- * speedscope). A turn's latency that the loop's delay does not explain was spent waiting outside
+ * speedscope), or with a name ending in `.heapprofile` a sampling heap profile. A turn's latency that the loop's delay does not explain was spent waiting outside
  * the process (Redis, the database, a CPU taken by another process).
  */
 export interface LoopReport {
@@ -93,10 +93,16 @@ export async function watchLoop(
   });
   observer.observe({ entryTypes: ['gc'] });
   const profiler = profileTo ? new Session() : null;
+  // A `.heapprofile` is the sampling heap profiler's instead: what the part allocated that was
+  // still in the heap at its end, promoted garbage no major GC collected yet included.
+  const heap = profileTo?.endsWith('.heapprofile') ?? false;
   if (profiler) {
     profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
+    if (heap) await profiler.post('HeapProfiler.startSampling', { samplingInterval: 16384 });
+    else {
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
   }
   const ping = opts.redisUrl ? pingProbe(opts.redisUrl) : null;
   const wait0 = runQueueNs();
@@ -122,7 +128,9 @@ export async function watchLoop(
       observer.disconnect();
       const redisPing = ping ? await ping.stop() : null;
       if (profiler) {
-        const { profile } = await profiler.post('Profiler.stop');
+        const { profile } = heap
+          ? await profiler.post('HeapProfiler.stopSampling')
+          : await profiler.post('Profiler.stop');
         fs.writeFileSync(profileTo!, JSON.stringify(profile));
         profiler.disconnect();
       }

@@ -17,3 +17,36 @@ test('a producer connection sends the commands of one event-loop tick as one pip
     await Promise.all([producer.quit(), worker.quit()]);
   }
 });
+
+type Scripted = { hlEcho(arg: string): Promise<string>; hlTwice(arg: string): Promise<string> };
+/** The same scripts on a pipeline or a transaction: each call queues and returns it. */
+type ScriptedChain = { hlEcho(arg: string): unknown; hlTwice(arg: string): unknown };
+
+// patches/ioredis+6.0.0.patch: a pipeline finds its connection's scripts on its class's prototype
+// instead of copying every one onto itself (BullMQ defines ~65 on the connection the turns use,
+// and auto pipelining makes a pipeline per batch).
+test('a pipeline of a connection with scripts runs them without copying them onto itself', async () => {
+  const producer = createProducerConnection({ REDIS_URL: redisUrl() });
+  try {
+    producer.defineCommand('hlEcho', { numberOfKeys: 0, lua: 'return ARGV[1]' });
+    const pipeline = producer.pipeline();
+    expect(Object.keys(pipeline)).not.toContain('hlEcho');
+    expect(Object.keys(pipeline)).not.toContain('hlEchoBuffer');
+    (pipeline as unknown as ScriptedChain).hlEcho('a');
+    expect(await pipeline.exec()).toEqual([[null, 'a']]);
+    const multi = producer.multi();
+    (multi as unknown as ScriptedChain).hlEcho('b');
+    expect(await multi.exec()).toEqual([[null, 'b']]);
+    // Auto pipelined: both in one pipeline of this tick.
+    const scripted = producer as unknown as Scripted;
+    expect(await Promise.all([scripted.hlEcho('c'), scripted.hlEcho('d')])).toEqual(['c', 'd']);
+    // A script defined after pipelines were made is on the next one.
+    producer.defineCommand('hlTwice', { numberOfKeys: 0, lua: 'return ARGV[1] .. ARGV[1]' });
+    expect(await Promise.all([scripted.hlTwice('e'), scripted.hlEcho('f')])).toEqual(['ee', 'f']);
+    const later = producer.pipeline();
+    (later as unknown as ScriptedChain).hlTwice('g');
+    expect(await later.exec()).toEqual([[null, 'gg']]);
+  } finally {
+    await producer.quit();
+  }
+});
