@@ -42,6 +42,7 @@ const BENCHES: Bench[] = [
   { name: 'timer-early', budgetS: 60 },
   { name: 'redis-queue-ceiling', env: { BENCH_QUEUE_N: '20000' }, budgetS: 120 },
   { name: 'redis-pipeline', budgetS: 60 },
+  { name: 'call-signals', budgetS: 60 },
   { name: 'load', budgetS: 300 },
   { name: 'bursts', budgetS: 180 },
   // 50,000 responses took 113 s of seeding alone on a quiet machine and ran past the budget;

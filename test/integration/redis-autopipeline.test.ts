@@ -23,7 +23,7 @@ type Scripted = { hlEcho(arg: string): Promise<string>; hlTwice(arg: string): Pr
 type ScriptedChain = { hlEcho(arg: string): unknown; hlTwice(arg: string): unknown };
 
 // patches/ioredis+6.0.0.patch: a pipeline finds its connection's scripts on its class's prototype
-// instead of copying every one onto itself (BullMQ defines ~65 on the connection the turns use,
+// instead of copying every one onto itself (BullMQ defines 64 on the connection the turns use,
 // and auto pipelining makes a pipeline per batch).
 test('a pipeline of a connection with scripts runs them without copying them onto itself', async () => {
   const producer = createProducerConnection({ REDIS_URL: redisUrl() });

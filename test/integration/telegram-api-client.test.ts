@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import type { Telegram } from 'telegraf';
 import { createTelegramClient } from '../../bot/channels/telegram/api-client';
 import {
@@ -65,6 +66,23 @@ describe('createTelegramClient', () => {
     expect(await caught(c.sendMessage(1001, 'Câu 3/7'))).toBeInstanceOf(TelegramUnreachableError);
     expect(fake.callsOf('sendMessage').map((x) => x.outcome)).toEqual([0]);
     expect(fake.sent).toEqual([]);
+  });
+
+  test('a settled call leaves nothing behind on the process’s stop signal: no listener, no dependant signal', async () => {
+    const stop = new AbortController();
+    const c = client({ stopSignal: stop.signal });
+    fake.failNext('sendMessage', { code: 502 });
+    for (let i = 0; i < 20; i++) await c.sendMessage(1001, `Câu ${i}`);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+    // AbortSignal.any([stop, …]) per call kept each composite in the stop signal's dependants
+    // (Node's internal kDependantSignals, nodejs/node#64476) and its timeout signal for 10 s.
+    const dependants = Object.getOwnPropertySymbols(stop.signal).find(
+      (k) => k.description === 'kDependantSignals',
+    );
+    const set =
+      dependants && (stop.signal as unknown as Record<symbol, Set<unknown> | undefined>)[dependants];
+    expect(set?.size ?? 0).toBe(0);
+    expect(fake.callsOf('sendMessage')).toHaveLength(21);
   });
 
   test('sends through the configured API root and returns the result', async () => {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { Telegram } from 'telegraf';
 import type { Logger } from '../../../lib/logger';
+import { linkedSignal } from '../../../lib/linked-signal';
 import { countPlatformCall } from '../../../lib/metrics';
 import {
   TelegramRateLimitedError,
@@ -68,12 +69,29 @@ class RetryingTelegram extends Telegram {
     payload: Parameters<CallApi>[1],
     opts: Parameters<CallApi>[2],
   ) => {
+    const own = opts?.signal as AbortSignal | undefined;
+    const stop = this.retry.stopSignal;
+    // Only a long poll (getUpdates) has a signal of its own besides the process's stop signal.
+    const both = own && stop ? linkedSignal([own, stop]) : null;
+    try {
+      return await this.attempts(method, payload, opts, own, both?.signal ?? own ?? stop);
+    } finally {
+      both?.release();
+    }
+  }) as CallApi;
+
+  /** callApi's attempts; `signal` ends them (the caller's `own`, or the process stopping). */
+  private async attempts(
+    method: Parameters<CallApi>[0],
+    payload: Parameters<CallApi>[1],
+    opts: Parameters<CallApi>[2],
+    own: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Awaited<ReturnType<CallApi>>> {
     const { maxRetries, maxRetryAfterS, log } = this.retry;
     const backoff = this.retry.backoffMs ?? 300;
     const maxBackoff = this.retry.maxBackoffMs ?? 30_000;
-    const own = opts?.signal as AbortSignal | undefined;
     const stop = this.retry.stopSignal;
-    const signal = own && stop ? AbortSignal.any([own, stop]) : (own ?? stop);
     const stopped = () => new TelegramUnreachableError(method, 'process stopping');
     const poll =
       method === 'getUpdates' ? Number((payload as { timeout?: number } | undefined)?.timeout ?? 0) : 0;
@@ -81,14 +99,7 @@ class RetryingTelegram extends Telegram {
     for (let attempt = 0; ; attempt++) {
       if (stop?.aborted) throw stopped();
       try {
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const result = await Telegram.prototype.callApi.call(this, method, payload, {
-          ...opts,
-          // node-fetch (telegraf's) takes the platform's AbortSignal; its typings name another.
-          signal: (signal ? AbortSignal.any([signal, timeout]) : timeout) as unknown as NonNullable<
-            Parameters<CallApi>[2]
-          >['signal'],
-        });
+        const result = await this.attempt(method, payload, opts, signal, timeoutMs);
         countPlatformCall('telegram', method, null);
         return result;
       } catch (err) {
@@ -120,7 +131,27 @@ class RetryingTelegram extends Telegram {
         });
       }
     }
-  }) as CallApi;
+  }
+
+  /** One call to the Bot API, given up after `timeoutMs` or when `signal` aborts. */
+  private async attempt(
+    method: Parameters<CallApi>[0],
+    payload: Parameters<CallApi>[1],
+    opts: Parameters<CallApi>[2],
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<Awaited<ReturnType<CallApi>>> {
+    const call = linkedSignal([signal], timeoutMs);
+    try {
+      return await Telegram.prototype.callApi.call(this, method, payload, {
+        ...opts,
+        // node-fetch (telegraf's) takes the platform's AbortSignal; its typings name another.
+        signal: call.signal as unknown as NonNullable<Parameters<CallApi>[2]>['signal'],
+      });
+    } finally {
+      call.release();
+    }
+  }
 }
 
 /** The one way the bot talks to the Bot API (telegraf stays behind this file). */
