@@ -8,17 +8,22 @@
  * Two figures, each a ratio of the scripted connection's rate to the bare one's (target ≥ 0.9:
  * the scripts cost a pipeline nothing): pipelines of one command made (the client's CPU alone,
  * nothing sent) and auto pipelined commands awaited one after another (a batch of one command,
- * as most are at 100 updates/s, round trip included).
+ * as most are at 100 updates/s, round trip included). Reported besides, without a target: 50
+ * chains of awaited commands on the auto pipelined connection against one that writes each command
+ * itself, commands a second and minor GC time per command (auto pipelining's garbage outlives
+ * the scavenges; bench/RESULTS.md, "redis-pipeline").
  * Run: bash scripts/with-services.sh npx tsx bench/redis-pipeline.ts   (BENCH_PIPELINES=200000,
- * BENCH_ROUND_TRIPS=20000)
+ * BENCH_ROUND_TRIPS=20000, BENCH_CHAINS_S=4)
  */
 import os from 'node:os';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { parseEnv } from '../config/env';
-import { createProducerConnection, key, type RedisClient } from '../lib/redis';
+import { createProducerConnection, createWorkerConnection, key, type RedisClient } from '../lib/redis';
 import { reportFigures } from './support/result';
 
 const PIPELINES = Number(process.env.BENCH_PIPELINES ?? 200_000);
+const CHAINS_S = Number(process.env.BENCH_CHAINS_S ?? 4);
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 20_000);
 /** Each connection is measured this many times, alternating; the best run of each counts. */
 const RUNS = 3;
@@ -47,6 +52,39 @@ function roundTrips(redis: RedisClient, k: string): Promise<number> {
   });
 }
 
+/**
+ * 50 chains of awaited SETs for CHAINS_S seconds, as 50 concurrent turns issue theirs: commands
+ * a second and the main thread's minor GC (scavenge) time per 1,000 commands.
+ */
+async function chains(
+  redis: RedisClient,
+  k: string,
+): Promise<{ perS: number; gcMsPerK: number; gcMaxMs: number }> {
+  let gcMs = 0;
+  let gcMaxMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind?: number } }>) {
+      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
+      gcMs += e.duration;
+      gcMaxMs = Math.max(gcMaxMs, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const t0 = performance.now();
+  let n = 0;
+  const chain = async () => {
+    while (performance.now() - t0 < CHAINS_S * 1000) {
+      await redis.set(k, 'x'.repeat(100));
+      n++;
+    }
+  };
+  await Promise.all(Array.from({ length: 50 }, chain));
+  const s = (performance.now() - t0) / 1000;
+  await new Promise((r) => setImmediate(r));
+  observer.disconnect();
+  return { perS: n / s, gcMsPerK: (gcMs * 1000) / n, gcMaxMs };
+}
+
 async function main(): Promise<void> {
   const env = parseEnv({ PHONE_HASH_KEY: 'bench-only-phone-hash-key', LOG_LEVEL: 'warn' });
   const prefix = `{hlbp${Date.now()}}`;
@@ -60,6 +98,11 @@ async function main(): Promise<void> {
     `redis-pipeline: the producer connection with BullMQ's ${scripts} scripts against one with ${Object.keys(bare.scriptsSet).length}; load ${os.loadavg()[0].toFixed(2)}`,
   );
   const k = key(prefix, 'k');
+  // First, before the pipelines below leave their garbage: the same connection without auto pipelining.
+  const direct = createWorkerConnection(env);
+  const viaDirect = await chains(direct, k);
+  await direct.quit();
+  const viaAuto = await chains(bare, k);
   const best = { made: [0, 0], trips: [0, 0] };
   for (let r = 0; r < RUNS; r++)
     for (const [i, c] of [bare, scripted].entries()) {
@@ -75,10 +118,22 @@ async function main(): Promise<void> {
   console.log(
     `  auto pipelined SETs one after another: bare ${us(best.trips[0])} µs, with the scripts ${us(best.trips[1])} µs each: ratio ${trips.toFixed(2)} (target ≥ 0.9)`,
   );
+  const gcRatio = viaAuto.gcMsPerK / viaDirect.gcMsPerK;
+  console.log(
+    `  50 chains of awaited SETs: auto pipelined ${viaAuto.perS.toFixed(0)}/s, minor GC ${viaAuto.gcMsPerK.toFixed(2)} ms per 1,000 (longest ${viaAuto.gcMaxMs.toFixed(1)} ms); ` +
+      `one write a command ${viaDirect.perS.toFixed(0)}/s, ${viaDirect.gcMsPerK.toFixed(2)} ms per 1,000 (longest ${viaDirect.gcMaxMs.toFixed(1)} ms): GC ratio ${gcRatio.toFixed(1)}`,
+  );
   await queue.close();
   await scripted.del(k);
   await Promise.all([scripted.quit(), bare.quit()]);
   reportFigures('redis-pipeline', [
+    {
+      figure: 'minor GC per command, auto pipelined / direct',
+      value: gcRatio,
+      unit: '×',
+      target: null,
+      met: null,
+    },
     { figure: 'pipeline made, scripted / bare', value: made, unit: '×', target: '≥ 0.9', met: made >= 0.9 },
     {
       figure: 'auto pipelined round trip, scripted / bare',

@@ -93,12 +93,16 @@ export async function watchLoop(
   });
   observer.observe({ entryTypes: ['gc'] });
   const profiler = profileTo ? new Session() : null;
-  // A `.heapprofile` is the sampling heap profiler's instead: what the part allocated that was
-  // still in the heap at its end, promoted garbage no major GC collected yet included.
+  // A `.heapprofile` is the sampling heap profiler's instead: what the part allocated that lived
+  // past a minor GC, whether still in the heap at its end or collected by a major GC since.
   const heap = profileTo?.endsWith('.heapprofile') ?? false;
   if (profiler) {
     profiler.connect();
-    if (heap) await profiler.post('HeapProfiler.startSampling', { samplingInterval: 16384 });
+    if (heap)
+      await profiler.post('HeapProfiler.startSampling', {
+        samplingInterval: 16384,
+        includeObjectsCollectedByMajorGC: true,
+      });
     else {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
