@@ -11,9 +11,9 @@
  * Run: npx tsx bench/call-signals.ts   (BENCH_CALLS=200000); no services needed.
  */
 import os from 'node:os';
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setImmediate as tick } from 'node:timers/promises';
 import { linkedSignal } from '../lib/linked-signal';
+import { watchMinorGc } from './support/loop-watch';
 import { reportFigures } from './support/result';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 200_000);
@@ -45,23 +45,11 @@ async function measure(
   name: string,
 ): Promise<{ usPerCall: number; gcMs: number; gcMaxMs: number; count: number }> {
   const make = variants[name]!;
-  let count = 0;
-  let gcMs = 0;
-  let gcMaxMs = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind?: number } }>) {
-      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
-      count++;
-      gcMs += e.duration;
-      gcMaxMs = Math.max(gcMaxMs, e.duration);
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
+  const gcWatch = watchMinorGc();
   const t0 = performance.now();
   for (let i = 0; i < CALLS; i += 100) await Promise.all(Array.from({ length: 100 }, () => call(make)));
   const ms = performance.now() - t0;
-  await tick();
-  observer.disconnect();
+  const { count, totalMs: gcMs, maxMs: gcMaxMs } = await gcWatch.stop();
   const r = { usPerCall: (ms * 1000) / CALLS, gcMs, gcMaxMs, count };
   console.log(
     `  ${name}: ${r.usPerCall.toFixed(2)} µs a call; minor GCs ${count}, ${gcMs.toFixed(0)} ms in all, the longest ${gcMaxMs.toFixed(1)} ms; heap used ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,

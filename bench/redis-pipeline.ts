@@ -16,10 +16,10 @@
  * BENCH_ROUND_TRIPS=20000, BENCH_CHAINS_S=4)
  */
 import os from 'node:os';
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { parseEnv } from '../config/env';
 import { createProducerConnection, createWorkerConnection, key, type RedisClient } from '../lib/redis';
+import { watchMinorGc } from './support/loop-watch';
 import { reportFigures } from './support/result';
 
 const PIPELINES = Number(process.env.BENCH_PIPELINES ?? 200_000);
@@ -60,16 +60,7 @@ async function chains(
   redis: RedisClient,
   k: string,
 ): Promise<{ perS: number; gcMsPerK: number; gcMaxMs: number }> {
-  let gcMs = 0;
-  let gcMaxMs = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind?: number } }>) {
-      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
-      gcMs += e.duration;
-      gcMaxMs = Math.max(gcMaxMs, e.duration);
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
+  const gcWatch = watchMinorGc();
   const t0 = performance.now();
   let n = 0;
   const chain = async () => {
@@ -80,9 +71,8 @@ async function chains(
   };
   await Promise.all(Array.from({ length: 50 }, chain));
   const s = (performance.now() - t0) / 1000;
-  await new Promise((r) => setImmediate(r));
-  observer.disconnect();
-  return { perS: n / s, gcMsPerK: (gcMs * 1000) / n, gcMaxMs };
+  const gc = await gcWatch.stop();
+  return { perS: n / s, gcMsPerK: (gc.totalMs * 1000) / n, gcMaxMs: gc.maxMs };
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import {
+  constants,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  type PerformanceEntry,
+} from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
@@ -67,6 +72,31 @@ function pingProbe(redisUrl: string): { stop(): Promise<LoopReport['redisPing']>
 
 /** perf_hooks.constants.NODE_PERFORMANCE_GC_*. */
 const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weak callbacks' };
+
+/**
+ * The main thread's minor GCs (scavenges) from now until `stop()`: how many, their total and the
+ * longest, for a bench that compares what two ways of doing the same work leave to the collector.
+ */
+export function watchMinorGc(): { stop(): Promise<{ count: number; totalMs: number; maxMs: number }> } {
+  const g = { count: 0, totalMs: 0, maxMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as Array<PerformanceEntry & { detail?: { kind?: number } }>) {
+      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
+      g.count++;
+      g.totalMs += e.duration;
+      g.maxMs = Math.max(g.maxMs, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    async stop() {
+      // The entries of a GC that just ran are delivered on a later turn of the loop.
+      await new Promise((r) => setImmediate(r));
+      observer.disconnect();
+      return g;
+    },
+  };
+}
 
 /** The sampling timer's interval: the histogram holds the interval plus the delay, so it is taken off. */
 const RESOLUTION_MS = 10;
