@@ -50,3 +50,29 @@ test('a pipeline of a connection with scripts runs them without copying them ont
     await producer.quit();
   }
 });
+
+// patches/ioredis+6.0.0.patch: `length` is a getter on Pipeline's prototype. ioredis defines it on
+// each pipeline, which gives every pipeline a hidden class of its own; those live in old space and
+// keep each pipeline with its commands and replies alive through the scavenges until a full GC
+// (bench/redis-pipeline.ts measures the minor-GC time this costs).
+test('a pipeline counts its commands through a getter it shares with every other pipeline', async () => {
+  const producer = createProducerConnection({ REDIS_URL: redisUrl() });
+  try {
+    const pipeline = producer.pipeline();
+    expect(Object.getOwnPropertyDescriptor(pipeline, 'length')).toBeUndefined();
+    expect(pipeline.length).toBe(0);
+    pipeline.ping('a').ping('b');
+    expect(pipeline.length).toBe(2);
+    expect(await pipeline.exec()).toEqual([
+      [null, 'a'],
+      [null, 'b'],
+    ]);
+    const multi = producer.multi();
+    multi.ping('c');
+    // multi() queues MULTI itself; exec() adds EXEC.
+    expect(multi.length).toBe(2);
+    expect(await multi.exec()).toEqual([[null, 'c']]);
+  } finally {
+    await producer.quit();
+  }
+});
